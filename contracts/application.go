@@ -1,0 +1,128 @@
+package contracts
+
+import "time"
+
+// TaskState is where one item stands. The legal moves between states are a
+// table in gateway/workflow; nothing else changes a state.
+type TaskState string
+
+const (
+	TaskPlanned            TaskState = "planned"             // created by the planner
+	TaskWaiting            TaskState = "waiting"             // on a dependency (e.g. the certificate)
+	TaskReady              TaskState = "ready"               // queued for dispatch to its department
+	TaskDispatched         TaskState = "dispatched"          // delivered; department has not yet accepted
+	TaskAccepted           TaskState = "accepted"            // 受理: the legal clock runs
+	TaskInProgress         TaskState = "in_progress"         // assessment, publicity, review …
+	TaskSupplementRequired TaskState = "supplement_required" // 补正: back to the applicant
+	TaskApproved           TaskState = "approved"            // granted / certificate issued
+	TaskRejected           TaskState = "rejected"            // refused or not eligible, with a reason
+	TaskCancelled          TaskState = "cancelled"           // withdrawn
+	TaskDeadLetter         TaskState = "dead_letter"         // needs an operator
+)
+
+// Final reports whether no further change can happen to a task in s.
+func (s TaskState) Final() bool {
+	return s == TaskApproved || s == TaskRejected || s == TaskCancelled
+}
+
+// AppState is the consolidated status of a whole application.
+type AppState string
+
+const (
+	AppReceived           AppState = "received"
+	AppProcessing         AppState = "processing"
+	AppSupplementRequired AppState = "supplement_required"
+	AppCompleted          AppState = "completed" // every item final
+)
+
+// Application is the stored record of one accepted submission.
+type Application struct {
+	ID         string    `json:"id"`
+	PortalRef  string    `json:"portalRef"`
+	DeliveryID string    `json:"deliveryId"` // webhook-id of the first delivery
+	Channel    Channel   `json:"channel"`
+	ReceivedAt time.Time `json:"receivedAt"`
+	Applicant  Applicant `json:"applicant"`
+	Requests   Requests  `json:"requests"`
+	Delivery   Delivery  `json:"delivery"`
+	Tasks      []*Task   `json:"tasks"`
+	Timeline   []Entry   `json:"timeline"`
+	Status     Status    `json:"status"`
+	// Version grows by one on every change; status pushes carry it so the
+	// portal can drop an older push that arrives after a newer one.
+	Version       int64 `json:"version"`
+	PushedVersion int64 `json:"pushedVersion"`
+}
+
+// Task returns the task with the given id, or nil.
+func (a *Application) Task(id string) *Task {
+	for _, t := range a.Tasks {
+		if t.ID == id {
+			return t
+		}
+	}
+	return nil
+}
+
+// Task is one item of an application, handled by one department.
+type Task struct {
+	ID        string    `json:"id"`
+	Item      ItemCode  `json:"item"`
+	Dept      Dept      `json:"dept"`
+	State     TaskState `json:"state"`
+	DependsOn []string  `json:"dependsOn,omitempty"`
+	CaseNo    string    `json:"caseNo,omitempty"` // the department's own case number
+	Reason    *Message  `json:"reason,omitempty"` // why rejected, cancelled, or what to supplement
+	// Certificate is the certificate this task works on: for a subsidy the
+	// one it decides from (the one cdpf just issued, or the one held); for a
+	// certificate business the one cdpf issued.
+	Certificate *Certificate `json:"certificate,omitempty"`
+	Result      *Result      `json:"result,omitempty"`
+	Milestones  []Milestone  `json:"milestones,omitempty"`
+	AcceptedAt  *time.Time   `json:"acceptedAt,omitempty"`
+	DueDate     string       `json:"dueDate,omitempty"` // YYYY-MM-DD, legal deadline in working days
+	FinishedAt  *time.Time   `json:"finishedAt,omitempty"`
+	// Step counts dispatches of this task (a supplement or a replay starts a
+	// new step); the idempotency key sent to the department is ID + step, so
+	// every retry of one step carries the same key.
+	Step      int       `json:"step"`
+	Attempts  int       `json:"attempts"`
+	LastError string    `json:"lastError,omitempty"`
+	UpdatedAt time.Time `json:"updatedAt"`
+}
+
+// Milestone records a step inside a department, e.g. assessment or publicity.
+type Milestone struct {
+	Kind string    `json:"kind"` // assessed | publicised
+	At   time.Time `json:"at"`
+}
+
+// Result is what a department granted.
+type Result struct {
+	Note          *Message `json:"note,omitempty"`
+	MonthlyAmount int      `json:"monthlyAmount,omitempty"` // yuan per month, subsidies
+}
+
+// Entry is one line of an application's timeline.
+type Entry struct {
+	At     time.Time `json:"at"`
+	TaskID string    `json:"taskId,omitempty"`
+	Kind   string    `json:"kind"` // received, planned, state, milestone, event_ignored, …
+	From   TaskState `json:"from,omitempty"`
+	To     TaskState `json:"to,omitempty"`
+	Note   *Message  `json:"note,omitempty"`
+	Source string    `json:"source,omitempty"` // gateway | cdpf | civil | hrss | medical | portal
+}
+
+// Status is the consolidated status of an application.
+type Status struct {
+	State AppState `json:"state"`
+	// Counts maps a task state to how many tasks are in it.
+	Counts map[TaskState]int `json:"counts"`
+	// NextDue is the earliest due date among unfinished tasks.
+	NextDue string `json:"nextDue,omitempty"`
+	// Overdue lists unfinished tasks past their due date.
+	Overdue []string `json:"overdue,omitempty"`
+	// DueDate is the due date of the whole one thing (45 working days).
+	DueDate string `json:"dueDate,omitempty"`
+}

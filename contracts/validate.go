@@ -1,0 +1,321 @@
+package contracts
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Validate checks a submission completely and returns every problem found,
+// so the caller can fix them all in one go. today is the date in China.
+func (s *Submission) Validate(today time.Time) []FieldError {
+	v := &validator{}
+	v.portalRef("portalRef", s.PortalRef)
+	switch s.Channel {
+	case ChannelOnline, ChannelOffline:
+	default:
+		v.add("channel", "invalid_choice", "办理渠道须为 online 或 offline", "channel must be online or offline")
+	}
+	if s.SubmittedAt.IsZero() {
+		v.add("submittedAt", "required", "缺少提交时间", "submittedAt is required")
+	}
+	id := v.applicant(&s.Applicant, today)
+	v.requests(&s.Requests, &s.Applicant, id, today)
+	v.delivery(&s.Delivery)
+	return v.errs
+}
+
+type validator struct{ errs []FieldError }
+
+func (v *validator) add(field, code, zh, en string) {
+	v.errs = append(v.errs, FieldError{Field: field, Code: code, Message: zh, MessageEn: en})
+}
+
+func (v *validator) required(field, value, zhName string) bool {
+	if strings.TrimSpace(value) == "" {
+		v.add(field, "required", "缺少必填项："+zhName, field+" is required")
+		return false
+	}
+	return true
+}
+
+func (v *validator) maxLen(field, value string, n int) bool {
+	if utf8.RuneCountInString(value) > n {
+		v.add(field, "too_long", fmt.Sprintf("内容过长，最多 %d 个字符", n), fmt.Sprintf("%s must be at most %d characters", field, n))
+		return false
+	}
+	return true
+}
+
+var portalRefPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$`)
+
+func (v *validator) portalRef(field, ref string) {
+	if !v.required(field, ref, "平台办件编号") {
+		return
+	}
+	if !portalRefPattern.MatchString(ref) {
+		v.add(field, "invalid_format", "平台办件编号只能由字母、数字和 _ . : - 组成，最多 64 位", "portalRef must be 1-64 letters, digits, _ . : -")
+	}
+}
+
+// validPersonName accepts Chinese names (with the middle dot of minority
+// names, e.g. 阿卜杜·热合曼) and Latin-script names.
+func validPersonName(s string) bool {
+	if s != strings.TrimSpace(s) {
+		return false
+	}
+	for _, r := range s {
+		switch {
+		case unicode.Is(unicode.Han, r), unicode.IsLetter(r):
+		case r == '·' || r == '•' || r == ' ' || r == '-' || r == '.':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func (v *validator) personName(field, name, zhName string) {
+	if !v.required(field, name, zhName) || !v.maxLen(field, name, 50) {
+		return
+	}
+	if !validPersonName(name) {
+		v.add(field, "invalid_characters", zhName+"含有不允许的字符", field+" contains characters a name cannot have")
+	}
+}
+
+var mobilePattern = regexp.MustCompile(`^1[3-9][0-9]{9}$`)
+var phonePattern = regexp.MustCompile(`^(1[3-9][0-9]{9}|0[0-9]{2,3}-?[0-9]{7,8})$`)
+
+func (v *validator) phone(field, value, zhName string, mobileOnly bool) {
+	if !v.required(field, value, zhName) {
+		return
+	}
+	p := phonePattern
+	if mobileOnly {
+		p = mobilePattern
+	}
+	if !p.MatchString(value) {
+		v.add(field, "invalid_phone", zhName+"格式不正确", field+" is not a valid phone number")
+	}
+}
+
+func (v *validator) applicant(a *Applicant, today time.Time) *IDNumber {
+	v.personName("applicant.name", a.Name, "申请人姓名")
+	var id *IDNumber
+	if v.required("applicant.idNumber", a.IDNumber, "公民身份号码") {
+		parsed, err := ParseIDNumber(a.IDNumber, today)
+		if err != nil {
+			v.idError("applicant.idNumber", err)
+		} else {
+			id = &parsed
+		}
+	}
+	if v.required("applicant.birthDate", a.BirthDate, "出生日期") {
+		b, err := time.Parse(time.DateOnly, a.BirthDate)
+		switch {
+		case err != nil:
+			v.add("applicant.birthDate", "invalid_date", "出生日期格式应为 YYYY-MM-DD", "birthDate must be YYYY-MM-DD")
+		case id != nil && !b.Equal(id.Birth):
+			v.add("applicant.birthDate", "mismatch", "出生日期与公民身份号码不一致", "birthDate does not match the ID number")
+		}
+	}
+	if v.required("applicant.ethnicity", a.Ethnicity, "民族") {
+		v.maxLen("applicant.ethnicity", a.Ethnicity, 20)
+	}
+	v.phone("applicant.mobile", a.Mobile, "手机号码", true)
+	v.address("applicant.address", &a.Address)
+	switch a.HouseholdType {
+	case HouseholdAgricultural, HouseholdNonAgricultural:
+	default:
+		v.add("applicant.householdType", "invalid_choice", "户籍类别须为农业或非农业", "householdType must be agricultural or non_agricultural")
+	}
+	if v.required("applicant.householdDivision", a.HouseholdDivision, "户籍地区划代码") && !ValidDivisionCode(a.HouseholdDivision) {
+		v.add("applicant.householdDivision", "invalid_division", "户籍地区划代码不存在", "householdDivision is not a known division code")
+	}
+	if a.Guardian != nil {
+		v.personName("applicant.guardian.name", a.Guardian.Name, "监护人姓名")
+		if v.required("applicant.guardian.relation", a.Guardian.Relation, "与监护人关系") {
+			v.maxLen("applicant.guardian.relation", a.Guardian.Relation, 20)
+		}
+		v.phone("applicant.guardian.phone", a.Guardian.Phone, "监护人联系电话", false)
+	} else if id != nil && id.AgeOn(today) < 18 {
+		v.add("applicant.guardian", "required", "申请人未满 18 周岁，须填写监护人信息", "applicant is a minor: guardian is required")
+	}
+	if a.ContactPhone != "" {
+		v.phone("applicant.contactPhone", a.ContactPhone, "联系电话", false)
+	}
+	if a.Certificate != nil {
+		v.certificate("applicant.certificate", a.Certificate, a.IDNumber, today)
+	}
+	return id
+}
+
+func (v *validator) idError(field string, err error) {
+	switch {
+	case errors.Is(err, ErrIDLength):
+		v.add(field, "invalid_length", "公民身份号码应为 18 位", "ID number must have 18 characters")
+	case errors.Is(err, ErrIDChars):
+		v.add(field, "invalid_characters", "公民身份号码应为 17 位数字加 1 位数字或大写 X", "ID number must be 17 digits then a digit or X")
+	case errors.Is(err, ErrIDDivision):
+		v.add(field, "invalid_division", "公民身份号码的地址码不存在", "ID number has an unknown division code")
+	case errors.Is(err, ErrIDBirth):
+		v.add(field, "invalid_birth_date", "公民身份号码中的出生日期不正确", "ID number has an impossible birth date")
+	case errors.Is(err, ErrIDChecksum):
+		v.add(field, "invalid_checksum", "公民身份号码校验码不正确，请核对", "ID number check character is wrong")
+	case errors.Is(err, ErrCertLength):
+		v.add(field, "invalid_length", "残疾人证号至少 20 位", "certificate number must have at least 20 characters")
+	case errors.Is(err, ErrCertCategory):
+		v.add(field, "invalid_category", "残疾人证号第 19 位（残疾类别）应为 1-7", "certificate number: category digit must be 1-7")
+	case errors.Is(err, ErrCertGrade):
+		v.add(field, "invalid_grade", "残疾人证号第 20 位（残疾等级）应为 1-4", "certificate number: grade digit must be 1-4")
+	default:
+		v.add(field, "invalid_format", "号码格式不正确", "the number is malformed")
+	}
+}
+
+func (v *validator) address(field string, a *Address) {
+	for _, f := range []struct{ name, value, zh string }{
+		{"province", a.Province, "省"}, {"city", a.City, "市"}, {"county", a.County, "县（区）"},
+		{"town", a.Town, "乡镇（街道）"}, {"village", a.Village, "村（社区）"},
+	} {
+		if v.required(field+"."+f.name, f.value, "现住址"+f.zh) {
+			v.maxLen(field+"."+f.name, f.value, 50)
+		}
+	}
+	v.maxLen(field+".detail", a.Detail, 200)
+	if a.DivisionCode != "" && !ValidDivisionCode(a.DivisionCode) {
+		v.add(field+".divisionCode", "invalid_division", "现住址区划代码不存在", "address.divisionCode is not a known division code")
+	}
+}
+
+func (v *validator) certificate(field string, c *Certificate, idNumber string, today time.Time) {
+	if !v.required(field+".number", c.Number, "残疾人证号") {
+		return
+	}
+	n, err := ParseCertificateNumber(c.Number, today)
+	if err != nil {
+		v.idError(field+".number", err)
+		return
+	}
+	if n.IDNumber != idNumber {
+		v.add(field+".number", "mismatch", "残疾人证号与申请人公民身份号码不一致", "certificate number does not belong to the applicant's ID number")
+	}
+	if c.Category != n.Category || c.Grade != n.Grade {
+		v.add(field, "mismatch", "残疾类别、等级与残疾人证号不一致", "category and grade do not match the certificate number")
+	}
+	for _, d := range []struct{ name, value string }{{"issuedOn", c.IssuedOn}, {"validFrom", c.ValidFrom}, {"validUntil", c.ValidUntil}} {
+		if _, err := time.Parse(time.DateOnly, d.value); err != nil {
+			v.add(field+"."+d.name, "invalid_date", "日期格式应为 YYYY-MM-DD", d.name+" must be YYYY-MM-DD")
+		}
+	}
+}
+
+// subKinds lists the sub-kinds each certificate business takes.
+var subKinds = map[ItemCode][]string{
+	ItemCertRenew:  {"expiry", "damaged", "info_update"},
+	ItemCertCancel: {"full", "partial"},
+}
+
+func (v *validator) requests(r *Requests, a *Applicant, id *IDNumber, today time.Time) {
+	if r.Empty() {
+		v.add("requests", "required", "请至少选择一项办理事项", "at least one item must be requested")
+		return
+	}
+	if c := r.Certificate; c != nil {
+		info, ok := Items[c.Business]
+		switch {
+		case !ok || info.Dept != DeptCDPF:
+			v.add("requests.certificate.business", "invalid_choice", "残疾人证业务类型不正确", "certificate business must be one of cert.new, cert.renew, cert.migrate, cert.reissue, cert.cancel, cert.change")
+		case c.Business == ItemCertNew && a.Certificate != nil:
+			v.add("requests.certificate.business", "conflict", "已持有残疾人证，不能新办；请选择换领、变更等业务", "the applicant already holds a certificate: choose renew, change, … instead of new")
+		case c.Business != ItemCertNew && a.Certificate == nil:
+			v.add("applicant.certificate", "required", "办理该残疾人证业务须填写现持残疾人证信息", "this certificate business needs the certificate the applicant holds")
+		}
+		if kinds, ok := subKinds[c.Business]; ok {
+			if !contains(kinds, c.SubKind) {
+				v.add("requests.certificate.subKind", "invalid_choice", "请选择业务细类："+strings.Join(kinds, "、"), "subKind must be one of "+strings.Join(kinds, ", "))
+			}
+		} else if c.SubKind != "" {
+			v.add("requests.certificate.subKind", "not_allowed", "该业务没有细类", "this business takes no subKind")
+		}
+		if c.Business == ItemCertNew || c.Business == ItemCertChange {
+			if c.RequestedCategory < 1 || c.RequestedCategory > 7 {
+				v.add("requests.certificate.requestedCategory", "invalid_choice", "请选择申请的残疾类别（1-7）", "requestedCategory must be 1-7")
+			}
+		}
+		v.maxLen("requests.certificate.note", c.Note, 500)
+	}
+	if t := r.TwoSubsidies; t != nil && t.GradeBox != "" && !contains([]string{"grade1", "grade2", "grade34_intellectual_mental", "other"}, t.GradeBox) {
+		v.add("requests.twoSubsidies.gradeBox", "invalid_choice", "残疾人证等级勾选项不正确", "gradeBox must be grade1, grade2, grade34_intellectual_mental or other")
+	}
+	if t := r.TwoSubsidies; t != nil && r.Certificate == nil && a.Certificate == nil {
+		v.add("requests.twoSubsidies", "needs_certificate", "申请两项补贴须持有残疾人证，或同时申请办理残疾人证", "the two subsidies need a certificate held or applied for")
+	}
+	if m := r.Medical; m != nil {
+		if !contains([]string{"dibao", "tekun", "orphan", "other"}, m.Identity) {
+			v.add("requests.medical.identity", "invalid_choice", "申请人身份类别须为低保对象、特困人员、孤儿或其他", "medical.identity must be dibao, tekun, orphan or other")
+		} else if m.Identity == "other" && !v.required("requests.medical.identityOther", m.IdentityOther, "其他身份类别说明") {
+		} else if (m.Identity == "dibao" && !a.Dibao) || (m.Identity == "tekun" && !a.Tekun) || (m.Identity == "orphan" && !a.Orphan) {
+			v.add("requests.medical.identity", "mismatch", "医保身份类别与申请人低保、特困、孤儿情况不一致", "medical.identity contradicts the applicant's dibao/tekun/orphan flags")
+		}
+		v.maxLen("requests.medical.identityOther", m.IdentityOther, 50)
+	}
+}
+
+func (v *validator) delivery(d *Delivery) {
+	switch d.Method {
+	case "pickup":
+	case "post":
+		if v.required("delivery.address", d.Address, "邮寄地址") {
+			v.maxLen("delivery.address", d.Address, 200)
+		}
+		v.personName("delivery.recipient", d.Recipient, "收件人")
+		v.phone("delivery.phone", d.Phone, "收件人联系电话", false)
+	default:
+		v.add("delivery.method", "invalid_choice", "送达方式须为邮寄送达（post）或自行领取（pickup）", "delivery.method must be post or pickup")
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// ValidateEvent checks a department event's shape (not whether it fits the
+// task's state: that is the workflow's call).
+func (e *DeptEvent) Validate() []FieldError {
+	v := &validator{}
+	if v.required("eventId", e.EventID, "事件编号") {
+		v.maxLen("eventId", e.EventID, 128)
+	}
+	if v.required("taskId", e.TaskID, "任务编号") {
+		v.maxLen("taskId", e.TaskID, 64)
+	}
+	v.maxLen("caseNo", e.CaseNo, 64)
+	switch e.Type {
+	case EventAccepted, EventInProgress, EventAssessed, EventPublicised, EventApproved:
+	case EventRejected, EventSupplementRequired:
+		if e.Reason == nil || e.Reason.ZH == "" {
+			v.add("reason", "required", "驳回或补正须说明原因", "rejected and supplement_required events need a reason")
+		}
+	default:
+		v.add("type", "invalid_choice", "事件类型不正确", "type must be one of accepted, in_progress, assessed, publicised, supplement_required, approved, rejected")
+	}
+	if e.OccurredAt.IsZero() {
+		v.add("occurredAt", "required", "缺少事件发生时间", "occurredAt is required")
+	}
+	if e.Reason != nil {
+		v.maxLen("reason.zh", e.Reason.ZH, 500)
+		v.maxLen("reason.en", e.Reason.EN, 1000)
+	}
+	return v.errs
+}

@@ -1,0 +1,136 @@
+package contracts
+
+import (
+	"testing"
+	"time"
+)
+
+// validSubmission is the seed's main case: a Tongchuan 低保 recipient with no
+// certificate asking for everything.
+func validSubmission() Submission {
+	return Submission{
+		PortalRef: "SCZW-FCZK-1", Channel: ChannelOffline, SubmittedAt: today,
+		Applicant: Applicant{
+			Name: "张志明", IDNumber: "51170219850307123X", BirthDate: "1985-03-07", Ethnicity: "汉族",
+			Mobile:        "13881801234",
+			Address:       Address{Province: "四川省", City: "达州市", County: "通川区", Town: "罗江镇", Village: "龙潭村", DivisionCode: "511702102"},
+			HouseholdType: HouseholdAgricultural, HouseholdDivision: "511702102", Dibao: true,
+		},
+		Requests: Requests{
+			Certificate:  &CertificateRequest{Business: ItemCertNew, RequestedCategory: CategoryPhysical},
+			TwoSubsidies: &TwoSubsidiesRequest{},
+			Pension:      &PensionRequest{},
+			Medical:      &MedicalRequest{Identity: "dibao"},
+		},
+		Delivery: Delivery{Method: "pickup"},
+	}
+}
+
+func TestValidateAcceptsTheMainCase(t *testing.T) {
+	s := validSubmission()
+	if errs := s.Validate(today); len(errs) != 0 {
+		t.Fatalf("valid submission refused: %+v", errs)
+	}
+	s.Applicant.Name = "阿卜杜·热合曼" // minority names carry a middle dot
+	if errs := s.Validate(today); len(errs) != 0 {
+		t.Fatalf("name with middle dot refused: %+v", errs)
+	}
+}
+
+func TestValidateListsEveryProblem(t *testing.T) {
+	held := &Certificate{Number: "51170219850307123X42", Category: 4, Grade: 2, IssuedOn: "2019-05-01", ValidFrom: "2019-05-01", ValidUntil: "2029-04-30"}
+	cases := []struct {
+		name   string
+		mutate func(s *Submission)
+		want   []FieldError // field + code only
+	}{
+		{"bad checksum and missing name", func(s *Submission) {
+			s.Applicant.IDNumber = "511702198503071231"
+			s.Applicant.Name = ""
+		}, []FieldError{{Field: "applicant.name", Code: "required"}, {Field: "applicant.idNumber", Code: "invalid_checksum"}}},
+		{"birth date disagrees with ID", func(s *Submission) { s.Applicant.BirthDate = "1985-03-08" },
+			[]FieldError{{Field: "applicant.birthDate", Code: "mismatch"}}},
+		{"bad mobile and channel", func(s *Submission) { s.Applicant.Mobile = "12345"; s.Channel = "fax" },
+			[]FieldError{{Field: "channel", Code: "invalid_choice"}, {Field: "applicant.mobile", Code: "invalid_phone"}}},
+		{"unknown Tongchuan town", func(s *Submission) { s.Applicant.HouseholdDivision = "511702199" },
+			[]FieldError{{Field: "applicant.householdDivision", Code: "invalid_division"}}},
+		{"nothing requested", func(s *Submission) { s.Requests = Requests{} },
+			[]FieldError{{Field: "requests", Code: "required"}}},
+		{"renewal without a held certificate", func(s *Submission) {
+			s.Requests.Certificate = &CertificateRequest{Business: ItemCertRenew, SubKind: "expiry"}
+		}, []FieldError{{Field: "applicant.certificate", Code: "required"}}},
+		{"new certificate while holding one", func(s *Submission) { s.Applicant.Certificate = held },
+			[]FieldError{{Field: "requests.certificate.business", Code: "conflict"}}},
+		{"renewal without sub-kind", func(s *Submission) {
+			s.Applicant.Certificate = held
+			s.Requests.Certificate = &CertificateRequest{Business: ItemCertRenew}
+		}, []FieldError{{Field: "requests.certificate.subKind", Code: "invalid_choice"}}},
+		{"certificate of someone else", func(s *Submission) {
+			c := *held
+			c.Number = "511703197001010033" + "42"
+			s.Applicant.Certificate = &c
+			s.Requests.Certificate = nil
+		}, []FieldError{{Field: "applicant.certificate.number", Code: "mismatch"}}},
+		{"certificate face disagrees with number", func(s *Submission) {
+			c := *held
+			c.Grade = 1
+			s.Applicant.Certificate = &c
+			s.Requests.Certificate = nil
+		}, []FieldError{{Field: "applicant.certificate", Code: "mismatch"}}},
+		{"two subsidies without any certificate", func(s *Submission) { s.Requests.Certificate = nil },
+			[]FieldError{{Field: "requests.twoSubsidies", Code: "needs_certificate"}}},
+		{"medical identity contradicts flags", func(s *Submission) { s.Requests.Medical.Identity = "orphan" },
+			[]FieldError{{Field: "requests.medical.identity", Code: "mismatch"}}},
+		{"post without address", func(s *Submission) { s.Delivery = Delivery{Method: "post"} },
+			[]FieldError{{Field: "delivery.address", Code: "required"}, {Field: "delivery.recipient", Code: "required"}, {Field: "delivery.phone", Code: "required"}}},
+		{"minor without guardian", func(s *Submission) {
+			s.Applicant.IDNumber, s.Applicant.BirthDate = "511702201506010023", "2015-06-01"
+		}, []FieldError{{Field: "applicant.guardian", Code: "required"}}},
+		{"name with digits", func(s *Submission) { s.Applicant.Name = "张3" },
+			[]FieldError{{Field: "applicant.name", Code: "invalid_characters"}}},
+		{"portal ref with spaces", func(s *Submission) { s.PortalRef = "a b" },
+			[]FieldError{{Field: "portalRef", Code: "invalid_format"}}},
+		{"new certificate without category", func(s *Submission) { s.Requests.Certificate.RequestedCategory = 0 },
+			[]FieldError{{Field: "requests.certificate.requestedCategory", Code: "invalid_choice"}}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s := validSubmission()
+			c.mutate(&s)
+			got := s.Validate(today)
+			if len(got) != len(c.want) {
+				t.Fatalf("got %d problems %+v, want %+v", len(got), got, c.want)
+			}
+			for i, w := range c.want {
+				if got[i].Field != w.Field || got[i].Code != w.Code {
+					t.Errorf("problem %d = %s/%s, want %s/%s", i, got[i].Field, got[i].Code, w.Field, w.Code)
+				}
+				if got[i].Message == "" || got[i].MessageEn == "" {
+					t.Errorf("problem %d lacks a Chinese or English message", i)
+				}
+			}
+		})
+	}
+}
+
+func TestValidateEvent(t *testing.T) {
+	ok := DeptEvent{EventID: "e1", TaskID: "A-1", Type: EventApproved, OccurredAt: time.Now()}
+	if errs := ok.Validate(); len(errs) != 0 {
+		t.Fatalf("valid event refused: %+v", errs)
+	}
+	bad := DeptEvent{Type: EventRejected}
+	got := bad.Validate()
+	want := map[string]bool{"eventId": true, "taskId": true, "reason": true, "occurredAt": true}
+	if len(got) != len(want) {
+		t.Fatalf("got %+v", got)
+	}
+	for _, e := range got {
+		if !want[e.Field] {
+			t.Errorf("unexpected problem %+v", e)
+		}
+	}
+	unknown := DeptEvent{EventID: "e", TaskID: "t", Type: "teleported", OccurredAt: time.Now()}
+	if got := unknown.Validate(); len(got) != 1 || got[0].Field != "type" {
+		t.Errorf("unknown type: %+v", got)
+	}
+}
