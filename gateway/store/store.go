@@ -1,0 +1,105 @@
+// Package store is the gateway's one port to durable state: applications,
+// dedupe keys and the work queue, written together so that the state and the
+// work it implies can never disagree. Bolt (embedded, single node) is the
+// default backend.
+package store
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"time"
+
+	"onething/contracts"
+)
+
+var (
+	// ErrNotFound: no application (or key) by that id.
+	ErrNotFound = errors.New("not found")
+	// ErrDuplicate: a dedupe key of a new application is already taken.
+	ErrDuplicate = errors.New("duplicate")
+	// ErrAlreadyApplied: the once-key of an update was recorded before.
+	ErrAlreadyApplied = errors.New("already applied")
+)
+
+// Job kinds.
+const (
+	JobDispatch = "dispatch" // open a task's case in its department
+	JobPush     = "push"     // push the consolidated status to the portal
+)
+
+// Job is one unit of durable work. Its ID is unique: enqueueing a job whose
+// ID is queued already changes nothing, which makes enqueueing idempotent.
+type Job struct {
+	ID      string `json:"id"`
+	Kind    string `json:"kind"`
+	AppID   string `json:"appId"`
+	TaskID  string `json:"taskId,omitempty"`
+	Attempt int    `json:"attempt"`
+	// NotBefore is when the job becomes due.
+	NotBefore time.Time `json:"notBefore"`
+	// Leased is set while a worker holds the job; a lease that is neither
+	// acked nor retried before it ends makes the job due again.
+	Leased bool `json:"leased,omitempty"`
+	// Due is the job's current position in the due index (NotBefore, or the
+	// end of its lease); backends keep it to find the index entry.
+	Due time.Time `json:"due"`
+	// LastError is the error of the last attempt, for operators.
+	LastError string `json:"lastError,omitempty"`
+}
+
+// DispatchJobID is the id of the job that dispatches one step of a task.
+func DispatchJobID(taskID string, step int) string {
+	return JobDispatch + ":" + taskID + ":" + strconv.Itoa(step)
+}
+
+// PushJobID is the id of the status push for one version of an
+// application. Each version has its own job, so a change made while an
+// older push is under way is never lost; the worker sends the newest
+// version and skips jobs of versions already sent.
+func PushJobID(appID string, version int64) string {
+	return JobPush + ":" + appID + ":" + strconv.FormatInt(version, 10)
+}
+
+// UpdateFunc changes an application in place and returns the jobs the change
+// implies; returning an error aborts the update and writes nothing.
+type UpdateFunc func(app *contracts.Application) ([]Job, error)
+
+// Store is implemented by every backend; storetest holds the suite they pass.
+type Store interface {
+	// Create stores a new application, its dedupe keys and its first jobs in
+	// one atomic write. If a key is taken it writes nothing and returns the
+	// id of the application holding the key, with ErrDuplicate.
+	Create(ctx context.Context, app *contracts.Application, keys []string, jobs []Job) (string, error)
+	// Get returns a copy of an application.
+	Get(ctx context.Context, id string) (*contracts.Application, error)
+	// Update runs fn on the current application and writes the result and
+	// the returned jobs atomically. With a non-empty onceKey it first checks
+	// the key: if recorded before, fn is not run and ErrAlreadyApplied is
+	// returned; otherwise the key is recorded in the same write.
+	Update(ctx context.Context, id, onceKey string, fn UpdateFunc) error
+	// Lookup returns the application id a dedupe key points to.
+	Lookup(ctx context.Context, key string) (string, error)
+
+	// Enqueue adds jobs whose ids are not queued yet.
+	Enqueue(ctx context.Context, jobs ...Job) error
+	// Lease hands out up to n due jobs for the duration d.
+	Lease(ctx context.Context, now time.Time, n int, d time.Duration) ([]Job, error)
+	// Ack removes a finished job.
+	Ack(ctx context.Context, job Job) error
+	// Retry makes a leased job due again at the given time.
+	Retry(ctx context.Context, job Job, at time.Time) error
+	// QueueStats reports the queue's size and the oldest due time.
+	QueueStats(ctx context.Context) (QueueStats, error)
+
+	// Ping reports whether the backend answers.
+	Ping(ctx context.Context) error
+	Close() error
+}
+
+// QueueStats is what operators watch about the queue.
+type QueueStats struct {
+	Jobs      int
+	Leased    int
+	OldestDue time.Time // zero when empty
+}
