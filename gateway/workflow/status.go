@@ -1,0 +1,63 @@
+package workflow
+
+import (
+	"sort"
+	"time"
+
+	c "onething/contracts"
+	"onething/gateway/calendar"
+)
+
+// Recompute derives the consolidated status from the tasks: completed when
+// every task is final, supplement_required when any task waits on the
+// applicant, processing once any task has been dispatched, received before.
+func (w *Workflow) Recompute(app *c.Application) {
+	today := w.Now().In(calendar.Zone).Format(time.DateOnly)
+	s := c.Status{Counts: map[c.TaskState]int{}}
+	final, started, supplement := 0, false, false
+	for _, t := range app.Tasks {
+		s.Counts[t.State]++
+		if t.State.Final() {
+			final++
+			continue
+		}
+		switch t.State {
+		case c.TaskSupplementRequired:
+			supplement = true
+		case c.TaskPlanned, c.TaskWaiting, c.TaskReady:
+		default:
+			started = true
+		}
+		if t.DueDate != "" {
+			if s.NextDue == "" || t.DueDate < s.NextDue {
+				s.NextDue = t.DueDate
+			}
+			if t.DueDate < today {
+				s.Overdue = append(s.Overdue, t.ID)
+			}
+		}
+	}
+	switch {
+	case final == len(app.Tasks):
+		s.State = c.AppCompleted
+	case supplement:
+		s.State = c.AppSupplementRequired
+	case started || final > 0:
+		s.State = c.AppProcessing
+	default:
+		s.State = c.AppReceived
+	}
+	sort.Strings(s.Overdue)
+	s.DueDate = app.Status.DueDate
+	if s.DueDate == "" && w.Cal != nil {
+		if due, err := w.Cal.AddWorkingDays(app.ReceivedAt, c.WholeLimitDays); err == nil {
+			s.DueDate = due.Format(time.DateOnly)
+		}
+	}
+	app.Status = s
+}
+
+// Overdue reports whether an unfinished task is past its due date today.
+func (w *Workflow) Overdue(t *c.Task) bool {
+	return !t.State.Final() && t.DueDate != "" && t.DueDate < w.Now().In(calendar.Zone).Format(time.DateOnly)
+}

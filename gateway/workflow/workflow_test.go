@@ -1,0 +1,342 @@
+package workflow
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	c "onething/contracts"
+	"onething/gateway/calendar"
+)
+
+var allStates = []c.TaskState{c.TaskPlanned, c.TaskWaiting, c.TaskReady, c.TaskDispatched, c.TaskAccepted,
+	c.TaskInProgress, c.TaskSupplementRequired, c.TaskApproved, c.TaskRejected, c.TaskCancelled, c.TaskDeadLetter}
+
+// The legal moves, written out again independently of the table: a row per
+// from-state, a column per to-state in the order of allStates
+// (pl wa re di ac ip su ap rj ca dl).
+var wantMoves = map[c.TaskState]string{
+	c.TaskPlanned:            ". x x . . . . . x x .",
+	c.TaskWaiting:            ". . x . . . . . x x .",
+	c.TaskReady:              ". . . x x x x x x x x",
+	c.TaskDispatched:         ". . . . x x x x x x .",
+	c.TaskAccepted:           ". . . . . x x x x x .",
+	c.TaskInProgress:         ". . . . . . x x x x .",
+	c.TaskSupplementRequired: ". . x . . x . x x x .",
+	c.TaskApproved:           ". . . . . . . . . . .",
+	c.TaskRejected:           ". . . . . . . . . . .",
+	c.TaskCancelled:          ". . . . . . . . . . .",
+	c.TaskDeadLetter:         ". . x . x x . x x x .",
+}
+
+func TestTransitionTableExhaustively(t *testing.T) {
+	if len(transitions) != len(allStates) {
+		t.Fatalf("table has %d states, want %d", len(transitions), len(allStates))
+	}
+	for _, from := range allStates {
+		cols := strings.Fields(wantMoves[from])
+		for i, to := range allStates {
+			if got, want := CanMove(from, to), cols[i] == "x"; got != want {
+				t.Errorf("CanMove(%s, %s) = %v, want %v", from, to, got, want)
+			}
+		}
+	}
+}
+
+func TestFinalStatesAreFinal(t *testing.T) {
+	for _, s := range allStates {
+		want := s == c.TaskApproved || s == c.TaskRejected || s == c.TaskCancelled
+		if s.Final() != want {
+			t.Errorf("%s.Final() = %v", s, s.Final())
+		}
+	}
+}
+
+// clock is a fixed Monday, 2026-11-30 09:00 in China.
+var clock = time.Date(2026, 11, 30, 9, 0, 0, 0, calendar.Zone)
+
+func newFlow() *Workflow {
+	return &Workflow{Cal: calendar.Default(), Now: func() time.Time { return clock }}
+}
+
+func mainCase() *c.Application {
+	return &c.Application{
+		ID: "APP", ReceivedAt: clock,
+		Applicant: c.Applicant{Name: "张志明", IDNumber: "51170219850307123X", HouseholdDivision: "511702102", Dibao: true},
+		Requests: c.Requests{
+			Certificate:  &c.CertificateRequest{Business: c.ItemCertNew, RequestedCategory: 4},
+			TwoSubsidies: &c.TwoSubsidiesRequest{}, Pension: &c.PensionRequest{}, Medical: &c.MedicalRequest{Identity: "dibao"},
+		},
+	}
+}
+
+func states(app *c.Application) map[c.ItemCode]c.TaskState {
+	m := map[c.ItemCode]c.TaskState{}
+	for _, t := range app.Tasks {
+		m[t.Item] = t.State
+	}
+	return m
+}
+
+func TestPlanMainCase(t *testing.T) {
+	w, app := newFlow(), mainCase()
+	ready := w.Plan(app)
+	got := states(app)
+	want := map[c.ItemCode]c.TaskState{
+		c.ItemCertNew: c.TaskReady, c.ItemSubsidyLiving: c.TaskWaiting, c.ItemSubsidyNursing: c.TaskWaiting,
+		c.ItemPensionSubsidy: c.TaskReady, c.ItemMedicalSubsidy: c.TaskReady,
+	}
+	if len(got) != len(want) {
+		t.Fatalf("planned %v, want %v", got, want)
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s: %s, want %s", k, got[k], v)
+		}
+	}
+	if len(ready) != 3 {
+		t.Errorf("%d ready tasks, want 3", len(ready))
+	}
+	for _, tk := range app.Tasks {
+		if tk.Dept == c.DeptCivil && (len(tk.DependsOn) != 1 || tk.DependsOn[0] != app.Tasks[0].ID) {
+			t.Errorf("%s does not wait on the certificate: %v", tk.Item, tk.DependsOn)
+		}
+		if tk.State == c.TaskReady && tk.Step != 1 {
+			t.Errorf("%s: step %d, want 1", tk.Item, tk.Step)
+		}
+	}
+}
+
+func TestPlanRefusesWithReasons(t *testing.T) {
+	held := &c.Certificate{Number: "51170219850307123X43", Category: 4, Grade: 3, ValidUntil: "2030-01-01"}
+	cases := []struct {
+		name   string
+		mutate func(app *c.Application)
+		want   map[c.ItemCode]c.TaskState
+	}{
+		{"not Tongchuan: both subsidies refused", func(app *c.Application) { app.Applicant.HouseholdDivision = "511703" },
+			map[c.ItemCode]c.TaskState{c.ItemSubsidyLiving: c.TaskRejected, c.ItemSubsidyNursing: c.TaskRejected}},
+		{"not dibao: living refused, nursing waits", func(app *c.Application) { app.Applicant.Dibao = false; app.Requests.Medical = nil },
+			map[c.ItemCode]c.TaskState{c.ItemSubsidyLiving: c.TaskRejected, c.ItemSubsidyNursing: c.TaskWaiting, c.ItemPensionSubsidy: c.TaskWaiting}},
+		{"holder grade 3 physical: nursing refused at once", func(app *c.Application) {
+			app.Applicant.Certificate, app.Requests.Certificate = held, nil
+		}, map[c.ItemCode]c.TaskState{c.ItemSubsidyLiving: c.TaskReady, c.ItemSubsidyNursing: c.TaskRejected, c.ItemPensionSubsidy: c.TaskReady}},
+		{"holder grade 3 physical, no dibao: pension refused", func(app *c.Application) {
+			app.Applicant.Certificate, app.Requests.Certificate, app.Applicant.Dibao = held, nil, false
+			app.Requests.TwoSubsidies, app.Requests.Medical = nil, nil
+		}, map[c.ItemCode]c.TaskState{c.ItemPensionSubsidy: c.TaskRejected}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			w, app := newFlow(), mainCase()
+			tc.mutate(app)
+			w.Plan(app)
+			got := states(app)
+			for k, v := range tc.want {
+				if got[k] != v {
+					t.Errorf("%s: %s, want %s", k, got[k], v)
+				}
+			}
+			for _, tk := range app.Tasks {
+				if tk.State == c.TaskRejected && (tk.Reason == nil || tk.Reason.ZH == "" || tk.Reason.EN == "") {
+					t.Errorf("%s rejected without a bilingual reason", tk.Item)
+				}
+			}
+		})
+	}
+}
+
+func ev(id, task string, typ c.EventType) *c.DeptEvent {
+	return &c.DeptEvent{EventID: id, TaskID: task, Type: typ, OccurredAt: clock}
+}
+
+func TestCertificateReleasesSubsidiesWithItsData(t *testing.T) {
+	for _, tc := range []struct {
+		cat, grade  int
+		nursingItem c.ItemCode
+		nursing     c.TaskState
+	}{
+		{4, 1, c.ItemSubsidyNursing, c.TaskReady},
+		{5, 3, c.ItemSubsidyNursing34, c.TaskReady},
+		{4, 3, c.ItemSubsidyNursing, c.TaskRejected},
+	} {
+		w, app := newFlow(), mainCase()
+		w.Plan(app)
+		certTask := app.Tasks[0]
+		if _, err := w.ApplyCase(app, certTask.ID, &c.CaseResponse{CaseNo: "C1", Status: c.CaseReceived}); err != nil {
+			t.Fatal(err)
+		}
+		cert := &c.Certificate{Number: "51170219850307123X" + string(rune('0'+tc.cat)) + string(rune('0'+tc.grade)), Category: tc.cat, Grade: tc.grade, ValidUntil: "2036-11-29"}
+		e := ev("e1", certTask.ID, c.EventApproved)
+		e.Certificate = cert
+		ch, err := w.ApplyEvent(app, c.DeptCDPF, e)
+		if err != nil || ch.Outcome != Applied {
+			t.Fatalf("approve: %v %v", ch, err)
+		}
+		nursing := app.Tasks[2]
+		if nursing.Item != tc.nursingItem || nursing.State != tc.nursing {
+			t.Errorf("grade %d cat %d: nursing task is %s/%s, want %s/%s", tc.grade, tc.cat, nursing.Item, nursing.State, tc.nursingItem, tc.nursing)
+		}
+		living := app.Tasks[1]
+		if living.State != c.TaskReady || living.Certificate == nil || living.Certificate.Number != cert.Number {
+			t.Errorf("living subsidy not released with the issued certificate: %+v", living)
+		}
+		wantReady := 1
+		if tc.nursing == c.TaskReady {
+			wantReady = 2
+		}
+		if len(ch.Ready) != wantReady {
+			t.Errorf("released %d tasks, want %d", len(ch.Ready), wantReady)
+		}
+	}
+}
+
+func TestRefusedCertificateRefusesDependents(t *testing.T) {
+	w, app := newFlow(), mainCase()
+	w.Plan(app)
+	e := ev("e1", app.Tasks[0].ID, c.EventRejected)
+	e.Reason = &c.Message{ZH: "评定不符合标准", EN: "below the standard"}
+	if _, err := w.ApplyEvent(app, c.DeptCDPF, e); err != nil {
+		t.Fatal(err)
+	}
+	for _, tk := range app.Tasks[1:3] {
+		if tk.State != c.TaskRejected || tk.Reason != msgDependencyFailed {
+			t.Errorf("%s: %s %v, want rejected for the failed dependency", tk.Item, tk.State, tk.Reason)
+		}
+	}
+}
+
+func TestEventsOutOfOrderAndTwice(t *testing.T) {
+	w, app := newFlow(), mainCase()
+	w.Plan(app)
+	task := app.Tasks[4] // medical
+	steps := []struct {
+		typ     c.EventType
+		outcome Outcome
+		state   c.TaskState
+	}{
+		{c.EventApproved, Applied, c.TaskApproved}, // approval overtakes acceptance
+		{c.EventAccepted, Stale, c.TaskApproved},
+		{c.EventInProgress, Stale, c.TaskApproved},
+		{c.EventApproved, Duplicate, c.TaskApproved},
+	}
+	for i, s := range steps {
+		ch, err := w.ApplyEvent(app, c.DeptMedical, ev("e", task.ID, s.typ))
+		if err != nil || ch.Outcome != s.outcome || task.State != s.state {
+			t.Errorf("step %d (%s): outcome %s state %s err %v; want %s %s", i, s.typ, ch.Outcome, task.State, err, s.outcome, s.state)
+		}
+	}
+	if task.AcceptedAt == nil || task.DueDate == "" {
+		t.Errorf("approval without acceptance must still start the clock: %+v", task)
+	}
+	_, err := w.ApplyEvent(app, c.DeptMedical, &c.DeptEvent{EventID: "x", TaskID: task.ID, Type: c.EventRejected, Reason: &c.Message{ZH: "否", EN: "no"}})
+	var illegal *IllegalTransitionError
+	if !errors.As(err, &illegal) || task.State != c.TaskApproved {
+		t.Errorf("rejected after approved: err %v, state %s; want an illegal transition and no change", err, task.State)
+	}
+}
+
+func TestOnlyTheOwningDepartmentReports(t *testing.T) {
+	w, app := newFlow(), mainCase()
+	w.Plan(app)
+	before := app.Tasks[0].State
+	if _, err := w.ApplyEvent(app, c.DeptCivil, ev("e", app.Tasks[0].ID, c.EventApproved)); !errors.Is(err, ErrWrongDept) {
+		t.Fatalf("civil approving a cdpf task: %v", err)
+	}
+	if app.Tasks[0].State != before {
+		t.Error("state changed by another department")
+	}
+	if _, err := w.ApplyEvent(app, c.DeptCivil, ev("e", "APP-99", c.EventApproved)); !errors.Is(err, ErrUnknownTask) {
+		t.Errorf("unknown task: %v", err)
+	}
+}
+
+func TestDeadlinesInWorkingDays(t *testing.T) {
+	w, app := newFlow(), mainCase()
+	w.Plan(app)
+	// Medical subsidy: 15 working days from acceptance on Mon 2026-11-30:
+	// Dec 1-4 (4), 7-11 (9), 14-18 (14), 21 (15).
+	if _, err := w.ApplyCase(app, app.Tasks[4].ID, &c.CaseResponse{CaseNo: "M1", Status: c.CaseAccepted}); err != nil {
+		t.Fatal(err)
+	}
+	if got := app.Tasks[4].DueDate; got != "2026-12-21" {
+		t.Errorf("medical due %s, want 2026-12-21", got)
+	}
+	// cert.new counts from the publicity day, not from acceptance.
+	cert := app.Tasks[0]
+	w.ApplyEvent(app, c.DeptCDPF, ev("a", cert.ID, c.EventAccepted))
+	if cert.DueDate != "" {
+		t.Errorf("cert.new due %s before publicity; the clock starts at publicity", cert.DueDate)
+	}
+	pub := ev("p", cert.ID, c.EventPublicised)
+	pub.OccurredAt = time.Date(2026, 9, 18, 10, 0, 0, 0, calendar.Zone) // Fri before 中秋 and 国庆
+	w.ApplyEvent(app, c.DeptCDPF, pub)
+	// Sun Sep 20 调休 (1), Sep 21-24 (5), Sep 25-27 off, Sep 28-30 (8),
+	// Oct 1-7 off, Oct 8-9 (10), Sat Oct 10 调休 (11), Oct 12-15 (15).
+	if cert.DueDate != "2026-10-15" {
+		t.Errorf("cert.new due %s, want 2026-10-15", cert.DueDate)
+	}
+	w.Recompute(app)
+	if app.Status.NextDue != "2026-10-15" || len(app.Status.Overdue) != 1 || app.Status.Overdue[0] != cert.ID {
+		t.Errorf("status %+v: want next due 2026-10-15 and the certificate overdue", app.Status)
+	}
+}
+
+func TestRecompute(t *testing.T) {
+	w, app := newFlow(), mainCase()
+	w.Plan(app)
+	w.Recompute(app)
+	if app.Status.State != c.AppReceived || app.Status.Counts[c.TaskReady] != 3 || app.Status.Counts[c.TaskWaiting] != 2 {
+		t.Errorf("after planning: %+v", app.Status)
+	}
+	w.ApplyCase(app, app.Tasks[3].ID, &c.CaseResponse{CaseNo: "H1", Status: c.CaseApproved})
+	w.Recompute(app)
+	if app.Status.State != c.AppProcessing {
+		t.Errorf("after one approval: %s", app.Status.State)
+	}
+	sup := ev("s", app.Tasks[4].ID, c.EventSupplementRequired)
+	sup.Reason = &c.Message{ZH: "户口簿复印件不清晰", EN: "household book copy unreadable"}
+	w.ApplyEvent(app, c.DeptMedical, sup)
+	w.Recompute(app)
+	if app.Status.State != c.AppSupplementRequired {
+		t.Errorf("with a supplement request: %s", app.Status.State)
+	}
+	for _, tk := range app.Tasks {
+		tk.State = c.TaskApproved
+	}
+	w.Recompute(app)
+	if app.Status.State != c.AppCompleted || app.Status.Counts[c.TaskApproved] != 5 {
+		t.Errorf("all approved: %+v", app.Status)
+	}
+	// 45 working days from 2026-11-30 reach into 2027, which the calendar
+	// lacks: the date stays open rather than guessed.
+	if app.Status.DueDate != "" {
+		t.Errorf("whole due date %s, want none while 2027 is not published", app.Status.DueDate)
+	}
+	app.ReceivedAt, app.Status.DueDate = time.Date(2026, 9, 1, 9, 0, 0, 0, calendar.Zone), ""
+	w.Recompute(app)
+	// From Tue 2026-09-01: Sep 2-30 has 21 working days (incl. Sun Sep 20,
+	// minus Fri Sep 25), Oct 8-30 has 18 (incl. Sat Oct 10): 39; Nov 2-9: 45.
+	if app.Status.DueDate != "2026-11-09" {
+		t.Errorf("whole due date %s, want 2026-11-09", app.Status.DueDate)
+	}
+}
+
+func TestDeadLetter(t *testing.T) {
+	w, app := newFlow(), mainCase()
+	w.Plan(app)
+	task := app.Tasks[3]
+	w.DispatchFailed(app, task.ID, 3, "hrss: HTTP 503", false)
+	if task.State != c.TaskReady || task.Attempts != 3 || task.LastError == "" {
+		t.Errorf("retryable failure: %+v", task)
+	}
+	w.DispatchFailed(app, task.ID, 8, "hrss: HTTP 503", true)
+	if task.State != c.TaskDeadLetter {
+		t.Errorf("exhausted: %s", task.State)
+	}
+	// A department that got the case after all may still report on it.
+	if _, err := w.ApplyCase(app, task.ID, &c.CaseResponse{CaseNo: "H", Status: c.CaseApproved}); err != nil || task.State != c.TaskApproved {
+		t.Errorf("late answer to a dead letter: %v %s", err, task.State)
+	}
+}
