@@ -1,0 +1,25 @@
+// Package civil is the adapter to the 全国残疾人两项补贴信息系统 of the
+// district Civil Affairs bureau: the living and nursing subsidies.
+package civil
+
+import (
+	"onething/adapters/client"
+	"onething/contracts"
+)
+
+// Path is the subsidy-case endpoint (contracts/openapi/dept-civil.yaml).
+const Path = "/api/v1/subsidy-cases"
+
+// New returns the adapter; callbackURL is where civil posts its events.
+func New(c *client.Client, callbackURL string) *client.CaseAdapter {
+	return client.NewCaseAdapter(c, Path, callbackURL, Request)
+}
+
+// Request maps a subsidy task: Civil Affairs decides from the applicant's
+// registration and 低保 status and the certificate face data (from cdpf).
+func Request(app *contracts.Application, task *contracts.Task, callbackURL string) contracts.CaseRequest {
+	req := client.CaseBase(app, task, callbackURL)
+	req.Person = client.AssistancePerson(&app.Applicant)
+	req.Certificate = task.Certificate
+	return req
+}

@@ -1,0 +1,358 @@
+// Package client is the one outbound HTTP client every adapter uses: resty
+// for transport and short in-call retries (network errors, 5xx, 429 with
+// Retry-After), a gobreaker circuit breaker per remote system, a timeout, an
+// idempotency key on every request and the appKey request signature.
+package client
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/go-resty/resty/v2"
+	"github.com/sony/gobreaker/v2"
+
+	"onething/contracts"
+)
+
+// Config describes one remote system.
+type Config struct {
+	Name    string // breaker and metric name, e.g. "cdpf"
+	BaseURL string
+	Timeout time.Duration // per attempt
+	// AppKey and Secret sign requests (X-App-Key … X-Signature); an empty
+	// Secret sends no signature headers.
+	AppKey, Secret string
+	// Retries is how many times one call is retried in place before the
+	// failure goes back to the durable queue (0: default 2; negative: none);
+	// RetryWait/RetryMaxWait bound
+	// the jittered backoff between them.
+	Retries                 int
+	RetryWait, RetryMaxWait time.Duration
+	// Breaker: trips when at least MinRequests calls in the current window
+	// saw a failure ratio of FailureRatio or more; after OpenFor it lets
+	// HalfOpenProbes calls through to test the system.
+	MinRequests    uint32
+	FailureRatio   float64
+	OpenFor        time.Duration
+	HalfOpenProbes uint32
+	// OnBreakerChange is told of every breaker state change (metrics, logs).
+	OnBreakerChange func(name string, from, to gobreaker.State)
+	// Sign replaces the appKey signature when set (other schemes).
+	Sign func(req *http.Request, body []byte) error
+}
+
+func (c *Config) defaults() {
+	if c.Timeout == 0 {
+		c.Timeout = 10 * time.Second
+	}
+	if c.Retries == 0 {
+		c.Retries = 2
+	}
+	if c.RetryWait == 0 {
+		c.RetryWait = 100 * time.Millisecond
+	}
+	if c.RetryMaxWait == 0 {
+		c.RetryMaxWait = 2 * time.Second
+	}
+	if c.MinRequests == 0 {
+		c.MinRequests = 10
+	}
+	if c.FailureRatio == 0 {
+		c.FailureRatio = 0.6
+	}
+	if c.OpenFor == 0 {
+		c.OpenFor = 30 * time.Second
+	}
+	if c.HalfOpenProbes == 0 {
+		c.HalfOpenProbes = 1
+	}
+}
+
+// Client calls one remote system.
+type Client struct {
+	cfg     Config
+	http    *resty.Client
+	breaker *gobreaker.CircuitBreaker[*resty.Response]
+}
+
+// Error is a failed call, classified for the caller's retry decision.
+type Error struct {
+	System string
+	Status int // HTTP status, 0 for transport failures
+	// Code and Message come from the remote's error body where it has one.
+	Code    string
+	Message string
+	// Retryable is true for failures that may pass later (network, 5xx, 429,
+	// open breaker); false for answers that mean "no" (other 4xx).
+	Retryable bool
+	// RetryAfter is when to try again, where the remote or breaker says so.
+	RetryAfter  time.Duration
+	BreakerOpen bool
+	Err         error
+}
+
+func (e *Error) Error() string {
+	switch {
+	case e.BreakerOpen:
+		return fmt.Sprintf("%s: circuit breaker open", e.System)
+	case e.Status != 0:
+		return fmt.Sprintf("%s: HTTP %d %s", e.System, e.Status, e.Code)
+	default:
+		return fmt.Sprintf("%s: %v", e.System, e.Err)
+	}
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// IsRetryable, RetryDelay and IsBreakerOpen tell the gateway's worker how
+// to go on after a failed call.
+func (e *Error) IsRetryable() bool         { return e.Retryable }
+func (e *Error) RetryDelay() time.Duration { return e.RetryAfter }
+func (e *Error) IsBreakerOpen() bool       { return e.BreakerOpen }
+
+// New builds the client for one remote system.
+func New(cfg Config) *Client {
+	cfg.defaults()
+	r := resty.New().
+		SetBaseURL(cfg.BaseURL).
+		SetTimeout(cfg.Timeout).
+		SetRetryCount(max(cfg.Retries, 0)).
+		SetRetryWaitTime(cfg.RetryWait).
+		SetRetryMaxWaitTime(cfg.RetryMaxWait).
+		AddRetryCondition(func(resp *resty.Response, err error) bool {
+			return err != nil || resp.StatusCode() >= 500 || resp.StatusCode() == http.StatusTooManyRequests
+		}).
+		SetRetryAfter(func(_ *resty.Client, resp *resty.Response) (time.Duration, error) {
+			d := retryAfter(resp.Header())
+			if d > cfg.RetryMaxWait {
+				// Longer than we wait in a call: hand it to the durable queue.
+				return 0, errRetryLater
+			}
+			return d, nil
+		}).
+		SetHeader("Content-Type", "application/json").
+		SetHeader("Accept", "application/json")
+	c := &Client{cfg: cfg, http: r}
+	r.SetPreRequestHook(c.sign)
+	c.breaker = gobreaker.NewCircuitBreaker[*resty.Response](gobreaker.Settings{
+		Name:        cfg.Name,
+		MaxRequests: cfg.HalfOpenProbes,
+		Interval:    time.Minute,
+		Timeout:     cfg.OpenFor,
+		ReadyToTrip: func(n gobreaker.Counts) bool {
+			return n.Requests >= cfg.MinRequests && float64(n.TotalFailures)/float64(n.Requests) >= cfg.FailureRatio
+		},
+		// A "no" from a working system is not a failure of that system.
+		IsSuccessful: func(err error) bool {
+			var ce *Error
+			return err == nil || errors.As(err, &ce) && !ce.Retryable
+		},
+		IsExcluded: func(err error) bool {
+			return errors.Is(err, context.Canceled)
+		},
+		OnStateChange: func(name string, from, to gobreaker.State) {
+			if cfg.OnBreakerChange != nil {
+				cfg.OnBreakerChange(name, from, to)
+			}
+		},
+	})
+	return c
+}
+
+var errRetryLater = errors.New("remote asked to retry later")
+
+// BreakerState is the breaker's current state, for health pages and metrics.
+func (c *Client) BreakerState() gobreaker.State { return c.breaker.State() }
+
+// Name is the remote system's name.
+func (c *Client) Name() string { return c.cfg.Name }
+
+// Do sends one JSON request and decodes a 2xx JSON answer into out. The
+// idempotency key goes on every attempt, so the remote applies the effect
+// once however often the call is retried.
+func (c *Client) Do(ctx context.Context, method, path, idempotencyKey, requestID string, body, out any) error {
+	var payload []byte
+	if body != nil {
+		var err error
+		if payload, err = json.Marshal(body); err != nil {
+			return &Error{System: c.cfg.Name, Err: fmt.Errorf("encode request: %w", err)}
+		}
+	}
+	resp, err := c.breaker.Execute(func() (*resty.Response, error) {
+		req := c.http.R().SetContext(ctx)
+		if idempotencyKey != "" {
+			req.SetHeader(contracts.HeaderIdempotencyKey, idempotencyKey)
+		}
+		if requestID != "" {
+			req.SetHeader(contracts.HeaderRequestID, requestID)
+		}
+		if payload != nil {
+			req.SetBody(payload)
+		}
+		resp, err := req.Execute(method, path)
+		return resp, c.classify(resp, err)
+	})
+	if err != nil {
+		if errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests) {
+			return &Error{System: c.cfg.Name, Retryable: true, BreakerOpen: true, RetryAfter: c.cfg.OpenFor, Err: err}
+		}
+		return err
+	}
+	if out != nil {
+		if err := json.Unmarshal(resp.Body(), out); err != nil {
+			// A 2xx the contract cannot read: the remote is broken, try later.
+			return &Error{System: c.cfg.Name, Status: resp.StatusCode(), Code: "malformed_response", Retryable: true, Err: err}
+		}
+	}
+	return nil
+}
+
+// classify turns a finished attempt into nil or an *Error.
+func (c *Client) classify(resp *resty.Response, err error) error {
+	if resp == nil || resp.RawResponse == nil {
+		if err == nil {
+			err = errors.New("no response")
+		}
+		// Our own cancellation (shutdown) says nothing about the remote.
+		retry := !errors.Is(err, context.Canceled)
+		return &Error{System: c.cfg.Name, Retryable: retry, Err: err}
+	}
+	status := resp.StatusCode()
+	if status >= 200 && status < 300 {
+		return nil
+	}
+	e := &Error{System: c.cfg.Name, Status: status}
+	var body contracts.Error
+	if json.Unmarshal(resp.Body(), &body) == nil {
+		e.Code, e.Message = body.Code, body.MessageEn
+	}
+	switch {
+	case status == http.StatusTooManyRequests || status >= 500:
+		e.Retryable = true
+		e.RetryAfter = retryAfter(resp.Header())
+	case status == http.StatusRequestTimeout:
+		e.Retryable = true
+	}
+	e.Err = fmt.Errorf("HTTP %d", status)
+	return e
+}
+
+// retryAfter reads a Retry-After header (seconds or an HTTP date).
+func retryAfter(h http.Header) time.Duration {
+	v := h.Get("Retry-After")
+	if v == "" {
+		return 0
+	}
+	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
+		return time.Duration(s) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		if d := time.Until(t); d > 0 {
+			return d
+		}
+	}
+	return 0
+}
+
+// sign adds the signature headers to each attempt (fresh timestamp and
+// nonce every time, so a retried request is not refused as a replay).
+func (c *Client) sign(_ *resty.Client, req *http.Request) error {
+	var body []byte
+	if req.GetBody != nil {
+		rc, err := req.GetBody()
+		if err != nil {
+			return err
+		}
+		body, err = io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			return err
+		}
+	}
+	if c.cfg.Sign != nil {
+		return c.cfg.Sign(req, body)
+	}
+	if c.cfg.Secret == "" {
+		return nil
+	}
+	ts := strconv.FormatInt(time.Now().Unix(), 10)
+	nonce := make([]byte, 12)
+	if _, err := rand.Read(nonce); err != nil {
+		return err
+	}
+	n := hex.EncodeToString(nonce)
+	req.Header.Set(contracts.HeaderAppKey, c.cfg.AppKey)
+	req.Header.Set(contracts.HeaderTimestamp, ts)
+	req.Header.Set(contracts.HeaderNonce, n)
+	req.Header.Set(contracts.HeaderSignature, contracts.DeptSignature(c.cfg.Secret, req.Method, req.URL.EscapedPath(), ts, n, body))
+	return nil
+}
+
+// OpenCase posts a case request to a department and returns its answer.
+func (c *Client) OpenCase(ctx context.Context, path string, req contracts.CaseRequest, idempotencyKey, requestID string) (*contracts.CaseResponse, error) {
+	var resp contracts.CaseResponse
+	if err := c.Do(ctx, http.MethodPost, path, idempotencyKey, requestID, req, &resp); err != nil {
+		return nil, err
+	}
+	if resp.CaseNo == "" || resp.Status == "" {
+		return nil, &Error{System: c.cfg.Name, Code: "malformed_response", Retryable: true, Err: errors.New("case answer lacks caseNo or status")}
+	}
+	return &resp, nil
+}
+
+// CaseBase fills the fields every department's case request carries.
+func CaseBase(app *contracts.Application, task *contracts.Task, callbackURL string) contracts.CaseRequest {
+	return contracts.CaseRequest{
+		TaskID:        task.ID,
+		ApplicationID: app.ID,
+		Item:          task.Item,
+		Channel:       app.Channel,
+		ReceivedAt:    app.ReceivedAt,
+		CallbackURL:   callbackURL,
+	}
+}
+
+// AssistancePerson is the applicant as a subsidy department needs them:
+// who they are, where registered, and which assistance groups they are in.
+func AssistancePerson(a *contracts.Applicant) contracts.Person {
+	return contracts.Person{
+		Name:              a.Name,
+		IDNumber:          a.IDNumber,
+		HouseholdDivision: a.HouseholdDivision,
+		Dibao:             a.Dibao,
+		Tekun:             a.Tekun,
+		Orphan:            a.Orphan,
+	}
+}
+
+// Mapper turns a task into one department's case request.
+type Mapper func(app *contracts.Application, task *contracts.Task, callbackURL string) contracts.CaseRequest
+
+// CaseAdapter is a department adapter: its mapping over the shared client.
+type CaseAdapter struct {
+	c        *Client
+	path     string
+	callback string
+	mapper   Mapper
+}
+
+// NewCaseAdapter builds the adapter of one department.
+func NewCaseAdapter(c *Client, path, callbackURL string, m Mapper) *CaseAdapter {
+	return &CaseAdapter{c: c, path: path, callback: callbackURL, mapper: m}
+}
+
+// OpenCase sends a task to the department.
+func (a *CaseAdapter) OpenCase(ctx context.Context, app *contracts.Application, task *contracts.Task, key, requestID string) (*contracts.CaseResponse, error) {
+	return a.c.OpenCase(ctx, a.path, a.mapper(app, task, a.callback), key, requestID)
+}
+
+// Client is the transport under the adapter (breaker state, name).
+func (a *CaseAdapter) Client() *Client { return a.c }

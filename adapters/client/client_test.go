@@ -1,0 +1,216 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/sony/gobreaker/v2"
+
+	"onething/contracts"
+)
+
+// server answers with the given statuses in turn (the last one repeats)
+// and records the idempotency keys and signatures it saw.
+type server struct {
+	statuses   []int
+	retryAfter string
+	mu         sync.Mutex
+	calls      int
+	keys       []string
+	verified   []bool
+}
+
+func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	s.mu.Lock()
+	i := min(s.calls, len(s.statuses)-1)
+	s.calls++
+	s.keys = append(s.keys, r.Header.Get(contracts.HeaderIdempotencyKey))
+	err := contracts.VerifyDeptSignature("sec", r.Method, r.URL.EscapedPath(), r.Header.Get(contracts.HeaderTimestamp),
+		r.Header.Get(contracts.HeaderNonce), r.Header.Get(contracts.HeaderSignature), body, time.Now())
+	s.verified = append(s.verified, err == nil && r.Header.Get(contracts.HeaderAppKey) == "key")
+	status := s.statuses[i]
+	s.mu.Unlock()
+	if status == http.StatusTooManyRequests && s.retryAfter != "" {
+		w.Header().Set("Retry-After", s.retryAfter)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	if status < 300 {
+		io.WriteString(w, `{"caseNo":"C1","status":"accepted"}`)
+	} else {
+		io.WriteString(w, `{"code":"x","message":"否","messageEn":"no","requestId":"r"}`)
+	}
+}
+
+func newClient(url string, tweak func(*Config)) *Client {
+	cfg := Config{Name: "test", BaseURL: url, AppKey: "key", Secret: "sec", Retries: 2,
+		RetryWait: time.Millisecond, RetryMaxWait: 5 * time.Millisecond, Timeout: 2 * time.Second}
+	if tweak != nil {
+		tweak(&cfg)
+	}
+	return New(cfg)
+}
+
+func TestRetryClassifier(t *testing.T) {
+	cases := []struct {
+		name       string
+		statuses   []int
+		retryAfter string
+		wantErr    bool
+		retryable  bool
+		calls      int
+		delay      time.Duration
+	}{
+		{"ok at once", []int{200}, "", false, false, 1, 0},
+		{"5xx then ok: retried in the call", []int{503, 502, 200}, "", false, false, 3, 0},
+		{"5xx throughout: retryable for the queue", []int{500}, "", true, true, 3, 0},
+		{"429 with a short Retry-After: honoured in the call", []int{429, 200}, "0", false, false, 2, 0},
+		{"429 with a long Retry-After: handed to the queue", []int{429}, "120", true, true, 1, 120 * time.Second},
+		{"422 means no: not retried", []int{422}, "", true, false, 1, 0},
+		{"400 means no: not retried", []int{400}, "", true, false, 1, 0},
+		{"409 means no: not retried", []int{409}, "", true, false, 1, 0},
+		{"408 timeout: retried", []int{408}, "", true, true, 1, 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := &server{statuses: tc.statuses, retryAfter: tc.retryAfter}
+			ts := httptest.NewServer(srv)
+			defer ts.Close()
+			cl := newClient(ts.URL, nil)
+			resp, err := cl.OpenCase(context.Background(), "/cases", contracts.CaseRequest{TaskID: "T-1"}, "T-1:1", "rid")
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("err = %v, want error %v", err, tc.wantErr)
+			}
+			if err == nil && (resp.CaseNo != "C1" || resp.Status != contracts.CaseAccepted) {
+				t.Errorf("resp = %+v", resp)
+			}
+			var ce *Error
+			if err != nil {
+				if !errors.As(err, &ce) {
+					t.Fatalf("error is not *Error: %T", err)
+				}
+				if ce.IsRetryable() != tc.retryable || ce.RetryDelay() != tc.delay {
+					t.Errorf("retryable %v delay %v, want %v %v", ce.IsRetryable(), ce.RetryDelay(), tc.retryable, tc.delay)
+				}
+			}
+			if srv.calls != tc.calls {
+				t.Errorf("%d calls, want %d", srv.calls, tc.calls)
+			}
+			for i, k := range srv.keys {
+				if k != "T-1:1" {
+					t.Errorf("attempt %d idempotency key %q: every retry must carry the same key", i, k)
+				}
+				if !srv.verified[i] {
+					t.Errorf("attempt %d: signature did not verify", i)
+				}
+			}
+		})
+	}
+}
+
+func TestNetworkErrorIsRetryable(t *testing.T) {
+	ts := httptest.NewServer(http.NotFoundHandler())
+	url := ts.URL
+	ts.Close() // nothing listens any more
+	_, err := newClient(url, nil).OpenCase(context.Background(), "/cases", contracts.CaseRequest{}, "k", "r")
+	var ce *Error
+	if !errors.As(err, &ce) || !ce.IsRetryable() || ce.Status != 0 {
+		t.Fatalf("connection refused: %v", err)
+	}
+}
+
+func TestMalformedAnswerIsRetryable(t *testing.T) {
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		io.WriteString(w, `{"caseNo":`)
+	}))
+	defer ts.Close()
+	_, err := newClient(ts.URL, nil).OpenCase(context.Background(), "/cases", contracts.CaseRequest{}, "k", "r")
+	var ce *Error
+	if !errors.As(err, &ce) || !ce.IsRetryable() || ce.Code != "malformed_response" {
+		t.Fatalf("malformed 2xx: %v", err)
+	}
+}
+
+func TestBreakerOpensDefersAndCloses(t *testing.T) {
+	var fail atomic.Bool
+	fail.Store(true)
+	var calls atomic.Int32
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		calls.Add(1)
+		if fail.Load() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		io.WriteString(w, `{"caseNo":"C1","status":"accepted"}`)
+	}))
+	defer ts.Close()
+	var mu sync.Mutex
+	var changes []string
+	cl := newClient(ts.URL, func(c *Config) {
+		c.Retries = -1 // no in-call retries: count calls exactly
+		c.MinRequests, c.FailureRatio, c.OpenFor = 4, 0.5, 50*time.Millisecond
+		c.OnBreakerChange = func(_ string, from, to gobreaker.State) {
+			mu.Lock()
+			changes = append(changes, from.String()+">"+to.String())
+			mu.Unlock()
+		}
+	})
+	ctx := context.Background()
+	for i := 0; i < 4; i++ {
+		cl.OpenCase(ctx, "/cases", contracts.CaseRequest{}, "k", "r")
+	}
+	if cl.BreakerState() != gobreaker.StateOpen {
+		t.Fatalf("breaker %s after 4 failures, want open", cl.BreakerState())
+	}
+	before := calls.Load()
+	_, err := cl.OpenCase(ctx, "/cases", contracts.CaseRequest{}, "k", "r")
+	var ce *Error
+	if !errors.As(err, &ce) || !ce.IsBreakerOpen() || !ce.IsRetryable() || ce.RetryDelay() != 50*time.Millisecond {
+		t.Fatalf("call with the breaker open: %v", err)
+	}
+	if calls.Load() != before {
+		t.Error("an open breaker let a call through")
+	}
+	// A 4xx from a working system is not a failure of the system.
+	fail.Store(false)
+	time.Sleep(60 * time.Millisecond)
+	if _, err := cl.OpenCase(ctx, "/cases", contracts.CaseRequest{}, "k", "r"); err != nil {
+		t.Fatalf("half-open probe: %v", err)
+	}
+	if cl.BreakerState() != gobreaker.StateClosed {
+		t.Errorf("breaker %s after a good probe, want closed", cl.BreakerState())
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	want := []string{"closed>open", "open>half-open", "half-open>closed"}
+	if len(changes) != len(want) {
+		t.Fatalf("transitions %v, want %v", changes, want)
+	}
+	for i := range want {
+		if changes[i] != want[i] {
+			t.Errorf("transition %d = %s, want %s", i, changes[i], want[i])
+		}
+	}
+}
+
+func TestRefusalsDoNotTripTheBreaker(t *testing.T) {
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusUnprocessableEntity)
+	}))
+	defer ts.Close()
+	cl := newClient(ts.URL, func(c *Config) { c.MinRequests, c.FailureRatio = 2, 0.5 })
+	for i := 0; i < 10; i++ {
+		cl.OpenCase(context.Background(), "/cases", contracts.CaseRequest{}, "k", "r")
+	}
+	if cl.BreakerState() != gobreaker.StateClosed {
+		t.Errorf("breaker %s after refusals, want closed", cl.BreakerState())
+	}
+}
