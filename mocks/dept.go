@@ -1,0 +1,349 @@
+// Package mocks holds runnable fakes of the four department systems and of
+// the portal's status receiver. They implement the contracts in
+// contracts/openapi exactly (requests are signed and idempotent, events are
+// posted back signed) and decide cases by the rules of DOMAIN.md, so the
+// whole chain runs on one laptop.
+package mocks
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
+
+	"onething/contracts"
+)
+
+// Step is one event a mock will post about a case, after a delay.
+type Step struct {
+	After time.Duration
+	Event contracts.DeptEvent
+}
+
+// Decision is how a mock answers a case: the reply now, events later.
+type Decision struct {
+	Reply contracts.CaseResponse
+	Steps []Step
+}
+
+// Decider decides a case; caseNo is already assigned.
+type Decider func(req *contracts.CaseRequest, caseNo string, now time.Time) Decision
+
+// Config configures a department mock.
+type Config struct {
+	Dept contracts.Dept
+	Path string
+	// AppKey/Secret verify the gateway's request signature.
+	AppKey, Secret string
+	// EventSecret (whsec_…) signs the events posted back.
+	EventSecret string
+	// Delay is the unit delay between scripted events.
+	Delay time.Duration
+	// Today overrides the date used for decisions (tests).
+	Today func() time.Time
+	Log   *slog.Logger
+}
+
+// Dept is a running department mock.
+type Dept struct {
+	cfg     Config
+	decide  Decider
+	webhook *standardwebhooks.Webhook
+	http    *http.Client
+
+	mu       sync.Mutex
+	seq      int
+	byKey    map[string]keyed // idempotency key -> first answer
+	cases    map[string]*mockCase
+	effects  map[string]int // task id -> cases opened for it
+	nonces   map[string]time.Time
+	requests int
+	repeats  int
+	pending  sync.WaitGroup
+	ctx      context.Context
+	stop     context.CancelFunc
+}
+
+type keyed struct {
+	hash  [32]byte
+	reply contracts.CaseResponse
+}
+
+type mockCase struct {
+	at     time.Time
+	req    contracts.CaseRequest
+	status string
+	events []contracts.DeptEvent
+}
+
+// NewDept builds a department mock with its decider.
+func NewDept(cfg Config, decide Decider) (*Dept, error) {
+	wh, err := standardwebhooks.NewWebhook(cfg.EventSecret)
+	if err != nil {
+		return nil, fmt.Errorf("mock %s: event secret: %w", cfg.Dept, err)
+	}
+	if cfg.Delay == 0 {
+		cfg.Delay = 50 * time.Millisecond
+	}
+	if cfg.Today == nil {
+		cfg.Today = time.Now
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	return &Dept{
+		cfg: cfg, decide: decide, webhook: wh,
+		http:    &http.Client{Timeout: 5 * time.Second},
+		byKey:   map[string]keyed{},
+		cases:   map[string]*mockCase{},
+		effects: map[string]int{},
+		nonces:  map[string]time.Time{},
+		ctx:     ctx, stop: stop,
+	}, nil
+}
+
+// Close stops posting events and waits for posts under way.
+func (d *Dept) Close() {
+	d.stop()
+	d.pending.Wait()
+}
+
+// Handler serves the department API of the contract plus /_mock/stats.
+func (d *Dept) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST "+d.cfg.Path, d.open)
+	mux.HandleFunc("GET "+d.cfg.Path+"/{caseNo}", d.get)
+	mux.HandleFunc("GET /_mock/stats", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, d.Stats())
+	})
+	return mux
+}
+
+// Stats is what a mock has seen, for tests and integrators.
+type Stats struct {
+	Dept     contracts.Dept `json:"dept"`
+	Requests int            `json:"requests"` // case requests received
+	Repeats  int            `json:"repeats"`  // answered from the idempotency store
+	Cases    int            `json:"cases"`    // distinct cases opened
+	// Effects counts cases opened per task id: more than one means a task
+	// was applied twice.
+	Effects map[string]int `json:"effects"`
+}
+
+// Case is a case as the mock received it, with the events it posted.
+type Case struct {
+	CaseNo     string
+	ReceivedAt time.Time
+	Request    contracts.CaseRequest
+	Events     []contracts.DeptEvent
+}
+
+// Cases returns every case opened, for tests.
+func (d *Dept) Cases() []Case {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := make([]Case, 0, len(d.cases))
+	for no, mc := range d.cases {
+		out = append(out, Case{CaseNo: no, ReceivedAt: mc.at, Request: mc.req, Events: append([]contracts.DeptEvent(nil), mc.events...)})
+	}
+	return out
+}
+
+// Stats returns a snapshot.
+func (d *Dept) Stats() Stats {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	eff := make(map[string]int, len(d.effects))
+	for k, v := range d.effects {
+		eff[k] = v
+	}
+	return Stats{Dept: d.cfg.Dept, Requests: d.requests, Repeats: d.repeats, Cases: len(d.cases), Effects: eff}
+}
+
+func (d *Dept) open(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "malformed_body", "请求体读取失败", "cannot read body")
+		return
+	}
+	if !d.verify(r, body) {
+		writeError(w, http.StatusUnauthorized, "unauthorized", "签名校验失败", "bad signature")
+		return
+	}
+	key := r.Header.Get(contracts.HeaderIdempotencyKey)
+	if key == "" {
+		writeError(w, http.StatusBadRequest, "idempotency_key_required", "缺少幂等键", "Idempotency-Key header is required")
+		return
+	}
+	var req contracts.CaseRequest
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil || req.TaskID == "" || req.CallbackURL == "" {
+		writeError(w, http.StatusUnprocessableEntity, "invalid_request", "请求内容不符合接口规范", "request does not match the contract")
+		return
+	}
+	hash := sha256.Sum256(body)
+	d.mu.Lock()
+	d.requests++
+	if prev, ok := d.byKey[key]; ok {
+		d.repeats++
+		d.mu.Unlock()
+		if prev.hash != hash {
+			writeError(w, http.StatusConflict, "idempotency_conflict", "幂等键已用于不同的请求", "Idempotency-Key reused with a different body")
+			return
+		}
+		writeJSON(w, http.StatusOK, prev.reply)
+		return
+	}
+	d.seq++
+	caseNo := fmt.Sprintf("%s-%s-%06d", strings.ToUpper(string(d.cfg.Dept)), d.cfg.Today().Format("20060102"), d.seq)
+	dec2 := d.decide(&req, caseNo, d.cfg.Today())
+	dec2.Reply.CaseNo = caseNo
+	d.byKey[key] = keyed{hash: hash, reply: dec2.Reply}
+	d.cases[caseNo] = &mockCase{at: time.Now(), req: req, status: string(dec2.Reply.Status)}
+	d.effects[req.TaskID]++
+	d.mu.Unlock()
+	d.schedule(req.CallbackURL, caseNo, dec2.Steps)
+	writeJSON(w, http.StatusOK, dec2.Reply)
+}
+
+// verify checks the appKey signature and refuses a replayed nonce.
+func (d *Dept) verify(r *http.Request, body []byte) bool {
+	if d.cfg.Secret == "" {
+		return true
+	}
+	h := r.Header
+	if h.Get(contracts.HeaderAppKey) != d.cfg.AppKey {
+		return false
+	}
+	now := time.Now()
+	if contracts.VerifyDeptSignature(d.cfg.Secret, r.Method, r.URL.EscapedPath(), h.Get(contracts.HeaderTimestamp), h.Get(contracts.HeaderNonce), h.Get(contracts.HeaderSignature), body, now) != nil {
+		return false
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	n := h.Get(contracts.HeaderNonce)
+	if _, seen := d.nonces[n]; seen {
+		return false
+	}
+	if len(d.nonces) > 100000 {
+		for k, t := range d.nonces {
+			if now.Sub(t) > 2*contracts.SignatureTolerance {
+				delete(d.nonces, k)
+			}
+		}
+	}
+	d.nonces[n] = now
+	return true
+}
+
+func (d *Dept) get(w http.ResponseWriter, r *http.Request) {
+	d.mu.Lock()
+	c, ok := d.cases[r.PathValue("caseNo")]
+	var out map[string]any
+	if ok {
+		out = map[string]any{"caseNo": r.PathValue("caseNo"), "status": c.status, "events": append([]contracts.DeptEvent{}, c.events...)}
+	}
+	d.mu.Unlock()
+	if !ok {
+		writeError(w, http.StatusNotFound, "not_found", "办件不存在", "no such case")
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// schedule posts a case's events in order, each after its delay.
+func (d *Dept) schedule(callback, caseNo string, steps []Step) {
+	if len(steps) == 0 {
+		return
+	}
+	d.pending.Add(1)
+	go func() {
+		defer d.pending.Done()
+		for i, s := range steps {
+			select {
+			case <-time.After(s.After):
+			case <-d.ctx.Done():
+				return
+			}
+			ev := s.Event
+			ev.EventID = fmt.Sprintf("%s-ev-%d", caseNo, i+1)
+			ev.CaseNo = caseNo
+			ev.OccurredAt = time.Now().UTC()
+			d.mu.Lock()
+			c := d.cases[caseNo]
+			c.events = append(c.events, ev)
+			c.status = pollStatus(ev.Type)
+			d.mu.Unlock()
+			d.post(callback, &ev)
+		}
+	}()
+}
+
+// post delivers one event, retrying with backoff until the gateway takes it
+// (as a department system with an outbox would).
+func (d *Dept) post(callback string, ev *contracts.DeptEvent) {
+	body, _ := json.Marshal(ev)
+	wait := 50 * time.Millisecond
+	for attempt := 1; attempt <= 30; attempt++ {
+		req, _ := http.NewRequestWithContext(d.ctx, http.MethodPost, callback, bytes.NewReader(body))
+		now := time.Now()
+		sig, _ := d.webhook.Sign(ev.EventID, now, body)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set(standardwebhooks.HeaderWebhookID, ev.EventID)
+		req.Header.Set(standardwebhooks.HeaderWebhookTimestamp, strconv.FormatInt(now.Unix(), 10))
+		req.Header.Set(standardwebhooks.HeaderWebhookSignature, sig)
+		resp, err := d.http.Do(req)
+		if err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			// 2xx taken; 4xx other than 429 will not improve by retrying.
+			if resp.StatusCode < 300 || (resp.StatusCode < 500 && resp.StatusCode != http.StatusTooManyRequests) {
+				if resp.StatusCode >= 300 {
+					d.cfg.Log.Warn("mock event refused", "dept", d.cfg.Dept, "event", ev.EventID, "status", resp.StatusCode)
+				}
+				return
+			}
+		}
+		select {
+		case <-time.After(wait):
+		case <-d.ctx.Done():
+			return
+		}
+		if wait < 2*time.Second {
+			wait *= 2
+		}
+	}
+	d.cfg.Log.Error("mock gave up posting an event", "dept", d.cfg.Dept, "event", ev.EventID)
+}
+
+// pollStatus is the case status the polling endpoint shows after an event:
+// milestones are steps of an in-progress case.
+func pollStatus(t contracts.EventType) string {
+	switch t {
+	case contracts.EventAssessed, contracts.EventPublicised:
+		return string(contracts.EventInProgress)
+	}
+	return string(t)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, status int, code, zh, en string) {
+	writeJSON(w, status, contracts.Error{Code: code, Message: zh, MessageEn: en, RequestID: "mock"})
+}
