@@ -1,0 +1,343 @@
+// Package api is the gateway's HTTP surface (gin): the portal's submission
+// webhook, case status, department events, health and metrics. Every error
+// has the one JSON shape of contracts.Error.
+package api
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
+
+	c "onething/contracts"
+	"onething/gateway/calendar"
+	"onething/gateway/engine"
+	"onething/gateway/store"
+	"onething/gateway/workflow"
+)
+
+// MaxBody is the largest request body accepted.
+const MaxBody = 1 << 20
+
+// Config is what the HTTP layer needs.
+type Config struct {
+	Engine *engine.Engine
+	// PortalSecrets verify submissions (several during a key rotation).
+	PortalSecrets []string
+	// DeptSecrets verify each department's events.
+	DeptSecrets map[c.Dept][]string
+	// ReadTokens are bearer tokens allowed to read case status.
+	ReadTokens []string
+	// Ready reports readiness checks (store, calendar, workers).
+	Ready   func(ctx context.Context) map[string]Check
+	Metrics http.Handler
+	Log     *slog.Logger
+	// BaseURL is the public base of the gateway, for links in replies.
+	BaseURL string
+}
+
+// Check is one readiness check.
+type Check struct {
+	OK     bool   `json:"ok"`
+	Detail string `json:"detail"`
+}
+
+type server struct {
+	cfg    Config
+	portal []*standardwebhooks.Webhook
+	depts  map[c.Dept][]*standardwebhooks.Webhook
+}
+
+// New builds the HTTP handler.
+func New(cfg Config) (http.Handler, error) {
+	s := &server{cfg: cfg, depts: map[c.Dept][]*standardwebhooks.Webhook{}}
+	var err error
+	if s.portal, err = webhooks(cfg.PortalSecrets); err != nil {
+		return nil, fmt.Errorf("portal secret: %w", err)
+	}
+	for d, secrets := range cfg.DeptSecrets {
+		if s.depts[d], err = webhooks(secrets); err != nil {
+			return nil, fmt.Errorf("%s secret: %w", d, err)
+		}
+	}
+	if cfg.Log == nil {
+		s.cfg.Log = slog.Default()
+	}
+	if cfg.Metrics == nil {
+		s.cfg.Metrics = promhttp.Handler()
+	}
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.HandleMethodNotAllowed = true
+	r.Use(s.requestID, s.recover, s.logRequests)
+	r.NoRoute(func(g *gin.Context) {
+		s.fail(g, http.StatusNotFound, "not_found", "请求的地址不存在", "no such endpoint")
+	})
+	r.NoMethod(func(g *gin.Context) {
+		s.fail(g, http.StatusMethodNotAllowed, "method_not_allowed", "不支持该请求方法", "method not allowed")
+	})
+	r.POST("/v1/portal/submissions", s.submit)
+	r.GET("/v1/applications/:id", s.application)
+	r.POST("/v1/departments/:dept/events", s.event)
+	r.GET("/healthz", func(g *gin.Context) { g.JSON(http.StatusOK, gin.H{"status": "ok"}) })
+	r.GET("/readyz", s.ready)
+	r.GET("/metrics", gin.WrapH(s.cfg.Metrics))
+	return r, nil
+}
+
+func webhooks(secrets []string) ([]*standardwebhooks.Webhook, error) {
+	var out []*standardwebhooks.Webhook
+	for _, sec := range secrets {
+		wh, err := standardwebhooks.NewWebhook(sec)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, wh)
+	}
+	return out, nil
+}
+
+const ridKey = "requestId"
+
+// requestID takes the caller's X-Request-Id (when sane) or makes one, and
+// returns it on every response.
+func (s *server) requestID(g *gin.Context) {
+	rid := g.GetHeader(c.HeaderRequestID)
+	if len(rid) == 0 || len(rid) > 64 || strings.ContainsAny(rid, " \t\r\n") {
+		b := make([]byte, 8)
+		rand.Read(b)
+		rid = hex.EncodeToString(b)
+	}
+	g.Set(ridKey, rid)
+	g.Header(c.HeaderRequestID, rid)
+	g.Next()
+}
+
+// recover turns a panic into the JSON 500, without a stack trace or input
+// in the reply or the log.
+func (s *server) recover(g *gin.Context) {
+	defer func() {
+		if p := recover(); p != nil {
+			s.cfg.Log.Error("panic in handler", "route", g.FullPath(), "requestId", g.GetString(ridKey), "panic", fmt.Sprintf("%T", p))
+			s.fail(g, http.StatusInternalServerError, "internal_error", "服务内部错误，请稍后重试", "internal error; please retry later")
+			g.Abort()
+		}
+	}()
+	g.Next()
+}
+
+// logRequests logs method, route, status and time: never bodies or query
+// strings, which can hold personal data.
+func (s *server) logRequests(g *gin.Context) {
+	start := time.Now()
+	g.Next()
+	s.cfg.Log.Info("http", "method", g.Request.Method, "route", g.FullPath(), "status", g.Writer.Status(),
+		"ms", time.Since(start).Milliseconds(), "requestId", g.GetString(ridKey))
+}
+
+func (s *server) fail(g *gin.Context, status int, code, zh, en string, details ...c.FieldError) {
+	g.AbortWithStatusJSON(status, c.Error{Code: code, Message: zh, MessageEn: en, Details: details, RequestID: g.GetString(ridKey)})
+}
+
+// readBody reads a JSON body of at most MaxBody bytes.
+func (s *server) readBody(g *gin.Context) ([]byte, bool) {
+	if ct := g.GetHeader("Content-Type"); ct != "" {
+		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
+			s.fail(g, http.StatusUnsupportedMediaType, "unsupported_media_type", "请求体须为 JSON（application/json）", "the body must be application/json")
+			return nil, false
+		}
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(g.Writer, g.Request.Body, MaxBody))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			s.fail(g, http.StatusRequestEntityTooLarge, "body_too_large", "请求体过大（上限 1 MiB）", "the body exceeds 1 MiB")
+		} else {
+			s.fail(g, http.StatusBadRequest, "malformed_body", "请求体读取失败", "the body could not be read")
+		}
+		return nil, false
+	}
+	return body, true
+}
+
+// verify checks a Standard Webhooks signature against any of the secrets.
+func verify(whs []*standardwebhooks.Webhook, body []byte, h http.Header) bool {
+	for _, wh := range whs {
+		if wh.Verify(body, h) == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// decodeStrict decodes JSON, refusing unknown fields and trailing data.
+func decodeStrict(body []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if dec.More() {
+		return errors.New("unexpected data after the JSON object")
+	}
+	return nil
+}
+
+// jsonProblem describes a decode error without echoing the input.
+func jsonProblem(err error) c.FieldError {
+	var typeErr *json.UnmarshalTypeError
+	var syntaxErr *json.SyntaxError
+	switch {
+	case errors.As(err, &typeErr):
+		return c.FieldError{Field: typeErr.Field, Code: "wrong_type", Message: "字段类型不正确，应为 " + typeErr.Type.String(), MessageEn: "wrong type, expected " + typeErr.Type.String()}
+	case errors.As(err, &syntaxErr):
+		return c.FieldError{Field: "", Code: "syntax", Message: fmt.Sprintf("JSON 语法错误（第 %d 字节）", syntaxErr.Offset), MessageEn: fmt.Sprintf("JSON syntax error at byte %d", syntaxErr.Offset)}
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		f := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return c.FieldError{Field: f, Code: "unknown_field", Message: "不认识的字段：" + f, MessageEn: "unknown field " + f}
+	default:
+		return c.FieldError{Code: "malformed", Message: "JSON 格式不正确", MessageEn: "malformed JSON"}
+	}
+}
+
+func (s *server) submit(g *gin.Context) {
+	body, ok := s.readBody(g)
+	if !ok {
+		return
+	}
+	if !verify(s.portal, body, g.Request.Header) {
+		s.fail(g, http.StatusUnauthorized, "unauthorized", "签名无效或已过期", "missing, invalid or expired webhook signature")
+		return
+	}
+	var sub c.Submission
+	if err := decodeStrict(body, &sub); err != nil {
+		s.fail(g, http.StatusBadRequest, "malformed_json", "请求体不是有效的申请 JSON", "the body is not a valid submission JSON", jsonProblem(err))
+		return
+	}
+	if problems := sub.Validate(time.Now().In(calendar.Zone)); len(problems) > 0 {
+		s.fail(g, http.StatusUnprocessableEntity, "validation_failed",
+			fmt.Sprintf("申请内容有 %d 处问题，请修改后重新提交", len(problems)),
+			fmt.Sprintf("the submission has %d problem(s)", len(problems)), problems...)
+		return
+	}
+	app, dup, err := s.cfg.Engine.Submit(g.Request.Context(), g.GetHeader(standardwebhooks.HeaderWebhookID), &sub)
+	if err != nil {
+		s.cfg.Log.Error("store submission", "requestId", g.GetString(ridKey), "err", err)
+		s.fail(g, http.StatusServiceUnavailable, "store_unavailable", "暂时无法受理，请稍后重试", "cannot store the submission now; retry later")
+		return
+	}
+	status := http.StatusAccepted
+	if dup {
+		status = http.StatusOK
+	} else {
+		s.cfg.Log.Info("application received", "app", app.ID, "tasks", len(app.Tasks), "requestId", g.GetString(ridKey))
+	}
+	g.JSON(status, c.SubmissionAccepted{
+		ApplicationID: app.ID, PortalRef: app.PortalRef, Status: app.Status.State, Duplicate: dup,
+		Items: s.cfg.Engine.Flow.Briefs(app), StatusURL: s.cfg.BaseURL + "/v1/applications/" + app.ID,
+	})
+}
+
+func (s *server) authorizedReader(g *gin.Context) bool {
+	auth := g.GetHeader("Authorization")
+	token, ok := strings.CutPrefix(auth, "Bearer ")
+	if ok {
+		for _, t := range s.cfg.ReadTokens {
+			if subtle.ConstantTimeCompare([]byte(t), []byte(token)) == 1 {
+				return true
+			}
+		}
+	}
+	s.fail(g, http.StatusUnauthorized, "unauthorized", "缺少或无效的访问令牌", "missing or invalid bearer token")
+	return false
+}
+
+func (s *server) application(g *gin.Context) {
+	if !s.authorizedReader(g) {
+		return
+	}
+	app, err := s.cfg.Engine.Store.Get(g.Request.Context(), g.Param("id"))
+	if errors.Is(err, store.ErrNotFound) {
+		s.fail(g, http.StatusNotFound, "not_found", "申请不存在", "no such application")
+		return
+	}
+	if err != nil {
+		s.cfg.Log.Error("read application", "requestId", g.GetString(ridKey), "err", err)
+		s.fail(g, http.StatusServiceUnavailable, "store_unavailable", "暂时无法查询，请稍后重试", "cannot read now; retry later")
+		return
+	}
+	g.JSON(http.StatusOK, s.cfg.Engine.Flow.View(app))
+}
+
+func (s *server) event(g *gin.Context) {
+	dept := c.Dept(g.Param("dept"))
+	if !dept.Valid() {
+		s.fail(g, http.StatusNotFound, "not_found", "部门不存在", "no such department")
+		return
+	}
+	body, ok := s.readBody(g)
+	if !ok {
+		return
+	}
+	if !verify(s.depts[dept], body, g.Request.Header) {
+		s.fail(g, http.StatusUnauthorized, "unauthorized", "签名无效或已过期", "missing, invalid or expired webhook signature")
+		return
+	}
+	var ev c.DeptEvent
+	if err := decodeStrict(body, &ev); err != nil {
+		s.fail(g, http.StatusBadRequest, "malformed_json", "请求体不是有效的事件 JSON", "the body is not a valid event JSON", jsonProblem(err))
+		return
+	}
+	if problems := ev.Validate(); len(problems) > 0 {
+		s.fail(g, http.StatusUnprocessableEntity, "validation_failed", "事件内容不正确", "the event is invalid", problems...)
+		return
+	}
+	outcome, state, err := s.cfg.Engine.ApplyEvent(g.Request.Context(), dept, &ev)
+	var illegal *workflow.IllegalTransitionError
+	switch {
+	case errors.Is(err, engine.ErrUnknownTask):
+		s.fail(g, http.StatusNotFound, "not_found", "任务不存在", "no such task")
+	case errors.Is(err, workflow.ErrWrongDept):
+		s.cfg.Log.Warn("department reported on another's task", "dept", dept, "task", ev.TaskID, "requestId", g.GetString(ridKey))
+		s.fail(g, http.StatusForbidden, "forbidden", "无权处理其他部门的任务", "the task belongs to another department")
+	case errors.As(err, &illegal):
+		s.fail(g, http.StatusConflict, "illegal_transition",
+			fmt.Sprintf("任务状态为 %s，不能变为 %s", illegal.From, illegal.To),
+			fmt.Sprintf("task is %s and cannot become %s", illegal.From, illegal.To))
+	case err != nil:
+		s.cfg.Log.Error("apply event", "requestId", g.GetString(ridKey), "err", err)
+		s.fail(g, http.StatusServiceUnavailable, "store_unavailable", "暂时无法处理，请稍后重试", "cannot apply the event now; retry later")
+	default:
+		g.JSON(http.StatusOK, c.EventAck{EventID: ev.EventID, Outcome: string(outcome), TaskState: state})
+	}
+}
+
+func (s *server) ready(g *gin.Context) {
+	checks := map[string]Check{}
+	if s.cfg.Ready != nil {
+		checks = s.cfg.Ready(g.Request.Context())
+	}
+	ok := true
+	for _, ch := range checks {
+		ok = ok && ch.OK
+	}
+	status := http.StatusOK
+	if !ok {
+		status = http.StatusServiceUnavailable
+	}
+	g.JSON(status, gin.H{"ready": ok, "checks": checks})
+}

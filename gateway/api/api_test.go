@@ -1,0 +1,415 @@
+package api_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
+
+	c "onething/contracts"
+	"onething/contracts/contracttest"
+	"onething/gateway/api"
+	"onething/gateway/calendar"
+	"onething/gateway/engine"
+	"onething/gateway/store"
+	"onething/gateway/workflow"
+)
+
+const (
+	portalSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+	oldSecret    = "whsec_dGhlIG9sZCBzZWNyZXQgYmVmb3JlIHJvdGF0aW9u"
+	cdpfSecret   = "whsec_Y2RwZiBldmVudHMgc2VjcmV0IGZvciB0ZXN0cw=="
+	civilSecret  = "whsec_Y2l2aWwgZXZlbnRzIHNlY3JldCBmb3IgdGVzdHM="
+	readToken    = "read-token-for-tests"
+)
+
+type fixture struct {
+	t      *testing.T
+	srv    *httptest.Server
+	store  store.Store
+	http   *http.Client
+	engine *engine.Engine
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	st, err := store.OpenBolt(filepath.Join(t.TempDir(), "api.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	eng := &engine.Engine{Store: st, Flow: workflow.New(calendar.Default())}
+	h, err := api.New(api.Config{
+		Engine: eng, PortalSecrets: []string{portalSecret, oldSecret},
+		DeptSecrets: map[c.Dept][]string{c.DeptCDPF: {cdpfSecret}, c.DeptCivil: {civilSecret}},
+		ReadTokens:  []string{readToken},
+		Ready: func(context.Context) map[string]api.Check {
+			return map[string]api.Check{"store": {OK: true, Detail: "reachable"}}
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	checker := contracttest.New(t, "gateway")
+	return &fixture{t: t, srv: srv, store: st, engine: eng, http: &http.Client{Transport: checker.Transport(http.DefaultTransport)}}
+}
+
+func example(t *testing.T) []byte {
+	b, err := c.Example("submission-full.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// signed builds a request signed the Standard Webhooks way.
+func signed(t *testing.T, url, secret, id string, at time.Time, body []byte) *http.Request {
+	wh, err := standardwebhooks.NewWebhook(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig, _ := wh.Sign(id, at, body)
+	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("webhook-id", id)
+	req.Header.Set("webhook-timestamp", strconv.FormatInt(at.Unix(), 10))
+	req.Header.Set("webhook-signature", sig)
+	return req
+}
+
+func (f *fixture) do(req *http.Request) (int, []byte) {
+	f.t.Helper()
+	resp, err := f.http.Do(req)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.Header.Get("X-Request-Id") == "" {
+		f.t.Errorf("%s %s: no X-Request-Id", req.Method, req.URL.Path)
+	}
+	return resp.StatusCode, body
+}
+
+func (f *fixture) submit(id string, body []byte) (int, []byte) {
+	return f.do(signed(f.t, f.srv.URL+"/v1/portal/submissions", portalSecret, id, time.Now(), body))
+}
+
+func decodeError(t *testing.T, body []byte) c.Error {
+	t.Helper()
+	var e c.Error
+	if err := json.Unmarshal(body, &e); err != nil || e.Code == "" || e.Message == "" || e.MessageEn == "" || e.RequestID == "" {
+		t.Fatalf("not the one error shape: %s", body)
+	}
+	return e
+}
+
+func (f *fixture) queued() int {
+	q, err := f.store.QueueStats(context.Background())
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return q.Jobs
+}
+
+func TestSubmissionAccepted(t *testing.T) {
+	f := newFixture(t)
+	status, body := f.submit("msg_1", example(t))
+	if status != http.StatusAccepted {
+		t.Fatalf("status %d: %s", status, body)
+	}
+	var acc c.SubmissionAccepted
+	json.Unmarshal(body, &acc)
+	if acc.ApplicationID == "" || acc.Duplicate || acc.Status != c.AppReceived || len(acc.Items) != 5 {
+		t.Fatalf("reply %+v", acc)
+	}
+	app, err := f.store.Get(context.Background(), acc.ApplicationID)
+	if err != nil || app.PortalRef != "SCZW-FCZK-20261012-000318" {
+		t.Fatalf("stored: %+v %v", app, err)
+	}
+	// Three tasks are ready (certificate, pension, medical) + one status push.
+	if n := f.queued(); n != 4 {
+		t.Errorf("%d jobs queued, want 4", n)
+	}
+}
+
+func TestRepeatedDeliveryStartsNothingNew(t *testing.T) {
+	f := newFixture(t)
+	_, first := f.submit("msg_1", example(t))
+	jobs := f.queued()
+	var a, b, c2 c.SubmissionAccepted
+	json.Unmarshal(first, &a)
+
+	status, again := f.submit("msg_1", example(t)) // the same delivery, retried
+	json.Unmarshal(again, &b)
+	if status != http.StatusOK || !b.Duplicate || b.ApplicationID != a.ApplicationID {
+		t.Errorf("same webhook-id: %d %+v", status, b)
+	}
+	status, other := f.submit("msg_2", example(t)) // a new delivery of the same portal case
+	json.Unmarshal(other, &c2)
+	if status != http.StatusOK || !c2.Duplicate || c2.ApplicationID != a.ApplicationID {
+		t.Errorf("same portalRef: %d %+v", status, c2)
+	}
+	if n := f.queued(); n != jobs {
+		t.Errorf("repeat queued work: %d jobs, want %d", n, jobs)
+	}
+}
+
+func TestSignatureChecks(t *testing.T) {
+	f := newFixture(t)
+	url := f.srv.URL + "/v1/portal/submissions"
+	body := example(t)
+	cases := []struct {
+		name string
+		req  *http.Request
+		want int
+	}{
+		{"wrong secret", signed(t, url, cdpfSecret, "m1", time.Now(), body), 401},
+		{"stale timestamp", signed(t, url, portalSecret, "m2", time.Now().Add(-6*time.Minute), body), 401},
+		{"future timestamp", signed(t, url, portalSecret, "m3", time.Now().Add(6*time.Minute), body), 401},
+		{"tampered body", func() *http.Request {
+			r := signed(t, url, portalSecret, "m4", time.Now(), body)
+			r.Body = io.NopCloser(bytes.NewReader(bytes.Replace(body, []byte("张志明"), []byte("李志明"), 1)))
+			return r
+		}(), 401},
+		{"no signature", func() *http.Request {
+			r := signed(t, url, portalSecret, "m5", time.Now(), body)
+			r.Header.Del("webhook-signature")
+			return r
+		}(), 401},
+		{"old secret during rotation", signed(t, url, oldSecret, "m6", time.Now(), body), 202},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			status, resp := f.do(tc.req)
+			if status != tc.want {
+				t.Fatalf("status %d, want %d: %s", status, tc.want, resp)
+			}
+			if tc.want == 401 && decodeError(t, resp).Code != "unauthorized" {
+				t.Errorf("code: %s", resp)
+			}
+		})
+	}
+}
+
+func TestInvalidSubmissionListsEveryProblemAndStoresNothing(t *testing.T) {
+	f := newFixture(t)
+	var m map[string]any
+	json.Unmarshal(example(t), &m)
+	ap := m["applicant"].(map[string]any)
+	ap["idNumber"] = "511702198503071231" // wrong check character
+	delete(ap, "name")
+	body, _ := json.Marshal(m)
+	status, resp := f.submit("msg_bad", body)
+	if status != http.StatusUnprocessableEntity {
+		t.Fatalf("status %d: %s", status, resp)
+	}
+	e := decodeError(t, resp)
+	got := map[string]string{}
+	for _, d := range e.Details {
+		got[d.Field] = d.Code
+	}
+	if len(e.Details) != 2 || got["applicant.idNumber"] != "invalid_checksum" || got["applicant.name"] != "required" {
+		t.Errorf("details %+v", e.Details)
+	}
+	if strings.Contains(string(resp), "511702198503071231") {
+		t.Error("the reply echoes the ID number")
+	}
+	if n := f.queued(); n != 0 {
+		t.Errorf("%d jobs queued for a refused submission", n)
+	}
+	if _, err := f.store.Lookup(context.Background(), "ref:SCZW-FCZK-20261012-000318"); err == nil {
+		t.Error("a refused submission was stored")
+	}
+	if _, err := f.store.Lookup(context.Background(), "delivery:msg_bad"); err == nil {
+		t.Error("a refused delivery id was recorded")
+	}
+	// The portal fixes it and sends it again under the same delivery id.
+	if status, resp := f.submit("msg_bad", example(t)); status != http.StatusAccepted {
+		t.Errorf("corrected resubmission: %d %s", status, resp)
+	}
+}
+
+func TestMalformedBodies(t *testing.T) {
+	f := newFixture(t)
+	url := f.srv.URL + "/v1/portal/submissions"
+	big := append([]byte(`{"portalRef":"`), bytes.Repeat([]byte("a"), api.MaxBody)...)
+	cases := []struct {
+		name  string
+		body  []byte
+		ctype string
+		want  int
+		code  string
+	}{
+		{"not JSON", []byte(`{"portalRef":`), "application/json", 400, "malformed_json"},
+		{"unknown field", bytes.Replace(example(t), []byte(`"channel"`), []byte(`"chanel"`), 1), "application/json", 400, "malformed_json"},
+		{"wrong type", bytes.Replace(example(t), []byte(`"dibao": true`), []byte(`"dibao": "yes"`), 1), "application/json", 400, "malformed_json"},
+		{"trailing data", append(example(t), []byte(`{}`)...), "application/json", 400, "malformed_json"},
+		{"too large", big, "application/json", 413, "body_too_large"},
+		{"not JSON content type", example(t), "text/plain", 415, "unsupported_media_type"},
+	}
+	for i, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			req := signed(t, url, portalSecret, "m"+strconv.Itoa(i), time.Now(), tc.body)
+			req.Header.Set("Content-Type", tc.ctype)
+			status, resp := f.do(req)
+			if status != tc.want || decodeError(t, resp).Code != tc.code {
+				t.Errorf("status %d body %.200s; want %d %s", status, resp, tc.want, tc.code)
+			}
+		})
+	}
+	if f.queued() != 0 {
+		t.Error("a malformed body queued work")
+	}
+}
+
+func (f *fixture) get(path, token string) (int, []byte) {
+	req, _ := http.NewRequest(http.MethodGet, f.srv.URL+path, nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	return f.do(req)
+}
+
+func TestApplicationView(t *testing.T) {
+	f := newFixture(t)
+	_, body := f.submit("msg_1", example(t))
+	var acc c.SubmissionAccepted
+	json.Unmarshal(body, &acc)
+	if status, _ := f.get("/v1/applications/"+acc.ApplicationID, ""); status != 401 {
+		t.Errorf("no token: %d", status)
+	}
+	if status, _ := f.get("/v1/applications/"+acc.ApplicationID, "wrong"); status != 401 {
+		t.Errorf("wrong token: %d", status)
+	}
+	if status, resp := f.get("/v1/applications/NOPE", readToken); status != 404 || decodeError(t, resp).Code != "not_found" {
+		t.Errorf("unknown id: %d %s", status, resp)
+	}
+	status, resp := f.get("/v1/applications/"+acc.ApplicationID, readToken)
+	if status != 200 {
+		t.Fatalf("status %d", status)
+	}
+	var v c.ApplicationView
+	json.Unmarshal(resp, &v)
+	if v.Applicant.IDNumber != "5117**********123X" || v.Applicant.Name != "张**" || len(v.Items) != 5 || len(v.Timeline) == 0 {
+		t.Errorf("view %+v", v)
+	}
+	for _, secret := range []string{"51170219850307123X", "张志明", "13881801234"} {
+		if strings.Contains(string(resp), secret) {
+			t.Errorf("the status view discloses %q", secret)
+		}
+	}
+}
+
+func (f *fixture) event(dept c.Dept, secret string, ev c.DeptEvent) (int, []byte) {
+	body, _ := json.Marshal(ev)
+	return f.do(signed(f.t, f.srv.URL+"/v1/departments/"+string(dept)+"/events", secret, ev.EventID, time.Now(), body))
+}
+
+func TestDepartmentEvents(t *testing.T) {
+	f := newFixture(t)
+	_, body := f.submit("msg_1", example(t))
+	var acc c.SubmissionAccepted
+	json.Unmarshal(body, &acc)
+	cert := acc.Items[0].TaskID // cdpf
+	now := time.Now().UTC()
+	accepted := c.DeptEvent{EventID: "ev1", TaskID: cert, CaseNo: "CDPF-1", Type: c.EventAccepted, OccurredAt: now}
+
+	status, resp := f.event(c.DeptCDPF, cdpfSecret, accepted)
+	var ack c.EventAck
+	json.Unmarshal(resp, &ack)
+	if status != 200 || ack.Outcome != "applied" || ack.TaskState != c.TaskAccepted {
+		t.Fatalf("accepted: %d %s", status, resp)
+	}
+	status, resp = f.event(c.DeptCDPF, cdpfSecret, accepted) // delivered twice
+	json.Unmarshal(resp, &ack)
+	if status != 200 || ack.Outcome != "duplicate" {
+		t.Errorf("repeat: %d %s", status, resp)
+	}
+	app, _ := f.store.Get(context.Background(), acc.ApplicationID)
+	version := app.Version
+
+	t.Run("another department's task is forbidden and changes nothing", func(t *testing.T) {
+		ev := c.DeptEvent{EventID: "ev-civ", TaskID: cert, Type: c.EventApproved, OccurredAt: now}
+		status, resp := f.event(c.DeptCivil, civilSecret, ev)
+		if status != 403 || decodeError(t, resp).Code != "forbidden" {
+			t.Errorf("%d %s", status, resp)
+		}
+	})
+	t.Run("signed with another department's secret", func(t *testing.T) {
+		ev := c.DeptEvent{EventID: "ev-x", TaskID: cert, Type: c.EventInProgress, OccurredAt: now}
+		if status, _ := f.event(c.DeptCDPF, civilSecret, ev); status != 401 {
+			t.Errorf("%d", status)
+		}
+	})
+	t.Run("unknown task", func(t *testing.T) {
+		ev := c.DeptEvent{EventID: "ev-u", TaskID: acc.ApplicationID + "-42", Type: c.EventInProgress, OccurredAt: now}
+		if status, _ := f.event(c.DeptCDPF, cdpfSecret, ev); status != 404 {
+			t.Errorf("%d", status)
+		}
+		ev.TaskID = "NOAPP-1"
+		if status, _ := f.event(c.DeptCDPF, cdpfSecret, ev); status != 404 {
+			t.Errorf("unknown application: %d", status)
+		}
+	})
+	t.Run("unknown department", func(t *testing.T) {
+		if status, _ := f.event("police", cdpfSecret, accepted); status != 404 {
+			t.Errorf("%d", status)
+		}
+	})
+	t.Run("invalid event", func(t *testing.T) {
+		ev := c.DeptEvent{EventID: "ev-r", TaskID: cert, Type: c.EventRejected, OccurredAt: now} // no reason
+		status, resp := f.event(c.DeptCDPF, cdpfSecret, ev)
+		if status != 422 || decodeError(t, resp).Details[0].Field != "reason" {
+			t.Errorf("%d %s", status, resp)
+		}
+	})
+	after, _ := f.store.Get(context.Background(), acc.ApplicationID)
+	if after.Version != version || after.Tasks[0].State != c.TaskAccepted {
+		t.Errorf("refused events changed the application: version %d -> %d, state %s", version, after.Version, after.Tasks[0].State)
+	}
+
+	t.Run("illegal transition", func(t *testing.T) {
+		rej := c.DeptEvent{EventID: "ev-rej", TaskID: cert, Type: c.EventRejected, OccurredAt: now, Reason: &c.Message{ZH: "不符合", EN: "no"}}
+		if status, _ := f.event(c.DeptCDPF, cdpfSecret, rej); status != 200 {
+			t.Fatalf("reject: %d", status)
+		}
+		appr := c.DeptEvent{EventID: "ev-appr", TaskID: cert, Type: c.EventApproved, OccurredAt: now}
+		status, resp := f.event(c.DeptCDPF, cdpfSecret, appr)
+		if status != 409 || decodeError(t, resp).Code != "illegal_transition" {
+			t.Errorf("%d %s", status, resp)
+		}
+	})
+}
+
+func TestHealthAndErrors(t *testing.T) {
+	f := newFixture(t)
+	if status, _ := f.get("/healthz", ""); status != 200 {
+		t.Errorf("healthz %d", status)
+	}
+	status, body := f.get("/readyz", "")
+	if status != 200 || !strings.Contains(string(body), `"ready":true`) {
+		t.Errorf("readyz %d %s", status, body)
+	}
+	req, _ := http.NewRequest(http.MethodGet, f.srv.URL+"/nowhere", nil)
+	resp, err := http.DefaultClient.Do(req) // outside the contract on purpose
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 404 || decodeError(t, b).Code != "not_found" {
+		t.Errorf("unknown path: %d %s", resp.StatusCode, b)
+	}
+}

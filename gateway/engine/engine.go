@@ -1,0 +1,154 @@
+// Package engine drives applications: it applies submissions, department
+// answers and events to the store through the workflow rules, and runs the
+// workers that take queued work (dispatches, status pushes).
+package engine
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/oklog/ulid/v2"
+
+	c "onething/contracts"
+	"onething/gateway/store"
+	"onething/gateway/workflow"
+)
+
+// Engine binds the rules to the store.
+type Engine struct {
+	Store store.Store
+	Flow  *workflow.Workflow
+	// Wake is called after a write that queued work, so a worker in this
+	// process starts at once instead of at its next poll.
+	Wake func()
+}
+
+// commit applies fn to an application in one atomic write. When fn changed
+// the application, the status is recomputed, the version bumped and a
+// status push queued, together with dispatches for tasks that became ready.
+func (e *Engine) commit(ctx context.Context, appID, onceKey string, fn func(app *c.Application) (workflow.Change, error)) (workflow.Change, *c.Application, error) {
+	var ch workflow.Change
+	var saved *c.Application
+	err := e.Store.Update(ctx, appID, onceKey, func(app *c.Application) ([]store.Job, error) {
+		var err error
+		ch, err = fn(app)
+		if err != nil {
+			return nil, err
+		}
+		saved = app
+		if ch.Outcome != workflow.Applied {
+			return nil, nil
+		}
+		e.Flow.Recompute(app)
+		app.Version++
+		return e.jobs(app, ch.Ready), nil
+	})
+	if err == nil && ch.Outcome == workflow.Applied && e.Wake != nil {
+		e.Wake()
+	}
+	return ch, saved, err
+}
+
+// jobs are the dispatches of newly ready tasks and the status push.
+func (e *Engine) jobs(app *c.Application, ready []*c.Task) []store.Job {
+	now := e.Flow.Now()
+	jobs := make([]store.Job, 0, len(ready)+1)
+	for _, t := range ready {
+		jobs = append(jobs, store.Job{ID: store.DispatchJobID(t.ID, t.Step), Kind: store.JobDispatch, AppID: app.ID, TaskID: t.ID, NotBefore: now})
+	}
+	return append(jobs, store.Job{ID: store.PushJobID(app.ID, app.Version), Kind: store.JobPush, AppID: app.ID, NotBefore: now})
+}
+
+// Submit accepts a validated submission: one atomic write stores the
+// application, its planned tasks, the dedupe keys (delivery id and portal
+// reference) and the first jobs. A repeat returns the first application
+// with dup set, and starts nothing.
+func (e *Engine) Submit(ctx context.Context, deliveryID string, sub *c.Submission) (app *c.Application, dup bool, err error) {
+	keys := []string{"delivery:" + deliveryID, "ref:" + sub.PortalRef}
+	for _, k := range keys {
+		if id, err := e.Store.Lookup(ctx, k); err == nil {
+			app, err := e.Store.Get(ctx, id)
+			return app, true, err
+		}
+	}
+	now := e.Flow.Now()
+	app = &c.Application{
+		ID:         NewID(now),
+		PortalRef:  sub.PortalRef,
+		DeliveryID: deliveryID,
+		Channel:    sub.Channel,
+		ReceivedAt: now.UTC(),
+		Applicant:  sub.Applicant,
+		Requests:   sub.Requests,
+		Delivery:   sub.Delivery,
+		Version:    1,
+	}
+	app.Timeline = append(app.Timeline, c.Entry{At: now, Kind: "received", Source: "portal",
+		Note: &c.Message{ZH: "一件事申请已受理登记", EN: "application received"}})
+	ready := e.Flow.Plan(app)
+	e.Flow.Recompute(app)
+	id, err := e.Store.Create(ctx, app, keys, e.jobs(app, ready))
+	if errors.Is(err, store.ErrDuplicate) {
+		// Lost a race with a concurrent delivery of the same submission.
+		app, err := e.Store.Get(ctx, id)
+		return app, true, err
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	if e.Wake != nil {
+		e.Wake()
+	}
+	return app, false, nil
+}
+
+// NewID makes an application id: a ULID, sortable by time of receipt.
+func NewID(now time.Time) string {
+	return ulid.MustNew(ulid.Timestamp(now), rand.Reader).String()
+}
+
+// AppIDOfTask extracts the application id from a task id ("{appId}-{n}").
+func AppIDOfTask(taskID string) (string, bool) {
+	i := strings.LastIndexByte(taskID, '-')
+	if i <= 0 {
+		return "", false
+	}
+	return taskID[:i], true
+}
+
+// ErrUnknownTask is returned for an event about a task nobody has.
+var ErrUnknownTask = workflow.ErrUnknownTask
+
+// ApplyEvent applies a department event once (by event id).
+func (e *Engine) ApplyEvent(ctx context.Context, dept c.Dept, ev *c.DeptEvent) (workflow.Outcome, c.TaskState, error) {
+	appID, ok := AppIDOfTask(ev.TaskID)
+	if !ok {
+		return "", "", ErrUnknownTask
+	}
+	var state c.TaskState
+	ch, _, err := e.commit(ctx, appID, "event:"+string(dept)+":"+ev.EventID, func(app *c.Application) (workflow.Change, error) {
+		ch, err := e.Flow.ApplyEvent(app, dept, ev)
+		if t := app.Task(ev.TaskID); t != nil {
+			state = t.State
+		}
+		return ch, err
+	})
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return "", "", ErrUnknownTask
+	case errors.Is(err, store.ErrAlreadyApplied):
+		app, gerr := e.Store.Get(ctx, appID)
+		if gerr == nil {
+			if t := app.Task(ev.TaskID); t != nil {
+				state = t.State
+			}
+		}
+		return workflow.Duplicate, state, nil
+	case err != nil:
+		return "", "", err
+	}
+	return ch.Outcome, state, nil
+}

@@ -1,0 +1,289 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	c "onething/contracts"
+	"onething/gateway/store"
+	"onething/gateway/workflow"
+)
+
+// Department opens cases in one department system (an adapter).
+type Department interface {
+	OpenCase(ctx context.Context, app *c.Application, task *c.Task, idempotencyKey, requestID string) (*c.CaseResponse, error)
+}
+
+// Notifier pushes status to the portal.
+type Notifier interface {
+	Push(ctx context.Context, push *c.StatusPush, requestID string) error
+}
+
+// Retryable is what the worker needs to know of a failed call; the adapters'
+// errors implement it. An error without it is treated as retryable.
+type Retryable interface {
+	IsRetryable() bool
+	RetryDelay() time.Duration // 0: use the backoff
+	IsBreakerOpen() bool
+}
+
+// Policy bounds durable retries.
+type Policy struct {
+	MaxAttempts int           // dispatch attempts before a dead letter
+	BaseBackoff time.Duration // first retry delay; doubles each attempt
+	MaxBackoff  time.Duration // cap of the delay
+}
+
+func (p *Policy) defaults(attempts int) {
+	if p.MaxAttempts == 0 {
+		p.MaxAttempts = attempts
+	}
+	if p.BaseBackoff == 0 {
+		p.BaseBackoff = time.Second
+	}
+	if p.MaxBackoff == 0 {
+		p.MaxBackoff = 5 * time.Minute
+	}
+}
+
+// Backoff is the delay before retry number attempt (1-based): exponential,
+// capped, with full jitter so that many failed tasks do not retry in step.
+func (p Policy) Backoff(attempt int) time.Duration {
+	d := p.BaseBackoff << min(attempt-1, 30)
+	if d <= 0 || d > p.MaxBackoff {
+		d = p.MaxBackoff
+	}
+	return d/2 + rand.N(d/2+1)
+}
+
+// Observer is told what the worker does (metrics).
+type Observer interface {
+	Dispatched(dept c.Dept, outcome string)
+	DeadLettered(dept c.Dept)
+	Pushed(ok bool)
+}
+
+type nopObserver struct{}
+
+func (nopObserver) Dispatched(c.Dept, string) {}
+func (nopObserver) DeadLettered(c.Dept)       {}
+func (nopObserver) Pushed(bool)               {}
+
+// Worker takes due jobs from the store's queue and runs them.
+type Worker struct {
+	Engine      *Engine
+	Departments map[c.Dept]Department
+	Portal      Notifier
+	Policy      Policy
+	PushPolicy  Policy
+	Concurrency int
+	Lease       time.Duration // how long a job is held before it is due again
+	Poll        time.Duration // idle poll interval
+	Log         *slog.Logger
+	Observer    Observer
+
+	wake    chan struct{}
+	once    sync.Once
+	running sync.WaitGroup
+}
+
+func (w *Worker) init() {
+	w.once.Do(func() {
+		w.wake = make(chan struct{}, 1)
+		if w.Concurrency == 0 {
+			w.Concurrency = 8
+		}
+		if w.Lease == 0 {
+			w.Lease = time.Minute
+		}
+		if w.Poll == 0 {
+			w.Poll = 200 * time.Millisecond
+		}
+		if w.Log == nil {
+			w.Log = slog.Default()
+		}
+		if w.Observer == nil {
+			w.Observer = nopObserver{}
+		}
+		w.Policy.defaults(8)
+		w.PushPolicy.defaults(0)
+	})
+}
+
+// Wake makes an idle worker look for work now.
+func (w *Worker) Wake() {
+	w.init()
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run works until ctx ends, then waits for jobs under way to finish. A job
+// cut short keeps its lease in the store and is handed out again later.
+func (w *Worker) Run(ctx context.Context) {
+	w.init()
+	slots := make(chan struct{}, w.Concurrency)
+	defer w.running.Wait()
+	for {
+		free := w.Concurrency - len(slots)
+		var jobs []store.Job
+		if free > 0 {
+			var err error
+			jobs, err = w.Engine.Store.Lease(ctx, time.Now(), free, w.Lease)
+			if err != nil && ctx.Err() == nil {
+				w.Log.Error("lease jobs", "err", err)
+			}
+		}
+		for _, j := range jobs {
+			slots <- struct{}{}
+			w.running.Add(1)
+			go func(j store.Job) {
+				defer func() { <-slots; w.running.Done(); w.Wake() }()
+				w.run(ctx, j)
+			}(j)
+		}
+		if len(jobs) == free && free > 0 {
+			continue // there may be more due
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-w.wake:
+		case <-time.After(w.Poll):
+		}
+	}
+}
+
+func (w *Worker) run(ctx context.Context, j store.Job) {
+	var err error
+	switch j.Kind {
+	case store.JobDispatch:
+		err = w.dispatch(ctx, j)
+	case store.JobPush:
+		err = w.push(ctx, j)
+	default:
+		w.Log.Error("unknown job kind; dropped", "job", j.ID)
+		err = w.Engine.Store.Ack(ctx, j)
+	}
+	if err != nil && ctx.Err() == nil {
+		// The store failed us: leave the lease to run out and retry then.
+		w.Log.Error("job failed", "job", j.ID, "err", err)
+	}
+}
+
+// dispatch opens a task's case in its department.
+func (w *Worker) dispatch(ctx context.Context, j store.Job) error {
+	st := w.Engine.Store
+	app, err := st.Get(ctx, j.AppID)
+	if errors.Is(err, store.ErrNotFound) {
+		return st.Ack(ctx, j)
+	}
+	if err != nil {
+		return err
+	}
+	t := app.Task(j.TaskID)
+	if t == nil || t.State != c.TaskReady || store.DispatchJobID(t.ID, t.Step) != j.ID {
+		return st.Ack(ctx, j) // nothing due any more (event came first, withdrawn, …)
+	}
+	dept := w.Departments[t.Dept]
+	if dept == nil {
+		return w.fail(ctx, j, t, errors.New("no adapter for "+string(t.Dept)), false)
+	}
+	resp, callErr := dept.OpenCase(ctx, app, t, j.ID, j.ID)
+	if callErr != nil {
+		if ctx.Err() != nil {
+			return nil // shutting down: the lease hands it back later
+		}
+		return w.fail(ctx, j, t, callErr, true)
+	}
+	_, _, err = w.Engine.commit(ctx, app.ID, "", func(app *c.Application) (workflow.Change, error) {
+		return w.Engine.Flow.ApplyCase(app, j.TaskID, resp)
+	})
+	if err != nil {
+		return err
+	}
+	w.Observer.Dispatched(t.Dept, string(resp.Status))
+	return st.Ack(ctx, j)
+}
+
+// fail decides between a durable retry and a dead letter.
+func (w *Worker) fail(ctx context.Context, j store.Job, t *c.Task, callErr error, mayRetry bool) error {
+	st := w.Engine.Store
+	retry, delay, breakerOpen := mayRetry, time.Duration(0), false
+	var r Retryable
+	if errors.As(callErr, &r) {
+		retry = retry && r.IsRetryable()
+		delay, breakerOpen = r.RetryDelay(), r.IsBreakerOpen()
+	}
+	if breakerOpen {
+		// Deferred, not failed: the department is resting; no attempt used.
+		w.Observer.Dispatched(t.Dept, "deferred")
+		return st.Retry(ctx, j, time.Now().Add(delay))
+	}
+	j.Attempt++
+	j.LastError = callErr.Error()
+	dead := !retry || j.Attempt >= w.Policy.MaxAttempts
+	_, _, err := w.Engine.commit(ctx, j.AppID, "", func(app *c.Application) (workflow.Change, error) {
+		err := w.Engine.Flow.DispatchFailed(app, t.ID, j.Attempt, j.LastError, dead)
+		if dead {
+			return workflow.Change{Outcome: workflow.Applied}, err
+		}
+		return workflow.Change{Outcome: workflow.Duplicate}, err
+	})
+	if err != nil {
+		return err
+	}
+	if dead {
+		w.Log.Warn("task dead-lettered", "task", t.ID, "dept", t.Dept, "attempts", j.Attempt, "err", j.LastError)
+		w.Observer.DeadLettered(t.Dept)
+		return st.Ack(ctx, j)
+	}
+	w.Observer.Dispatched(t.Dept, "retry")
+	if delay == 0 {
+		delay = w.Policy.Backoff(j.Attempt)
+	}
+	return st.Retry(ctx, j, time.Now().Add(delay))
+}
+
+// push sends the application's current status to the portal. Jobs of
+// versions already sent are done without sending.
+func (w *Worker) push(ctx context.Context, j store.Job) error {
+	st := w.Engine.Store
+	app, err := st.Get(ctx, j.AppID)
+	if errors.Is(err, store.ErrNotFound) {
+		return st.Ack(ctx, j)
+	}
+	if err != nil {
+		return err
+	}
+	if app.PushedVersion >= app.Version {
+		return st.Ack(ctx, j)
+	}
+	push := w.Engine.Flow.Push(app)
+	if err := w.Portal.Push(ctx, push, j.ID); err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		w.Observer.Pushed(false)
+		j.Attempt++
+		j.LastError = err.Error()
+		w.Log.Warn("status push failed", "app", app.ID, "version", push.Version, "attempt", j.Attempt, "err", err)
+		return st.Retry(ctx, j, time.Now().Add(w.PushPolicy.Backoff(j.Attempt)))
+	}
+	w.Observer.Pushed(true)
+	err = st.Update(ctx, app.ID, "", func(app *c.Application) ([]store.Job, error) {
+		if app.PushedVersion < push.Version {
+			app.PushedVersion = push.Version
+		}
+		return nil, nil
+	})
+	if err != nil {
+		return err
+	}
+	return st.Ack(ctx, j)
+}

@@ -1,0 +1,303 @@
+// Package service assembles the gateway from its parts (store, calendar,
+// workflow, adapters, workers, HTTP) and runs it with a graceful shutdown.
+package service
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sony/gobreaker/v2"
+
+	"onething/adapters/cdpf"
+	"onething/adapters/civil"
+	"onething/adapters/client"
+	"onething/adapters/hrss"
+	"onething/adapters/medical"
+	"onething/adapters/portal"
+	c "onething/contracts"
+	"onething/gateway/api"
+	"onething/gateway/calendar"
+	"onething/gateway/engine"
+	"onething/gateway/metrics"
+	"onething/gateway/store"
+	"onething/gateway/workflow"
+)
+
+// Dept configures the link to one department system.
+type Dept struct {
+	BaseURL string `json:"baseUrl"`
+	// AppKey and Secret sign our requests to the department.
+	AppKey string `json:"appKey"`
+	Secret string `json:"secret"`
+	// EventSecrets verify the department's events (whsec_…; several while
+	// a key rotates).
+	EventSecrets []string `json:"eventSecrets"`
+	Timeout      Duration `json:"timeout"`
+}
+
+// Config is the whole gateway configuration.
+type Config struct {
+	Listen  string `json:"listen"`  // e.g. 127.0.0.1:8080
+	BaseURL string `json:"baseUrl"` // public base URL (department callbacks)
+	// DataFile is the embedded store's bbolt file.
+	DataFile string `json:"dataFile"`
+	// CalendarFile replaces the built-in working-day calendar (an operator
+	// adds next year's holidays there without a rebuild).
+	CalendarFile string `json:"calendarFile"`
+
+	PortalSecrets    []string `json:"portalSecrets"`    // verify submissions
+	PortalPushURL    string   `json:"portalPushUrl"`    // base URL of the portal receiver
+	PortalPushPath   string   `json:"portalPushPath"`   // its path
+	PortalPushSecret string   `json:"portalPushSecret"` // sign status pushes
+	ReadTokens       []string `json:"readTokens"`       // bearer tokens for GET /v1/applications
+
+	Departments map[c.Dept]Dept `json:"departments"`
+
+	Workers     int      `json:"workers"`
+	MaxAttempts int      `json:"maxAttempts"`
+	BaseBackoff Duration `json:"baseBackoff"` // e.g. "1s"
+	MaxBackoff  Duration `json:"maxBackoff"`  // e.g. "5m"
+	// Breaker tuning (defaults in adapters/client).
+	BreakerOpenFor Duration `json:"breakerOpenFor"`
+}
+
+// Duration reads "30s"-style durations in the configuration file.
+type Duration time.Duration
+
+// UnmarshalJSON takes a Go duration string such as "1.5s" or "5m".
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("duration must be a string such as \"30s\": %w", err)
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// DecodeConfig reads a configuration file strictly: an unknown field is
+// an error, so a misspelt setting cannot be silently ignored.
+func DecodeConfig(data []byte, cfg *Config) error { return decodeConfig(data, cfg) }
+
+func decodeConfig(data []byte, cfg *Config) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	return dec.Decode(cfg)
+}
+
+// MarshalJSON writes the duration as a string.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+// Service is an assembled gateway.
+type Service struct {
+	cfg      Config
+	log      *slog.Logger
+	Store    store.Store
+	Engine   *engine.Engine
+	Worker   *engine.Worker
+	Calendar *calendar.Calendar
+	Metrics  *metrics.Metrics
+	Handler  http.Handler
+	breakers map[string]*client.Client
+
+	workersUp atomic.Bool
+	gapMu     sync.Mutex
+	gaps      map[int]bool
+}
+
+// New assembles the gateway on the embedded store.
+func New(cfg Config, log *slog.Logger) (*Service, error) {
+	st, err := store.OpenBolt(cfg.DataFile)
+	if err != nil {
+		return nil, err
+	}
+	s, err := Assemble(cfg, st, log)
+	if err != nil {
+		st.Close()
+	}
+	return s, err
+}
+
+// Assemble builds the gateway on a given store.
+func Assemble(cfg Config, st store.Store, log *slog.Logger) (*Service, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	s := &Service{cfg: cfg, log: log, Store: st, breakers: map[string]*client.Client{}, gaps: map[int]bool{}}
+	s.Metrics = metrics.New(func() float64 {
+		q, err := st.QueueStats(context.Background())
+		if err != nil {
+			return -1
+		}
+		return float64(q.Jobs)
+	})
+	s.Calendar = calendar.Default()
+	if cfg.CalendarFile != "" {
+		cal, err := calendar.Load(cfg.CalendarFile)
+		if err != nil {
+			return nil, err
+		}
+		s.Calendar = cal
+	}
+	s.Calendar.OnMissingYear(s.calendarGap)
+
+	flow := workflow.New(s.Calendar)
+	s.Engine = &engine.Engine{Store: st, Flow: flow}
+	depts := map[c.Dept]engine.Department{}
+	for _, d := range c.Depts {
+		dc, ok := cfg.Departments[d]
+		if !ok || dc.BaseURL == "" {
+			return nil, fmt.Errorf("department %s: baseUrl is not configured", d)
+		}
+		cl := client.New(s.clientConfig(string(d), dc.BaseURL, dc.AppKey, dc.Secret, time.Duration(dc.Timeout)))
+		s.breakers[string(d)] = cl
+		callback := cfg.BaseURL + "/v1/departments/" + string(d) + "/events"
+		switch d {
+		case c.DeptCDPF:
+			depts[d] = cdpf.New(cl, callback)
+		case c.DeptCivil:
+			depts[d] = civil.New(cl, callback)
+		case c.DeptHRSS:
+			depts[d] = hrss.New(cl, callback)
+		case c.DeptMedical:
+			depts[d] = medical.New(cl, callback)
+		}
+	}
+	notifier, err := portal.New(s.clientConfig("portal", cfg.PortalPushURL, "", "", 0), cfg.PortalPushPath, cfg.PortalPushSecret)
+	if err != nil {
+		return nil, fmt.Errorf("portal push secret: %w", err)
+	}
+	s.breakers["portal"] = notifier.Client()
+	s.Worker = &engine.Worker{
+		Engine: s.Engine, Departments: depts, Portal: notifier, Concurrency: cfg.Workers, Log: log, Observer: s.Metrics,
+		Policy: engine.Policy{MaxAttempts: cfg.MaxAttempts, BaseBackoff: time.Duration(cfg.BaseBackoff), MaxBackoff: time.Duration(cfg.MaxBackoff)},
+	}
+	s.Engine.Wake = s.Worker.Wake
+
+	deptSecrets := map[c.Dept][]string{}
+	for d, dc := range cfg.Departments {
+		deptSecrets[d] = dc.EventSecrets
+	}
+	s.Handler, err = api.New(api.Config{
+		Engine: s.Engine, PortalSecrets: cfg.PortalSecrets, DeptSecrets: deptSecrets, ReadTokens: cfg.ReadTokens,
+		Ready: s.ready, Metrics: s.Metrics.Handler(), Log: log, BaseURL: cfg.BaseURL,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Service) clientConfig(name, baseURL, appKey, secret string, timeout time.Duration) client.Config {
+	return client.Config{
+		Name: name, BaseURL: baseURL, AppKey: appKey, Secret: secret, Timeout: timeout,
+		OpenFor: time.Duration(s.cfg.BreakerOpenFor),
+		OnBreakerChange: func(name string, from, to gobreaker.State) {
+			s.log.Warn("circuit breaker changed", "system", name, "from", from.String(), "to", to.String())
+			s.Metrics.BreakerState(name, int(to))
+		},
+	}
+}
+
+// calendarGap reports, loudly and once per year in the log, a deadline
+// question the working-day calendar cannot answer.
+func (s *Service) calendarGap(year int) {
+	s.Metrics.CalendarGap(year)
+	s.gapMu.Lock()
+	first := !s.gaps[year]
+	s.gaps[year] = true
+	s.gapMu.Unlock()
+	if first {
+		s.log.Error("working-day calendar lacks a year: deadlines in it are left open; add the year to the calendar file",
+			"year", year, "covered", fmt.Sprint(s.Calendar.Years()))
+	}
+}
+
+// ready is the readiness detail: store reachable, calendar covers this
+// year (and says so when next year is missing), workers running.
+func (s *Service) ready(ctx context.Context) map[string]api.Check {
+	checks := map[string]api.Check{}
+	if err := s.Store.Ping(ctx); err != nil {
+		checks["store"] = api.Check{OK: false, Detail: "store unreachable: " + err.Error()}
+	} else {
+		checks["store"] = api.Check{OK: true, Detail: "reachable"}
+	}
+	year := time.Now().In(calendar.Zone).Year()
+	cal := api.Check{OK: s.Calendar.Covers(year), Detail: "covers " + fmt.Sprint(s.Calendar.Years())}
+	if !cal.OK {
+		cal.Detail = "calendar lacks " + strconv.Itoa(year) + ": due dates cannot be computed; " + cal.Detail
+	} else if !s.Calendar.Covers(year + 1) {
+		cal.Detail = "calendar lacks " + strconv.Itoa(year+1) + " (not yet published?): deadlines reaching into it stay open; " + cal.Detail
+	}
+	checks["calendar"] = cal
+	checks["workers"] = api.Check{OK: s.workersUp.Load(), Detail: "queue consumers running"}
+	if !s.workersUp.Load() {
+		checks["workers"] = api.Check{OK: false, Detail: "queue consumers not running"}
+	}
+	return checks
+}
+
+// Run serves HTTP on ln and runs the workers until ctx ends, then shuts
+// down: stop taking requests, let jobs under way finish (their leases
+// hand anything unfinished back), close the store.
+func (s *Service) Run(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           s.Handler,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}
+	workCtx, stopWork := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		s.workersUp.Store(true)
+		s.Worker.Run(workCtx)
+		s.workersUp.Store(false)
+	}()
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	}
+	shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if e := srv.Shutdown(shutCtx); e != nil && err == nil {
+		err = e
+	}
+	stopWork()
+	wg.Wait()
+	if e := s.Store.Close(); e != nil && err == nil {
+		err = e
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+// BreakerStates reports each remote system's breaker state.
+func (s *Service) BreakerStates() map[string]string {
+	out := map[string]string{}
+	for n, cl := range s.breakers {
+		out[n] = cl.BreakerState().String()
+	}
+	return out
+}
