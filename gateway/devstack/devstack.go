@@ -1,0 +1,256 @@
+// Package devstack runs the whole chain in one process: the gateway on the
+// embedded store, mocks of the four department systems and the portal's
+// status receiver, wired with fresh random secrets. `onething dev` and the
+// end-to-end tests both use it, so what integrators run is what is tested.
+package devstack
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
+
+	c "onething/contracts"
+	"onething/gateway/service"
+	"onething/mocks"
+)
+
+// Options configure a stack.
+type Options struct {
+	Dir  string // data directory (the bbolt file lives here)
+	Host string // default 127.0.0.1
+	// GatewayPort and MockBasePort (mocks take base … base+4); 0 picks free ports.
+	GatewayPort, MockBasePort int
+	// Delay is the mocks' unit delay between scripted events.
+	Delay time.Duration
+	// CertScript scripts the cdpf mock's assessment per ID number.
+	CertScript map[string]mocks.CertOutcome
+	Log        *slog.Logger
+	// Tune adjusts the gateway configuration before it starts (tests).
+	Tune func(*service.Config)
+	// WrapMock wraps each mock's handler (tests check traffic against the contracts).
+	WrapMock func(name string, h http.Handler) http.Handler
+}
+
+// Stack is a running chain.
+type Stack struct {
+	opts       Options
+	Config     service.Config
+	Service    *service.Service
+	GatewayURL string
+	Depts      map[c.Dept]*mocks.Dept
+	MockURLs   map[string]string
+	Portal     *mocks.Portal
+
+	PortalSecret, PushSecret, ReadToken string
+
+	gwAddr  string
+	gwStop  context.CancelFunc
+	gwDone  chan error
+	servers []*http.Server
+}
+
+// NewSecret makes a Standard Webhooks secret (whsec_ + base64 of 32 random bytes).
+func NewSecret() string {
+	b := make([]byte, 32)
+	rand.Read(b)
+	return "whsec_" + base64.StdEncoding.EncodeToString(b)
+}
+
+func token() string {
+	b := make([]byte, 24)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func listen(host string, port int) (net.Listener, error) {
+	return net.Listen("tcp", net.JoinHostPort(host, fmt.Sprint(port)))
+}
+
+func port(base, i int) int {
+	if base == 0 {
+		return 0
+	}
+	return base + i
+}
+
+// Start brings the mocks up, then the gateway.
+func Start(opts Options) (*Stack, error) {
+	if opts.Host == "" {
+		opts.Host = "127.0.0.1"
+	}
+	if opts.Delay == 0 {
+		opts.Delay = 50 * time.Millisecond
+	}
+	if opts.Log == nil {
+		opts.Log = slog.Default()
+	}
+	s := &Stack{opts: opts, Depts: map[c.Dept]*mocks.Dept{}, MockURLs: map[string]string{},
+		PortalSecret: NewSecret(), PushSecret: NewSecret(), ReadToken: token()}
+
+	// The gateway's address must be known before the mocks are told where
+	// to call back, so reserve it first.
+	gwLn, err := listen(opts.Host, opts.GatewayPort)
+	if err != nil {
+		return nil, fmt.Errorf("gateway port: %w", err)
+	}
+	s.gwAddr = gwLn.Addr().String()
+	s.GatewayURL = "http://" + s.gwAddr
+
+	cfg := service.Config{
+		Listen: s.gwAddr, BaseURL: s.GatewayURL, DataFile: filepath.Join(opts.Dir, "onething.db"),
+		PortalSecrets: []string{s.PortalSecret}, PortalPushPath: mocks.PortalPath, PortalPushSecret: s.PushSecret,
+		ReadTokens: []string{s.ReadToken}, Departments: map[c.Dept]service.Dept{},
+	}
+	deciders := map[c.Dept]mocks.Decider{
+		c.DeptCDPF:    mocks.CDPF(opts.CertScript, 1, opts.Delay),
+		c.DeptCivil:   mocks.Civil(opts.Delay),
+		c.DeptHRSS:    mocks.HRSS(),
+		c.DeptMedical: mocks.Medical(opts.Delay),
+	}
+	paths := map[c.Dept]string{
+		c.DeptCDPF: "/api/v1/certificate-cases", c.DeptCivil: "/api/v1/subsidy-cases",
+		c.DeptHRSS: "/api/v1/pension-subsidy-cases", c.DeptMedical: "/api/v1/medical-subsidy-cases",
+	}
+	for i, d := range c.Depts {
+		eventSecret, reqSecret := NewSecret(), token()
+		m, err := mocks.NewDept(mocks.Config{Dept: d, Path: paths[d], AppKey: "onething-" + string(d), Secret: reqSecret,
+			EventSecret: eventSecret, Delay: opts.Delay, Log: opts.Log}, deciders[d])
+		if err != nil {
+			s.Stop()
+			return nil, err
+		}
+		s.Depts[d] = m
+		url, err := s.serve(string(d), port(opts.MockBasePort, i), m.Handler())
+		if err != nil {
+			gwLn.Close()
+			s.Stop()
+			return nil, err
+		}
+		s.MockURLs[string(d)] = url
+		cfg.Departments[d] = service.Dept{BaseURL: url, AppKey: "onething-" + string(d), Secret: reqSecret, EventSecrets: []string{eventSecret}}
+	}
+	s.Portal, err = mocks.NewPortal(s.PushSecret)
+	if err != nil {
+		gwLn.Close()
+		s.Stop()
+		return nil, err
+	}
+	if s.MockURLs["portal"], err = s.serve("portal", port(opts.MockBasePort, 4), s.Portal.Handler()); err != nil {
+		gwLn.Close()
+		s.Stop()
+		return nil, err
+	}
+	cfg.PortalPushURL = s.MockURLs["portal"]
+	if opts.Tune != nil {
+		opts.Tune(&cfg)
+	}
+	s.Config = cfg
+	if err := s.startGateway(gwLn); err != nil {
+		s.Stop()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Stack) serve(name string, port int, h http.Handler) (string, error) {
+	ln, err := listen(s.opts.Host, port)
+	if err != nil {
+		return "", fmt.Errorf("%s mock port: %w", name, err)
+	}
+	if s.opts.WrapMock != nil {
+		h = s.opts.WrapMock(name, h)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	s.servers = append(s.servers, srv)
+	go srv.Serve(ln)
+	return "http://" + ln.Addr().String(), nil
+}
+
+func (s *Stack) startGateway(ln net.Listener) error {
+	svc, err := service.New(s.Config, s.opts.Log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	s.Service = svc
+	ctx, stop := context.WithCancel(context.Background())
+	s.gwStop, s.gwDone = stop, make(chan error, 1)
+	go func() { s.gwDone <- svc.Run(ctx, ln) }()
+	return nil
+}
+
+// StopGateway shuts the gateway down (mocks keep running).
+func (s *Stack) StopGateway() error {
+	if s.gwStop == nil {
+		return nil
+	}
+	s.gwStop()
+	err := <-s.gwDone
+	s.gwStop = nil
+	return err
+}
+
+// RestartGateway starts the gateway again on the same data file and address.
+func (s *Stack) RestartGateway() error {
+	var ln net.Listener
+	var err error
+	for i := 0; i < 50; i++ { // the old socket may linger a moment
+		if ln, err = net.Listen("tcp", s.gwAddr); err == nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err != nil {
+		return err
+	}
+	return s.startGateway(ln)
+}
+
+// Stop shuts everything down.
+func (s *Stack) Stop() error {
+	err := s.StopGateway()
+	for _, m := range s.Depts {
+		m.Close()
+	}
+	for _, srv := range s.servers {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		err = errors.Join(err, srv.Shutdown(ctx))
+		cancel()
+	}
+	return err
+}
+
+// PostSigned posts body to url signed the Standard Webhooks way with secret
+// under the message id msgID, as the portal does.
+func PostSigned(url, secret, msgID string, body []byte) (*http.Response, error) {
+	wh, err := standardwebhooks.NewWebhook(secret)
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now()
+	sig, err := wh.Sign(msgID, now, body)
+	if err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(standardwebhooks.HeaderWebhookID, msgID)
+	req.Header.Set(standardwebhooks.HeaderWebhookTimestamp, strconv.FormatInt(now.Unix(), 10))
+	req.Header.Set(standardwebhooks.HeaderWebhookSignature, sig)
+	return http.DefaultClient.Do(req)
+}
