@@ -1,0 +1,257 @@
+package engine_test
+
+import (
+	"context"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	c "onething/contracts"
+	"onething/gateway/calendar"
+	"onething/gateway/engine"
+	"onething/gateway/store"
+	"onething/gateway/workflow"
+)
+
+// callErr is a failed call as the adapters report it.
+type callErr struct {
+	retryable, open bool
+	delay           time.Duration
+}
+
+func (e callErr) Error() string             { return "call failed" }
+func (e callErr) IsRetryable() bool         { return e.retryable }
+func (e callErr) RetryDelay() time.Duration { return e.delay }
+func (e callErr) IsBreakerOpen() bool       { return e.open }
+
+// fakeDept answers from a script: errors first, then the reply.
+type fakeDept struct {
+	mu    sync.Mutex
+	errs  []error
+	reply c.CaseStatus
+	keys  []string
+	calls int
+}
+
+func (d *fakeDept) OpenCase(_ context.Context, _ *c.Application, t *c.Task, key, _ string) (*c.CaseResponse, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.calls++
+	d.keys = append(d.keys, key)
+	if len(d.errs) > 0 {
+		err := d.errs[0]
+		d.errs = d.errs[1:]
+		return nil, err
+	}
+	return &c.CaseResponse{CaseNo: "CASE-" + t.ID, Status: d.reply}, nil
+}
+
+type fakePortal struct {
+	mu       sync.Mutex
+	failures int
+	versions []int64
+}
+
+func (p *fakePortal) Push(_ context.Context, push *c.StatusPush, _ string) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.failures > 0 {
+		p.failures--
+		return callErr{retryable: true}
+	}
+	p.versions = append(p.versions, push.Version)
+	return nil
+}
+
+type rig struct {
+	eng    *engine.Engine
+	worker *engine.Worker
+	depts  map[c.Dept]*fakeDept
+	portal *fakePortal
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// medicalOnly is an application with a single medical-subsidy task.
+func medicalOnly() *c.Submission {
+	return &c.Submission{PortalRef: "R1", Channel: c.ChannelOnline,
+		Applicant: c.Applicant{Name: "杨雨欣", IDNumber: "511702201009230885", HouseholdDivision: "511702001", Orphan: true},
+		Requests:  c.Requests{Medical: &c.MedicalRequest{Identity: "orphan"}}}
+}
+
+func newRig(t *testing.T, medical *fakeDept, portal *fakePortal) *rig {
+	st, err := store.OpenBolt(filepath.Join(t.TempDir(), "w.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &rig{depts: map[c.Dept]*fakeDept{c.DeptMedical: medical}, portal: portal}
+	r.eng = &engine.Engine{Store: st, Flow: workflow.New(calendar.Default())}
+	r.worker = &engine.Worker{Engine: r.eng, Departments: map[c.Dept]engine.Department{c.DeptMedical: medical}, Portal: portal,
+		Policy:     engine.Policy{MaxAttempts: 3, BaseBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond},
+		PushPolicy: engine.Policy{BaseBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond},
+		Poll:       5 * time.Millisecond}
+	r.eng.Wake = r.worker.Wake
+	ctx, cancel := context.WithCancel(context.Background())
+	r.cancel, r.done = cancel, make(chan struct{})
+	go func() { r.worker.Run(ctx); close(r.done) }()
+	t.Cleanup(func() { cancel(); <-r.done; st.Close() })
+	return r
+}
+
+func (r *rig) submit(t *testing.T) string {
+	app, dup, err := r.eng.Submit(context.Background(), "d1", medicalOnly())
+	if err != nil || dup {
+		t.Fatal(err, dup)
+	}
+	return app.ID
+}
+
+// waitFor polls the application until cond holds.
+func (r *rig) waitFor(t *testing.T, id string, cond func(*c.Application) bool) *c.Application {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		app, err := r.eng.Store.Get(context.Background(), id)
+		if err == nil && cond(app) {
+			return app
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("condition not reached: %+v", app.Tasks[0])
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+func (r *rig) queueEmpty(t *testing.T) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		q, _ := r.eng.Store.QueueStats(context.Background())
+		if q.Jobs == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("queue not drained: %+v", q)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+func TestTransientFailuresRetryWithTheSameKey(t *testing.T) {
+	dept := &fakeDept{errs: []error{callErr{retryable: true}, callErr{retryable: true}}, reply: c.CaseAccepted}
+	r := newRig(t, dept, &fakePortal{})
+	id := r.submit(t)
+	app := r.waitFor(t, id, func(a *c.Application) bool { return a.Tasks[0].State == c.TaskAccepted })
+	if dept.calls != 3 || app.Tasks[0].Attempts != 0 || app.Tasks[0].CaseNo == "" {
+		t.Errorf("calls %d, task %+v", dept.calls, app.Tasks[0])
+	}
+	for _, k := range dept.keys {
+		if k != dept.keys[0] {
+			t.Errorf("retries used different idempotency keys: %v", dept.keys)
+		}
+	}
+	r.queueEmpty(t)
+}
+
+func TestExhaustedRetriesMakeADeadLetter(t *testing.T) {
+	e := callErr{retryable: true}
+	dept := &fakeDept{errs: []error{e, e, e, e, e}, reply: c.CaseAccepted}
+	r := newRig(t, dept, &fakePortal{})
+	id := r.submit(t)
+	app := r.waitFor(t, id, func(a *c.Application) bool { return a.Tasks[0].State == c.TaskDeadLetter })
+	if dept.calls != 3 || app.Tasks[0].Attempts != 3 || app.Tasks[0].LastError == "" {
+		t.Errorf("calls %d, task %+v", dept.calls, app.Tasks[0])
+	}
+	r.queueEmpty(t)
+}
+
+func TestARefusalIsNotRetried(t *testing.T) {
+	dept := &fakeDept{errs: []error{callErr{retryable: false}}, reply: c.CaseAccepted}
+	r := newRig(t, dept, &fakePortal{})
+	id := r.submit(t)
+	r.waitFor(t, id, func(a *c.Application) bool { return a.Tasks[0].State == c.TaskDeadLetter })
+	r.queueEmpty(t)
+	if dept.calls != 1 {
+		t.Errorf("a 4xx refusal was retried: %d calls", dept.calls)
+	}
+}
+
+func TestAnOpenBreakerDefersWithoutUsingAttempts(t *testing.T) {
+	open := callErr{retryable: true, open: true, delay: 5 * time.Millisecond}
+	dept := &fakeDept{errs: []error{open, open, open, open, open}, reply: c.CaseApproved}
+	r := newRig(t, dept, &fakePortal{})
+	id := r.submit(t)
+	app := r.waitFor(t, id, func(a *c.Application) bool { return a.Tasks[0].State == c.TaskApproved })
+	if app.Tasks[0].State == c.TaskDeadLetter || dept.calls != 6 {
+		t.Errorf("5 deferrals with MaxAttempts 3: calls %d, task %+v", dept.calls, app.Tasks[0])
+	}
+}
+
+func TestStatusPushesAreRetriedUntilTheLatestArrives(t *testing.T) {
+	portal := &fakePortal{failures: 3}
+	r := newRig(t, &fakeDept{reply: c.CaseApproved}, portal)
+	id := r.submit(t)
+	app := r.waitFor(t, id, func(a *c.Application) bool { return a.Status.State == c.AppCompleted && a.PushedVersion == a.Version })
+	r.queueEmpty(t)
+	portal.mu.Lock()
+	defer portal.mu.Unlock()
+	if len(portal.versions) == 0 || portal.versions[len(portal.versions)-1] != app.Version {
+		t.Errorf("pushed versions %v, final version %d", portal.versions, app.Version)
+	}
+	for i := 1; i < len(portal.versions); i++ {
+		if portal.versions[i] <= portal.versions[i-1] {
+			t.Errorf("pushes out of order or repeated: %v", portal.versions)
+		}
+	}
+}
+
+// The department decided the case (its event arrived) before the queued
+// dispatch ran, e.g. after a crash between its reply and our write: the
+// dispatch is dropped, not sent again. (A late reply that does arrive is
+// absorbed as stale: see the workflow tests.)
+func TestEventBeforeTheDispatchRuns(t *testing.T) {
+	st, err := store.OpenBolt(filepath.Join(t.TempDir(), "w.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	eng := &engine.Engine{Store: st, Flow: workflow.New(calendar.Default())}
+	app, _, err := eng.Submit(context.Background(), "d", medicalOnly())
+	if err != nil {
+		t.Fatal(err)
+	}
+	task := app.Tasks[0].ID
+	ev := &c.DeptEvent{EventID: "e1", TaskID: task, Type: c.EventApproved, OccurredAt: time.Now()}
+	if out, state, err := eng.ApplyEvent(context.Background(), c.DeptMedical, ev); err != nil || out != workflow.Applied || state != c.TaskApproved {
+		t.Fatalf("event: %s %s %v", out, state, err)
+	}
+	dept := &fakeDept{reply: c.CaseReceived}
+	w := &engine.Worker{Engine: eng, Departments: map[c.Dept]engine.Department{c.DeptMedical: dept}, Portal: &fakePortal{}, Poll: time.Millisecond}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	w.Run(ctx)
+	got, _ := st.Get(context.Background(), app.ID)
+	if got.Tasks[0].State != c.TaskApproved {
+		t.Errorf("task is %s after the late reply", got.Tasks[0].State)
+	}
+	if dept.calls != 0 {
+		t.Errorf("a task the department already decided was dispatched %d times", dept.calls)
+	}
+}
+
+func TestBackoffIsBoundedAndJittered(t *testing.T) {
+	p := engine.Policy{BaseBackoff: 100 * time.Millisecond, MaxBackoff: time.Second}
+	seen := map[time.Duration]bool{}
+	for attempt := 1; attempt <= 40; attempt++ {
+		d := p.Backoff(attempt)
+		ceiling := min(100*time.Millisecond<<min(attempt-1, 30), time.Second)
+		if d < ceiling/2 || d > ceiling {
+			t.Errorf("attempt %d: %v outside [%v, %v]", attempt, d, ceiling/2, ceiling)
+		}
+		seen[d] = true
+	}
+	if len(seen) < 10 {
+		t.Errorf("backoff hardly varies: %d distinct delays in 40", len(seen))
+	}
+}

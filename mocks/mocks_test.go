@@ -1,0 +1,158 @@
+package mocks
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"testing"
+	"time"
+
+	"onething/contracts"
+)
+
+const secret = "s3cret"
+
+func newCivil(t *testing.T) (*Dept, *httptest.Server) {
+	d, err := NewDept(Config{Dept: contracts.DeptCivil, Path: "/api/v1/subsidy-cases", AppKey: "k", Secret: secret,
+		EventSecret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", Delay: time.Hour}, Civil(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(d.Handler())
+	t.Cleanup(func() { srv.Close(); d.Close() })
+	return d, srv
+}
+
+func post(t *testing.T, url, key, nonce string, body []byte, sign bool) (int, contracts.CaseResponse) {
+	req, _ := http.NewRequest(http.MethodPost, url+"/api/v1/subsidy-cases", bytes.NewReader(body))
+	req.Header.Set(contracts.HeaderIdempotencyKey, key)
+	if sign {
+		ts := strconv.FormatInt(time.Now().Unix(), 10)
+		req.Header.Set(contracts.HeaderAppKey, "k")
+		req.Header.Set(contracts.HeaderTimestamp, ts)
+		req.Header.Set(contracts.HeaderNonce, nonce)
+		req.Header.Set(contracts.HeaderSignature, contracts.DeptSignature(secret, "POST", "/api/v1/subsidy-cases", ts, nonce, body))
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out contracts.CaseResponse
+	b, _ := io.ReadAll(resp.Body)
+	json.Unmarshal(b, &out)
+	return resp.StatusCode, out
+}
+
+func caseBody(taskID string) []byte {
+	b, _ := json.Marshal(contracts.CaseRequest{TaskID: taskID, ApplicationID: "A", Item: contracts.ItemSubsidyLiving,
+		CallbackURL: "http://127.0.0.1:1/events", Person: contracts.Person{Name: "张志明", IDNumber: "51170219850307123X", HouseholdDivision: "511702102", Dibao: true},
+		Certificate: &contracts.Certificate{Number: "51170219850307123X41", Category: 4, Grade: 1, ValidUntil: "2036-01-01"}})
+	return b
+}
+
+func TestMockAbsorbsRepeats(t *testing.T) {
+	d, srv := newCivil(t)
+	status, first := post(t, srv.URL, "A-1:1", "n1", caseBody("A-1"), true)
+	if status != 200 || first.Status != contracts.CaseAccepted || first.CaseNo == "" {
+		t.Fatalf("first: %d %+v", status, first)
+	}
+	status, again := post(t, srv.URL, "A-1:1", "n2", caseBody("A-1"), true)
+	if status != 200 || again != first {
+		t.Errorf("repeat: %d %+v, want the first answer %+v", status, again, first)
+	}
+	if status, _ := post(t, srv.URL, "A-1:1", "n3", caseBody("A-2"), true); status != http.StatusConflict {
+		t.Errorf("same key, other body: %d, want 409", status)
+	}
+	s := d.Stats()
+	if s.Requests != 3 || s.Repeats != 2 || s.Cases != 1 || s.Effects["A-1"] != 1 {
+		t.Errorf("stats %+v", s)
+	}
+}
+
+func TestMockRefusesBadSignaturesAndReplays(t *testing.T) {
+	d, srv := newCivil(t)
+	if status, _ := post(t, srv.URL, "k1", "n1", caseBody("A-1"), false); status != http.StatusUnauthorized {
+		t.Errorf("unsigned: %d", status)
+	}
+	if status, _ := post(t, srv.URL, "k2", "n2", caseBody("A-2"), true); status != 200 {
+		t.Errorf("signed: %d", status)
+	}
+	if status, _ := post(t, srv.URL, "k3", "n2", caseBody("A-3"), true); status != http.StatusUnauthorized {
+		t.Errorf("replayed nonce: %d", status)
+	}
+	if d.Stats().Cases != 1 {
+		t.Errorf("cases %d, want 1", d.Stats().Cases)
+	}
+}
+
+func TestCivilRules(t *testing.T) {
+	now := time.Date(2026, 11, 29, 0, 0, 0, 0, time.UTC)
+	cert := func(cat, grade int) *contracts.Certificate {
+		return &contracts.Certificate{Category: cat, Grade: grade, ValidUntil: "2030-01-01"}
+	}
+	cases := []struct {
+		item   contracts.ItemCode
+		cert   *contracts.Certificate
+		dibao  bool
+		div    string
+		amount int // 0: refused
+	}{
+		{contracts.ItemSubsidyLiving, cert(4, 3), true, "511702102", 100},
+		{contracts.ItemSubsidyLiving, cert(4, 3), false, "511702102", 0},
+		{contracts.ItemSubsidyLiving, cert(4, 3), true, "511703", 0},
+		{contracts.ItemSubsidyNursing, cert(4, 1), false, "511702", 110},
+		{contracts.ItemSubsidyNursing, cert(4, 2), false, "511702", 80},
+		{contracts.ItemSubsidyNursing, cert(4, 3), false, "511702", 0},
+		{contracts.ItemSubsidyNursing34, cert(5, 3), false, "511702", nursing34Amount},
+		{contracts.ItemSubsidyNursing34, cert(6, 4), false, "511702", nursing34Amount},
+		{contracts.ItemSubsidyNursing34, cert(4, 3), false, "511702", 0},
+		{contracts.ItemSubsidyLiving, &contracts.Certificate{Category: 4, Grade: 1, ValidUntil: "2026-11-28"}, true, "511702", 0}, // expired
+		{contracts.ItemSubsidyLiving, nil, true, "511702", 0},
+	}
+	for i, tc := range cases {
+		req := &contracts.CaseRequest{Item: tc.item, Certificate: tc.cert, Person: contracts.Person{Dibao: tc.dibao, HouseholdDivision: tc.div}}
+		why, amount := civilRule(req, now)
+		if amount != tc.amount || (amount == 0) != (why != nil) {
+			t.Errorf("case %d (%s): amount %d reason %v, want %d", i, tc.item, amount, why, tc.amount)
+		}
+	}
+}
+
+func TestHRSSAndMedicalRules(t *testing.T) {
+	now := time.Now()
+	for _, tc := range []struct {
+		p    contracts.Person
+		cert *contracts.Certificate
+		want contracts.CaseStatus
+	}{
+		{contracts.Person{Dibao: true}, nil, contracts.CaseApproved},
+		{contracts.Person{Tekun: true}, nil, contracts.CaseApproved},
+		{contracts.Person{}, &contracts.Certificate{Grade: 2}, contracts.CaseApproved},
+		{contracts.Person{}, &contracts.Certificate{Grade: 3}, contracts.CaseRejected},
+		{contracts.Person{Orphan: true}, nil, contracts.CaseRejected},
+	} {
+		d := HRSS()(&contracts.CaseRequest{Person: tc.p, Certificate: tc.cert}, "C", now)
+		if d.Reply.Status != tc.want || (tc.want == contracts.CaseRejected) != (d.Reply.Reason != nil) {
+			t.Errorf("hrss %+v %+v: %+v", tc.p, tc.cert, d.Reply)
+		}
+	}
+	for _, tc := range []struct {
+		p    contracts.Person
+		m    *contracts.MedicalRequest
+		want contracts.EventType
+	}{
+		{contracts.Person{Orphan: true}, &contracts.MedicalRequest{Identity: "orphan"}, contracts.EventApproved},
+		{contracts.Person{Dibao: true}, &contracts.MedicalRequest{Identity: "dibao", PremiumPaid: true}, contracts.EventApproved},
+		{contracts.Person{}, &contracts.MedicalRequest{Identity: "other", IdentityOther: "低保边缘"}, contracts.EventRejected},
+		{contracts.Person{}, &contracts.MedicalRequest{Identity: "tekun"}, contracts.EventRejected},
+	} {
+		d := Medical(time.Millisecond)(&contracts.CaseRequest{Person: tc.p, Medical: tc.m}, "C", now)
+		if d.Reply.Status != contracts.CaseAccepted || len(d.Steps) != 1 || d.Steps[0].Event.Type != tc.want {
+			t.Errorf("medical %+v %+v: %+v", tc.p, tc.m, d)
+		}
+	}
+}
