@@ -78,10 +78,17 @@ type Task struct {
 	// certificate business the one cdpf issued.
 	Certificate *Certificate `json:"certificate,omitempty"`
 	Result      *Result      `json:"result,omitempty"`
-	Milestones  []Milestone  `json:"milestones,omitempty"`
-	AcceptedAt  *time.Time   `json:"acceptedAt,omitempty"`
-	DueDate     string       `json:"dueDate,omitempty"` // YYYY-MM-DD, legal deadline in working days
-	FinishedAt  *time.Time   `json:"finishedAt,omitempty"`
+	// Supplement is the last 补正 the department asked for.
+	Supplement *Supplement `json:"supplement,omitempty"`
+	// SupplementNote is the applicant's note with a supplement: forwarded
+	// to the department, never shown in views or pushes (it is free text).
+	SupplementNote string `json:"supplementNote,omitempty"`
+	// Procedure of a certificate business (cdpf tasks).
+	Procedure  *Procedure  `json:"procedure,omitempty"`
+	Milestones []Milestone `json:"milestones,omitempty"`
+	AcceptedAt *time.Time  `json:"acceptedAt,omitempty"`
+	DueDate    string      `json:"dueDate,omitempty"` // YYYY-MM-DD, legal deadline in working days
+	FinishedAt *time.Time  `json:"finishedAt,omitempty"`
 	// Step counts dispatches of this task (a supplement or a replay starts a
 	// new step); the idempotency key sent to the department is ID + step, so
 	// every retry of one step carries the same key.
@@ -89,6 +96,17 @@ type Task struct {
 	Attempts  int       `json:"attempts"`
 	LastError string    `json:"lastError,omitempty"`
 	UpdatedAt time.Time `json:"updatedAt"`
+}
+
+// Supplement is a department's request for a missing or unclear material,
+// where to provide it, and when it was provided.
+type Supplement struct {
+	What        Message    `json:"what"`
+	Where       Message    `json:"where"`
+	RequestedAt time.Time  `json:"requestedAt"`
+	ProvidedAt  *time.Time `json:"providedAt,omitempty"`
+	Materials   []string   `json:"materials,omitempty"`
+	Round       int        `json:"round"`
 }
 
 // Milestone records a step inside a department, e.g. assessment or publicity.

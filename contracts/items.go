@@ -23,6 +23,9 @@ type ClockStart string
 const (
 	ClockAcceptance ClockStart = "acceptance" // 自受理之日起
 	ClockPublicity  ClockStart = "publicity"  // 自评定结果公示之日起
+	// ClockAssessment: a minor is assessed without publicity (原则上不予公示),
+	// so the clock runs from the day the assessment result is known.
+	ClockAssessment ClockStart = "assessment"
 )
 
 // ItemInfo is the fixed data of one item, from the seed's 办事指南.

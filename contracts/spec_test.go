@@ -123,34 +123,48 @@ var schemaTypes = map[string]struct {
 	typ    any
 	subset bool
 }{
-	"Submission":          {contracts.Submission{}, false},
-	"Applicant":           {contracts.Applicant{}, false},
-	"Address":             {contracts.Address{}, false},
-	"Guardian":            {contracts.Guardian{}, false},
-	"Certificate":         {contracts.Certificate{}, false},
-	"Requests":            {contracts.Requests{}, false},
-	"CertificateRequest":  {contracts.CertificateRequest{}, false},
-	"TwoSubsidiesRequest": {contracts.TwoSubsidiesRequest{}, false},
-	"PensionRequest":      {contracts.PensionRequest{}, false},
-	"MedicalRequest":      {contracts.MedicalRequest{}, false},
-	"Delivery":            {contracts.Delivery{}, false},
-	"Message":             {contracts.Message{}, false},
-	"SubmissionAccepted":  {contracts.SubmissionAccepted{}, false},
-	"TaskBrief":           {contracts.TaskBrief{}, false},
-	"Result":              {contracts.Result{}, false},
-	"Milestone":           {contracts.Milestone{}, false},
-	"ApplicationView":     {contracts.ApplicationView{}, false},
-	"MaskedApplicant":     {contracts.MaskedApplicant{}, false},
-	"Status":              {contracts.Status{}, false},
-	"Entry":               {contracts.Entry{}, false},
-	"StatusPush":          {contracts.StatusPush{}, false},
-	"DeptEvent":           {contracts.DeptEvent{}, false},
-	"EventAck":            {contracts.EventAck{}, false},
-	"Error":               {contracts.Error{}, false},
-	"FieldError":          {contracts.FieldError{}, false},
-	"CaseRequest":         {contracts.CaseRequest{}, true},
-	"Person":              {contracts.Person{}, true},
-	"CaseResponse":        {contracts.CaseResponse{}, false},
+	"Submission":           {contracts.Submission{}, false},
+	"Applicant":            {contracts.Applicant{}, false},
+	"Address":              {contracts.Address{}, false},
+	"Guardian":             {contracts.Guardian{}, false},
+	"Certificate":          {contracts.Certificate{}, false},
+	"Requests":             {contracts.Requests{}, false},
+	"CertificateRequest":   {contracts.CertificateRequest{}, false},
+	"TwoSubsidiesRequest":  {contracts.TwoSubsidiesRequest{}, false},
+	"PensionRequest":       {contracts.PensionRequest{}, false},
+	"MedicalRequest":       {contracts.MedicalRequest{}, false},
+	"Delivery":             {contracts.Delivery{}, false},
+	"Message":              {contracts.Message{}, false},
+	"SubmissionAccepted":   {contracts.SubmissionAccepted{}, false},
+	"TaskBrief":            {contracts.TaskBrief{}, false},
+	"Result":               {contracts.Result{}, false},
+	"Milestone":            {contracts.Milestone{}, false},
+	"ApplicationView":      {contracts.ApplicationView{}, false},
+	"MaskedApplicant":      {contracts.MaskedApplicant{}, false},
+	"Status":               {contracts.Status{}, false},
+	"Entry":                {contracts.Entry{}, false},
+	"StatusPush":           {contracts.StatusPush{}, false},
+	"DeptEvent":            {contracts.DeptEvent{}, false},
+	"EventAck":             {contracts.EventAck{}, false},
+	"Error":                {contracts.Error{}, false},
+	"FieldError":           {contracts.FieldError{}, false},
+	"CaseRequest":          {contracts.CaseRequest{}, true},
+	"Person":               {contracts.Person{}, true},
+	"CaseResponse":         {contracts.CaseResponse{}, false},
+	"Supplement":           {contracts.Supplement{}, false},
+	"SupplementSubmission": {contracts.SupplementSubmission{}, false},
+	"Withdrawal":           {contracts.Withdrawal{}, false},
+	"WithdrawalResult":     {contracts.WithdrawalResult{}, false},
+	"SupplementRequest":    {contracts.SupplementRequest{}, false},
+	"CancelRequest":        {contracts.CancelRequest{}, false},
+	"Procedure":            {contracts.Procedure{}, false},
+	"GuideRequest":         {contracts.GuideRequest{}, false},
+	"GuideCertificate":     {contracts.GuideCertificate{}, false},
+	"GuideWants":           {contracts.GuideWants{}, false},
+	"GuideAnswer":          {contracts.GuideAnswer{}, false},
+	"GuideOnline":          {contracts.GuideOnline{}, false},
+	"GuideItem":            {contracts.GuideItem{}, false},
+	"Material":             {contracts.Material{}, false},
 }
 
 // TestSchemasMatchGoTypes: property names are exactly the Go json tags, and
@@ -226,6 +240,9 @@ func TestEnumsMatchGo(t *testing.T) {
 		contracts.EventSupplementRequired, contracts.EventApproved, contracts.EventRejected,
 	}))
 	enumIs(t, gw, "Channel", strs([]contracts.Channel{contracts.ChannelOnline, contracts.ChannelOffline}))
+	clockStarts := strs([]contracts.ClockStart{contracts.ClockAcceptance, contracts.ClockPublicity, contracts.ClockAssessment})
+	enumIs(t, gw, "ClockStart", clockStarts)
+	enumIs(t, mustSpec(t, "dept-cdpf"), "ClockStart", clockStarts)
 	var certItems []string
 	for c := range contracts.Items {
 		if c.IsCertificateBusiness() {
@@ -249,7 +266,8 @@ func TestEnumsMatchGo(t *testing.T) {
 	if !sameSet(anyStrs(p), strs(contracts.Depts)) {
 		t.Errorf("dept path parameter enum %v", p)
 	}
-	caseStatus := strs([]contracts.CaseStatus{contracts.CaseReceived, contracts.CaseAccepted, contracts.CaseApproved, contracts.CaseRejected})
+	caseStatus := strs([]contracts.CaseStatus{contracts.CaseReceived, contracts.CaseAccepted, contracts.CaseApproved, contracts.CaseRejected,
+		contracts.CaseInProgress, contracts.CaseCancelled})
 	for _, d := range contracts.Depts {
 		doc := mustSpec(t, "dept-"+string(d))
 		if got := propEnum(doc, "CaseResponse", "status"); !sameSet(got, caseStatus) {
@@ -285,9 +303,9 @@ func TestDataMinimisation(t *testing.T) {
 		forbiddenFields []string
 	}{
 		{"cdpf", []string{"name", "idNumber", "birthDate", "ethnicity", "mobile", "address", "householdDivision", "householdType", "guardian", "dibao", "tekun", "orphan"}, []string{"business"}, []string{"medical"}},
-		{"civil", minimal, []string{"certificate"}, []string{"business", "medical", "delivery"}},
-		{"hrss", minimal, nil, []string{"business", "medical", "delivery"}},
-		{"medical", minimal, []string{"medical"}, []string{"business", "certificate", "delivery"}},
+		{"civil", minimal, []string{"certificate"}, []string{"business", "procedure", "medical", "delivery"}},
+		{"hrss", minimal, nil, []string{"business", "procedure", "medical", "delivery"}},
+		{"medical", minimal, []string{"medical"}, []string{"business", "procedure", "certificate", "delivery"}},
 	}
 	for _, c := range cases {
 		doc := mustSpec(t, "dept-"+c.dept)
@@ -367,6 +385,11 @@ func TestManifestCoversExamples(t *testing.T) {
 		"case-request-cdpf.json", "case-request-civil.json", "case-request-hrss.json",
 		"case-request-medical.json", "case-response-received.json", "case-response-approved.json",
 		"status-push.json",
+		"submission-renew-expiry.json", "submission-renew-visual.json", "submission-ineligible.json",
+		"submission-supplement.json", "submission-cert-refused.json", "submission-grade3-mental.json",
+		"guide-request.json", "guide-answer.json", "supplement-submission.json", "withdrawal.json",
+		"withdrawal-result.json", "case-supplement-request.json", "case-cancel-request.json",
+		"case-response-in-progress.json", "error-conflict.json",
 	} {
 		if _, ok := m[f]; !ok {
 			t.Errorf("required example %s is missing", f)
@@ -385,6 +408,14 @@ var goTypes = map[string]func() any{
 	"CaseRequest":        func() any { return new(contracts.CaseRequest) },
 	"CaseResponse":       func() any { return new(contracts.CaseResponse) },
 	"StatusPush":         func() any { return new(contracts.StatusPush) },
+
+	"SupplementSubmission": func() any { return new(contracts.SupplementSubmission) },
+	"Withdrawal":           func() any { return new(contracts.Withdrawal) },
+	"WithdrawalResult":     func() any { return new(contracts.WithdrawalResult) },
+	"GuideRequest":         func() any { return new(contracts.GuideRequest) },
+	"GuideAnswer":          func() any { return new(contracts.GuideAnswer) },
+	"SupplementRequest":    func() any { return new(contracts.SupplementRequest) },
+	"CancelRequest":        func() any { return new(contracts.CancelRequest) },
 }
 
 // TestExamples checks each example against the schema of its operation,
@@ -531,11 +562,20 @@ func lost(a, b any, path string) string {
 // submission examples.
 func TestSubmissionExamplesValidate(t *testing.T) {
 	today := time.Now()
-	for _, f := range []string{"submission-full.json", "submission-holder-online.json", "submission-minor.json", "submission-orphan-medical.json"} {
+	for _, f := range []string{"submission-full.json", "submission-holder-online.json", "submission-minor.json", "submission-orphan-medical.json",
+		"submission-renew-expiry.json", "submission-renew-visual.json", "submission-ineligible.json",
+		"submission-supplement.json", "submission-cert-refused.json", "submission-grade3-mental.json"} {
 		s := decodeExample[contracts.Submission](t, f)
 		if errs := s.Validate(today); len(errs) > 0 {
 			t.Errorf("%s: %+v", f, errs)
 		}
+	}
+	// The other requests the gateway validates.
+	if errs := decodeExample[contracts.GuideRequest](t, "guide-request.json").Validate(); len(errs) > 0 {
+		t.Errorf("guide-request.json: %+v", errs)
+	}
+	if errs := decodeExample[contracts.SupplementSubmission](t, "supplement-submission.json").Validate(); len(errs) > 0 {
+		t.Errorf("supplement-submission.json: %+v", errs)
 	}
 
 	s := decodeExample[contracts.Submission](t, "submission-invalid.json")

@@ -25,6 +25,9 @@ func (s *Submission) Validate(today time.Time) []FieldError {
 	}
 	id := v.applicant(&s.Applicant, today)
 	v.requests(&s.Requests, &s.Applicant, id, today)
+	if s.Channel == ChannelOnline {
+		v.online(s)
+	}
 	v.delivery(&s.Delivery)
 	return v.errs
 }
@@ -267,6 +270,20 @@ func (v *validator) requests(r *Requests, a *Applicant, id *IDNumber, today time
 	}
 }
 
+// online: the portal opens the online channel only to a certificate holder
+// who is a Sichuan 低保 recipient, and certificate businesses always go
+// through a window (指南三(二)).
+func (v *validator) online(s *Submission) {
+	a := &s.Applicant
+	if a.Certificate == nil || !a.Dibao || !InSichuan(a.HouseholdDivision) {
+		v.add("channel", "online_not_allowed", "在线办理仅限持有残疾人证的四川省户籍低保对象，请到窗口线下办理",
+			"online applications are open only to certificate holders who are Sichuan dibao recipients")
+	}
+	if s.Requests.Certificate != nil {
+		v.add("requests.certificate", "online_not_allowed", "残疾人证业务须到窗口线下办理", "certificate businesses are handled offline at a window")
+	}
+}
+
 func (v *validator) delivery(d *Delivery) {
 	switch d.Method {
 	case "pickup":
@@ -317,5 +334,67 @@ func (e *DeptEvent) Validate() []FieldError {
 		v.maxLen("reason.zh", e.Reason.ZH, 500)
 		v.maxLen("reason.en", e.Reason.EN, 1000)
 	}
+	return v.errs
+}
+
+// Validate checks a guide request and returns every problem found.
+func (g *GuideRequest) Validate() []FieldError {
+	v := &validator{}
+	if v.required("householdDivision", g.HouseholdDivision, "户籍地区划代码") && !ValidDivisionCode(g.HouseholdDivision) {
+		v.add("householdDivision", "invalid_division", "户籍地区划代码不存在", "householdDivision is not a known division code")
+	}
+	switch {
+	case g.HoldsCertificate && g.Certificate == nil:
+		v.add("certificate", "required", "持有残疾人证的，请填写证件类别、等级和有效期", "a held certificate needs its category, grade and validity")
+	case !g.HoldsCertificate && g.Certificate != nil:
+		v.add("certificate", "not_allowed", "未持有残疾人证时不应填写证件信息", "certificate given but holdsCertificate is false")
+	case g.Certificate != nil:
+		c := g.Certificate
+		if c.Category < 1 || c.Category > 7 {
+			v.add("certificate.category", "invalid_choice", "残疾类别应为 1-7", "category must be 1-7")
+		}
+		if c.Grade < 1 || c.Grade > 4 {
+			v.add("certificate.grade", "invalid_choice", "残疾等级应为 1-4", "grade must be 1-4")
+		}
+		for _, d := range []struct{ name, value string }{{"issuedOn", c.IssuedOn}, {"validFrom", c.ValidFrom}, {"validUntil", c.ValidUntil}} {
+			if _, err := time.Parse(time.DateOnly, d.value); err != nil {
+				v.add("certificate."+d.name, "invalid_date", "日期格式应为 YYYY-MM-DD", d.name+" must be YYYY-MM-DD")
+			}
+		}
+	}
+	w := &g.Wants
+	if w.Certificate == nil && !w.TwoSubsidies && !w.Pension && !w.Medical {
+		v.add("wants", "required", "请至少选择一项想办理的事项", "choose at least one item")
+	}
+	if cr := w.Certificate; cr != nil {
+		if info, ok := Items[cr.Business]; !ok || info.Dept != DeptCDPF {
+			v.add("wants.certificate.business", "invalid_choice", "残疾人证业务类型不正确", "certificate business must be one of cert.new, cert.renew, cert.migrate, cert.reissue, cert.cancel, cert.change")
+		} else if kinds, ok := subKinds[cr.Business]; ok && !contains(kinds, cr.SubKind) {
+			v.add("wants.certificate.subKind", "invalid_choice", "请选择业务细类："+strings.Join(kinds, "、"), "subKind must be one of "+strings.Join(kinds, ", "))
+		}
+		if (cr.Business == ItemCertNew || cr.Business == ItemCertChange) && (cr.RequestedCategory < 1 || cr.RequestedCategory > 7) {
+			v.add("wants.certificate.requestedCategory", "invalid_choice", "请选择申请的残疾类别（1-7）", "requestedCategory must be 1-7")
+		}
+	}
+	return v.errs
+}
+
+// Validate checks a supplement submission.
+func (s *SupplementSubmission) Validate() []FieldError {
+	v := &validator{}
+	v.required("taskId", s.TaskID, "任务编号")
+	v.maxLen("taskId", s.TaskID, 64)
+	if len(s.Materials) == 0 && strings.TrimSpace(s.Note) == "" {
+		v.add("materials", "required", "请说明补正了哪些材料", "name the materials provided, or add a note")
+	}
+	if len(s.Materials) > 20 {
+		v.add("materials", "too_many", "材料项过多（最多 20 项）", "at most 20 materials")
+	}
+	for i, m := range s.Materials {
+		if m == "" || len(m) > 64 {
+			v.add(fmt.Sprintf("materials[%d]", i), "invalid_format", "材料编码不正确", "material codes are 1-64 characters")
+		}
+	}
+	v.maxLen("note", s.Note, 500)
 	return v.errs
 }

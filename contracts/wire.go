@@ -27,6 +27,7 @@ type TaskBrief struct {
 	Result      *Result      `json:"result,omitempty"`
 	Certificate *Certificate `json:"certificate,omitempty"`
 	Milestones  []Milestone  `json:"milestones,omitempty"`
+	Supplement  *Supplement  `json:"supplement,omitempty"`
 	DueDate     string       `json:"dueDate,omitempty"`
 	Overdue     bool         `json:"overdue,omitempty"`
 	UpdatedAt   time.Time    `json:"updatedAt"`
@@ -105,7 +106,50 @@ const (
 	CaseAccepted CaseStatus = "accepted" // 受理
 	CaseApproved CaseStatus = "approved" // done at once (免审即享)
 	CaseRejected CaseStatus = "rejected" // refused, with a reason
+	// Answers to a supplement and to a cancellation of an open case.
+	CaseInProgress CaseStatus = "in_progress" // resumed after a supplement
+	CaseCancelled  CaseStatus = "cancelled"   // withdrawn by the applicant
 )
+
+// SupplementRequest forwards the applicant's supplement (补正) to the
+// department that asked for it: POST {cases}/{caseNo}/supplements.
+type SupplementRequest struct {
+	TaskID string `json:"taskId"`
+	// Materials are codes of the material checklist (e.g. photos).
+	Materials []string `json:"materials"`
+	Note      string   `json:"note,omitempty"`
+}
+
+// CancelRequest tells a department that the applicant withdrew:
+// POST {cases}/{caseNo}/cancel.
+type CancelRequest struct {
+	TaskID string  `json:"taskId"`
+	Reason Message `json:"reason"`
+}
+
+// SupplementSubmission is the portal's (or window's) resubmission of what a
+// department asked for: POST /v1/applications/{id}/supplements.
+type SupplementSubmission struct {
+	TaskID    string   `json:"taskId"`
+	Materials []string `json:"materials"`
+	Note      string   `json:"note,omitempty"`
+}
+
+// Withdrawal is POST /v1/applications/{id}/withdraw.
+type Withdrawal struct {
+	Reason string `json:"reason"`
+}
+
+// WithdrawalResult says what a withdrawal did.
+type WithdrawalResult struct {
+	ApplicationID string   `json:"applicationId"`
+	Status        AppState `json:"status"`
+	// Cancelled are the tasks withdrawn; Notified those whose department
+	// had the case open and is being told.
+	Cancelled    []string `json:"cancelled"`
+	Notified     []string `json:"notified"`
+	AlreadyFinal []string `json:"alreadyFinal"`
+}
 
 // CaseRequest is what the gateway sends to open a case in a department
 // system. Each adapter fills only what its department needs (PIPL data
@@ -118,8 +162,10 @@ type CaseRequest struct {
 	ReceivedAt    time.Time `json:"receivedAt"`
 	CallbackURL   string    `json:"callbackUrl"`
 	Person        Person    `json:"person"`
-	// Certificate business details (cdpf).
-	Business *CertificateRequest `json:"business,omitempty"`
+	// Certificate business details (cdpf), and how the rules say it is
+	// handled (assessment, publicity, validity of the new certificate).
+	Business  *CertificateRequest `json:"business,omitempty"`
+	Procedure *Procedure          `json:"procedure,omitempty"`
 	// Certificate the decision rests on (civil, hrss; cdpf for holders).
 	Certificate *Certificate    `json:"certificate,omitempty"`
 	Medical     *MedicalRequest `json:"medical,omitempty"`
@@ -150,4 +196,115 @@ type CaseResponse struct {
 	Reason      *Message     `json:"reason,omitempty"`
 	Result      *Result      `json:"result,omitempty"`
 	Certificate *Certificate `json:"certificate,omitempty"`
+}
+
+// Procedure is how cdpf handles one certificate business, as the seed's
+// rules decide it (gateway/rules).
+type Procedure struct {
+	Clause string `json:"clause"`
+	// Assessment: a designated institution assesses the applicant (the one
+	// trip of the whole one thing).
+	Assessment bool `json:"assessment"`
+	// Publicity: the town CDPF publicises the assessment result; never for
+	// minors (原则上不予公示).
+	Publicity bool `json:"publicity"`
+	// ClockStart: from which day the 15 working days run.
+	ClockStart ClockStart `json:"clockStart"`
+	// NewCertificate: the result is a new certificate, not only a notice.
+	NewCertificate bool `json:"newCertificate"`
+	// KeepValidity: the new certificate keeps the old validity period
+	// (残损换新 and the other reprints); otherwise ten years from issue.
+	KeepValidity bool `json:"keepValidity"`
+	// RecallOld: the old certificate is recalled (类别/等级变更).
+	RecallOld bool     `json:"recallOld,omitempty"`
+	Note      *Message `json:"note,omitempty"`
+}
+
+// GuideRequest is the portal's 专项问答 (and a window clerk's first
+// questions): the applicant's situation and what they want. It carries no
+// identity: the guide needs none.
+type GuideRequest struct {
+	HoldsCertificate bool `json:"holdsCertificate"`
+	// Certificate held: category, grade, dates, visual assessment (number
+	// not needed).
+	Certificate       *GuideCertificate `json:"certificate,omitempty"`
+	HouseholdDivision string            `json:"householdDivision"`
+	Dibao             bool              `json:"dibao"`
+	Tekun             bool              `json:"tekun"`
+	Orphan            bool              `json:"orphan"`
+	Minor             bool              `json:"minor"`
+	PremiumPaid       bool              `json:"premiumPaid"`
+	Wants             GuideWants        `json:"wants"`
+}
+
+// GuideCertificate is the held certificate as the guide needs it.
+type GuideCertificate struct {
+	Category         int    `json:"category"`
+	Grade            int    `json:"grade"`
+	IssuedOn         string `json:"issuedOn"`
+	ValidFrom        string `json:"validFrom"`
+	ValidUntil       string `json:"validUntil"`
+	VisualAssessment bool   `json:"visualAssessment,omitempty"`
+}
+
+// GuideWants is what the applicant wants to apply for.
+type GuideWants struct {
+	Certificate  *CertificateRequest `json:"certificate,omitempty"`
+	TwoSubsidies bool                `json:"twoSubsidies"`
+	Pension      bool                `json:"pension"`
+	Medical      bool                `json:"medical"`
+}
+
+// GuideAnswer is what the guide tells the applicant.
+type GuideAnswer struct {
+	// Online says whether the online channel opens for this applicant
+	// (holds a certificate and is a Sichuan 低保 recipient) and why.
+	Online    GuideOnline `json:"online"`
+	Items     []GuideItem `json:"items"`
+	Materials []Material  `json:"materials"`
+	// WholeLimitDays and WholeDueDate: the whole one thing, if applied today.
+	WholeLimitDays int    `json:"wholeLimitDays"`
+	WholeDueDate   string `json:"wholeDueDate,omitempty"`
+	// Trips is how often the applicant must come in person (at most one:
+	// the assessment).
+	Trips int `json:"trips"`
+	// Notes: anything else the applicant should know (e.g. a calendar gap).
+	Notes []Message `json:"notes,omitempty"`
+}
+
+// GuideOnline is the online channel's verdict.
+type GuideOnline struct {
+	Offered bool    `json:"offered"`
+	Why     Message `json:"why"`
+}
+
+// GuideItem is one item: may they have it, why, where, how long.
+type GuideItem struct {
+	Item     ItemCode `json:"item"`
+	Name     Message  `json:"name"`
+	Dept     Dept     `json:"dept"`
+	Eligible bool     `json:"eligible"`
+	Why      Message  `json:"why"`
+	Clause   string   `json:"clause"`
+	// Channel: online (on the portal) or offline (at Window).
+	Channel Channel  `json:"channel,omitempty"`
+	Window  *Message `json:"window,omitempty"`
+	// GrantedWithoutReview: 免审即享 (pension, medical online).
+	GrantedWithoutReview bool `json:"grantedWithoutReview,omitempty"`
+	// Automatic: granted from shared data without applying (pension).
+	Automatic  bool       `json:"automatic,omitempty"`
+	Procedure  *Procedure `json:"procedure,omitempty"`
+	LimitDays  int        `json:"limitDays"`
+	ClockStart ClockStart `json:"clockStart"`
+	// DueDate if accepted today (acceptance clocks only; publicity and
+	// assessment clocks start later).
+	DueDate string `json:"dueDate,omitempty"`
+}
+
+// Material is one item of the material checklist (申报材料).
+type Material struct {
+	Code  string     `json:"code"`
+	Name  Message    `json:"name"`
+	Note  *Message   `json:"note,omitempty"`
+	Items []ItemCode `json:"items,omitempty"` // the items that need it; empty: all
 }

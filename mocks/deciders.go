@@ -7,59 +7,92 @@ import (
 	c "onething/contracts"
 )
 
-// CertOutcome scripts what the cdpf mock's assessment finds for one person
-// (by ID number); people not scripted get the category they applied for at
-// DefaultGrade.
+// CertOutcome scripts what the cdpf mock finds for one person (by ID
+// number). People not scripted get the category they applied for (or hold)
+// at the default grade, and the procedure the gateway sent.
 type CertOutcome struct {
-	Category int    `json:"category"`
-	Grade    int    `json:"grade"`
-	Reject   string `json:"reject,omitempty"` // refuse the certificate with this reason
+	Category int `json:"category,omitempty"`
+	Grade    int `json:"grade,omitempty"`
+	// Reject refuses the business with this reason (after assessment
+	// where there is one: e.g. no longer meeting the standard).
+	Reject string `json:"reject,omitempty"`
+	// Supplement asks once for this missing material before going on.
+	Supplement string `json:"supplement,omitempty"`
+	// Reassess makes cdpf reassess on an expiry renewal although the rules
+	// did not require it (指南二(一)2(1): 认为残疾状况发生明显变化的).
+	Reassess bool `json:"reassess,omitempty"`
 }
 
-// CDPF decides certificate cases: accepted -> assessed -> publicised ->
-// approved with the certificate (number = ID number + category + grade,
-// valid ten years from the issue day).
+// CDPF decides certificate cases following the procedure the gateway's
+// rules sent: accepted, then assessment and publicity where required
+// (never publicity for a minor), then the new certificate (or, for a full
+// cancellation, the notice). A renewal that keeps the validity keeps the
+// old certificate's dates; otherwise the new one runs ten years from issue.
 func CDPF(script map[string]CertOutcome, defaultGrade int, unit time.Duration) Decider {
 	if defaultGrade == 0 {
 		defaultGrade = 1
 	}
 	return func(req *c.CaseRequest, caseNo string, now time.Time) Decision {
-		out, ok := script[req.Person.IDNumber]
-		if !ok {
-			out = CertOutcome{Grade: defaultGrade}
-			if req.Business != nil {
-				out.Category = req.Business.RequestedCategory
-			}
-			if out.Category == 0 && req.Certificate != nil {
-				out.Category, out.Grade = req.Certificate.Category, req.Certificate.Grade
-			}
-			if out.Category == 0 {
-				out.Category = c.CategoryPhysical
+		out := script[req.Person.IDNumber]
+		held := req.Certificate
+		proc := c.Procedure{Assessment: req.Item == c.ItemCertNew || req.Item == c.ItemCertChange, Publicity: true, NewCertificate: true}
+		if req.Procedure != nil {
+			proc = *req.Procedure
+		}
+		if out.Reassess && !proc.Assessment {
+			proc.Assessment, proc.Publicity = true, true
+		}
+		step := func(t c.EventType) Step { return Step{After: unit, Event: c.DeptEvent{TaskID: req.TaskID, Type: t}} }
+		steps := []Step{step(c.EventAccepted)}
+		if out.Supplement != "" {
+			s := step(c.EventSupplementRequired)
+			s.Event.Reason = &c.Message{ZH: out.Supplement, EN: "a material is missing or unclear"}
+			steps = append(steps, s)
+		}
+		if proc.Assessment {
+			steps = append(steps, step(c.EventAssessed))
+			if proc.Publicity {
+				steps = append(steps, step(c.EventPublicised))
 			}
 		}
-		steps := []Step{{After: unit, Event: c.DeptEvent{TaskID: req.TaskID, Type: c.EventAccepted}}}
 		if out.Reject != "" {
-			steps = append(steps, Step{After: unit, Event: c.DeptEvent{TaskID: req.TaskID, Type: c.EventRejected,
-				Reason: &c.Message{ZH: out.Reject, EN: "refused by the disability federation"}}})
-			return Decision{Reply: c.CaseResponse{Status: c.CaseReceived}, Steps: steps}
+			s := step(c.EventRejected)
+			s.Event.Reason = &c.Message{ZH: out.Reject, EN: "refused by the disability federation"}
+			return Decision{Reply: c.CaseResponse{Status: c.CaseReceived}, Steps: append(steps, s)}
+		}
+		done := step(c.EventApproved)
+		if !proc.NewCertificate {
+			done.Event.Result = &c.Result{Note: &c.Message{ZH: "残疾人证已注销", EN: "certificate cancelled"}}
+			return Decision{Reply: c.CaseResponse{Status: c.CaseReceived}, Steps: append(steps, done)}
+		}
+		category, grade := out.Category, out.Grade
+		if category == 0 && req.Business != nil {
+			category = req.Business.RequestedCategory
+		}
+		if category == 0 && held != nil {
+			category = held.Category
+		}
+		if category == 0 {
+			category = c.CategoryPhysical
+		}
+		if grade == 0 && held != nil && !proc.Assessment {
+			grade = held.Grade
+		}
+		if grade == 0 {
+			grade = defaultGrade
 		}
 		issued := now.Format(time.DateOnly)
-		cert := &c.Certificate{
-			Number:     fmt.Sprintf("%s%d%d", req.Person.IDNumber, out.Category, out.Grade),
-			Category:   out.Category,
-			Grade:      out.Grade,
-			IssuedOn:   issued,
-			ValidFrom:  issued,
-			ValidUntil: now.AddDate(10, 0, -1).Format(time.DateOnly),
+		cert := &c.Certificate{Number: fmt.Sprintf("%s%d%d", req.Person.IDNumber, category, grade), Category: category, Grade: grade,
+			IssuedOn: issued, ValidFrom: issued, ValidUntil: now.AddDate(10, 0, -1).Format(time.DateOnly)}
+		if proc.KeepValidity && held != nil {
+			cert.ValidFrom, cert.ValidUntil = held.ValidFrom, held.ValidUntil
 		}
-		if req.Item == c.ItemCertNew || req.Item == c.ItemCertChange {
-			steps = append(steps,
-				Step{After: unit, Event: c.DeptEvent{TaskID: req.TaskID, Type: c.EventAssessed}},
-				Step{After: unit, Event: c.DeptEvent{TaskID: req.TaskID, Type: c.EventPublicised}})
+		note := &c.Message{ZH: "残疾人证已核发", EN: "certificate issued"}
+		if proc.RecallOld {
+			note = &c.Message{ZH: "新证已核发，原证收回", EN: "new certificate issued; the old one is recalled"}
 		}
-		steps = append(steps, Step{After: unit, Event: c.DeptEvent{TaskID: req.TaskID, Type: c.EventApproved, Certificate: cert,
-			Result: &c.Result{Note: &c.Message{ZH: "残疾人证已核发", EN: "certificate issued"}}}})
-		return Decision{Reply: c.CaseResponse{Status: c.CaseReceived}, Steps: steps}
+		done.Event.Certificate, done.Event.Result = cert, &c.Result{Note: note}
+		return Decision{Reply: c.CaseResponse{Status: c.CaseReceived}, Steps: append(steps, done)}
 	}
 }
 

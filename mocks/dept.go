@@ -61,17 +61,18 @@ type Dept struct {
 	webhook *standardwebhooks.Webhook
 	http    *http.Client
 
-	mu       sync.Mutex
-	seq      int
-	byKey    map[string]keyed // idempotency key -> first answer
-	cases    map[string]*mockCase
-	effects  map[string]int // task id -> cases opened for it
-	nonces   map[string]time.Time
-	requests int
-	repeats  int
-	pending  sync.WaitGroup
-	ctx      context.Context
-	stop     context.CancelFunc
+	mu        sync.Mutex
+	seq       int
+	byKey     map[string]keyed // idempotency key -> first answer
+	cases     map[string]*mockCase
+	effects   map[string]int // task id -> cases opened for it
+	nonces    map[string]time.Time
+	requests  int
+	repeats   int
+	cancelled int
+	pending   sync.WaitGroup
+	ctx       context.Context
+	stop      context.CancelFunc
 }
 
 type keyed struct {
@@ -80,10 +81,12 @@ type keyed struct {
 }
 
 type mockCase struct {
-	at     time.Time
-	req    contracts.CaseRequest
-	status string
-	events []contracts.DeptEvent
+	at          time.Time
+	req         contracts.CaseRequest
+	status      string
+	events      []contracts.DeptEvent
+	resumed     chan struct{} // closed when a supplement arrives
+	supplements int
 }
 
 // NewDept builds a department mock with its decider.
@@ -124,6 +127,8 @@ func (d *Dept) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST "+d.cfg.Path, d.open)
 	mux.HandleFunc("GET "+d.cfg.Path+"/{caseNo}", d.get)
+	mux.HandleFunc("POST "+d.cfg.Path+"/{caseNo}/supplements", d.supplement)
+	mux.HandleFunc("POST "+d.cfg.Path+"/{caseNo}/cancel", d.cancel)
 	mux.HandleFunc("GET /_mock/stats", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, d.Stats())
 	})
@@ -136,6 +141,9 @@ type Stats struct {
 	Requests int            `json:"requests"` // case requests received
 	Repeats  int            `json:"repeats"`  // answered from the idempotency store
 	Cases    int            `json:"cases"`    // distinct cases opened
+	// Cancelled counts cases withdrawn; Supplements, supplements taken.
+	Cancelled   int `json:"cancelled"`
+	Supplements int `json:"supplements"`
 	// Effects counts cases opened per task id: more than one means a task
 	// was applied twice.
 	Effects map[string]int `json:"effects"`
@@ -168,7 +176,11 @@ func (d *Dept) Stats() Stats {
 	for k, v := range d.effects {
 		eff[k] = v
 	}
-	return Stats{Dept: d.cfg.Dept, Requests: d.requests, Repeats: d.repeats, Cases: len(d.cases), Effects: eff}
+	sup := 0
+	for _, mc := range d.cases {
+		sup += mc.supplements
+	}
+	return Stats{Dept: d.cfg.Dept, Requests: d.requests, Repeats: d.repeats, Cases: len(d.cases), Effects: eff, Cancelled: d.cancelled, Supplements: sup}
 }
 
 func (d *Dept) open(w http.ResponseWriter, r *http.Request) {
@@ -211,7 +223,7 @@ func (d *Dept) open(w http.ResponseWriter, r *http.Request) {
 	dec2 := d.decide(&req, caseNo, d.cfg.Today())
 	dec2.Reply.CaseNo = caseNo
 	d.byKey[key] = keyed{hash: hash, reply: dec2.Reply}
-	d.cases[caseNo] = &mockCase{at: time.Now(), req: req, status: string(dec2.Reply.Status)}
+	d.cases[caseNo] = &mockCase{at: time.Now(), req: req, status: string(dec2.Reply.Status), resumed: make(chan struct{})}
 	d.effects[req.TaskID]++
 	d.mu.Unlock()
 	d.schedule(req.CallbackURL, caseNo, dec2.Steps)
@@ -263,7 +275,9 @@ func (d *Dept) get(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-// schedule posts a case's events in order, each after its delay.
+// schedule posts a case's events in order, each after its delay. After a
+// supplement_required event it waits until the supplement arrives; a
+// cancelled case posts nothing more.
 func (d *Dept) schedule(callback, caseNo string, steps []Step) {
 	if len(steps) == 0 {
 		return
@@ -277,18 +291,111 @@ func (d *Dept) schedule(callback, caseNo string, steps []Step) {
 			case <-d.ctx.Done():
 				return
 			}
+			d.mu.Lock()
+			mc := d.cases[caseNo]
+			if mc.status == string(contracts.CaseCancelled) {
+				d.mu.Unlock()
+				return
+			}
 			ev := s.Event
 			ev.EventID = fmt.Sprintf("%s-ev-%d", caseNo, i+1)
 			ev.CaseNo = caseNo
 			ev.OccurredAt = time.Now().UTC()
-			d.mu.Lock()
-			c := d.cases[caseNo]
-			c.events = append(c.events, ev)
-			c.status = pollStatus(ev.Type)
+			mc.events = append(mc.events, ev)
+			mc.status = pollStatus(ev.Type)
+			resumed := mc.resumed
 			d.mu.Unlock()
 			d.post(callback, &ev)
+			if ev.Type == contracts.EventSupplementRequired {
+				select {
+				case <-resumed:
+				case <-d.ctx.Done():
+					return
+				}
+			}
 		}
 	}()
+}
+
+// supplement takes the applicant's supplement for a case waiting on one.
+func (d *Dept) supplement(w http.ResponseWriter, r *http.Request) {
+	var req contracts.SupplementRequest
+	d.followUp(w, r, &req, func(mc *mockCase) (contracts.CaseResponse, int, string) {
+		if mc.status != string(contracts.EventSupplementRequired) || req.TaskID != mc.req.TaskID {
+			return contracts.CaseResponse{}, http.StatusConflict, "no_supplement_due"
+		}
+		mc.status = string(contracts.CaseInProgress)
+		mc.supplements++
+		close(mc.resumed)
+		mc.resumed = make(chan struct{})
+		return contracts.CaseResponse{Status: contracts.CaseInProgress}, 0, ""
+	})
+}
+
+// cancel withdraws a case: no more events are posted for it.
+func (d *Dept) cancel(w http.ResponseWriter, r *http.Request) {
+	var req contracts.CancelRequest
+	d.followUp(w, r, &req, func(mc *mockCase) (contracts.CaseResponse, int, string) {
+		switch {
+		case req.TaskID != mc.req.TaskID:
+			return contracts.CaseResponse{}, http.StatusConflict, "wrong_task"
+		case mc.status == string(contracts.EventApproved) || mc.status == string(contracts.EventRejected):
+			return contracts.CaseResponse{}, http.StatusConflict, "case_closed"
+		}
+		mc.status = string(contracts.CaseCancelled)
+		d.cancelled++
+		return contracts.CaseResponse{Status: contracts.CaseCancelled}, 0, ""
+	})
+}
+
+// followUp is the common part of the supplement and cancel endpoints:
+// signature, idempotency key, strict body, the case.
+func (d *Dept) followUp(w http.ResponseWriter, r *http.Request, into any, act func(*mockCase) (contracts.CaseResponse, int, string)) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "malformed_body", "请求体读取失败", "cannot read body")
+		return
+	}
+	if !d.verify(r, body) {
+		writeError(w, http.StatusUnauthorized, "unauthorized", "签名校验失败", "bad signature")
+		return
+	}
+	key := r.Header.Get(contracts.HeaderIdempotencyKey)
+	if key == "" {
+		writeError(w, http.StatusBadRequest, "idempotency_key_required", "缺少幂等键", "Idempotency-Key header is required")
+		return
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if dec.Decode(into) != nil {
+		writeError(w, http.StatusBadRequest, "malformed_json", "请求体不是有效的 JSON", "the body is not valid JSON for this request")
+		return
+	}
+	caseNo := r.PathValue("caseNo")
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if prev, ok := d.byKey[key]; ok {
+		d.repeats++
+		if prev.hash != sha256.Sum256(body) {
+			writeError(w, http.StatusConflict, "idempotency_conflict", "幂等键已用于不同的请求", "Idempotency-Key reused with a different body")
+			return
+		}
+		writeJSON(w, http.StatusOK, prev.reply)
+		return
+	}
+	mc, ok := d.cases[caseNo]
+	if !ok {
+		writeError(w, http.StatusNotFound, "not_found", "办件不存在", "no such case")
+		return
+	}
+	reply, status, code := act(mc)
+	if status != 0 {
+		writeError(w, status, code, "办件当前状态不能办理该操作", "the case cannot take this now")
+		return
+	}
+	reply.CaseNo = caseNo
+	d.byKey[key] = keyed{hash: sha256.Sum256(body), reply: reply}
+	writeJSON(w, http.StatusOK, reply)
 }
 
 // post delivers one event, retrying with backoff until the gateway takes it

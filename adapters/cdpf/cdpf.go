@@ -26,6 +26,7 @@ func Request(app *contracts.Application, task *contracts.Task, callbackURL strin
 	p.Address, p.HouseholdType, p.Guardian = &addr, string(a.HouseholdType), a.Guardian
 	req.Person = p
 	req.Business = app.Requests.Certificate
+	req.Procedure = task.Procedure
 	req.Certificate = a.Certificate
 	d := app.Delivery
 	req.Delivery = &d

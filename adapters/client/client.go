@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -138,6 +139,7 @@ func New(cfg Config) *Client {
 			}
 			return d, nil
 		}).
+		SetLogger(quiet{}).
 		SetHeader("Content-Type", "application/json").
 		SetHeader("Accept", "application/json")
 	c := &Client{cfg: cfg, http: r}
@@ -168,6 +170,14 @@ func New(cfg Config) *Client {
 }
 
 var errRetryLater = errors.New("remote asked to retry later")
+
+// quiet silences resty's own logging: the gateway logs failures itself,
+// once, in its structured log and without request details.
+type quiet struct{}
+
+func (quiet) Errorf(string, ...any) {}
+func (quiet) Warnf(string, ...any)  {}
+func (quiet) Debugf(string, ...any) {}
 
 // BreakerState is the breaker's current state, for health pages and metrics.
 func (c *Client) BreakerState() gobreaker.State { return c.breaker.State() }
@@ -352,6 +362,31 @@ func NewCaseAdapter(c *Client, path, callbackURL string, m Mapper) *CaseAdapter 
 // OpenCase sends a task to the department.
 func (a *CaseAdapter) OpenCase(ctx context.Context, app *contracts.Application, task *contracts.Task, key, requestID string) (*contracts.CaseResponse, error) {
 	return a.c.OpenCase(ctx, a.path, a.mapper(app, task, a.callback), key, requestID)
+}
+
+// Supplement forwards an applicant's supplement to the department's case.
+func (a *CaseAdapter) Supplement(ctx context.Context, task *contracts.Task, sub *contracts.SupplementRequest, key, requestID string) (*contracts.CaseResponse, error) {
+	return a.follow(ctx, task, "/supplements", sub, key, requestID)
+}
+
+// Cancel tells the department the applicant withdrew.
+func (a *CaseAdapter) Cancel(ctx context.Context, task *contracts.Task, req *contracts.CancelRequest, key, requestID string) (*contracts.CaseResponse, error) {
+	return a.follow(ctx, task, "/cancel", req, key, requestID)
+}
+
+func (a *CaseAdapter) follow(ctx context.Context, task *contracts.Task, suffix string, body any, key, requestID string) (*contracts.CaseResponse, error) {
+	var resp contracts.CaseResponse
+	path := a.path + "/" + url.PathEscape(task.CaseNo) + suffix
+	if err := a.c.Do(ctx, http.MethodPost, path, key, requestID, body, &resp); err != nil {
+		return nil, err
+	}
+	if resp.Status == "" {
+		return nil, &Error{System: a.c.cfg.Name, Code: "malformed_response", Retryable: true, Err: errors.New("answer lacks status")}
+	}
+	if resp.CaseNo == "" {
+		resp.CaseNo = task.CaseNo
+	}
+	return &resp, nil
 }
 
 // Client is the transport under the adapter (breaker state, name).

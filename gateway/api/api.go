@@ -26,6 +26,7 @@ import (
 	c "onething/contracts"
 	"onething/gateway/calendar"
 	"onething/gateway/engine"
+	"onething/gateway/rules"
 	"onething/gateway/store"
 	"onething/gateway/workflow"
 )
@@ -48,6 +49,8 @@ type Config struct {
 	Log     *slog.Logger
 	// BaseURL is the public base of the gateway, for links in replies.
 	BaseURL string
+	// Calendar computes the guide's due dates.
+	Calendar *calendar.Calendar
 }
 
 // Check is one readiness check.
@@ -92,6 +95,9 @@ func New(cfg Config) (http.Handler, error) {
 	})
 	r.POST("/v1/portal/submissions", s.submit)
 	r.GET("/v1/applications/:id", s.application)
+	r.POST("/v1/applications/:id/supplements", s.supplement)
+	r.POST("/v1/applications/:id/withdraw", s.withdraw)
+	r.POST("/v1/guide", s.guide)
 	r.POST("/v1/departments/:dept/events", s.event)
 	r.GET("/healthz", func(g *gin.Context) { g.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	r.GET("/readyz", s.ready)
@@ -340,4 +346,119 @@ func (s *server) ready(g *gin.Context) {
 		status = http.StatusServiceUnavailable
 	}
 	g.JSON(status, gin.H{"ready": ok, "checks": checks})
+}
+
+// portalBody reads and authenticates a portal-signed JSON request and
+// decodes it strictly into v.
+func (s *server) portalBody(g *gin.Context, v any) bool {
+	body, ok := s.readBody(g)
+	if !ok {
+		return false
+	}
+	if !verify(s.portal, body, g.Request.Header) {
+		s.fail(g, http.StatusUnauthorized, "unauthorized", "签名无效或已过期", "missing, invalid or expired webhook signature")
+		return false
+	}
+	if err := decodeStrict(body, v); err != nil {
+		s.fail(g, http.StatusBadRequest, "malformed_json", "请求体不是有效的 JSON", "the body is not valid JSON for this request", jsonProblem(err))
+		return false
+	}
+	return true
+}
+
+func (s *server) invalid(g *gin.Context, problems []c.FieldError) bool {
+	if len(problems) == 0 {
+		return false
+	}
+	s.fail(g, http.StatusUnprocessableEntity, "validation_failed",
+		fmt.Sprintf("请求内容有 %d 处问题，请修改后重新提交", len(problems)),
+		fmt.Sprintf("the request has %d problem(s)", len(problems)), problems...)
+	return true
+}
+
+// storeFailed answers the errors every application action shares.
+func (s *server) storeFailed(g *gin.Context, err error) {
+	switch {
+	case errors.Is(err, engine.ErrNotFound):
+		s.fail(g, http.StatusNotFound, "not_found", "申请不存在", "no such application")
+	case errors.Is(err, engine.ErrUnknownTask):
+		s.fail(g, http.StatusNotFound, "not_found", "任务不存在", "no such task")
+	default:
+		s.cfg.Log.Error("store", "route", g.FullPath(), "requestId", g.GetString(ridKey), "err", err)
+		s.fail(g, http.StatusServiceUnavailable, "store_unavailable", "暂时无法处理，请稍后重试", "cannot process now; retry later")
+	}
+}
+
+// supplement takes the applicant's resubmission of what a department asked
+// for (补正) and forwards it; the department resumes the task.
+func (s *server) supplement(g *gin.Context) {
+	var sub c.SupplementSubmission
+	if !s.portalBody(g, &sub) || s.invalid(g, sub.Validate()) {
+		return
+	}
+	app, err := s.cfg.Engine.ProvideSupplement(g.Request.Context(), g.Param("id"), &sub)
+	if errors.Is(err, workflow.ErrNoSupplementDue) {
+		s.fail(g, http.StatusConflict, "no_supplement_due", "该事项当前无需补正", "the task is not waiting for a supplement")
+		return
+	}
+	if err != nil {
+		s.storeFailed(g, err)
+		return
+	}
+	g.JSON(http.StatusAccepted, s.cfg.Engine.Flow.View(app))
+}
+
+// withdraw cancels what has not finished and tells the departments.
+func (s *server) withdraw(g *gin.Context) {
+	var req c.Withdrawal
+	if !s.portalBody(g, &req) {
+		return
+	}
+	if len([]rune(req.Reason)) > 200 {
+		s.invalid(g, []c.FieldError{{Field: "reason", Code: "too_long", Message: "撤回原因最多 200 个字符", MessageEn: "reason must be at most 200 characters"}})
+		return
+	}
+	res, err := s.cfg.Engine.Withdraw(g.Request.Context(), g.Param("id"), g.GetHeader(standardwebhooks.HeaderWebhookID), req.Reason)
+	if errors.Is(err, workflow.ErrNothingToWithdraw) {
+		s.fail(g, http.StatusConflict, "nothing_to_withdraw", "所有事项均已办结，无法撤回", "every item is finished: nothing to withdraw")
+		return
+	}
+	if err != nil {
+		s.storeFailed(g, err)
+		return
+	}
+	g.JSON(http.StatusOK, res)
+}
+
+// guide answers the portal's 专项问答.
+func (s *server) guide(g *gin.Context) {
+	if !s.authorizedReader(g) {
+		return
+	}
+	body, ok := s.readBody(g)
+	if !ok {
+		return
+	}
+	var req c.GuideRequest
+	if err := decodeStrict(body, &req); err != nil {
+		s.fail(g, http.StatusBadRequest, "malformed_json", "请求体不是有效的问答 JSON", "the body is not a valid guide request", jsonProblem(err))
+		return
+	}
+	if s.invalid(g, req.Validate()) {
+		return
+	}
+	f := rules.Facts{Today: time.Now().In(calendar.Zone), HouseholdDivision: req.HouseholdDivision,
+		Dibao: req.Dibao, Tekun: req.Tekun, Orphan: req.Orphan, Minor: req.Minor,
+		// The guide knows only "minor": it does not promise the pension to
+		// one (enrolment from 16); the planner decides from the ID number.
+		Under16: req.Minor}
+	if gc := req.Certificate; gc != nil {
+		f.Certificate = &c.Certificate{Category: gc.Category, Grade: gc.Grade, IssuedOn: gc.IssuedOn,
+			ValidFrom: gc.ValidFrom, ValidUntil: gc.ValidUntil, VisualAssessment: gc.VisualAssessment}
+	}
+	cal := s.cfg.Calendar
+	if cal == nil {
+		cal = s.cfg.Engine.Flow.Cal
+	}
+	g.JSON(http.StatusOK, rules.Guide(f, req.Wants, req.PremiumPaid, cal))
 }

@@ -413,3 +413,73 @@ func TestHealthAndErrors(t *testing.T) {
 		t.Errorf("unknown path: %d %s", resp.StatusCode, b)
 	}
 }
+
+func (f *fixture) postJSON(path, token string, body any) (int, []byte) {
+	raw, _ := json.Marshal(body)
+	req, _ := http.NewRequest(http.MethodPost, f.srv.URL+path, bytes.NewReader(raw))
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	return f.do(req)
+}
+
+func TestGuide(t *testing.T) {
+	f := newFixture(t)
+	ask := c.GuideRequest{HouseholdDivision: "511702102", Dibao: true,
+		Wants: c.GuideWants{Certificate: &c.CertificateRequest{Business: c.ItemCertNew, RequestedCategory: 4}, TwoSubsidies: true, Pension: true, Medical: true}}
+	if status, _ := f.postJSON("/v1/guide", "", ask); status != 401 {
+		t.Errorf("no token: %d", status)
+	}
+	status, body := f.postJSON("/v1/guide", readToken, ask)
+	var a c.GuideAnswer
+	json.Unmarshal(body, &a)
+	if status != 200 || a.Online.Offered || len(a.Items) != 5 || a.Trips != 1 {
+		t.Fatalf("%d %s", status, body)
+	}
+	bad := ask
+	bad.HouseholdDivision = "12"
+	bad.Wants = c.GuideWants{}
+	status, body = f.postJSON("/v1/guide", readToken, bad)
+	if status != 422 || len(decodeError(t, body).Details) != 2 {
+		t.Errorf("invalid guide request: %d %s", status, body)
+	}
+}
+
+func TestSupplementAndWithdrawErrors(t *testing.T) {
+	f := newFixture(t)
+	_, body := f.submit("msg_1", example(t))
+	var acc c.SubmissionAccepted
+	json.Unmarshal(body, &acc)
+	post := func(path, id string, v any) (int, []byte) {
+		raw, _ := json.Marshal(v)
+		return f.do(signed(t, f.srv.URL+path, portalSecret, id, time.Now(), raw))
+	}
+	base := "/v1/applications/" + acc.ApplicationID
+	status, resp := post(base+"/supplements", "s1", c.SupplementSubmission{TaskID: acc.Items[0].TaskID, Materials: []string{"photos"}})
+	if status != 409 || decodeError(t, resp).Code != "no_supplement_due" {
+		t.Errorf("supplement nobody asked for: %d %s", status, resp)
+	}
+	if status, _ := post(base+"/supplements", "s2", c.SupplementSubmission{TaskID: acc.Items[0].TaskID}); status != 422 {
+		t.Errorf("empty supplement: %d", status)
+	}
+	if status, _ := post("/v1/applications/NOPE/supplements", "s3", c.SupplementSubmission{TaskID: "NOPE-1", Materials: []string{"photos"}}); status != 404 {
+		t.Errorf("unknown application: %d", status)
+	}
+	if status, _ := post("/v1/applications/NOPE/withdraw", "w0", c.Withdrawal{}); status != 404 {
+		t.Errorf("withdraw unknown: %d", status)
+	}
+	raw, _ := json.Marshal(c.Withdrawal{})
+	if status, _ := f.do(signed(t, f.srv.URL+base+"/withdraw", cdpfSecret, "w1", time.Now(), raw)); status != 401 {
+		t.Errorf("withdraw signed by a department: %d", status)
+	}
+	status, resp = post(base+"/withdraw", "w2", c.Withdrawal{Reason: "不再需要"})
+	var res c.WithdrawalResult
+	json.Unmarshal(resp, &res)
+	if status != 200 || len(res.Cancelled) != 5 || len(res.Notified) != 0 || res.Status != c.AppCompleted {
+		t.Errorf("withdraw before any dispatch: %d %s", status, resp)
+	}
+	if status, _ := post(base+"/withdraw", "w3", c.Withdrawal{}); status != 409 {
+		t.Errorf("withdraw again: %d", status)
+	}
+}

@@ -34,7 +34,8 @@ type Options struct {
 	GatewayPort, MockBasePort int
 	// Delay is the mocks' unit delay between scripted events.
 	Delay time.Duration
-	// CertScript scripts the cdpf mock's assessment per ID number.
+	// CertScript scripts the cdpf mock's assessment per ID number, on top of
+	// mocks.DefaultScript (the people of contracts/examples).
 	CertScript map[string]mocks.CertOutcome
 	Log        *slog.Logger
 	// Tune adjusts the gateway configuration before it starts (tests).
@@ -113,8 +114,12 @@ func Start(opts Options) (*Stack, error) {
 		PortalSecrets: []string{s.PortalSecret}, PortalPushPath: mocks.PortalPath, PortalPushSecret: s.PushSecret,
 		ReadTokens: []string{s.ReadToken}, Departments: map[c.Dept]service.Dept{},
 	}
+	script := mocks.DefaultScript()
+	for id, o := range opts.CertScript {
+		script[id] = o
+	}
 	deciders := map[c.Dept]mocks.Decider{
-		c.DeptCDPF:    mocks.CDPF(opts.CertScript, 1, opts.Delay),
+		c.DeptCDPF:    mocks.CDPF(script, 1, opts.Delay),
 		c.DeptCivil:   mocks.Civil(opts.Delay),
 		c.DeptHRSS:    mocks.HRSS(),
 		c.DeptMedical: mocks.Medical(opts.Delay),

@@ -250,3 +250,5 @@ func TestRestartMidFanOut(t *testing.T) {
 		t.Errorf("repeat after restart: %d, want 200 duplicate", resp.StatusCode)
 	}
 }
+
+func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }

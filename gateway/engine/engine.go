@@ -44,7 +44,7 @@ func (e *Engine) commit(ctx context.Context, appID, onceKey string, fn func(app 
 		}
 		e.Flow.Recompute(app)
 		app.Version++
-		return e.jobs(app, ch.Ready), nil
+		return e.jobs(app, ch), nil
 	})
 	if err == nil && ch.Outcome == workflow.Applied && e.Wake != nil {
 		e.Wake()
@@ -52,12 +52,22 @@ func (e *Engine) commit(ctx context.Context, appID, onceKey string, fn func(app 
 	return ch, saved, err
 }
 
-// jobs are the dispatches of newly ready tasks and the status push.
-func (e *Engine) jobs(app *c.Application, ready []*c.Task) []store.Job {
+// jobs are the work a change implies: dispatches of newly ready tasks,
+// supplements to forward, withdrawals to announce, and the status push.
+func (e *Engine) jobs(app *c.Application, ch workflow.Change) []store.Job {
 	now := e.Flow.Now()
-	jobs := make([]store.Job, 0, len(ready)+1)
-	for _, t := range ready {
-		jobs = append(jobs, store.Job{ID: store.DispatchJobID(t.ID, t.Step), Kind: store.JobDispatch, AppID: app.ID, TaskID: t.ID, NotBefore: now})
+	jobs := make([]store.Job, 0, len(ch.Ready)+len(ch.Resume)+len(ch.Notify)+1)
+	add := func(id, kind string, t *c.Task) {
+		jobs = append(jobs, store.Job{ID: id, Kind: kind, AppID: app.ID, TaskID: t.ID, NotBefore: now})
+	}
+	for _, t := range ch.Ready {
+		add(store.DispatchJobID(t.ID, t.Step), store.JobDispatch, t)
+	}
+	for _, t := range ch.Resume {
+		add(store.ResumeJobID(t.ID, t.Supplement.Round), store.JobResume, t)
+	}
+	for _, t := range ch.Notify {
+		add(store.CancelJobID(t.ID), store.JobCancel, t)
 	}
 	return append(jobs, store.Job{ID: store.PushJobID(app.ID, app.Version), Kind: store.JobPush, AppID: app.ID, NotBefore: now})
 }
@@ -90,7 +100,7 @@ func (e *Engine) Submit(ctx context.Context, deliveryID string, sub *c.Submissio
 		Note: &c.Message{ZH: "一件事申请已受理登记", EN: "application received"}})
 	ready := e.Flow.Plan(app)
 	e.Flow.Recompute(app)
-	id, err := e.Store.Create(ctx, app, keys, e.jobs(app, ready))
+	id, err := e.Store.Create(ctx, app, keys, e.jobs(app, workflow.Change{Ready: ready}))
 	if errors.Is(err, store.ErrDuplicate) {
 		// Lost a race with a concurrent delivery of the same submission.
 		app, err := e.Store.Get(ctx, id)
@@ -151,4 +161,43 @@ func (e *Engine) ApplyEvent(ctx context.Context, dept c.Dept, ev *c.DeptEvent) (
 		return "", "", err
 	}
 	return ch.Outcome, state, nil
+}
+
+// ErrNotFound is returned for an application nobody has.
+var ErrNotFound = store.ErrNotFound
+
+// ProvideSupplement records a supplement and queues its forwarding.
+func (e *Engine) ProvideSupplement(ctx context.Context, appID string, sub *c.SupplementSubmission) (*c.Application, error) {
+	_, app, err := e.commit(ctx, appID, "", func(app *c.Application) (workflow.Change, error) {
+		return e.Flow.ProvideSupplement(app, sub)
+	})
+	return app, err
+}
+
+// Withdraw cancels what has not finished, once per delivery id.
+func (e *Engine) Withdraw(ctx context.Context, appID, deliveryID, reason string) (c.WithdrawalResult, error) {
+	var res c.WithdrawalResult
+	_, app, err := e.commit(ctx, appID, "withdraw:"+deliveryID, func(app *c.Application) (workflow.Change, error) {
+		r, ch, err := e.Flow.Withdraw(app, reason)
+		res = r
+		return ch, err
+	})
+	if errors.Is(err, store.ErrAlreadyApplied) {
+		// A repeat of the same withdrawal: report where things stand.
+		app, err = e.Store.Get(ctx, appID)
+		if err != nil {
+			return res, err
+		}
+		res = c.WithdrawalResult{ApplicationID: app.ID, Cancelled: []string{}, Notified: []string{}, AlreadyFinal: []string{}}
+		for _, t := range app.Tasks {
+			res.AlreadyFinal = append(res.AlreadyFinal, t.ID)
+		}
+		res.Status = app.Status.State
+		return res, nil
+	}
+	if err != nil {
+		return res, err
+	}
+	res.Status = app.Status.State
+	return res, nil
 }

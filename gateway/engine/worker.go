@@ -13,9 +13,12 @@ import (
 	"onething/gateway/workflow"
 )
 
-// Department opens cases in one department system (an adapter).
+// Department is one department system as the gateway uses it (an adapter):
+// open a case, forward a supplement to it, withdraw it.
 type Department interface {
 	OpenCase(ctx context.Context, app *c.Application, task *c.Task, idempotencyKey, requestID string) (*c.CaseResponse, error)
+	Supplement(ctx context.Context, task *c.Task, sub *c.SupplementRequest, idempotencyKey, requestID string) (*c.CaseResponse, error)
+	Cancel(ctx context.Context, task *c.Task, req *c.CancelRequest, idempotencyKey, requestID string) (*c.CaseResponse, error)
 }
 
 // Notifier pushes status to the portal.
@@ -166,6 +169,8 @@ func (w *Worker) run(ctx context.Context, j store.Job) {
 		err = w.dispatch(ctx, j)
 	case store.JobPush:
 		err = w.push(ctx, j)
+	case store.JobResume, store.JobCancel:
+		err = w.followUp(ctx, j)
 	default:
 		w.Log.Error("unknown job kind; dropped", "job", j.ID)
 		err = w.Engine.Store.Ack(ctx, j)
@@ -250,8 +255,7 @@ func (w *Worker) fail(ctx context.Context, j store.Job, t *c.Task, callErr error
 	return st.Retry(ctx, j, time.Now().Add(delay))
 }
 
-// push sends the application's current status to the portal. Jobs of
-// versions already sent are done without sending.
+// push sends the application's current status to the portal.
 func (w *Worker) push(ctx context.Context, j store.Job) error {
 	st := w.Engine.Store
 	app, err := st.Get(ctx, j.AppID)
@@ -261,7 +265,9 @@ func (w *Worker) push(ctx context.Context, j store.Job) error {
 	if err != nil {
 		return err
 	}
-	if app.PushedVersion >= app.Version {
+	// Only the job of the newest version sends (every version has its job,
+	// queued in the write that made it); older ones have nothing to add.
+	if app.PushedVersion >= app.Version || j.ID != store.PushJobID(app.ID, app.Version) {
 		return st.Ack(ctx, j)
 	}
 	push := w.Engine.Flow.Push(app)
@@ -283,6 +289,69 @@ func (w *Worker) push(ctx context.Context, j store.Job) error {
 		return nil, nil
 	})
 	if err != nil {
+		return err
+	}
+	return st.Ack(ctx, j)
+}
+
+// followUp forwards a supplement to, or announces a withdrawal to, the
+// department holding a task's case. Neither may be lost: failures retry
+// with backoff for as long as it takes (capped delay), and are logged.
+func (w *Worker) followUp(ctx context.Context, j store.Job) error {
+	st := w.Engine.Store
+	app, err := st.Get(ctx, j.AppID)
+	if errors.Is(err, store.ErrNotFound) {
+		return st.Ack(ctx, j)
+	}
+	if err != nil {
+		return err
+	}
+	t := app.Task(j.TaskID)
+	if t == nil || w.Departments[t.Dept] == nil {
+		return st.Ack(ctx, j)
+	}
+	dept := w.Departments[t.Dept]
+	var resp *c.CaseResponse
+	var callErr error
+	var apply func(app *c.Application) (workflow.Change, error)
+	switch j.Kind {
+	case store.JobResume:
+		if t.State != c.TaskSupplementRequired || t.Supplement == nil || store.ResumeJobID(t.ID, t.Supplement.Round) != j.ID {
+			return st.Ack(ctx, j)
+		}
+		sub := &c.SupplementRequest{TaskID: t.ID, Materials: t.Supplement.Materials, Note: t.SupplementNote}
+		if sub.Materials == nil {
+			sub.Materials = []string{}
+		}
+		resp, callErr = dept.Supplement(ctx, t, sub, j.ID, j.ID)
+		apply = func(app *c.Application) (workflow.Change, error) { return w.Engine.Flow.ApplyCase(app, t.ID, resp) }
+	default:
+		why := c.Message{ZH: "申请人撤回申请", EN: "withdrawn by the applicant"}
+		if t.Reason != nil {
+			why = *t.Reason
+		}
+		resp, callErr = dept.Cancel(ctx, t, &c.CancelRequest{TaskID: t.ID, Reason: why}, j.ID, j.ID)
+		apply = func(app *c.Application) (workflow.Change, error) { return w.Engine.Flow.Notified(app, t.ID) }
+	}
+	if callErr != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		var r Retryable
+		if errors.As(callErr, &r) && !r.IsRetryable() {
+			// A refusal: the department has no such open case any more
+			// (it decided first). Nothing left to forward.
+			w.Log.Warn("department refused a follow-up", "job", j.ID, "err", callErr)
+			return st.Ack(ctx, j)
+		}
+		j.Attempt++
+		j.LastError = callErr.Error()
+		if j.Attempt >= w.Policy.MaxAttempts {
+			w.Log.Error("follow-up keeps failing; still retrying", "job", j.ID, "attempts", j.Attempt, "err", callErr)
+		}
+		return st.Retry(ctx, j, time.Now().Add(w.Policy.Backoff(j.Attempt)))
+	}
+	if _, _, err := w.Engine.commit(ctx, app.ID, "", apply); err != nil {
 		return err
 	}
 	return st.Ack(ctx, j)

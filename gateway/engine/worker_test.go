@@ -47,6 +47,20 @@ func (d *fakeDept) OpenCase(_ context.Context, _ *c.Application, t *c.Task, key,
 	return &c.CaseResponse{CaseNo: "CASE-" + t.ID, Status: d.reply}, nil
 }
 
+func (d *fakeDept) Supplement(_ context.Context, t *c.Task, _ *c.SupplementRequest, key, _ string) (*c.CaseResponse, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.keys = append(d.keys, key)
+	return &c.CaseResponse{CaseNo: t.CaseNo, Status: c.CaseInProgress}, nil
+}
+
+func (d *fakeDept) Cancel(_ context.Context, t *c.Task, _ *c.CancelRequest, key, _ string) (*c.CaseResponse, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.keys = append(d.keys, key)
+	return &c.CaseResponse{CaseNo: t.CaseNo, Status: c.CaseCancelled}, nil
+}
+
 type fakePortal struct {
 	mu       sync.Mutex
 	failures int

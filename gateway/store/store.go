@@ -26,6 +26,8 @@ var (
 const (
 	JobDispatch = "dispatch" // open a task's case in its department
 	JobPush     = "push"     // push the consolidated status to the portal
+	JobResume   = "resume"   // forward an applicant's supplement to the department
+	JobCancel   = "cancel"   // tell a department the applicant withdrew
 )
 
 // Job is one unit of durable work. Its ID is unique: enqueueing a job whose
@@ -52,6 +54,14 @@ type Job struct {
 func DispatchJobID(taskID string, step int) string {
 	return JobDispatch + ":" + taskID + ":" + strconv.Itoa(step)
 }
+
+// ResumeJobID is the id of the job that forwards supplement round n.
+func ResumeJobID(taskID string, round int) string {
+	return JobResume + ":" + taskID + ":" + strconv.Itoa(round)
+}
+
+// CancelJobID is the id of the job that tells a department of a withdrawal.
+func CancelJobID(taskID string) string { return JobCancel + ":" + taskID }
 
 // PushJobID is the id of the status push for one version of an
 // application. Each version has its own job, so a change made while an

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	c "onething/contracts"
+	"onething/gateway/rules"
 )
 
 // moveTask changes a task's state and writes the timeline line for it. The
@@ -28,11 +29,15 @@ func moveTask(app *c.Application, t *c.Task, to c.TaskState, at time.Time, sourc
 	app.Timeline = append(app.Timeline, c.Entry{At: at, TaskID: t.ID, Kind: "state", From: from, To: to, Note: why, Source: source})
 }
 
-// Change is what applying a report did: the outcome for the reported task
-// and the tasks that became ready for dispatch (dependents released).
+// Change is what applying a report did: the outcome for the reported task,
+// the tasks that became ready for dispatch (dependents released), tasks
+// whose supplement is to be forwarded, and tasks whose department must be
+// told of a withdrawal.
 type Change struct {
 	Outcome Outcome
 	Ready   []*c.Task
+	Resume  []*c.Task
+	Notify  []*c.Task
 }
 
 // ErrWrongDept is returned when a department reports on a task that is not its own.
@@ -42,10 +47,12 @@ var ErrWrongDept = errors.New("task belongs to another department")
 var ErrUnknownTask = errors.New("unknown task")
 
 var caseStates = map[c.CaseStatus]c.TaskState{
-	c.CaseReceived: c.TaskDispatched,
-	c.CaseAccepted: c.TaskAccepted,
-	c.CaseApproved: c.TaskApproved,
-	c.CaseRejected: c.TaskRejected,
+	c.CaseReceived:   c.TaskDispatched,
+	c.CaseAccepted:   c.TaskAccepted,
+	c.CaseApproved:   c.TaskApproved,
+	c.CaseRejected:   c.TaskRejected,
+	c.CaseInProgress: c.TaskInProgress,
+	c.CaseCancelled:  c.TaskCancelled,
 }
 
 // ApplyCase records a department's answer to the dispatch of a task.
@@ -58,10 +65,21 @@ func (w *Workflow) ApplyCase(app *c.Application, taskID string, resp *c.CaseResp
 	if !ok {
 		return Change{}, errors.New("unknown case status " + string(resp.Status))
 	}
-	if t.CaseNo == "" {
+	learned := t.CaseNo == "" && resp.CaseNo != ""
+	if learned {
 		t.CaseNo = resp.CaseNo
 	}
 	t.Attempts, t.LastError = 0, ""
+	if t.State == c.TaskCancelled {
+		// Withdrawn while the dispatch was under way: the department opened
+		// a case after all, so it must be told.
+		ch := Change{Outcome: Stale}
+		if learned && resp.Status != c.CaseCancelled {
+			ch.Notify = []*c.Task{t}
+			ch.Outcome = Applied
+		}
+		return ch, nil
+	}
 	return w.report(app, t, to, string(t.Dept), resp.Reason, resp.Certificate, resp.Result, w.Now())
 }
 
@@ -89,10 +107,104 @@ func (w *Workflow) ApplyEvent(app *c.Application, dept c.Dept, ev *c.DeptEvent) 
 		t.CaseNo = ev.CaseNo
 	}
 	at := ev.OccurredAt
+	if t.State == c.TaskCancelled {
+		return w.report(app, t, eventStates[ev.Type], string(dept), nil, nil, nil, at)
+	}
 	if ev.Type == c.EventAssessed || ev.Type == c.EventPublicised {
 		return w.milestone(app, t, ev), nil
 	}
-	return w.report(app, t, eventStates[ev.Type], string(dept), ev.Reason, ev.Certificate, ev.Result, at)
+	ch, err := w.report(app, t, eventStates[ev.Type], string(dept), ev.Reason, ev.Certificate, ev.Result, at)
+	if err == nil && ch.Outcome == Applied && ev.Type == c.EventSupplementRequired {
+		round := 1
+		if t.Supplement != nil {
+			round = t.Supplement.Round + 1
+		}
+		t.Supplement = &c.Supplement{What: *ev.Reason, Where: w.supplementWhere(app, t), RequestedAt: at, Round: round}
+	}
+	return ch, err
+}
+
+// supplementWhere says where the applicant provides a supplement: on the
+// portal for an online application, otherwise at the window that took it.
+func (w *Workflow) supplementWhere(app *c.Application, t *c.Task) c.Message {
+	f := w.facts(app)
+	switch {
+	case app.Channel == c.ChannelOnline:
+		return c.Message{ZH: "四川省一体化政务服务平台“扶残助困一件事”专区（个人中心）在线补正", EN: "online, in the one-thing zone of the Sichuan government service platform"}
+	case t.Item == c.ItemCertNew:
+		return rules.CDPFWindow(f)
+	default:
+		return rules.ComprehensiveWindow(f)
+	}
+}
+
+// ErrNoSupplementDue is returned for a supplement to a task that asked for none.
+var ErrNoSupplementDue = errors.New("the task is not waiting for a supplement")
+
+// ProvideSupplement records the applicant's resubmission of what a
+// department asked for; the change says to forward it to the department,
+// which resumes the task.
+func (w *Workflow) ProvideSupplement(app *c.Application, sub *c.SupplementSubmission) (Change, error) {
+	t := app.Task(sub.TaskID)
+	if t == nil {
+		return Change{}, ErrUnknownTask
+	}
+	if t.State != c.TaskSupplementRequired || t.Supplement == nil {
+		return Change{}, ErrNoSupplementDue
+	}
+	if t.Supplement.ProvidedAt != nil {
+		return Change{Outcome: Duplicate}, nil
+	}
+	now := w.Now()
+	t.Supplement.ProvidedAt, t.Supplement.Materials, t.UpdatedAt = &now, sub.Materials, now
+	t.SupplementNote = sub.Note
+	app.Timeline = append(app.Timeline, c.Entry{At: now, TaskID: t.ID, Kind: "supplement_provided", Source: "portal",
+		Note: &c.Message{ZH: "申请人已补正材料，转交部门", EN: "the applicant provided the supplement; forwarding it"}})
+	return Change{Outcome: Applied, Resume: []*c.Task{t}}, nil
+}
+
+// ErrNothingToWithdraw is returned when every task is final already.
+var ErrNothingToWithdraw = errors.New("every item is finished: nothing to withdraw")
+
+// Withdraw cancels every task that has not finished. Tasks a department
+// holds open are cancelled too, and the change says to tell those
+// departments; tasks never sent are just cancelled.
+func (w *Workflow) Withdraw(app *c.Application, reason string) (c.WithdrawalResult, Change, error) {
+	res := c.WithdrawalResult{ApplicationID: app.ID, Cancelled: []string{}, Notified: []string{}, AlreadyFinal: []string{}}
+	now := w.Now()
+	why := &c.Message{ZH: "申请人撤回申请", EN: "withdrawn by the applicant"}
+	if reason != "" {
+		why = &c.Message{ZH: "申请人撤回申请：" + reason, EN: "withdrawn by the applicant: " + reason}
+	}
+	var ch Change
+	for _, t := range app.Tasks {
+		if t.State.Final() {
+			res.AlreadyFinal = append(res.AlreadyFinal, t.ID)
+			continue
+		}
+		moveTask(app, t, c.TaskCancelled, now, "portal", why)
+		res.Cancelled = append(res.Cancelled, t.ID)
+		if t.CaseNo != "" {
+			res.Notified = append(res.Notified, t.ID)
+			ch.Notify = append(ch.Notify, t)
+		}
+	}
+	if len(res.Cancelled) == 0 {
+		return res, Change{}, ErrNothingToWithdraw
+	}
+	ch.Outcome = Applied
+	return res, ch, nil
+}
+
+// Notified records that a department confirmed a withdrawal.
+func (w *Workflow) Notified(app *c.Application, taskID string) (Change, error) {
+	t := app.Task(taskID)
+	if t == nil {
+		return Change{}, ErrUnknownTask
+	}
+	app.Timeline = append(app.Timeline, c.Entry{At: w.Now(), TaskID: t.ID, Kind: "department_notified", Source: string(t.Dept),
+		Note: &c.Message{ZH: "部门已确认撤回", EN: "the department confirmed the withdrawal"}})
+	return Change{Outcome: Applied}, nil
 }
 
 // milestone records assessment or publicity. Publicity starts the legal
@@ -108,7 +220,7 @@ func (w *Workflow) milestone(app *c.Application, t *c.Task, ev *c.DeptEvent) Cha
 	t.UpdatedAt = w.Now()
 	note := map[string]c.Message{"assessed": {ZH: "残疾评定完成", EN: "disability assessment done"}, "publicised": {ZH: "评定结果开始公示", EN: "assessment result publicised"}}[kind]
 	app.Timeline = append(app.Timeline, c.Entry{At: ev.OccurredAt, TaskID: t.ID, Kind: "milestone", Note: &note, Source: string(t.Dept)})
-	if kind == "publicised" && c.Items[t.Item].ClockStart == c.ClockPublicity {
+	if (kind == "publicised" && clockStart(t) == c.ClockPublicity) || (kind == "assessed" && clockStart(t) == c.ClockAssessment) {
 		w.setDue(t, ev.OccurredAt)
 	}
 	// A milestone means the department works on it: move forward if behind.
@@ -135,7 +247,7 @@ func (w *Workflow) report(app *c.Application, t *c.Task, to c.TaskState, source 
 	if t.AcceptedAt == nil && rank[to] >= rank[c.TaskAccepted] && to != c.TaskRejected && to != c.TaskCancelled {
 		acc := at
 		t.AcceptedAt = &acc
-		if c.Items[t.Item].ClockStart == c.ClockAcceptance {
+		if clockStart(t) == c.ClockAcceptance {
 			w.setDue(t, at)
 		}
 	}
@@ -151,6 +263,16 @@ func (w *Workflow) report(app *c.Application, t *c.Task, to c.TaskState, source 
 		ch.Ready = w.release(app, t)
 	}
 	return ch, nil
+}
+
+// clockStart is when a task's legal time limit starts: a certificate
+// business's procedure says (publicity day where assessed, acceptance
+// otherwise); the other items count from acceptance.
+func clockStart(t *c.Task) c.ClockStart {
+	if t.Procedure != nil {
+		return t.Procedure.ClockStart
+	}
+	return c.Items[t.Item].ClockStart
 }
 
 // setDue fixes a task's legal due date: its limit in working days after the
@@ -170,29 +292,48 @@ func (w *Workflow) setDue(t *c.Task, start time.Time) {
 // release decides the tasks that waited on a finished task: with the
 // certificate cdpf issued they are resolved and become ready; if the
 // certificate business did not succeed they are rejected with the reason.
+// A new certificate of grade 1-2 also brings the pension subsidy, which
+// needs no application, if it is not planned yet.
 func (w *Workflow) release(app *c.Application, done *c.Task) []*c.Task {
 	var ready []*c.Task
 	now := w.Now()
+	f := w.facts(app)
 	for _, t := range app.Tasks {
 		if t.State != c.TaskWaiting || !dependsOn(t, done.ID) {
 			continue
 		}
 		if done.State != c.TaskApproved {
-			moveTask(app, t, c.TaskRejected, now, "gateway", msgDependencyFailed)
+			moveTask(app, t, c.TaskRejected, now, "gateway", rules.MsgDependencyFailed)
 			continue
 		}
 		cert := done.Certificate
 		if cert == nil {
 			cert = app.Applicant.Certificate
 		}
-		if why := resolve(app, t, cert); why != nil {
+		if why := resolve(f, t, cert); why != nil {
 			moveTask(app, t, c.TaskRejected, now, "gateway", why)
 			continue
 		}
 		moveTask(app, t, c.TaskReady, now, "gateway", &c.Message{ZH: "残疾人证已办结，开始办理", EN: "certificate issued; dispatching"})
 		ready = append(ready, t)
 	}
+	if done.State == c.TaskApproved && done.Certificate != nil && rules.Pension(f, done.Certificate) == nil && !hasItem(app, c.ItemPensionSubsidy) {
+		t := addTask(app, c.ItemPensionSubsidy, nil, now)
+		t.Certificate = done.Certificate
+		app.Timeline = append(app.Timeline, c.Entry{At: now, TaskID: t.ID, Kind: "note", Note: msgPensionAutomatic, Source: "gateway"})
+		moveTask(app, t, c.TaskReady, now, "gateway", nil)
+		ready = append(ready, t)
+	}
 	return ready
+}
+
+func hasItem(app *c.Application, item c.ItemCode) bool {
+	for _, t := range app.Tasks {
+		if t.Item == item {
+			return true
+		}
+	}
+	return false
 }
 
 func dependsOn(t *c.Task, id string) bool {

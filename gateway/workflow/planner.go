@@ -6,6 +6,7 @@ import (
 
 	c "onething/contracts"
 	"onething/gateway/calendar"
+	"onething/gateway/rules"
 )
 
 // Workflow applies the rules to applications. Now is the clock (tests set
@@ -18,60 +19,81 @@ type Workflow struct {
 // New returns a workflow on the real clock.
 func New(cal *calendar.Calendar) *Workflow { return &Workflow{Cal: cal, Now: time.Now} }
 
+// facts are the applicant's facts today (China time).
+func (w *Workflow) facts(app *c.Application) rules.Facts {
+	return rules.FactsOf(&app.Applicant, w.Now().In(calendar.Zone))
+}
+
 // Plan turns the requests of a new application into tasks: the certificate
-// business first, subsidies that need its result waiting on it, and items the
-// applicant cannot have rejected at once with a reason (never dropped).
+// business first, subsidies that need its result waiting on it, the pension
+// subsidy added without application when the applicant qualifies, and items
+// the applicant cannot have rejected at once with a reason (never dropped).
 // It returns the tasks ready for dispatch.
 func (w *Workflow) Plan(app *c.Application) []*c.Task {
-	now := w.Now()
-	p := &planner{app: app, now: now}
-	a, r := &app.Applicant, &app.Requests
+	p := &planner{app: app, now: w.Now()}
+	f := w.facts(app)
+	r := &app.Requests
+	held := f.Certificate
 
 	var cert *c.Task
-	if r.Certificate != nil {
-		cert = p.task(r.Certificate.Business, nil)
-		p.move(cert, c.TaskReady, nil)
+	pending, fullCancel := false, false
+	if req := r.Certificate; req != nil {
+		proc, refusal := rules.Certificate(f, req)
+		cert = p.task(req.Business, nil)
+		cert.Procedure = &proc
+		if refusal != nil {
+			p.move(cert, c.TaskRejected, refusal)
+		} else {
+			p.move(cert, c.TaskReady, nil)
+			fullCancel = req.Business == c.ItemCertCancel && req.SubKind != "partial"
+			pending = proc.NewCertificate
+		}
 	}
-	// The certificate a subsidy decides from: the one the business will
-	// issue (wait for it) or the one held.
-	held := a.Certificate
 	var deps []string
-	if cert != nil {
+	if pending {
 		deps = []string{cert.ID}
 	}
 
 	if r.TwoSubsidies != nil {
 		living := p.task(c.ItemSubsidyLiving, deps)
-		switch {
-		case !c.InTongchuan(a.HouseholdDivision):
-			p.move(living, c.TaskRejected, msgNotTongchuan)
-		case !a.Dibao:
-			p.move(living, c.TaskRejected, msgLivingNeedsDibao)
-		default:
-			p.start(living, cert, held)
-		}
 		nursing := p.task(c.ItemSubsidyNursing, deps)
-		if !c.InTongchuan(a.HouseholdDivision) {
-			p.move(nursing, c.TaskRejected, msgNotTongchuan)
-		} else {
-			p.start(nursing, cert, held)
+		switch {
+		case fullCancel:
+			p.move(living, c.TaskRejected, rules.MsgCancelNoSubsidy)
+			p.move(nursing, c.TaskRejected, rules.MsgCancelNoSubsidy)
+		case pending:
+			// What does not depend on the certificate is decided now.
+			if why := rules.LivingApartFromCertificate(f); why != nil {
+				p.move(living, c.TaskRejected, why)
+			} else {
+				p.wait(living)
+			}
+			if !f.Tongchuan() {
+				p.move(nursing, c.TaskRejected, rules.MsgNotTongchuan)
+			} else {
+				p.wait(nursing)
+			}
+		default:
+			p.decide(living, f, held)
+			p.decide(nursing, f, held)
 		}
 	}
-	if r.Pension != nil {
-		pension := p.task(c.ItemPensionSubsidy, nil)
-		switch {
-		case a.Dibao || a.Tekun:
-			p.start(pension, nil, held)
-		case cert != nil:
-			// Eligibility rests on the certificate being issued (grade 1-2).
-			pension.DependsOn = deps
-			p.start(pension, cert, held)
-		default:
-			p.start(pension, nil, held)
+	pensionNow := rules.Pension(f, held) == nil
+	switch {
+	case pensionNow && (!fullCancel || f.Dibao || f.Tekun):
+		t := p.task(c.ItemPensionSubsidy, nil)
+		if r.Pension == nil {
+			p.note(t, msgPensionAutomatic)
 		}
+		p.decide(t, f, held)
+	case r.Pension != nil && pending:
+		// Eligibility rests on the grade of the certificate to be issued.
+		p.wait(p.task(c.ItemPensionSubsidy, deps))
+	case r.Pension != nil:
+		p.decide(p.task(c.ItemPensionSubsidy, nil), f, held)
 	}
 	if r.Medical != nil {
-		p.start(p.task(c.ItemMedicalSubsidy, nil), nil, nil)
+		p.decide(p.task(c.ItemMedicalSubsidy, nil), f, nil)
 	}
 	return p.ready
 }
@@ -83,18 +105,27 @@ type planner struct {
 }
 
 func (p *planner) task(item c.ItemCode, deps []string) *c.Task {
+	return addTask(p.app, item, deps, p.now)
+}
+
+// addTask appends a new planned task to an application.
+func addTask(app *c.Application, item c.ItemCode, deps []string, now time.Time) *c.Task {
 	t := &c.Task{
-		ID:        p.app.ID + "-" + strconv.Itoa(len(p.app.Tasks)+1),
+		ID:        app.ID + "-" + strconv.Itoa(len(app.Tasks)+1),
 		Item:      item,
 		Dept:      c.Items[item].Dept,
 		State:     c.TaskPlanned,
 		DependsOn: deps,
-		UpdatedAt: p.now,
+		UpdatedAt: now,
 	}
-	p.app.Tasks = append(p.app.Tasks, t)
-	p.app.Timeline = append(p.app.Timeline, c.Entry{At: p.now, TaskID: t.ID, Kind: "planned", To: c.TaskPlanned, Source: "gateway",
+	app.Tasks = append(app.Tasks, t)
+	app.Timeline = append(app.Timeline, c.Entry{At: now, TaskID: t.ID, Kind: "planned", To: c.TaskPlanned, Source: "gateway",
 		Note: &c.Message{ZH: "已计划：" + c.Items[item].Name.ZH, EN: "planned: " + c.Items[item].Name.EN}})
 	return t
+}
+
+func (p *planner) note(t *c.Task, m *c.Message) {
+	p.app.Timeline = append(p.app.Timeline, c.Entry{At: p.now, TaskID: t.ID, Kind: "note", Note: m, Source: "gateway"})
 }
 
 func (p *planner) move(t *c.Task, to c.TaskState, why *c.Message) {
@@ -104,60 +135,37 @@ func (p *planner) move(t *c.Task, to c.TaskState, why *c.Message) {
 	}
 }
 
-// start makes a task wait for the certificate business, or decides it now
-// from the certificate held.
-func (p *planner) start(t *c.Task, pending *c.Task, held *c.Certificate) {
-	if pending != nil && len(t.DependsOn) > 0 {
-		p.move(t, c.TaskWaiting, &c.Message{ZH: "等待残疾人证办结", EN: "waiting for the certificate business"})
-		return
-	}
-	if why := resolve(p.app, t, held); why != nil {
+func (p *planner) wait(t *c.Task) {
+	p.move(t, c.TaskWaiting, &c.Message{ZH: "等待残疾人证办结", EN: "waiting for the certificate business"})
+}
+
+// decide resolves a task from a certificate now: ready, or rejected.
+func (p *planner) decide(t *c.Task, f rules.Facts, cert *c.Certificate) {
+	if why := resolve(f, t, cert); why != nil {
 		p.move(t, c.TaskRejected, why)
 		return
 	}
 	p.move(t, c.TaskReady, nil)
 }
 
-// resolve decides, from the certificate the task rests on, which item a
-// task is and whether the applicant can have it; a non-nil message is the
-// reason for refusing it. It fixes the kind of a nursing subsidy: grade 1-2
-// is the severe-disability nursing subsidy, grade 3-4 intellectual or mental
-// the 三、四级 one.
-func resolve(app *c.Application, t *c.Task, cert *c.Certificate) *c.Message {
-	a := &app.Applicant
+// resolve decides a subsidy task from the certificate it rests on and
+// records that certificate on the task; a nursing task takes its kind from
+// the grade and category. A non-nil message is the reason to refuse it.
+func resolve(f rules.Facts, t *c.Task, cert *c.Certificate) *c.Message {
 	switch t.Item {
 	case c.ItemSubsidyLiving:
-		if cert == nil {
-			return msgNeedsCertificate
-		}
 		t.Certificate = cert
+		return rules.Living(f, cert)
 	case c.ItemSubsidyNursing, c.ItemSubsidyNursing34:
-		if cert == nil {
-			return msgNeedsCertificate
-		}
 		t.Certificate = cert
-		switch {
-		case cert.Grade == 1 || cert.Grade == 2:
-			t.Item = c.ItemSubsidyNursing
-		case (cert.Grade == 3 || cert.Grade == 4) && (cert.Category == c.CategoryIntellectual || cert.Category == c.CategoryMental):
-			t.Item = c.ItemSubsidyNursing34
-		default:
-			return msgNursingGrade
-		}
+		item, why := rules.Nursing(f, cert)
+		t.Item = item
+		return why
 	case c.ItemPensionSubsidy:
 		t.Certificate = cert
-		if !a.Dibao && !a.Tekun && (cert == nil || cert.Grade > 2) {
-			return msgPensionNotEligible
-		}
+		return rules.Pension(f, cert)
 	}
 	return nil
 }
 
-var (
-	msgNotTongchuan       = &c.Message{ZH: "两项补贴须为通川区户籍", EN: "the two subsidies require Tongchuan household registration"}
-	msgLivingNeedsDibao   = &c.Message{ZH: "困难残疾人生活补贴须为低保对象", EN: "the living subsidy requires a minimum-living-guarantee (dibao) recipient"}
-	msgNeedsCertificate   = &c.Message{ZH: "须持有有效残疾人证", EN: "a valid disability certificate is required"}
-	msgNursingGrade       = &c.Message{ZH: "护理补贴须为一、二级残疾，或三、四级智力、精神残疾", EN: "the nursing subsidy requires grade 1-2, or grade 3-4 intellectual or mental disability"}
-	msgPensionNotEligible = &c.Message{ZH: "养老保险补助适用于重度残疾人、低保对象、特困人员等缴费困难群体", EN: "the pension subsidy is for severely disabled, dibao, tekun and similar groups"}
-	msgDependencyFailed   = &c.Message{ZH: "所依赖的残疾人证业务未办成，本事项无法办理", EN: "the certificate business this item depends on did not succeed"}
-)
+var msgPensionAutomatic = &c.Message{ZH: "城乡居民基本养老保险补助无需申请，根据共享数据自动办理", EN: "the pension subsidy needs no application: added from shared data"}

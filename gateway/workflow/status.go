@@ -23,7 +23,10 @@ func (w *Workflow) Recompute(app *c.Application) {
 		}
 		switch t.State {
 		case c.TaskSupplementRequired:
-			supplement = true
+			// Waiting on the applicant until they provide it; then on the
+			// department again.
+			supplement = supplement || t.Supplement == nil || t.Supplement.ProvidedAt == nil
+			started = true
 		case c.TaskPlanned, c.TaskWaiting, c.TaskReady:
 		default:
 			started = true

@@ -72,6 +72,10 @@ func judge(t *c.Task, to c.TaskState) (Outcome, error) {
 	switch {
 	case t.State == to:
 		return Duplicate, nil
+	case t.State == c.TaskCancelled:
+		// Withdrawn: whatever the department reports before it has taken
+		// the withdrawal is absorbed, not an error it could do anything about.
+		return Stale, nil
 	case CanMove(t.State, to):
 		return Applied, nil
 	case rank[to] < rank[t.State]:

@@ -8,6 +8,7 @@ import (
 
 	c "onething/contracts"
 	"onething/gateway/calendar"
+	"onething/gateway/rules"
 )
 
 var allStates = []c.TaskState{c.TaskPlanned, c.TaskWaiting, c.TaskReady, c.TaskDispatched, c.TaskAccepted,
@@ -201,7 +202,7 @@ func TestRefusedCertificateRefusesDependents(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tk := range app.Tasks[1:3] {
-		if tk.State != c.TaskRejected || tk.Reason != msgDependencyFailed {
+		if tk.State != c.TaskRejected || tk.Reason != rules.MsgDependencyFailed {
 			t.Errorf("%s: %s %v, want rejected for the failed dependency", tk.Item, tk.State, tk.Reason)
 		}
 	}
@@ -338,5 +339,146 @@ func TestDeadLetter(t *testing.T) {
 	// A department that got the case after all may still report on it.
 	if _, err := w.ApplyCase(app, task.ID, &c.CaseResponse{CaseNo: "H", Status: c.CaseApproved}); err != nil || task.State != c.TaskApproved {
 		t.Errorf("late answer to a dead letter: %v %s", err, task.State)
+	}
+}
+
+func TestSupplementRoundTrip(t *testing.T) {
+	w, app := newFlow(), mainCase()
+	w.Plan(app)
+	task := app.Tasks[0] // cdpf
+	w.ApplyCase(app, task.ID, &c.CaseResponse{CaseNo: "C1", Status: c.CaseAccepted})
+	sup := ev("s1", task.ID, c.EventSupplementRequired)
+	sup.Reason = &c.Message{ZH: "照片不符合要求", EN: "photos do not meet the rules"}
+	if _, err := w.ApplyEvent(app, c.DeptCDPF, sup); err != nil {
+		t.Fatal(err)
+	}
+	w.Recompute(app)
+	if app.Status.State != c.AppSupplementRequired || task.Supplement == nil || task.Supplement.What.ZH != "照片不符合要求" ||
+		task.Supplement.Where.ZH != "通川区残联或罗江镇残联窗口" || task.Supplement.Round != 1 {
+		t.Fatalf("after the request: %s %+v", app.Status.State, task.Supplement)
+	}
+	if _, err := w.ProvideSupplement(app, &c.SupplementSubmission{TaskID: app.Tasks[4].ID, Materials: []string{"photos"}}); !errors.Is(err, ErrNoSupplementDue) {
+		t.Errorf("supplement for a task that asked none: %v", err)
+	}
+	ch, err := w.ProvideSupplement(app, &c.SupplementSubmission{TaskID: task.ID, Materials: []string{"photos"}})
+	if err != nil || len(ch.Resume) != 1 || task.Supplement.ProvidedAt == nil {
+		t.Fatalf("provide: %+v %v", ch, err)
+	}
+	w.Recompute(app)
+	if app.Status.State != c.AppProcessing {
+		t.Errorf("provided, waiting on the department: %s, want processing", app.Status.State)
+	}
+	if ch, _ := w.ProvideSupplement(app, &c.SupplementSubmission{TaskID: task.ID, Materials: []string{"photos"}}); ch.Outcome != Duplicate {
+		t.Errorf("second provide: %+v", ch)
+	}
+	if _, err := w.ApplyCase(app, task.ID, &c.CaseResponse{CaseNo: "C1", Status: c.CaseInProgress}); err != nil || task.State != c.TaskInProgress {
+		t.Errorf("department resumed: %s %v", task.State, err)
+	}
+}
+
+func TestWithdrawal(t *testing.T) {
+	w, app := newFlow(), mainCase()
+	w.Plan(app)
+	w.ApplyCase(app, app.Tasks[0].ID, &c.CaseResponse{CaseNo: "C1", Status: c.CaseReceived}) // cdpf holds a case
+	w.ApplyCase(app, app.Tasks[3].ID, &c.CaseResponse{CaseNo: "H1", Status: c.CaseApproved}) // pension done
+	res, ch, err := w.Withdraw(app, "已搬离通川")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Cancelled) != 4 || len(res.AlreadyFinal) != 1 || len(res.Notified) != 1 || res.Notified[0] != app.Tasks[0].ID || len(ch.Notify) != 1 {
+		t.Errorf("result %+v change %+v", res, ch)
+	}
+	for _, tk := range app.Tasks {
+		if tk.Item != c.ItemPensionSubsidy && (tk.State != c.TaskCancelled || tk.Reason == nil) {
+			t.Errorf("%s: %s %v", tk.Item, tk.State, tk.Reason)
+		}
+	}
+	// A department report that crosses the withdrawal is absorbed.
+	if ch, err := w.ApplyEvent(app, c.DeptCDPF, ev("late", app.Tasks[0].ID, c.EventApproved)); err != nil || ch.Outcome != Stale || app.Tasks[0].State != c.TaskCancelled {
+		t.Errorf("late approval: %+v %v %s", ch, err, app.Tasks[0].State)
+	}
+	// A dispatch that was under way when the applicant withdrew: the
+	// department opened a case, so it must be told.
+	w2, app2 := newFlow(), mainCase()
+	w2.Plan(app2)
+	w2.Withdraw(app2, "")
+	ch, err = w2.ApplyCase(app2, app2.Tasks[4].ID, &c.CaseResponse{CaseNo: "M9", Status: c.CaseAccepted})
+	if err != nil || len(ch.Notify) != 1 || app2.Tasks[4].CaseNo != "M9" || app2.Tasks[4].State != c.TaskCancelled {
+		t.Errorf("crossing dispatch: %+v %v %+v", ch, err, app2.Tasks[4])
+	}
+	w.Recompute(app)
+	if _, _, err := w.Withdraw(app, ""); !errors.Is(err, ErrNothingToWithdraw) || app.Status.State != c.AppCompleted {
+		t.Errorf("second withdrawal: %v, status %s", err, app.Status.State)
+	}
+}
+
+func TestPlanCertificateBusinesses(t *testing.T) {
+	old := &c.Certificate{Number: "51170219850307123X42", Category: 4, Grade: 2, IssuedOn: "2017-12-01", ValidFrom: "2017-12-01", ValidUntil: "2027-11-30"}
+	cases := []struct {
+		clause string
+		req    c.CertificateRequest
+		minor  bool
+		cert   c.TaskState
+		other  map[c.ItemCode]c.TaskState
+	}{
+		{rules.ClauseRenewExpiry + " 未满九年：驳回，补贴按原证办理", c.CertificateRequest{Business: c.ItemCertRenew, SubKind: "expiry"}, false, c.TaskRejected,
+			map[c.ItemCode]c.TaskState{c.ItemSubsidyLiving: c.TaskReady, c.ItemSubsidyNursing: c.TaskReady}},
+		{rules.ClauseRenewDamaged + " 补贴等新证", c.CertificateRequest{Business: c.ItemCertRenew, SubKind: "damaged"}, false, c.TaskReady,
+			map[c.ItemCode]c.TaskState{c.ItemSubsidyLiving: c.TaskWaiting, c.ItemSubsidyNursing: c.TaskWaiting}},
+		{rules.ClauseCancelFull + " 注销不能同时申请两项补贴", c.CertificateRequest{Business: c.ItemCertCancel, SubKind: "full"}, false, c.TaskReady,
+			map[c.ItemCode]c.TaskState{c.ItemSubsidyLiving: c.TaskRejected, c.ItemSubsidyNursing: c.TaskRejected}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.clause, func(t *testing.T) {
+			w, app := newFlow(), mainCase()
+			app.Applicant.Certificate = old
+			app.Requests.Certificate = &tc.req
+			w.Plan(app)
+			got := states(app)
+			if got[tc.req.Business] != tc.cert {
+				t.Errorf("certificate task %s, want %s", got[tc.req.Business], tc.cert)
+			}
+			for item, s := range tc.other {
+				if got[item] != s {
+					t.Errorf("%s: %s, want %s", item, got[item], s)
+				}
+			}
+			if app.Tasks[0].Procedure == nil || app.Tasks[0].Procedure.Clause == "" {
+				t.Error("certificate task without its procedure")
+			}
+		})
+	}
+}
+
+func TestMinorClockStartsAtAssessment(t *testing.T) {
+	w, app := newFlow(), mainCase()
+	app.Applicant.IDNumber = "511702201506050711" // born 2015: a minor
+	w.Plan(app)
+	cert := app.Tasks[0]
+	if cert.Procedure.Publicity || cert.Procedure.ClockStart != c.ClockAssessment {
+		t.Fatalf("minor's procedure: %+v", cert.Procedure)
+	}
+	w.ApplyEvent(app, c.DeptCDPF, ev("a", cert.ID, c.EventAccepted))
+	assessed := ev("b", cert.ID, c.EventAssessed)
+	assessed.OccurredAt = time.Date(2026, 11, 30, 15, 0, 0, 0, calendar.Zone)
+	w.ApplyEvent(app, c.DeptCDPF, assessed)
+	if cert.DueDate != "2026-12-21" {
+		t.Errorf("due %s, want 2026-12-21 (15 working days from the assessment)", cert.DueDate)
+	}
+}
+
+func TestNewSevereCertificateBringsThePension(t *testing.T) {
+	w, app := newFlow(), mainCase()
+	app.Applicant.Dibao = false
+	app.Requests.Pension, app.Requests.Medical, app.Requests.TwoSubsidies = nil, nil, nil
+	w.Plan(app)
+	if len(app.Tasks) != 1 {
+		t.Fatalf("planned %d tasks, want only the certificate", len(app.Tasks))
+	}
+	e := ev("ok", app.Tasks[0].ID, c.EventApproved)
+	e.Certificate = &c.Certificate{Number: "51170219850307123X41", Category: 4, Grade: 1, ValidUntil: "2036-11-29"}
+	ch, _ := w.ApplyEvent(app, c.DeptCDPF, e)
+	if len(app.Tasks) != 2 || app.Tasks[1].Item != c.ItemPensionSubsidy || app.Tasks[1].State != c.TaskReady || len(ch.Ready) != 1 {
+		t.Errorf("after a grade 1 certificate: %+v", app.Tasks)
 	}
 }

@@ -30,9 +30,10 @@ func submit(args []string) error {
 	secret := fs.String("secret", os.Getenv("ONETHING_PORTAL_SECRET"), "portal signing secret (whsec_…)")
 	id := fs.String("id", "", "webhook-id (default: a new one; repeat one to test deduplication)")
 	newRef := fs.Bool("new-ref", false, "give the submission a fresh portalRef and submittedAt (send the same example many times)")
+	path := fs.String("path", "/v1/portal/submissions", "where to post: also /v1/applications/ID/supplements or /v1/applications/ID/withdraw")
 	fs.Parse(args)
 	if fs.NArg() != 1 || *secret == "" {
-		return errors.New("usage: onething submit --url URL --secret whsec_… [--id ID] [--new-ref] FILE.json")
+		return errors.New("usage: onething submit --url URL --secret whsec_… [--id ID] [--new-ref] [--path PATH] FILE.json")
 	}
 	body, err := os.ReadFile(fs.Arg(0))
 	if err != nil {
@@ -50,7 +51,7 @@ func submit(args []string) error {
 	if *id == "" {
 		*id = "msg_" + randomHex(12)
 	}
-	resp, err := devstack.PostSigned(strings.TrimRight(*url, "/")+"/v1/portal/submissions", *secret, *id, body)
+	resp, err := devstack.PostSigned(strings.TrimRight(*url, "/")+*path, *secret, *id, body)
 	if err != nil {
 		return err
 	}
@@ -58,7 +59,7 @@ func submit(args []string) error {
 	out, _ := io.ReadAll(resp.Body)
 	fmt.Printf("HTTP %d (webhook-id %s)\n%s\n", resp.StatusCode, *id, indent(out))
 	if resp.StatusCode >= 300 {
-		return fmt.Errorf("submission refused: HTTP %d", resp.StatusCode)
+		return fmt.Errorf("refused: HTTP %d", resp.StatusCode)
 	}
 	return nil
 }

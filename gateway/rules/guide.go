@@ -1,0 +1,277 @@
+package rules
+
+import (
+	"time"
+
+	c "onething/contracts"
+	"onething/gateway/calendar"
+)
+
+// OnlineOffered: the online channel opens for an applicant who holds a
+// certificate and is a Sichuan 低保 recipient (指南三(二)).
+func OnlineOffered(f Facts) (bool, c.Message) {
+	switch {
+	case f.Certificate == nil:
+		return false, c.Message{ZH: "未持有残疾人证，须到残联窗口线下办理", EN: "no certificate held: apply offline at a CDPF window"}
+	case !f.Dibao:
+		return false, c.Message{ZH: "非低保对象，须到户籍地综合受理窗口线下办理", EN: "not a dibao recipient: apply offline at the comprehensive window"}
+	case !c.InSichuan(f.HouseholdDivision):
+		return false, c.Message{ZH: "非四川省户籍，须线下办理", EN: "not registered in Sichuan: apply offline"}
+	}
+	return true, c.Message{ZH: "持有残疾人证且为四川省户籍低保对象，可在线办理", EN: "certificate holder and Sichuan dibao recipient: online channel open"}
+}
+
+// ComprehensiveWindow is the 综合受理窗口 of the household-registration
+// town (or the district centre) (指南三(一)).
+func ComprehensiveWindow(f Facts) c.Message {
+	if !f.Tongchuan() {
+		return c.Message{ZH: "户籍地“扶残助困一件事”综合受理窗口", EN: "the comprehensive window of the household-registration place"}
+	}
+	if len(f.HouseholdDivision) >= 9 {
+		if town, ok := c.Divisions[f.HouseholdDivision[:9]]; ok {
+			return c.Message{ZH: town + "便民服务中心“扶残助困一件事”综合受理窗口（或通川区政务服务中心综合受理窗口）",
+				EN: "the comprehensive window of the " + town + " service centre (or of the Tongchuan district centre)"}
+		}
+	}
+	return c.Message{ZH: "通川区政务服务中心“扶残助困一件事”综合受理窗口", EN: "the comprehensive window of the Tongchuan district government service centre"}
+}
+
+// CDPFWindow is where a first certificate is applied for, together with the
+// joint application (指南三(一)).
+func CDPFWindow(f Facts) c.Message {
+	if len(f.HouseholdDivision) >= 9 {
+		if town, ok := c.Divisions[f.HouseholdDivision[:9]]; ok {
+			return c.Message{ZH: "通川区残联或" + town + "残联窗口", EN: "the Tongchuan CDPF window or the " + town + " CDPF window"}
+		}
+	}
+	return c.Message{ZH: "通川区残联或乡镇（街道）残联窗口", EN: "the Tongchuan CDPF window or a town CDPF window"}
+}
+
+// Guide answers the 专项问答: every item wanted (and the pension subsidy,
+// which needs no application), eligible or not and why, the channel and
+// window, the legal time limit and due date if accepted today, and the
+// material checklist of this case.
+func Guide(f Facts, w c.GuideWants, premiumPaid bool, cal *calendar.Calendar) c.GuideAnswer {
+	online, why := OnlineOffered(f)
+	ans := c.GuideAnswer{Online: c.GuideOnline{Offered: online, Why: why}, WholeLimitDays: c.WholeLimitDays}
+	today := f.Today
+	due := func(it *c.GuideItem) {
+		if it.ClockStart != c.ClockAcceptance || !it.Eligible {
+			return
+		}
+		if d, err := cal.AddWorkingDays(today, it.LimitDays); err == nil {
+			it.DueDate = d.Format(time.DateOnly)
+		}
+	}
+	item := func(code c.ItemCode, eligible bool, why c.Message, clause string) c.GuideItem {
+		info := c.Items[code]
+		return c.GuideItem{Item: code, Name: info.Name, Dept: info.Dept, Eligible: eligible, Why: why, Clause: clause,
+			LimitDays: info.LimitDays, ClockStart: info.ClockStart}
+	}
+	offline := func(it *c.GuideItem, window c.Message) {
+		it.Channel, it.Window = c.ChannelOffline, &window
+	}
+	var procs []c.Procedure
+	// The certificate the subsidies decide from: the one held, unless a
+	// business is under way that will change it.
+	cert := f.Certificate
+	pendingCert := false
+	if req := w.Certificate; req != nil {
+		p, refusal := Certificate(f, req)
+		it := item(req.Business, refusal == nil, c.Message{ZH: "符合受理条件", EN: "can be accepted"}, p.Clause)
+		if refusal != nil {
+			it.Why = *refusal
+		} else {
+			procs = append(procs, p)
+			it.Procedure = &p
+			it.ClockStart = p.ClockStart
+			if p.Assessment {
+				it.Why = c.Message{ZH: "须到指定机构进行残疾评定（唯一一次跑动）", EN: "assessment at a designated institution (the one trip)"}
+			}
+			pendingCert = p.NewCertificate || req.Business == c.ItemCertCancel
+		}
+		if req.Business == c.ItemCertNew {
+			offline(&it, CDPFWindow(f))
+		} else {
+			offline(&it, ComprehensiveWindow(f))
+		}
+		due(&it)
+		ans.Items = append(ans.Items, it)
+	}
+	fullCancel := w.Certificate != nil && w.Certificate.Business == c.ItemCertCancel && w.Certificate.SubKind != "partial"
+
+	// The window for the subsidies: online when open, otherwise the CDPF
+	// window takes the joint application with a first certificate, the
+	// comprehensive window in every other case.
+	subsidyChannel := func(it *c.GuideItem) {
+		switch {
+		case online && w.Certificate == nil:
+			it.Channel = c.ChannelOnline
+		case w.Certificate != nil && w.Certificate.Business == c.ItemCertNew:
+			offline(it, CDPFWindow(f))
+		default:
+			offline(it, ComprehensiveWindow(f))
+		}
+	}
+	if w.TwoSubsidies {
+		living := item(c.ItemSubsidyLiving, true, c.Message{ZH: "符合条件", EN: "eligible"}, ClauseTwoSubsidies)
+		nursingCode, nursingWhy := Nursing(f, cert)
+		nursing := item(nursingCode, nursingWhy == nil, c.Message{ZH: "符合条件", EN: "eligible"}, ClauseTwoSubsidies)
+		livingWhy := Living(f, cert)
+		switch {
+		case fullCancel:
+			livingWhy, nursingWhy = MsgCancelNoSubsidy, MsgCancelNoSubsidy
+		case pendingCert:
+			// Decided from the certificate cdpf will issue.
+			if livingWhy == MsgNeedsCertificate || livingWhy == MsgCertExpired {
+				livingWhy = nil
+			}
+			if nursingWhy != nil && nursingWhy != MsgNotTongchuan {
+				nursingWhy = nil
+			}
+			if nursingWhy == nil {
+				nursing.Why = c.Message{ZH: "残疾人证办结后，按证载等级、类别确定护理补贴种类", EN: "the nursing subsidy's kind follows from the grade and category of the certificate to be issued"}
+			}
+		}
+		for _, p := range []struct {
+			it  *c.GuideItem
+			why *c.Message
+		}{{&living, livingWhy}, {&nursing, nursingWhy}} {
+			p.it.Eligible = p.why == nil
+			if p.why != nil {
+				p.it.Why = *p.why
+			} else if pendingCert && p.it == &living {
+				p.it.Why = c.Message{ZH: "残疾人证办结后办理", EN: "handled once the certificate business is done"}
+			}
+			if p.it.Eligible {
+				subsidyChannel(p.it)
+			}
+			due(p.it)
+			ans.Items = append(ans.Items, *p.it)
+		}
+	}
+	// The pension subsidy needs no application (免审即享): it is listed
+	// whenever the applicant qualifies, and when asked about.
+	pensionWhy := Pension(f, cert)
+	if pensionWhy != nil && pensionWhy != MsgPensionAge && pendingCert && !fullCancel {
+		pensionWhy = nil // decided from the grade of the new certificate
+	}
+	if w.Pension || pensionWhy == nil {
+		it := item(c.ItemPensionSubsidy, pensionWhy == nil, c.Message{ZH: "无需申请，根据民政、残联共享数据核实后由政府代缴", EN: "no application needed: paid by the government after checking shared data"}, ClausePension)
+		it.Automatic = true
+		if pensionWhy != nil {
+			it.Why = *pensionWhy
+		} else if online && w.Certificate == nil {
+			it.Channel, it.GrantedWithoutReview = c.ChannelOnline, true
+		} else {
+			offline(&it, ComprehensiveWindow(f))
+		}
+		due(&it)
+		ans.Items = append(ans.Items, it)
+	}
+	if w.Medical {
+		it := item(c.ItemMedicalSubsidy, true, c.Message{ZH: "低保对象、特困人员、孤儿可享受资助", EN: "dibao, tekun and orphans are subsidised"}, ClauseMedical)
+		granted := MedicalGranted(f)
+		if !granted {
+			it.Why = c.Message{ZH: "其他困难群体由医保部门审核是否符合资助条件", EN: "other groups are reviewed by the medical security bureau"}
+		}
+		if online && granted {
+			it.Channel, it.GrantedWithoutReview = c.ChannelOnline, true
+		} else {
+			offline(&it, ComprehensiveWindow(f))
+		}
+		if premiumPaid {
+			ans.Notes = append(ans.Notes, c.Message{ZH: "已全额缴纳城乡居民基本医疗保险费的，资助资金退还至本人账户", EN: "if the premium was paid in full, the subsidy is refunded to the person"})
+		}
+		due(&it)
+		ans.Items = append(ans.Items, it)
+	}
+
+	ans.Materials = Materials(f, w.Certificate, procs)
+	allOnline := len(ans.Items) > 0
+	for _, it := range ans.Items {
+		if it.Eligible && it.Channel == c.ChannelOffline {
+			allOnline = false
+		}
+	}
+	if !allOnline {
+		ans.Trips = 1
+	}
+	if d, err := cal.AddWorkingDays(today, c.WholeLimitDays); err == nil {
+		ans.WholeDueDate = d.Format(time.DateOnly)
+	} else {
+		ans.Notes = append(ans.Notes, c.Message{ZH: "节假日安排尚未公布，部分办结日期暂无法计算", EN: "the holiday calendar is not yet published for part of the period: some due dates cannot be computed"})
+	}
+	return ans
+}
+
+// The seed's materials (指南四), by code.
+var (
+	matJointForm  = c.Material{Code: "joint_form", Name: c.Message{ZH: "“扶残助困一件事”申请登记表", EN: "joint application form"}}
+	matCertForm   = c.Material{Code: "certificate_application_form", Name: c.Message{ZH: "《中华人民共和国残疾人证申请表》", EN: "disability certificate application form"}}
+	matAssessForm = c.Material{Code: "assessment_form", Name: c.Message{ZH: "《中华人民共和国残疾人证评定表》", EN: "disability assessment form"}}
+	matIDCard     = c.Material{Code: "id_card", Name: c.Message{ZH: "居民身份证（核原件，留存复印件）", EN: "resident ID card (original checked, copy kept)"}}
+	matHousehold  = c.Material{Code: "household_register", Name: c.Message{ZH: "居民户口簿（核原件，留存复印件）", EN: "household register (original checked, copy kept)"}}
+	matSocialCard = c.Material{Code: "social_security_card", Name: c.Message{ZH: "居民社保卡复印件", EN: "copy of the social security card"}}
+	matPhotos     = c.Material{Code: "photos", Name: c.Message{ZH: "三张两寸近期免冠白底照片", EN: "three recent 2-inch bareheaded photos on white"}}
+	matGuardian   = c.Material{Code: "guardian_proof", Name: c.Message{ZH: "法定监护人证明材料", EN: "proof of legal guardianship"}}
+	matMigration  = c.Material{Code: "migration_proof", Name: c.Message{ZH: "公安机关出具的户口迁移证明或新的户口簿", EN: "police household-migration proof or the new household register"}}
+	matVoid       = c.Material{Code: "void_declaration", Name: c.Message{ZH: "残疾人证遗失作废声明", EN: "declaration that the lost certificate is void"}}
+	matWritten    = c.Material{Code: "written_request", Name: c.Message{ZH: "书面申请", EN: "written request"}}
+	matDeathProof = c.Material{Code: "death_or_condition_proof", Name: c.Message{ZH: "死亡证明或残疾状况变化的证明材料", EN: "death certificate or proof that the condition changed"}}
+	matConclusion = c.Material{Code: "assessment_conclusion", Name: c.Message{ZH: "残疾评定机构作出的评定结论", EN: "assessment conclusion of the assessment institution"}}
+	matOldCert    = c.Material{Code: "old_certificate", Name: c.Message{ZH: "原残疾人证（收回）", EN: "the old certificate (recalled)"}}
+)
+
+// Materials is the checklist of this case (指南四): the joint form and the
+// identity documents always; the certificate forms, photos and the proofs
+// only where a certificate business needs them; guardian proof for minors
+// and for intellectual or mental disability.
+func Materials(f Facts, cert *c.CertificateRequest, procs []c.Procedure) []c.Material {
+	out := []c.Material{matJointForm, matIDCard, matHousehold, matSocialCard}
+	if cert == nil {
+		return out
+	}
+	with := func(m c.Material, note *c.Message) {
+		m.Items, m.Note = []c.ItemCode{cert.Business}, note
+		out = append(out, m)
+	}
+	with(matCertForm, nil)
+	var proc c.Procedure
+	if len(procs) > 0 {
+		proc = procs[0]
+	}
+	if proc.Assessment {
+		with(matAssessForm, nil)
+	}
+	if proc.NewCertificate {
+		with(matPhotos, nil)
+	}
+	category := cert.RequestedCategory
+	if category == 0 && f.Certificate != nil {
+		category = f.Certificate.Category
+	}
+	if f.Minor || category == c.CategoryIntellectual || category == c.CategoryMental {
+		note := &c.Message{ZH: "申请人为未成年人", EN: "the applicant is a minor"}
+		if !f.Minor {
+			note = &c.Message{ZH: "智力、精神类残疾", EN: "intellectual or mental disability"}
+		}
+		with(matGuardian, note)
+	}
+	switch {
+	case cert.Business == c.ItemCertMigrate:
+		with(matMigration, nil)
+	case cert.Business == c.ItemCertReissue:
+		with(matVoid, nil)
+	case cert.Business == c.ItemCertRenew && cert.SubKind == "info_update":
+		with(matWritten, nil)
+	case cert.Business == c.ItemCertCancel && cert.SubKind == "partial":
+		with(matConclusion, nil)
+	case cert.Business == c.ItemCertCancel:
+		with(matWritten, nil)
+		with(matDeathProof, nil)
+	case cert.Business == c.ItemCertChange:
+		with(matOldCert, nil)
+	}
+	return out
+}

@@ -1,0 +1,211 @@
+// Package rules is the seed's rules as code: who may have which item, how a
+// certificate business is handled, which channel and window, which
+// materials, which time limit. The planner and the Q&A guide both decide
+// from here, so what the guide promises is what the gateway does.
+//
+// Clause references (Clause…) point into the seed: 通区民发〔2022〕50号,
+// 附件2 “扶残助困一件事”办事指南, e.g. "指南二(一)2(1)" is section 二
+// (受理条件), (一) 残疾人证办理, item 2 换领, (1) 到期换证.
+package rules
+
+import (
+	"time"
+
+	c "onething/contracts"
+)
+
+// Seed clauses cited by the rules and their tests.
+const (
+	ClauseCertNew        = "指南二(一)1 残疾人证新办"
+	ClauseRenewExpiry    = "指南二(一)2(1) 到期换证"
+	ClauseRenewDamaged   = "指南二(一)2(2) 残损换新"
+	ClauseRenewInfo      = "指南二(一)2(3) 资料更新换证"
+	ClauseMigrate        = "指南二(一)3 残疾人证迁移"
+	ClauseReissue        = "指南二(一)4 挂失补办"
+	ClauseCancelFull     = "指南二(一)5(1) 残疾人证注销"
+	ClauseCancelPartial  = "指南二(一)5(2) 注销部分残疾类别/等级"
+	ClauseChange         = "指南二(一)6 类别/等级变更"
+	ClauseTwoSubsidies   = "指南二(二) 残疾人两项补贴"
+	ClausePension        = "指南二(三) 城乡居民基本养老保险补助"
+	ClauseMedical        = "指南二(四) 医疗保险个人缴费补贴"
+	ClauseOffline        = "指南三(一) 线下办理"
+	ClauseOnline         = "指南三(二) 线上办理"
+	ClauseMaterials      = "指南四 申报材料"
+	ClauseTimeLimits     = "指南一(十三) 办理时限"
+	ClauseSpecialProcess = "指南一(十七) 特别程序"
+)
+
+// Facts are what the rules decide from: the applicant's situation, not who
+// they are.
+type Facts struct {
+	Today             time.Time
+	Certificate       *c.Certificate // held, if any
+	HouseholdDivision string
+	Dibao             bool
+	Tekun             bool
+	Orphan            bool
+	Minor             bool
+	// Under16: the residents' pension insures people from 16 (国发〔2014〕8号:
+	// 年满16周岁，不含在校学生); the seed is silent, so a child is not
+	// enrolled for the pension subsidy.
+	Under16 bool
+}
+
+// FactsOf reads the facts of an application on a day.
+func FactsOf(a *c.Applicant, today time.Time) Facts {
+	f := Facts{Today: today, Certificate: a.Certificate, HouseholdDivision: a.HouseholdDivision, Dibao: a.Dibao, Tekun: a.Tekun, Orphan: a.Orphan}
+	if id, err := c.ParseIDNumber(a.IDNumber, today); err == nil {
+		f.Minor = id.AgeOn(today) < 18
+		f.Under16 = id.AgeOn(today) < 16
+	}
+	return f
+}
+
+// Tongchuan reports whether the household is registered in 通川区.
+func (f Facts) Tongchuan() bool { return c.InTongchuan(f.HouseholdDivision) }
+
+// visualCutoff: certificates issued before 2018 from visual assessment
+// (目测评定) must be reassessed on expiry renewal.
+var visualCutoff = time.Date(2018, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// Certificate decides one certificate business: its procedure, or why it
+// cannot be accepted.
+func Certificate(f Facts, req *c.CertificateRequest) (c.Procedure, *c.Message) {
+	held := f.Certificate
+	p := c.Procedure{ClockStart: c.ClockAcceptance, NewCertificate: true}
+	if req.Business == c.ItemCertNew && held != nil {
+		return p, &c.Message{ZH: "已持有残疾人证，不能新办；请选择换领、变更等业务", EN: "a certificate is held already: choose renewal, change, … instead"}
+	}
+	if req.Business != c.ItemCertNew && held == nil {
+		return p, &c.Message{ZH: "办理该业务须持有残疾人证", EN: "this business needs a certificate held"}
+	}
+	switch req.Business {
+	case c.ItemCertNew:
+		p.Clause, p.Assessment = ClauseCertNew, true
+	case c.ItemCertRenew:
+		switch req.SubKind {
+		case "expiry":
+			p.Clause = ClauseRenewExpiry
+			from, err := time.Parse(time.DateOnly, held.ValidFrom)
+			if err == nil && f.Today.Before(from.AddDate(9, 0, 0)) {
+				return p, &c.Message{
+					ZH: "残疾人证有效期满九年后方可申请到期换证（可于 " + from.AddDate(9, 0, 0).Format(time.DateOnly) + " 起申请）",
+					EN: "an expiry renewal is possible only after nine years of validity (from " + from.AddDate(9, 0, 0).Format(time.DateOnly) + ")"}
+			}
+			issued, err := time.Parse(time.DateOnly, held.IssuedOn)
+			if held.VisualAssessment && (err != nil || issued.Before(visualCutoff)) {
+				p.Assessment = true
+				p.Note = &c.Message{ZH: "2018 年以前目测评定核发的残疾人证，到期换证须重新评定", EN: "pre-2018 visual-assessment certificates are reassessed on renewal"}
+			}
+		case "damaged":
+			p.Clause, p.KeepValidity = ClauseRenewDamaged, true
+		default:
+			p.Clause, p.KeepValidity = ClauseRenewInfo, true
+		}
+	case c.ItemCertMigrate:
+		p.Clause, p.KeepValidity = ClauseMigrate, true
+		if !f.Tongchuan() {
+			return p, &c.Message{ZH: "残疾人证迁移由迁入地县级残联办理，请向新户籍地残联申请", EN: "migration is handled by the CDPF of the county moved to; apply there"}
+		}
+	case c.ItemCertReissue:
+		p.Clause, p.KeepValidity = ClauseReissue, true
+	case c.ItemCertCancel:
+		if req.SubKind == "partial" {
+			p.Clause, p.KeepValidity = ClauseCancelPartial, true
+		} else {
+			p.Clause, p.NewCertificate = ClauseCancelFull, false
+		}
+	case c.ItemCertChange:
+		p.Clause, p.Assessment, p.RecallOld = ClauseChange, true, true
+	}
+	if p.Assessment {
+		p.Publicity = !f.Minor
+		p.ClockStart = c.ClockPublicity
+		if f.Minor {
+			p.ClockStart = c.ClockAssessment
+		}
+	}
+	return p, nil
+}
+
+// Refusals of the subsidies, each with the clause it comes from.
+var (
+	MsgNotTongchuan       = &c.Message{ZH: "残疾人两项补贴须为通川区户籍", EN: "the two subsidies require Tongchuan household registration"}
+	MsgLivingNeedsDibao   = &c.Message{ZH: "困难残疾人生活补贴须为低保对象", EN: "the living subsidy requires a minimum-living-guarantee (dibao) recipient"}
+	MsgNeedsCertificate   = &c.Message{ZH: "须持有有效的残疾人证", EN: "a valid disability certificate is required"}
+	MsgCertExpired        = &c.Message{ZH: "残疾人证已过有效期，请先办理换证", EN: "the certificate has expired; renew it first"}
+	MsgNursingGrade       = &c.Message{ZH: "护理补贴须为一、二级残疾，或三、四级智力、精神残疾", EN: "the nursing subsidy requires grade 1-2, or grade 3-4 intellectual or mental disability"}
+	MsgPensionNotEligible = &c.Message{ZH: "养老保险补助适用于重度残疾人、低保对象、特困人员等缴费困难群体", EN: "the pension subsidy is for severely disabled, dibao, tekun and similar groups"}
+	MsgPensionAge         = &c.Message{ZH: "城乡居民基本养老保险须年满 16 周岁参保，未成年人暂不适用养老保险补助", EN: "the residents' pension insures people from age 16: not applicable to this child"}
+	MsgCancelNoSubsidy    = &c.Message{ZH: "申请注销残疾人证的，不能同时申请残疾人两项补贴", EN: "the two subsidies cannot be granted while the certificate is being cancelled"}
+	MsgDependencyFailed   = &c.Message{ZH: "所依赖的残疾人证业务未办成，本事项无法办理", EN: "the certificate business this item depends on did not succeed"}
+)
+
+// validOn reports whether a certificate is valid on a day.
+func validOn(cert *c.Certificate, day time.Time) bool {
+	until, err := time.Parse(time.DateOnly, cert.ValidUntil)
+	return err != nil || !day.After(until.Add(24*time.Hour-time.Nanosecond))
+}
+
+// Living decides 困难残疾人生活补贴: valid certificate, Tongchuan household,
+// 低保 (指南二(二)).
+func Living(f Facts, cert *c.Certificate) *c.Message {
+	if why := LivingApartFromCertificate(f); why != nil {
+		return why
+	}
+	switch {
+	case cert == nil:
+		return MsgNeedsCertificate
+	case !validOn(cert, f.Today):
+		return MsgCertExpired
+	}
+	return nil
+}
+
+// LivingApartFromCertificate checks what the living subsidy needs besides
+// the certificate (Tongchuan household, 低保), so that it can be refused at
+// once while a certificate is still being issued.
+func LivingApartFromCertificate(f Facts) *c.Message {
+	switch {
+	case !f.Tongchuan():
+		return MsgNotTongchuan
+	case !f.Dibao:
+		return MsgLivingNeedsDibao
+	}
+	return nil
+}
+
+// Nursing decides which nursing subsidy applies: grade 1-2 重度残疾人护理补贴,
+// grade 3-4 intellectual or mental 三、四级 护理补贴 (指南二(二)).
+func Nursing(f Facts, cert *c.Certificate) (c.ItemCode, *c.Message) {
+	switch {
+	case !f.Tongchuan():
+		return c.ItemSubsidyNursing, MsgNotTongchuan
+	case cert == nil:
+		return c.ItemSubsidyNursing, MsgNeedsCertificate
+	case !validOn(cert, f.Today):
+		return c.ItemSubsidyNursing, MsgCertExpired
+	case cert.Grade == 1 || cert.Grade == 2:
+		return c.ItemSubsidyNursing, nil
+	case (cert.Grade == 3 || cert.Grade == 4) && (cert.Category == c.CategoryIntellectual || cert.Category == c.CategoryMental):
+		return c.ItemSubsidyNursing34, nil
+	}
+	return c.ItemSubsidyNursing, MsgNursingGrade
+}
+
+// Pension decides 城乡居民基本养老保险补助: severely disabled (grade 1-2),
+// 低保 or 特困 (指南二(三)); granted from shared data without application.
+func Pension(f Facts, cert *c.Certificate) *c.Message {
+	if f.Under16 {
+		return MsgPensionAge
+	}
+	if f.Dibao || f.Tekun || (cert != nil && cert.Grade <= 2 && validOn(cert, f.Today)) {
+		return nil
+	}
+	return MsgPensionNotEligible
+}
+
+// MedicalGranted reports whether the medical subsidy is granted without
+// review (低保, 特困, 孤儿: 指南二(四)); an "other" identity is for the
+// medical bureau to review, so it is forwarded, not refused here.
+func MedicalGranted(f Facts) bool { return f.Dibao || f.Tekun || f.Orphan }
