@@ -1,7 +1,7 @@
 # The README's commands, and the checks CI runs.
 GO ?= go
 
-.PHONY: dev test vet fmt-check build
+.PHONY: dev test test-scale vet fmt-check build
 
 # Gateway + mock departments + mock portal + embedded store, one process.
 dev:
@@ -10,6 +10,11 @@ dev:
 # The whole test suite (race detector on: the gateway is concurrent).
 test: fmt-check vet
 	$(GO) test -race -count=1 -timeout 15m ./...
+
+# Only the scale-out tests (Redis backend, reconciler, two replicas); they
+# start a private redis-server (the redis-server package must be installed).
+test-scale:
+	$(GO) test -race -count=1 -timeout 10m ./gateway/store/... ./gateway/reconcile/ ./gateway/replicatest/
 
 vet:
 	$(GO) vet ./...

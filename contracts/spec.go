@@ -44,7 +44,7 @@ var specCache struct {
 }
 
 // SpecNames lists the documents by name, sorted: "dept-cdpf", "dept-civil",
-// "dept-hrss", "dept-medical", "gateway", "portal-receiver".
+// "dept-hrss", "dept-medical", "gateway", "mocks-admin", "portal-receiver".
 func SpecNames() []string {
 	entries, err := fs.ReadDir(SpecFS, ".")
 	if err != nil {

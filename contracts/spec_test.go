@@ -15,11 +15,12 @@ import (
 	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/sony/gobreaker/v2"
 
 	"onething/contracts"
 )
 
-var wantSpecs = []string{"dept-cdpf", "dept-civil", "dept-hrss", "dept-medical", "gateway", "portal-receiver"}
+var wantSpecs = []string{"dept-cdpf", "dept-civil", "dept-hrss", "dept-medical", "gateway", "mocks-admin", "portal-receiver"}
 
 func TestSpecsLoadAndValidate(t *testing.T) {
 	if got := contracts.SpecNames(); !slices.Equal(got, wantSpecs) {
@@ -165,6 +166,19 @@ var schemaTypes = map[string]struct {
 	"GuideOnline":          {contracts.GuideOnline{}, false},
 	"GuideItem":            {contracts.GuideItem{}, false},
 	"Material":             {contracts.Material{}, false},
+	"CaseView":             {contracts.CaseView{}, false},
+	"DeadLetter":           {contracts.DeadLetter{}, false},
+	"DeadLetterList":       {contracts.DeadLetterList{}, false},
+	"ReplayResult":         {contracts.ReplayResult{}, false},
+	"BreakerStatus":        {contracts.BreakerStatus{}, false},
+	"BreakerTransition":    {contracts.BreakerTransition{}, false},
+	"BreakerReport":        {breakerReport{}, false},
+}
+
+// breakerReport mirrors what GET /v1/admin/breakers writes:
+// gin.H{"breakers": map[string]contracts.BreakerStatus}.
+type breakerReport struct {
+	Breakers map[string]contracts.BreakerStatus `json:"breakers"`
 }
 
 // TestSchemasMatchGoTypes: property names are exactly the Go json tags, and
@@ -266,6 +280,22 @@ func TestEnumsMatchGo(t *testing.T) {
 	if !sameSet(anyStrs(p), strs(contracts.Depts)) {
 		t.Errorf("dept path parameter enum %v", p)
 	}
+	// The admin API: breaker states are gobreaker's, the systems are the
+	// departments and the portal, ?dept= takes the departments.
+	enumIs(t, gw, "BreakerState", []string{gobreaker.StateClosed.String(), gobreaker.StateHalfOpen.String(), gobreaker.StateOpen.String()})
+	var systems []string
+	for k := range gw.Components.Schemas["BreakerReport"].Value.Properties["breakers"].Value.Properties {
+		systems = append(systems, k)
+	}
+	if want := append(strs(contracts.Depts), "portal"); !sameSet(systems, want) {
+		t.Errorf("BreakerReport.breakers properties %v, want %v", sorted(systems), sorted(want))
+	}
+	if p := gw.Components.Parameters["DeptFilter"].Value.Schema.Value; !sameSet(anyStrs(p.Enum), strs(contracts.Depts)) {
+		t.Errorf("dept query parameter enum %v", p.Enum)
+	}
+	if got := enumOf(mustSpec(t, "mocks-admin"), "Dept"); !sameSet(got, strs(contracts.Depts)) {
+		t.Errorf("mocks-admin: Dept enum %v", got)
+	}
 	caseStatus := strs([]contracts.CaseStatus{contracts.CaseReceived, contracts.CaseAccepted, contracts.CaseApproved, contracts.CaseRejected,
 		contracts.CaseInProgress, contracts.CaseCancelled})
 	for _, d := range contracts.Depts {
@@ -289,6 +319,35 @@ func TestEnumsMatchGo(t *testing.T) {
 		if got := propEnum(doc, "CaseRequest", "item"); !sameSet(got, want) {
 			t.Errorf("dept-%s: CaseRequest.item enum %v, want %v", d, got, want)
 		}
+	}
+}
+
+// TestAdminOperations: every operation of the operators' API takes the
+// admin token (not the read token) and declares its 401 and 503.
+func TestAdminOperations(t *testing.T) {
+	gw := mustSpec(t, "gateway")
+	if s := gw.Components.SecuritySchemes["adminToken"]; s == nil || s.Value.Type != "http" || s.Value.Scheme != "bearer" {
+		t.Fatal("gateway: no adminToken bearer security scheme")
+	}
+	n := 0
+	for path, item := range gw.Paths.Map() {
+		if !strings.HasPrefix(path, "/v1/admin/") {
+			continue
+		}
+		for method, op := range item.Operations() {
+			n++
+			if op.Security == nil || len(*op.Security) != 1 || len((*op.Security)[0]) != 1 || (*op.Security)[0]["adminToken"] == nil {
+				t.Errorf("%s %s: security should be adminToken alone", method, path)
+			}
+			for _, status := range []int{401, 503} {
+				if op.Responses.Status(status) == nil {
+					t.Errorf("%s %s: no %d response", method, path, status)
+				}
+			}
+		}
+	}
+	if n != 5 {
+		t.Errorf("gateway: %d admin operations, want 5 (breakers, dead letters, one dead letter, two replays)", n)
 	}
 }
 
@@ -390,6 +449,8 @@ func TestManifestCoversExamples(t *testing.T) {
 		"guide-request.json", "guide-answer.json", "supplement-submission.json", "withdrawal.json",
 		"withdrawal-result.json", "case-supplement-request.json", "case-cancel-request.json",
 		"case-response-in-progress.json", "error-conflict.json",
+		"case-view.json", "dead-letters.json", "replay-result.json", "breakers.json",
+		"faults.json", "mock-stats.json",
 	} {
 		if _, ok := m[f]; !ok {
 			t.Errorf("required example %s is missing", f)
@@ -416,7 +477,17 @@ var goTypes = map[string]func() any{
 	"GuideAnswer":          func() any { return new(contracts.GuideAnswer) },
 	"SupplementRequest":    func() any { return new(contracts.SupplementRequest) },
 	"CancelRequest":        func() any { return new(contracts.CancelRequest) },
+
+	"CaseView":       func() any { return new(contracts.CaseView) },
+	"DeadLetterList": func() any { return new(contracts.DeadLetterList) },
+	"ReplayResult":   func() any { return new(contracts.ReplayResult) },
+	"BreakerReport":  func() any { return new(breakerReport) },
 }
+
+// schemaOnly are the goTypes of examples of the mocks' admin API: contracts
+// must not import mocks, so those examples are checked against their schema
+// only (their manifest note says so), and only in mocks-admin.yaml.
+var schemaOnly = map[string]bool{"mocks.Faults": true, "mocks.Stats": true}
 
 // TestExamples checks each example against the schema of its operation,
 // decodes it strictly into its Go type, and checks that what Go writes back
@@ -442,6 +513,12 @@ func TestExamples(t *testing.T) {
 				t.Errorf("marked schemaValid=false but matches the schema")
 			}
 
+			if schemaOnly[e.GoType] {
+				if e.Spec != "mocks-admin" || !strings.HasPrefix(e.Note, "schema only") || !wantValid {
+					t.Errorf("goType %s is checked against the schema only: it belongs to a valid mocks-admin example whose note starts \"schema only\"", e.GoType)
+				}
+				return
+			}
 			newT, ok := goTypes[e.GoType]
 			if !ok {
 				t.Fatalf("unknown goType %q", e.GoType)

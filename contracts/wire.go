@@ -189,6 +189,15 @@ type Person struct {
 	Orphan            bool      `json:"orphan"`
 }
 
+// CaseView is a department's case as GET {cases}/{caseNo} shows it, for
+// the gateway to poll where a department does not call back: the events
+// are the same (same ids) as the ones it would post.
+type CaseView struct {
+	CaseNo string      `json:"caseNo"`
+	Status string      `json:"status"`
+	Events []DeptEvent `json:"events"`
+}
+
 // CaseResponse is a department's answer to a CaseRequest.
 type CaseResponse struct {
 	CaseNo      string       `json:"caseNo"`
@@ -307,4 +316,46 @@ type Material struct {
 	Name  Message    `json:"name"`
 	Note  *Message   `json:"note,omitempty"`
 	Items []ItemCode `json:"items,omitempty"` // the items that need it; empty: all
+}
+
+// DeadLetter is a task parked for an operator: what failed, how often, and
+// where it stands (GET /v1/admin/dead-letters).
+type DeadLetter struct {
+	TaskID        string    `json:"taskId"`
+	ApplicationID string    `json:"applicationId"`
+	JobID         string    `json:"jobId"` // also the idempotency key a replay sends again
+	Dept          Dept      `json:"dept"`
+	Item          ItemCode  `json:"item,omitempty"`      // empty if the application is gone
+	TaskState     TaskState `json:"taskState,omitempty"` // empty if the application is gone
+	Attempts      int       `json:"attempts"`
+	LastError     string    `json:"lastError"`
+	CaseDueDate   string    `json:"caseDueDate,omitempty"`
+}
+
+// DeadLetterList is the reply of GET /v1/admin/dead-letters.
+type DeadLetterList struct {
+	DeadLetters []DeadLetter `json:"deadLetters"`
+}
+
+// ReplayResult is the reply of a replay: the tasks sent again, and those
+// that needed nothing (a department answered meanwhile).
+type ReplayResult struct {
+	Replayed []string `json:"replayed"`
+	Resolved []string `json:"resolved"`
+}
+
+// BreakerStatus is one remote system's circuit breaker, for operators.
+type BreakerStatus struct {
+	State    string `json:"state"` // closed | half-open | open
+	Requests uint32 `json:"requests"`
+	Failures uint32 `json:"failures"`
+	// Transitions are the most recent state changes, oldest first.
+	Transitions []BreakerTransition `json:"transitions"`
+}
+
+// BreakerTransition is one change of a breaker's state.
+type BreakerTransition struct {
+	At   time.Time `json:"at"`
+	From string    `json:"from"`
+	To   string    `json:"to"`
 }

@@ -52,12 +52,15 @@ type Config struct {
 	// Today overrides the date used for decisions (tests).
 	Today func() time.Time
 	Log   *slog.Logger
+	// Faults to inject from the start (see Faults; changeable at run time).
+	Faults Faults
 }
 
 // Dept is a running department mock.
 type Dept struct {
 	cfg     Config
 	decide  Decider
+	faults  faultState
 	webhook *standardwebhooks.Webhook
 	http    *http.Client
 
@@ -105,7 +108,7 @@ func NewDept(cfg Config, decide Decider) (*Dept, error) {
 		cfg.Log = slog.Default()
 	}
 	ctx, stop := context.WithCancel(context.Background())
-	return &Dept{
+	d := &Dept{
 		cfg: cfg, decide: decide, webhook: wh,
 		http:    &http.Client{Timeout: 5 * time.Second},
 		byKey:   map[string]keyed{},
@@ -113,7 +116,9 @@ func NewDept(cfg Config, decide Decider) (*Dept, error) {
 		effects: map[string]int{},
 		nonces:  map[string]time.Time{},
 		ctx:     ctx, stop: stop,
-	}, nil
+	}
+	d.faults.set(cfg.Faults)
+	return d, nil
 }
 
 // Close stops posting events and waits for posts under way.
@@ -123,15 +128,19 @@ func (d *Dept) Close() {
 }
 
 // Handler serves the department API of the contract plus /_mock/stats.
+// The department API goes through the fault injector; /_mock/ does not.
 func (d *Dept) Handler() http.Handler {
+	api := http.NewServeMux()
+	api.HandleFunc("POST "+d.cfg.Path, d.open)
+	api.HandleFunc("GET "+d.cfg.Path+"/{caseNo}", d.get)
+	api.HandleFunc("POST "+d.cfg.Path+"/{caseNo}/supplements", d.supplement)
+	api.HandleFunc("POST "+d.cfg.Path+"/{caseNo}/cancel", d.cancel)
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST "+d.cfg.Path, d.open)
-	mux.HandleFunc("GET "+d.cfg.Path+"/{caseNo}", d.get)
-	mux.HandleFunc("POST "+d.cfg.Path+"/{caseNo}/supplements", d.supplement)
-	mux.HandleFunc("POST "+d.cfg.Path+"/{caseNo}/cancel", d.cancel)
+	mux.Handle("/", d.inject(api))
 	mux.HandleFunc("GET /_mock/stats", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, d.Stats())
 	})
+	d.faultsAPI(mux)
 	return mux
 }
 
@@ -183,25 +192,35 @@ func (d *Dept) Stats() Stats {
 	return Stats{Dept: d.cfg.Dept, Requests: d.requests, Repeats: d.repeats, Cases: len(d.cases), Effects: eff, Cancelled: d.cancelled, Supplements: sup}
 }
 
-func (d *Dept) open(w http.ResponseWriter, r *http.Request) {
+// readSigned reads a request body, checks its signature and that it
+// carries an idempotency key; on failure it has answered already.
+func (d *Dept) readSigned(w http.ResponseWriter, r *http.Request) (body []byte, key string, ok bool) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "malformed_body", "请求体读取失败", "cannot read body")
-		return
+		return nil, "", false
 	}
 	if !d.verify(r, body) {
 		writeError(w, http.StatusUnauthorized, "unauthorized", "签名校验失败", "bad signature")
-		return
+		return nil, "", false
 	}
-	key := r.Header.Get(contracts.HeaderIdempotencyKey)
+	key = r.Header.Get(contracts.HeaderIdempotencyKey)
 	if key == "" {
 		writeError(w, http.StatusBadRequest, "idempotency_key_required", "缺少幂等键", "Idempotency-Key header is required")
+		return nil, "", false
+	}
+	return body, key, true
+}
+
+func (d *Dept) open(w http.ResponseWriter, r *http.Request) {
+	body, key, ok := d.readSigned(w, r)
+	if !ok {
 		return
 	}
 	var req contracts.CaseRequest
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil || req.TaskID == "" || req.CallbackURL == "" {
+	if err := dec.Decode(&req); err != nil || req.TaskID == "" {
 		writeError(w, http.StatusUnprocessableEntity, "invalid_request", "请求内容不符合接口规范", "request does not match the contract")
 		return
 	}
@@ -263,9 +282,9 @@ func (d *Dept) verify(r *http.Request, body []byte) bool {
 func (d *Dept) get(w http.ResponseWriter, r *http.Request) {
 	d.mu.Lock()
 	c, ok := d.cases[r.PathValue("caseNo")]
-	var out map[string]any
+	var out contracts.CaseView
 	if ok {
-		out = map[string]any{"caseNo": r.PathValue("caseNo"), "status": c.status, "events": append([]contracts.DeptEvent{}, c.events...)}
+		out = contracts.CaseView{CaseNo: r.PathValue("caseNo"), Status: c.status, Events: append([]contracts.DeptEvent{}, c.events...)}
 	}
 	d.mu.Unlock()
 	if !ok {
@@ -305,7 +324,7 @@ func (d *Dept) schedule(callback, caseNo string, steps []Step) {
 			mc.status = pollStatus(ev.Type)
 			resumed := mc.resumed
 			d.mu.Unlock()
-			d.post(callback, &ev)
+			d.deliver(callback, ev)
 			if ev.Type == contracts.EventSupplementRequired {
 				select {
 				case <-resumed:
@@ -351,18 +370,8 @@ func (d *Dept) cancel(w http.ResponseWriter, r *http.Request) {
 // followUp is the common part of the supplement and cancel endpoints:
 // signature, idempotency key, strict body, the case.
 func (d *Dept) followUp(w http.ResponseWriter, r *http.Request, into any, act func(*mockCase) (contracts.CaseResponse, int, string)) {
-	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
-	if err != nil {
-		writeError(w, http.StatusBadRequest, "malformed_body", "请求体读取失败", "cannot read body")
-		return
-	}
-	if !d.verify(r, body) {
-		writeError(w, http.StatusUnauthorized, "unauthorized", "签名校验失败", "bad signature")
-		return
-	}
-	key := r.Header.Get(contracts.HeaderIdempotencyKey)
-	if key == "" {
-		writeError(w, http.StatusBadRequest, "idempotency_key_required", "缺少幂等键", "Idempotency-Key header is required")
+	body, key, ok := d.readSigned(w, r)
+	if !ok {
 		return
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
@@ -396,6 +405,35 @@ func (d *Dept) followUp(w http.ResponseWriter, r *http.Request, into any, act fu
 	reply.CaseNo = caseNo
 	d.byKey[key] = keyed{hash: sha256.Sum256(body), reply: reply}
 	writeJSON(w, http.StatusOK, reply)
+}
+
+// deliver posts an event as the faults say: maybe late, maybe twice,
+// maybe never (the case view still shows it, for polling). Late or
+// shuffled events go out on their own, so later ones may overtake them.
+func (d *Dept) deliver(callback string, ev contracts.DeptEvent) {
+	extra, twice, none := d.eventFaults()
+	if none || callback == "" { // no callback wanted: the gateway polls
+		return
+	}
+	send := func() {
+		d.post(callback, &ev)
+		if twice {
+			d.post(callback, &ev)
+		}
+	}
+	if extra == 0 {
+		send()
+		return
+	}
+	d.pending.Add(1)
+	go func() {
+		defer d.pending.Done()
+		select {
+		case <-time.After(extra):
+			send()
+		case <-d.ctx.Done():
+		}
+	}()
 }
 
 // post delivers one event, retrying with backoff until the gateway takes it

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -154,5 +155,79 @@ func TestHRSSAndMedicalRules(t *testing.T) {
 		if d.Reply.Status != contracts.CaseAccepted || len(d.Steps) != 1 || d.Steps[0].Event.Type != tc.want {
 			t.Errorf("medical %+v %+v: %+v", tc.p, tc.m, d)
 		}
+	}
+}
+
+func TestFaultsAdminAndInjection(t *testing.T) {
+	d, srv := newCivil(t)
+	put := func(body string) int {
+		req, _ := http.NewRequest(http.MethodPut, srv.URL+"/_mock/faults", strings.NewReader(body))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if status := put(`{"errorRate": 1, "latency": "1ms"}`); status != 200 {
+		t.Fatalf("PUT faults: %d", status)
+	}
+	if status := put(`{"errorRatio": 1}`); status != 400 {
+		t.Errorf("misspelt fault accepted: %d", status)
+	}
+	if status := put(`{"latency": 5}`); status != 400 {
+		t.Errorf("a bare number as a duration accepted: %d", status)
+	}
+	// Every request now fails; about half of them after applying it.
+	for i := 0; i < 20; i++ {
+		if status, _ := post(t, srv.URL, "k"+strconv.Itoa(i), "n"+strconv.Itoa(i), caseBody("A-"+strconv.Itoa(i)), true); status != 500 {
+			t.Fatalf("request %d: %d, want 500", i, status)
+		}
+	}
+	inj := d.Injected()
+	if inj["error_before"]+inj["error_after"] != 20 || inj["error_after"] == 0 || d.Stats().Cases != inj["error_after"] {
+		t.Errorf("injected %v, cases %d", inj, d.Stats().Cases)
+	}
+	// An outage answers 503 to everything until it ends.
+	put(`{}`)
+	resp, err := http.Post(srv.URL+"/_mock/faults/outage?for=1h", "", nil)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("outage: %v %v", err, resp)
+	}
+	resp.Body.Close()
+	if status, _ := post(t, srv.URL, "k-down", "n-down", caseBody("B-1"), true); status != 503 {
+		t.Errorf("during the outage: %d", status)
+	}
+	// 429 with Retry-After.
+	d.SetFaults(Faults{RateLimitRate: 1, RetryAfter: 7})
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/api/v1/subsidy-cases/X", nil)
+	r2, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2.Body.Close()
+	if r2.StatusCode != 429 || r2.Header.Get("Retry-After") != "7" {
+		t.Errorf("rate limit: %d %q", r2.StatusCode, r2.Header.Get("Retry-After"))
+	}
+}
+
+// The examples of contracts/openapi/mocks-admin.yaml are what these types
+// read and write (the contracts package cannot import mocks to check it).
+func TestMockAdminExamplesDecode(t *testing.T) {
+	for name, v := range map[string]any{"faults.json": &Faults{}, "mock-stats.json": &Stats{}} {
+		raw, err := contracts.Example(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(v); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	var f Faults
+	json.Unmarshal([]byte(`{"jitter":"-5ms"}`), &f)
+	if f.check() == nil {
+		t.Error("a negative jitter passed the check")
 	}
 }

@@ -18,8 +18,5 @@ func New(c *client.Client, callbackURL string) *client.CaseAdapter {
 // Request maps a subsidy task: Civil Affairs decides from the applicant's
 // registration and 低保 status and the certificate face data (from cdpf).
 func Request(app *contracts.Application, task *contracts.Task, callbackURL string) contracts.CaseRequest {
-	req := client.CaseBase(app, task, callbackURL)
-	req.Person = client.AssistancePerson(&app.Applicant)
-	req.Certificate = task.Certificate
-	return req
+	return client.AssistanceCase(app, task, callbackURL)
 }

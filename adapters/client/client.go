@@ -37,13 +37,17 @@ type Config struct {
 	// the jittered backoff between them.
 	Retries                 int
 	RetryWait, RetryMaxWait time.Duration
-	// Breaker: trips when at least MinRequests calls in the current window
-	// saw a failure ratio of FailureRatio or more; after OpenFor it lets
-	// HalfOpenProbes calls through to test the system.
-	MinRequests    uint32
-	FailureRatio   float64
-	OpenFor        time.Duration
-	HalfOpenProbes uint32
+	// Breaker: trips when at least MinRequests calls in the rolling Window
+	// saw a failure ratio of FailureRatio or more, or after
+	// ConsecutiveFailures failures in a row (a system that is simply down
+	// should not need a high ratio over a busy window); after OpenFor it
+	// lets HalfOpenProbes calls through to test the system.
+	MinRequests         uint32
+	FailureRatio        float64
+	ConsecutiveFailures uint32
+	Window              time.Duration
+	OpenFor             time.Duration
+	HalfOpenProbes      uint32
 	// OnBreakerChange is told of every breaker state change (metrics, logs).
 	OnBreakerChange func(name string, from, to gobreaker.State)
 	// Sign replaces the appKey signature when set (other schemes).
@@ -68,6 +72,12 @@ func (c *Config) defaults() {
 	}
 	if c.FailureRatio == 0 {
 		c.FailureRatio = 0.6
+	}
+	if c.ConsecutiveFailures == 0 {
+		c.ConsecutiveFailures = 5
+	}
+	if c.Window == 0 {
+		c.Window = 30 * time.Second
 	}
 	if c.OpenFor == 0 {
 		c.OpenFor = 30 * time.Second
@@ -145,12 +155,14 @@ func New(cfg Config) *Client {
 	c := &Client{cfg: cfg, http: r}
 	r.SetPreRequestHook(c.sign)
 	c.breaker = gobreaker.NewCircuitBreaker[*resty.Response](gobreaker.Settings{
-		Name:        cfg.Name,
-		MaxRequests: cfg.HalfOpenProbes,
-		Interval:    time.Minute,
-		Timeout:     cfg.OpenFor,
+		Name:         cfg.Name,
+		MaxRequests:  cfg.HalfOpenProbes,
+		Interval:     cfg.Window,
+		BucketPeriod: cfg.Window / 10,
+		Timeout:      cfg.OpenFor,
 		ReadyToTrip: func(n gobreaker.Counts) bool {
-			return n.Requests >= cfg.MinRequests && float64(n.TotalFailures)/float64(n.Requests) >= cfg.FailureRatio
+			return n.ConsecutiveFailures >= cfg.ConsecutiveFailures ||
+				n.Requests >= cfg.MinRequests && float64(n.TotalFailures)/float64(n.Requests) >= cfg.FailureRatio
 		},
 		// A "no" from a working system is not a failure of that system.
 		IsSuccessful: func(err error) bool {
@@ -181,6 +193,9 @@ func (quiet) Debugf(string, ...any) {}
 
 // BreakerState is the breaker's current state, for health pages and metrics.
 func (c *Client) BreakerState() gobreaker.State { return c.breaker.State() }
+
+// BreakerCounts are the breaker's counts in its current window.
+func (c *Client) BreakerCounts() gobreaker.Counts { return c.breaker.Counts() }
 
 // Name is the remote system's name.
 func (c *Client) Name() string { return c.cfg.Name }
@@ -330,6 +345,15 @@ func CaseBase(app *contracts.Application, task *contracts.Task, callbackURL stri
 	}
 }
 
+// AssistanceCase is the request of a subsidy department that decides from
+// the assistance groups and the certificate the task rests on.
+func AssistanceCase(app *contracts.Application, task *contracts.Task, callbackURL string) contracts.CaseRequest {
+	req := CaseBase(app, task, callbackURL)
+	req.Person = AssistancePerson(&app.Applicant)
+	req.Certificate = task.Certificate
+	return req
+}
+
 // AssistancePerson is the applicant as a subsidy department needs them:
 // who they are, where registered, and which assistance groups they are in.
 func AssistancePerson(a *contracts.Applicant) contracts.Person {
@@ -387,6 +411,16 @@ func (a *CaseAdapter) follow(ctx context.Context, task *contracts.Task, suffix s
 		resp.CaseNo = task.CaseNo
 	}
 	return &resp, nil
+}
+
+// Poll reads the department's case with its events, for departments that
+// do not call back (or as a fallback when callbacks go missing).
+func (a *CaseAdapter) Poll(ctx context.Context, task *contracts.Task, requestID string) (*contracts.CaseView, error) {
+	var view contracts.CaseView
+	if err := a.c.Do(ctx, http.MethodGet, a.path+"/"+url.PathEscape(task.CaseNo), "", requestID, nil, &view); err != nil {
+		return nil, err
+	}
+	return &view, nil
 }
 
 // Client is the transport under the adapter (breaker state, name).

@@ -156,7 +156,7 @@ func TestBreakerOpensDefersAndCloses(t *testing.T) {
 	var changes []string
 	cl := newClient(ts.URL, func(c *Config) {
 		c.Retries = -1 // no in-call retries: count calls exactly
-		c.MinRequests, c.FailureRatio, c.OpenFor = 4, 0.5, 50*time.Millisecond
+		c.MinRequests, c.FailureRatio, c.OpenFor, c.ConsecutiveFailures = 4, 0.5, 50*time.Millisecond, 100
 		c.OnBreakerChange = func(_ string, from, to gobreaker.State) {
 			mu.Lock()
 			changes = append(changes, from.String()+">"+to.String())
@@ -206,11 +206,34 @@ func TestRefusalsDoNotTripTheBreaker(t *testing.T) {
 		w.WriteHeader(http.StatusUnprocessableEntity)
 	}))
 	defer ts.Close()
-	cl := newClient(ts.URL, func(c *Config) { c.MinRequests, c.FailureRatio = 2, 0.5 })
+	cl := newClient(ts.URL, func(c *Config) { c.MinRequests, c.FailureRatio, c.ConsecutiveFailures = 2, 0.5, 2 })
 	for i := 0; i < 10; i++ {
 		cl.OpenCase(context.Background(), "/cases", contracts.CaseRequest{}, "k", "r")
 	}
 	if cl.BreakerState() != gobreaker.StateClosed {
 		t.Errorf("breaker %s after refusals, want closed", cl.BreakerState())
+	}
+}
+
+func TestConsecutiveFailuresTripTheBreaker(t *testing.T) {
+	var fail atomic.Bool
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		if fail.Load() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		io.WriteString(w, `{"caseNo":"C1","status":"accepted"}`)
+	}))
+	defer ts.Close()
+	cl := newClient(ts.URL, func(c *Config) { c.Retries, c.MinRequests, c.FailureRatio, c.ConsecutiveFailures = -1, 1000, 0.9, 3 })
+	for i := 0; i < 50; i++ { // a busy, healthy window
+		cl.OpenCase(context.Background(), "/cases", contracts.CaseRequest{}, "k", "r")
+	}
+	fail.Store(true)
+	for i := 0; i < 3; i++ {
+		cl.OpenCase(context.Background(), "/cases", contracts.CaseRequest{}, "k", "r")
+	}
+	if cl.BreakerState() != gobreaker.StateOpen {
+		t.Errorf("breaker %s after 3 failures in a row, want open", cl.BreakerState())
 	}
 }

@@ -18,8 +18,5 @@ func New(c *client.Client, callbackURL string) *client.CaseAdapter {
 // Request maps a pension task: HRSS grants it from shared data (免审即享):
 // the assistance groups and, for severe disability, the certificate.
 func Request(app *contracts.Application, task *contracts.Task, callbackURL string) contracts.CaseRequest {
-	req := client.CaseBase(app, task, callbackURL)
-	req.Person = client.AssistancePerson(&app.Applicant)
-	req.Certificate = task.Certificate
-	return req
+	return client.AssistanceCase(app, task, callbackURL)
 }

@@ -45,7 +45,7 @@ type Checker struct {
 }
 
 // New returns a checker for the document spec ("gateway", "dept-cdpf",
-// "dept-civil", "dept-hrss", "dept-medical", "portal-receiver"). It stops the
+// "dept-civil", "dept-hrss", "dept-medical", "mocks-admin", "portal-receiver"). It stops the
 // test if the document does not load.
 func New(t testing.TB, spec string) *Checker {
 	t.Helper()

@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -51,6 +52,10 @@ type Config struct {
 	BaseURL string
 	// Calendar computes the guide's due dates.
 	Calendar *calendar.Calendar
+	// AdminTokens are bearer tokens of operators (dead letters, breakers).
+	AdminTokens []string
+	// Breakers reports each remote system's circuit breaker.
+	Breakers func() map[string]c.BreakerStatus
 }
 
 // Check is one readiness check.
@@ -98,6 +103,12 @@ func New(cfg Config) (http.Handler, error) {
 	r.POST("/v1/applications/:id/supplements", s.supplement)
 	r.POST("/v1/applications/:id/withdraw", s.withdraw)
 	r.POST("/v1/guide", s.guide)
+	admin := r.Group("/v1/admin", s.authorizedAdmin)
+	admin.GET("/breakers", s.breakers)
+	admin.GET("/dead-letters", s.deadLetters)
+	admin.GET("/dead-letters/:task", s.deadLetter)
+	admin.POST("/dead-letters/:task/replay", s.replayOne)
+	admin.POST("/dead-letters/replay", s.replayDept)
 	r.POST("/v1/departments/:dept/events", s.event)
 	r.GET("/healthz", func(g *gin.Context) { g.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	r.GET("/readyz", s.ready)
@@ -259,10 +270,22 @@ func (s *server) submit(g *gin.Context) {
 }
 
 func (s *server) authorizedReader(g *gin.Context) bool {
+	return s.bearer(g, s.cfg.ReadTokens)
+}
+
+// authorizedAdmin guards the operators' routes.
+func (s *server) authorizedAdmin(g *gin.Context) {
+	if s.bearer(g, s.cfg.AdminTokens) {
+		g.Next()
+	}
+}
+
+// bearer checks the Authorization header against a set of tokens.
+func (s *server) bearer(g *gin.Context, tokens []string) bool {
 	auth := g.GetHeader("Authorization")
 	token, ok := strings.CutPrefix(auth, "Bearer ")
-	if ok {
-		for _, t := range s.cfg.ReadTokens {
+	if ok && token != "" {
+		for _, t := range tokens {
 			if subtle.ConstantTimeCompare([]byte(t), []byte(token)) == 1 {
 				return true
 			}
@@ -461,4 +484,84 @@ func (s *server) guide(g *gin.Context) {
 		cal = s.cfg.Engine.Flow.Cal
 	}
 	g.JSON(http.StatusOK, rules.Guide(f, req.Wants, req.PremiumPaid, cal))
+}
+
+func (s *server) breakers(g *gin.Context) {
+	out := map[string]c.BreakerStatus{}
+	if s.cfg.Breakers != nil {
+		out = s.cfg.Breakers()
+	}
+	g.JSON(http.StatusOK, gin.H{"breakers": out})
+}
+
+// deptParam reads ?dept=, empty for all; an unknown name is an error.
+func (s *server) deptParam(g *gin.Context) (c.Dept, bool) {
+	d := c.Dept(g.Query("dept"))
+	if d != "" && !d.Valid() {
+		s.fail(g, http.StatusUnprocessableEntity, "validation_failed", "部门不存在", "no such department",
+			c.FieldError{Field: "dept", Code: "invalid_choice", Message: "部门须为 cdpf、civil、hrss 或 medical", MessageEn: "dept must be cdpf, civil, hrss or medical"})
+		return "", false
+	}
+	return d, true
+}
+
+func (s *server) deadLetters(g *gin.Context) {
+	d, ok := s.deptParam(g)
+	if !ok {
+		return
+	}
+	list, err := s.cfg.Engine.DeadLetters(g.Request.Context(), d)
+	if err != nil {
+		s.storeFailed(g, err)
+		return
+	}
+	g.JSON(http.StatusOK, c.DeadLetterList{DeadLetters: list})
+}
+
+func (s *server) deadLetter(g *gin.Context) {
+	list, err := s.cfg.Engine.DeadLetters(g.Request.Context(), "")
+	if err != nil {
+		s.storeFailed(g, err)
+		return
+	}
+	for _, dl := range list {
+		if dl.TaskID == g.Param("task") {
+			g.JSON(http.StatusOK, dl)
+			return
+		}
+	}
+	s.fail(g, http.StatusNotFound, "not_found", "没有该死信任务", "no such dead letter")
+}
+
+func (s *server) replayOne(g *gin.Context) {
+	res, err := s.cfg.Engine.Replay(g.Request.Context(), "", g.Param("task"))
+	if errors.Is(err, engine.ErrUnknownTask) {
+		s.fail(g, http.StatusNotFound, "not_found", "没有该死信任务", "no such dead letter")
+		return
+	}
+	if err != nil {
+		s.storeFailed(g, err)
+		return
+	}
+	s.cfg.Log.Info("dead letter replayed", "task", g.Param("task"), "requestId", g.GetString(ridKey))
+	g.JSON(http.StatusAccepted, res)
+}
+
+func (s *server) replayDept(g *gin.Context) {
+	d, ok := s.deptParam(g)
+	if !ok {
+		return
+	}
+	if all, _ := strconv.ParseBool(g.Query("all")); d == "" && !all {
+		s.fail(g, http.StatusUnprocessableEntity, "validation_failed", "请指定部门（?dept=），或用 ?all=true 重发全部", "name a department (?dept=) or replay everything with ?all=true",
+			c.FieldError{Field: "dept", Code: "required", Message: "请指定部门", MessageEn: "dept is required unless all=true"})
+		return
+	}
+	res, err := s.cfg.Engine.Replay(g.Request.Context(), d, "")
+	if err != nil {
+		s.storeFailed(g, err)
+		return
+	}
+	s.cfg.Log.Info("dead letters replayed", "dept", d, "count", len(res.Replayed), "requestId", g.GetString(ridKey))
+	g.JSON(http.StatusAccepted, res)
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -30,6 +31,7 @@ const (
 	cdpfSecret   = "whsec_Y2RwZiBldmVudHMgc2VjcmV0IGZvciB0ZXN0cw=="
 	civilSecret  = "whsec_Y2l2aWwgZXZlbnRzIHNlY3JldCBmb3IgdGVzdHM="
 	readToken    = "read-token-for-tests"
+	adminToken   = "admin-token-for-tests"
 )
 
 type fixture struct {
@@ -49,9 +51,12 @@ func newFixture(t *testing.T) *fixture {
 	t.Cleanup(func() { st.Close() })
 	eng := &engine.Engine{Store: st, Flow: workflow.New(calendar.Default())}
 	h, err := api.New(api.Config{
-		Engine: eng, PortalSecrets: []string{portalSecret, oldSecret},
+		Engine: eng, PortalSecrets: []string{portalSecret, oldSecret}, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		DeptSecrets: map[c.Dept][]string{c.DeptCDPF: {cdpfSecret}, c.DeptCivil: {civilSecret}},
-		ReadTokens:  []string{readToken},
+		ReadTokens:  []string{readToken}, AdminTokens: []string{adminToken},
+		Breakers: func() map[string]c.BreakerStatus {
+			return map[string]c.BreakerStatus{"cdpf": {State: "closed", Transitions: []c.BreakerTransition{}}}
+		},
 		Ready: func(context.Context) map[string]api.Check {
 			return map[string]api.Check{"store": {OK: true, Detail: "reachable"}}
 		},
@@ -481,5 +486,66 @@ func TestSupplementAndWithdrawErrors(t *testing.T) {
 	}
 	if status, _ := post(base+"/withdraw", "w3", c.Withdrawal{}); status != 409 {
 		t.Errorf("withdraw again: %d", status)
+	}
+}
+
+func TestAdminRoutesNeedTheAdminToken(t *testing.T) {
+	f := newFixture(t)
+	for _, path := range []string{"/v1/admin/dead-letters", "/v1/admin/breakers"} {
+		if status, _ := f.get(path, readToken); status != 401 {
+			t.Errorf("%s with a read token: %d", path, status)
+		}
+	}
+}
+
+func TestDeadLettersAdmin(t *testing.T) {
+	f := newFixture(t)
+	_, body := f.submit("msg_1", example(t))
+	var acc c.SubmissionAccepted
+	json.Unmarshal(body, &acc)
+	ctx := context.Background()
+	// Park the medical task as the worker would after a refusal.
+	task := acc.Items[4]
+	f.store.Update(ctx, acc.ApplicationID, "", func(a *c.Application) ([]store.Job, error) {
+		return nil, f.engine.Flow.DispatchFailed(a, task.TaskID, 1, "medical: HTTP 422 invalid_request", true)
+	})
+	job := store.Job{ID: store.DispatchJobID(task.TaskID, 1), Kind: store.JobDispatch, AppID: acc.ApplicationID, TaskID: task.TaskID, Dept: "medical", Attempt: 1, LastError: "medical: HTTP 422 invalid_request"}
+	if err := f.store.Park(ctx, job); err != nil {
+		t.Fatal(err)
+	}
+	status, resp := f.get("/v1/admin/dead-letters?dept=medical", adminToken)
+	var list c.DeadLetterList
+	json.Unmarshal(resp, &list)
+	if status != 200 || len(list.DeadLetters) != 1 || list.DeadLetters[0].TaskID != task.TaskID || list.DeadLetters[0].TaskState != c.TaskDeadLetter {
+		t.Fatalf("list: %d %s", status, resp)
+	}
+	if status, resp := f.get("/v1/admin/dead-letters?dept=cdpf", adminToken); status != 200 || strings.Contains(string(resp), task.TaskID) {
+		t.Errorf("filtered list: %d %s", status, resp)
+	}
+	if status, _ := f.get("/v1/admin/dead-letters?dept=police", adminToken); status != 422 {
+		t.Errorf("unknown department: %d", status)
+	}
+	if status, _ := f.get("/v1/admin/dead-letters/"+task.TaskID, adminToken); status != 200 {
+		t.Errorf("inspect: %d", status)
+	}
+	if status, _ := f.postJSON("/v1/admin/dead-letters/replay", adminToken, nil); status != 422 {
+		t.Errorf("replay without a department or all=true: %d", status)
+	}
+	status, resp = f.postJSON("/v1/admin/dead-letters/"+task.TaskID+"/replay", adminToken, nil)
+	var res c.ReplayResult
+	json.Unmarshal(resp, &res)
+	if status != 202 || len(res.Replayed) != 1 {
+		t.Fatalf("replay: %d %s", status, resp)
+	}
+	app, _ := f.store.Get(ctx, acc.ApplicationID)
+	if app.Task(task.TaskID).State != c.TaskReady {
+		t.Errorf("after replay the task is %s", app.Task(task.TaskID).State)
+	}
+	if status, _ := f.postJSON("/v1/admin/dead-letters/"+task.TaskID+"/replay", adminToken, nil); status != 404 {
+		t.Errorf("second replay: %d", status)
+	}
+	status, resp = f.get("/v1/admin/breakers", adminToken)
+	if status != 200 || !strings.Contains(string(resp), `"cdpf"`) {
+		t.Errorf("breakers: %d %s", status, resp)
 	}
 }

@@ -40,6 +40,8 @@ type Options struct {
 	Log        *slog.Logger
 	// Tune adjusts the gateway configuration before it starts (tests).
 	Tune func(*service.Config)
+	// Faults are injected by the department mocks from the start.
+	Faults map[c.Dept]mocks.Faults
 	// WrapMock wraps each mock's handler (tests check traffic against the contracts).
 	WrapMock func(name string, h http.Handler) http.Handler
 }
@@ -54,7 +56,7 @@ type Stack struct {
 	MockURLs   map[string]string
 	Portal     *mocks.Portal
 
-	PortalSecret, PushSecret, ReadToken string
+	PortalSecret, PushSecret, ReadToken, AdminToken string
 
 	gwAddr  string
 	gwStop  context.CancelFunc
@@ -98,7 +100,7 @@ func Start(opts Options) (*Stack, error) {
 		opts.Log = slog.Default()
 	}
 	s := &Stack{opts: opts, Depts: map[c.Dept]*mocks.Dept{}, MockURLs: map[string]string{},
-		PortalSecret: NewSecret(), PushSecret: NewSecret(), ReadToken: token()}
+		PortalSecret: NewSecret(), PushSecret: NewSecret(), ReadToken: token(), AdminToken: token()}
 
 	// The gateway's address must be known before the mocks are told where
 	// to call back, so reserve it first.
@@ -112,7 +114,7 @@ func Start(opts Options) (*Stack, error) {
 	cfg := service.Config{
 		Listen: s.gwAddr, BaseURL: s.GatewayURL, DataFile: filepath.Join(opts.Dir, "onething.db"),
 		PortalSecrets: []string{s.PortalSecret}, PortalPushPath: mocks.PortalPath, PortalPushSecret: s.PushSecret,
-		ReadTokens: []string{s.ReadToken}, Departments: map[c.Dept]service.Dept{},
+		ReadTokens: []string{s.ReadToken}, AdminTokens: []string{s.AdminToken}, Departments: map[c.Dept]service.Dept{},
 	}
 	script := mocks.DefaultScript()
 	for id, o := range opts.CertScript {
@@ -131,7 +133,7 @@ func Start(opts Options) (*Stack, error) {
 	for i, d := range c.Depts {
 		eventSecret, reqSecret := NewSecret(), token()
 		m, err := mocks.NewDept(mocks.Config{Dept: d, Path: paths[d], AppKey: "onething-" + string(d), Secret: reqSecret,
-			EventSecret: eventSecret, Delay: opts.Delay, Log: opts.Log}, deciders[d])
+			EventSecret: eventSecret, Delay: opts.Delay, Log: opts.Log, Faults: opts.Faults[d]}, deciders[d])
 		if err != nil {
 			s.Stop()
 			return nil, err

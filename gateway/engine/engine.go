@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"sort"
 	"strings"
 	"time"
 
@@ -24,6 +25,9 @@ type Engine struct {
 	// Wake is called after a write that queued work, so a worker in this
 	// process starts at once instead of at its next poll.
 	Wake func()
+	// PollEvery says, per department, how soon after a case is opened to
+	// read it back (polling; 0 or absent: rely on callbacks alone).
+	PollEvery map[c.Dept]time.Duration
 }
 
 // commit applies fn to an application in one atomic write. When fn changed
@@ -56,9 +60,9 @@ func (e *Engine) commit(ctx context.Context, appID, onceKey string, fn func(app 
 // supplements to forward, withdrawals to announce, and the status push.
 func (e *Engine) jobs(app *c.Application, ch workflow.Change) []store.Job {
 	now := e.Flow.Now()
-	jobs := make([]store.Job, 0, len(ch.Ready)+len(ch.Resume)+len(ch.Notify)+1)
+	jobs := make([]store.Job, 0, len(ch.Ready)+len(ch.Resume)+len(ch.Notify)+len(ch.Opened)+1)
 	add := func(id, kind string, t *c.Task) {
-		jobs = append(jobs, store.Job{ID: id, Kind: kind, AppID: app.ID, TaskID: t.ID, NotBefore: now})
+		jobs = append(jobs, store.Job{ID: id, Kind: kind, AppID: app.ID, TaskID: t.ID, Dept: string(t.Dept), NotBefore: now})
 	}
 	for _, t := range ch.Ready {
 		add(store.DispatchJobID(t.ID, t.Step), store.JobDispatch, t)
@@ -69,7 +73,12 @@ func (e *Engine) jobs(app *c.Application, ch workflow.Change) []store.Job {
 	for _, t := range ch.Notify {
 		add(store.CancelJobID(t.ID), store.JobCancel, t)
 	}
-	return append(jobs, store.Job{ID: store.PushJobID(app.ID, app.Version), Kind: store.JobPush, AppID: app.ID, NotBefore: now})
+	for _, t := range ch.Opened {
+		if every := e.PollEvery[t.Dept]; every > 0 {
+			jobs = append(jobs, store.Job{ID: store.PollJobID(t.ID), Kind: store.JobPoll, AppID: app.ID, TaskID: t.ID, Dept: string(t.Dept), NotBefore: now.Add(every)})
+		}
+	}
+	return append(jobs, store.Job{ID: store.PushJobID(app.ID, app.Version), Kind: store.JobPush, AppID: app.ID, Dept: "portal", NotBefore: now})
 }
 
 // Submit accepts a validated submission: one atomic write stores the
@@ -199,5 +208,65 @@ func (e *Engine) Withdraw(ctx context.Context, appID, deliveryID, reason string)
 		return res, err
 	}
 	res.Status = app.Status.State
+	return res, nil
+}
+
+// DeadLetters lists the parked tasks, of one department or all ("").
+func (e *Engine) DeadLetters(ctx context.Context, dept c.Dept) ([]c.DeadLetter, error) {
+	jobs, err := e.Store.Parked(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := []c.DeadLetter{}
+	for _, j := range jobs {
+		if dept != "" && j.Dept != string(dept) {
+			continue
+		}
+		dl := c.DeadLetter{TaskID: j.TaskID, ApplicationID: j.AppID, JobID: j.ID, Dept: c.Dept(j.Dept), Attempts: j.Attempt, LastError: j.LastError}
+		if app, err := e.Store.Get(ctx, j.AppID); err == nil {
+			if t := app.Task(j.TaskID); t != nil {
+				dl.Item, dl.TaskState, dl.Dept = t.Item, t.State, t.Dept
+			}
+			dl.CaseDueDate = app.Status.DueDate
+		}
+		out = append(out, dl)
+	}
+	sort.Slice(out, func(i, k int) bool { return out[i].JobID < out[k].JobID })
+	return out, nil
+}
+
+// Replay sends parked tasks again: one task (taskID) or every one of a
+// department (taskID empty). The job goes back into the queue under its
+// old id, so the department sees the same idempotency key.
+func (e *Engine) Replay(ctx context.Context, dept c.Dept, taskID string) (c.ReplayResult, error) {
+	res := c.ReplayResult{Replayed: []string{}, Resolved: []string{}}
+	jobs, err := e.Store.Parked(ctx)
+	if err != nil {
+		return res, err
+	}
+	found := false
+	for _, j := range jobs {
+		if (taskID != "" && j.TaskID != taskID) || (taskID == "" && dept != "" && j.Dept != string(dept)) {
+			continue
+		}
+		found = true
+		ch, _, err := e.commit(ctx, j.AppID, "", func(app *c.Application) (workflow.Change, error) {
+			return e.Flow.Replay(app, j.TaskID)
+		})
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return res, err
+		}
+		if ch.Outcome == workflow.Applied {
+			res.Replayed = append(res.Replayed, j.TaskID)
+		} else {
+			res.Resolved = append(res.Resolved, j.TaskID)
+		}
+		if err := e.Store.Unpark(ctx, j.ID); err != nil {
+			return res, err
+		}
+	}
+	if taskID != "" && !found {
+		return res, ErrUnknownTask
+	}
 	return res, nil
 }

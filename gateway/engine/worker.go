@@ -9,6 +9,7 @@ import (
 	"time"
 
 	c "onething/contracts"
+	"onething/gateway/calendar"
 	"onething/gateway/store"
 	"onething/gateway/workflow"
 )
@@ -19,6 +20,7 @@ type Department interface {
 	OpenCase(ctx context.Context, app *c.Application, task *c.Task, idempotencyKey, requestID string) (*c.CaseResponse, error)
 	Supplement(ctx context.Context, task *c.Task, sub *c.SupplementRequest, idempotencyKey, requestID string) (*c.CaseResponse, error)
 	Cancel(ctx context.Context, task *c.Task, req *c.CancelRequest, idempotencyKey, requestID string) (*c.CaseResponse, error)
+	Poll(ctx context.Context, task *c.Task, requestID string) (*c.CaseView, error)
 }
 
 // Notifier pushes status to the portal.
@@ -83,23 +85,36 @@ type Worker struct {
 	Portal      Notifier
 	Policy      Policy
 	PushPolicy  Policy
+	// PollPolicy spaces the reads of a case while it is open (its base is
+	// usually the department's PollEvery; it grows to MaxBackoff).
+	PollPolicy  Policy
 	Concurrency int
-	Lease       time.Duration // how long a job is held before it is due again
-	Poll        time.Duration // idle poll interval
-	Log         *slog.Logger
-	Observer    Observer
+	// PerSystem caps the jobs running against one remote system (a
+	// department or the portal), so that one system that hangs cannot
+	// take every slot and hold up the others (bulkheads).
+	PerSystem int
+	Lease     time.Duration // how long a job is held before it is due again
+	Poll      time.Duration // idle poll interval
+	Log       *slog.Logger
+	Observer  Observer
 
 	wake    chan struct{}
 	once    sync.Once
 	running sync.WaitGroup
+	busyMu  sync.Mutex
+	busy    map[string]int
 }
 
 func (w *Worker) init() {
 	w.once.Do(func() {
 		w.wake = make(chan struct{}, 1)
 		if w.Concurrency == 0 {
-			w.Concurrency = 8
+			w.Concurrency = 16
 		}
+		if w.PerSystem == 0 {
+			w.PerSystem = max(1, w.Concurrency/4)
+		}
+		w.busy = map[string]int{}
 		if w.Lease == 0 {
 			w.Lease = time.Minute
 		}
@@ -114,6 +129,7 @@ func (w *Worker) init() {
 		}
 		w.Policy.defaults(8)
 		w.PushPolicy.defaults(0)
+		w.PollPolicy.defaults(0)
 	})
 }
 
@@ -143,10 +159,18 @@ func (w *Worker) Run(ctx context.Context) {
 			}
 		}
 		for _, j := range jobs {
+			if !w.enter(j.Dept) {
+				// That system has its share of slots busy: come back soon,
+				// without using an attempt.
+				if err := w.Engine.Store.Retry(ctx, j, time.Now().Add(w.Poll/2+time.Duration(rand.N(int64(w.Poll))))); err != nil && ctx.Err() == nil {
+					w.Log.Error("defer job", "job", j.ID, "err", err)
+				}
+				continue
+			}
 			slots <- struct{}{}
 			w.running.Add(1)
 			go func(j store.Job) {
-				defer func() { <-slots; w.running.Done(); w.Wake() }()
+				defer func() { w.leave(j.Dept); <-slots; w.running.Done(); w.Wake() }()
 				w.run(ctx, j)
 			}(j)
 		}
@@ -162,6 +186,23 @@ func (w *Worker) Run(ctx context.Context) {
 	}
 }
 
+// enter takes a slot of a remote system's share, if one is free.
+func (w *Worker) enter(system string) bool {
+	w.busyMu.Lock()
+	defer w.busyMu.Unlock()
+	if system != "" && w.busy[system] >= w.PerSystem {
+		return false
+	}
+	w.busy[system]++
+	return true
+}
+
+func (w *Worker) leave(system string) {
+	w.busyMu.Lock()
+	w.busy[system]--
+	w.busyMu.Unlock()
+}
+
 func (w *Worker) run(ctx context.Context, j store.Job) {
 	var err error
 	switch j.Kind {
@@ -171,6 +212,8 @@ func (w *Worker) run(ctx context.Context, j store.Job) {
 		err = w.push(ctx, j)
 	case store.JobResume, store.JobCancel:
 		err = w.followUp(ctx, j)
+	case store.JobPoll:
+		err = w.poll(ctx, j)
 	default:
 		w.Log.Error("unknown job kind; dropped", "job", j.ID)
 		err = w.Engine.Store.Ack(ctx, j)
@@ -181,30 +224,42 @@ func (w *Worker) run(ctx context.Context, j store.Job) {
 	}
 }
 
+// load reads the application a job is about; gone says the job was for
+// an application that no longer exists and has been acked.
+func (w *Worker) load(ctx context.Context, j store.Job) (app *c.Application, gone bool, err error) {
+	app, err = w.Engine.Store.Get(ctx, j.AppID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, true, w.Engine.Store.Ack(ctx, j)
+	}
+	return app, false, err
+}
+
 // dispatch opens a task's case in its department.
 func (w *Worker) dispatch(ctx context.Context, j store.Job) error {
 	st := w.Engine.Store
-	app, err := st.Get(ctx, j.AppID)
-	if errors.Is(err, store.ErrNotFound) {
-		return st.Ack(ctx, j)
-	}
-	if err != nil {
+	app, gone, err := w.load(ctx, j)
+	if gone || err != nil {
 		return err
 	}
 	t := app.Task(j.TaskID)
+	if t != nil && t.State == c.TaskDeadLetter && store.DispatchJobID(t.ID, t.Step) == j.ID {
+		// Marked dead but not yet parked (a crash in between): park it now,
+		// so that operators see it.
+		return st.Park(ctx, j)
+	}
 	if t == nil || t.State != c.TaskReady || store.DispatchJobID(t.ID, t.Step) != j.ID {
 		return st.Ack(ctx, j) // nothing due any more (event came first, withdrawn, …)
 	}
 	dept := w.Departments[t.Dept]
 	if dept == nil {
-		return w.fail(ctx, j, t, errors.New("no adapter for "+string(t.Dept)), false)
+		return w.fail(ctx, j, app, t, errors.New("no adapter for "+string(t.Dept)), false)
 	}
 	resp, callErr := dept.OpenCase(ctx, app, t, j.ID, j.ID)
 	if callErr != nil {
 		if ctx.Err() != nil {
 			return nil // shutting down: the lease hands it back later
 		}
-		return w.fail(ctx, j, t, callErr, true)
+		return w.fail(ctx, j, app, t, callErr, true)
 	}
 	_, _, err = w.Engine.commit(ctx, app.ID, "", func(app *c.Application) (workflow.Change, error) {
 		return w.Engine.Flow.ApplyCase(app, j.TaskID, resp)
@@ -216,8 +271,11 @@ func (w *Worker) dispatch(ctx context.Context, j store.Job) error {
 	return st.Ack(ctx, j)
 }
 
-// fail decides between a durable retry and a dead letter.
-func (w *Worker) fail(ctx context.Context, j store.Job, t *c.Task, callErr error, mayRetry bool) error {
+// fail decides between a durable retry and a dead letter. A task is
+// parked for an operator when its attempts run out, when the department
+// refuses it as malformed, or when waiting any longer would take it past
+// the legal due date of the case (the operator must be told in time).
+func (w *Worker) fail(ctx context.Context, j store.Job, app *c.Application, t *c.Task, callErr error, mayRetry bool) error {
 	st := w.Engine.Store
 	retry, delay, breakerOpen := mayRetry, time.Duration(0), false
 	var r Retryable
@@ -225,14 +283,21 @@ func (w *Worker) fail(ctx context.Context, j store.Job, t *c.Task, callErr error
 		retry = retry && r.IsRetryable()
 		delay, breakerOpen = r.RetryDelay(), r.IsBreakerOpen()
 	}
-	if breakerOpen {
+	if !breakerOpen {
+		j.Attempt++
+	}
+	j.LastError = callErr.Error()
+	if delay == 0 {
+		delay = w.Policy.Backoff(max(j.Attempt, 1))
+	}
+	next := time.Now().Add(delay)
+	late := pastDue(app, next)
+	dead := !retry || j.Attempt >= w.Policy.MaxAttempts || late
+	if breakerOpen && !late {
 		// Deferred, not failed: the department is resting; no attempt used.
 		w.Observer.Dispatched(t.Dept, "deferred")
-		return st.Retry(ctx, j, time.Now().Add(delay))
+		return st.Retry(ctx, j, next)
 	}
-	j.Attempt++
-	j.LastError = callErr.Error()
-	dead := !retry || j.Attempt >= w.Policy.MaxAttempts
 	_, _, err := w.Engine.commit(ctx, j.AppID, "", func(app *c.Application) (workflow.Change, error) {
 		err := w.Engine.Flow.DispatchFailed(app, t.ID, j.Attempt, j.LastError, dead)
 		if dead {
@@ -244,25 +309,34 @@ func (w *Worker) fail(ctx context.Context, j store.Job, t *c.Task, callErr error
 		return err
 	}
 	if dead {
-		w.Log.Warn("task dead-lettered", "task", t.ID, "dept", t.Dept, "attempts", j.Attempt, "err", j.LastError)
+		if late {
+			w.Log.Error("task parked: retrying would pass the case's legal due date", "task", t.ID, "dept", t.Dept, "due", app.Status.DueDate, "err", j.LastError)
+		} else {
+			w.Log.Warn("task dead-lettered", "task", t.ID, "dept", t.Dept, "attempts", j.Attempt, "err", j.LastError)
+		}
 		w.Observer.DeadLettered(t.Dept)
-		return st.Ack(ctx, j)
+		// The job keeps its id (and so its idempotency key) for a replay.
+		return st.Park(ctx, j)
 	}
 	w.Observer.Dispatched(t.Dept, "retry")
-	if delay == 0 {
-		delay = w.Policy.Backoff(j.Attempt)
+	return st.Retry(ctx, j, next)
+}
+
+// pastDue reports whether a time is after the end of the case's legal
+// due date (China time); an unknown due date never is.
+func pastDue(app *c.Application, at time.Time) bool {
+	if app == nil || app.Status.DueDate == "" {
+		return false
 	}
-	return st.Retry(ctx, j, time.Now().Add(delay))
+	due, err := time.ParseInLocation(time.DateOnly, app.Status.DueDate, calendar.Zone)
+	return err == nil && at.After(due.AddDate(0, 0, 1))
 }
 
 // push sends the application's current status to the portal.
 func (w *Worker) push(ctx context.Context, j store.Job) error {
 	st := w.Engine.Store
-	app, err := st.Get(ctx, j.AppID)
-	if errors.Is(err, store.ErrNotFound) {
-		return st.Ack(ctx, j)
-	}
-	if err != nil {
+	app, gone, err := w.load(ctx, j)
+	if gone || err != nil {
 		return err
 	}
 	// Only the job of the newest version sends (every version has its job,
@@ -299,11 +373,8 @@ func (w *Worker) push(ctx context.Context, j store.Job) error {
 // with backoff for as long as it takes (capped delay), and are logged.
 func (w *Worker) followUp(ctx context.Context, j store.Job) error {
 	st := w.Engine.Store
-	app, err := st.Get(ctx, j.AppID)
-	if errors.Is(err, store.ErrNotFound) {
-		return st.Ack(ctx, j)
-	}
-	if err != nil {
+	app, gone, err := w.load(ctx, j)
+	if gone || err != nil {
 		return err
 	}
 	t := app.Task(j.TaskID)
@@ -355,4 +426,50 @@ func (w *Worker) followUp(ctx context.Context, j store.Job) error {
 		return err
 	}
 	return st.Ack(ctx, j)
+}
+
+// poll reads a department's case and applies the events it shows, exactly
+// as if they had been posted (the same event ids, so each applies once
+// whichever way it arrives). It reads again, less and less often, until the
+// task is final.
+func (w *Worker) poll(ctx context.Context, j store.Job) error {
+	st := w.Engine.Store
+	app, gone, err := w.load(ctx, j)
+	if gone || err != nil {
+		return err
+	}
+	t := app.Task(j.TaskID)
+	if t == nil || t.State.Final() || t.CaseNo == "" || w.Departments[t.Dept] == nil {
+		return st.Ack(ctx, j)
+	}
+	view, err := w.Departments[t.Dept].Poll(ctx, t, j.ID)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		j.Attempt++
+		j.LastError = err.Error()
+		return st.Retry(ctx, j, time.Now().Add(w.PollPolicy.Backoff(j.Attempt)))
+	}
+	final := false
+	for i := range view.Events {
+		ev := view.Events[i]
+		if ev.TaskID != t.ID {
+			continue // not ours: never apply a case's events to another task
+		}
+		_, state, err := w.Engine.ApplyEvent(ctx, t.Dept, &ev)
+		var illegal *workflow.IllegalTransitionError
+		switch {
+		case errors.As(err, &illegal):
+			w.Log.Warn("polled event refused", "task", t.ID, "event", ev.EventID, "err", err)
+		case err != nil:
+			return err
+		}
+		final = final || state.Final()
+	}
+	if final {
+		return st.Ack(ctx, j)
+	}
+	j.Attempt++
+	return st.Retry(ctx, j, time.Now().Add(w.PollPolicy.Backoff(j.Attempt)))
 }

@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -59,6 +60,10 @@ func (d *fakeDept) Cancel(_ context.Context, t *c.Task, _ *c.CancelRequest, key,
 	defer d.mu.Unlock()
 	d.keys = append(d.keys, key)
 	return &c.CaseResponse{CaseNo: t.CaseNo, Status: c.CaseCancelled}, nil
+}
+
+func (d *fakeDept) Poll(_ context.Context, t *c.Task, _ string) (*c.CaseView, error) {
+	return &c.CaseView{CaseNo: t.CaseNo, Status: "accepted"}, nil
 }
 
 type fakePortal struct {
@@ -267,5 +272,66 @@ func TestBackoffIsBoundedAndJittered(t *testing.T) {
 	}
 	if len(seen) < 10 {
 		t.Errorf("backoff hardly varies: %d distinct delays in 40", len(seen))
+	}
+}
+
+// A dead letter replayed goes out with the same idempotency key as before,
+// so a department that did apply it after all applies it once; replaying
+// again changes nothing.
+func TestReplayKeepsTheIdempotencyKey(t *testing.T) {
+	dept := &fakeDept{errs: []error{callErr{retryable: false}}, reply: c.CaseAccepted}
+	r := newRig(t, dept, &fakePortal{})
+	id := r.submit(t)
+	r.waitFor(t, id, func(a *c.Application) bool { return a.Tasks[0].State == c.TaskDeadLetter })
+	ctx := context.Background()
+	var parked []store.Job
+	var err error
+	for deadline := time.Now().Add(5 * time.Second); len(parked) == 0 && time.Now().Before(deadline); time.Sleep(2 * time.Millisecond) {
+		parked, err = r.eng.Store.Parked(ctx) // parked just after the task is marked
+	}
+	if err != nil || len(parked) != 1 || parked[0].Dept != string(c.DeptMedical) {
+		t.Fatalf("parked %+v %v", parked, err)
+	}
+	dls, _ := r.eng.DeadLetters(ctx, c.DeptMedical)
+	if len(dls) != 1 || dls[0].LastError == "" || dls[0].TaskState != c.TaskDeadLetter {
+		t.Fatalf("dead letters %+v", dls)
+	}
+	if other, _ := r.eng.DeadLetters(ctx, c.DeptCDPF); len(other) != 0 {
+		t.Errorf("filter by department: %+v", other)
+	}
+	res, err := r.eng.Replay(ctx, "", dls[0].TaskID)
+	if err != nil || len(res.Replayed) != 1 {
+		t.Fatalf("replay: %+v %v", res, err)
+	}
+	r.waitFor(t, id, func(a *c.Application) bool { return a.Tasks[0].State == c.TaskAccepted })
+	dept.mu.Lock()
+	keys := append([]string(nil), dept.keys...)
+	dept.mu.Unlock()
+	if len(keys) != 2 || keys[0] != keys[1] || keys[0] != dls[0].JobID {
+		t.Errorf("idempotency keys %v, want the first attempt's key again (%s)", keys, dls[0].JobID)
+	}
+	if _, err := r.eng.Replay(ctx, "", dls[0].TaskID); !errors.Is(err, engine.ErrUnknownTask) {
+		t.Errorf("second replay: %v, want nothing to replay", err)
+	}
+	if left, _ := r.eng.Store.Parked(ctx); len(left) != 0 {
+		t.Errorf("still parked after replay: %+v", left)
+	}
+}
+
+// Waiting any longer would pass the case's legal due date: the task is
+// parked for an operator at once rather than retried past it.
+func TestRetriesStopBeforeTheLegalDeadline(t *testing.T) {
+	dept := &fakeDept{errs: []error{callErr{retryable: true, delay: 72 * time.Hour}}, reply: c.CaseAccepted}
+	r := newRig(t, dept, &fakePortal{})
+	ctx := context.Background()
+	// Received early in 2026: the case's 45 working days ran out long ago.
+	r.eng.Flow.Now = func() time.Time { return time.Date(2026, 1, 5, 9, 0, 0, 0, calendar.Zone) }
+	app, _, err := r.eng.Submit(ctx, "d-late", medicalOnly())
+	if err != nil || app.Status.DueDate == "" {
+		t.Fatalf("%v, due %q", err, app.Status.DueDate)
+	}
+	got := r.waitFor(t, app.ID, func(a *c.Application) bool { return a.Tasks[0].State == c.TaskDeadLetter })
+	if dept.calls != 1 || got.Tasks[0].Attempts != 1 {
+		t.Errorf("calls %d attempts %d: want one call, then parked", dept.calls, got.Tasks[0].Attempts)
 	}
 }

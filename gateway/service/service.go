@@ -43,6 +43,13 @@ type Dept struct {
 	// a key rotates).
 	EventSecrets []string `json:"eventSecrets"`
 	Timeout      Duration `json:"timeout"`
+	// PollEvery reads each open case back this long after it is opened,
+	// then less and less often until it is final: the fallback where
+	// callbacks go missing, or the only way for a system without them.
+	PollEvery Duration `json:"pollEvery"`
+	// NoCallback: the system cannot call back; send no callback URL and
+	// rely on polling (PollEvery is then required).
+	NoCallback bool `json:"noCallback"`
 }
 
 // Config is the whole gateway configuration.
@@ -51,6 +58,10 @@ type Config struct {
 	BaseURL string `json:"baseUrl"` // public base URL (department callbacks)
 	// DataFile is the embedded store's bbolt file.
 	DataFile string `json:"dataFile"`
+	// Store selects the backend: empty (the bbolt file DataFile),
+	// "bolt:///path/onething.db", or "redis://host:6379/0" for several
+	// replicas sharing state and work (see OpenStore).
+	Store string `json:"store"`
 	// CalendarFile replaces the built-in working-day calendar (an operator
 	// adds next year's holidays there without a rebuild).
 	CalendarFile string `json:"calendarFile"`
@@ -60,15 +71,26 @@ type Config struct {
 	PortalPushPath   string   `json:"portalPushPath"`   // its path
 	PortalPushSecret string   `json:"portalPushSecret"` // sign status pushes
 	ReadTokens       []string `json:"readTokens"`       // bearer tokens for GET /v1/applications
+	AdminTokens      []string `json:"adminTokens"`      // bearer tokens for /v1/admin (operators)
 
 	Departments map[c.Dept]Dept `json:"departments"`
 
-	Workers     int      `json:"workers"`
-	MaxAttempts int      `json:"maxAttempts"`
-	BaseBackoff Duration `json:"baseBackoff"` // e.g. "1s"
-	MaxBackoff  Duration `json:"maxBackoff"`  // e.g. "5m"
+	Workers int `json:"workers"`
+	// WorkersPerSystem caps the workers busy with one remote system
+	// (bulkheads; default a quarter of Workers).
+	WorkersPerSystem int      `json:"workersPerSystem"`
+	MaxAttempts      int      `json:"maxAttempts"`
+	BaseBackoff      Duration `json:"baseBackoff"` // e.g. "1s"
+	MaxBackoff       Duration `json:"maxBackoff"`  // e.g. "5m"
 	// Breaker tuning (defaults in adapters/client).
 	BreakerOpenFor Duration `json:"breakerOpenFor"`
+	// JobLease is how long a worker holds a job before another worker (or
+	// replica) may take it (default 1m); keep it above a department call's
+	// timeout times its in-call attempts.
+	JobLease Duration `json:"jobLease"`
+	// ReconcileEvery is how often the Redis backend's queue is reconciled
+	// with the applications' state (default 1m).
+	ReconcileEvery Duration `json:"reconcileEvery"`
 }
 
 // Duration reads "30s"-style durations in the configuration file.
@@ -114,13 +136,16 @@ type Service struct {
 	breakers map[string]*client.Client
 
 	workersUp atomic.Bool
+	trMu      sync.Mutex
+	trans     map[string][]c.BreakerTransition
 	gapMu     sync.Mutex
 	gaps      map[int]bool
 }
 
-// New assembles the gateway on the embedded store.
+// New assembles the gateway on the store the configuration names
+// (the embedded bbolt file by default; see OpenStore).
 func New(cfg Config, log *slog.Logger) (*Service, error) {
-	st, err := store.OpenBolt(cfg.DataFile)
+	st, err := OpenStore(cfg, log)
 	if err != nil {
 		return nil, err
 	}
@@ -155,7 +180,8 @@ func Assemble(cfg Config, st store.Store, log *slog.Logger) (*Service, error) {
 	s.Calendar.OnMissingYear(s.calendarGap)
 
 	flow := workflow.New(s.Calendar)
-	s.Engine = &engine.Engine{Store: st, Flow: flow}
+	s.Engine = &engine.Engine{Store: st, Flow: flow, PollEvery: map[c.Dept]time.Duration{}}
+	pollBase := time.Duration(0)
 	depts := map[c.Dept]engine.Department{}
 	for _, d := range c.Depts {
 		dc, ok := cfg.Departments[d]
@@ -165,6 +191,18 @@ func Assemble(cfg Config, st store.Store, log *slog.Logger) (*Service, error) {
 		cl := client.New(s.clientConfig(string(d), dc.BaseURL, dc.AppKey, dc.Secret, time.Duration(dc.Timeout)))
 		s.breakers[string(d)] = cl
 		callback := cfg.BaseURL + "/v1/departments/" + string(d) + "/events"
+		if dc.NoCallback {
+			if dc.PollEvery <= 0 {
+				return nil, fmt.Errorf("department %s: noCallback needs pollEvery", d)
+			}
+			callback = ""
+		}
+		if every := time.Duration(dc.PollEvery); every > 0 {
+			s.Engine.PollEvery[d] = every
+			if pollBase == 0 || every < pollBase {
+				pollBase = every
+			}
+		}
 		switch d {
 		case c.DeptCDPF:
 			depts[d] = cdpf.New(cl, callback)
@@ -183,7 +221,10 @@ func Assemble(cfg Config, st store.Store, log *slog.Logger) (*Service, error) {
 	s.breakers["portal"] = notifier.Client()
 	s.Worker = &engine.Worker{
 		Engine: s.Engine, Departments: depts, Portal: notifier, Concurrency: cfg.Workers, Log: log, Observer: s.Metrics,
-		Policy: engine.Policy{MaxAttempts: cfg.MaxAttempts, BaseBackoff: time.Duration(cfg.BaseBackoff), MaxBackoff: time.Duration(cfg.MaxBackoff)},
+		Lease:      time.Duration(cfg.JobLease),
+		PerSystem:  cfg.WorkersPerSystem,
+		PollPolicy: engine.Policy{BaseBackoff: pollBase, MaxBackoff: 10 * time.Minute},
+		Policy:     engine.Policy{MaxAttempts: cfg.MaxAttempts, BaseBackoff: time.Duration(cfg.BaseBackoff), MaxBackoff: time.Duration(cfg.MaxBackoff)},
 	}
 	s.Engine.Wake = s.Worker.Wake
 
@@ -194,6 +235,7 @@ func Assemble(cfg Config, st store.Store, log *slog.Logger) (*Service, error) {
 	s.Handler, err = api.New(api.Config{
 		Engine: s.Engine, PortalSecrets: cfg.PortalSecrets, DeptSecrets: deptSecrets, ReadTokens: cfg.ReadTokens,
 		Ready: s.ready, Metrics: s.Metrics.Handler(), Log: log, BaseURL: cfg.BaseURL,
+		AdminTokens: cfg.AdminTokens, Breakers: s.breakerStatus, Calendar: s.Calendar,
 	})
 	if err != nil {
 		return nil, err
@@ -208,6 +250,16 @@ func (s *Service) clientConfig(name, baseURL, appKey, secret string, timeout tim
 		OnBreakerChange: func(name string, from, to gobreaker.State) {
 			s.log.Warn("circuit breaker changed", "system", name, "from", from.String(), "to", to.String())
 			s.Metrics.BreakerState(name, int(to))
+			s.trMu.Lock()
+			if s.trans == nil {
+				s.trans = map[string][]c.BreakerTransition{}
+			}
+			list := append(s.trans[name], c.BreakerTransition{At: time.Now().UTC(), From: from.String(), To: to.String()})
+			if len(list) > 50 {
+				list = list[len(list)-50:]
+			}
+			s.trans[name] = list
+			s.trMu.Unlock()
 		},
 	}
 }
@@ -270,6 +322,7 @@ func (s *Service) Run(ctx context.Context, ln net.Listener) error {
 		s.Worker.Run(workCtx)
 		s.workersUp.Store(false)
 	}()
+	s.runReconciler(workCtx, &wg)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	var err error
@@ -291,6 +344,19 @@ func (s *Service) Run(ctx context.Context, ln net.Listener) error {
 		err = nil
 	}
 	return err
+}
+
+// breakerStatus reports each remote system's breaker for operators.
+func (s *Service) breakerStatus() map[string]c.BreakerStatus {
+	out := map[string]c.BreakerStatus{}
+	for n, cl := range s.breakers {
+		counts := cl.BreakerCounts()
+		s.trMu.Lock()
+		tr := append([]c.BreakerTransition{}, s.trans[n]...)
+		s.trMu.Unlock()
+		out[n] = c.BreakerStatus{State: cl.BreakerState().String(), Requests: counts.Requests, Failures: counts.TotalFailures, Transitions: tr}
+	}
+	return out
 }
 
 // BreakerStates reports each remote system's breaker state.

@@ -19,6 +19,7 @@ var (
 	bucketKeys = []byte("keys") // dedupe / once key -> application id
 	bucketJobs = []byte("jobs") // job id -> JSON
 	bucketDue  = []byte("due")  // 8-byte due time (unix ns, big endian) + job id -> nothing
+	bucketDead = []byte("dead") // job id -> JSON of a parked job (dead letter)
 )
 
 // Bolt is the embedded backend: one bbolt file, one writer at a time, every
@@ -35,7 +36,7 @@ func OpenBolt(path string) (*Bolt, error) {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketApps, bucketKeys, bucketJobs, bucketDue} {
+		for _, b := range [][]byte{bucketApps, bucketKeys, bucketJobs, bucketDue, bucketDead} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -312,4 +313,42 @@ func (b *Bolt) QueueStats(context.Context) (QueueStats, error) {
 		return err
 	})
 	return s, err
+}
+
+func (b *Bolt) Park(_ context.Context, job Job) error {
+	return b.db.Update(func(tx *bolt.Tx) error {
+		if cur, err := getJob(tx, job.ID); err == nil {
+			if err := tx.Bucket(bucketDue).Delete(dueKey(cur.Due, cur.ID)); err != nil {
+				return err
+			}
+			if err := tx.Bucket(bucketJobs).Delete([]byte(job.ID)); err != nil {
+				return err
+			}
+		}
+		job.Leased, job.Due = false, time.Time{}
+		data, err := json.Marshal(job)
+		if err != nil {
+			return err
+		}
+		return tx.Bucket(bucketDead).Put([]byte(job.ID), data)
+	})
+}
+
+func (b *Bolt) Parked(context.Context) ([]Job, error) {
+	var out []Job
+	err := b.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketDead).ForEach(func(_, v []byte) error {
+			var j Job
+			if err := json.Unmarshal(v, &j); err != nil {
+				return err
+			}
+			out = append(out, j)
+			return nil
+		})
+	})
+	return out, err
+}
+
+func (b *Bolt) Unpark(_ context.Context, id string) error {
+	return b.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketDead).Delete([]byte(id)) })
 }

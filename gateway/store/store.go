@@ -28,15 +28,19 @@ const (
 	JobPush     = "push"     // push the consolidated status to the portal
 	JobResume   = "resume"   // forward an applicant's supplement to the department
 	JobCancel   = "cancel"   // tell a department the applicant withdrew
+	JobPoll     = "poll"     // read a department's case where callbacks may not come
 )
 
 // Job is one unit of durable work. Its ID is unique: enqueueing a job whose
 // ID is queued already changes nothing, which makes enqueueing idempotent.
 type Job struct {
-	ID      string `json:"id"`
-	Kind    string `json:"kind"`
-	AppID   string `json:"appId"`
-	TaskID  string `json:"taskId,omitempty"`
+	ID     string `json:"id"`
+	Kind   string `json:"kind"`
+	AppID  string `json:"appId"`
+	TaskID string `json:"taskId,omitempty"`
+	// Dept is the remote system the job calls (a department, or "portal"),
+	// so workers can keep one system's trouble from taking every slot.
+	Dept    string `json:"dept,omitempty"`
 	Attempt int    `json:"attempt"`
 	// NotBefore is when the job becomes due.
 	NotBefore time.Time `json:"notBefore"`
@@ -63,6 +67,9 @@ func ResumeJobID(taskID string, round int) string {
 // CancelJobID is the id of the job that tells a department of a withdrawal.
 func CancelJobID(taskID string) string { return JobCancel + ":" + taskID }
 
+// PollJobID is the id of a task's polling job (one per task, rescheduled).
+func PollJobID(taskID string) string { return JobPoll + ":" + taskID }
+
 // PushJobID is the id of the status push for one version of an
 // application. Each version has its own job, so a change made while an
 // older push is under way is never lost; the worker sends the newest
@@ -72,7 +79,10 @@ func PushJobID(appID string, version int64) string {
 }
 
 // UpdateFunc changes an application in place and returns the jobs the change
-// implies; returning an error aborts the update and writes nothing.
+// implies; returning an error aborts the update and writes nothing. A
+// backend that commits optimistically (Redis) runs it again on the fresh
+// application when another writer came first, so it must change nothing
+// but the application it is given.
 type UpdateFunc func(app *contracts.Application) ([]Job, error)
 
 // Store is implemented by every backend; storetest holds the suite they pass.
@@ -99,6 +109,13 @@ type Store interface {
 	Ack(ctx context.Context, job Job) error
 	// Retry makes a leased job due again at the given time.
 	Retry(ctx context.Context, job Job, at time.Time) error
+	// Park takes a leased job out of the queue and keeps it, with its id,
+	// as a dead letter for an operator.
+	Park(ctx context.Context, job Job) error
+	// Parked lists the parked jobs.
+	Parked(ctx context.Context) ([]Job, error)
+	// Unpark forgets a parked job (after a replay re-enqueued it by id).
+	Unpark(ctx context.Context, id string) error
 	// QueueStats reports the queue's size and the oldest due time.
 	QueueStats(ctx context.Context) (QueueStats, error)
 

@@ -38,6 +38,8 @@ type Change struct {
 	Ready   []*c.Task
 	Resume  []*c.Task
 	Notify  []*c.Task
+	// Opened: tasks whose department just opened a case (polling starts).
+	Opened []*c.Task
 }
 
 // ErrWrongDept is returned when a department reports on a task that is not its own.
@@ -80,7 +82,11 @@ func (w *Workflow) ApplyCase(app *c.Application, taskID string, resp *c.CaseResp
 		}
 		return ch, nil
 	}
-	return w.report(app, t, to, string(t.Dept), resp.Reason, resp.Certificate, resp.Result, w.Now())
+	ch, err := w.report(app, t, to, string(t.Dept), resp.Reason, resp.Certificate, resp.Result, w.Now())
+	if err == nil && learned && !t.State.Final() {
+		ch.Opened = append(ch.Opened, t)
+	}
+	return ch, err
 }
 
 var eventStates = map[c.EventType]c.TaskState{
@@ -357,4 +363,21 @@ func (w *Workflow) DispatchFailed(app *c.Application, taskID string, attempts in
 		moveTask(app, t, c.TaskDeadLetter, w.Now(), "gateway", &c.Message{ZH: "多次发送失败，等待运维人员处理", EN: "dispatch failed repeatedly; parked for an operator"})
 	}
 	return nil
+}
+
+// Replay puts a dead-lettered task back to ready for dispatch; its step,
+// and so the idempotency key the department sees, stays the same. A task
+// that left the dead letters meanwhile (its department reported) is left
+// alone.
+func (w *Workflow) Replay(app *c.Application, taskID string) (Change, error) {
+	t := app.Task(taskID)
+	if t == nil {
+		return Change{}, ErrUnknownTask
+	}
+	if t.State != c.TaskDeadLetter {
+		return Change{Outcome: Duplicate}, nil
+	}
+	t.Attempts, t.LastError = 0, ""
+	moveTask(app, t, c.TaskReady, w.Now(), "operator", &c.Message{ZH: "运维人员重新发送", EN: "replayed by an operator"})
+	return Change{Outcome: Applied, Ready: []*c.Task{t}}, nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -9,11 +10,14 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
+	c "onething/contracts"
 	"onething/gateway/devstack"
 	"onething/gateway/service"
+	"onething/mocks"
 )
 
 func dev(args []string) error {
@@ -22,12 +26,26 @@ func dev(args []string) error {
 	port := fs.Int("port", 8080, "gateway port (0: any free port)")
 	mockPort := fs.Int("mock-port", 8081, "first of five mock ports: cdpf, civil, hrss, medical, portal (0: any)")
 	delay := fs.Duration("delay", 300*time.Millisecond, "mock departments' delay between events")
+	faults := fs.String("faults", "", `faults every mock department injects, as JSON, e.g. '{"errorRate":0.2,"duplicateRate":0.1}' (see README)`)
 	fs.Parse(args)
 	if err := os.MkdirAll(*dir, 0o700); err != nil {
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	st, err := devstack.Start(devstack.Options{Dir: *dir, GatewayPort: *port, MockBasePort: *mockPort, Delay: *delay, Log: log})
+	opts := devstack.Options{Dir: *dir, GatewayPort: *port, MockBasePort: *mockPort, Delay: *delay, Log: log}
+	if *faults != "" {
+		var f mocks.Faults
+		dec := json.NewDecoder(strings.NewReader(*faults))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&f); err != nil {
+			return fmt.Errorf("--faults: %w", err)
+		}
+		opts.Faults = map[c.Dept]mocks.Faults{}
+		for _, d := range c.Depts {
+			opts.Faults[d] = f
+		}
+	}
+	st, err := devstack.Start(opts)
 	if err != nil {
 		return err
 	}
@@ -44,6 +62,7 @@ onething dev is running (gateway + mock departments + mock portal, embedded stor
 development secrets (new each run, for this machine only):
   portal signing secret   %s
   read token              %s
+  admin token             %s   (dead letters, breakers: /v1/admin/…)
 
 send the bundled example (the seed's main case), then watch it:
   go run ./gateway/cmd/onething submit --url %s --secret %s --new-ref contracts/examples/submission-full.json
@@ -51,7 +70,7 @@ send the bundled example (the seed's main case), then watch it:
 
 Ctrl-C stops everything.
 `, *dir, st.GatewayURL, st.MockURLs["cdpf"], st.MockURLs["civil"], st.MockURLs["hrss"], st.MockURLs["medical"],
-		st.MockURLs["portal"], st.MockURLs["portal"], st.PortalSecret, st.ReadToken,
+		st.MockURLs["portal"], st.MockURLs["portal"], st.PortalSecret, st.ReadToken, st.AdminToken,
 		st.GatewayURL, st.PortalSecret, st.GatewayURL, st.ReadToken)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -63,6 +82,7 @@ Ctrl-C stops everything.
 func serve(args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ExitOnError)
 	path := fs.String("config", "", "configuration file (JSON; see deploy/onething.example.json)")
+	storeURL := fs.String("store", "", "store to use instead of the file's: bolt:///path/onething.db or redis://host:6379/0")
 	fs.Parse(args)
 	if *path == "" {
 		return errors.New("serve needs --config")
@@ -74,6 +94,9 @@ func serve(args []string) error {
 	var cfg service.Config
 	if err := service.DecodeConfig(data, &cfg); err != nil {
 		return fmt.Errorf("%s: %w", *path, err)
+	}
+	if *storeURL != "" {
+		cfg.Store = *storeURL
 	}
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	svc, err := service.New(cfg, log)

@@ -2,8 +2,10 @@
 //
 //	onething dev      gateway + all mocks + embedded store, one process
 //	onething serve    the gateway alone, from a configuration file
-//	onething submit   send a submission, signed as the portal signs it
+//	onething mocks    the department mocks and the portal receiver alone
+//	onething submit   send a submission (or supplement, withdrawal), signed as the portal signs it
 //	onething status   show (or watch) an application's consolidated status
+//	onething deadletters  list, inspect and replay dead letters (operators)
 package main
 
 import (
@@ -15,9 +17,11 @@ const usage = `onething: the "扶残助困一件事" integration gateway
 
 usage:
   onething dev    [--data DIR] [--port 8080] [--mock-port 8081] [--delay 300ms]
-  onething serve  --config FILE.json
-  onething submit --url URL --secret whsec_… [--id WEBHOOK_ID] [--new-ref] FILE.json
+  onething serve  --config FILE.json [--store redis://host:6379/0]
+  onething mocks  [--host 127.0.0.1] [--port 0] [--delay 50ms] [--latency 0] [--out FILE.json]
+  onething submit --url URL --secret whsec_… [--id WEBHOOK_ID] [--new-ref] [--path PATH] FILE.json
   onething status --url URL --token TOKEN [--watch] APPLICATION_ID
+  onething deadletters --url URL --token ADMIN_TOKEN list [--dept D] | show TASK | replay TASK | replay --dept D | replay --all
 
 Run "onething COMMAND -h" for the flags of a command.
 `
@@ -27,7 +31,7 @@ func main() {
 		fmt.Fprint(os.Stderr, usage)
 		os.Exit(2)
 	}
-	cmds := map[string]func([]string) error{"dev": dev, "serve": serve, "submit": submit, "status": status}
+	cmds := map[string]func([]string) error{"dev": dev, "serve": serve, "mocks": mocksCmd, "submit": submit, "status": status, "deadletters": deadletters}
 	run, ok := cmds[os.Args[1]]
 	if !ok {
 		fmt.Fprint(os.Stderr, usage)

@@ -26,6 +26,38 @@ func Run(t *testing.T, open Open) {
 	t.Run("QueueLeaseAckRetry", func(t *testing.T) { testQueue(t, open(t)) })
 	t.Run("QueueLeaseExpires", func(t *testing.T) { testLeaseExpiry(t, open(t)) })
 	t.Run("EnqueueIsIdempotent", func(t *testing.T) { testEnqueueIdempotent(t, open(t)) })
+	t.Run("ParkAndReplay", func(t *testing.T) { RunParking(t, open(t)) })
+	t.Run("UpdateQueuesItsJobs", func(t *testing.T) { testUpdateJobs(t, open(t)) })
+	t.Run("AckLeavesNothing", func(t *testing.T) { testAckLeavesNothing(t, open(t)) })
+	one := func(t *testing.T) (store.Store, store.Store) { s := open(t); return s, s }
+	runRaces(t, one)
+}
+
+// OpenPair makes two handles on one fresh, empty store, as two gateway
+// processes would have. Only backends that several processes share (Redis)
+// have it.
+type OpenPair func(t *testing.T) (store.Store, store.Store)
+
+// RunShared runs the races of the suite with the contenders split over two
+// handles on the same data: what two replicas do at the same instant.
+func RunShared(t *testing.T, open OpenPair) {
+	runRaces(t, open)
+	t.Run("LeaseTakenOverAfterExpiry", func(t *testing.T) { testTakeOver(t, open) })
+}
+
+func runRaces(t *testing.T, open OpenPair) {
+	t.Run("RaceConcurrentUpdatesLoseNothing", func(t *testing.T) { testRaceUpdates(t, open) })
+	t.Run("RaceCreateSameKeysOneWins", func(t *testing.T) { testRaceCreate(t, open) })
+	t.Run("RaceSameOnceKeyAppliesOnce", func(t *testing.T) { testRaceOnce(t, open) })
+	t.Run("RaceLeaseHandsOutEachJobOnce", func(t *testing.T) { testRaceLease(t, open) })
+}
+
+// pick alternates between the two handles.
+func pick(a, b store.Store, i int) store.Store {
+	if i%2 == 0 {
+		return a
+	}
+	return b
 }
 
 func app(id string) *c.Application {
@@ -205,5 +237,263 @@ func testEnqueueIdempotent(t *testing.T, s store.Store) {
 	again, _ := s.Lease(ctx, now, 10, time.Minute)
 	if len(leased) != 1 || len(again) != 0 {
 		t.Errorf("enqueue of one id twice gave %d + %d jobs, want 1 + 0", len(leased), len(again))
+	}
+}
+
+func testUpdateJobs(t *testing.T, s store.Store) {
+	now := time.Now()
+	s.Create(ctx, app("A"), nil, nil)
+	err := s.Update(ctx, "A", "", func(a *c.Application) ([]store.Job, error) {
+		a.Version++
+		return []store.Job{job("j1", "A", now), job("j2", "A", now.Add(time.Hour))}, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := s.Lease(ctx, now, 10, time.Minute)
+	if len(got) != 1 || got[0].ID != "j1" || got[0].AppID != "A" || got[0].TaskID != "A-1" || got[0].Kind != store.JobDispatch {
+		t.Fatalf("jobs of an update: %+v", got)
+	}
+	if st, _ := s.QueueStats(ctx); st.Jobs != 2 || st.Leased != 1 || st.OldestDue.IsZero() {
+		t.Errorf("QueueStats = %+v", st)
+	}
+}
+
+func testAckLeavesNothing(t *testing.T, s store.Store) {
+	now := time.Now()
+	for i := 0; i < 5; i++ {
+		s.Enqueue(ctx, job(fmt.Sprint("j", i), "A", now))
+	}
+	got, _ := s.Lease(ctx, now, 10, time.Minute)
+	if len(got) != 5 {
+		t.Fatalf("leased %d of 5", len(got))
+	}
+	for _, j := range got {
+		if err := s.Ack(ctx, j); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st, _ := s.QueueStats(ctx); st.Jobs != 0 || st.Leased != 0 || !st.OldestDue.IsZero() {
+		t.Errorf("after acking every job: %+v", st)
+	}
+	if again, _ := s.Lease(ctx, now.Add(time.Hour), 10, time.Minute); len(again) != 0 {
+		t.Errorf("acked jobs came back: %+v", again)
+	}
+}
+
+// start releases every contender at once.
+func start(n int, f func(i int)) {
+	var ready, done sync.WaitGroup
+	gate := make(chan struct{})
+	for i := 0; i < n; i++ {
+		ready.Add(1)
+		done.Add(1)
+		go func(i int) {
+			defer done.Done()
+			ready.Done()
+			<-gate
+			f(i)
+		}(i)
+	}
+	ready.Wait()
+	close(gate)
+	done.Wait()
+}
+
+func testRaceUpdates(t *testing.T, open OpenPair) {
+	a, b := open(t)
+	a.Create(ctx, app("A"), nil, nil)
+	start(20, func(i int) {
+		err := pick(a, b, i).Update(ctx, "A", fmt.Sprintf("event:%d", i), func(x *c.Application) ([]store.Job, error) {
+			x.Version++
+			x.Timeline = append(x.Timeline, c.Entry{Kind: fmt.Sprint("e", i)})
+			return []store.Job{job(fmt.Sprint("j", i), "A", time.Now())}, nil
+		})
+		if err != nil {
+			t.Error(err)
+		}
+	})
+	got, _ := b.Get(ctx, "A")
+	if got.Version != 21 || len(got.Timeline) != 20 {
+		t.Errorf("version %d, %d timeline entries after 20 concurrent updates; want 21 and 20", got.Version, len(got.Timeline))
+	}
+	if jobs, _ := a.Lease(ctx, time.Now().Add(time.Second), 100, time.Minute); len(jobs) != 20 {
+		t.Errorf("%d jobs queued by 20 updates", len(jobs))
+	}
+}
+
+func testRaceCreate(t *testing.T, open OpenPair) {
+	a, b := open(t)
+	ids := make([]string, 10)
+	errs := make([]error, 10)
+	now := time.Now()
+	start(10, func(i int) {
+		id := fmt.Sprint("A", i)
+		ids[i], errs[i] = pick(a, b, i).Create(ctx, app(id), []string{"delivery:d" + id, "ref:same"}, []store.Job{job("j"+id, id, now)})
+	})
+	winner := ""
+	for i, err := range errs {
+		if err == nil {
+			if winner != "" {
+				t.Fatalf("two creations with one key succeeded: %s and %s", winner, ids[i])
+			}
+			winner = ids[i]
+		} else if !errors.Is(err, store.ErrDuplicate) {
+			t.Fatalf("Create = %v", err)
+		}
+	}
+	if winner == "" {
+		t.Fatal("no creation succeeded")
+	}
+	for i, err := range errs {
+		if err != nil && ids[i] != winner {
+			t.Errorf("loser %d told %q holds the key, want %q", i, ids[i], winner)
+		}
+		if id := fmt.Sprint("A", i); id != winner {
+			if _, err := a.Get(ctx, id); !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("loser %s stored", id)
+			}
+			if _, err := b.Lookup(ctx, "delivery:d"+id); !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("loser %s's key stored", id)
+			}
+		}
+	}
+	if jobs, _ := b.Lease(ctx, now.Add(time.Second), 100, time.Minute); len(jobs) != 1 || jobs[0].AppID != winner {
+		t.Errorf("jobs after the race: %+v", jobs)
+	}
+}
+
+func testRaceOnce(t *testing.T, open OpenPair) {
+	a, b := open(t)
+	a.Create(ctx, app("A"), nil, nil)
+	var mu sync.Mutex
+	applied, dup := 0, 0
+	start(10, func(i int) {
+		err := pick(a, b, i).Update(ctx, "A", "event:same", func(x *c.Application) ([]store.Job, error) {
+			x.Version++
+			return nil, nil
+		})
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case err == nil:
+			applied++
+		case errors.Is(err, store.ErrAlreadyApplied):
+			dup++
+		default:
+			t.Error(err)
+		}
+	})
+	got, _ := a.Get(ctx, "A")
+	if applied != 1 || dup != 9 || got.Version != 2 {
+		t.Errorf("one event delivered 10 times at once: applied %d, duplicate %d, version %d; want 1, 9, 2", applied, dup, got.Version)
+	}
+}
+
+func testRaceLease(t *testing.T, open OpenPair) {
+	a, b := open(t)
+	now := time.Now()
+	for i := 0; i < 60; i++ {
+		a.Enqueue(ctx, job(fmt.Sprint("j", i), "A", now))
+	}
+	var mu sync.Mutex
+	seen := map[string]int{}
+	start(6, func(i int) {
+		for {
+			got, err := pick(a, b, i).Lease(ctx, now, 3, time.Minute)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if len(got) == 0 {
+				return
+			}
+			mu.Lock()
+			for _, j := range got {
+				seen[j.ID]++
+			}
+			mu.Unlock()
+		}
+	})
+	if len(seen) != 60 {
+		t.Errorf("%d of 60 jobs handed out", len(seen))
+	}
+	for id, n := range seen {
+		if n != 1 {
+			t.Errorf("job %s handed out %d times", id, n)
+		}
+	}
+}
+
+// A worker of one process holds a job and dies; after the lease the other
+// process gets it, and the first one's late ack or retry does not disturb
+// the new holder.
+func testTakeOver(t *testing.T, open OpenPair) {
+	a, b := open(t)
+	now := time.Now()
+	a.Enqueue(ctx, job("j", "A", now))
+	first, _ := a.Lease(ctx, now, 1, time.Minute)
+	if len(first) != 1 {
+		t.Fatal("not leased")
+	}
+	if got, _ := b.Lease(ctx, now.Add(30*time.Second), 1, time.Minute); len(got) != 0 {
+		t.Fatalf("a held lease handed to the other process: %+v", got)
+	}
+	second, _ := b.Lease(ctx, now.Add(61*time.Second), 1, time.Minute)
+	if len(second) != 1 || second[0].ID != "j" {
+		t.Fatalf("expired lease not taken over: %+v", second)
+	}
+	// The first holder wakes up late and retries: the new holder keeps it.
+	late := first[0]
+	late.Attempt = 5
+	a.Retry(ctx, late, now)
+	a.Ack(ctx, late)
+	if got, _ := a.Lease(ctx, now.Add(62*time.Second), 1, time.Minute); len(got) != 0 {
+		t.Errorf("a stale holder's retry put a held job back: %+v", got)
+	}
+	if st, _ := b.QueueStats(ctx); st.Jobs != 1 || st.Leased != 1 {
+		t.Errorf("a stale holder's ack removed a held job: %+v", st)
+	}
+	if err := b.Ack(ctx, second[0]); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := b.QueueStats(ctx); st.Jobs != 0 {
+		t.Errorf("after the holder's ack: %+v", st)
+	}
+}
+
+// RunParking checks dead-letter parking: a parked job leaves the queue,
+// keeps its id and error, and can be enqueued again by id.
+func RunParking(t *testing.T, s store.Store) {
+	now := time.Now()
+	s.Enqueue(ctx, job("dispatch:A-1:1", "A", now))
+	leased, _ := s.Lease(ctx, now, 1, time.Minute)
+	if len(leased) != 1 {
+		t.Fatal("not leased")
+	}
+	j := leased[0]
+	j.Attempt, j.LastError = 8, "HTTP 503"
+	if err := s.Park(ctx, j); err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := s.Lease(ctx, now.Add(time.Hour), 10, time.Minute); len(again) != 0 {
+		t.Errorf("a parked job is still in the queue: %+v", again)
+	}
+	parked, err := s.Parked(ctx)
+	if err != nil || len(parked) != 1 || parked[0].ID != "dispatch:A-1:1" || parked[0].LastError != "HTTP 503" || parked[0].Attempt != 8 {
+		t.Fatalf("Parked = %+v, %v", parked, err)
+	}
+	// Replay: the same id goes back into the queue, then the record goes.
+	if err := s.Enqueue(ctx, job("dispatch:A-1:1", "A", now)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Unpark(ctx, "dispatch:A-1:1"); err != nil {
+		t.Fatal(err)
+	}
+	if parked, _ := s.Parked(ctx); len(parked) != 0 {
+		t.Errorf("still parked: %+v", parked)
+	}
+	if got, _ := s.Lease(ctx, now.Add(time.Second), 10, time.Minute); len(got) != 1 || got[0].ID != "dispatch:A-1:1" {
+		t.Errorf("replayed job: %+v", got)
 	}
 }

@@ -1,0 +1,255 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	c "onething/contracts"
+	"onething/gateway/service"
+	"onething/mocks"
+)
+
+// MocksInfo is what `onething mocks` prints (one JSON line) and writes to
+// --out: the mocks' addresses and this run's secrets. Its departments and
+// portalPush* fields have the configuration file's names, so they can be
+// copied into a gateway configuration as they are.
+type MocksInfo struct {
+	Departments      map[c.Dept]service.Dept `json:"departments"`
+	PortalPushURL    string                  `json:"portalPushUrl"`
+	PortalPushPath   string                  `json:"portalPushPath"`
+	PortalPushSecret string                  `json:"portalPushSecret"`
+	// URLs are the mocks' base URLs by name (cdpf … medical, portal):
+	// /_mock/stats on a department, /_mock/pushes on the portal, and
+	// /_mock/inflight (case requests being answered) on a department.
+	URLs map[string]string `json:"urls"`
+}
+
+var mockPaths = map[c.Dept]string{
+	c.DeptCDPF: "/api/v1/certificate-cases", c.DeptCivil: "/api/v1/subsidy-cases",
+	c.DeptHRSS: "/api/v1/pension-subsidy-cases", c.DeptMedical: "/api/v1/medical-subsidy-cases",
+}
+
+func mocksCmd(args []string) error {
+	fs := flag.NewFlagSet("mocks", flag.ExitOnError)
+	host := fs.String("host", "127.0.0.1", "address to listen on")
+	port := fs.Int("port", 0, "first of five ports: cdpf, civil, hrss, medical, portal (0: any free ports)")
+	delay := fs.Duration("delay", 50*time.Millisecond, "departments' delay between the events they post")
+	latency := fs.Duration("latency", 0, "how long a department takes to answer a case request (a slow system)")
+	out := fs.String("out", "", "also write the JSON to this file (written whole, then renamed)")
+	advertise := fs.String("advertise", "", "host name the gateways reach the mocks by, in the URLs printed (default: the listening address)")
+	template := fs.String("config-template", "", "a gateway configuration file to complete with the mocks' URLs and secrets …")
+	configOut := fs.String("config-out", "", "… and write to this file (docker-compose: the replicas' configuration)")
+	fs.Parse(args)
+	if (*template == "") != (*configOut == "") {
+		return fmt.Errorf("mocks: --config-template and --config-out go together")
+	}
+
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	info := MocksInfo{Departments: map[c.Dept]service.Dept{}, URLs: map[string]string{}, PortalPushPath: mocks.PortalPath}
+	var servers []*http.Server
+	var depts []*mocks.Dept
+	stop := func() {
+		for _, s := range servers {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			s.Shutdown(ctx)
+			cancel()
+		}
+		for _, d := range depts {
+			d.Close()
+		}
+	}
+	serve := func(name string, i int, h http.Handler) (string, error) {
+		p := 0
+		if *port != 0 {
+			p = *port + i
+		}
+		ln, err := net.Listen("tcp", net.JoinHostPort(*host, strconv.Itoa(p)))
+		if err != nil {
+			return "", fmt.Errorf("%s mock: %w", name, err)
+		}
+		srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+		servers = append(servers, srv)
+		go srv.Serve(ln)
+		addr := ln.Addr().String()
+		if *advertise != "" {
+			addr = net.JoinHostPort(*advertise, strconv.Itoa(ln.Addr().(*net.TCPAddr).Port))
+		}
+		return "http://" + addr, nil
+	}
+	deciders := map[c.Dept]mocks.Decider{
+		c.DeptCDPF:    mocks.CDPF(nil, 1, *delay),
+		c.DeptCivil:   mocks.Civil(*delay),
+		c.DeptHRSS:    mocks.HRSS(),
+		c.DeptMedical: mocks.Medical(*delay),
+	}
+	for i, d := range c.Depts {
+		eventSecret, reqSecret, appKey := whsecret(), hexToken(), "onething-"+string(d)
+		m, err := mocks.NewDept(mocks.Config{Dept: d, Path: mockPaths[d], AppKey: appKey, Secret: reqSecret,
+			EventSecret: eventSecret, Delay: *delay, Log: log}, deciders[d])
+		if err != nil {
+			stop()
+			return err
+		}
+		depts = append(depts, m)
+		url, err := serve(string(d), i, newSlow(m.Handler(), *latency))
+		if err != nil {
+			stop()
+			return err
+		}
+		info.URLs[string(d)] = url
+		info.Departments[d] = service.Dept{BaseURL: url, AppKey: appKey, Secret: reqSecret, EventSecrets: []string{eventSecret}}
+	}
+	info.PortalPushSecret = whsecret()
+	portal, err := mocks.NewPortal(info.PortalPushSecret)
+	if err != nil {
+		stop()
+		return err
+	}
+	if info.URLs["portal"], err = serve("portal", 4, portal.Handler()); err != nil {
+		stop()
+		return err
+	}
+	info.PortalPushURL = info.URLs["portal"]
+
+	data, err := json.Marshal(info)
+	if err != nil {
+		stop()
+		return err
+	}
+	if *out != "" {
+		if err := writeWhole(*out, data); err != nil {
+			stop()
+			return err
+		}
+	}
+	if *template != "" {
+		if err := completeConfig(*template, *configOut, info); err != nil {
+			stop()
+			return err
+		}
+	}
+	fmt.Println(string(data))
+
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer cancel()
+	<-ctx.Done()
+	stop()
+	return nil
+}
+
+// writeWhole writes a file so that a reader never sees it half written.
+func writeWhole(path string, data []byte) error {
+	tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp")
+	if err := os.WriteFile(tmp, data, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// completeConfig fills a gateway configuration with the mocks' addresses
+// and secrets.
+func completeConfig(template, out string, info MocksInfo) error {
+	data, err := os.ReadFile(template)
+	if err != nil {
+		return err
+	}
+	var cfg service.Config
+	if err := service.DecodeConfig(data, &cfg); err != nil {
+		return fmt.Errorf("%s: %w", template, err)
+	}
+	cfg.Departments = info.Departments
+	cfg.PortalPushURL, cfg.PortalPushPath, cfg.PortalPushSecret = info.PortalPushURL, info.PortalPushPath, info.PortalPushSecret
+	data, err = json.MarshalIndent(cfg, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeWhole(out, data)
+}
+
+func whsecret() string {
+	b := make([]byte, 32)
+	rand.Read(b)
+	return "whsec_" + base64.StdEncoding.EncodeToString(b)
+}
+
+func hexToken() string {
+	b := make([]byte, 24)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// slow makes a department take latency to answer each case request, and
+// lists the requests it is answering at GET /_mock/inflight (who called,
+// which job), so a test can see that a gateway holds work in flight.
+type slow struct {
+	next    http.Handler
+	latency time.Duration
+
+	mu       sync.Mutex
+	seq      int
+	inflight map[int]inflightCall
+}
+
+type inflightCall struct {
+	Remote    string    `json:"remote"`    // caller's address (ip:port)
+	RequestID string    `json:"requestId"` // the gateway's job id
+	Since     time.Time `json:"since"`
+}
+
+func newSlow(next http.Handler, latency time.Duration) *slow {
+	return &slow{next: next, latency: latency, inflight: map[int]inflightCall{}}
+}
+
+func (s *slow) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodGet && r.URL.Path == "/_mock/inflight" {
+		s.mu.Lock()
+		calls := make([]inflightCall, 0, len(s.inflight))
+		for _, call := range s.inflight {
+			calls = append(calls, call)
+		}
+		s.mu.Unlock()
+		sort.Slice(calls, func(i, j int) bool { return calls[i].Since.Before(calls[j].Since) })
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(calls)
+		return
+	}
+	if r.Method != http.MethodPost {
+		s.next.ServeHTTP(w, r)
+		return
+	}
+	s.mu.Lock()
+	s.seq++
+	id := s.seq
+	s.inflight[id] = inflightCall{Remote: r.RemoteAddr, RequestID: r.Header.Get(c.HeaderRequestID), Since: time.Now()}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.inflight, id)
+		s.mu.Unlock()
+	}()
+	if s.latency > 0 {
+		select {
+		case <-time.After(s.latency):
+		case <-r.Context().Done():
+			// The caller went away; a real department would still have
+			// received the request, so go on and record its effect.
+		}
+	}
+	s.next.ServeHTTP(w, r)
+}

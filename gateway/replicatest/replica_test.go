@@ -1,0 +1,232 @@
+//go:build linux
+
+package replicatest
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+)
+
+// 200 submissions spread over two replicas on one Redis all complete, and
+// every department applied every task exactly once.
+func TestTwoReplicas200Submissions(t *testing.T) {
+	cl := newCluster(t, options{delay: 20 * time.Millisecond})
+	const n = 200
+	ids := make([]string, n)
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 8)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(i int) {
+			defer func() { <-sem; wg.Done() }()
+			ids[i] = cl.mustSubmit(cl.gw[i%2], fmt.Sprintf("msg_scale_%03d", i), fmt.Sprintf("SCALE-%03d", i))
+		}(i)
+	}
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	cl.waitCompleted(ids, 3*time.Minute)
+	cl.checkEffects(ids)
+	// Both replicas took work from the shared queue.
+	for _, r := range cl.gw {
+		if n := cl.dispatches(r); n == 0 {
+			t.Errorf("replica %s dispatched nothing", r.name)
+		} else {
+			t.Logf("replica %s: %d dispatches", r.name, n)
+		}
+	}
+	// Finished jobs leave nothing behind.
+	st, _ := cl.store().QueueStats(context.Background())
+	if st.Jobs != 0 || st.Leased != 0 {
+		t.Errorf("queue not empty after everything completed: %+v", st)
+	}
+}
+
+// A replica is killed with SIGKILL while department calls of its own are
+// in flight; the other replica finishes everything: nothing lost, nothing
+// applied twice.
+func TestReplicaKilledHoldingWork(t *testing.T) {
+	cl := newCluster(t, options{latency: 700 * time.Millisecond, delay: 20 * time.Millisecond, jobLease: 3 * time.Second})
+	victim := cl.gw[0]
+	const n = 24
+	var ids []string
+	for i := 0; i < n; i++ {
+		ids = append(ids, cl.mustSubmit(cl.gw[i%2], fmt.Sprintf("msg_crash_%02d", i), fmt.Sprintf("CRASH-%02d", i)))
+	}
+	// Wait until the victim is itself waiting on departments.
+	var held []string
+	deadline := time.Now().Add(30 * time.Second)
+	for len(held) == 0 {
+		ports, err := localPorts(victim.cmd.Process.Pid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, call := range cl.inflight() {
+			if ports[remotePort(call.Remote)] {
+				held = append(held, call.RequestID)
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the victim never had a department call in flight")
+		}
+		if len(held) == 0 {
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	victim.kill()
+	t.Logf("killed replica %s with %d department calls in flight: %v", victim.name, len(held), held)
+	st, err := cl.store().QueueStats(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Leased == 0 {
+		t.Error("no job was leased when the replica died")
+	}
+	cl.waitCompleted(ids, 2*time.Minute)
+	cl.checkEffects(ids)
+}
+
+// Redis is killed (SIGKILL, no shutdown) mid-run and started again on its
+// AOF: every submission the gateway accepted completes, each task applied
+// once. Submissions refused during the outage (503) are retried by the
+// test as the portal retries them.
+func TestRedisRestartMidRun(t *testing.T) {
+	cl := newCluster(t, options{latency: 100 * time.Millisecond, delay: 50 * time.Millisecond})
+	const n = 40
+	var ids []string
+	refused := 0
+	submit := func(i int) {
+		b := body(t, fmt.Sprintf("RESTART-%02d", i))
+		msg := fmt.Sprintf("msg_restart_%02d", i)
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			status, acc, err := cl.submit(cl.gw[i%2], msg, b)
+			if err == nil && (status == http.StatusAccepted || status == http.StatusOK) {
+				ids = append(ids, acc.ApplicationID)
+				return
+			}
+			if err == nil && status != http.StatusServiceUnavailable {
+				t.Fatalf("submission %d: HTTP %d", i, status)
+			}
+			refused++
+			if time.Now().After(deadline) {
+				t.Fatalf("submission %d not accepted within 30s: %d %v", i, status, err)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	for i := 0; i < n/2; i++ {
+		submit(i)
+	}
+	st, err := cl.store().QueueStats(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Jobs == 0 {
+		t.Fatal("no work pending when Redis went down: the test would show nothing")
+	}
+	cl.redis.Kill()
+	down := time.Now()
+	// While Redis is down the replicas refuse work instead of losing it.
+	status, _, err := cl.submit(cl.gw[0], "msg_restart_down", body(t, "RESTART-DOWN"))
+	if err != nil || status != http.StatusServiceUnavailable {
+		t.Errorf("submission while Redis is down: %d %v, want 503", status, err)
+	}
+	time.Sleep(time.Second - time.Since(down))
+	cl.redis.Restart()
+	for i := n / 2; i < n; i++ {
+		submit(i)
+	}
+	t.Logf("Redis was down %s; %d submissions refused and retried", time.Since(down).Round(time.Millisecond), refused)
+	cl.waitCompleted(ids, 2*time.Minute)
+	cl.checkEffects(ids)
+}
+
+// The same webhook delivered to both replicas at the same instant creates
+// one application: one 202, one 200 duplicate naming it.
+func TestSameWebhookToBothReplicasAtOnce(t *testing.T) {
+	cl := newCluster(t, options{delay: 20 * time.Millisecond})
+	const n = 20
+	var ids []string
+	for i := 0; i < n; i++ {
+		b := body(t, fmt.Sprintf("RACE-%02d", i))
+		msg := fmt.Sprintf("msg_race_%02d", i)
+		var wg sync.WaitGroup
+		gate := make(chan struct{})
+		status := make([]int, 2)
+		appID := make([]string, 2)
+		for k := 0; k < 2; k++ {
+			wg.Add(1)
+			go func(k int) {
+				defer wg.Done()
+				<-gate
+				s, acc, err := cl.submit(cl.gw[k], msg, b)
+				if err != nil {
+					t.Error(err)
+				}
+				status[k], appID[k] = s, acc.ApplicationID
+			}(k)
+		}
+		close(gate)
+		wg.Wait()
+		created := 0
+		for _, s := range status {
+			if s == http.StatusAccepted {
+				created++
+			} else if s != http.StatusOK {
+				t.Errorf("delivery %d: HTTP %d", i, s)
+			}
+		}
+		if created != 1 || appID[0] != appID[1] || appID[0] == "" {
+			t.Fatalf("delivery %d to both replicas: statuses %v, applications %v; want one 202 and one 200 naming the same application", i, status, appID)
+		}
+		ids = append(ids, appID[0])
+	}
+	// Only those applications exist, and only their tasks reached the
+	// departments.
+	if got := cl.countApps(); got != n {
+		t.Errorf("%d applications stored for %d deliveries", got, n)
+	}
+	cl.waitCompleted(ids, 2*time.Minute)
+	cl.checkEffects(ids)
+}
+
+// The queue is wiped behind the gateways' backs while work is pending
+// (dispatches, pushes, and polls of medical's cases); the reconciler (every
+// second here) queues it again from the state and everything completes.
+func TestQueueWipedReconcilerRecovers(t *testing.T) {
+	cl := newCluster(t, options{latency: 300 * time.Millisecond, delay: 50 * time.Millisecond, pollMedical: 500 * time.Millisecond})
+	const n = 20
+	var ids []string
+	for i := 0; i < n; i++ {
+		ids = append(ids, cl.mustSubmit(cl.gw[i%2], fmt.Sprintf("msg_wipe_%02d", i), fmt.Sprintf("WIPE-%02d", i)))
+	}
+	s := cl.store()
+	jobs, due, leases, _ := s.QueueKeys()
+	rdb := s.Client()
+	ctx := context.Background()
+	wiped := 0
+	for i := 0; i < 3; i++ {
+		n, err := rdb.HLen(ctx, jobs).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n > 0 {
+			wiped += int(n)
+			rdb.Del(ctx, jobs, due, leases)
+		}
+		time.Sleep(700 * time.Millisecond)
+	}
+	if wiped == 0 {
+		t.Fatal("the queue was empty each time: the test shows nothing")
+	}
+	t.Logf("wiped %d queued jobs", wiped)
+	cl.waitCompleted(ids, 2*time.Minute)
+	cl.checkEffects(ids)
+}

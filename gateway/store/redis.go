@@ -1,0 +1,719 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	mrand "math/rand/v2"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"onething/contracts"
+)
+
+// Redis is the scale-out backend: several gateway replicas share one Redis
+// (go-redis v9). Every write is one Lua script, so it is atomic on the
+// server and the outbox rule of the Store holds as on bbolt: an
+// application, its dedupe keys and the jobs its change implies are written
+// together or not at all. Updates are optimistic: read the application and
+// its revision, run fn, commit only if the revision is unchanged, else read
+// again and re-run fn. fn may therefore run more than once; it must change
+// nothing but the application it is given.
+//
+// Key layout (P is the prefix, "onething" by default):
+//
+//	P:{app:ID}                 hash: doc (application JSON), rev, op (last write's token)
+//	P:{app:ID}:once:KEY        once key of an update (event ids), TTL DedupeTTL
+//	P:key:KEY                  dedupe key of a creation -> application id
+//	                           ("delivery:…" TTL DedupeTTL; "ref:…" no TTL: it lives as long as the application)
+//	P:{queue}:jobs             hash: job id -> job JSON (kind, app, task, attempt, last error)
+//	P:{queue}:due              zset: job id by due time (ms), jobs waiting
+//	P:{queue}:leases           zset: job id by lease end (ms), jobs held by a worker
+//	P:{queue}:open             zset: ids of applications with work left, by last change (ms)
+//	P:{queue}:done             zset: ids of jobs finished (acked), by when; kept DoneRetention
+//	P:{queue}:dead             hash: parked jobs (dead letters) for an operator
+//	P:{queue}:reconcile        lock of the reconciler pass (TTL)
+//
+// One application's keys share a hash slot ({app:ID}) and so do the queue's
+// ({queue}). Creation's dedupe keys are looked up by delivery id or portal
+// reference, so they cannot carry the application's tag.
+type Redis struct {
+	rdb        *redis.Client
+	prefix     string
+	dedupeTTL  time.Duration
+	maxRetries int
+}
+
+// RedisOptions tune the Redis backend.
+type RedisOptions struct {
+	// Prefix of every key (default "onething"); several gateways (or tests)
+	// can share one Redis under different prefixes.
+	Prefix string
+	// DedupeTTL bounds delivery-id and event-id keys (default 30 days).
+	// Portal-reference keys ("ref:…") have none: they live as long as the
+	// application does.
+	DedupeTTL time.Duration
+	// MaxConflicts bounds the optimistic retries of one Update (default 200).
+	MaxConflicts int
+}
+
+// DefaultDedupeTTL is how long a delivery id or event id is remembered.
+const DefaultDedupeTTL = 30 * 24 * time.Hour
+
+// DoneRetention is how long the id of a finished job is remembered, so
+// that the reconciler does not queue again work a worker has finished
+// (e.g. a follow-up the department refused) while the record still looks
+// as if it were owed. Queueing a job by id anew (the engine's writes)
+// forgets it at once.
+const DoneRetention = 7 * 24 * time.Hour
+
+// OpenRedis connects to the Redis a URL names:
+//
+//	redis://[user:password@]host:port/db[?prefix=onething&dedupe_ttl=720h&...]
+//
+// (rediss:// for TLS). prefix and dedupe_ttl are this backend's; every
+// other query option is go-redis's (dial_timeout, pool_size, …).
+func OpenRedis(ctx context.Context, rawURL string) (*Redis, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("store URL: %w", err)
+	}
+	q := u.Query()
+	var opts RedisOptions
+	opts.Prefix = q.Get("prefix")
+	if v := q.Get("dedupe_ttl"); v != "" {
+		if opts.DedupeTTL, err = time.ParseDuration(v); err != nil {
+			return nil, fmt.Errorf("store URL: dedupe_ttl: %w", err)
+		}
+	}
+	q.Del("prefix")
+	q.Del("dedupe_ttl")
+	u.RawQuery = q.Encode()
+	ropts, err := redis.ParseURL(u.String())
+	if err != nil {
+		return nil, fmt.Errorf("store URL: %w", err)
+	}
+	return NewRedis(ctx, redis.NewClient(ropts), opts)
+}
+
+// NewRedis builds the backend on a client and checks that Redis answers.
+func NewRedis(ctx context.Context, rdb *redis.Client, opts RedisOptions) (*Redis, error) {
+	if opts.Prefix == "" {
+		opts.Prefix = "onething"
+	}
+	if opts.DedupeTTL == 0 {
+		opts.DedupeTTL = DefaultDedupeTTL
+	}
+	if opts.MaxConflicts == 0 {
+		opts.MaxConflicts = 200
+	}
+	r := &Redis{rdb: rdb, prefix: opts.Prefix, dedupeTTL: opts.DedupeTTL, maxRetries: opts.MaxConflicts}
+	if err := r.Ping(ctx); err != nil {
+		rdb.Close()
+		return nil, fmt.Errorf("open store: redis: %w", err)
+	}
+	return r, nil
+}
+
+// Client is the underlying go-redis client (tests, operators' tools).
+func (r *Redis) Client() *redis.Client { return r.rdb }
+
+// Prefix is the key prefix in use.
+func (r *Redis) Prefix() string { return r.prefix }
+
+func (r *Redis) appKey(id string) string       { return r.prefix + ":{app:" + id + "}" }
+func (r *Redis) onceKey(id, key string) string { return r.appKey(id) + ":once:" + key }
+func (r *Redis) dedupeKey(key string) string   { return r.prefix + ":key:" + key }
+func (r *Redis) queueKey(name string) string   { return r.prefix + ":{queue}:" + name }
+
+// QueueKeys are the queue's keys: jobs, due, leases, open (tests, tools).
+func (r *Redis) QueueKeys() (jobs, due, leases, open string) {
+	return r.queueKey("jobs"), r.queueKey("due"), r.queueKey("leases"), r.queueKey("open")
+}
+
+// DoneKey is the key of the finished jobs' ids (tests, tools).
+func (r *Redis) DoneKey() string { return r.queueKey("done") }
+
+// writeKeys are the first five keys of every writing script: the
+// application, the queue's jobs, due index, the open index and the
+// finished ids.
+func (r *Redis) writeKeys(appID string) []string {
+	jk, dk, _, ok := r.QueueKeys()
+	return []string{r.appKey(appID), jk, dk, ok, r.DoneKey()}
+}
+
+// AppKey is the key of an application's hash (tests, tools).
+func (r *Redis) AppKey(id string) string { return r.appKey(id) }
+
+// OnceKey and DedupeKey name the keys of a once key and a creation's
+// dedupe key (tests, tools).
+func (r *Redis) OnceKey(appID, key string) string { return r.onceKey(appID, key) }
+func (r *Redis) DedupeKey(key string) string      { return r.dedupeKey(key) }
+
+func (r *Redis) Close() error { return r.rdb.Close() }
+
+func (r *Redis) Ping(ctx context.Context) error { return r.rdb.Ping(ctx).Err() }
+
+// keyTTL is the lifetime of a creation's dedupe key (0: none).
+func (r *Redis) keyTTL(key string) time.Duration {
+	if strings.HasPrefix(key, "ref:") {
+		return 0
+	}
+	return r.dedupeTTL
+}
+
+// token names one write, so that a script the client re-sends after a
+// network error (go-redis retries) is recognised as already done.
+func token() string {
+	b := make([]byte, 12)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func ms(t time.Time) int64 { return t.UnixMilli() }
+
+// open reports whether an application may still need work: a task not
+// final, a version not yet pushed, or a withdrawal a department has not
+// confirmed. The reconciler looks only at these; it must cover every job
+// reconcile.DueJobs can ask for (its tests check that).
+func open(app *contracts.Application) bool {
+	if app.PushedVersion < app.Version {
+		return true
+	}
+	for _, t := range app.Tasks {
+		if !t.State.Final() || CancelOwed(app, t) {
+			return true
+		}
+	}
+	return false
+}
+
+// CancelOwed reports whether a department holding a case of a withdrawn
+// task has not yet confirmed the withdrawal.
+func CancelOwed(app *contracts.Application, t *contracts.Task) bool {
+	if t.State != contracts.TaskCancelled || t.CaseNo == "" {
+		return false
+	}
+	for _, e := range app.Timeline {
+		if e.TaskID == t.ID && e.Kind == "department_notified" {
+			return false
+		}
+	}
+	return true
+}
+
+// jobArgs flattens jobs to (id, JSON, due ms) triples for the scripts.
+func jobArgs(jobs []Job) ([]any, error) {
+	args := make([]any, 0, 1+3*len(jobs))
+	args = append(args, len(jobs))
+	for _, j := range jobs {
+		j.Due, j.Leased = j.NotBefore, false
+		data, err := json.Marshal(j)
+		if err != nil {
+			return nil, err
+		}
+		args = append(args, j.ID, data, ms(j.NotBefore))
+	}
+	return args, nil
+}
+
+// luaEnqueue is shared by the writing scripts: it queues the jobs given
+// from ARGV[i] on (count, then id/JSON/score triples) whose ids are not
+// queued yet, and returns how many it added. KEYS[2] jobs, KEYS[3] due,
+// KEYS[5] finished ids. A write of the engine (restore false) queues a
+// job even if its id finished before, and forgets that; the reconciler's
+// restore leaves finished ids alone.
+const luaEnqueue = `
+local function enqueue(i, restore)
+  local n = tonumber(ARGV[i])
+  local added = 0
+  for k = 0, n - 1 do
+    local id = ARGV[i + 1 + 3 * k]
+    if not (restore and redis.call('ZSCORE', KEYS[5], id)) then
+      if redis.call('HSETNX', KEYS[2], id, ARGV[i + 2 + 3 * k]) == 1 then
+        redis.call('ZADD', KEYS[3], ARGV[i + 3 + 3 * k], id)
+        redis.call('ZREM', KEYS[5], id)
+        added = added + 1
+      end
+    end
+  end
+  return added
+end
+local function mark_open(flag, score, id)
+  if flag == '1' then
+    redis.call('ZADD', KEYS[4], score, id)
+  else
+    redis.call('ZREM', KEYS[4], id)
+  end
+end
+`
+
+// KEYS: 1 app, 2 jobs, 3 due, 4 open, 5 done, 6… dedupe keys.
+// ARGV: 1 id, 2 doc, 3 token, 4 open flag, 5 open score, 6… one TTL (ms,
+// 0 none) per dedupe key, then the jobs.
+var scriptCreate = redis.NewScript(luaEnqueue + `
+if redis.call('HGET', KEYS[1], 'op') == ARGV[3] then
+  return {'ok'}
+end
+for i = 6, #KEYS do
+  local v = redis.call('GET', KEYS[i])
+  if v then
+    return {'dup', v}
+  end
+end
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  return {'exists'}
+end
+for i = 6, #KEYS do
+  local ttl = tonumber(ARGV[6 + i - 6])
+  if ttl > 0 then
+    redis.call('SET', KEYS[i], ARGV[1], 'PX', ttl)
+  else
+    redis.call('SET', KEYS[i], ARGV[1])
+  end
+end
+redis.call('HSET', KEYS[1], 'doc', ARGV[2], 'rev', 1, 'op', ARGV[3])
+mark_open(ARGV[4], ARGV[5], ARGV[1])
+enqueue(6 + #KEYS - 5, false)
+return {'ok'}
+`)
+
+func (r *Redis) Create(ctx context.Context, app *contracts.Application, keys []string, jobs []Job) (string, error) {
+	doc, err := json.Marshal(app)
+	if err != nil {
+		return "", err
+	}
+	jargs, err := jobArgs(jobs)
+	if err != nil {
+		return "", err
+	}
+	rkeys := r.writeKeys(app.ID)
+	args := []any{app.ID, doc, token(), flag(open(app)), ms(time.Now())}
+	for _, k := range keys {
+		rkeys = append(rkeys, r.dedupeKey(k))
+		args = append(args, r.keyTTL(k).Milliseconds())
+	}
+	res, err := scriptCreate.Run(ctx, r.rdb, rkeys, append(args, jargs...)...).StringSlice()
+	if err != nil {
+		return "", fmt.Errorf("create application: %w", err)
+	}
+	switch res[0] {
+	case "ok":
+		return app.ID, nil
+	case "dup":
+		return res[1], ErrDuplicate
+	default:
+		return "", fmt.Errorf("application %s exists", app.ID)
+	}
+}
+
+func flag(b bool) string {
+	if b {
+		return "1"
+	}
+	return "0"
+}
+
+func (r *Redis) Get(ctx context.Context, id string) (*contracts.Application, error) {
+	app, _, err := r.Snapshot(ctx, id)
+	return app, err
+}
+
+// Snapshot returns an application with its revision, which grows by one
+// on every write; DropJob uses it to act only on unchanged state.
+func (r *Redis) Snapshot(ctx context.Context, id string) (*contracts.Application, int64, error) {
+	vals, err := r.rdb.HMGet(ctx, r.appKey(id), "doc", "rev").Result()
+	if err != nil {
+		return nil, 0, fmt.Errorf("read application: %w", err)
+	}
+	return decodeApp(vals)
+}
+
+func decodeApp(vals []any) (*contracts.Application, int64, error) {
+	doc, _ := vals[0].(string)
+	if doc == "" {
+		return nil, 0, ErrNotFound
+	}
+	rev, _ := vals[1].(string)
+	n, err := strconv.ParseInt(rev, 10, 64)
+	if err != nil {
+		return nil, 0, fmt.Errorf("application revision: %w", err)
+	}
+	var app contracts.Application
+	if err := json.Unmarshal([]byte(doc), &app); err != nil {
+		return nil, 0, fmt.Errorf("decode application: %w", err)
+	}
+	return &app, n, nil
+}
+
+// Lookup finds the application a creation's dedupe key points to.
+func (r *Redis) Lookup(ctx context.Context, key string) (string, error) {
+	id, err := r.rdb.Get(ctx, r.dedupeKey(key)).Result()
+	if errors.Is(err, redis.Nil) {
+		return "", ErrNotFound
+	}
+	return id, err
+}
+
+// KEYS: 1 app, 2 jobs, 3 due, 4 open, 5 done[, 6 once key].
+// ARGV: 1 id, 2 expected rev, 3 doc, 4 token, 5 open flag, 6 open score,
+// 7 once TTL (ms), 8… the jobs.
+var scriptUpdate = redis.NewScript(luaEnqueue + `
+local rev = redis.call('HGET', KEYS[1], 'rev')
+if not rev then
+  return 'missing'
+end
+if redis.call('HGET', KEYS[1], 'op') == ARGV[4] then
+  return 'ok'
+end
+if rev ~= ARGV[2] then
+  return 'conflict'
+end
+if #KEYS >= 6 then
+  if redis.call('EXISTS', KEYS[6]) == 1 then
+    return 'applied'
+  end
+  redis.call('SET', KEYS[6], ARGV[1], 'PX', ARGV[7])
+end
+redis.call('HSET', KEYS[1], 'doc', ARGV[3], 'op', ARGV[4])
+redis.call('HINCRBY', KEYS[1], 'rev', 1)
+mark_open(ARGV[5], ARGV[6], ARGV[1])
+enqueue(8, false)
+return 'ok'
+`)
+
+func (r *Redis) Update(ctx context.Context, id, onceKey string, fn UpdateFunc) error {
+	rkeys := r.writeKeys(id)
+	if onceKey != "" {
+		rkeys = append(rkeys, r.onceKey(id, onceKey))
+	}
+	tok := token()
+	for attempt := 0; ; attempt++ {
+		pipe := r.rdb.Pipeline()
+		var once *redis.IntCmd
+		if onceKey != "" {
+			once = pipe.Exists(ctx, rkeys[5])
+		}
+		get := pipe.HMGet(ctx, rkeys[0], "doc", "rev")
+		if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+			return fmt.Errorf("read application: %w", err)
+		}
+		if once != nil && once.Val() == 1 {
+			return ErrAlreadyApplied
+		}
+		app, rev, err := decodeApp(get.Val())
+		if err != nil {
+			return err
+		}
+		jobs, err := fn(app)
+		if err != nil {
+			return err
+		}
+		doc, err := json.Marshal(app)
+		if err != nil {
+			return err
+		}
+		jargs, err := jobArgs(jobs)
+		if err != nil {
+			return err
+		}
+		args := append([]any{id, rev, doc, tok, flag(open(app)), ms(time.Now()), r.dedupeTTL.Milliseconds()}, jargs...)
+		res, err := scriptUpdate.Run(ctx, r.rdb, rkeys, args...).Text()
+		if err != nil {
+			return fmt.Errorf("update application: %w", err)
+		}
+		switch res {
+		case "ok":
+			return nil
+		case "missing":
+			return ErrNotFound
+		case "applied":
+			return ErrAlreadyApplied
+		}
+		// Another writer came first: read again and re-run fn.
+		if attempt+1 >= r.maxRetries {
+			return fmt.Errorf("update application: still conflicting after %d attempts", attempt+1)
+		}
+		wait := time.Duration(mrand.N(int64(1+min(attempt, 6)))) * time.Millisecond
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+	}
+}
+
+// KEYS: 1 unused, 2 jobs, 3 due, 4 unused, 5 done. ARGV: 1 restore
+// ('1': leave finished ids alone), 2… the jobs.
+var scriptEnqueue = redis.NewScript(luaEnqueue + `
+return enqueue(2, ARGV[1] == '1')
+`)
+
+func (r *Redis) Enqueue(ctx context.Context, jobs ...Job) error {
+	_, err := r.enqueue(ctx, false, jobs)
+	return err
+}
+
+// EnqueueMissing queues the jobs that are neither queued nor finished
+// (acked) lately, and says how many that were: the reconciler's restore
+// of work the queue lost.
+func (r *Redis) EnqueueMissing(ctx context.Context, jobs ...Job) (int, error) {
+	return r.enqueue(ctx, true, jobs)
+}
+
+func (r *Redis) enqueue(ctx context.Context, restore bool, jobs []Job) (int, error) {
+	if len(jobs) == 0 {
+		return 0, nil
+	}
+	jargs, err := jobArgs(jobs)
+	if err != nil {
+		return 0, err
+	}
+	jk, dk, _, _ := r.QueueKeys()
+	n, err := scriptEnqueue.Run(ctx, r.rdb, []string{jk, jk, dk, jk, r.DoneKey()}, append([]any{flag(restore)}, jargs...)...).Int()
+	if err != nil {
+		return 0, fmt.Errorf("enqueue: %w", err)
+	}
+	return n, nil
+}
+
+// KEYS: 1 jobs, 2 due, 3 leases. ARGV: 1 now (ms), 2 n, 3 lease end (ms).
+// Takes the earliest due of waiting jobs and of expired leases.
+var scriptLease = redis.NewScript(`
+local n = tonumber(ARGV[2])
+local a = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1], 'WITHSCORES', 'LIMIT', 0, n)
+local b = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', ARGV[1], 'WITHSCORES', 'LIMIT', 0, n)
+local out = {}
+local i, j, taken = 1, 1, 0
+while taken < n and (i <= #a or j <= #b) do
+  local id, from
+  if j > #b or (i <= #a and tonumber(a[i + 1]) <= tonumber(b[j + 1])) then
+    id, from = a[i], KEYS[2]
+    i = i + 2
+  else
+    id, from = b[j], KEYS[3]
+    j = j + 2
+  end
+  redis.call('ZREM', from, id)
+  local job = redis.call('HGET', KEYS[1], id)
+  if job then
+    redis.call('ZADD', KEYS[3], ARGV[3], id)
+    out[#out + 1] = id
+    out[#out + 1] = job
+    taken = taken + 1
+  end
+end
+return out
+`)
+
+// Lease hands out up to n due jobs (waiting ones and those whose lease
+// ran out) for d. The lease end, to the millisecond, is the holder's
+// token: Ack and Retry by a holder whose lease was taken over do nothing.
+func (r *Redis) Lease(ctx context.Context, now time.Time, n int, d time.Duration) ([]Job, error) {
+	if n <= 0 {
+		return nil, nil
+	}
+	until := time.UnixMilli(ms(now.Add(d)))
+	jk, dk, lk, _ := r.QueueKeys()
+	res, err := scriptLease.Run(ctx, r.rdb, []string{jk, dk, lk}, ms(now), n, ms(until)).StringSlice()
+	if err != nil {
+		return nil, fmt.Errorf("lease jobs: %w", err)
+	}
+	out := make([]Job, 0, len(res)/2)
+	for i := 0; i+1 < len(res); i += 2 {
+		var j Job
+		if err := json.Unmarshal([]byte(res[i+1]), &j); err != nil {
+			return out, fmt.Errorf("decode job: %w", err)
+		}
+		j.ID, j.Leased, j.Due = res[i], true, until
+		out = append(out, j)
+	}
+	return out, nil
+}
+
+// leaseToken is the lease a job handed out by Lease carries ("" for a job
+// that is not leased: then Ack and Retry act unconditionally).
+func leaseToken(j Job) string {
+	if !j.Leased || j.Due.IsZero() {
+		return ""
+	}
+	return strconv.FormatInt(ms(j.Due), 10)
+}
+
+// KEYS: 1 jobs, 2 due, 3 leases, 4 done. ARGV: 1 id, 2 lease token,
+// 3 now (ms), 4 forget finished ids before (ms).
+var scriptAck = redis.NewScript(`
+if ARGV[2] ~= '' then
+  local s = redis.call('ZSCORE', KEYS[3], ARGV[1])
+  if s and tonumber(s) ~= tonumber(ARGV[2]) then
+    return 0
+  end
+end
+if redis.call('HDEL', KEYS[1], ARGV[1]) == 1 then
+  redis.call('ZADD', KEYS[4], ARGV[3], ARGV[1])
+end
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('ZREM', KEYS[3], ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', '(' .. ARGV[4])
+return 1
+`)
+
+// Ack removes a finished job; only its id is kept, for DoneRetention.
+func (r *Redis) Ack(ctx context.Context, job Job) error {
+	jk, dk, lk, _ := r.QueueKeys()
+	now := time.Now()
+	if err := scriptAck.Run(ctx, r.rdb, []string{jk, dk, lk, r.DoneKey()}, job.ID, leaseToken(job), ms(now), ms(now.Add(-DoneRetention))).Err(); err != nil {
+		return fmt.Errorf("ack job: %w", err)
+	}
+	return nil
+}
+
+// KEYS: 1 jobs, 2 due, 3 leases. ARGV: 1 id, 2 lease token, 3 JSON, 4 due (ms).
+var scriptRetry = redis.NewScript(`
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then
+  return -1
+end
+if ARGV[2] ~= '' then
+  local s = redis.call('ZSCORE', KEYS[3], ARGV[1])
+  if s and tonumber(s) ~= tonumber(ARGV[2]) then
+    return 0
+  end
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+redis.call('ZREM', KEYS[3], ARGV[1])
+redis.call('ZADD', KEYS[2], ARGV[4], ARGV[1])
+return 1
+`)
+
+// Retry makes a leased job due again at the given time, keeping its
+// attempt count and last error.
+func (r *Redis) Retry(ctx context.Context, job Job, at time.Time) error {
+	tok := leaseToken(job)
+	j := job
+	j.Leased, j.Due = false, at
+	data, err := json.Marshal(j)
+	if err != nil {
+		return err
+	}
+	jk, dk, lk, _ := r.QueueKeys()
+	n, err := scriptRetry.Run(ctx, r.rdb, []string{jk, dk, lk}, job.ID, tok, data, ms(at)).Int()
+	if err != nil {
+		return fmt.Errorf("retry job: %w", err)
+	}
+	if n < 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+func (r *Redis) QueueStats(ctx context.Context) (QueueStats, error) {
+	jk, dk, lk, _ := r.QueueKeys()
+	pipe := r.rdb.Pipeline()
+	jobs := pipe.HLen(ctx, jk)
+	leased := pipe.ZCard(ctx, lk)
+	oldest := pipe.ZRangeWithScores(ctx, dk, 0, 0)
+	if _, err := pipe.Exec(ctx); err != nil {
+		return QueueStats{}, fmt.Errorf("queue stats: %w", err)
+	}
+	s := QueueStats{Jobs: int(jobs.Val()), Leased: int(leased.Val())}
+	if z := oldest.Val(); len(z) == 1 {
+		s.OldestDue = time.UnixMilli(int64(z[0].Score))
+	}
+	return s, nil
+}
+
+// OpenApps calls fn with the id of every application that may still need
+// work (a task not final or a version not pushed).
+func (r *Redis) OpenApps(ctx context.Context, fn func(id string) error) error {
+	_, _, _, ok := r.QueueKeys()
+	it := r.rdb.ZScan(ctx, ok, 0, "", 200).Iterator()
+	for i := 0; it.Next(ctx); i++ {
+		if i%2 == 1 { // ZSCAN yields member, score, member, score …
+			continue
+		}
+		if err := fn(it.Val()); err != nil {
+			return err
+		}
+	}
+	return it.Err()
+}
+
+// Jobs calls fn with every queued job, leased or not.
+func (r *Redis) Jobs(ctx context.Context, fn func(Job) error) error {
+	jk, _, lk, _ := r.QueueKeys()
+	it := r.rdb.HScan(ctx, jk, 0, "", 200).Iterator()
+	var id string
+	for i := 0; it.Next(ctx); i++ {
+		if i%2 == 0 {
+			id = it.Val()
+			continue
+		}
+		var j Job
+		if err := json.Unmarshal([]byte(it.Val()), &j); err != nil {
+			// Not a job at all: hand it over as one with only its id, so
+			// the caller can drop it.
+			j = Job{}
+		}
+		j.ID = id
+		if s, err := r.rdb.ZScore(ctx, lk, id).Result(); err == nil {
+			j.Leased, j.Due = true, time.UnixMilli(int64(s))
+		}
+		if err := fn(j); err != nil {
+			return err
+		}
+	}
+	return it.Err()
+}
+
+// KEYS: 1 jobs, 2 due, 3 leases, 4 app. ARGV: 1 id, 2 revision read.
+var scriptDrop = redis.NewScript(`
+local rev = redis.call('HGET', KEYS[4], 'rev') or '0'
+if rev ~= ARGV[2] then
+  return 0
+end
+redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('ZREM', KEYS[3], ARGV[1])
+return 1
+`)
+
+// DropJob removes a queued job only if its application is still at
+// revision rev (0: the application does not exist), so a decision taken
+// on a snapshot is never applied to state that has moved on.
+func (r *Redis) DropJob(ctx context.Context, job Job, rev int64) (bool, error) {
+	jk, dk, lk, _ := r.QueueKeys()
+	n, err := scriptDrop.Run(ctx, r.rdb, []string{jk, dk, lk, r.appKey(job.AppID)}, job.ID, rev).Int()
+	if err != nil {
+		return false, fmt.Errorf("drop job: %w", err)
+	}
+	return n == 1, nil
+}
+
+var scriptUnlock = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+`)
+
+// TryLock takes the reconciler's lock for ttl; release gives it back.
+// Only one replica reconciles at a time.
+func (r *Redis) TryLock(ctx context.Context, ttl time.Duration) (release func(), ok bool, err error) {
+	key, tok := r.queueKey("reconcile"), token()
+	ok, err = r.rdb.SetNX(ctx, key, tok, ttl).Result()
+	if err != nil || !ok {
+		return func() {}, false, err
+	}
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		scriptUnlock.Run(ctx, r.rdb, []string{key}, tok)
+	}, true, nil
+}

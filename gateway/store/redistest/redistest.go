@@ -1,0 +1,236 @@
+// Package redistest starts a private redis-server for a test: on a free
+// loopback port, with its data in a directory of the test's own, so a test
+// can kill it and start it again on the same data. It runs the project's
+// deploy/redis.conf (AOF on) with only the port, address and directory
+// replaced, so the tests run what is deployed.
+//
+// Without a redis-server binary a test is skipped with a message; when CI
+// is "true" it fails instead, so CI can never pass without the Redis tests.
+package redistest
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Server is one running (or stopped) redis-server.
+type Server struct {
+	t    testing.TB
+	bin  string
+	conf string
+	Port int
+	Addr string // 127.0.0.1:port
+	Dir  string // data directory (AOF files)
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+// Binary finds redis-server (REDIS_SERVER names it where it is not on
+// PATH), or "" when there is none.
+func Binary() string {
+	if p := os.Getenv("REDIS_SERVER"); p != "" {
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+		return ""
+	}
+	if p, err := exec.LookPath("redis-server"); err == nil {
+		return p
+	}
+	for _, p := range []string{"/usr/bin/redis-server", "/usr/local/bin/redis-server", "/usr/sbin/redis-server"} {
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	return ""
+}
+
+// unavailable fails the test in CI and skips it elsewhere.
+func unavailable(t testing.TB, why string) {
+	t.Helper()
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("redis-server is required in CI: %s (.ci/run installs the redis-server package)", why)
+	}
+	t.Skipf("skipping the Redis tests: %s (install redis-server, e.g. apt-get install -y redis-server)", why)
+}
+
+// Conf is the path of deploy/redis.conf, found above the working directory.
+func Conf() string {
+	dir, err := os.Getwd()
+	if err != nil {
+		return ""
+	}
+	for {
+		p := filepath.Join(dir, "deploy", "redis.conf")
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return ""
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return ""
+		}
+		dir = parent
+	}
+}
+
+// Start starts a redis-server for t; it is killed when t ends.
+func Start(t testing.TB) *Server {
+	t.Helper()
+	bin := Binary()
+	if bin == "" {
+		unavailable(t, "no redis-server binary on PATH")
+	}
+	s := &Server{t: t, bin: bin, conf: Conf(), Dir: t.TempDir()}
+	var err error
+	for try := 0; try < 5; try++ {
+		s.Port, err = freePort()
+		if err != nil {
+			continue
+		}
+		s.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(s.Port))
+		if err = s.start(); err == nil {
+			break
+		}
+	}
+	if err != nil {
+		unavailable(t, "cannot start redis-server: "+err.Error())
+	}
+	t.Cleanup(func() { s.Kill() })
+	return s
+}
+
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+func (s *Server) start() error {
+	var args []string
+	if s.conf != "" {
+		args = append(args, s.conf)
+	} else {
+		args = append(args, "--appendonly", "yes", "--appendfsync", "always")
+	}
+	args = append(args,
+		"--port", strconv.Itoa(s.Port), "--bind", "127.0.0.1", "--dir", s.Dir,
+		"--daemonize", "no", "--protected-mode", "yes",
+		"--logfile", filepath.Join(s.Dir, "redis.log"), "--save", "")
+	cmd := exec.Command(s.bin, args...)
+	dieWithParent(cmd)
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	s.cmd, s.done = cmd, done
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case <-done:
+			return fmt.Errorf("redis-server exited at start: %s", s.logTail())
+		default:
+		}
+		if s.ping() == nil {
+			return nil
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	s.Kill()
+	return fmt.Errorf("redis-server did not answer within 10s: %s", s.logTail())
+}
+
+func (s *Server) ping() error {
+	c := redis.NewClient(&redis.Options{Addr: s.Addr, MaxRetries: -1, DialTimeout: time.Second})
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	return c.Ping(ctx).Err()
+}
+
+func (s *Server) logTail() string {
+	f, err := os.Open(filepath.Join(s.Dir, "redis.log"))
+	if err != nil {
+		return "(no log)"
+	}
+	defer f.Close()
+	var lines []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		lines = append(lines, sc.Text())
+		if len(lines) > 5 {
+			lines = lines[1:]
+		}
+	}
+	return fmt.Sprint(lines)
+}
+
+var prefixes atomic.Int64
+
+// URL is a store URL for this server under a fresh key prefix, so tests
+// sharing one server never see each other's keys.
+func (s *Server) URL() string {
+	return fmt.Sprintf("redis://%s/0?prefix=t%d", s.Addr, prefixes.Add(1))
+}
+
+// BaseURL is the server's URL without a prefix.
+func (s *Server) BaseURL() string { return "redis://" + s.Addr + "/0" }
+
+// Client is a go-redis client for the server, closed when the test ends.
+func (s *Server) Client() *redis.Client {
+	c := redis.NewClient(&redis.Options{Addr: s.Addr})
+	s.t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// Kill ends the server with SIGKILL (no shutdown save: what the AOF has
+// is all that survives) and waits for it to be gone.
+func (s *Server) Kill() { s.signal(syscall.SIGKILL) }
+
+// Stop shuts the server down cleanly (SIGTERM) and waits.
+func (s *Server) Stop() { s.signal(syscall.SIGTERM) }
+
+func (s *Server) signal(sig syscall.Signal) {
+	if s.cmd == nil {
+		return
+	}
+	s.cmd.Process.Signal(sig)
+	select {
+	case <-s.done:
+	case <-time.After(15 * time.Second):
+		s.cmd.Process.Kill()
+		<-s.done
+	}
+	s.cmd = nil
+}
+
+// Restart starts the server again on the same port and data directory.
+func (s *Server) Restart() {
+	s.t.Helper()
+	var err error
+	for try := 0; try < 50; try++ { // the port may linger a moment
+		if err = s.start(); err == nil {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	s.t.Fatalf("restart redis-server: %v", err)
+}
