@@ -1,7 +1,7 @@
 # The README's commands, and the checks CI runs.
 GO ?= go
 
-.PHONY: dev test test-scale vet fmt-check build
+.PHONY: dev test test-scale fuzz vet fmt-check build
 
 # Gateway + mock departments + mock portal + embedded store, one process.
 dev:
@@ -16,6 +16,18 @@ test: fmt-check vet
 test-scale:
 	$(GO) test -race -count=1 -timeout 10m ./gateway/store/... ./gateway/reconcile/ ./gateway/replicatest/
 
+# A short run of every fuzz target (package:target), FUZZTIME each; the
+# seed corpora are in each package's testdata/fuzz/. CI runs it after test.
+FUZZTIME ?= 10s
+FUZZ_TARGETS = ./gateway/api:FuzzSubmission ./gateway/api:FuzzEvent \
+	./gateway/auth:FuzzWebhookVerify ./gateway/auth:FuzzJWTVerify
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "fuzz $$name in $$pkg for $(FUZZTIME)"; \
+		$(GO) test -run='^$$' -fuzz="^$$name\$$" -fuzztime=$(FUZZTIME) $$pkg; \
+	done
+
 vet:
 	$(GO) vet ./...
 
@@ -25,3 +37,20 @@ fmt-check:
 
 build:
 	$(GO) build -o bin/onething ./gateway/cmd/onething
+
+.PHONY: bench bench-go
+
+# The loopback benchmark of both backends (intake, raw baseline, end to
+# end, growth to 1,000,000 stored applications: long), written to
+# docs/BENCHMARKS.md. BENCH_FLAGS shortens it, e.g.
+#   make bench BENCH_FLAGS='--grow-to 100000 --e2e 1000'
+# COMMIT names the code measured (the build carries no VCS stamp here).
+COMMIT ?= unknown
+BENCH_FLAGS ?=
+bench: build
+	./bin/onething bench --commit "$(COMMIT)" --doc docs/BENCHMARKS.md --out docs/benchmarks.json $(BENCH_FLAGS)
+
+# The Go benchmarks of the hot paths (validation, signature check,
+# planning, status) and of the store's writes on both backends.
+bench-go:
+	$(GO) test -run '^$$' -bench . -benchmem ./gateway/bench/ ./gateway/store/ ./gateway/calendar/

@@ -173,6 +173,12 @@ var schemaTypes = map[string]struct {
 	"BreakerStatus":        {contracts.BreakerStatus{}, false},
 	"BreakerTransition":    {contracts.BreakerTransition{}, false},
 	"BreakerReport":        {breakerReport{}, false},
+	"ApplicationSummary":   {contracts.ApplicationSummary{}, false},
+	"ApplicationList":      {contracts.ApplicationList{}, false},
+	"ApplicationRecord":    {contracts.ApplicationRecord{}, false},
+	"Task":                 {contracts.Task{}, false},
+	"AuditEntry":           {contracts.AuditEntry{}, false},
+	"AuditPage":            {contracts.AuditPage{}, false},
 }
 
 // breakerReport mirrors what GET /v1/admin/breakers writes:
@@ -346,8 +352,8 @@ func TestAdminOperations(t *testing.T) {
 			}
 		}
 	}
-	if n != 5 {
-		t.Errorf("gateway: %d admin operations, want 5 (breakers, dead letters, one dead letter, two replays)", n)
+	if n != 6 {
+		t.Errorf("gateway: %d admin operations, want 6 (breakers, dead letters, one dead letter, two replays, audit log)", n)
 	}
 }
 
@@ -482,6 +488,10 @@ var goTypes = map[string]func() any{
 	"DeadLetterList": func() any { return new(contracts.DeadLetterList) },
 	"ReplayResult":   func() any { return new(contracts.ReplayResult) },
 	"BreakerReport":  func() any { return new(breakerReport) },
+
+	"ApplicationList":   func() any { return new(contracts.ApplicationList) },
+	"ApplicationRecord": func() any { return new(contracts.ApplicationRecord) },
+	"AuditPage":         func() any { return new(contracts.AuditPage) },
 }
 
 // schemaOnly are the goTypes of examples of the mocks' admin API: contracts

@@ -359,3 +359,79 @@ type BreakerTransition struct {
 	From string    `json:"from"`
 	To   string    `json:"to"`
 }
+
+// ApplicationSummary is one application of a person, as a search by ID
+// number (GET /v1/applications?idNumber=…) lists it: the applicant masked.
+type ApplicationSummary struct {
+	ApplicationID string          `json:"applicationId"`
+	PortalRef     string          `json:"portalRef"`
+	Channel       Channel         `json:"channel"`
+	ReceivedAt    time.Time       `json:"receivedAt"`
+	Applicant     MaskedApplicant `json:"applicant"`
+	Status        AppState        `json:"status"`
+	Items         []ItemCode      `json:"items"`
+	Version       int64           `json:"version"`
+}
+
+// ApplicationList is the reply of a search by ID number, oldest first.
+type ApplicationList struct {
+	Applications []ApplicationSummary `json:"applications"`
+}
+
+// ApplicationRecord is the full, unmasked record of an application
+// (GET /v1/applications/{id}/record?reason=…), for authorised staff; every
+// such read is in the audit log, under AuditID.
+type ApplicationRecord struct {
+	ApplicationID string    `json:"applicationId"`
+	PortalRef     string    `json:"portalRef"`
+	Channel       Channel   `json:"channel"`
+	ReceivedAt    time.Time `json:"receivedAt"`
+	Applicant     Applicant `json:"applicant"`
+	Requests      Requests  `json:"requests"`
+	Delivery      Delivery  `json:"delivery"`
+	Tasks         []*Task   `json:"tasks"`
+	Timeline      []Entry   `json:"timeline"`
+	Status        Status    `json:"status"`
+	Version       int64     `json:"version"`
+	AuditID       string    `json:"auditId"`
+}
+
+// Audit actions: what an audit entry records.
+const (
+	AuditRecordRead     = "record.read"         // a full (unmasked) record was read
+	AuditSearch         = "applications.search" // applications were looked up by ID number
+	AuditDeadLetters    = "deadletters.list"    // dead letters were listed
+	AuditDeadLetter     = "deadletter.read"     // one dead letter was inspected
+	AuditReplay         = "deadletters.replay"  // dead letters were replayed
+	AuditBreakers       = "breakers.read"       // the circuit breakers were read
+	AuditQueryAction    = "audit.query"         // the audit log itself was queried
+	AuditReasonMaxRunes = 200                   // longest reason accepted
+)
+
+// AuditEntry is one line of the append-only audit log: who read a full
+// record or took an admin action, when, what, and why. It holds no
+// personal data in the clear: a searched ID number appears masked.
+type AuditEntry struct {
+	ID            string    `json:"id"`
+	At            time.Time `json:"at"`
+	Subject       string    `json:"subject"` // the caller's account (auth principal), never a person's data
+	Role          string    `json:"role"`
+	Action        string    `json:"action"`
+	Method        string    `json:"method"`
+	Route         string    `json:"route"` // the route template, e.g. /v1/applications/:id/record
+	ApplicationID string    `json:"applicationId,omitempty"`
+	TaskID        string    `json:"taskId,omitempty"`
+	Dept          Dept      `json:"dept,omitempty"`
+	Reason        string    `json:"reason,omitempty"`
+	// Query is what was asked for, personal data masked (e.g. the ID number
+	// of a search, the filters of an audit query).
+	Query     string `json:"query,omitempty"`
+	RequestID string `json:"requestId,omitempty"`
+}
+
+// AuditPage is the reply of GET /v1/admin/audit: entries newest first, and
+// the cursor of the next (older) page when there is one.
+type AuditPage struct {
+	Entries []AuditEntry `json:"entries"`
+	Next    string       `json:"next,omitempty"`
+}

@@ -45,6 +45,9 @@ type Config struct {
 	Path string
 	// AppKey/Secret verify the gateway's request signature.
 	AppKey, Secret string
+	// Expect is the signing scheme required of the gateway's requests
+	// (default HMAC-SHA256 with AppKey/Secret; see verify.go).
+	Expect Expect
 	// EventSecret (whsec_…) signs the events posted back.
 	EventSecret string
 	// Delay is the unit delay between scripted events.
@@ -106,6 +109,9 @@ func NewDept(cfg Config, decide Decider) (*Dept, error) {
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
+	}
+	if err := cfg.Expect.check(cfg.Dept, cfg.Secret); err != nil {
+		return nil, fmt.Errorf("mock %s: signing: %w", cfg.Dept, err)
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	d := &Dept{
@@ -200,8 +206,8 @@ func (d *Dept) readSigned(w http.ResponseWriter, r *http.Request) (body []byte, 
 		writeError(w, http.StatusBadRequest, "malformed_body", "请求体读取失败", "cannot read body")
 		return nil, "", false
 	}
-	if !d.verify(r, body) {
-		writeError(w, http.StatusUnauthorized, "unauthorized", "签名校验失败", "bad signature")
+	if body, err = d.authenticate(r, body); err != nil {
+		refuse(w, err)
 		return nil, "", false
 	}
 	key = r.Header.Get(contracts.HeaderIdempotencyKey)
@@ -249,37 +255,12 @@ func (d *Dept) open(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, dec2.Reply)
 }
 
-// verify checks the appKey signature and refuses a replayed nonce.
-func (d *Dept) verify(r *http.Request, body []byte) bool {
-	if d.cfg.Secret == "" {
-		return true
-	}
-	h := r.Header
-	if h.Get(contracts.HeaderAppKey) != d.cfg.AppKey {
-		return false
-	}
-	now := time.Now()
-	if contracts.VerifyDeptSignature(d.cfg.Secret, r.Method, r.URL.EscapedPath(), h.Get(contracts.HeaderTimestamp), h.Get(contracts.HeaderNonce), h.Get(contracts.HeaderSignature), body, now) != nil {
-		return false
-	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	n := h.Get(contracts.HeaderNonce)
-	if _, seen := d.nonces[n]; seen {
-		return false
-	}
-	if len(d.nonces) > 100000 {
-		for k, t := range d.nonces {
-			if now.Sub(t) > 2*contracts.SignatureTolerance {
-				delete(d.nonces, k)
-			}
-		}
-	}
-	d.nonces[n] = now
-	return true
-}
-
 func (d *Dept) get(w http.ResponseWriter, r *http.Request) {
+	// Polls are signed like every request (empty body).
+	if _, err := d.authenticate(r, nil); err != nil {
+		refuse(w, err)
+		return
+	}
 	d.mu.Lock()
 	c, ok := d.cases[r.PathValue("caseNo")]
 	var out contracts.CaseView

@@ -71,8 +71,8 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// check refuses rates outside 0..1 and negative durations.
-func (f Faults) check() error {
+// Check refuses rates outside 0..1 and negative durations.
+func (f Faults) Check() error {
 	for name, r := range map[string]float64{"errorRate": f.ErrorRate, "timeoutRate": f.TimeoutRate, "rateLimitRate": f.RateLimitRate,
 		"malformedRate": f.MalformedRate, "refuseRate": f.RefuseRate, "duplicateRate": f.DuplicateRate} {
 		if r < 0 || r > 1 {
@@ -221,7 +221,7 @@ func (d *Dept) faultsAPI(mux *http.ServeMux) {
 			writeError(w, http.StatusBadRequest, "malformed_json", "故障配置不是有效的 JSON", "faults must be JSON: "+err.Error())
 			return
 		}
-		if err := f.check(); err != nil {
+		if err := f.Check(); err != nil {
 			writeError(w, http.StatusBadRequest, "malformed_json", "故障配置取值超出范围", err.Error())
 			return
 		}

@@ -227,7 +227,7 @@ func TestMockAdminExamplesDecode(t *testing.T) {
 	}
 	var f Faults
 	json.Unmarshal([]byte(`{"jitter":"-5ms"}`), &f)
-	if f.check() == nil {
+	if f.Check() == nil {
 		t.Error("a negative jitter passed the check")
 	}
 }

@@ -6,8 +6,6 @@ package client
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -50,7 +48,9 @@ type Config struct {
 	HalfOpenProbes      uint32
 	// OnBreakerChange is told of every breaker state change (metrics, logs).
 	OnBreakerChange func(name string, from, to gobreaker.State)
-	// Sign replaces the appKey signature when set (other schemes).
+	// Sign replaces the appKey signature when set (other schemes: see
+	// NewSigner). It runs on every attempt and may replace the body (an
+	// SM4-GCM envelope).
 	Sign func(req *http.Request, body []byte) error
 }
 
@@ -183,6 +183,16 @@ func New(cfg Config) *Client {
 
 var errRetryLater = errors.New("remote asked to retry later")
 
+// traceparent is the W3C traceparent of one outbound call: a new span of
+// the trace ctx carries (the inbound request's, or the application's for
+// a worker's job), or of a new trace when ctx carries none.
+func traceparent(ctx context.Context) string {
+	if t, ok := contracts.TraceFrom(ctx); ok {
+		return t.Child().String()
+	}
+	return contracts.NewTrace().String()
+}
+
 // quiet silences resty's own logging: the gateway logs failures itself,
 // once, in its structured log and without request details.
 type quiet struct{}
@@ -219,6 +229,7 @@ func (c *Client) Do(ctx context.Context, method, path, idempotencyKey, requestID
 		if requestID != "" {
 			req.SetHeader(contracts.HeaderRequestID, requestID)
 		}
+		req.SetHeader(contracts.HeaderTraceparent, traceparent(ctx))
 		if payload != nil {
 			req.SetBody(payload)
 		}
@@ -308,17 +319,7 @@ func (c *Client) sign(_ *resty.Client, req *http.Request) error {
 	if c.cfg.Secret == "" {
 		return nil
 	}
-	ts := strconv.FormatInt(time.Now().Unix(), 10)
-	nonce := make([]byte, 12)
-	if _, err := rand.Read(nonce); err != nil {
-		return err
-	}
-	n := hex.EncodeToString(nonce)
-	req.Header.Set(contracts.HeaderAppKey, c.cfg.AppKey)
-	req.Header.Set(contracts.HeaderTimestamp, ts)
-	req.Header.Set(contracts.HeaderNonce, n)
-	req.Header.Set(contracts.HeaderSignature, contracts.DeptSignature(c.cfg.Secret, req.Method, req.URL.EscapedPath(), ts, n, body))
-	return nil
+	return signHMACSHA256(req, body, c.cfg.AppKey, c.cfg.Secret)
 }
 
 // OpenCase posts a case request to a department and returns its answer.

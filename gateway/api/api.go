@@ -7,7 +7,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -25,6 +24,7 @@ import (
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
 	c "onething/contracts"
+	"onething/gateway/auth"
 	"onething/gateway/calendar"
 	"onething/gateway/engine"
 	"onething/gateway/rules"
@@ -56,6 +56,27 @@ type Config struct {
 	AdminTokens []string
 	// Breakers reports each remote system's circuit breaker.
 	Breakers func() map[string]c.BreakerStatus
+	// ObserveHTTP is told of every request served (metrics): method, route
+	// template ("" when no route matched), status and time taken.
+	ObserveHTTP func(method, route string, status int, elapsed time.Duration)
+	// InFlight is called as a request starts; what it returns, as it ends.
+	InFlight func() func()
+
+	// Tokens are further static bearer tokens, each with its principal
+	// (ReadTokens are district-office staff, AdminTokens admins).
+	Tokens []auth.StaticToken
+	// JWT, when set, accepts bearer JWTs (see gateway/auth).
+	JWT *auth.JWTConfig
+	// RateLimit sets the per-caller token buckets (zero: generous defaults).
+	RateLimit auth.RateLimitConfig
+	// ReplayTTL and ReplaySize bound the cache of webhook ids (zero: 10m,
+	// 100,000).
+	ReplayTTL  time.Duration
+	ReplaySize int
+	// TrustedProxies are the addresses (CIDRs) of proxies whose
+	// X-Forwarded-For is believed when keying anonymous callers; none by
+	// default (the peer address counts).
+	TrustedProxies []string
 }
 
 // Check is one readiness check.
@@ -65,25 +86,19 @@ type Check struct {
 }
 
 type server struct {
-	cfg    Config
-	portal []*standardwebhooks.Webhook
-	depts  map[c.Dept][]*standardwebhooks.Webhook
+	cfg Config
+	sec *security
 }
 
 // New builds the HTTP handler.
 func New(cfg Config) (http.Handler, error) {
-	s := &server{cfg: cfg, depts: map[c.Dept][]*standardwebhooks.Webhook{}}
-	var err error
-	if s.portal, err = webhooks(cfg.PortalSecrets); err != nil {
-		return nil, fmt.Errorf("portal secret: %w", err)
-	}
-	for d, secrets := range cfg.DeptSecrets {
-		if s.depts[d], err = webhooks(secrets); err != nil {
-			return nil, fmt.Errorf("%s secret: %w", d, err)
-		}
-	}
+	s := &server{cfg: cfg}
 	if cfg.Log == nil {
 		s.cfg.Log = slog.Default()
+	}
+	var err error
+	if s.sec, err = newSecurity(s.cfg); err != nil {
+		return nil, err
 	}
 	if cfg.Metrics == nil {
 		s.cfg.Metrics = promhttp.Handler()
@@ -91,7 +106,11 @@ func New(cfg Config) (http.Handler, error) {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
-	r.Use(s.requestID, s.recover, s.logRequests)
+	if err := r.SetTrustedProxies(cfg.TrustedProxies); err != nil {
+		return nil, fmt.Errorf("trusted proxies: %w", err)
+	}
+	// secure enforces the one access policy (security.go) on every route.
+	r.Use(s.requestID, s.securityHeaders, s.recover, s.logRequests, s.secure)
 	r.NoRoute(func(g *gin.Context) {
 		s.fail(g, http.StatusNotFound, "not_found", "请求的地址不存在", "no such endpoint")
 	})
@@ -99,16 +118,19 @@ func New(cfg Config) (http.Handler, error) {
 		s.fail(g, http.StatusMethodNotAllowed, "method_not_allowed", "不支持该请求方法", "method not allowed")
 	})
 	r.POST("/v1/portal/submissions", s.submit)
+	r.GET("/v1/applications", s.searchApplications)
 	r.GET("/v1/applications/:id", s.application)
+	r.GET("/v1/applications/:id/record", s.record)
 	r.POST("/v1/applications/:id/supplements", s.supplement)
 	r.POST("/v1/applications/:id/withdraw", s.withdraw)
 	r.POST("/v1/guide", s.guide)
-	admin := r.Group("/v1/admin", s.authorizedAdmin)
+	admin := r.Group("/v1/admin")
 	admin.GET("/breakers", s.breakers)
 	admin.GET("/dead-letters", s.deadLetters)
 	admin.GET("/dead-letters/:task", s.deadLetter)
 	admin.POST("/dead-letters/:task/replay", s.replayOne)
 	admin.POST("/dead-letters/replay", s.replayDept)
+	admin.GET("/audit", s.auditLog)
 	r.POST("/v1/departments/:dept/events", s.event)
 	r.GET("/healthz", func(g *gin.Context) { g.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	r.GET("/readyz", s.ready)
@@ -116,23 +138,18 @@ func New(cfg Config) (http.Handler, error) {
 	return r, nil
 }
 
-func webhooks(secrets []string) ([]*standardwebhooks.Webhook, error) {
-	var out []*standardwebhooks.Webhook
-	for _, sec := range secrets {
-		wh, err := standardwebhooks.NewWebhook(sec)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, wh)
-	}
-	return out, nil
-}
-
 const ridKey = "requestId"
 
 // requestID takes the caller's X-Request-Id (when sane) or makes one, and
-// returns it on every response.
+// returns it on every response. It also takes the caller's W3C traceparent
+// (or starts a trace) into the request's context, so any call made on the
+// request's behalf carries it, and it measures every request (metrics),
+// panics included.
 func (s *server) requestID(g *gin.Context) {
+	start := time.Now()
+	if s.cfg.InFlight != nil {
+		defer s.cfg.InFlight()()
+	}
 	rid := g.GetHeader(c.HeaderRequestID)
 	if len(rid) == 0 || len(rid) > 64 || strings.ContainsAny(rid, " \t\r\n") {
 		b := make([]byte, 8)
@@ -141,8 +158,19 @@ func (s *server) requestID(g *gin.Context) {
 	}
 	g.Set(ridKey, rid)
 	g.Header(c.HeaderRequestID, rid)
+	tc, ok := c.ParseTraceparent(g.GetHeader(c.HeaderTraceparent))
+	if !ok {
+		tc = c.NewTrace()
+	}
+	g.Set(traceKey, tc.TraceIDString())
+	g.Request = g.Request.WithContext(c.WithTrace(g.Request.Context(), tc))
 	g.Next()
+	if s.cfg.ObserveHTTP != nil {
+		s.cfg.ObserveHTTP(g.Request.Method, g.FullPath(), g.Writer.Status(), time.Since(start))
+	}
 }
+
+const traceKey = "traceId"
 
 // recover turns a panic into the JSON 500, without a stack trace or input
 // in the reply or the log.
@@ -163,15 +191,19 @@ func (s *server) logRequests(g *gin.Context) {
 	start := time.Now()
 	g.Next()
 	s.cfg.Log.Info("http", "method", g.Request.Method, "route", g.FullPath(), "status", g.Writer.Status(),
-		"ms", time.Since(start).Milliseconds(), "requestId", g.GetString(ridKey))
+		"ms", time.Since(start).Milliseconds(), "caller", caller(g), "requestId", g.GetString(ridKey), "traceId", g.GetString(traceKey))
 }
 
 func (s *server) fail(g *gin.Context, status int, code, zh, en string, details ...c.FieldError) {
 	g.AbortWithStatusJSON(status, c.Error{Code: code, Message: zh, MessageEn: en, Details: details, RequestID: g.GetString(ridKey)})
 }
 
-// readBody reads a JSON body of at most MaxBody bytes.
+// readBody reads a JSON body of at most MaxBody bytes (once: a signed
+// route's body was read to check its signature).
 func (s *server) readBody(g *gin.Context) ([]byte, bool) {
+	if b, ok := g.Get(bodyKey); ok {
+		return b.([]byte), true
+	}
 	if ct := g.GetHeader("Content-Type"); ct != "" {
 		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
 			s.fail(g, http.StatusUnsupportedMediaType, "unsupported_media_type", "请求体须为 JSON（application/json）", "the body must be application/json")
@@ -191,31 +223,28 @@ func (s *server) readBody(g *gin.Context) ([]byte, bool) {
 	return body, true
 }
 
-// verify checks a Standard Webhooks signature against any of the secrets.
-func verify(whs []*standardwebhooks.Webhook, body []byte, h http.Header) bool {
-	for _, wh := range whs {
-		if wh.Verify(body, h) == nil {
-			return true
-		}
-	}
-	return false
-}
-
-// decodeStrict decodes JSON, refusing unknown fields and trailing data.
+// decodeStrict decodes JSON, refusing unknown fields, trailing data,
+// duplicate keys, bad UTF-8 and deep nesting (strictjson.go).
 func decodeStrict(body []byte, v any) error {
+	if err := checkStrict(body); err != nil {
+		return err
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return err
 	}
-	if dec.More() {
-		return errors.New("unexpected data after the JSON object")
+	if !endOfInput(dec) {
+		return errTrailing
 	}
 	return nil
 }
 
 // jsonProblem describes a decode error without echoing the input.
 func jsonProblem(err error) c.FieldError {
+	if fe, ok := strictProblem(err); ok {
+		return fe
+	}
 	var typeErr *json.UnmarshalTypeError
 	var syntaxErr *json.SyntaxError
 	switch {
@@ -236,13 +265,9 @@ func (s *server) submit(g *gin.Context) {
 	if !ok {
 		return
 	}
-	if !verify(s.portal, body, g.Request.Header) {
-		s.fail(g, http.StatusUnauthorized, "unauthorized", "签名无效或已过期", "missing, invalid or expired webhook signature")
-		return
-	}
 	var sub c.Submission
 	if err := decodeStrict(body, &sub); err != nil {
-		s.fail(g, http.StatusBadRequest, "malformed_json", "请求体不是有效的申请 JSON", "the body is not a valid submission JSON", jsonProblem(err))
+		s.badJSON(g, "请求体不是有效的申请 JSON", "the body is not a valid submission JSON", err)
 		return
 	}
 	if problems := sub.Validate(time.Now().In(calendar.Zone)); len(problems) > 0 {
@@ -261,7 +286,9 @@ func (s *server) submit(g *gin.Context) {
 	if dup {
 		status = http.StatusOK
 	} else {
-		s.cfg.Log.Info("application received", "app", app.ID, "tasks", len(app.Tasks), "requestId", g.GetString(ridKey))
+		// appTraceId is the trace every department call for it carries.
+		s.cfg.Log.Info("application received", "app", app.ID, "tasks", len(app.Tasks), "requestId", g.GetString(ridKey),
+			"traceId", g.GetString(traceKey), "appTraceId", c.TraceForID(app.ID).TraceIDString())
 	}
 	g.JSON(status, c.SubmissionAccepted{
 		ApplicationID: app.ID, PortalRef: app.PortalRef, Status: app.Status.State, Duplicate: dup,
@@ -269,38 +296,9 @@ func (s *server) submit(g *gin.Context) {
 	})
 }
 
-func (s *server) authorizedReader(g *gin.Context) bool {
-	return s.bearer(g, s.cfg.ReadTokens)
-}
-
-// authorizedAdmin guards the operators' routes.
-func (s *server) authorizedAdmin(g *gin.Context) {
-	if s.bearer(g, s.cfg.AdminTokens) {
-		g.Next()
-	}
-}
-
-// bearer checks the Authorization header against a set of tokens.
-func (s *server) bearer(g *gin.Context, tokens []string) bool {
-	auth := g.GetHeader("Authorization")
-	token, ok := strings.CutPrefix(auth, "Bearer ")
-	if ok && token != "" {
-		for _, t := range tokens {
-			if subtle.ConstantTimeCompare([]byte(t), []byte(token)) == 1 {
-				return true
-			}
-		}
-	}
-	s.fail(g, http.StatusUnauthorized, "unauthorized", "缺少或无效的访问令牌", "missing or invalid bearer token")
-	return false
-}
-
 func (s *server) application(g *gin.Context) {
-	if !s.authorizedReader(g) {
-		return
-	}
 	app, err := s.cfg.Engine.Store.Get(g.Request.Context(), g.Param("id"))
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, store.ErrNotFound) || (err == nil && !s.inScope(g, app)) {
 		s.fail(g, http.StatusNotFound, "not_found", "申请不存在", "no such application")
 		return
 	}
@@ -322,13 +320,9 @@ func (s *server) event(g *gin.Context) {
 	if !ok {
 		return
 	}
-	if !verify(s.depts[dept], body, g.Request.Header) {
-		s.fail(g, http.StatusUnauthorized, "unauthorized", "签名无效或已过期", "missing, invalid or expired webhook signature")
-		return
-	}
 	var ev c.DeptEvent
 	if err := decodeStrict(body, &ev); err != nil {
-		s.fail(g, http.StatusBadRequest, "malformed_json", "请求体不是有效的事件 JSON", "the body is not a valid event JSON", jsonProblem(err))
+		s.badJSON(g, "请求体不是有效的事件 JSON", "the body is not a valid event JSON", err)
 		return
 	}
 	if problems := ev.Validate(); len(problems) > 0 {
@@ -371,19 +365,15 @@ func (s *server) ready(g *gin.Context) {
 	g.JSON(status, gin.H{"ready": ok, "checks": checks})
 }
 
-// portalBody reads and authenticates a portal-signed JSON request and
-// decodes it strictly into v.
+// portalBody reads a portal-signed JSON request (the policy checked the
+// signature) and decodes it strictly into v.
 func (s *server) portalBody(g *gin.Context, v any) bool {
 	body, ok := s.readBody(g)
 	if !ok {
 		return false
 	}
-	if !verify(s.portal, body, g.Request.Header) {
-		s.fail(g, http.StatusUnauthorized, "unauthorized", "签名无效或已过期", "missing, invalid or expired webhook signature")
-		return false
-	}
 	if err := decodeStrict(body, v); err != nil {
-		s.fail(g, http.StatusBadRequest, "malformed_json", "请求体不是有效的 JSON", "the body is not valid JSON for this request", jsonProblem(err))
+		s.badJSON(g, "请求体不是有效的 JSON", "the body is not valid JSON for this request", err)
 		return false
 	}
 	return true
@@ -455,16 +445,13 @@ func (s *server) withdraw(g *gin.Context) {
 
 // guide answers the portal's 专项问答.
 func (s *server) guide(g *gin.Context) {
-	if !s.authorizedReader(g) {
-		return
-	}
 	body, ok := s.readBody(g)
 	if !ok {
 		return
 	}
 	var req c.GuideRequest
 	if err := decodeStrict(body, &req); err != nil {
-		s.fail(g, http.StatusBadRequest, "malformed_json", "请求体不是有效的问答 JSON", "the body is not a valid guide request", jsonProblem(err))
+		s.badJSON(g, "请求体不是有效的问答 JSON", "the body is not a valid guide request", err)
 		return
 	}
 	if s.invalid(g, req.Validate()) {
@@ -487,6 +474,9 @@ func (s *server) guide(g *gin.Context) {
 }
 
 func (s *server) breakers(g *gin.Context) {
+	if !s.adminAudit(g, c.AuditBreakers, "", "") {
+		return
+	}
 	out := map[string]c.BreakerStatus{}
 	if s.cfg.Breakers != nil {
 		out = s.cfg.Breakers()
@@ -507,7 +497,7 @@ func (s *server) deptParam(g *gin.Context) (c.Dept, bool) {
 
 func (s *server) deadLetters(g *gin.Context) {
 	d, ok := s.deptParam(g)
-	if !ok {
+	if !ok || !s.adminAudit(g, c.AuditDeadLetters, "", d) {
 		return
 	}
 	list, err := s.cfg.Engine.DeadLetters(g.Request.Context(), d)
@@ -519,6 +509,9 @@ func (s *server) deadLetters(g *gin.Context) {
 }
 
 func (s *server) deadLetter(g *gin.Context) {
+	if !s.adminAudit(g, c.AuditDeadLetter, g.Param("task"), "") {
+		return
+	}
 	list, err := s.cfg.Engine.DeadLetters(g.Request.Context(), "")
 	if err != nil {
 		s.storeFailed(g, err)
@@ -534,6 +527,9 @@ func (s *server) deadLetter(g *gin.Context) {
 }
 
 func (s *server) replayOne(g *gin.Context) {
+	if !s.adminAudit(g, c.AuditReplay, g.Param("task"), "") {
+		return
+	}
 	res, err := s.cfg.Engine.Replay(g.Request.Context(), "", g.Param("task"))
 	if errors.Is(err, engine.ErrUnknownTask) {
 		s.fail(g, http.StatusNotFound, "not_found", "没有该死信任务", "no such dead letter")
@@ -555,6 +551,9 @@ func (s *server) replayDept(g *gin.Context) {
 	if all, _ := strconv.ParseBool(g.Query("all")); d == "" && !all {
 		s.fail(g, http.StatusUnprocessableEntity, "validation_failed", "请指定部门（?dept=），或用 ?all=true 重发全部", "name a department (?dept=) or replay everything with ?all=true",
 			c.FieldError{Field: "dept", Code: "required", Message: "请指定部门", MessageEn: "dept is required unless all=true"})
+		return
+	}
+	if !s.adminAudit(g, c.AuditReplay, "", d) {
 		return
 	}
 	res, err := s.cfg.Engine.Replay(g.Request.Context(), d, "")

@@ -42,7 +42,9 @@ type fixture struct {
 	engine *engine.Engine
 }
 
-func newFixture(t *testing.T) *fixture {
+// newFixture serves the API on a fresh store; tune adjusts the
+// configuration (security tests: JWT, tokens, rate limits).
+func newFixture(t *testing.T, tune ...func(*api.Config)) *fixture {
 	t.Helper()
 	st, err := store.OpenBolt(filepath.Join(t.TempDir(), "api.db"))
 	if err != nil {
@@ -50,7 +52,7 @@ func newFixture(t *testing.T) *fixture {
 	}
 	t.Cleanup(func() { st.Close() })
 	eng := &engine.Engine{Store: st, Flow: workflow.New(calendar.Default())}
-	h, err := api.New(api.Config{
+	cfg := api.Config{
 		Engine: eng, PortalSecrets: []string{portalSecret, oldSecret}, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		DeptSecrets: map[c.Dept][]string{c.DeptCDPF: {cdpfSecret}, c.DeptCivil: {civilSecret}},
 		ReadTokens:  []string{readToken}, AdminTokens: []string{adminToken},
@@ -60,7 +62,11 @@ func newFixture(t *testing.T) *fixture {
 		Ready: func(context.Context) map[string]api.Check {
 			return map[string]api.Check{"store": {OK: true, Detail: "reachable"}}
 		},
-	})
+	}
+	for _, f := range tune {
+		f(&cfg)
+	}
+	h, err := api.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -492,8 +498,12 @@ func TestSupplementAndWithdrawErrors(t *testing.T) {
 func TestAdminRoutesNeedTheAdminToken(t *testing.T) {
 	f := newFixture(t)
 	for _, path := range []string{"/v1/admin/dead-letters", "/v1/admin/breakers"} {
-		if status, _ := f.get(path, readToken); status != 401 {
+		// A read token is a valid credential of another role: 403.
+		if status, _ := f.get(path, readToken); status != 403 {
 			t.Errorf("%s with a read token: %d", path, status)
+		}
+		if status, _ := f.get(path, "not-a-configured-token"); status != 401 {
+			t.Errorf("%s with an unknown token: %d", path, status)
 		}
 	}
 }

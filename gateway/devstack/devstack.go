@@ -20,8 +20,10 @@ import (
 	"time"
 
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
+	"golang.org/x/crypto/bcrypt"
 
 	c "onething/contracts"
+	"onething/gateway/console"
 	"onething/gateway/service"
 	"onething/mocks"
 )
@@ -44,6 +46,11 @@ type Options struct {
 	Faults map[c.Dept]mocks.Faults
 	// WrapMock wraps each mock's handler (tests check traffic against the contracts).
 	WrapMock func(name string, h http.Handler) http.Handler
+	// Signing chooses per department how the gateway signs its requests and
+	// what that mock requires, with fresh keys: "" or "hmac-sha256" (the
+	// default), "sm3", "sm3+sm4" (SM3 signature, SM4-GCM bodies), "jwt"
+	// (ES256), "jwt-rs256", "jwt-hs256" (see signing.go).
+	Signing map[c.Dept]string
 }
 
 // Stack is a running chain.
@@ -57,11 +64,24 @@ type Stack struct {
 	Portal     *mocks.Portal
 
 	PortalSecret, PushSecret, ReadToken, AdminToken string
+	// The console's development accounts: a window clerk of 罗江镇 (the
+	// examples' town) and an operator; passwords are new each run.
+	ClerkPassword, OpsPassword string
 
 	gwAddr  string
 	gwStop  context.CancelFunc
 	gwDone  chan error
 	servers []*http.Server
+}
+
+// devHash hashes a development password cheaply (bcrypt's minimum cost:
+// these accounts live for one run on one machine).
+func devHash(pw string) string {
+	h, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.MinCost)
+	if err != nil {
+		panic(err)
+	}
+	return string(h)
 }
 
 // NewSecret makes a Standard Webhooks secret (whsec_ + base64 of 32 random bytes).
@@ -100,7 +120,8 @@ func Start(opts Options) (*Stack, error) {
 		opts.Log = slog.Default()
 	}
 	s := &Stack{opts: opts, Depts: map[c.Dept]*mocks.Dept{}, MockURLs: map[string]string{},
-		PortalSecret: NewSecret(), PushSecret: NewSecret(), ReadToken: token(), AdminToken: token()}
+		PortalSecret: NewSecret(), PushSecret: NewSecret(), ReadToken: token(), AdminToken: token(),
+		ClerkPassword: token()[:12], OpsPassword: token()[:12]}
 
 	// The gateway's address must be known before the mocks are told where
 	// to call back, so reserve it first.
@@ -111,10 +132,20 @@ func Start(opts Options) (*Stack, error) {
 	s.gwAddr = gwLn.Addr().String()
 	s.GatewayURL = "http://" + s.gwAddr
 
+	keys, err := DevKeys(opts.Dir)
+	if err != nil {
+		gwLn.Close()
+		return nil, err
+	}
 	cfg := service.Config{
 		Listen: s.gwAddr, BaseURL: s.GatewayURL, DataFile: filepath.Join(opts.Dir, "onething.db"),
 		PortalSecrets: []string{s.PortalSecret}, PortalPushPath: mocks.PortalPath, PortalPushSecret: s.PushSecret,
 		ReadTokens: []string{s.ReadToken}, AdminTokens: []string{s.AdminToken}, Departments: map[c.Dept]service.Dept{},
+		DataProtection: keys,
+		Console: &service.ConsoleConfig{SessionKey: token(), Accounts: []console.Account{
+			{Username: "clerk", PasswordHash: devHash(s.ClerkPassword), Role: "staff", Towns: []string{"511702102"}},
+			{Username: "ops", PasswordHash: devHash(s.OpsPassword), Role: "admin"},
+		}},
 	}
 	script := mocks.DefaultScript()
 	for id, o := range opts.CertScript {
@@ -132,8 +163,14 @@ func Start(opts Options) (*Stack, error) {
 	}
 	for i, d := range c.Depts {
 		eventSecret, reqSecret := NewSecret(), token()
+		signing, expect, err := SigningPair(opts.Signing[d], reqSecret)
+		if err != nil {
+			gwLn.Close()
+			s.Stop()
+			return nil, fmt.Errorf("%s: %w", d, err)
+		}
 		m, err := mocks.NewDept(mocks.Config{Dept: d, Path: paths[d], AppKey: "onething-" + string(d), Secret: reqSecret,
-			EventSecret: eventSecret, Delay: opts.Delay, Log: opts.Log, Faults: opts.Faults[d]}, deciders[d])
+			EventSecret: eventSecret, Delay: opts.Delay, Log: opts.Log, Faults: opts.Faults[d], Expect: expect}, deciders[d])
 		if err != nil {
 			s.Stop()
 			return nil, err
@@ -146,7 +183,7 @@ func Start(opts Options) (*Stack, error) {
 			return nil, err
 		}
 		s.MockURLs[string(d)] = url
-		cfg.Departments[d] = service.Dept{BaseURL: url, AppKey: "onething-" + string(d), Secret: reqSecret, EventSecrets: []string{eventSecret}}
+		cfg.Departments[d] = service.Dept{BaseURL: url, AppKey: "onething-" + string(d), Secret: reqSecret, EventSecrets: []string{eventSecret}, Signing: signing}
 	}
 	s.Portal, err = mocks.NewPortal(s.PushSecret)
 	if err != nil {

@@ -213,7 +213,11 @@ func TestRestartMidFanOut(t *testing.T) {
 		t.Fatal(err)
 	}
 	// While it is down, the record shows work still to do.
-	s, err := store.OpenBolt(filepath.Join(filepath.Dir(st.Config.DataFile), "onething.db"))
+	keys, err := service.Keyring(st.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := store.OpenBolt(filepath.Join(filepath.Dir(st.Config.DataFile), "onething.db"), store.WithKeys(keys))
 	if err != nil {
 		t.Fatal(err)
 	}

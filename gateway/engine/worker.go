@@ -78,6 +78,31 @@ func (nopObserver) Dispatched(c.Dept, string) {}
 func (nopObserver) DeadLettered(c.Dept)       {}
 func (nopObserver) Pushed(bool)               {}
 
+// OpsObserver is what an Observer may also be told (metrics): durable
+// retries by remote system and job kind, tasks parked because their due
+// date was near, polled events, jobs a shutdown handed back.
+type OpsObserver interface {
+	Retried(system, kind string)
+	ParkedPastDue(dept c.Dept)
+	EventApplied(dept c.Dept, outcome string, state c.TaskState)
+	HandedBack(n int)
+}
+
+type nopOps struct{}
+
+func (nopOps) Retried(string, string)                   {}
+func (nopOps) ParkedPastDue(c.Dept)                     {}
+func (nopOps) EventApplied(c.Dept, string, c.TaskState) {}
+func (nopOps) HandedBack(int)                           {}
+
+// ops is the Observer's OpsObserver side, if it has one.
+func (w *Worker) ops() OpsObserver {
+	if o, ok := w.Observer.(OpsObserver); ok {
+		return o
+	}
+	return nopOps{}
+}
+
 // Worker takes due jobs from the store's queue and runs them.
 type Worker struct {
 	Engine      *Engine
@@ -97,6 +122,12 @@ type Worker struct {
 	Poll      time.Duration // idle poll interval
 	Log       *slog.Logger
 	Observer  Observer
+	// Drain is how long Run, once its context ends, lets the jobs under
+	// way finish before it cuts them short (0: at once). Either way it
+	// takes no new job, and a job cut short is handed back to the queue
+	// at once, so another worker or replica (or this one after a restart)
+	// takes it without waiting for its lease to run out.
+	Drain time.Duration
 
 	wake    chan struct{}
 	once    sync.Once
@@ -142,12 +173,16 @@ func (w *Worker) Wake() {
 	}
 }
 
-// Run works until ctx ends, then waits for jobs under way to finish. A job
-// cut short keeps its lease in the store and is handed out again later.
+// Run works until ctx ends, then takes no new job and gives the jobs
+// under way Drain to finish; it cuts the others short, hands them back to
+// the queue, and returns when every job has stopped.
 func (w *Worker) Run(ctx context.Context) {
 	w.init()
 	slots := make(chan struct{}, w.Concurrency)
-	defer w.running.Wait()
+	// Jobs run on a context of their own, which ends Drain after ctx.
+	jobCtx, cutJobs := context.WithCancel(context.WithoutCancel(ctx))
+	defer cutJobs()
+	defer w.drain(cutJobs)
 	for {
 		free := w.Concurrency - len(slots)
 		var jobs []store.Job
@@ -171,7 +206,7 @@ func (w *Worker) Run(ctx context.Context) {
 			w.running.Add(1)
 			go func(j store.Job) {
 				defer func() { w.leave(j.Dept); <-slots; w.running.Done(); w.Wake() }()
-				w.run(ctx, j)
+				w.run(jobCtx, j)
 			}(j)
 		}
 		if len(jobs) == free && free > 0 {
@@ -184,6 +219,38 @@ func (w *Worker) Run(ctx context.Context) {
 		case <-time.After(w.Poll):
 		}
 	}
+}
+
+// drain waits for the jobs under way, cutting them short after Drain.
+func (w *Worker) drain(cut context.CancelFunc) {
+	done := make(chan struct{})
+	go func() { w.running.Wait(); close(done) }()
+	if w.Drain > 0 {
+		t := time.NewTimer(w.Drain)
+		defer t.Stop()
+		select {
+		case <-done:
+			return
+		case <-t.C:
+			w.Log.Warn("shutdown: jobs still under way after the drain time; cutting them short and handing them back", "drain", w.Drain.String())
+		}
+	}
+	cut()
+	<-done
+}
+
+// handBack gives a job cut short by a shutdown back to the queue, due now
+// and with its attempts unchanged; if that fails too, its lease hands it
+// back when it runs out.
+func (w *Worker) handBack(ctx context.Context, j store.Job) error {
+	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := w.Engine.Store.Retry(hctx, j, time.Now()); err != nil {
+		w.Log.Warn("shutdown: could not hand a job back; its lease will", "job", j.ID, "err", err)
+		return nil
+	}
+	w.ops().HandedBack(1)
+	return nil
 }
 
 // enter takes a slot of a remote system's share, if one is free.
@@ -204,6 +271,9 @@ func (w *Worker) leave(system string) {
 }
 
 func (w *Worker) run(ctx context.Context, j store.Job) {
+	// Every call made for one application carries its trace (W3C
+	// traceparent), whichever worker or replica makes it.
+	ctx = c.WithTrace(ctx, c.TraceForID(j.AppID))
 	var err error
 	switch j.Kind {
 	case store.JobDispatch:
@@ -257,7 +327,7 @@ func (w *Worker) dispatch(ctx context.Context, j store.Job) error {
 	resp, callErr := dept.OpenCase(ctx, app, t, j.ID, j.ID)
 	if callErr != nil {
 		if ctx.Err() != nil {
-			return nil // shutting down: the lease hands it back later
+			return w.handBack(ctx, j) // shutting down
 		}
 		return w.fail(ctx, j, app, t, callErr, true)
 	}
@@ -315,10 +385,15 @@ func (w *Worker) fail(ctx context.Context, j store.Job, app *c.Application, t *c
 			w.Log.Warn("task dead-lettered", "task", t.ID, "dept", t.Dept, "attempts", j.Attempt, "err", j.LastError)
 		}
 		w.Observer.DeadLettered(t.Dept)
+		if late {
+			w.ops().ParkedPastDue(t.Dept)
+		}
 		// The job keeps its id (and so its idempotency key) for a replay.
 		return st.Park(ctx, j)
 	}
 	w.Observer.Dispatched(t.Dept, "retry")
+	w.ops().Retried(string(t.Dept), j.Kind)
+	w.Log.Info("dispatch failed; retrying later", "task", t.ID, "dept", t.Dept, "attempt", j.Attempt, "err", j.LastError)
 	return st.Retry(ctx, j, next)
 }
 
@@ -347,9 +422,10 @@ func (w *Worker) push(ctx context.Context, j store.Job) error {
 	push := w.Engine.Flow.Push(app)
 	if err := w.Portal.Push(ctx, push, j.ID); err != nil {
 		if ctx.Err() != nil {
-			return nil
+			return w.handBack(ctx, j)
 		}
 		w.Observer.Pushed(false)
+		w.ops().Retried("portal", j.Kind)
 		j.Attempt++
 		j.LastError = err.Error()
 		w.Log.Warn("status push failed", "app", app.ID, "version", push.Version, "attempt", j.Attempt, "err", err)
@@ -406,7 +482,7 @@ func (w *Worker) followUp(ctx context.Context, j store.Job) error {
 	}
 	if callErr != nil {
 		if ctx.Err() != nil {
-			return nil
+			return w.handBack(ctx, j)
 		}
 		var r Retryable
 		if errors.As(callErr, &r) && !r.IsRetryable() {
@@ -420,6 +496,7 @@ func (w *Worker) followUp(ctx context.Context, j store.Job) error {
 		if j.Attempt >= w.Policy.MaxAttempts {
 			w.Log.Error("follow-up keeps failing; still retrying", "job", j.ID, "attempts", j.Attempt, "err", callErr)
 		}
+		w.ops().Retried(string(t.Dept), j.Kind)
 		return st.Retry(ctx, j, time.Now().Add(w.Policy.Backoff(j.Attempt)))
 	}
 	if _, _, err := w.Engine.commit(ctx, app.ID, "", apply); err != nil {
@@ -445,8 +522,9 @@ func (w *Worker) poll(ctx context.Context, j store.Job) error {
 	view, err := w.Departments[t.Dept].Poll(ctx, t, j.ID)
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil
+			return w.handBack(ctx, j)
 		}
+		w.ops().Retried(string(t.Dept), j.Kind)
 		j.Attempt++
 		j.LastError = err.Error()
 		return st.Retry(ctx, j, time.Now().Add(w.PollPolicy.Backoff(j.Attempt)))
@@ -457,13 +535,15 @@ func (w *Worker) poll(ctx context.Context, j store.Job) error {
 		if ev.TaskID != t.ID {
 			continue // not ours: never apply a case's events to another task
 		}
-		_, state, err := w.Engine.ApplyEvent(ctx, t.Dept, &ev)
+		outcome, state, err := w.Engine.ApplyEvent(ctx, t.Dept, &ev)
 		var illegal *workflow.IllegalTransitionError
 		switch {
 		case errors.As(err, &illegal):
 			w.Log.Warn("polled event refused", "task", t.ID, "event", ev.EventID, "err", err)
 		case err != nil:
 			return err
+		default:
+			w.ops().EventApplied(t.Dept, string(outcome), state)
 		}
 		final = final || state.Final()
 	}

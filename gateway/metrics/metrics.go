@@ -1,9 +1,16 @@
-// Package metrics holds the gateway's Prometheus metrics.
+// Package metrics holds the gateway's Prometheus metrics. Names follow the
+// Prometheus conventions: an onething_ prefix, base units (seconds, bytes),
+// _total for counters, and labels of low cardinality (route templates,
+// never ids).
 package metrics
 
 import (
+	"context"
 	"net/http"
+	"runtime/debug"
 	"strconv"
+	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -20,9 +27,32 @@ type Metrics struct {
 	pushes       *prometheus.CounterVec
 	breakerState *prometheus.GaugeVec
 	calendarGaps *prometheus.CounterVec
+
+	httpRequests *prometheus.CounterVec
+	httpDuration *prometheus.HistogramVec
+	httpInFlight prometheus.Gauge
+	retries      *prometheus.CounterVec
+	taskEvents   *prometheus.CounterVec
+	pastDue      *prometheus.CounterVec
+	handedBack   prometheus.Counter
+
+	openApps     prometheus.Gauge
+	openTasks    *prometheus.GaugeVec
+	overdue      *prometheus.GaugeVec
+	pushPending  prometheus.Gauge
+	parked       prometheus.Gauge
+	scanDuration prometheus.Gauge
+	scanTime     prometheus.Gauge
+
+	queueOnce sync.Once
 }
 
-// New registers the metrics; queueJobs reports the queue size on scrape.
+// HTTPBuckets are the request latency buckets (seconds): fine below 10 ms,
+// where intake lives, coarse above.
+var HTTPBuckets = []float64{.0005, .001, .002, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}
+
+// New registers the metrics; queueJobs, when not nil, reports the queue
+// size on scrape (WatchQueue reports more).
 func New(queueJobs func() float64) *Metrics {
 	m := &Metrics{reg: prometheus.NewRegistry()}
 	m.dispatches = prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -40,18 +70,96 @@ func New(queueJobs func() float64) *Metrics {
 	m.calendarGaps = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "onething_calendar_missing_year_total", Help: "Deadline computations that hit a year the working-day calendar lacks.",
 	}, []string{"year"})
+
+	m.httpRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "onething_http_requests_total", Help: "HTTP requests served, by method, route template and status code.",
+	}, []string{"method", "route", "code"})
+	m.httpDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "onething_http_request_duration_seconds", Help: "Time to serve an HTTP request, by method and route template.",
+		Buckets: HTTPBuckets,
+	}, []string{"method", "route"})
+	m.httpInFlight = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "onething_http_requests_in_flight", Help: "HTTP requests being served now.",
+	})
+	m.retries = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "onething_job_retries_total", Help: "Durable retries scheduled after a failed remote call, by remote system and job kind.",
+	}, []string{"system", "kind"})
+	m.taskEvents = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "onething_task_events_total", Help: "Department events (posted or polled) by department, outcome (applied, duplicate, stale) and the task's state after it.",
+	}, []string{"dept", "outcome", "state"})
+	m.pastDue = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "onething_tasks_parked_past_due_total", Help: "Tasks parked because retrying would pass the case's legal due date, by department.",
+	}, []string{"dept"})
+	m.handedBack = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "onething_jobs_handed_back_total", Help: "Jobs cut short by a shutdown and handed back to the queue at once.",
+	})
+
+	m.openApps = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "onething_open_applications", Help: "Applications with work left (a task not final or a version not pushed), at the last scan.",
+	})
+	m.openTasks = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "onething_open_tasks", Help: "Tasks of open applications by department and state, at the last scan.",
+	}, []string{"dept", "state"})
+	m.overdue = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "onething_overdue_tasks", Help: "Unfinished tasks past their legal due date, by department, at the last scan.",
+	}, []string{"dept"})
+	m.pushPending = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "onething_status_pushes_pending", Help: "Applications whose newest version the portal has not been sent yet, at the last scan.",
+	})
+	m.parked = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "onething_dead_letters", Help: "Dead letters waiting for an operator, at the last scan.",
+	})
+	m.scanDuration = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "onething_scan_duration_seconds", Help: "How long the last scan of open applications took.",
+	})
+	m.scanTime = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "onething_scan_last_success_timestamp_seconds", Help: "When the last scan of open applications finished (Unix time).",
+	})
+
 	m.reg.MustRegister(m.dispatches, m.deadLetters, m.pushes, m.breakerState, m.calendarGaps,
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		m.httpRequests, m.httpDuration, m.httpInFlight, m.retries, m.taskEvents, m.pastDue, m.handedBack,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		buildInfo())
 	if queueJobs != nil {
-		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "onething_queue_jobs", Help: "Jobs in the durable queue (due, waiting and leased).",
-		}, queueJobs))
+		m.queueOnce.Do(func() {
+			m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "onething_queue_jobs", Help: "Jobs in the durable queue (due, waiting and leased).",
+			}, queueJobs))
+		})
 	}
 	for _, d := range c.Depts {
 		m.breakerState.WithLabelValues(string(d))
+		m.overdue.WithLabelValues(string(d))
+		m.deadLetters.WithLabelValues(string(d))
 	}
+	m.breakerState.WithLabelValues("portal")
 	return m
 }
+
+// buildInfo is onething_build_info{version, revision, goversion} 1.
+func buildInfo() prometheus.Collector {
+	version, revision, goVersion := "unknown", "unknown", "unknown"
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		goVersion = bi.GoVersion
+		if bi.Main.Version != "" {
+			version = bi.Main.Version
+		}
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" {
+				revision = s.Value
+			}
+		}
+	}
+	g := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "onething_build_info", Help: "The running build (always 1).",
+		ConstLabels: prometheus.Labels{"version": version, "revision": revision, "goversion": goVersion},
+	})
+	g.Set(1)
+	return g
+}
+
+// Registry is the registry, for tests and for adding collectors.
+func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
 
 // Handler serves /metrics.
 func (m *Metrics) Handler() http.Handler { return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}) }
@@ -73,6 +181,23 @@ func (m *Metrics) Pushed(ok bool) {
 	m.pushes.WithLabelValues(r).Inc()
 }
 
+// Retried counts a durable retry of a job of a kind against a system.
+func (m *Metrics) Retried(system, kind string) { m.retries.WithLabelValues(system, kind).Inc() }
+
+// EventApplied counts a department event by outcome and resulting state.
+func (m *Metrics) EventApplied(dept c.Dept, outcome string, state c.TaskState) {
+	if outcome == "" {
+		outcome = "unknown"
+	}
+	m.taskEvents.WithLabelValues(string(dept), outcome, string(state)).Inc()
+}
+
+// ParkedPastDue counts a task parked because its due date was near.
+func (m *Metrics) ParkedPastDue(dept c.Dept) { m.pastDue.WithLabelValues(string(dept)).Inc() }
+
+// HandedBack counts jobs a shutdown cut short and gave back.
+func (m *Metrics) HandedBack(n int) { m.handedBack.Add(float64(n)) }
+
 // BreakerState records a breaker's state (0 closed, 1 half-open, 2 open).
 func (m *Metrics) BreakerState(system string, state int) {
 	m.breakerState.WithLabelValues(system).Set(float64(state))
@@ -80,3 +205,108 @@ func (m *Metrics) BreakerState(system string, state int) {
 
 // CalendarGap counts a question about a year the calendar lacks.
 func (m *Metrics) CalendarGap(year int) { m.calendarGaps.WithLabelValues(strconv.Itoa(year)).Inc() }
+
+// HTTPStarted counts a request in flight; call the result when it is done.
+func (m *Metrics) HTTPStarted() func() {
+	m.httpInFlight.Inc()
+	return m.httpInFlight.Dec
+}
+
+// HTTP records a served request: route is the route template ("" for
+// no route), never the raw path, so ids do not become labels.
+func (m *Metrics) HTTP(method, route string, code int, elapsed time.Duration) {
+	if route == "" {
+		route = "unmatched"
+	}
+	m.httpRequests.WithLabelValues(method, route, strconv.Itoa(code)).Inc()
+	m.httpDuration.WithLabelValues(method, route).Observe(elapsed.Seconds())
+}
+
+// QueueStatsFunc reads the queue's size, leased jobs and oldest due time.
+type QueueStatsFunc func(ctx context.Context) (jobs, leased int, oldestDue time.Time, err error)
+
+// WatchQueue reports the queue on every scrape, with one read of the
+// store: onething_queue_jobs, onething_queue_leased_jobs and
+// onething_queue_oldest_ready_age_seconds (how long the oldest job that is
+// due now has waited; 0 when none is due). A failed read is reported as
+// onething_queue_up 0.
+func (m *Metrics) WatchQueue(fn QueueStatsFunc) {
+	m.queueOnce.Do(func() { m.reg.MustRegister(&queueCollector{fn: fn}) })
+}
+
+var (
+	descQueueJobs   = prometheus.NewDesc("onething_queue_jobs", "Jobs in the durable queue (due, waiting and leased).", nil, nil)
+	descQueueLeased = prometheus.NewDesc("onething_queue_leased_jobs", "Jobs held by a worker now.", nil, nil)
+	descQueueAge    = prometheus.NewDesc("onething_queue_oldest_ready_age_seconds", "How long the oldest due job has been waiting to be taken (0: none due).", nil, nil)
+	descQueueUp     = prometheus.NewDesc("onething_queue_up", "Whether the queue could be read at this scrape (1) or not (0).", nil, nil)
+)
+
+type queueCollector struct{ fn QueueStatsFunc }
+
+func (q *queueCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- descQueueJobs
+	ch <- descQueueLeased
+	ch <- descQueueAge
+	ch <- descQueueUp
+}
+
+func (q *queueCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	jobs, leased, oldest, err := q.fn(ctx)
+	if err != nil {
+		ch <- prometheus.MustNewConstMetric(descQueueUp, prometheus.GaugeValue, 0)
+		return
+	}
+	age := 0.0
+	if !oldest.IsZero() {
+		age = max(0, time.Since(oldest).Seconds())
+	}
+	ch <- prometheus.MustNewConstMetric(descQueueUp, prometheus.GaugeValue, 1)
+	ch <- prometheus.MustNewConstMetric(descQueueJobs, prometheus.GaugeValue, float64(jobs))
+	ch <- prometheus.MustNewConstMetric(descQueueLeased, prometheus.GaugeValue, float64(leased))
+	ch <- prometheus.MustNewConstMetric(descQueueAge, prometheus.GaugeValue, age)
+}
+
+// Scan is what one pass over the open applications found.
+type Scan struct {
+	OpenApplications int
+	// Tasks counts the open applications' tasks by department and state.
+	Tasks map[c.Dept]map[c.TaskState]int
+	// Overdue counts unfinished tasks past their due date by department.
+	Overdue     map[c.Dept]int
+	PushPending int
+	// DeadLetters is the number parked now (-1: not read).
+	DeadLetters int
+	Took        time.Duration
+	FinishedAt  time.Time
+}
+
+// SetScan publishes a scan's figures.
+func (m *Metrics) SetScan(s Scan) {
+	m.openApps.Set(float64(s.OpenApplications))
+	m.openTasks.Reset()
+	for d, states := range s.Tasks {
+		for st, n := range states {
+			m.openTasks.WithLabelValues(string(d), string(st)).Set(float64(n))
+		}
+	}
+	for _, d := range c.Depts {
+		m.overdue.WithLabelValues(string(d)).Set(float64(s.Overdue[d]))
+	}
+	m.pushPending.Set(float64(s.PushPending))
+	if s.DeadLetters >= 0 {
+		m.parked.Set(float64(s.DeadLetters))
+	}
+	m.scanDuration.Set(s.Took.Seconds())
+	m.scanTime.Set(float64(s.FinishedAt.Unix()))
+}
+
+// RegisterScanGauges adds the gauges a scan fills; a backend that cannot
+// list its open applications leaves them out rather than report zeros.
+func (m *Metrics) RegisterScanGauges(withOpenApps bool) {
+	m.reg.MustRegister(m.parked, m.scanDuration, m.scanTime)
+	if withOpenApps {
+		m.reg.MustRegister(m.openApps, m.openTasks, m.overdue, m.pushPending)
+	}
+}

@@ -15,7 +15,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -25,50 +24,21 @@ import (
 
 	c "onething/contracts"
 	"onething/gateway/devstack"
+	"onething/gateway/proctest"
+	"onething/gateway/seal"
 	"onething/gateway/service"
 	"onething/gateway/store"
 	"onething/gateway/store/redistest"
 )
 
-var (
-	buildOnce sync.Once
-	buildDir  string
-	binary    string
-	buildErr  error
-)
-
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if buildDir != "" {
-		os.RemoveAll(buildDir)
-	}
+	proctest.Cleanup()
 	os.Exit(code)
 }
 
-// build compiles the onething command once for the whole package.
-func build(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		buildDir, buildErr = os.MkdirTemp("", "onething-replicatest-")
-		if buildErr != nil {
-			return
-		}
-		goBin, err := exec.LookPath("go")
-		if err != nil {
-			goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
-		}
-		binary = filepath.Join(buildDir, "onething")
-		cmd := exec.Command(goBin, "build", "-o", binary, "onething/gateway/cmd/onething")
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return binary
-}
+// build compiles the onething command once.
+func build(t *testing.T) string { return proctest.Binary(t) }
 
 // mocksInfo is what `onething mocks` writes.
 type mocksInfo struct {
@@ -250,6 +220,8 @@ type cluster struct {
 	secret   string
 	token    string
 	http     *http.Client
+	// keys seal the personal data; every replica has the same.
+	keys *seal.Config
 }
 
 type replica struct {
@@ -262,6 +234,8 @@ func newCluster(t *testing.T, o options) *cluster {
 	srv := redistest.Start(t)
 	cl := &cluster{t: t, dir: t.TempDir(), redis: srv, storeURL: srv.URL(),
 		secret: devstack.NewSecret(), token: "replicatest-read-token", http: &http.Client{Timeout: 10 * time.Second}}
+	keys := seal.DevConfig()
+	cl.keys = &keys
 	out := filepath.Join(cl.dir, "mocks.json")
 	cl.mockProc = startProc(t, cl.dir, "mocks", "mocks", "--latency", o.latency.String(), "--delay", o.delay.String(), "--out", out)
 	deadline := time.Now().Add(20 * time.Second)
@@ -309,6 +283,7 @@ func (cl *cluster) startReplica(name string, o options) *replica {
 		PortalPushSecret: cl.mocks.PortalPushSecret, ReadTokens: []string{cl.token}, Departments: cl.mocks.Departments,
 		Workers: 16, WorkersPerSystem: 6, MaxAttempts: 8, BaseBackoff: service.Duration(50 * time.Millisecond), MaxBackoff: service.Duration(time.Second),
 		JobLease: service.Duration(lease), ReconcileEvery: service.Duration(time.Second),
+		DataProtection: cl.keys,
 	}
 	if o.pollMedical > 0 {
 		d := cfg.Departments[c.DeptMedical]
@@ -514,7 +489,11 @@ func (cl *cluster) checkEffects(ids []string) {
 // store opens the replicas' store from the test, to look and to meddle.
 func (cl *cluster) store() *store.Redis {
 	cl.t.Helper()
-	s, err := store.OpenRedis(context.Background(), cl.storeURL)
+	keys, err := seal.New(*cl.keys)
+	if err != nil {
+		cl.t.Fatal(err)
+	}
+	s, err := store.OpenRedis(context.Background(), cl.storeURL, store.WithKeys(keys))
 	if err != nil {
 		cl.t.Fatal(err)
 	}

@@ -26,9 +26,11 @@ import (
 	"onething/adapters/portal"
 	c "onething/contracts"
 	"onething/gateway/api"
+	"onething/gateway/auth"
 	"onething/gateway/calendar"
 	"onething/gateway/engine"
 	"onething/gateway/metrics"
+	"onething/gateway/seal"
 	"onething/gateway/store"
 	"onething/gateway/workflow"
 )
@@ -39,6 +41,10 @@ type Dept struct {
 	// AppKey and Secret sign our requests to the department.
 	AppKey string `json:"appKey"`
 	Secret string `json:"secret"`
+	// Signing chooses the scheme (hmac-sha256 by default, sm3 with optional
+	// SM4-GCM body encryption, or a bearer jwt) and its keys; see
+	// client.Signing and README "Signing towards departments".
+	Signing *client.Signing `json:"signing,omitempty"`
 	// EventSecrets verify the department's events (whsec_…; several while
 	// a key rotates).
 	EventSecrets []string `json:"eventSecrets"`
@@ -70,12 +76,32 @@ type Config struct {
 	PortalPushURL    string   `json:"portalPushUrl"`    // base URL of the portal receiver
 	PortalPushPath   string   `json:"portalPushPath"`   // its path
 	PortalPushSecret string   `json:"portalPushSecret"` // sign status pushes
-	ReadTokens       []string `json:"readTokens"`       // bearer tokens for GET /v1/applications
+	ReadTokens       []string `json:"readTokens"`       // bearer tokens of the district office (read, guide)
 	AdminTokens      []string `json:"adminTokens"`      // bearer tokens for /v1/admin (operators)
+	// Tokens are further static bearer tokens, each with its role, e.g.
+	// {"token": "…", "role": "staff", "towns": ["511702102"], "subject": "luojiang-window"}.
+	Tokens []auth.StaticToken `json:"tokens"`
+	// JWT accepts bearer JWTs when set (README, "Security").
+	JWT *JWTConfig `json:"jwt"`
+	// Console turns the window console on at /console/ (README).
+	Console *ConsoleConfig `json:"console,omitempty"`
+	// RateLimit sets the per-caller limits; zero fields take generous defaults.
+	RateLimit auth.RateLimitConfig `json:"rateLimit"`
+	// TrustedProxies are the load balancers (IPs or CIDRs) whose
+	// X-Forwarded-For names an anonymous caller for rate limiting.
+	TrustedProxies []string `json:"trustedProxies"`
+	// DataProtection holds the keys that seal personal data at rest
+	// (AES-256-GCM or SM4-GCM, each key with an id, so keys rotate) and
+	// the key of the ID-number blind index. Required: without it the
+	// gateway does not start (README, "Personal data at rest and audit").
+	DataProtection *seal.Config `json:"dataProtection"`
 
 	Departments map[c.Dept]Dept `json:"departments"`
 
 	Workers int `json:"workers"`
+	// PollMaxInterval caps the growing interval between two reads of an
+	// open case (default 10m).
+	PollMaxInterval Duration `json:"pollMaxInterval"`
 	// WorkersPerSystem caps the workers busy with one remote system
 	// (bulkheads; default a quarter of Workers).
 	WorkersPerSystem int      `json:"workersPerSystem"`
@@ -91,6 +117,34 @@ type Config struct {
 	// ReconcileEvery is how often the Redis backend's queue is reconciled
 	// with the applications' state (default 1m).
 	ReconcileEvery Duration `json:"reconcileEvery"`
+	// ShutdownGrace is how long a shutdown lets the jobs under way finish
+	// before it cuts them short and hands them back to the queue
+	// (default 15s; see DefaultShutdownGrace).
+	ShutdownGrace Duration `json:"shutdownGrace"`
+	// ScanEvery paces the scan behind the overdue-task, open-task and
+	// pending-push gauges (default 30s).
+	ScanEvery Duration `json:"scanEvery"`
+}
+
+// JWTConfig configures bearer JWTs (see gateway/auth.JWTConfig).
+type JWTConfig struct {
+	Issuer   string `json:"issuer"`
+	Audience string `json:"audience"`
+	// JWKSFile holds the public keys (RS256, ES256, EdDSA), read again when
+	// it changes.
+	JWKSFile string `json:"jwksFile"`
+	// HS256Secrets enable HS256; leave empty unless the issuer can only do
+	// shared secrets.
+	HS256Secrets []string `json:"hs256Secrets"`
+	// Leeway is the clock skew allowed on exp/nbf/iat (default 30s).
+	Leeway Duration `json:"leeway"`
+}
+
+func pollMax(d Duration) time.Duration {
+	if d <= 0 {
+		return 10 * time.Minute
+	}
+	return time.Duration(d)
 }
 
 // Duration reads "30s"-style durations in the configuration file.
@@ -162,13 +216,8 @@ func Assemble(cfg Config, st store.Store, log *slog.Logger) (*Service, error) {
 		log = slog.Default()
 	}
 	s := &Service{cfg: cfg, log: log, Store: st, breakers: map[string]*client.Client{}, gaps: map[int]bool{}}
-	s.Metrics = metrics.New(func() float64 {
-		q, err := st.QueueStats(context.Background())
-		if err != nil {
-			return -1
-		}
-		return float64(q.Jobs)
-	})
+	s.Metrics = metrics.New(nil)
+	s.watchQueue()
 	s.Calendar = calendar.Default()
 	if cfg.CalendarFile != "" {
 		cal, err := calendar.Load(cfg.CalendarFile)
@@ -188,7 +237,13 @@ func Assemble(cfg Config, st store.Store, log *slog.Logger) (*Service, error) {
 		if !ok || dc.BaseURL == "" {
 			return nil, fmt.Errorf("department %s: baseUrl is not configured", d)
 		}
-		cl := client.New(s.clientConfig(string(d), dc.BaseURL, dc.AppKey, dc.Secret, time.Duration(dc.Timeout)))
+		ccfg := s.clientConfig(string(d), dc.BaseURL, dc.AppKey, dc.Secret, time.Duration(dc.Timeout))
+		sign, err := client.NewSigner(string(d), dc.AppKey, dc.Secret, dc.Signing)
+		if err != nil {
+			return nil, fmt.Errorf("department %s: signing: %w", d, err)
+		}
+		ccfg.Sign = sign
+		cl := client.New(ccfg)
 		s.breakers[string(d)] = cl
 		callback := cfg.BaseURL + "/v1/departments/" + string(d) + "/events"
 		if dc.NoCallback {
@@ -222,8 +277,9 @@ func Assemble(cfg Config, st store.Store, log *slog.Logger) (*Service, error) {
 	s.Worker = &engine.Worker{
 		Engine: s.Engine, Departments: depts, Portal: notifier, Concurrency: cfg.Workers, Log: log, Observer: s.Metrics,
 		Lease:      time.Duration(cfg.JobLease),
+		Drain:      s.shutdownGrace(),
 		PerSystem:  cfg.WorkersPerSystem,
-		PollPolicy: engine.Policy{BaseBackoff: pollBase, MaxBackoff: 10 * time.Minute},
+		PollPolicy: engine.Policy{BaseBackoff: pollBase, MaxBackoff: pollMax(cfg.PollMaxInterval)},
 		Policy:     engine.Policy{MaxAttempts: cfg.MaxAttempts, BaseBackoff: time.Duration(cfg.BaseBackoff), MaxBackoff: time.Duration(cfg.MaxBackoff)},
 	}
 	s.Engine.Wake = s.Worker.Wake
@@ -232,13 +288,32 @@ func Assemble(cfg Config, st store.Store, log *slog.Logger) (*Service, error) {
 	for d, dc := range cfg.Departments {
 		deptSecrets[d] = dc.EventSecrets
 	}
+	var jwtCfg *auth.JWTConfig
+	if j := cfg.JWT; j != nil {
+		jwtCfg = &auth.JWTConfig{Issuer: j.Issuer, Audience: j.Audience, JWKSFile: j.JWKSFile, HS256Secrets: j.HS256Secrets, Leeway: time.Duration(j.Leeway)}
+	}
 	s.Handler, err = api.New(api.Config{
 		Engine: s.Engine, PortalSecrets: cfg.PortalSecrets, DeptSecrets: deptSecrets, ReadTokens: cfg.ReadTokens,
 		Ready: s.ready, Metrics: s.Metrics.Handler(), Log: log, BaseURL: cfg.BaseURL,
+		ObserveHTTP: s.Metrics.HTTP, InFlight: s.Metrics.HTTPStarted,
 		AdminTokens: cfg.AdminTokens, Breakers: s.breakerStatus, Calendar: s.Calendar,
+		Tokens: cfg.Tokens, JWT: jwtCfg, RateLimit: cfg.RateLimit, TrustedProxies: cfg.TrustedProxies,
 	})
 	if err != nil {
 		return nil, err
+	}
+	if cfg.Console != nil {
+		var verify func(string) (*auth.Principal, error)
+		if jwtCfg != nil {
+			v, err := auth.NewJWTVerifier(*jwtCfg, log)
+			if err != nil {
+				return nil, err
+			}
+			verify = v.Verify
+		}
+		if err := s.mountConsole(cfg.Console, verify); err != nil {
+			return nil, err
+		}
 	}
 	return s, nil
 }
@@ -303,8 +378,10 @@ func (s *Service) ready(ctx context.Context) map[string]api.Check {
 }
 
 // Run serves HTTP on ln and runs the workers until ctx ends, then shuts
-// down: stop taking requests, let jobs under way finish (their leases
-// hand anything unfinished back), close the store.
+// down: take no new request or job; let requests under way finish (10 s
+// at most) and, at the same time, jobs under way (shutdownGrace), cutting
+// the rest short and handing them back to the queue at once; then close
+// the store. Nothing accepted is lost: a job is in the store until done.
 func (s *Service) Run(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{
 		Handler:           s.Handler,
@@ -312,6 +389,8 @@ func (s *Service) Run(ctx context.Context, ln net.Listener) error {
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
 		IdleTimeout:       2 * time.Minute,
+		// Headers are small here (a signature, a JWT of at most 8 KiB).
+		MaxHeaderBytes: 64 << 10,
 	}
 	workCtx, stopWork := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
@@ -323,6 +402,8 @@ func (s *Service) Run(ctx context.Context, ln net.Listener) error {
 		s.workersUp.Store(false)
 	}()
 	s.runReconciler(workCtx, &wg)
+	s.runScanner(workCtx, &wg)
+	s.runReseal(workCtx, &wg)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	var err error
@@ -330,13 +411,15 @@ func (s *Service) Run(ctx context.Context, ln net.Listener) error {
 	case <-ctx.Done():
 	case err = <-errc:
 	}
+	s.log.Info("shutting down: no new requests or jobs; letting those under way finish", "grace", s.shutdownGrace().String())
+	stopWork() // the workers drain while the HTTP server does
 	shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if e := srv.Shutdown(shutCtx); e != nil && err == nil {
 		err = e
 	}
-	stopWork()
 	wg.Wait()
+	s.log.Info("shut down: requests and jobs finished or handed back")
 	if e := s.Store.Close(); e != nil && err == nil {
 		err = e
 	}
@@ -346,7 +429,19 @@ func (s *Service) Run(ctx context.Context, ln net.Listener) error {
 	return err
 }
 
-// breakerStatus reports each remote system's breaker for operators.
+// BreakerStatus reports each remote system's breaker for operators.
+func (s *Service) BreakerStatus() map[string]c.BreakerStatus { return s.breakerStatus() }
+
+// Applications walks every stored application (the console's list and
+// figures), if the store can.
+func (s *Service) Applications(ctx context.Context, yield func(*c.Application) bool) error {
+	sc, ok := s.Store.(store.Scanner)
+	if !ok {
+		return errors.New("this store cannot list applications")
+	}
+	return sc.Scan(ctx, yield)
+}
+
 func (s *Service) breakerStatus() map[string]c.BreakerStatus {
 	out := map[string]c.BreakerStatus{}
 	for n, cl := range s.breakers {

@@ -20,24 +20,32 @@ import (
 //	bolt:///path/onething.db  the embedded bbolt file at that path
 //	redis://host:6379/0       Redis (several replicas share it; rediss:// for TLS,
 //	                          ?prefix=… and ?dedupe_ttl=… as in store.OpenRedis)
+//
+// Personal data is sealed with the keys of DataProtection, which is
+// required (see Keyring): the store is never opened to write plaintext.
 func OpenStore(cfg Config, log *slog.Logger) (store.Store, error) {
+	keys, err := Keyring(cfg)
+	if err != nil {
+		return nil, err
+	}
+	sealed := store.WithKeys(keys)
 	switch u := cfg.Store; {
 	case u == "":
 		if cfg.DataFile == "" {
 			return nil, fmt.Errorf("configuration: neither store nor dataFile is set")
 		}
-		return store.OpenBolt(cfg.DataFile)
+		return store.OpenBolt(cfg.DataFile, sealed)
 	case strings.HasPrefix(u, "bolt://"):
 		path := strings.TrimPrefix(u, "bolt://")
 		if path == "" {
 			return nil, fmt.Errorf("configuration: store %q names no file", u)
 		}
-		return store.OpenBolt(path)
+		return store.OpenBolt(path, sealed)
 	case strings.HasPrefix(u, "redis://"), strings.HasPrefix(u, "rediss://"):
 		quietRedisLog(log)
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		return store.OpenRedis(ctx, u)
+		return store.OpenRedis(ctx, u, sealed)
 	default:
 		return nil, fmt.Errorf("configuration: store must be bolt:///path or redis://host:port/db")
 	}

@@ -10,7 +10,8 @@ import (
 
 func TestOpenStoreChoosesTheBackend(t *testing.T) {
 	dir := t.TempDir()
-	s, err := OpenStore(Config{DataFile: filepath.Join(dir, "a.db")}, nil)
+	dp := testProtection()
+	s, err := OpenStore(Config{DataFile: filepath.Join(dir, "a.db"), DataProtection: dp}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -18,7 +19,7 @@ func TestOpenStoreChoosesTheBackend(t *testing.T) {
 		t.Errorf("dataFile alone opened %T", s)
 	}
 	s.Close()
-	s, err = OpenStore(Config{Store: "bolt://" + filepath.Join(dir, "b.db")}, nil)
+	s, err = OpenStore(Config{Store: "bolt://" + filepath.Join(dir, "b.db"), DataProtection: dp}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,17 +28,17 @@ func TestOpenStoreChoosesTheBackend(t *testing.T) {
 	}
 	s.Close()
 	for _, bad := range []string{"mysql://x", "bolt://", "redis://127.0.0.1:1/0?nonsense=1"} {
-		if s, err := OpenStore(Config{Store: bad}, nil); err == nil {
+		if s, err := OpenStore(Config{Store: bad, DataProtection: dp}, nil); err == nil {
 			s.Close()
 			t.Errorf("store %q accepted", bad)
 		}
 	}
-	if _, err := OpenStore(Config{}, nil); err == nil {
+	if _, err := OpenStore(Config{DataProtection: dp}, nil); err == nil {
 		t.Error("no store and no data file accepted")
 	}
 
 	srv := redistest.Start(t)
-	s, err = OpenStore(Config{Store: srv.URL()}, nil)
+	s, err = OpenStore(Config{Store: srv.URL(), DataProtection: dp}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
+	"strconv"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -20,23 +22,33 @@ var (
 	bucketJobs = []byte("jobs") // job id -> JSON
 	bucketDue  = []byte("due")  // 8-byte due time (unix ns, big endian) + job id -> nothing
 	bucketDead = []byte("dead") // job id -> JSON of a parked job (dead letter)
+	// bucketIdx is the blind index of ID numbers: index + 0x00 + application id -> nothing.
+	bucketIdx = []byte("idx")
+	// bucketAudit is the audit log: 8-byte sequence (big endian) -> entry JSON.
+	bucketAudit = []byte("audit")
+	// bucketMeta holds the key checks (codec.go): name -> value.
+	bucketMeta = []byte("meta")
 )
 
 // Bolt is the embedded backend: one bbolt file, one writer at a time, every
 // change one fsynced transaction. bbolt locks the file, so one process owns
 // it; that lets Open hand back leases a crashed process held.
 type Bolt struct {
-	db *bolt.DB
+	db    *bolt.DB
+	codec codec
 }
 
-// OpenBolt opens (or creates) the data file at path.
-func OpenBolt(path string) (*Bolt, error) {
+// OpenBolt opens (or creates) the data file at path. With WithKeys it
+// seals personal data, and refuses to open when a key the file has data
+// of is missing or wrong; without, it refuses a file that holds sealed data.
+func OpenBolt(path string, opts ...Option) (*Bolt, error) {
+	o := buildOptions(opts)
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second})
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketApps, bucketKeys, bucketJobs, bucketDue, bucketDead} {
+		for _, b := range [][]byte{bucketApps, bucketKeys, bucketJobs, bucketDue, bucketDead, bucketIdx, bucketAudit, bucketMeta} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -47,7 +59,12 @@ func OpenBolt(path string) (*Bolt, error) {
 		db.Close()
 		return nil, fmt.Errorf("prepare store %s: %w", path, err)
 	}
-	return &Bolt{db: db}, nil
+	b := &Bolt{db: db, codec: codec{keys: o.keys}}
+	if err := checkKeys(context.Background(), b, o.keys); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	return b, nil
 }
 
 // releaseLeases makes every leased job due now: only this process can hold
@@ -107,7 +124,7 @@ func (b *Bolt) Create(_ context.Context, app *contracts.Application, keys []stri
 				return err
 			}
 		}
-		if err := putApp(tx, app); err != nil {
+		if err := b.putApp(tx, app, ""); err != nil {
 			return err
 		}
 		return enqueue(tx, jobs)
@@ -118,34 +135,121 @@ func (b *Bolt) Create(_ context.Context, app *contracts.Application, keys []stri
 	return app.ID, err
 }
 
-func putApp(tx *bolt.Tx, app *contracts.Application) error {
-	data, err := json.Marshal(app)
+// putApp writes an application through the codec and moves its blind
+// index entry from oldIdx (what the stored record had) to the new one.
+func (b *Bolt) putApp(tx *bolt.Tx, app *contracts.Application, oldIdx string) error {
+	data, idx, err := b.codec.encode(app)
 	if err != nil {
 		return err
+	}
+	if idx != oldIdx {
+		ib := tx.Bucket(bucketIdx)
+		if oldIdx != "" {
+			if err := ib.Delete(idxKey(oldIdx, app.ID)); err != nil {
+				return err
+			}
+		}
+		if idx != "" {
+			if err := ib.Put(idxKey(idx, app.ID), nil); err != nil {
+				return err
+			}
+		}
 	}
 	return tx.Bucket(bucketApps).Put([]byte(app.ID), data)
 }
 
-func getApp(tx *bolt.Tx, id string) (*contracts.Application, error) {
+func idxKey(idx, appID string) []byte { return []byte(idx + "\x00" + appID) }
+
+// getApp reads an application and the blind index its record carries.
+func (b *Bolt) getApp(tx *bolt.Tx, id string) (*contracts.Application, string, error) {
 	v := tx.Bucket(bucketApps).Get([]byte(id))
 	if v == nil {
-		return nil, ErrNotFound
+		return nil, "", ErrNotFound
 	}
-	var app contracts.Application
-	if err := json.Unmarshal(v, &app); err != nil {
-		return nil, fmt.Errorf("decode application: %w", err)
-	}
-	return &app, nil
+	return b.codec.decode(id, v)
 }
 
 func (b *Bolt) Get(_ context.Context, id string) (*contracts.Application, error) {
 	var app *contracts.Application
 	err := b.db.View(func(tx *bolt.Tx) error {
 		var err error
-		app, err = getApp(tx, id)
+		app, _, err = b.getApp(tx, id)
 		return err
 	})
 	return app, err
+}
+
+func (b *Bolt) FindByIDNumber(_ context.Context, idNumber string) ([]string, error) {
+	var ids []string
+	err := b.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketIdx).Cursor()
+		for _, idx := range b.codec.indexes(idNumber) {
+			prefix := []byte(idx + "\x00")
+			for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+				ids = append(ids, string(k[len(prefix):]))
+			}
+		}
+		return nil
+	})
+	return sortedUnique(ids), err
+}
+
+func sortedUnique(ids []string) []string {
+	sort.Strings(ids)
+	out := ids[:0]
+	for i, id := range ids {
+		if i == 0 || id != ids[i-1] {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// Reseal seals again, in batches of one transaction each, the records
+// that are plain or sealed/indexed with an older key.
+func (b *Bolt) Reseal(ctx context.Context) (ResealStats, error) {
+	var st ResealStats
+	if b.codec.keys == nil {
+		return st, nil
+	}
+	var stale []string
+	err := b.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketApps).ForEach(func(k, v []byte) error {
+			st.Scanned++
+			if b.codec.stale(v) {
+				stale = append(stale, string(k))
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return st, err
+	}
+	const batch = 200
+	for len(stale) > 0 {
+		if err := ctx.Err(); err != nil {
+			return st, err
+		}
+		n := min(batch, len(stale))
+		err := b.db.Update(func(tx *bolt.Tx) error {
+			for _, id := range stale[:n] {
+				app, idx, err := b.getApp(tx, id)
+				if err != nil {
+					return err
+				}
+				if err := b.putApp(tx, app, idx); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return st, fmt.Errorf("reseal: %w", err)
+		}
+		st.Resealed += n
+		stale = stale[n:]
+	}
+	return st, forgetOldKeys(ctx, b, b.codec.keys)
 }
 
 func (b *Bolt) Lookup(_ context.Context, key string) (string, error) {
@@ -166,7 +270,7 @@ func (b *Bolt) Update(_ context.Context, id, onceKey string, fn UpdateFunc) erro
 		if onceKey != "" && tx.Bucket(bucketKeys).Get([]byte(onceKey)) != nil {
 			return ErrAlreadyApplied
 		}
-		app, err := getApp(tx, id)
+		app, idx, err := b.getApp(tx, id)
 		if err != nil {
 			return err
 		}
@@ -179,7 +283,7 @@ func (b *Bolt) Update(_ context.Context, id, onceKey string, fn UpdateFunc) erro
 				return err
 			}
 		}
-		if err := putApp(tx, app); err != nil {
+		if err := b.putApp(tx, app, idx); err != nil {
 			return err
 		}
 		return enqueue(tx, jobs)
@@ -351,4 +455,132 @@ func (b *Bolt) Parked(context.Context) ([]Job, error) {
 
 func (b *Bolt) Unpark(_ context.Context, id string) error {
 	return b.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketDead).Delete([]byte(id)) })
+}
+
+// AppendAudit appends an entry under the next sequence number. Its time is
+// the store's clock, never before the previous entry's, so the log is in
+// time order and a time range can stop early.
+func (b *Bolt) AppendAudit(_ context.Context, e contracts.AuditEntry) (contracts.AuditEntry, error) {
+	err := b.db.Update(func(tx *bolt.Tx) error {
+		ab := tx.Bucket(bucketAudit)
+		at := time.Now().UTC().Truncate(time.Millisecond)
+		if k, v := ab.Cursor().Last(); k != nil {
+			last, err := decodeAudit("", v)
+			if err != nil {
+				return err
+			}
+			if at.Before(last.At) {
+				at = last.At
+			}
+		}
+		seq, err := ab.NextSequence()
+		if err != nil {
+			return err
+		}
+		e.ID, e.At = auditID(seq), at
+		data, err := encodeAudit(e)
+		if err != nil {
+			return err
+		}
+		return ab.Put(auditKey(seq), data)
+	})
+	if err != nil {
+		return contracts.AuditEntry{}, fmt.Errorf("append audit entry: %w", err)
+	}
+	return e, nil
+}
+
+func auditKey(seq uint64) []byte {
+	k := make([]byte, 8)
+	binary.BigEndian.PutUint64(k, seq)
+	return k
+}
+
+// auditID is the entry's id: its sequence number, 20 digits, so ids sort
+// in log order.
+func auditID(seq uint64) string { return fmt.Sprintf("%020d", seq) }
+
+func (b *Bolt) Audit(_ context.Context, q AuditQuery) ([]contracts.AuditEntry, string, error) {
+	var start []byte // newest entry to consider; nil: the last
+	if q.Cursor != "" {
+		seq, err := strconv.ParseUint(q.Cursor, 10, 64)
+		if err != nil || len(q.Cursor) != 20 || seq == 0 {
+			return nil, "", ErrBadCursor
+		}
+		start = auditKey(seq - 1)
+	}
+	limit := q.limit()
+	var out []contracts.AuditEntry
+	more := false
+	err := b.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketAudit).Cursor()
+		var k, v []byte
+		if start == nil {
+			k, v = c.Last()
+		} else {
+			// The greatest key not after start.
+			if k, v = c.Seek(start); k == nil {
+				k, v = c.Last()
+			} else if bytes.Compare(k, start) > 0 {
+				k, v = c.Prev()
+			}
+		}
+		for ; k != nil; k, v = c.Prev() {
+			e, err := decodeAudit(auditID(binary.BigEndian.Uint64(k)), v)
+			if err != nil {
+				return err
+			}
+			if !q.To.IsZero() && e.At.After(q.To) {
+				continue
+			}
+			if !q.From.IsZero() && e.At.Before(q.From) {
+				break // times never decrease along the log
+			}
+			if !q.matches(&e) {
+				continue
+			}
+			if len(out) == limit {
+				more = true
+				break
+			}
+			out = append(out, e)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if more {
+		next = out[len(out)-1].ID
+	}
+	return out, next, nil
+}
+
+func (b *Bolt) meta(context.Context) (map[string]string, error) {
+	out := map[string]string{}
+	err := b.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketMeta).ForEach(func(k, v []byte) error {
+			out[string(k)] = string(v)
+			return nil
+		})
+	})
+	return out, err
+}
+
+func (b *Bolt) putMeta(_ context.Context, name, value string) (string, error) {
+	got := value
+	err := b.db.Update(func(tx *bolt.Tx) error {
+		mb := tx.Bucket(bucketMeta)
+		if v := mb.Get([]byte(name)); v != nil {
+			got = string(v)
+			return nil
+		}
+		return mb.Put([]byte(name), []byte(value))
+	})
+	return got, err
+}
+
+func (b *Bolt) delMeta(_ context.Context, name string) error {
+	return b.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Delete([]byte(name)) })
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"onething/gateway/seal"
 	"onething/gateway/store"
 	"onething/gateway/store/storetest"
 )
@@ -18,6 +19,28 @@ func TestBoltConformance(t *testing.T) {
 		}
 		t.Cleanup(func() { s.Close() })
 		return s
+	})
+}
+
+// The suite again with personal data sealed, and its sealed part.
+func TestBoltConformanceSealed(t *testing.T) {
+	keys := storetest.NewKeys()
+	storetest.Run(t, func(t *testing.T) store.Store {
+		s, err := store.OpenBolt(filepath.Join(t.TempDir(), "t.db"), store.WithKeys(keys.Ring(t, "k1", "|", "i1")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	})
+	storetest.RunSealed(t, func(t *testing.T) func(*seal.Keyring) (store.Store, error) {
+		path := filepath.Join(t.TempDir(), "t.db")
+		return func(k *seal.Keyring) (store.Store, error) {
+			if k == nil {
+				return store.OpenBolt(path)
+			}
+			return store.OpenBolt(path, store.WithKeys(k))
+		}
 	})
 }
 

@@ -40,6 +40,12 @@ import (
 //	P:{queue}:done             zset: ids of jobs finished (acked), by when; kept DoneRetention
 //	P:{queue}:dead             hash: parked jobs (dead letters) for an operator
 //	P:{queue}:reconcile        lock of the reconciler pass (TTL)
+//	P:idx:INDEX                set: ids of the applications whose ID number has this blind index
+//	P:audit                    stream: the audit log (append-only; entry ids are its times)
+//	P:meta                     hash: the key checks (codec.go)
+//
+// With keys (WithKeys) doc is the sealed envelope of codec.go: the
+// personal fields never reach Redis in the clear.
 //
 // One application's keys share a hash slot ({app:ID}) and so do the queue's
 // ({queue}). Creation's dedupe keys are looked up by delivery id or portal
@@ -49,6 +55,7 @@ type Redis struct {
 	prefix     string
 	dedupeTTL  time.Duration
 	maxRetries int
+	codec      codec
 }
 
 // RedisOptions tune the Redis backend.
@@ -80,7 +87,7 @@ const DoneRetention = 7 * 24 * time.Hour
 //
 // (rediss:// for TLS). prefix and dedupe_ttl are this backend's; every
 // other query option is go-redis's (dial_timeout, pool_size, …).
-func OpenRedis(ctx context.Context, rawURL string) (*Redis, error) {
+func OpenRedis(ctx context.Context, rawURL string, o ...Option) (*Redis, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		return nil, fmt.Errorf("store URL: %w", err)
@@ -100,11 +107,12 @@ func OpenRedis(ctx context.Context, rawURL string) (*Redis, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store URL: %w", err)
 	}
-	return NewRedis(ctx, redis.NewClient(ropts), opts)
+	return NewRedis(ctx, redis.NewClient(ropts), opts, o...)
 }
 
-// NewRedis builds the backend on a client and checks that Redis answers.
-func NewRedis(ctx context.Context, rdb *redis.Client, opts RedisOptions) (*Redis, error) {
+// NewRedis builds the backend on a client and checks that Redis answers
+// and that the keys fit the data (see OpenBolt).
+func NewRedis(ctx context.Context, rdb *redis.Client, opts RedisOptions, o ...Option) (*Redis, error) {
 	if opts.Prefix == "" {
 		opts.Prefix = "onething"
 	}
@@ -115,9 +123,15 @@ func NewRedis(ctx context.Context, rdb *redis.Client, opts RedisOptions) (*Redis
 		opts.MaxConflicts = 200
 	}
 	r := &Redis{rdb: rdb, prefix: opts.Prefix, dedupeTTL: opts.DedupeTTL, maxRetries: opts.MaxConflicts}
+	keys := buildOptions(o).keys
+	r.codec = codec{keys: keys}
 	if err := r.Ping(ctx); err != nil {
 		rdb.Close()
 		return nil, fmt.Errorf("open store: redis: %w", err)
+	}
+	if err := checkKeys(ctx, r, keys); err != nil {
+		rdb.Close()
+		return nil, fmt.Errorf("open store: %w", err)
 	}
 	return r, nil
 }
@@ -132,6 +146,15 @@ func (r *Redis) appKey(id string) string       { return r.prefix + ":{app:" + id
 func (r *Redis) onceKey(id, key string) string { return r.appKey(id) + ":once:" + key }
 func (r *Redis) dedupeKey(key string) string   { return r.prefix + ":key:" + key }
 func (r *Redis) queueKey(name string) string   { return r.prefix + ":{queue}:" + name }
+func (r *Redis) indexKey(idx string) string    { return r.prefix + ":idx:" + idx }
+func (r *Redis) auditKey() string              { return r.prefix + ":audit" }
+func (r *Redis) metaKey() string               { return r.prefix + ":meta" }
+
+// IndexKey, AuditKey and MetaKey name the blind index set of an index
+// value, the audit stream and the key checks (tests, tools).
+func (r *Redis) IndexKey(idx string) string { return r.indexKey(idx) }
+func (r *Redis) AuditKey() string           { return r.auditKey() }
+func (r *Redis) MetaKey() string            { return r.metaKey() }
 
 // QueueKeys are the queue's keys: jobs, due, leases, open (tests, tools).
 func (r *Redis) QueueKeys() (jobs, due, leases, open string) {
@@ -255,14 +278,16 @@ local function mark_open(flag, score, id)
 end
 `
 
-// KEYS: 1 app, 2 jobs, 3 due, 4 open, 5 done, 6… dedupe keys.
-// ARGV: 1 id, 2 doc, 3 token, 4 open flag, 5 open score, 6… one TTL (ms,
-// 0 none) per dedupe key, then the jobs.
+// KEYS: 1 app, 2 jobs, 3 due, 4 open, 5 done, 6 blind index set (the app
+// key when there is no index), 7… dedupe keys.
+// ARGV: 1 id, 2 doc, 3 token, 4 open flag, 5 open score, 6 index flag
+// ('1': add the id to KEYS[6]), 7… one TTL (ms, 0 none) per dedupe key,
+// then the jobs.
 var scriptCreate = redis.NewScript(luaEnqueue + `
 if redis.call('HGET', KEYS[1], 'op') == ARGV[3] then
   return {'ok'}
 end
-for i = 6, #KEYS do
+for i = 7, #KEYS do
   local v = redis.call('GET', KEYS[i])
   if v then
     return {'dup', v}
@@ -271,8 +296,8 @@ end
 if redis.call('EXISTS', KEYS[1]) == 1 then
   return {'exists'}
 end
-for i = 6, #KEYS do
-  local ttl = tonumber(ARGV[6 + i - 6])
+for i = 7, #KEYS do
+  local ttl = tonumber(ARGV[i])
   if ttl > 0 then
     redis.call('SET', KEYS[i], ARGV[1], 'PX', ttl)
   else
@@ -280,13 +305,16 @@ for i = 6, #KEYS do
   end
 end
 redis.call('HSET', KEYS[1], 'doc', ARGV[2], 'rev', 1, 'op', ARGV[3])
+if ARGV[6] == '1' then
+  redis.call('SADD', KEYS[6], ARGV[1])
+end
 mark_open(ARGV[4], ARGV[5], ARGV[1])
-enqueue(6 + #KEYS - 5, false)
+enqueue(7 + #KEYS - 6, false)
 return {'ok'}
 `)
 
 func (r *Redis) Create(ctx context.Context, app *contracts.Application, keys []string, jobs []Job) (string, error) {
-	doc, err := json.Marshal(app)
+	doc, idx, err := r.codec.encode(app)
 	if err != nil {
 		return "", err
 	}
@@ -295,7 +323,12 @@ func (r *Redis) Create(ctx context.Context, app *contracts.Application, keys []s
 		return "", err
 	}
 	rkeys := r.writeKeys(app.ID)
-	args := []any{app.ID, doc, token(), flag(open(app)), ms(time.Now())}
+	ikey := rkeys[0]
+	if idx != "" {
+		ikey = r.indexKey(idx)
+	}
+	rkeys = append(rkeys, ikey)
+	args := []any{app.ID, doc, token(), flag(open(app)), ms(time.Now()), flag(idx != "")}
 	for _, k := range keys {
 		rkeys = append(rkeys, r.dedupeKey(k))
 		args = append(args, r.keyTTL(k).Milliseconds())
@@ -333,24 +366,27 @@ func (r *Redis) Snapshot(ctx context.Context, id string) (*contracts.Application
 	if err != nil {
 		return nil, 0, fmt.Errorf("read application: %w", err)
 	}
-	return decodeApp(vals)
+	app, rev, _, err := r.decodeApp(id, vals)
+	return app, rev, err
 }
 
-func decodeApp(vals []any) (*contracts.Application, int64, error) {
+// decodeApp decodes an application's doc and rev fields through the
+// codec; it also returns the blind index the record carries.
+func (r *Redis) decodeApp(id string, vals []any) (*contracts.Application, int64, string, error) {
 	doc, _ := vals[0].(string)
 	if doc == "" {
-		return nil, 0, ErrNotFound
+		return nil, 0, "", ErrNotFound
 	}
 	rev, _ := vals[1].(string)
 	n, err := strconv.ParseInt(rev, 10, 64)
 	if err != nil {
-		return nil, 0, fmt.Errorf("application revision: %w", err)
+		return nil, 0, "", fmt.Errorf("application revision: %w", err)
 	}
-	var app contracts.Application
-	if err := json.Unmarshal([]byte(doc), &app); err != nil {
-		return nil, 0, fmt.Errorf("decode application: %w", err)
+	app, idx, err := r.codec.decode(id, []byte(doc))
+	if err != nil {
+		return nil, 0, "", err
 	}
-	return &app, n, nil
+	return app, n, idx, nil
 }
 
 // Lookup finds the application a creation's dedupe key points to.
@@ -362,9 +398,12 @@ func (r *Redis) Lookup(ctx context.Context, key string) (string, error) {
 	return id, err
 }
 
-// KEYS: 1 app, 2 jobs, 3 due, 4 open, 5 done[, 6 once key].
+// KEYS: 1 app, 2 jobs, 3 due, 4 open, 5 done, 6 once key, 7 old blind
+// index set, 8 new blind index set (the app key where unused).
 // ARGV: 1 id, 2 expected rev, 3 doc, 4 token, 5 open flag, 6 open score,
-// 7 once TTL (ms), 8… the jobs.
+// 7 once TTL (ms), 8 once flag ('1': check and set KEYS[6]), 9 index flags
+// ('01': add to KEYS[8], '10': remove from KEYS[7], '11': both), 10… the
+// jobs.
 var scriptUpdate = redis.NewScript(luaEnqueue + `
 local rev = redis.call('HGET', KEYS[1], 'rev')
 if not rev then
@@ -376,16 +415,22 @@ end
 if rev ~= ARGV[2] then
   return 'conflict'
 end
-if #KEYS >= 6 then
+if ARGV[8] == '1' then
   if redis.call('EXISTS', KEYS[6]) == 1 then
     return 'applied'
   end
   redis.call('SET', KEYS[6], ARGV[1], 'PX', ARGV[7])
 end
+if string.sub(ARGV[9], 1, 1) == '1' then
+  redis.call('SREM', KEYS[7], ARGV[1])
+end
+if string.sub(ARGV[9], 2, 2) == '1' then
+  redis.call('SADD', KEYS[8], ARGV[1])
+end
 redis.call('HSET', KEYS[1], 'doc', ARGV[3], 'op', ARGV[4])
 redis.call('HINCRBY', KEYS[1], 'rev', 1)
 mark_open(ARGV[5], ARGV[6], ARGV[1])
-enqueue(8, false)
+enqueue(10, false)
 return 'ok'
 `)
 
@@ -393,6 +438,8 @@ func (r *Redis) Update(ctx context.Context, id, onceKey string, fn UpdateFunc) e
 	rkeys := r.writeKeys(id)
 	if onceKey != "" {
 		rkeys = append(rkeys, r.onceKey(id, onceKey))
+	} else {
+		rkeys = append(rkeys, rkeys[0])
 	}
 	tok := token()
 	for attempt := 0; ; attempt++ {
@@ -408,7 +455,7 @@ func (r *Redis) Update(ctx context.Context, id, onceKey string, fn UpdateFunc) e
 		if once != nil && once.Val() == 1 {
 			return ErrAlreadyApplied
 		}
-		app, rev, err := decodeApp(get.Val())
+		app, rev, oldIdx, err := r.decodeApp(id, get.Val())
 		if err != nil {
 			return err
 		}
@@ -416,7 +463,7 @@ func (r *Redis) Update(ctx context.Context, id, onceKey string, fn UpdateFunc) e
 		if err != nil {
 			return err
 		}
-		doc, err := json.Marshal(app)
+		doc, idx, err := r.codec.encode(app)
 		if err != nil {
 			return err
 		}
@@ -424,8 +471,20 @@ func (r *Redis) Update(ctx context.Context, id, onceKey string, fn UpdateFunc) e
 		if err != nil {
 			return err
 		}
-		args := append([]any{id, rev, doc, tok, flag(open(app)), ms(time.Now()), r.dedupeTTL.Milliseconds()}, jargs...)
-		res, err := scriptUpdate.Run(ctx, r.rdb, rkeys, args...).Text()
+		// The blind index moves only when the ID number or the index key
+		// changed (a reseal); the revision check makes oldIdx current.
+		ikeys, iflags := []string{rkeys[0], rkeys[0]}, "00"
+		if idx != oldIdx {
+			iflags = flag(oldIdx != "") + flag(idx != "")
+			if oldIdx != "" {
+				ikeys[0] = r.indexKey(oldIdx)
+			}
+			if idx != "" {
+				ikeys[1] = r.indexKey(idx)
+			}
+		}
+		args := append([]any{id, rev, doc, tok, flag(open(app)), ms(time.Now()), r.dedupeTTL.Milliseconds(), flag(onceKey != ""), iflags}, jargs...)
+		res, err := scriptUpdate.Run(ctx, r.rdb, append(rkeys[:6:6], ikeys...), args...).Text()
 		if err != nil {
 			return fmt.Errorf("update application: %w", err)
 		}

@@ -8,35 +8,48 @@ import (
 	"time"
 
 	c "onething/contracts"
+	"onething/gateway/seal"
 	"onething/gateway/store"
 	"onething/gateway/store/redistest"
+	"onething/gateway/store/storetest"
 )
 
 // The cost of the writes the gateway makes, on both backends (both fsync
-// every write: bbolt per transaction, Redis with appendfsync always):
+// every write: bbolt per transaction, Redis with appendfsync always),
+// plain and with personal data sealed (what the gateway runs):
 //
 //	go test -run '^$' -bench Store -benchtime 2000x ./gateway/store/
 func BenchmarkStore(b *testing.B) {
-	backends := map[string]func(b *testing.B) store.Store{
-		"bolt": func(b *testing.B) store.Store {
-			s, err := store.OpenBolt(filepath.Join(b.TempDir(), "b.db"))
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.Cleanup(func() { s.Close() })
-			return s
-		},
-		"redis": func(b *testing.B) store.Store {
-			srv := redistest.Start(b)
-			s, err := store.OpenRedis(context.Background(), srv.URL())
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.Cleanup(func() { s.Close() })
-			return s
-		},
+	keys, err := seal.New(seal.DevConfig())
+	if err != nil {
+		b.Fatal(err)
 	}
-	for _, name := range []string{"bolt", "redis"} {
+	bolted := func(o ...store.Option) func(b *testing.B) store.Store {
+		return func(b *testing.B) store.Store {
+			s, err := store.OpenBolt(filepath.Join(b.TempDir(), "b.db"), o...)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { s.Close() })
+			return s
+		}
+	}
+	redised := func(o ...store.Option) func(b *testing.B) store.Store {
+		return func(b *testing.B) store.Store {
+			srv := redistest.Start(b)
+			s, err := store.OpenRedis(context.Background(), srv.URL(), o...)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { s.Close() })
+			return s
+		}
+	}
+	backends := map[string]func(b *testing.B) store.Store{
+		"bolt": bolted(), "redis": redised(),
+		"bolt-sealed": bolted(store.WithKeys(keys)), "redis-sealed": redised(store.WithKeys(keys)),
+	}
+	for _, name := range []string{"bolt", "redis", "bolt-sealed", "redis-sealed"} {
 		open := backends[name]
 		b.Run(name+"/Create", func(b *testing.B) {
 			s := open(b)
@@ -82,7 +95,8 @@ func BenchmarkStore(b *testing.B) {
 
 // benchApp is an application of realistic size: five tasks and a timeline.
 func benchApp(id string) *c.Application {
-	a := &c.Application{ID: id, PortalRef: "ref-" + id, Version: 1}
+	a := storetest.PersonalApp(id, storetest.ExampleIDNumber, "ref-"+id)
+	a.Tasks = nil
 	for i, it := range []c.ItemCode{c.ItemCertNew, c.ItemSubsidyLiving, c.ItemSubsidyNursing, c.ItemPensionSubsidy, c.ItemMedicalSubsidy} {
 		a.Tasks = append(a.Tasks, &c.Task{ID: fmt.Sprintf("%s-%d", id, i+1), Item: it, Dept: c.DeptCivil, State: c.TaskAccepted})
 	}

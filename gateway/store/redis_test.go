@@ -10,14 +10,15 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	c "onething/contracts"
+	"onething/gateway/seal"
 	"onething/gateway/store"
 	"onething/gateway/store/redistest"
 	"onething/gateway/store/storetest"
 )
 
-func openRedis(t *testing.T, url string) *store.Redis {
+func openRedis(t *testing.T, url string, o ...store.Option) *store.Redis {
 	t.Helper()
-	s, err := store.OpenRedis(context.Background(), url)
+	s, err := store.OpenRedis(context.Background(), url, o...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,6 +38,29 @@ func TestRedisConformanceShared(t *testing.T) {
 	storetest.RunShared(t, func(t *testing.T) (store.Store, store.Store) {
 		url := srv.URL()
 		return openRedis(t, url), openRedis(t, url)
+	})
+}
+
+// The suite again with personal data sealed (also across two replicas
+// sharing the keys), and its sealed part.
+func TestRedisConformanceSealed(t *testing.T) {
+	srv := redistest.Start(t)
+	keys := storetest.NewKeys()
+	storetest.Run(t, func(t *testing.T) store.Store {
+		return openRedis(t, srv.URL(), store.WithKeys(keys.Ring(t, "sm4:k1", "|", "sm3:i1")))
+	})
+	storetest.RunShared(t, func(t *testing.T) (store.Store, store.Store) {
+		url, ring := srv.URL(), keys.Ring(t, "sm4:k1", "|", "sm3:i1")
+		return openRedis(t, url, store.WithKeys(ring)), openRedis(t, url, store.WithKeys(ring))
+	})
+	storetest.RunSealed(t, func(t *testing.T) func(*seal.Keyring) (store.Store, error) {
+		url := srv.URL()
+		return func(k *seal.Keyring) (store.Store, error) {
+			if k == nil {
+				return store.OpenRedis(context.Background(), url)
+			}
+			return store.OpenRedis(context.Background(), url, store.WithKeys(k))
+		}
 	})
 }
 

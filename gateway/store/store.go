@@ -1,7 +1,8 @@
 // Package store is the gateway's one port to durable state: applications,
 // dedupe keys and the work queue, written together so that the state and the
-// work it implies can never disagree. Bolt (embedded, single node) is the
-// default backend.
+// work it implies can never disagree, and the append-only audit log. Bolt
+// (embedded, single node) is the default backend, Redis the shared one; both
+// seal personal data through the same codec (codec.go).
 package store
 
 import (
@@ -100,6 +101,25 @@ type Store interface {
 	Update(ctx context.Context, id, onceKey string, fn UpdateFunc) error
 	// Lookup returns the application id a dedupe key points to.
 	Lookup(ctx context.Context, key string) (string, error)
+	// FindByIDNumber returns the ids of every application of the person
+	// with this ID number, in id order (oldest first), found through the
+	// keyed blind index; the store never holds the number in the clear.
+	// Without keys (WithKeys) nothing is indexed and nothing is found.
+	FindByIDNumber(ctx context.Context, idNumber string) ([]string, error)
+	// Reseal writes again, with the current keys, every application that
+	// is plain (written before keys were configured) or sealed or indexed
+	// with an older key; when none is left under an older key, the store
+	// forgets that key's check, so the key may leave the configuration.
+	// Safe while the gateway runs (each rewrite is an Update).
+	Reseal(ctx context.Context) (ResealStats, error)
+
+	// AppendAudit adds an entry to the audit log and returns it with the
+	// id and time the store gave it (times never decrease). The log is
+	// append-only: the store has no way to change or remove an entry.
+	AppendAudit(ctx context.Context, e contracts.AuditEntry) (contracts.AuditEntry, error)
+	// Audit returns the entries q selects, newest first, at most q's limit,
+	// and the cursor of the next (older) page, "" when there is none.
+	Audit(ctx context.Context, q AuditQuery) ([]contracts.AuditEntry, string, error)
 
 	// Enqueue adds jobs whose ids are not queued yet.
 	Enqueue(ctx context.Context, jobs ...Job) error

@@ -34,11 +34,9 @@ func dev(args []string) error {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	opts := devstack.Options{Dir: *dir, GatewayPort: *port, MockBasePort: *mockPort, Delay: *delay, Log: log}
 	if *faults != "" {
-		var f mocks.Faults
-		dec := json.NewDecoder(strings.NewReader(*faults))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&f); err != nil {
-			return fmt.Errorf("--faults: %w", err)
+		f, err := parseFaults(*faults)
+		if err != nil {
+			return err
 		}
 		opts.Faults = map[c.Dept]mocks.Faults{}
 		for _, d := range c.Depts {
@@ -61,8 +59,12 @@ onething dev is running (gateway + mock departments + mock portal, embedded stor
 
 development secrets (new each run, for this machine only):
   portal signing secret   %s
-  read token              %s
+  read token              %s   (district-office staff: reads every application, asks the guide)
   admin token             %s   (dead letters, breakers: /v1/admin/…)
+
+the window console: %s/console/
+  clerk of 罗江镇         clerk / %s
+  operator                ops / %s
 
 send the bundled example (the seed's main case), then watch it:
   go run ./gateway/cmd/onething submit --url %s --secret %s --new-ref contracts/examples/submission-full.json
@@ -70,7 +72,7 @@ send the bundled example (the seed's main case), then watch it:
 
 Ctrl-C stops everything.
 `, *dir, st.GatewayURL, st.MockURLs["cdpf"], st.MockURLs["civil"], st.MockURLs["hrss"], st.MockURLs["medical"],
-		st.MockURLs["portal"], st.MockURLs["portal"], st.PortalSecret, st.ReadToken, st.AdminToken,
+		st.MockURLs["portal"], st.MockURLs["portal"], st.PortalSecret, st.ReadToken, st.AdminToken, st.GatewayURL, st.ClerkPassword, st.OpsPassword,
 		st.GatewayURL, st.PortalSecret, st.GatewayURL, st.ReadToken)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -81,24 +83,29 @@ Ctrl-C stops everything.
 
 func serve(args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ExitOnError)
-	path := fs.String("config", "", "configuration file (JSON; see deploy/onething.example.json)")
+	path := fs.String("config", os.Getenv("ONETHING_CONFIG"), "configuration file, YAML or JSON (see deploy/onething.example.yaml); ONETHING_* variables override it")
 	storeURL := fs.String("store", "", "store to use instead of the file's: bolt:///path/onething.db or redis://host:6379/0")
+	logFormat := fs.String("log-format", envOr("ONETHING_LOG_FORMAT", "json"), "log format: json (production) or text")
+	logLevel := fs.String("log-level", envOr("ONETHING_LOG_LEVEL", "info"), "log level: debug, info, warn or error")
 	fs.Parse(args)
 	if *path == "" {
 		return errors.New("serve needs --config")
 	}
-	data, err := os.ReadFile(*path)
+	log, err := newLogger(*logFormat, *logLevel)
 	if err != nil {
 		return err
 	}
-	var cfg service.Config
-	if err := service.DecodeConfig(data, &cfg); err != nil {
-		return fmt.Errorf("%s: %w", *path, err)
+	loaded, err := service.LoadConfig(*path, nil)
+	if err != nil {
+		return err
 	}
+	for _, w := range loaded.Warnings {
+		log.Warn("configuration", "warning", w)
+	}
+	cfg := loaded.Config
 	if *storeURL != "" {
 		cfg.Store = *storeURL
 	}
-	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	svc, err := service.New(cfg, log)
 	if err != nil {
 		return err
@@ -111,4 +118,21 @@ func serve(args []string) error {
 	defer stop()
 	log.Info("gateway serving", "listen", ln.Addr().String())
 	return svc.Run(ctx, ln)
+}
+
+// parseFaults reads a --faults flag (strict JSON; empty: none).
+func parseFaults(flagValue string) (mocks.Faults, error) {
+	var f mocks.Faults
+	if flagValue == "" {
+		return f, nil
+	}
+	dec := json.NewDecoder(strings.NewReader(flagValue))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&f); err != nil {
+		return f, fmt.Errorf("--faults: %w", err)
+	}
+	if err := f.Check(); err != nil {
+		return f, fmt.Errorf("--faults: %w", err)
+	}
+	return f, nil
 }

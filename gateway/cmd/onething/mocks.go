@@ -51,6 +51,7 @@ func mocksCmd(args []string) error {
 	port := fs.Int("port", 0, "first of five ports: cdpf, civil, hrss, medical, portal (0: any free ports)")
 	delay := fs.Duration("delay", 50*time.Millisecond, "departments' delay between the events they post")
 	latency := fs.Duration("latency", 0, "how long a department takes to answer a case request (a slow system)")
+	faultsFlag := fs.String("faults", "", `faults every department injects, as JSON, e.g. '{"errorRate":0.2,"jitter":"20ms"}' (see README; change them at run time on /_mock/faults)`)
 	out := fs.String("out", "", "also write the JSON to this file (written whole, then renamed)")
 	advertise := fs.String("advertise", "", "host name the gateways reach the mocks by, in the URLs printed (default: the listening address)")
 	template := fs.String("config-template", "", "a gateway configuration file to complete with the mocks' URLs and secrets …")
@@ -98,10 +99,14 @@ func mocksCmd(args []string) error {
 		c.DeptHRSS:    mocks.HRSS(),
 		c.DeptMedical: mocks.Medical(*delay),
 	}
+	faults, err := parseFaults(*faultsFlag)
+	if err != nil {
+		return err
+	}
 	for i, d := range c.Depts {
 		eventSecret, reqSecret, appKey := whsecret(), hexToken(), "onething-"+string(d)
 		m, err := mocks.NewDept(mocks.Config{Dept: d, Path: mockPaths[d], AppKey: appKey, Secret: reqSecret,
-			EventSecret: eventSecret, Delay: *delay, Log: log}, deciders[d])
+			EventSecret: eventSecret, Delay: *delay, Log: log, Faults: faults}, deciders[d])
 		if err != nil {
 			stop()
 			return err

@@ -1,0 +1,93 @@
+package api
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestDuplicateKeys(t *testing.T) {
+	cases := []struct {
+		body, path string // path "" means no duplicate
+	}{
+		{`{"a":1,"b":2}`, ""},
+		{`{"a":1,"a":2}`, "a"},
+		{`{"applicant":{"name":"x","idNumber":"1","idNumber":"2"}}`, "applicant.idNumber"},
+		{`{"applicant":{"name":"x"},"applicant":{}}`, "applicant"},
+		{`{"name":"x","Name":"y"}`, "Name"}, // encoding/json matches both to one field
+		{`{"name":"x","NAME":"y"}`, "NAME"},
+		{`{"s":1,"ſ":2}`, "?"},      // U+017F folds to s: a key that is not plain shows as ?
+		{`{"k":1,"\u212a":2}`, "?"}, // Kelvin sign folds to k
+		{`{"list":[{"a":1},{"a":1,"a":2}]}`, "list[1].a"},
+		{`[{"a":1},{"b":1,"b":2}]`, "[1].b"},
+		{`{"a":{"b":{"c":[1,2,{"d":1,"d":1}]}}}`, "a.b.c[2].d"},
+		{`{"a":[],"b":{},"c":[[],[{}]],"d":null}`, ""},
+		{`{"":1,"":2}`, "?"},
+		{`{"x":{"a":1},"y":{"a":1}}`, ""}, // the same key in two objects is fine
+		{`"just a string"`, ""},
+		{`{"a":1,"a"`, "a"}, // found before the syntax error
+		{`{"a":1`, ""},      // the decoder reports the syntax error
+	}
+	for _, tc := range cases {
+		err := checkDuplicateKeys([]byte(tc.body))
+		var dup *DuplicateKeyError
+		switch {
+		case tc.path == "" && err != nil:
+			t.Errorf("%s: %v", tc.body, err)
+		case tc.path != "" && (!errors.As(err, &dup) || dup.Path != tc.path):
+			t.Errorf("%s: %v, want duplicate %s", tc.body, err, tc.path)
+		}
+	}
+}
+
+func TestStrictDecoding(t *testing.T) {
+	type small struct {
+		Name string `json:"name"`
+		List []int  `json:"list"`
+	}
+	deep := strings.Repeat(`{"a":`, MaxJSONDepth+1) + "1" + strings.Repeat("}", MaxJSONDepth+1)
+	cases := []struct {
+		name, body string
+		code       string // "" accepted
+	}{
+		{"fine", `{"name":"张志明","list":[1,2]}`, ""},
+		{"white space after", "{\"name\":\"x\"}\n\t ", ""},
+		{"duplicate", `{"name":"a","name":"b"}`, "duplicate_key"},
+		{"trailing object", `{"name":"x"}{}`, "trailing_data"},
+		{"trailing bracket", `{"name":"x"}]`, "trailing_data"},
+		{"trailing brace", `{"name":"x"}}`, "trailing_data"},
+		{"unknown field", `{"nam":"x"}`, "unknown_field"},
+		{"too deep", deep, "too_deep"},
+		{"not UTF-8", "{\"name\":\"\xff\xfe\"}", "not_utf8"},
+		{"syntax", `{"name":}`, "syntax"},
+		{"cut short", `{"name":`, "malformed"},
+		{"wrong type", `{"list":"x"}`, "wrong_type"},
+	}
+	for _, tc := range cases {
+		var v small
+		err := decodeStrict([]byte(tc.body), &v)
+		if tc.code == "" {
+			if err != nil {
+				t.Errorf("%s: %v", tc.name, err)
+			}
+			continue
+		}
+		if err == nil {
+			t.Errorf("%s: accepted", tc.name)
+			continue
+		}
+		if fe := jsonProblem(err); fe.Code != tc.code {
+			t.Errorf("%s: code %s (%v), want %s", tc.name, fe.Code, err, tc.code)
+		}
+	}
+	// The scan is iterative: a megabyte of brackets is refused, not a
+	// stack overflow.
+	huge := strings.Repeat("[", 1<<20)
+	if err := checkDuplicateKeys([]byte(huge)); !errors.Is(err, errTooDeep) {
+		t.Errorf("a megabyte of [: %v", err)
+	}
+	var anything any
+	if err := decodeStrict([]byte(huge), &anything); err == nil {
+		t.Error("decoded a megabyte of [")
+	}
+}

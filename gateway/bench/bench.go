@@ -1,0 +1,789 @@
+// Package bench is `onething bench`: it drives loopback load against the
+// gateway, run as a real process from this binary, and reports for each
+// backend (the embedded bbolt file, Redis):
+//
+//   - intake: accepted submissions per second and p50/p99/max latency at
+//     saturation (closed loop) and at a fixed offered rate (open loop; by
+//     default half of the saturation rate);
+//   - baseline: the same measure, in the same run, of a bare gin handler
+//     that binds the same JSON and makes the same number of raw store writes
+//     (one atomic fsynced write) with no signature, validation or workflow;
+//     and the gateway over baseline ratio;
+//   - end to end: completed applications per second through all four
+//     department mocks (zero delays) and the portal, and the time from the
+//     202 to the portal being told "completed" (p50/p99);
+//   - growth: intake rate and the gateway's memory as the store grows.
+//
+// Everything listens on 127.0.0.1 only and every phase is bounded.
+package bench
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"sigs.k8s.io/yaml"
+
+	c "onething/contracts"
+	"onething/gateway/auth"
+	"onething/gateway/seal"
+	"onething/gateway/service"
+	"onething/mocks"
+)
+
+// Options configure a run.
+type Options struct {
+	// Binary is the onething executable run as the children (default: this
+	// process's own executable).
+	Binary string
+	// Dir holds the stores and logs (default: a temporary directory,
+	// removed afterwards).
+	Dir string
+	// Backends: "bolt", "redis" (default both).
+	Backends []string
+	// Phases: "intake", "baseline", "e2e", "growth" (default all).
+	Phases []string
+	// RedisURL uses that Redis instead of starting a private redis-server;
+	// the bench FLUSHes its database between phases.
+	RedisURL string
+	// Duration of each intake and baseline measurement (default 10s).
+	Duration time.Duration
+	// Clients is the number of concurrent clients at saturation (default 32).
+	Clients int
+	// Rate is the fixed offered rate (0: half the measured saturation rate).
+	Rate float64
+	// E2E is how many applications the end-to-end phase sends (default 2000).
+	E2E int
+	// Workers and WorkersPerSystem for the end-to-end gateway (default 32, 8).
+	Workers, WorkersPerSystem int
+	// GrowTo is how many applications the growth phase stores (default
+	// 1,000,000), measured in GrowSteps steps (default 10).
+	GrowTo, GrowSteps int
+	// Profile, when set, is a directory for CPU profiles of the gateway at
+	// intake saturation and during the end-to-end phase.
+	Profile string
+	// Commit names the code measured (default: the build's VCS revision).
+	Commit string
+	// Progress receives the progress bar (nil: none).
+	Progress io.Writer
+	// Command is the command line, for the report.
+	Command string
+}
+
+func (o *Options) defaults() error {
+	if o.Binary == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return err
+		}
+		o.Binary = exe
+	}
+	if len(o.Backends) == 0 {
+		o.Backends = []string{"bolt", "redis"}
+	}
+	if len(o.Phases) == 0 {
+		o.Phases = []string{"intake", "baseline", "e2e", "growth"}
+	}
+	for _, b := range o.Backends {
+		if b != "bolt" && b != "redis" {
+			return fmt.Errorf("backend %q: bolt or redis", b)
+		}
+	}
+	for _, p := range o.Phases {
+		if !strings.Contains(" intake baseline e2e growth ", " "+p+" ") {
+			return fmt.Errorf("phase %q: intake, baseline, e2e or growth", p)
+		}
+	}
+	if o.Duration <= 0 {
+		o.Duration = 10 * time.Second
+	}
+	if o.Clients <= 0 {
+		o.Clients = 32
+	}
+	if o.E2E <= 0 {
+		o.E2E = 2000
+	}
+	if o.Workers <= 0 {
+		o.Workers = 32
+	}
+	if o.WorkersPerSystem <= 0 {
+		o.WorkersPerSystem = 8
+	}
+	if o.GrowTo <= 0 {
+		o.GrowTo = 1_000_000
+	}
+	if o.GrowSteps <= 0 {
+		o.GrowSteps = 10
+	}
+	if o.Commit == "" {
+		o.Commit = buildCommit()
+	}
+	return nil
+}
+
+func (o *Options) has(phase string) bool {
+	for _, p := range o.Phases {
+		if p == phase {
+			return true
+		}
+	}
+	return false
+}
+
+// buildCommit is the VCS revision the binary was built from, when the
+// build recorded it (go build with VCS stamping).
+func buildCommit() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	rev, dirty := "", false
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			dirty = s.Value == "true"
+		}
+	}
+	if rev == "" {
+		return "unknown (built without VCS stamping; pass --commit)"
+	}
+	if dirty {
+		rev += " (with uncommitted changes)"
+	}
+	return rev
+}
+
+// Report is a run's result.
+type Report struct {
+	Date        string    `json:"date"`
+	Commit      string    `json:"commit"`
+	Command     string    `json:"command"`
+	Machine     Machine   `json:"machine"`
+	RedisConfig string    `json:"redisConfig,omitempty"`
+	Options     OptionsJS `json:"options"`
+	Backends    []Backend `json:"backends"`
+	Targets     []Target  `json:"targets"`
+	Seconds     float64   `json:"seconds"`
+}
+
+// OptionsJS is the part of Options a report shows.
+type OptionsJS struct {
+	DurationS        float64 `json:"durationSeconds"`
+	Clients          int     `json:"clients"`
+	Rate             float64 `json:"rate,omitempty"`
+	E2E              int     `json:"e2e"`
+	Workers          int     `json:"workers"`
+	WorkersPerSystem int     `json:"workersPerSystem"`
+	GrowTo           int     `json:"growTo"`
+	GrowSteps        int     `json:"growSteps"`
+}
+
+// Machine is where the run happened.
+type Machine struct {
+	CPU        string  `json:"cpu"`
+	Cores      int     `json:"cores"`
+	MemoryGiB  float64 `json:"memoryGiB"`
+	Kernel     string  `json:"kernel"`
+	Go         string  `json:"go"`
+	Redis      string  `json:"redis,omitempty"`
+	GOMAXPROCS int     `json:"gomaxprocs"`
+	// LoadAvg is /proc/loadavg at the start and at the end of the run:
+	// other work on the machine shows there.
+	LoadAvg    string `json:"loadAvg,omitempty"`
+	LoadAvgEnd string `json:"loadAvgEnd,omitempty"`
+}
+
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return ""
+	}
+	return strings.Join(f[:3], " ")
+}
+
+// Backend is one backend's figures.
+type Backend struct {
+	Name       string       `json:"name"`
+	Saturation *Load        `json:"intakeSaturation,omitempty"`
+	Fixed      *Load        `json:"intakeFixedRate,omitempty"`
+	Baseline   *Load        `json:"baselineSaturation,omitempty"`
+	Ratio      float64      `json:"gatewayOverBaseline,omitempty"`
+	E2E        *E2E         `json:"endToEnd,omitempty"`
+	Growth     []GrowthStep `json:"growth,omitempty"`
+	// IntakeMemory is the gateway's memory after the intake phase.
+	IntakeMemory *Memory  `json:"intakeMemory,omitempty"`
+	Errors       []string `json:"errors,omitempty"`
+}
+
+// E2E is the end-to-end phase.
+type E2E struct {
+	Applications int     `json:"applications"`
+	Accepted     int     `json:"accepted"`
+	Completed    int     `json:"completed"`
+	Seconds      float64 `json:"seconds"`
+	// PerSec is completed applications per second, from the first
+	// submission to the last completion.
+	PerSec  float64 `json:"completedPerSec"`
+	P50     float64 `json:"p50Ms"`
+	P99     float64 `json:"p99Ms"`
+	Max     float64 `json:"maxMs"`
+	Intake  Load    `json:"intake"`
+	Memory  Memory  `json:"memory"`
+	Workers int     `json:"workers"`
+}
+
+// GrowthStep is the intake measured while the store grew to Stored.
+type GrowthStep struct {
+	Stored    int     `json:"stored"`
+	Rate      float64 `json:"acceptedPerSec"`
+	P50       float64 `json:"p50Ms"`
+	P99       float64 `json:"p99Ms"`
+	Memory    Memory  `json:"memory"`
+	RedisUsed uint64  `json:"redisUsedMemoryBytes,omitempty"`
+	StoreSize int64   `json:"storeFileBytes,omitempty"`
+}
+
+// Target is one of the issue's targets with what was measured.
+type Target struct {
+	Name     string `json:"name"`
+	Want     string `json:"want"`
+	Measured string `json:"measured"`
+	Met      bool   `json:"met"`
+}
+
+// runner holds a run's state.
+type runner struct {
+	o      Options
+	prog   *progress
+	rep    *Report
+	redis  *redisServer
+	rurl   string
+	secret string
+	token  string
+	n      int
+}
+
+// Run runs the benchmark.
+func Run(ctx context.Context, o Options) (*Report, error) {
+	if err := o.defaults(); err != nil {
+		return nil, err
+	}
+	started := time.Now()
+	if o.Dir == "" {
+		dir, err := os.MkdirTemp("", "onething-bench-")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(dir)
+		o.Dir = dir
+	} else if err := os.MkdirAll(o.Dir, 0o700); err != nil {
+		return nil, err
+	}
+	r := &runner{o: o, prog: newProgress(o.Progress), secret: newSecret(), token: randHex(24)}
+	defer r.prog.stop()
+	r.rep = &Report{Date: time.Now().UTC().Format(time.RFC3339), Commit: o.Commit, Command: o.Command, Machine: machine(),
+		Options: OptionsJS{DurationS: o.Duration.Seconds(), Clients: o.Clients, Rate: o.Rate, E2E: o.E2E, Workers: o.Workers,
+			WorkersPerSystem: o.WorkersPerSystem, GrowTo: o.GrowTo, GrowSteps: o.GrowSteps}}
+	if o.Profile != "" {
+		if err := os.MkdirAll(o.Profile, 0o755); err != nil {
+			return nil, err
+		}
+	}
+	for _, b := range o.Backends {
+		if b == "redis" && r.rurl == "" {
+			if o.RedisURL != "" {
+				r.rurl = o.RedisURL
+				r.rep.RedisConfig = "the Redis at --redis"
+			} else {
+				rs, how, err := startRedis(o.Dir)
+				if err != nil {
+					return nil, err
+				}
+				defer rs.p.stop()
+				r.redis, r.rurl, r.rep.RedisConfig = rs, rs.url(), how
+			}
+			r.rep.Machine.Redis = redisVersion()
+		}
+	}
+	for _, b := range o.Backends {
+		be := Backend{Name: b}
+		for _, ph := range []string{"intake", "baseline", "e2e", "growth"} {
+			if !o.has(ph) || ctx.Err() != nil {
+				continue
+			}
+			var err error
+			switch ph {
+			case "intake":
+				err = r.intake(ctx, &be)
+			case "baseline":
+				err = r.baseline(ctx, &be)
+			case "e2e":
+				err = r.e2e(ctx, &be)
+			case "growth":
+				err = r.growth(ctx, &be)
+			}
+			if err != nil {
+				be.Errors = append(be.Errors, ph+": "+err.Error())
+				r.prog.note("%s %s: %v", b, ph, err)
+			}
+		}
+		if be.Saturation != nil && be.Baseline != nil && be.Baseline.Rate > 0 {
+			be.Ratio = be.Saturation.Rate / be.Baseline.Rate
+		}
+		r.rep.Backends = append(r.rep.Backends, be)
+	}
+	r.rep.Machine.LoadAvgEnd = loadAvg()
+	r.rep.Targets = targets(r.rep)
+	r.rep.Seconds = time.Since(started).Seconds()
+	return r.rep, ctx.Err()
+}
+
+func newSecret() string {
+	b := make([]byte, 32)
+	rand.Read(b)
+	return "whsec_" + base64.StdEncoding.EncodeToString(b)
+}
+
+func randHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// storeURL prepares an empty store for a phase.
+func (r *runner) storeURL(backend string) (string, error) {
+	r.n++
+	if backend == "redis" {
+		if err := flushRedis(r.rurl); err != nil {
+			return "", err
+		}
+		return r.rurl, nil
+	}
+	dir := filepath.Join(r.o.Dir, fmt.Sprintf("bolt-%d", r.n))
+	os.RemoveAll(dir) // a --dir used before holds data sealed with other keys
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", err
+	}
+	return "bolt://" + filepath.Join(dir, "onething.db"), nil
+}
+
+// gateway is a running gateway child.
+type gateway struct {
+	p     *proc
+	url   string
+	debug string
+}
+
+// startGateway writes a YAML configuration and runs the gateway on it.
+func (r *runner) startGateway(name, storeURL string, intakeOnly bool, depts map[c.Dept]service.Dept, pushURL, pushSecret string) (*gateway, error) {
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	debugAddr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	if depts == nil {
+		depts = map[c.Dept]service.Dept{}
+		for _, d := range c.Depts { // never called: no workers run
+			depts[d] = service.Dept{BaseURL: "http://127.0.0.1:9", AppKey: "bench", Secret: "bench", EventSecrets: []string{r.secret}}
+		}
+		pushURL, pushSecret = "http://127.0.0.1:9", r.secret
+	}
+	cfg := service.Config{Listen: addr, BaseURL: "http://" + addr, Store: storeURL,
+		PortalSecrets: []string{r.secret}, PortalPushURL: pushURL, PortalPushPath: mocks.PortalPath, PortalPushSecret: pushSecret,
+		ReadTokens: []string{r.token}, Departments: depts, Workers: r.o.Workers, WorkersPerSystem: r.o.WorkersPerSystem,
+		MaxAttempts: 8, BaseBackoff: service.Duration(100 * time.Millisecond), MaxBackoff: service.Duration(2 * time.Second),
+		JobLease: service.Duration(30 * time.Second), ReconcileEvery: service.Duration(time.Minute)}
+	// Personal data is sealed at rest, as in production (fresh keys).
+	dp := seal.DevConfig()
+	cfg.DataProtection = &dp
+	// One portal and four departments send everything here: the per-caller
+	// limits stay on (their cost is measured) but far above the load.
+	cfg.RateLimit = auth.RateLimitConfig{PerSecond: 1e6, Burst: 1_000_000, AnonymousPerSecond: 1e6, AnonymousBurst: 1_000_000}
+	js, err := json.Marshal(cfg)
+	if err != nil {
+		return nil, err
+	}
+	y, err := yaml.JSONToYAML(js)
+	if err != nil {
+		return nil, err
+	}
+	path := filepath.Join(r.o.Dir, name+".yaml")
+	if err := os.WriteFile(path, y, 0o600); err != nil {
+		return nil, err
+	}
+	args := []string{"bench-child", "gateway", "--config", path, "--debug", debugAddr, "--log", filepath.Join(r.o.Dir, name+".log")}
+	if intakeOnly {
+		args = append(args, "--intake-only")
+	}
+	p, err := startProc(r.o.Dir, name, r.o.Binary, args...)
+	if err != nil {
+		return nil, err
+	}
+	g := &gateway{p: p, url: "http://" + addr, debug: debugAddr}
+	if err := waitHealthy(p, g.url+"/healthz", 30*time.Second); err != nil {
+		p.stop()
+		return nil, err
+	}
+	return g, nil
+}
+
+func (g *gateway) memory() Memory { return memoryOf(g.p.cmd.Process.Pid, g.debug) }
+
+// profile saves a CPU profile of the gateway over the next seconds.
+func (r *runner) profile(g *gateway, name string, seconds int) func() {
+	if r.o.Profile == "" || seconds < 1 {
+		return func() {}
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		cl := &http.Client{Timeout: time.Duration(seconds+30) * time.Second}
+		resp, err := cl.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", g.debug, seconds))
+		if err != nil {
+			return
+		}
+		defer resp.Body.Close()
+		f, err := os.Create(filepath.Join(r.o.Profile, name+".pprof"))
+		if err != nil {
+			return
+		}
+		io.Copy(f, resp.Body)
+		f.Close()
+	}()
+	return func() { <-done }
+}
+
+func (r *runner) intake(ctx context.Context, be *Backend) error {
+	su, err := r.storeURL(be.Name)
+	if err != nil {
+		return err
+	}
+	g, err := r.startGateway("intake-"+be.Name, su, true, nil, "", "")
+	if err != nil {
+		return err
+	}
+	defer g.p.stop()
+	s, err := newSender(g.url, r.secret, "i"+randHex(4), r.o.Clients)
+	if err != nil {
+		return err
+	}
+	r.prog.begin(be.Name+" intake warm-up", 0)
+	if _, err := closedLoop(ctx, s, r.o.Clients, time.Second, 0, r.prog, nil); err != nil {
+		return err
+	}
+	r.prog.begin(be.Name+" intake at saturation", 0)
+	wait := r.profile(g, "intake-"+be.Name, int(r.o.Duration.Seconds())-1)
+	sat, err := closedLoop(ctx, s, r.o.Clients, r.o.Duration, 0, r.prog, nil)
+	wait()
+	be.Saturation = &sat
+	if err != nil {
+		return err
+	}
+	rate := r.o.Rate
+	if rate <= 0 {
+		rate = sat.Rate / 2
+	}
+	r.prog.begin(fmt.Sprintf("%s intake at %.0f/s", be.Name, rate), int(rate*r.o.Duration.Seconds()))
+	fixed, err := openLoop(ctx, s, rate, r.o.Duration, 4*r.o.Clients, r.prog)
+	be.Fixed = &fixed
+	m := g.memory()
+	be.IntakeMemory = &m
+	return err
+}
+
+func (r *runner) baseline(ctx context.Context, be *Backend) error {
+	su, err := r.storeURL(be.Name)
+	if err != nil {
+		return err
+	}
+	addr, err := freeAddr()
+	if err != nil {
+		return err
+	}
+	p, err := startProc(r.o.Dir, "baseline-"+be.Name, r.o.Binary, "bench-child", "baseline", "--listen", addr, "--store", su)
+	if err != nil {
+		return err
+	}
+	defer p.stop()
+	if err := waitHealthy(p, "http://"+addr+"/healthz", 30*time.Second); err != nil {
+		return err
+	}
+	s, err := newSender("http://"+addr, r.secret, "b"+randHex(4), r.o.Clients)
+	if err != nil {
+		return err
+	}
+	r.prog.begin(be.Name+" baseline warm-up", 0)
+	if _, err := closedLoop(ctx, s, r.o.Clients, time.Second, 0, r.prog, nil); err != nil {
+		return err
+	}
+	r.prog.begin(be.Name+" baseline at saturation", 0)
+	base, err := closedLoop(ctx, s, r.o.Clients, r.o.Duration, 0, r.prog, nil)
+	be.Baseline = &base
+	return err
+}
+
+// receiver stands in for the portal in the end-to-end phase: it notes
+// when each application was first reported completed.
+type receiver struct {
+	mu        sync.Mutex
+	completed map[string]time.Time
+	srv       *http.Server
+	url       string
+}
+
+func newReceiver() (*receiver, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	rc := &receiver{completed: map[string]time.Time{}, url: "http://" + ln.Addr().String()}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST "+mocks.PortalPath, func(w http.ResponseWriter, req *http.Request) {
+		var push struct {
+			ApplicationID string `json:"applicationId"`
+			Status        struct {
+				State string `json:"state"`
+			} `json:"status"`
+		}
+		json.NewDecoder(io.LimitReader(req.Body, 1<<20)).Decode(&push)
+		if push.Status.State == string(c.AppCompleted) {
+			now := time.Now()
+			rc.mu.Lock()
+			if _, ok := rc.completed[push.ApplicationID]; !ok {
+				rc.completed[push.ApplicationID] = now
+			}
+			rc.mu.Unlock()
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+	rc.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go rc.srv.Serve(ln)
+	return rc, nil
+}
+
+func (rc *receiver) count() int {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return len(rc.completed)
+}
+
+func (r *runner) e2e(ctx context.Context, be *Backend) error {
+	su, err := r.storeURL(be.Name)
+	if err != nil {
+		return err
+	}
+	out := filepath.Join(r.o.Dir, fmt.Sprintf("mocks-%d.json", r.n))
+	os.Remove(out) // a --dir used before may hold an old one
+	mp, err := startProc(r.o.Dir, "mocks-"+be.Name, r.o.Binary, "mocks", "--delay", "1ns", "--latency", "0s", "--out", out)
+	if err != nil {
+		return err
+	}
+	defer mp.stop()
+	var info struct {
+		Departments map[c.Dept]service.Dept `json:"departments"`
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if data, err := os.ReadFile(out); err == nil && json.Unmarshal(data, &info) == nil {
+			break
+		}
+		if !mp.alive() || time.Now().After(deadline) {
+			return fmt.Errorf("onething mocks did not start: %s", mp.tail())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	rc, err := newReceiver()
+	if err != nil {
+		return err
+	}
+	defer rc.srv.Close()
+	pushSecret := newSecret()
+	g, err := r.startGateway("e2e-"+be.Name, su, false, info.Departments, rc.url, pushSecret)
+	if err != nil {
+		return err
+	}
+	defer g.p.stop()
+	s, err := newSender(g.url, r.secret, "e"+randHex(4), 16)
+	if err != nil {
+		return err
+	}
+	var amu sync.Mutex
+	accepted := map[string]time.Time{}
+	onAccept := func(id string, at time.Time) {
+		amu.Lock()
+		accepted[id] = at
+		amu.Unlock()
+	}
+	r.prog.begin(be.Name+" end to end: submitting", r.o.E2E)
+	start := time.Now()
+	wait := r.profile(g, "e2e-"+be.Name, 10)
+	in, err := closedLoop(ctx, s, 16, 0, r.o.E2E, r.prog, onAccept)
+	if err != nil {
+		wait()
+		return err
+	}
+	r.prog.begin(be.Name+" end to end: completing", in.Accepted)
+	limit := time.Now().Add(5*time.Minute + time.Duration(in.Accepted)*20*time.Millisecond)
+	for rc.count() < in.Accepted && time.Now().Before(limit) && ctx.Err() == nil {
+		r.prog.set(rc.count(), in.Accepted)
+		time.Sleep(50 * time.Millisecond)
+	}
+	wait()
+	e := &E2E{Applications: r.o.E2E, Accepted: in.Accepted, Intake: in, Memory: g.memory(), Workers: r.o.Workers}
+	rc.mu.Lock()
+	var lat []time.Duration
+	var last time.Time
+	amu.Lock()
+	for id, at := range accepted {
+		if done, ok := rc.completed[id]; ok {
+			e.Completed++
+			lat = append(lat, done.Sub(at))
+			if done.After(last) {
+				last = done
+			}
+		}
+	}
+	amu.Unlock()
+	rc.mu.Unlock()
+	sortDur(lat)
+	e.P50, e.P99, e.Max = ms(pct(lat, .5)), ms(pct(lat, .99)), ms(pct(lat, 1))
+	if !last.IsZero() {
+		e.Seconds = last.Sub(start).Seconds()
+		e.PerSec = float64(e.Completed) / e.Seconds
+	}
+	be.E2E = e
+	if e.Completed < e.Accepted {
+		return fmt.Errorf("%d of %d accepted applications not completed in time", e.Accepted-e.Completed, e.Accepted)
+	}
+	return nil
+}
+
+// growth measures intake in steps while the store fills up to GrowTo
+// applications (the gateway takes them at saturation; with no workers the
+// queue keeps every application's first jobs too, which is harsher than a
+// working deployment).
+func (r *runner) growth(ctx context.Context, be *Backend) error {
+	su, err := r.storeURL(be.Name)
+	if err != nil {
+		return err
+	}
+	g, err := r.startGateway("growth-"+be.Name, su, true, nil, "", "")
+	if err != nil {
+		return err
+	}
+	defer g.p.stop()
+	s, err := newSender(g.url, r.secret, "g"+randHex(4), r.o.Clients)
+	if err != nil {
+		return err
+	}
+	step := max(1, r.o.GrowTo/r.o.GrowSteps)
+	stored := 0
+	r.prog.begin(fmt.Sprintf("%s growth to %d", be.Name, r.o.GrowTo), r.o.GrowTo)
+	for stored < r.o.GrowTo && ctx.Err() == nil {
+		n := min(step, r.o.GrowTo-stored)
+		l, err := closedLoop(ctx, s, r.o.Clients, 0, n, r.prog, nil)
+		stored += l.Accepted
+		gs := GrowthStep{Stored: stored, Rate: l.Rate, P50: l.P50, P99: l.P99, Memory: g.memory()}
+		if be.Name == "redis" {
+			gs.RedisUsed = redisMemory(r.rurl)
+		} else if fi, err := os.Stat(strings.TrimPrefix(su, "bolt://")); err == nil {
+			gs.StoreSize = fi.Size()
+		}
+		be.Growth = append(be.Growth, gs)
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func sortDur(d []time.Duration) { slices.Sort(d) }
+
+func machine() Machine {
+	m := Machine{Cores: runtime.NumCPU(), Go: runtime.Version(), GOMAXPROCS: runtime.GOMAXPROCS(0), LoadAvg: loadAvg()}
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				m.CPU = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		var kb float64
+		for _, line := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(line, "MemTotal:"); ok {
+				fmt.Sscan(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), &kb)
+			}
+		}
+		m.MemoryGiB = kb / 1024 / 1024
+	}
+	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		m.Kernel = runtime.GOOS + " " + strings.TrimSpace(string(b))
+	}
+	return m
+}
+
+func redisVersion() string {
+	bin := findRedis()
+	if bin == "" {
+		return ""
+	}
+	out, err := exec.Command(bin, "--version").Output()
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// targets compares the run with the issue's targets.
+func targets(rep *Report) []Target {
+	var out []Target
+	for _, be := range rep.Backends {
+		if be.Name == "redis" && be.Saturation != nil && be.Baseline != nil {
+			out = append(out, Target{Name: "Redis intake over the raw baseline", Want: "≥ 0.80",
+				Measured: fmt.Sprintf("%.2f (%.0f/s against %.0f/s)", be.Ratio, be.Saturation.Rate, be.Baseline.Rate), Met: be.Ratio >= 0.8})
+		}
+		if be.Name == "redis" && be.E2E != nil {
+			out = append(out, Target{Name: "end to end on Redis", Want: "≥ 500 completed/s",
+				Measured: fmt.Sprintf("%.0f completed/s (%d applications)", be.E2E.PerSec, be.E2E.Completed), Met: be.E2E.PerSec >= 500})
+		}
+		if be.Fixed != nil && be.Saturation != nil {
+			out = append(out, Target{Name: be.Name + ": p99 intake at half of saturation", Want: "< 10 ms",
+				Measured: fmt.Sprintf("%.1f ms at %.0f/s offered", be.Fixed.P99, be.Fixed.OfferedRate), Met: be.Fixed.P99 < 10 && be.Fixed.Late == 0})
+		}
+		if len(be.Growth) >= 2 {
+			first, last := be.Growth[0], be.Growth[len(be.Growth)-1]
+			ratio := last.Rate / first.Rate
+			want := "flat (last step ≥ 0.90 × first) to 1,000,000"
+			out = append(out, Target{Name: be.Name + ": intake rate as the store grows", Want: want,
+				Measured: fmt.Sprintf("%.2f × (%.0f/s at %d, %.0f/s at %d stored)", ratio, first.Rate, first.Stored, last.Rate, last.Stored),
+				Met:      ratio >= 0.9 && last.Stored >= 1_000_000})
+		}
+	}
+	return out
+}

@@ -1,0 +1,240 @@
+package console_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	c "onething/contracts"
+	"onething/gateway/devstack"
+	"onething/gateway/store"
+	"onething/mocks"
+)
+
+// chromium finds the browser; CI installs Debian's chromium and must not
+// skip these tests.
+func chromium(t *testing.T) string {
+	for _, p := range []string{os.Getenv("CHROMIUM"), "/usr/bin/chromium", "/usr/bin/chromium-browser"} {
+		if p == "" {
+			continue
+		}
+		if _, err := exec.LookPath(p); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("no chromium: CI must install it (.ci/run does)")
+	}
+	t.Skip("no chromium on this machine (apt-get install chromium)")
+	return ""
+}
+
+// artefacts is where screenshots go: $ONETHING_ARTEFACTS, or a temp dir.
+func artefacts(t *testing.T) string {
+	dir := os.Getenv("ONETHING_ARTEFACTS")
+	if dir == "" {
+		dir = filepath.Join(os.TempDir(), "onething-console-screenshots")
+	}
+	os.MkdirAll(dir, 0o755)
+	return dir
+}
+
+// The whole console in a real browser: sign in, a refused and an accepted
+// offline intake, the case in the list, its progress to completed, and the
+// replay of a dead letter.
+func TestConsoleInABrowser(t *testing.T) {
+	exe := chromium(t)
+	st, err := devstack.Start(devstack.Options{Dir: t.TempDir(), Delay: 40 * time.Millisecond, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Stop()
+	// The console as the gateway serves it (devstack turns it on with a
+	// clerk of 罗江镇 and an operator).
+	srv := struct{ URL string }{st.GatewayURL}
+	// browser starts a headless Chromium with its own profile (cookies).
+	browser := func() context.Context {
+		opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(exe), chromedp.NoSandbox,
+			chromedp.Flag("disable-gpu", true), chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
+			chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true), chromedp.UserDataDir(t.TempDir()),
+			chromedp.WindowSize(1280, 1600))
+		alloc, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+		t.Cleanup(cancel)
+		ctx, cancel := chromedp.NewContext(alloc)
+		t.Cleanup(cancel)
+		// The first run starts the browser: no timeout on it (it would
+		// stop the browser); the steps after it get one each.
+		if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
+			t.Fatal(err)
+		}
+		return ctx
+	}
+	// bounded gives one step a deadline, and on failure shows the page.
+	bounded := func(ctx context.Context) (context.Context, context.CancelFunc) {
+		return context.WithTimeout(ctx, 20*time.Second)
+	}
+	dir := artefacts(t)
+	shot := func(ctx context.Context, name string) {
+		t.Helper()
+		// A full page at 1280 px renders slowly on a busy 2-core machine.
+		sctx, cancel := context.WithTimeout(ctx, 90*time.Second)
+		defer cancel()
+		buf, err := chromedp.Run(sctx, chromedp.FullScreenshot(100))
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(dir, name+".png"), buf, 0o644)
+	}
+	do := func(ctx context.Context, steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		sctx, cancel := bounded(ctx)
+		defer cancel()
+		if err := chromedp.Do(sctx, steps...); err != nil {
+			page, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("body")))
+			t.Fatalf("%v; the page says: %.600s", err, page)
+		}
+	}
+	text := func(ctx context.Context, css string) string {
+		t.Helper()
+		sctx, cancel := bounded(ctx)
+		defer cancel()
+		s, err := chromedp.Run(sctx, chromedp.Text(chromedp.CSS(css)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	signIn := func(ctx context.Context, user, pw string) {
+		do(ctx, chromedp.Navigate(srv.URL+"/console/login"),
+			chromedp.SendKeys(chromedp.ID("username"), user), chromedp.SendKeys(chromedp.ID("password"), pw),
+			chromedp.Click(chromedp.CSS("form button[type=submit]")),
+			chromedp.WaitVisible(chromedp.CSS("form[role=search]")))
+	}
+	fill := func(ctx context.Context, id string) {
+		do(ctx, chromedp.Navigate(srv.URL+"/console/intake"),
+			chromedp.SendKeys(chromedp.ID("name"), "张志明"),
+			chromedp.SetValue(chromedp.ID("idNumber"), id),
+			chromedp.SetValue(chromedp.ID("birthDate"), "1985-03-07"),
+			chromedp.SendKeys(chromedp.ID("mobile"), "13881801234"),
+			chromedp.SendKeys(chromedp.ID("village"), "龙潭村"),
+			chromedp.Click(chromedp.CSS("input[name=dibao]")),
+			chromedp.SetValue(chromedp.ID("business"), "cert.new"),
+			chromedp.SetValue(chromedp.ID("category"), "4"),
+			chromedp.Click(chromedp.CSS("input[name=twoSubsidies]")),
+			chromedp.Click(chromedp.CSS("input[name=medical]")),
+			chromedp.Click(chromedp.CSS("input[name=attest]")))
+	}
+
+	clerk := browser()
+	signIn(clerk, "clerk", st.ClerkPassword)
+	shot(clerk, "01-case-list")
+	// A wrong check character: the page says which field, in Chinese.
+	fill(clerk, "511702198503071231")
+	do(clerk, chromedp.Click(chromedp.CSS("button[value=submit]")), chromedp.WaitVisible(chromedp.CSS(".field-error")))
+	if errText := text(clerk, ".field-error"); !strings.Contains(errText, "校验码") {
+		t.Errorf("field error %q", errText)
+	}
+	shot(clerk, "02-intake-field-error")
+	// Corrected: the checklist for this case, then accepted.
+	do(clerk, chromedp.SetValue(chromedp.ID("idNumber"), "51170219850307123X"),
+		chromedp.Click(chromedp.CSS("button[value=checklist]")),
+		chromedp.WaitVisible(chromedp.Search(`//legend[contains(., "材料清单")]`)))
+	shot(clerk, "03-intake-checklist")
+	do(clerk, chromedp.Click(chromedp.CSS("button[value=submit]")), chromedp.WaitVisible(chromedp.Search(`//h1[contains(., "办件详情")]`)))
+	lctx, lcancel := bounded(clerk)
+	defer lcancel()
+	location, err := chromedp.Run(lctx, chromedp.Location())
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := strings.TrimPrefix(strings.SplitN(location, "?", 2)[0], srv.URL+"/console/cases/")
+	if len(id) != 26 {
+		t.Fatalf("landed on %s", location)
+	}
+	// The case is in the list; open it and watch it reach completed.
+	link := chromedp.CSS(fmt.Sprintf(`a[href="/console/cases/%s"]`, id))
+	do(clerk, chromedp.Navigate(srv.URL+"/console/?q="+id), chromedp.WaitVisible(link), chromedp.Click(link),
+		chromedp.WaitVisible(chromedp.Search(`//h1[contains(., "办件详情")]`)))
+	deadline := time.Now().Add(30 * time.Second)
+	for status := ""; status != "completed"; status = text(clerk, "p strong") {
+		if time.Now().After(deadline) {
+			t.Fatalf("never completed (status %q)", status)
+		}
+		time.Sleep(200 * time.Millisecond)
+		do(clerk, chromedp.Reload())
+	}
+	shot(clerk, "04-case-completed")
+	// Revealing the applicant needs a reason, and lands in the audit log.
+	do(clerk, chromedp.SendKeys(chromedp.ID("reason"), "申请人来电核对信息"),
+		chromedp.Click(chromedp.Search(`//form[contains(@action, "/reveal")]//button`)),
+		chromedp.WaitVisible(chromedp.Search(`//p[contains(., "审计日志")]`)))
+	if page := text(clerk, "main"); !strings.Contains(page, "51170219850307123X") {
+		t.Error("the reveal does not show the full ID number")
+	}
+	audit, err := st.Service.Engine.AuditLog(context.Background(), store.AuditQuery{ApplicationID: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reads := 0
+	for _, e := range audit.Entries {
+		if e.Action == "record.read" && e.Subject == "console:clerk" && e.Reason == "申请人来电核对信息" {
+			reads++
+		}
+	}
+	if reads != 1 {
+		t.Errorf("audit entries for the case %+v: want the one reveal", audit.Entries)
+	}
+
+	// A dead letter: medical refuses the next case as malformed; the
+	// operator replays it once medical is fixed, and the case completes.
+	st.Depts[c.DeptMedical].SetFaults(mocks.Faults{RefuseRate: 1})
+	body, _ := c.Example("submission-orphan-medical.json")
+	resp, err := devstack.PostSigned(st.GatewayURL+"/v1/portal/submissions", st.PortalSecret, "browser-dl", body)
+	if err != nil || resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("submission: %v %v", err, resp)
+	}
+	resp.Body.Close()
+	ops := browser()
+	signIn(ops, "ops", st.OpsPassword)
+	deadline = time.Now().Add(20 * time.Second)
+	var taskCell string
+	for !strings.Contains(taskCell, "-1") {
+		if time.Now().After(deadline) {
+			t.Fatal("no dead letter appeared")
+		}
+		time.Sleep(200 * time.Millisecond)
+		do(ops, chromedp.Navigate(srv.URL+"/console/ops/dead-letters"))
+		taskCell = text(ops, "tbody tr td")
+	}
+	st.Depts[c.DeptMedical].SetFaults(mocks.Faults{})
+	shot(ops, "05-dead-letters")
+	do(ops, chromedp.Click(chromedp.CSS("tbody form button")), chromedp.WaitVisible(chromedp.CSS("p.notice")))
+	if flash := text(ops, "p.notice"); !strings.Contains(flash, "已重新发送") {
+		t.Errorf("after replay: %q", flash)
+	}
+	appID := strings.TrimSpace(taskCell[:strings.LastIndex(taskCell, "-")])
+	deadline = time.Now().Add(20 * time.Second)
+	for {
+		app, err := st.Service.Store.Get(context.Background(), appID)
+		if err == nil && app.Status.State == c.AppCompleted {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the replayed case never completed: %+v", app)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	do(ops, chromedp.Navigate(srv.URL+"/console/ops/sla"))
+	shot(ops, "06-sla")
+	t.Logf("screenshots in %s", dir)
+}

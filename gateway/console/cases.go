@@ -1,0 +1,310 @@
+package console
+
+import (
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	c "onething/contracts"
+	"onething/gateway/calendar"
+	"onething/gateway/workflow"
+)
+
+const pageSize = 20
+
+// filter is the case list's query.
+type filter struct {
+	Q, Status, Item, Dept, Town string
+	Overdue                     bool
+	Page                        int
+}
+
+type row struct {
+	ID, PortalRef, Name, IDNumber, Town, State, Due, Items string
+	Overdue                                                bool
+}
+
+type named struct {
+	Code string
+	Name string
+}
+
+func towns() []named {
+	var out []named
+	for code, name := range c.Divisions {
+		if len(code) == 9 && c.InTongchuan(code) {
+			out = append(out, named{code, name})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Code < out[j].Code })
+	return out
+}
+
+func townName(division string) string {
+	if len(division) >= 9 {
+		if n, ok := c.Divisions[division[:9]]; ok {
+			return n
+		}
+	}
+	if n, ok := c.Divisions[division]; ok {
+		return n
+	}
+	return division
+}
+
+// matches applies the list's filters to one application.
+func (f filter) matches(app *c.Application, flow *workflow.Workflow, ids map[string]bool) bool {
+	if f.Q != "" && app.ID != f.Q && app.PortalRef != f.Q && !ids[app.ID] {
+		return false
+	}
+	if f.Status != "" && string(app.Status.State) != f.Status {
+		return false
+	}
+	if f.Town != "" && !strings.HasPrefix(app.Applicant.HouseholdDivision, f.Town) {
+		return false
+	}
+	if f.Overdue && len(app.Status.Overdue) == 0 {
+		return false
+	}
+	if f.Item != "" || f.Dept != "" {
+		found := false
+		for _, t := range app.Tasks {
+			if (f.Item == "" || string(t.Item) == f.Item) && (f.Dept == "" || string(t.Dept) == f.Dept) {
+				found = true
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
+
+func (k *Console) list(w http.ResponseWriter, r *http.Request, req *request) {
+	q := r.URL.Query()
+	f := filter{Q: strings.TrimSpace(q.Get("q")), Status: q.Get("status"), Item: q.Get("item"), Dept: q.Get("dept"), Town: q.Get("town"), Overdue: q.Get("overdue") == "1"}
+	f.Page, _ = strconv.Atoi(q.Get("page"))
+	f.Page = max(f.Page, 1)
+	ids := map[string]bool{}
+	// An ID number is looked up through the blind index: the store does
+	// not hold the number itself.
+	if len(f.Q) == 18 && k.cfg.FindByIDNumber != nil {
+		if found, err := k.cfg.FindByIDNumber(r.Context(), strings.ToUpper(f.Q)); err == nil {
+			for _, id := range found {
+				ids[id] = true
+			}
+		}
+	}
+	flow := k.cfg.Engine.Flow
+	var apps []*c.Application
+	if k.cfg.Applications != nil {
+		err := k.cfg.Applications(r.Context(), func(app *c.Application) bool {
+			if sees(req.p, app) {
+				flow.Recompute(app)
+				if f.matches(app, flow, ids) {
+					apps = append(apps, app)
+				}
+			}
+			return true
+		})
+		if err != nil {
+			k.cfg.Log.Error("console list", "err", err)
+			k.failPage(w, r, req, http.StatusServiceUnavailable, "暂时无法查询，请稍后重试", "cannot list cases now; retry later")
+			return
+		}
+	}
+	// By due date: the nearest first, cases without one last.
+	due := func(a *c.Application) string {
+		if a.Status.NextDue != "" {
+			return a.Status.NextDue
+		}
+		if a.Status.DueDate != "" {
+			return a.Status.DueDate
+		}
+		return "9999"
+	}
+	sort.SliceStable(apps, func(i, j int) bool {
+		if due(apps[i]) != due(apps[j]) {
+			return due(apps[i]) < due(apps[j])
+		}
+		return apps[i].ID < apps[j].ID
+	})
+	total := len(apps)
+	from := min((f.Page-1)*pageSize, total)
+	to := min(from+pageSize, total)
+	p := k.base(r, req, "办件查询")
+	rows := make([]row, 0, to-from)
+	for _, app := range apps[from:to] {
+		var items []string
+		for _, t := range app.Tasks {
+			items = append(items, p.T(c.Items[t.Item].Name.ZH, c.Items[t.Item].Name.EN)+"："+string(t.State))
+		}
+		d := app.Status.NextDue
+		if d == "" {
+			d = app.Status.DueDate
+		}
+		rows = append(rows, row{ID: app.ID, PortalRef: app.PortalRef, Name: c.MaskName(app.Applicant.Name), IDNumber: c.MaskID(app.Applicant.IDNumber),
+			Town: townName(app.Applicant.HouseholdDivision), State: string(app.Status.State), Due: d, Items: strings.Join(items, "；"), Overdue: len(app.Status.Overdue) > 0})
+	}
+	link := func(page int) string {
+		v := url.Values{}
+		for key, val := range map[string]string{"q": f.Q, "status": f.Status, "item": f.Item, "dept": f.Dept, "town": f.Town} {
+			if val != "" {
+				v.Set(key, val)
+			}
+		}
+		if f.Overdue {
+			v.Set("overdue", "1")
+		}
+		v.Set("page", strconv.Itoa(page))
+		return "/console/?" + v.Encode()
+	}
+	data := struct {
+		page
+		Q         filter
+		Rows      []row
+		Total     int
+		Page      int
+		Prev      string
+		Next      string
+		States    []c.AppState
+		ItemCodes []c.ItemInfo
+		DeptCodes []c.Dept
+		Towns     []named
+	}{page: p, Q: f, Rows: rows, Total: total, Page: f.Page, States: []c.AppState{c.AppReceived, c.AppProcessing, c.AppSupplementRequired, c.AppCompleted},
+		DeptCodes: c.Depts, Towns: towns()}
+	for _, code := range itemOrder {
+		data.ItemCodes = append(data.ItemCodes, c.Items[code])
+	}
+	if f.Page > 1 {
+		data.Prev = link(f.Page - 1)
+	}
+	if to < total {
+		data.Next = link(f.Page + 1)
+	}
+	k.render(w, http.StatusOK, "list", data)
+}
+
+var itemOrder = []c.ItemCode{c.ItemCertNew, c.ItemCertRenew, c.ItemCertMigrate, c.ItemCertReissue, c.ItemCertCancel, c.ItemCertChange,
+	c.ItemSubsidyLiving, c.ItemSubsidyNursing, c.ItemSubsidyNursing34, c.ItemPensionSubsidy, c.ItemMedicalSubsidy}
+
+type itemRow struct {
+	c.TaskBrief
+	Left string
+}
+
+type timelineRow struct{ At, Task, Change, Source string }
+
+func (k *Console) detail(w http.ResponseWriter, r *http.Request, req *request) {
+	if app := k.load(w, r, req); app != nil {
+		k.renderDetail(w, r, req, app, nil, "")
+	}
+}
+
+func (k *Console) renderDetail(w http.ResponseWriter, r *http.Request, req *request, app *c.Application, revealed *c.Applicant, reasonErr string) {
+	view := k.cfg.Engine.Flow.View(app)
+	p := k.base(r, req, "办件详情")
+	now := k.cfg.Now().In(calendar.Zone)
+	items := make([]itemRow, 0, len(view.Items))
+	for _, it := range view.Items {
+		left := ""
+		if it.DueDate != "" && !it.State.Final() && k.cfg.Calendar != nil {
+			due, _ := time.ParseInLocation(time.DateOnly, it.DueDate, calendar.Zone)
+			if n, err := k.cfg.Calendar.WorkingDaysBetween(now, due); err == nil {
+				left = strconv.Itoa(n)
+			}
+		}
+		items = append(items, itemRow{TaskBrief: it, Left: left})
+	}
+	var tl []timelineRow
+	for _, e := range view.Timeline {
+		change := string(e.From) + " → " + string(e.To)
+		if e.To == "" {
+			change = e.Kind
+		}
+		if e.Note != nil {
+			change += "：" + p.T(e.Note.ZH, e.Note.EN)
+		}
+		tl = append(tl, timelineRow{At: e.At.In(calendar.Zone).Format("2006-01-02 15:04:05"), Task: e.TaskID, Change: change, Source: e.Source})
+	}
+	k.render(w, http.StatusOK, "detail", struct {
+		page
+		View        c.ApplicationView
+		Received    string
+		TownName    string
+		Items       []itemRow
+		Timeline    []timelineRow
+		Revealed    *c.Applicant
+		ReasonError string
+	}{page: p, View: view, Received: view.ReceivedAt.In(calendar.Zone).Format("2006-01-02 15:04"), TownName: townName(app.Applicant.HouseholdDivision),
+		Items: items, Timeline: tl, Revealed: revealed, ReasonError: reasonErr})
+}
+
+// reveal shows the full applicant, for a stated reason, and audits it.
+func (k *Console) reveal(w http.ResponseWriter, r *http.Request, req *request) {
+	app := k.load(w, r, req)
+	if app == nil {
+		return
+	}
+	reason := strings.TrimSpace(r.PostFormValue("reason"))
+	if reason == "" || len([]rune(reason)) > 200 {
+		k.renderDetail(w, r, req, app, nil, k.base(r, req, "").T("请填写查看事由（最多 200 字）", "give a reason (at most 200 characters)"))
+		return
+	}
+	if k.cfg.Reveal == nil {
+		k.failPage(w, r, req, http.StatusNotImplemented, "未配置完整信息查看", "full-record reads are not configured")
+		return
+	}
+	full, err := k.cfg.Reveal(r.Context(), req.p, app.ID, reason)
+	if err != nil {
+		k.cfg.Log.Error("console reveal", "app", app.ID, "err", err)
+		k.failPage(w, r, req, http.StatusServiceUnavailable, "暂时无法查看，请稍后重试", "cannot read the record now")
+		return
+	}
+	k.renderDetail(w, r, req, full, &full.Applicant, "")
+}
+
+// supplement records that the window received what a department asked for.
+func (k *Console) supplement(w http.ResponseWriter, r *http.Request, req *request) {
+	app := k.load(w, r, req)
+	if app == nil {
+		return
+	}
+	sub := &c.SupplementSubmission{TaskID: r.PostFormValue("task"), Materials: []string{}, Note: strings.TrimSpace(r.PostFormValue("note"))}
+	if problems := sub.Validate(); len(problems) > 0 {
+		k.failPage(w, r, req, http.StatusUnprocessableEntity, problems[0].Message, problems[0].MessageEn)
+		return
+	}
+	if _, err := k.cfg.Engine.ProvideSupplement(r.Context(), app.ID, sub); err != nil {
+		k.failPage(w, r, req, http.StatusConflict, "该事项当前无需补正", "the task is not waiting for a supplement")
+		return
+	}
+	k.audit(r, req, "supplement", app.ID, "")
+	http.Redirect(w, r, "/console/cases/"+app.ID+"?flash="+url.QueryEscape(k.base(r, req, "").T("已登记补正材料，已转交部门", "supplement recorded and forwarded")), http.StatusSeeOther)
+}
+
+func (k *Console) withdraw(w http.ResponseWriter, r *http.Request, req *request) {
+	app := k.load(w, r, req)
+	if app == nil {
+		return
+	}
+	reason := strings.TrimSpace(r.PostFormValue("reason"))
+	if len([]rune(reason)) > 200 {
+		reason = string([]rune(reason)[:200])
+	}
+	if _, err := k.cfg.Engine.Withdraw(r.Context(), app.ID, "console:"+randomHex(8), reason); err != nil {
+		k.failPage(w, r, req, http.StatusConflict, "所有事项均已办结，无法撤回", "nothing left to withdraw")
+		return
+	}
+	k.audit(r, req, "withdraw", app.ID, reason)
+	http.Redirect(w, r, "/console/cases/"+app.ID+"?flash="+url.QueryEscape(k.base(r, req, "").T("已撤回未办结事项，并通知相关部门", "withdrawn; the departments are told")), http.StatusSeeOther)
+}
+
+func (k *Console) audit(r *http.Request, req *request, action, target, reason string) {
+	if k.cfg.Audit != nil {
+		k.cfg.Audit(r.Context(), req.p, action, target, reason)
+	}
+}

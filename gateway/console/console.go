@@ -1,0 +1,378 @@
+// Package console is the web console of the comprehensive windows and the
+// departments' staff, in Chinese with an English toggle, served by the
+// gateway at /console/: sign-in, the case list and detail (applicant masked
+// unless revealed, which is audited), the offline intake form of the seed's
+// joint application (附件5), supplements and withdrawals, and operators'
+// pages. Pages are rendered on the server; no script and no outside asset.
+package console
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"embed"
+	"encoding/hex"
+	"errors"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"golang.org/x/crypto/bcrypt"
+
+	c "onething/contracts"
+	"onething/gateway/auth"
+	"onething/gateway/calendar"
+	"onething/gateway/engine"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// Account is a staff or operator sign-in of the console.
+type Account struct {
+	Username string `json:"username"`
+	// PasswordHash is a bcrypt hash (`onething console-hash` makes one).
+	PasswordHash string   `json:"passwordHash"`
+	Role         string   `json:"role"`  // staff | admin
+	Towns        []string `json:"towns"` // staff: 9-digit town codes, or 511702 for the district office
+}
+
+// Config is what the console needs from the gateway.
+type Config struct {
+	Engine   *engine.Engine
+	Calendar *calendar.Calendar
+	Accounts []Account
+	// VerifyToken signs a person in with a token from the identity
+	// provider (optional).
+	VerifyToken func(token string) (*auth.Principal, error)
+	// SessionKey signs the session cookies (HS256, at least 32 bytes).
+	SessionKey []byte
+	// Applications walks every application (decrypted), for the list and
+	// the SLA figures.
+	Applications func(ctx context.Context, yield func(*c.Application) bool) error
+	// FindByIDNumber finds applications by ID number through the blind
+	// index (optional).
+	FindByIDNumber func(ctx context.Context, idNumber string) ([]string, error)
+	// Reveal reads a full record for a person with a reason, and audits it.
+	Reveal func(ctx context.Context, p *auth.Principal, appID, reason string) (*c.Application, error)
+	// Audit records an operator's action (optional).
+	Audit    func(ctx context.Context, p *auth.Principal, action, target, reason string)
+	Breakers func() map[string]c.BreakerStatus
+	// Secure marks cookies Secure (behind TLS).
+	Secure bool
+	Log    *slog.Logger
+	// Now is the clock (tests).
+	Now func() time.Time
+}
+
+// Console serves /console/.
+type Console struct {
+	cfg   Config
+	pages *template.Template
+	mux   *http.ServeMux
+}
+
+const cookieName = "onething_console"
+
+// New builds the console.
+func New(cfg Config) (*Console, error) {
+	if len(cfg.SessionKey) < 32 {
+		return nil, errors.New("console: session key must have at least 32 bytes")
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	for _, a := range cfg.Accounts {
+		p := &auth.Principal{Role: auth.Role(a.Role), Towns: a.Towns, Subject: "console:" + a.Username}
+		if a.Role != string(auth.RoleStaff) && a.Role != string(auth.RoleAdmin) {
+			return nil, errors.New("console: account " + a.Username + ": role must be staff or admin")
+		}
+		if err := p.Validate(); err != nil {
+			return nil, errors.New("console: account " + a.Username + ": " + err.Error())
+		}
+		if _, err := bcrypt.Cost([]byte(a.PasswordHash)); err != nil {
+			return nil, errors.New("console: account " + a.Username + ": passwordHash is not a bcrypt hash")
+		}
+	}
+	pages, err := template.New("").ParseFS(templateFS, "templates/*.html")
+	if err != nil {
+		return nil, err
+	}
+	k := &Console{cfg: cfg, pages: pages, mux: http.NewServeMux()}
+	static, _ := fs.Sub(staticFS, "static")
+	k.mux.Handle("GET /console/static/", http.StripPrefix("/console/static/", http.FileServerFS(static)))
+	k.mux.HandleFunc("GET /console/login", k.loginPage)
+	k.mux.HandleFunc("POST /console/login", k.login)
+	k.mux.HandleFunc("POST /console/logout", k.signedIn(k.logout))
+	k.mux.HandleFunc("GET /console/{$}", k.signedIn(k.list))
+	k.mux.HandleFunc("GET /console/cases/{id}", k.signedIn(k.detail))
+	k.mux.HandleFunc("POST /console/cases/{id}/reveal", k.signedIn(k.reveal))
+	k.mux.HandleFunc("POST /console/cases/{id}/supplement", k.signedIn(k.supplement))
+	k.mux.HandleFunc("POST /console/cases/{id}/withdraw", k.signedIn(k.withdraw))
+	k.mux.HandleFunc("GET /console/intake", k.signedIn(k.intakePage))
+	k.mux.HandleFunc("POST /console/intake", k.signedIn(k.intake))
+	k.mux.HandleFunc("GET /console/ops/dead-letters", k.admin(k.deadLetters))
+	k.mux.HandleFunc("POST /console/ops/dead-letters/{task}/replay", k.admin(k.replay))
+	k.mux.HandleFunc("GET /console/ops/health", k.admin(k.health))
+	k.mux.HandleFunc("GET /console/ops/sla", k.signedIn(k.sla))
+	return k, nil
+}
+
+// ServeHTTP adds the console's security headers to every page.
+func (k *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Content-Security-Policy", "default-src 'self'; script-src 'none'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Referrer-Policy", "same-origin") // "no-referrer" makes browsers send Origin: null on our own form posts
+	h.Set("Cache-Control", "no-store")
+	if lang := r.URL.Query().Get("lang"); lang == "en" || lang == "zh" {
+		http.SetCookie(w, &http.Cookie{Name: "lang", Value: lang, Path: "/console/", SameSite: http.SameSiteStrictMode, Secure: k.cfg.Secure, MaxAge: 365 * 86400})
+		q := r.URL.Query()
+		q.Del("lang")
+		r.URL.RawQuery = q.Encode()
+		http.Redirect(w, r, r.URL.String(), http.StatusSeeOther)
+		return
+	}
+	k.mux.ServeHTTP(w, r)
+}
+
+// session is the signed cookie's content.
+type session struct {
+	jwt.RegisteredClaims
+	Role  string   `json:"role"`
+	Towns []string `json:"towns,omitempty"`
+	CSRF  string   `json:"csrf"`
+}
+
+type ctxKey struct{}
+
+type request struct {
+	p    *auth.Principal
+	csrf string
+	lang string
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func (k *Console) setSession(w http.ResponseWriter, p *auth.Principal) {
+	now := k.cfg.Now()
+	s := session{RegisteredClaims: jwt.RegisteredClaims{Subject: p.Subject, Issuer: "onething-console",
+		IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(8 * time.Hour))},
+		Role: string(p.Role), Towns: p.Towns, CSRF: randomHex(16)}
+	token, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, s).SignedString(k.cfg.SessionKey)
+	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: token, Path: "/console/", HttpOnly: true, Secure: k.cfg.Secure,
+		SameSite: http.SameSiteStrictMode, MaxAge: 8 * 3600})
+}
+
+// current reads the session cookie; nil when absent, invalid or expired.
+func (k *Console) current(r *http.Request) *request {
+	ck, err := r.Cookie(cookieName)
+	if err != nil {
+		return nil
+	}
+	var s session
+	_, err = jwt.ParseWithClaims(ck.Value, &s, func(*jwt.Token) (any, error) { return k.cfg.SessionKey, nil },
+		jwt.WithValidMethods([]string{"HS256"}), jwt.WithIssuer("onething-console"), jwt.WithTimeFunc(k.cfg.Now))
+	if err != nil {
+		return nil
+	}
+	p := &auth.Principal{Role: auth.Role(s.Role), Towns: s.Towns, Subject: s.Subject, Via: auth.ViaToken}
+	if p.Validate() != nil || (p.Role != auth.RoleStaff && p.Role != auth.RoleAdmin) {
+		return nil
+	}
+	return &request{p: p, csrf: s.CSRF}
+}
+
+func langOf(r *http.Request) string {
+	if ck, err := r.Cookie("lang"); err == nil && ck.Value == "en" {
+		return "en"
+	}
+	return "zh"
+}
+
+// signedIn lets a signed-in person through (and checks the CSRF token and
+// origin of every form post), or sends them to the sign-in page.
+func (k *Console) signedIn(next func(http.ResponseWriter, *http.Request, *request)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		req := k.current(r)
+		if req == nil {
+			http.Redirect(w, r, "/console/login", http.StatusSeeOther)
+			return
+		}
+		req.lang = langOf(r)
+		if r.Method == http.MethodPost {
+			r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
+			if err := r.ParseForm(); err != nil || !sameOrigin(r) ||
+				subtle.ConstantTimeCompare([]byte(r.PostFormValue("csrf")), []byte(req.csrf)) != 1 {
+				k.failPage(w, r, req, http.StatusForbidden, "请求已失效，请返回重试", "the form expired or came from elsewhere; go back and try again")
+				return
+			}
+		}
+		next(w, r, req)
+	}
+}
+
+// admin lets operators only.
+func (k *Console) admin(next func(http.ResponseWriter, *http.Request, *request)) http.HandlerFunc {
+	return k.signedIn(func(w http.ResponseWriter, r *http.Request, req *request) {
+		if req.p.Role != auth.RoleAdmin {
+			k.failPage(w, r, req, http.StatusForbidden, "仅运维人员可用", "operators only")
+			return
+		}
+		next(w, r, req)
+	})
+}
+
+// sameOrigin refuses a cross-site form post where the browser says where
+// it came from.
+func sameOrigin(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" || origin == "null" {
+		return origin == ""
+	}
+	return strings.TrimPrefix(strings.TrimPrefix(origin, "http://"), "https://") == r.Host
+}
+
+// page is what every template gets.
+type page struct {
+	Title string
+	Lang  string
+	T     func(zh, en string) string
+	User  string
+	Admin bool
+	CSRF  string
+	Flash string
+	Error string
+}
+
+func (k *Console) base(r *http.Request, req *request, title string) page {
+	lang := langOf(r)
+	p := page{Title: title, Lang: lang, T: func(zh, en string) string {
+		if lang == "en" {
+			return en
+		}
+		return zh
+	}}
+	if req != nil {
+		p.User = strings.TrimPrefix(req.p.Subject, "console:")
+		p.Admin = req.p.Role == auth.RoleAdmin
+		p.CSRF = req.csrf
+	}
+	p.Flash = r.URL.Query().Get("flash")
+	if len(p.Flash) > 200 {
+		p.Flash = ""
+	}
+	return p
+}
+
+func (k *Console) render(w http.ResponseWriter, status int, name string, data any) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	if err := k.pages.ExecuteTemplate(w, name, data); err != nil {
+		k.cfg.Log.Error("console template", "page", name, "err", err)
+	}
+}
+
+func (k *Console) failPage(w http.ResponseWriter, r *http.Request, req *request, status int, zh, en string) {
+	p := k.base(r, req, "出错了")
+	p.Error = p.T(zh, en)
+	k.render(w, status, "error", p)
+}
+
+// loginPage shows the sign-in form; its CSRF token is a cookie of its own.
+func (k *Console) loginPage(w http.ResponseWriter, r *http.Request) {
+	k.renderLogin(w, r, http.StatusOK, "")
+}
+
+func (k *Console) renderLogin(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	p := k.base(r, nil, "登录")
+	p.CSRF = randomHex(16)
+	http.SetCookie(w, &http.Cookie{Name: "login_csrf", Value: p.CSRF, Path: "/console/", HttpOnly: true, Secure: k.cfg.Secure, SameSite: http.SameSiteStrictMode, MaxAge: 1800})
+	p.Error = msg
+	k.render(w, status, "login", p)
+}
+
+func (k *Console) login(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 1<<16)
+	ck, err := r.Cookie("login_csrf")
+	if err != nil || r.ParseForm() != nil || !sameOrigin(r) || subtle.ConstantTimeCompare([]byte(ck.Value), []byte(r.PostFormValue("csrf"))) != 1 {
+		k.renderLogin(w, r, http.StatusForbidden, k.base(r, nil, "").T("登录页已失效，请重新登录", "the sign-in page expired; try again"))
+		return
+	}
+	var p *auth.Principal
+	if token := strings.TrimSpace(r.PostFormValue("token")); token != "" && k.cfg.VerifyToken != nil {
+		if q, err := k.cfg.VerifyToken(token); err == nil && (q.Role == auth.RoleStaff || q.Role == auth.RoleAdmin) {
+			p = q
+		}
+	} else {
+		p = k.checkPassword(r.PostFormValue("username"), r.PostFormValue("password"))
+	}
+	if p == nil {
+		k.cfg.Log.Info("console sign-in refused")
+		k.renderLogin(w, r, http.StatusUnauthorized, k.base(r, nil, "").T("用户名、密码或令牌不正确", "wrong username, password or token"))
+		return
+	}
+	k.setSession(w, p)
+	k.cfg.Log.Info("console sign-in", "subject", p.Subject)
+	http.Redirect(w, r, "/console/", http.StatusSeeOther)
+}
+
+// checkPassword compares in constant time per account (bcrypt), and spends
+// the same work on unknown usernames.
+func (k *Console) checkPassword(username, password string) *auth.Principal {
+	var match *Account
+	for i := range k.cfg.Accounts {
+		if subtle.ConstantTimeCompare([]byte(k.cfg.Accounts[i].Username), []byte(username)) == 1 {
+			match = &k.cfg.Accounts[i]
+		}
+	}
+	if match == nil {
+		bcrypt.CompareHashAndPassword([]byte("$2a$10$7EqJtq98hPqEX7fNZaFWoOhi5BWX4Z2FY9JWKl3M1Nf6C4ixo0Rdu"), []byte(password))
+		return nil
+	}
+	if bcrypt.CompareHashAndPassword([]byte(match.PasswordHash), []byte(password)) != nil {
+		return nil
+	}
+	return &auth.Principal{Role: auth.Role(match.Role), Towns: match.Towns, Subject: "console:" + match.Username, Via: auth.ViaToken}
+}
+
+func (k *Console) logout(w http.ResponseWriter, r *http.Request, _ *request) {
+	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: "", Path: "/console/", HttpOnly: true, Secure: k.cfg.Secure, SameSite: http.SameSiteStrictMode, MaxAge: -1})
+	http.Redirect(w, r, "/console/login", http.StatusSeeOther)
+}
+
+// sees reports whether a person may see an application: operators all,
+// staff the applications registered in their towns (the district office
+// all of them).
+func sees(p *auth.Principal, app *c.Application) bool {
+	return p.Role == auth.RoleAdmin || p.SeesHousehold(app.Applicant.HouseholdDivision)
+}
+
+// load reads an application the person may see; a case outside their
+// towns is "not found", so staff cannot probe for other towns' cases.
+func (k *Console) load(w http.ResponseWriter, r *http.Request, req *request) *c.Application {
+	app, err := k.cfg.Engine.Store.Get(r.Context(), r.PathValue("id"))
+	if err == nil && sees(req.p, app) {
+		return app
+	}
+	if err != nil && !errors.Is(err, engine.ErrNotFound) {
+		k.cfg.Log.Error("console read", "err", err)
+	}
+	k.failPage(w, r, req, http.StatusNotFound, "办件不存在或不在您的辖区", "no such case in your area")
+	return nil
+}

@@ -1,0 +1,169 @@
+package console
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	c "onething/contracts"
+	"onething/gateway/auth"
+	"onething/gateway/calendar"
+	"onething/gateway/rules"
+)
+
+type choice struct {
+	Code   string
+	ZH, EN string
+}
+
+var subKinds = []choice{{"expiry", "到期换证", "expiry"}, {"damaged", "残损换新", "damaged"}, {"info_update", "资料更新换证", "information update"},
+	{"full", "全部注销", "full cancellation"}, {"partial", "注销部分类别/等级", "partial cancellation"}}
+
+var identities = []choice{{"dibao", "低保对象", "dibao"}, {"tekun", "特困人员", "tekun"}, {"orphan", "孤儿", "orphan"}, {"other", "其他", "other"}}
+
+func categories() []choice {
+	var out []choice
+	for i := 1; i <= 7; i++ {
+		n := c.CategoryNames[i]
+		out = append(out, choice{strconv.Itoa(i), n.ZH, n.EN})
+	}
+	return out
+}
+
+// intakeData is the form page: the values typed, the problems per field.
+type intakeData struct {
+	page
+	F          map[string]string
+	Errors     map[string]string
+	Towns      []named
+	Businesses []c.ItemInfo
+	SubKinds   []choice
+	Categories []choice
+	Identities []choice
+	Guide      *c.GuideAnswer
+}
+
+var formFields = []string{"name", "idNumber", "birthDate", "ethnicity", "mobile", "town", "village", "detail", "householdDivision", "householdType",
+	"guardianName", "guardianRelation", "guardianPhone", "dibao", "tekun", "orphan", "certNumber", "certIssued", "certFrom", "certUntil", "certVisual",
+	"business", "subKind", "category", "twoSubsidies", "pension", "medical", "medicalIdentity", "premiumPaid", "delivery", "postAddress", "recipient",
+	"recipientPhone", "attest"}
+
+func (k *Console) intakeData(r *http.Request, req *request) intakeData {
+	d := intakeData{page: k.base(r, req, "窗口受理"), F: map[string]string{}, Errors: map[string]string{}, Towns: towns(),
+		SubKinds: subKinds, Categories: categories(), Identities: identities}
+	for _, code := range itemOrder[:6] {
+		d.Businesses = append(d.Businesses, c.Items[code])
+	}
+	return d
+}
+
+func (k *Console) intakePage(w http.ResponseWriter, r *http.Request, req *request) {
+	d := k.intakeData(r, req)
+	if len(req.p.Towns) > 0 && req.p.Towns[0] != auth.DistrictOffice {
+		d.F["town"], d.F["householdDivision"] = req.p.Towns[0], req.p.Towns[0]
+	}
+	d.F["ethnicity"] = "汉族"
+	k.render(w, http.StatusOK, "intake", d)
+}
+
+// submission builds the joint application from the form, as the portal
+// would send it (channel offline).
+func submission(f map[string]string, now time.Time) *c.Submission {
+	yes := func(k string) bool { return f[k] == "1" }
+	town := f["town"]
+	s := &c.Submission{
+		PortalRef:   "WIN-" + now.In(calendar.Zone).Format("20060102") + "-" + randomHex(4),
+		Channel:     c.ChannelOffline,
+		SubmittedAt: now.UTC(),
+		Applicant: c.Applicant{
+			Name: strings.TrimSpace(f["name"]), IDNumber: strings.ToUpper(strings.TrimSpace(f["idNumber"])), BirthDate: f["birthDate"],
+			Ethnicity: strings.TrimSpace(f["ethnicity"]), Mobile: strings.TrimSpace(f["mobile"]),
+			Address: c.Address{Province: "四川省", City: "达州市", County: "通川区", Town: townName(town), Village: strings.TrimSpace(f["village"]),
+				Detail: strings.TrimSpace(f["detail"]), DivisionCode: town},
+			HouseholdType: c.HouseholdType(f["householdType"]), HouseholdDivision: f["householdDivision"],
+			Dibao: yes("dibao"), Tekun: yes("tekun"), Orphan: yes("orphan"),
+		},
+		Delivery: c.Delivery{Method: f["delivery"]},
+	}
+	a := &s.Applicant
+	if f["guardianName"] != "" || f["guardianPhone"] != "" {
+		a.Guardian = &c.Guardian{Name: strings.TrimSpace(f["guardianName"]), Relation: strings.TrimSpace(f["guardianRelation"]), Phone: strings.TrimSpace(f["guardianPhone"])}
+	}
+	if no := strings.ToUpper(strings.TrimSpace(f["certNumber"])); no != "" {
+		cert := &c.Certificate{Number: no, IssuedOn: f["certIssued"], ValidFrom: f["certFrom"], ValidUntil: f["certUntil"], VisualAssessment: yes("certVisual")}
+		if len(no) >= 20 {
+			cert.Category, _ = strconv.Atoi(no[18:19])
+			cert.Grade, _ = strconv.Atoi(no[19:20])
+		}
+		a.Certificate = cert
+	}
+	if f["business"] != "" {
+		cat, _ := strconv.Atoi(f["category"])
+		s.Requests.Certificate = &c.CertificateRequest{Business: c.ItemCode(f["business"]), SubKind: f["subKind"], RequestedCategory: cat}
+	}
+	if yes("twoSubsidies") {
+		s.Requests.TwoSubsidies = &c.TwoSubsidiesRequest{}
+	}
+	if yes("pension") {
+		s.Requests.Pension = &c.PensionRequest{}
+	}
+	if yes("medical") {
+		s.Requests.Medical = &c.MedicalRequest{Identity: f["medicalIdentity"], PremiumPaid: yes("premiumPaid")}
+	}
+	if s.Delivery.Method == "post" {
+		s.Delivery.Address, s.Delivery.Recipient, s.Delivery.Phone = strings.TrimSpace(f["postAddress"]), strings.TrimSpace(f["recipient"]), strings.TrimSpace(f["recipientPhone"])
+	}
+	return s
+}
+
+// intake takes the form: "checklist" shows what this case needs (from the
+// same rules as the Q&A guide); "submit" sends it through the same intake
+// path as the portal's submissions, with the same validation.
+func (k *Console) intake(w http.ResponseWriter, r *http.Request, req *request) {
+	d := k.intakeData(r, req)
+	for _, name := range formFields {
+		d.F[name] = r.PostFormValue(name)
+	}
+	now := k.cfg.Now()
+	sub := submission(d.F, now)
+	facts := rules.FactsOf(&sub.Applicant, now.In(calendar.Zone))
+	wants := c.GuideWants{Certificate: sub.Requests.Certificate, TwoSubsidies: sub.Requests.TwoSubsidies != nil, Pension: sub.Requests.Pension != nil, Medical: sub.Requests.Medical != nil}
+	if wants.Certificate != nil || wants.TwoSubsidies || wants.Pension || wants.Medical {
+		g := rules.Guide(facts, wants, sub.Requests.Medical != nil && sub.Requests.Medical.PremiumPaid, k.cfg.Calendar)
+		d.Guide = &g
+	}
+	if r.PostFormValue("action") != "submit" {
+		k.render(w, http.StatusOK, "intake", d)
+		return
+	}
+	problems := sub.Validate(now.In(calendar.Zone))
+	if d.F["attest"] != "1" {
+		problems = append(problems, c.FieldError{Field: "attestation", Code: "required",
+			Message: "请确认已核对证件原件并收取照片", MessageEn: "confirm that the originals were checked and the photos received"})
+	}
+	if sub.Applicant.HouseholdDivision != "" && !req.p.SeesHousehold(sub.Applicant.HouseholdDivision) && req.p.Role != auth.RoleAdmin {
+		problems = append(problems, c.FieldError{Field: "applicant.householdDivision", Code: "out_of_area",
+			Message: "申请人户籍不在您的辖区", MessageEn: "the household registration is outside your area"})
+	}
+	if len(problems) > 0 {
+		for _, p := range problems {
+			if _, ok := d.Errors[p.Field]; !ok {
+				d.Errors[p.Field] = d.T(p.Message, p.MessageEn)
+			}
+		}
+		d.Error = d.T("申请表有 "+strconv.Itoa(len(problems))+" 处需要修改", strconv.Itoa(len(problems))+" field(s) need correcting")
+		k.render(w, http.StatusUnprocessableEntity, "intake", d)
+		return
+	}
+	app, _, err := k.cfg.Engine.Submit(r.Context(), "console:"+randomHex(12), sub)
+	if err != nil {
+		k.cfg.Log.Error("console intake", "err", err)
+		d.Error = d.T("暂时无法受理，请稍后重试", "cannot store the application now; retry")
+		k.render(w, http.StatusServiceUnavailable, "intake", d)
+		return
+	}
+	k.audit(r, req, "intake", app.ID, "")
+	http.Redirect(w, r, "/console/cases/"+app.ID+"?flash="+url.QueryEscape(d.T("已受理，申请编号 "+app.ID, "accepted as "+app.ID)), http.StatusSeeOther)
+}

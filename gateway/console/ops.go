@@ -1,0 +1,222 @@
+package console
+
+import (
+	"fmt"
+	"html"
+	"html/template"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+
+	c "onething/contracts"
+	"onething/gateway/calendar"
+	"onething/gateway/engine"
+	"onething/gateway/rules"
+)
+
+func (k *Console) deadLetters(w http.ResponseWriter, r *http.Request, req *request) {
+	list, err := k.cfg.Engine.DeadLetters(r.Context(), "")
+	if err != nil {
+		k.failPage(w, r, req, http.StatusServiceUnavailable, "暂时无法读取死信", "cannot read the dead letters now")
+		return
+	}
+	k.audit(r, req, "dead_letters.list", "", "")
+	k.render(w, http.StatusOK, "deadletters", struct {
+		page
+		DeadLetters []c.DeadLetter
+	}{k.base(r, req, "死信处理"), list})
+}
+
+func (k *Console) replay(w http.ResponseWriter, r *http.Request, req *request) {
+	task := r.PathValue("task")
+	res, err := k.cfg.Engine.Replay(r.Context(), "", task)
+	if err != nil && err != engine.ErrUnknownTask {
+		k.failPage(w, r, req, http.StatusServiceUnavailable, "暂时无法重新发送", "cannot replay now")
+		return
+	}
+	k.audit(r, req, "dead_letters.replay", task, "")
+	msg := k.base(r, req, "").T("已重新发送", "replayed")
+	if len(res.Replayed) == 0 {
+		msg = k.base(r, req, "").T("无需重新发送（部门已答复或已处理）", "nothing to replay (already answered)")
+	}
+	http.Redirect(w, r, "/console/ops/dead-letters?flash="+url.QueryEscape(msg), http.StatusSeeOther)
+}
+
+type breakerRow struct {
+	Name, State, Rate  string
+	Requests, Failures uint32
+}
+
+func (k *Console) health(w http.ResponseWriter, r *http.Request, req *request) {
+	var rows []breakerRow
+	if k.cfg.Breakers != nil {
+		for name, b := range k.cfg.Breakers() {
+			rate := "—"
+			if b.Requests > 0 {
+				rate = fmt.Sprintf("%.1f%%", 100*float64(b.Failures)/float64(b.Requests))
+			}
+			rows = append(rows, breakerRow{Name: name, State: b.State, Requests: b.Requests, Failures: b.Failures, Rate: rate})
+		}
+	}
+	sort.Slice(rows, func(i, j int) bool { return rows[i].Name < rows[j].Name })
+	q, _ := k.cfg.Engine.Store.QueueStats(r.Context())
+	oldest := ""
+	if !q.OldestDue.IsZero() {
+		oldest = q.OldestDue.In(calendar.Zone).Format("2006-01-02 15:04:05")
+	}
+	k.render(w, http.StatusOK, "health", struct {
+		page
+		Breakers  []breakerRow
+		Queue     any
+		OldestDue string
+	}{k.base(r, req, "部门接口状态"), rows, q, oldest})
+}
+
+type durationRow struct {
+	Name               c.Message
+	Count              int
+	Median, P90, Limit int
+}
+
+// percentile of sorted values (nearest rank).
+func percentile(sorted []int, p float64) int {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(p*float64(len(sorted))+0.999999) - 1
+	return sorted[max(0, min(i, len(sorted)-1))]
+}
+
+// sla gathers the figures of the cases the person may see.
+func (k *Console) sla(w http.ResponseWriter, r *http.Request, req *request) {
+	p := k.base(r, req, "时效统计")
+	byState := map[c.TaskState]int{}
+	overdue := map[c.Dept]int{}
+	days := map[c.ItemCode][]int{}
+	var whole, materials, trips []int
+	flow := k.cfg.Engine.Flow
+	cal := k.cfg.Calendar
+	if k.cfg.Applications != nil {
+		k.cfg.Applications(r.Context(), func(app *c.Application) bool {
+			if !sees(req.p, app) {
+				return true
+			}
+			var last time.Time
+			for _, t := range app.Tasks {
+				byState[t.State]++
+				if flow.Overdue(t) {
+					overdue[t.Dept]++
+				}
+				if t.State.Final() && t.FinishedAt != nil {
+					if t.FinishedAt.After(last) {
+						last = *t.FinishedAt
+					}
+					if t.AcceptedAt != nil && cal != nil {
+						if n, err := cal.WorkingDaysBetween(*t.AcceptedAt, *t.FinishedAt); err == nil {
+							days[t.Item] = append(days[t.Item], n)
+						}
+					}
+				}
+			}
+			flow.Recompute(app)
+			if app.Status.State == c.AppCompleted && !last.IsZero() && cal != nil {
+				if n, err := cal.WorkingDaysBetween(app.ReceivedAt, last); err == nil {
+					whole = append(whole, n)
+				}
+				f := rules.FactsOf(&app.Applicant, app.ReceivedAt.In(calendar.Zone))
+				var procs []c.Procedure
+				for _, t := range app.Tasks {
+					if t.Procedure != nil {
+						procs = append(procs, *t.Procedure)
+					}
+				}
+				materials = append(materials, len(rules.Materials(f, app.Requests.Certificate, procs)))
+				if app.Channel == c.ChannelOnline {
+					trips = append(trips, 0)
+				} else {
+					trips = append(trips, 1)
+				}
+			}
+			return true
+		})
+	}
+	var stateBars, overdueBars, durBars []bar
+	for _, s := range []c.TaskState{c.TaskWaiting, c.TaskReady, c.TaskDispatched, c.TaskAccepted, c.TaskInProgress, c.TaskSupplementRequired, c.TaskApproved, c.TaskRejected, c.TaskCancelled, c.TaskDeadLetter} {
+		stateBars = append(stateBars, bar{string(s), float64(byState[s]), ""})
+	}
+	for _, d := range c.Depts {
+		overdueBars = append(overdueBars, bar{string(d), float64(overdue[d]), ""})
+	}
+	var rows []durationRow
+	for _, code := range itemOrder {
+		v := days[code]
+		sort.Ints(v)
+		info := c.Items[code]
+		row := durationRow{Name: info.Name, Count: len(v), Median: percentile(v, 0.5), P90: percentile(v, 0.9), Limit: info.LimitDays}
+		rows = append(rows, row)
+		if len(v) > 0 {
+			durBars = append(durBars, bar{p.T(info.Name.ZH, info.Name.EN), float64(row.P90), fmt.Sprintf("%d / %d", row.P90, row.Limit)})
+		}
+	}
+	avg := func(v []int) string {
+		if len(v) == 0 {
+			return "—"
+		}
+		sum := 0
+		for _, x := range v {
+			sum += x
+		}
+		return fmt.Sprintf("%.1f", float64(sum)/float64(len(v)))
+	}
+	sort.Ints(whole)
+	four := struct{ Days, Steps, Materials, Trips string }{Days: "—", Steps: p.T("13（按流程）", "13 (by design)"), Materials: avg(materials), Trips: avg(trips)}
+	if len(whole) > 0 {
+		four.Days = fmt.Sprintf("%s (P90 %d)", avg(whole), percentile(whole, 0.9))
+	}
+	k.render(w, http.StatusOK, "sla", struct {
+		page
+		StateChart, OverdueChart, DurationChart template.HTML
+		Durations                               []durationRow
+		Four                                    any
+	}{page: p, StateChart: barChart(p.T("事项状态分布", "Items by state"), stateBars), OverdueChart: barChart(p.T("各部门超期事项", "Overdue by department"), overdueBars),
+		DurationChart: barChart(p.T("P90 办理工作日 / 法定时限", "P90 working days / legal limit"), durBars), Durations: rows, Four: four})
+}
+
+type bar struct {
+	Label string
+	Value float64
+	Note  string
+}
+
+// barChart draws a horizontal bar chart as inline SVG (server side, no
+// script), with a text alternative for screen readers.
+func barChart(title string, bars []bar) template.HTML {
+	if len(bars) == 0 {
+		return template.HTML("<p class=\"muted\">—</p>")
+	}
+	maxV := 1.0
+	for _, b := range bars {
+		maxV = max(maxV, b.Value)
+	}
+	const labelW, barW, rowH = 220, 420, 26
+	hgt := len(bars)*rowH + 10
+	var sb strings.Builder
+	var alt []string
+	fmt.Fprintf(&sb, `<svg role="img" aria-label="%s" width="%d" height="%d" viewBox="0 0 %d %d" xmlns="http://www.w3.org/2000/svg">`,
+		html.EscapeString(title), labelW+barW+80, hgt, labelW+barW+80, hgt)
+	for i, b := range bars {
+		y := i*rowH + 5
+		w := int(b.Value / maxV * barW)
+		note := b.Note
+		if note == "" {
+			note = fmt.Sprintf("%g", b.Value)
+		}
+		fmt.Fprintf(&sb, `<text x="%d" y="%d" text-anchor="end">%s</text><rect x="%d" y="%d" width="%d" height="%d" fill="#0b5394"></rect><text x="%d" y="%d">%s</text>`,
+			labelW-8, y+17, html.EscapeString(b.Label), labelW, y+3, max(w, 1), rowH-8, labelW+w+6, y+17, html.EscapeString(note))
+		alt = append(alt, b.Label+": "+note)
+	}
+	sb.WriteString(`</svg><p class="muted">` + html.EscapeString(strings.Join(alt, "；")) + `</p>`)
+	return template.HTML(sb.String())
+}

@@ -1,0 +1,72 @@
+package opstest
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"onething/gateway/bench"
+	"onething/gateway/store/redistest"
+)
+
+// A short `onething bench` on both backends: every phase runs and reports
+// (the figures themselves belong to docs/BENCHMARKS.md, not to a test).
+func TestBenchRuns(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the gateway, mocks and Redis as processes")
+	}
+	backends := "bolt,redis"
+	if redistest.Binary() == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("redis-server is required in CI")
+		}
+		backends = "bolt"
+	}
+	dir := t.TempDir()
+	doc := filepath.Join(dir, "BENCHMARKS.md")
+	cmd := exec.Command(build(t), "bench", "--backend", backends, "--duration", "1s", "--clients", "4", "--e2e", "10",
+		"--grow-to", "40", "--grow-steps", "2", "--json", "--quiet", "--commit", "opstest", "--dir", dir, "--doc", doc)
+	cmd.Dir = filepath.Join(root) // finds deploy/redis.conf
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("onething bench: %v\n%s", err, stderr.String())
+	}
+	var rep bench.Report
+	if err := json.Unmarshal(out, &rep); err != nil {
+		t.Fatalf("bench --json: %v\n%s", err, out)
+	}
+	if rep.Commit != "opstest" || rep.Machine.Cores == 0 || len(rep.Backends) != len(strings.Split(backends, ",")) {
+		t.Fatalf("report: %+v", rep)
+	}
+	for _, be := range rep.Backends {
+		if len(be.Errors) > 0 {
+			t.Errorf("%s: %v", be.Name, be.Errors)
+		}
+		if be.Saturation == nil || be.Saturation.Accepted == 0 || be.Fixed == nil || be.Fixed.Accepted == 0 || be.Baseline == nil || be.Baseline.Accepted == 0 || be.Ratio <= 0 {
+			t.Errorf("%s intake/baseline missing: %+v", be.Name, be)
+		}
+		if be.E2E == nil || be.E2E.Accepted == 0 || be.E2E.Completed != be.E2E.Accepted {
+			t.Errorf("%s end to end: %+v", be.Name, be.E2E)
+		}
+		if len(be.Growth) != 2 || be.Growth[1].Stored < 40 || be.Growth[1].Memory.HeapInuse == 0 {
+			t.Errorf("%s growth: %+v", be.Name, be.Growth)
+		}
+	}
+	if len(rep.Targets) == 0 {
+		t.Error("no targets evaluated")
+	}
+	md, err := os.ReadFile(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"# Benchmarks", "## How to run", "## The machine", "## Targets", "## Intake and baseline", "## End to end", "## Growth", "commit `opstest`"} {
+		if !strings.Contains(string(md), want) {
+			t.Errorf("BENCHMARKS.md lacks %q", want)
+		}
+	}
+}

@@ -1,0 +1,450 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"onething/contracts"
+	"onething/gateway/seal"
+)
+
+// Personal data at rest. Both backends write an application through the
+// one codec below, so what reaches bbolt or Redis is the same: with a
+// keyring (WithKeys), the applicant's personal fields are sealed into one
+// blob bound to the application's id, and the ID number is kept only as a
+// keyed blind index. Without one (tests of other packages), applications
+// are plain JSON; a store that has ever held sealed data refuses to open
+// without its keys.
+//
+// What is sealed (the rest of the record is the workflow's state: task
+// states, case numbers, deadlines, the timeline):
+//
+//   - the applicant: name, ID number, birth date, ethnicity, mobile, contact
+//     phone, address, household registration, guardian, assistance groups,
+//     the certificate held (its number holds the ID number);
+//   - the delivery: method, address, recipient, phone;
+//   - the free text of the requests (certificate note, other identity);
+//   - per task: the certificate it decides from or cdpf issued, the
+//     applicant's supplement note, and the free text about it (the reason it
+//     was refused, cancelled or waits, which holds the applicant's own words
+//     for a withdrawal; the result's note; what a department asked to
+//     supplement);
+//   - the notes of the timeline (the same texts, as they happened).
+
+// Option configures a backend.
+type Option func(*options)
+
+type options struct {
+	keys *seal.Keyring
+}
+
+// WithKeys seals personal data with the keyring's current key, opens it
+// with the key each blob names, and indexes ID numbers with its index key.
+// At open, the backend checks the keys against the store (see checkKeys).
+func WithKeys(k *seal.Keyring) Option { return func(o *options) { o.keys = k } }
+
+func buildOptions(opts []Option) options {
+	var o options
+	for _, f := range opts {
+		f(&o)
+	}
+	return o
+}
+
+// codec turns applications into what a backend stores, and back.
+type codec struct {
+	keys *seal.Keyring
+}
+
+// envelopeVersion marks a sealed record; a plain one (no "v") is an
+// Application as JSON.
+const envelopeVersion = 2
+
+// envelope is a sealed application as stored: the workflow's part in the
+// clear, the personal part sealed, the ID number's blind index.
+type envelope struct {
+	V      int                    `json:"v"`
+	App    *contracts.Application `json:"app"`
+	Sealed string                 `json:"sealed"`
+	Index  string                 `json:"idx,omitempty"`
+}
+
+// personal is the sealed part of an application.
+type personal struct {
+	Applicant    contracts.Applicant     `json:"applicant"`
+	Delivery     contracts.Delivery      `json:"delivery"`
+	CertNote     string                  `json:"certNote,omitempty"`
+	MedicalOther string                  `json:"medicalOther,omitempty"`
+	Tasks        map[string]taskPersonal `json:"tasks,omitempty"`
+	// Notes are the timeline's notes, by position (nil: none).
+	Notes []*contracts.Message `json:"notes,omitempty"`
+}
+
+type taskPersonal struct {
+	Certificate    *contracts.Certificate `json:"certificate,omitempty"`
+	SupplementNote string                 `json:"supplementNote,omitempty"`
+	Reason         *contracts.Message     `json:"reason,omitempty"`
+	Result         *contracts.Result      `json:"result,omitempty"`
+	Supplement     *contracts.Supplement  `json:"supplement,omitempty"`
+}
+
+// IDNumberField names the ID number's blind index (the HMAC's domain).
+const IDNumberField = "idNumber"
+
+// NormalizeIDNumber is the form of an ID number the blind index is made
+// of: trimmed, the check character upper case.
+func NormalizeIDNumber(s string) string { return strings.ToUpper(strings.TrimSpace(s)) }
+
+func appContext(id string) []byte { return []byte("onething/application/" + id) }
+
+// encode returns what the backend stores for app, and the blind index of
+// its ID number ("" without keys or without an ID number). It does not
+// change app.
+func (c codec) encode(app *contracts.Application) ([]byte, string, error) {
+	if c.keys == nil {
+		data, err := json.Marshal(app)
+		return data, "", err
+	}
+	cp := *app
+	p := personal{Applicant: app.Applicant, Delivery: app.Delivery}
+	cp.Applicant, cp.Delivery = contracts.Applicant{}, contracts.Delivery{}
+	if r := app.Requests.Certificate; r != nil && r.Note != "" {
+		p.CertNote = r.Note
+		rc := *r
+		rc.Note = ""
+		cp.Requests.Certificate = &rc
+	}
+	if m := app.Requests.Medical; m != nil && m.IdentityOther != "" {
+		p.MedicalOther = m.IdentityOther
+		mc := *m
+		mc.IdentityOther = ""
+		cp.Requests.Medical = &mc
+	}
+	cp.Tasks = make([]*contracts.Task, len(app.Tasks))
+	for i, t := range app.Tasks {
+		tc := *t
+		tp := taskPersonal{Certificate: t.Certificate, SupplementNote: t.SupplementNote, Reason: t.Reason, Result: t.Result, Supplement: t.Supplement}
+		if tp != (taskPersonal{}) {
+			if p.Tasks == nil {
+				p.Tasks = map[string]taskPersonal{}
+			}
+			p.Tasks[t.ID] = tp
+			tc.Certificate, tc.SupplementNote, tc.Reason, tc.Result, tc.Supplement = nil, "", nil, nil, nil
+		}
+		cp.Tasks[i] = &tc
+	}
+	if len(app.Timeline) > 0 {
+		cp.Timeline = make([]contracts.Entry, len(app.Timeline))
+		p.Notes = make([]*contracts.Message, len(app.Timeline))
+		for i, e := range app.Timeline {
+			p.Notes[i], e.Note = e.Note, nil
+			cp.Timeline[i] = e
+		}
+	}
+	plain, err := json.Marshal(p)
+	if err != nil {
+		return nil, "", err
+	}
+	blob, err := c.keys.Seal(plain, appContext(app.ID))
+	if err != nil {
+		return nil, "", err
+	}
+	env := envelope{V: envelopeVersion, App: &cp, Sealed: blob}
+	if n := NormalizeIDNumber(app.Applicant.IDNumber); n != "" {
+		env.Index = c.keys.Index(IDNumberField, n)
+	}
+	data, err := json.Marshal(env)
+	return data, env.Index, err
+}
+
+// sealedPrefix starts every sealed record (encode writes the envelope's
+// version first); a plain record is an Application, which starts with its
+// id. Telling them apart by it spares a second parse of every read.
+var sealedPrefix = []byte(`{"v":`)
+
+func isEnvelope(data []byte) bool { return bytes.HasPrefix(data, sealedPrefix) }
+
+// ErrSealedNoKeys: a sealed record met a store opened without keys.
+var ErrSealedNoKeys = errors.New("the record is sealed and no data keys are configured")
+
+// decode opens what the backend stored under id. A sealed record opens
+// only under its own id (the blob's associated data). A plain record (one
+// written before sealing was configured) decodes as it is; Reseal seals it.
+func (c codec) decode(id string, data []byte) (*contracts.Application, string, error) {
+	if !isEnvelope(data) {
+		var app contracts.Application
+		if err := json.Unmarshal(data, &app); err != nil {
+			return nil, "", fmt.Errorf("decode application: %w", err)
+		}
+		if app.ID != id {
+			// Not a plain record of this application: another one's, an
+			// envelope not written by encode, or junk.
+			return nil, "", fmt.Errorf("decode application %s: the stored record is not this application's", id)
+		}
+		return &app, "", nil
+	}
+	if c.keys == nil {
+		return nil, "", fmt.Errorf("decode application %s: %w", id, ErrSealedNoKeys)
+	}
+	var env envelope
+	if err := json.Unmarshal(data, &env); err != nil || env.App == nil {
+		return nil, "", fmt.Errorf("decode application %s: malformed record", id)
+	}
+	if env.V != envelopeVersion {
+		return nil, "", fmt.Errorf("decode application %s: unknown record version %d", id, env.V)
+	}
+	app := env.App
+	if app.ID != id {
+		return nil, "", fmt.Errorf("decode application %s: the record names another application", id)
+	}
+	plain, err := c.keys.Open(env.Sealed, appContext(id))
+	if err != nil {
+		return nil, "", fmt.Errorf("decode application %s: %w", id, err)
+	}
+	var p personal
+	if err := json.Unmarshal(plain, &p); err != nil {
+		return nil, "", fmt.Errorf("decode application %s: sealed part: %w", id, err)
+	}
+	app.Applicant, app.Delivery = p.Applicant, p.Delivery
+	if r := app.Requests.Certificate; r != nil {
+		r.Note = p.CertNote
+	}
+	if m := app.Requests.Medical; m != nil {
+		m.IdentityOther = p.MedicalOther
+	}
+	for _, t := range app.Tasks {
+		if tp, ok := p.Tasks[t.ID]; ok {
+			t.Certificate, t.SupplementNote, t.Reason, t.Result, t.Supplement = tp.Certificate, tp.SupplementNote, tp.Reason, tp.Result, tp.Supplement
+		}
+	}
+	if len(p.Notes) == len(app.Timeline) {
+		for i := range app.Timeline {
+			app.Timeline[i].Note = p.Notes[i]
+		}
+	} else if len(p.Notes) > 0 {
+		return nil, "", fmt.Errorf("decode application %s: the sealed notes do not match the timeline", id)
+	}
+	return app, env.Index, nil
+}
+
+// stale reports whether a stored record should be sealed again: it is
+// plain, or sealed with a key that is no longer the current one, or its
+// index was made with an index key that is no longer the current one.
+func (c codec) stale(data []byte) bool {
+	if c.keys == nil {
+		return false
+	}
+	if !isEnvelope(data) {
+		return true
+	}
+	var pr struct {
+		Sealed string `json:"sealed"`
+		Index  string `json:"idx"`
+	}
+	if json.Unmarshal(data, &pr) != nil {
+		return false // Get reports it; resealing cannot help
+	}
+	kid, err := seal.BlobKey(pr.Sealed)
+	if err != nil {
+		return false // Get reports it; resealing cannot help
+	}
+	if kid != c.keys.CurrentKey() {
+		return true
+	}
+	return pr.Index != "" && seal.IndexKeyOf(pr.Index) != c.keys.CurrentIndexKey()
+}
+
+// indexes are the blind indexes an ID number may be stored under (one per
+// index key, the current first).
+func (c codec) indexes(idNumber string) []string {
+	n := NormalizeIDNumber(idNumber)
+	if c.keys == nil || n == "" {
+		return nil
+	}
+	return c.keys.Indexes(IDNumberField, n)
+}
+
+// Key checks. A backend keeps, per data key and index key it has written
+// with, a check value (meta "datakey:ID", "indexkey:ID"). Opened with keys,
+// it refuses to start when a key it has data of is not configured or is
+// not the same key (the check value does not open); it records the
+// current keys. Opened without keys, it refuses a store that holds sealed
+// data.
+
+const (
+	metaDataKey  = "datakey:"
+	metaIndexKey = "indexkey:"
+)
+
+// metaStore is what checkKeys needs of a backend.
+type metaStore interface {
+	meta(ctx context.Context) (map[string]string, error)
+	// putMeta sets name to value unless it is set; it returns the value
+	// name has afterwards.
+	putMeta(ctx context.Context, name, value string) (string, error)
+	delMeta(ctx context.Context, name string) error
+}
+
+func checkKeys(ctx context.Context, m metaStore, keys *seal.Keyring) error {
+	meta, err := m.meta(ctx)
+	if err != nil {
+		return fmt.Errorf("read key checks: %w", err)
+	}
+	if keys == nil {
+		for name := range meta {
+			if strings.HasPrefix(name, metaDataKey) {
+				return errors.New("this store holds sealed personal data: configure its keys (dataProtection)")
+			}
+		}
+		return nil
+	}
+	var names []string
+	for name := range meta {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if err := verifyCheck(keys, name, meta[name]); err != nil {
+			return err
+		}
+	}
+	for _, want := range []struct{ name, id string }{
+		{metaDataKey + keys.CurrentKey(), keys.CurrentKey()},
+		{metaIndexKey + keys.CurrentIndexKey(), keys.CurrentIndexKey()},
+	} {
+		if _, ok := meta[want.name]; ok {
+			continue
+		}
+		var check string
+		if strings.HasPrefix(want.name, metaDataKey) {
+			check, err = keys.KeyCheck(want.id)
+		} else {
+			check, err = keys.IndexCheck(want.id)
+		}
+		if err != nil {
+			return err
+		}
+		got, err := m.putMeta(ctx, want.name, check)
+		if err != nil {
+			return fmt.Errorf("record key check: %w", err)
+		}
+		if got != check { // another process recorded it first
+			if err := verifyCheck(keys, want.name, got); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func verifyCheck(keys *seal.Keyring, name, value string) error {
+	switch {
+	case strings.HasPrefix(name, metaDataKey):
+		id := strings.TrimPrefix(name, metaDataKey)
+		if !keys.HasKey(id) {
+			return fmt.Errorf("data protection: this store holds data sealed with key %q, which is not configured (keep an old key among the keys until a reseal has moved its data to the current key)", id)
+		}
+		return keys.VerifyKeyCheck(id, value)
+	case strings.HasPrefix(name, metaIndexKey):
+		id := strings.TrimPrefix(name, metaIndexKey)
+		for _, have := range keys.IndexKeyIDs() {
+			if have == id {
+				return keys.VerifyIndexCheck(id, value)
+			}
+		}
+		return fmt.Errorf("data protection: this store's ID-number index was made with index key %q, which is not configured (keep it among the indexKeys until a reseal has re-indexed with the current one)", id)
+	}
+	return nil
+}
+
+// forgetOldKeys drops the key checks of every key but the current ones,
+// after a reseal left no data under them: the old keys may then leave the
+// configuration.
+func forgetOldKeys(ctx context.Context, m metaStore, keys *seal.Keyring) error {
+	meta, err := m.meta(ctx)
+	if err != nil {
+		return err
+	}
+	for name := range meta {
+		if (strings.HasPrefix(name, metaDataKey) && name != metaDataKey+keys.CurrentKey()) ||
+			(strings.HasPrefix(name, metaIndexKey) && name != metaIndexKey+keys.CurrentIndexKey()) {
+			if err := m.delMeta(ctx, name); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// ResealStats says what a reseal did.
+type ResealStats struct {
+	Scanned  int // applications looked at
+	Resealed int // applications sealed again with the current keys
+}
+
+// Audit log.
+
+// AuditQuery selects audit entries; zero fields do not filter.
+type AuditQuery struct {
+	ApplicationID string
+	Subject       string
+	From, To      time.Time // inclusive bounds on the entry's time
+	// Limit is the page size (default DefaultAuditLimit, at most MaxAuditLimit).
+	Limit int
+	// Cursor continues after the last entry of a previous page (its Next).
+	Cursor string
+}
+
+// Page sizes of audit queries.
+const (
+	DefaultAuditLimit = 50
+	MaxAuditLimit     = 500
+)
+
+// ErrBadCursor: an audit cursor this store did not hand out.
+var ErrBadCursor = errors.New("malformed audit cursor")
+
+func (q AuditQuery) limit() int {
+	switch {
+	case q.Limit <= 0:
+		return DefaultAuditLimit
+	case q.Limit > MaxAuditLimit:
+		return MaxAuditLimit
+	}
+	return q.Limit
+}
+
+// matches applies the filters that are not the time range.
+func (q AuditQuery) matches(e *contracts.AuditEntry) bool {
+	return (q.ApplicationID == "" || e.ApplicationID == q.ApplicationID) && (q.Subject == "" || e.Subject == q.Subject)
+}
+
+func (q AuditQuery) inTime(at time.Time) bool {
+	return (q.From.IsZero() || !at.Before(q.From)) && (q.To.IsZero() || !at.After(q.To))
+}
+
+// encodeAudit is an entry as stored: without its id (the store's key).
+func encodeAudit(e contracts.AuditEntry) ([]byte, error) {
+	e.ID = ""
+	return json.Marshal(e)
+}
+
+func decodeAudit(id string, data []byte) (contracts.AuditEntry, error) {
+	var e contracts.AuditEntry
+	if err := json.Unmarshal(data, &e); err != nil {
+		return e, fmt.Errorf("decode audit entry %s: %w", id, err)
+	}
+	e.ID = id
+	return e, nil
+}
+
+var (
+	_ Store = (*Bolt)(nil)
+	_ Store = (*Redis)(nil)
+)

@@ -1,0 +1,50 @@
+package store
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	c "onething/contracts"
+	"onething/gateway/seal"
+)
+
+// The CPU cost of sealing, apart from the disk or network (the store's
+// benchmarks include the fsync):
+//
+//	go test -run '^$' -bench Codec ./gateway/store/
+func BenchmarkCodec(b *testing.B) {
+	keys, err := seal.New(seal.DevConfig())
+	if err != nil {
+		b.Fatal(err)
+	}
+	app := &c.Application{ID: "A", PortalRef: "ref-A", Version: 1,
+		Applicant: c.Applicant{Name: "张志明", IDNumber: "51170219850307123X", Mobile: "13881801234", HouseholdDivision: "511702102",
+			Address: c.Address{Province: "四川省", City: "达州市", County: "通川区", Town: "罗江镇", Village: "龙潭村", Detail: "4组27号"}},
+		Requests: c.Requests{Certificate: &c.CertificateRequest{Business: c.ItemCertNew, Note: "右腿受伤"}}}
+	for i, it := range []c.ItemCode{c.ItemCertNew, c.ItemSubsidyLiving, c.ItemSubsidyNursing, c.ItemPensionSubsidy, c.ItemMedicalSubsidy} {
+		app.Tasks = append(app.Tasks, &c.Task{ID: fmt.Sprintf("A-%d", i+1), Item: it, Dept: c.DeptCivil, State: c.TaskAccepted})
+	}
+	for i := 0; i < 20; i++ {
+		app.Timeline = append(app.Timeline, c.Entry{At: time.Now(), Kind: "state", From: c.TaskReady, To: c.TaskDispatched, Note: &c.Message{ZH: "已受理", EN: "accepted"}})
+	}
+	for _, k := range []struct {
+		name string
+		keys *seal.Keyring
+	}{{"plain", nil}, {"sealed", keys}} {
+		cd := codec{keys: k.keys}
+		data, _, _ := cd.encode(app)
+		b.Run(k.name+"/encode", func(b *testing.B) {
+			for b.Loop() {
+				cd.encode(app)
+			}
+		})
+		b.Run(k.name+"/decode", func(b *testing.B) {
+			for b.Loop() {
+				if _, _, err := cd.decode("A", data); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,213 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"onething/contracts"
+)
+
+// The blind index, reseal, audit log and key checks on Redis.
+
+// FindByIDNumber reads the blind index sets of the ID number (one per
+// index key).
+func (r *Redis) FindByIDNumber(ctx context.Context, idNumber string) ([]string, error) {
+	var ids []string
+	for _, idx := range r.codec.indexes(idNumber) {
+		got, err := r.rdb.SMembers(ctx, r.indexKey(idx)).Result()
+		if err != nil {
+			return nil, fmt.Errorf("find by ID number: %w", err)
+		}
+		ids = append(ids, got...)
+	}
+	return sortedUnique(ids), nil
+}
+
+// AppIDs calls fn with the id of every application (SCAN over the
+// application hashes; tools, reseal).
+func (r *Redis) AppIDs(ctx context.Context, fn func(id string) error) error {
+	head := r.prefix + ":{app:"
+	it := r.rdb.Scan(ctx, 0, escapeGlob(head)+"*}", 500).Iterator()
+	for it.Next(ctx) {
+		k := it.Val()
+		id := strings.TrimSuffix(strings.TrimPrefix(k, head), "}")
+		if strings.ContainsAny(id, "{}") || k != r.appKey(id) {
+			continue // a once key or something else
+		}
+		if err := fn(id); err != nil {
+			return err
+		}
+	}
+	return it.Err()
+}
+
+// escapeGlob escapes the glob characters of SCAN's MATCH.
+func escapeGlob(s string) string {
+	var b strings.Builder
+	for _, c := range s {
+		if strings.ContainsRune(`*?[]\`, c) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+// Reseal rewrites, each by an Update (optimistic, safe beside running
+// replicas), the applications that are plain or sealed/indexed with an
+// older key.
+func (r *Redis) Reseal(ctx context.Context) (ResealStats, error) {
+	var st ResealStats
+	if r.codec.keys == nil {
+		return st, nil
+	}
+	err := r.AppIDs(ctx, func(id string) error {
+		st.Scanned++
+		doc, err := r.rdb.HGet(ctx, r.appKey(id), "doc").Result()
+		if errors.Is(err, redis.Nil) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if !r.codec.stale([]byte(doc)) {
+			return nil
+		}
+		err = r.Update(ctx, id, "", func(*contracts.Application) ([]Job, error) { return nil, nil })
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return fmt.Errorf("reseal %s: %w", id, err)
+		}
+		st.Resealed++
+		return nil
+	})
+	if err != nil {
+		return st, err
+	}
+	return st, forgetOldKeys(ctx, r, r.codec.keys)
+}
+
+// The audit log is one stream. Redis gives each entry its id, from its own
+// clock and never decreasing, so the log's order is the same for every
+// replica; the entry's time is its id's. Nothing in the backend trims or
+// deletes it (retention is the district's decision).
+
+// AppendAudit XADDs the entry; its id and time are the stream id's.
+func (r *Redis) AppendAudit(ctx context.Context, e contracts.AuditEntry) (contracts.AuditEntry, error) {
+	e.At = time.Time{}
+	data, err := encodeAudit(e)
+	if err != nil {
+		return e, err
+	}
+	id, err := r.rdb.XAdd(ctx, &redis.XAddArgs{Stream: r.auditKey(), Values: []any{"e", data}}).Result()
+	if err != nil {
+		return contracts.AuditEntry{}, fmt.Errorf("append audit entry: %w", err)
+	}
+	e.ID = id
+	e.At, _ = streamTime(id)
+	return e, nil
+}
+
+var streamID = regexp.MustCompile(`^([0-9]{1,20})-([0-9]{1,20})$`)
+
+// streamTime is the time of a stream id (its milliseconds part).
+func streamTime(id string) (time.Time, bool) {
+	m := streamID.FindStringSubmatch(id)
+	if m == nil {
+		return time.Time{}, false
+	}
+	ms, err := strconv.ParseInt(m[1], 10, 64)
+	if err != nil {
+		return time.Time{}, false
+	}
+	return time.UnixMilli(ms).UTC(), true
+}
+
+// Audit walks the stream from the newest entry (or the cursor) back,
+// within the time range, in batches, until the page is full.
+func (r *Redis) Audit(ctx context.Context, q AuditQuery) ([]contracts.AuditEntry, string, error) {
+	end := "+"
+	if q.Cursor != "" {
+		if _, ok := streamTime(q.Cursor); !ok {
+			return nil, "", ErrBadCursor
+		}
+		end = "(" + q.Cursor
+	}
+	if !q.To.IsZero() {
+		to := strconv.FormatInt(q.To.UnixMilli(), 10)
+		if end == "+" || streamBefore(to+"-18446744073709551615", q.Cursor) {
+			end = to
+		}
+	}
+	start := "-"
+	if !q.From.IsZero() {
+		start = strconv.FormatInt(q.From.UnixMilli(), 10)
+	}
+	limit := q.limit()
+	batch := int64(max(limit+1, 200))
+	var out []contracts.AuditEntry
+	for {
+		msgs, err := r.rdb.XRevRangeN(ctx, r.auditKey(), end, start, batch).Result()
+		if err != nil {
+			return nil, "", fmt.Errorf("read audit log: %w", err)
+		}
+		for _, m := range msgs {
+			data, _ := m.Values["e"].(string)
+			e, err := decodeAudit(m.ID, []byte(data))
+			if err != nil {
+				return nil, "", err
+			}
+			e.At, _ = streamTime(m.ID)
+			if !q.inTime(e.At) || !q.matches(&e) {
+				continue
+			}
+			if len(out) == limit {
+				return out, out[len(out)-1].ID, nil
+			}
+			out = append(out, e)
+		}
+		if int64(len(msgs)) < batch {
+			return out, "", nil
+		}
+		end = "(" + msgs[len(msgs)-1].ID
+	}
+}
+
+// streamBefore reports whether stream id a sorts before b.
+func streamBefore(a, b string) bool {
+	am, bm := streamID.FindStringSubmatch(a), streamID.FindStringSubmatch(b)
+	if am == nil || bm == nil {
+		return false
+	}
+	for i := 1; i <= 2; i++ {
+		x, _ := strconv.ParseUint(am[i], 10, 64)
+		y, _ := strconv.ParseUint(bm[i], 10, 64)
+		if x != y {
+			return x < y
+		}
+	}
+	return false
+}
+
+func (r *Redis) meta(ctx context.Context) (map[string]string, error) {
+	return r.rdb.HGetAll(ctx, r.metaKey()).Result()
+}
+
+var scriptPutMeta = redis.NewScript(`
+redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2])
+return redis.call('HGET', KEYS[1], ARGV[1])
+`)
+
+func (r *Redis) putMeta(ctx context.Context, name, value string) (string, error) {
+	return scriptPutMeta.Run(ctx, r.rdb, []string{r.metaKey()}, name, value).Text()
+}
+
+func (r *Redis) delMeta(ctx context.Context, name string) error {
+	return r.rdb.HDel(ctx, r.metaKey(), name).Err()
+}

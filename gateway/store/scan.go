@@ -1,0 +1,64 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	bolt "go.etcd.io/bbolt"
+
+	"onething/contracts"
+)
+
+// Scanner walks every stored application, oldest id first where the
+// backend keeps an order, until yield returns false. The console lists and
+// counts cases with it; a district holds thousands, and a province would
+// page through a search index instead.
+type Scanner interface {
+	Scan(ctx context.Context, yield func(*contracts.Application) bool) error
+}
+
+// Scan walks the bbolt file's applications in id (time) order.
+func (b *Bolt) Scan(ctx context.Context, yield func(*contracts.Application) bool) error {
+	return b.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketApps).Cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			app, _, err := b.codec.decode(string(k), v)
+			if err != nil {
+				return err
+			}
+			if !yield(app) {
+				return nil
+			}
+		}
+		return nil
+	})
+}
+
+// Scan walks Redis's applications (SCAN over the application keys; no
+// order is promised).
+func (r *Redis) Scan(ctx context.Context, yield func(*contracts.Application) bool) error {
+	head := r.appKey("")
+	head = head[:len(head)-1] // "…:{app:"
+	iter := r.rdb.Scan(ctx, 0, head+"*", 500).Iterator()
+	for iter.Next(ctx) {
+		key := iter.Val()
+		if !strings.HasSuffix(key, "}") {
+			continue // an application's other keys (once keys, …)
+		}
+		app, err := r.Get(ctx, strings.TrimSuffix(strings.TrimPrefix(key, head), "}"))
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if !yield(app) {
+			return nil
+		}
+	}
+	return iter.Err()
+}

@@ -1,0 +1,158 @@
+package store_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	bolt "go.etcd.io/bbolt"
+
+	"onething/gateway/store"
+	"onething/gateway/store/redistest"
+	"onething/gateway/store/storetest"
+)
+
+// A sealed blob is bound to its application: copied into another record
+// (the whole record, or only its sealed part) it does not open, and the
+// other record's reader gets an error, never the first applicant's data.
+// The raw records hold none of the personal fields.
+
+var sealedField = regexp.MustCompile(`"sealed":"[^"]*"`)
+
+// swapSealed returns dst's record with src's sealed blob in it, the
+// record otherwise byte for byte as the store wrote it.
+func swapSealed(t *testing.T, dst, src []byte) []byte {
+	t.Helper()
+	blob := sealedField.Find(src)
+	if blob == nil || !sealedField.Match(dst) {
+		t.Fatalf("no sealed field in %s", dst)
+	}
+	return sealedField.ReplaceAllLiteral(dst, blob)
+}
+
+// reordered returns the record with its fields in another order (a record
+// the store did not write).
+func reordered(t *testing.T, rec []byte) []byte {
+	t.Helper()
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(rec, &m); err != nil {
+		t.Fatal(err)
+	}
+	out, _ := json.Marshal(m)
+	return out
+}
+
+func checkRaw(t *testing.T, raw []byte) {
+	t.Helper()
+	for _, s := range []string{storetest.ExampleIDNumber, storetest.ExampleIDNumber[:17], storetest.ExampleName, storetest.ExampleMobile, "龙潭村", "低收入家庭", "右腿受伤", "补交近期免冠照片",
+		"迁往成都", "精神残疾二级", "精神科诊断证明", "一件事申请已受理登记"} {
+		if strings.Contains(string(raw), s) {
+			t.Errorf("the raw record holds %q: %s", s, raw)
+		}
+	}
+	if !strings.Contains(string(raw), `"sealed":"ot1.`) {
+		t.Errorf("the raw record is not sealed: %s", raw)
+	}
+}
+
+func refused(t *testing.T, what string, s store.Store, id string) {
+	t.Helper()
+	app, err := s.Get(context.Background(), id)
+	if err == nil || errors.Is(err, store.ErrNotFound) {
+		t.Errorf("%s: Get = %+v, %v; want an error", what, app, err)
+	}
+	if err != nil && strings.Contains(err.Error(), storetest.ExampleName) {
+		t.Errorf("%s: the error shows personal data: %v", what, err)
+	}
+}
+
+func TestBoltSealedBlobBoundToItsRecord(t *testing.T) {
+	ctx := context.Background()
+	keys := storetest.NewKeys().Ring(t, "k1", "|", "i1")
+	path := filepath.Join(t.TempDir(), "t.db")
+	s, err := store.OpenBolt(path, store.WithKeys(keys))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Create(ctx, storetest.PersonalApp("A", storetest.ExampleIDNumber, "ref-A"), nil, nil)
+	s.Create(ctx, storetest.PersonalApp("B", "110101199003074514", "ref-B"), nil, nil)
+	s.Create(ctx, storetest.PersonalApp("C", "110101199003074514", "ref-C"), nil, nil)
+	s.Create(ctx, storetest.PersonalApp("D", "110101199003074514", "ref-D"), nil, nil)
+	s.Close()
+
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		apps := tx.Bucket([]byte("apps"))
+		a := append([]byte(nil), apps.Get([]byte("A"))...)
+		checkRaw(t, a)
+		c := append([]byte(nil), apps.Get([]byte("C"))...)
+		d := append([]byte(nil), apps.Get([]byte("D"))...)
+		if err := apps.Put([]byte("B"), a); err != nil { // the whole record
+			return err
+		}
+		if err := apps.Put([]byte("D"), reordered(t, swapSealed(t, d, a))); err != nil {
+			return err
+		}
+		return apps.Put([]byte("C"), swapSealed(t, c, a)) // only the blob
+	})
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err = store.OpenBolt(path, store.WithKeys(keys))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Get(ctx, "A"); err != nil {
+		t.Fatalf("the original: %v", err)
+	}
+	refused(t, "A's record copied to B", s, "B")
+	refused(t, "A's sealed blob copied into C", s, "C")
+	refused(t, "A's sealed blob copied into D, fields reordered", s, "D")
+	if got, err := s.Get(ctx, "A"); err != nil || got.Applicant.Name != storetest.ExampleName {
+		t.Errorf("A after the meddling: %v", err)
+	}
+}
+
+func TestRedisSealedBlobBoundToItsRecord(t *testing.T) {
+	ctx := context.Background()
+	srv := redistest.Start(t)
+	keys := storetest.NewKeys().Ring(t, "sm4:k1", "|", "i1")
+	s := openRedis(t, srv.URL(), store.WithKeys(keys))
+	s.Create(ctx, storetest.PersonalApp("A", storetest.ExampleIDNumber, "ref-A"), nil, nil)
+	s.Create(ctx, storetest.PersonalApp("B", "110101199003074514", "ref-B"), nil, nil)
+	s.Create(ctx, storetest.PersonalApp("C", "110101199003074514", "ref-C"), nil, nil)
+	rdb := srv.Client()
+	a, err := rdb.HGet(ctx, s.AppKey("A"), "doc").Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkRaw(t, a)
+	c, _ := rdb.HGet(ctx, s.AppKey("C"), "doc").Bytes()
+	rdb.HSet(ctx, s.AppKey("B"), "doc", a)
+	rdb.HSet(ctx, s.AppKey("C"), "doc", swapSealed(t, c, a))
+	if _, err := s.Get(ctx, "A"); err != nil {
+		t.Fatalf("the original: %v", err)
+	}
+	refused(t, "A's record copied to B", s, "B")
+	refused(t, "A's sealed blob copied into C", s, "C")
+	// The blind index set holds ids, and its name is an HMAC.
+	ids, _ := s.FindByIDNumber(ctx, storetest.ExampleIDNumber)
+	if len(ids) != 1 || ids[0] != "A" {
+		t.Errorf("FindByIDNumber = %v", ids)
+	}
+	keysFound, _ := rdb.Keys(ctx, "*:idx:*").Result()
+	for _, k := range keysFound {
+		if strings.Contains(k, storetest.ExampleIDNumber[:17]) || strings.Contains(k, "110101199003074") {
+			t.Errorf("index key %s holds the number", k)
+		}
+	}
+}
