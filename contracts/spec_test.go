@@ -20,7 +20,7 @@ import (
 	"onething/contracts"
 )
 
-var wantSpecs = []string{"dept-cdpf", "dept-civil", "dept-hrss", "dept-medical", "gateway", "mocks-admin", "portal-receiver"}
+var wantSpecs = []string{"console", "dept-cdpf", "dept-civil", "dept-hrss", "dept-medical", "gateway", "mocks-admin", "portal-receiver"}
 
 func TestSpecsLoadAndValidate(t *testing.T) {
 	if got := contracts.SpecNames(); !slices.Equal(got, wantSpecs) {

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	c "onething/contracts"
+	"onething/contracts/contracttest"
 	"onething/gateway/auth"
 	"onething/gateway/calendar"
 	"onething/gateway/engine"
@@ -81,7 +82,8 @@ func newRig(t *testing.T) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.srv = httptest.NewServer(k)
+	// Every page and form post is checked against contracts/openapi/console.yaml.
+	r.srv = httptest.NewServer(contracttest.New(t, "console").Middleware(k))
 	t.Cleanup(r.srv.Close)
 	return r
 }
