@@ -119,15 +119,8 @@ func (d *Dept) authenticate(r *http.Request, body []byte) ([]byte, error) {
 		if h.Get(contracts.HeaderSignMethod) != contracts.SignMethodHMACSM3 {
 			return nil, contracts.ErrWrongScheme
 		}
-		if err := d.checkAppKeyHeaders(h, now); err != nil {
+		if err := d.verifyAppKey(h, r.Method, path, body, now, contracts.VerifyDeptSignatureSM3); err != nil {
 			return nil, err
-		}
-		if err := contracts.VerifyDeptSignatureSM3(d.cfg.Secret, r.Method, path, h.Get(contracts.HeaderTimestamp),
-			h.Get(contracts.HeaderNonce), h.Get(contracts.HeaderSignature), body, now); err != nil {
-			return nil, err
-		}
-		if !d.remember("nonce:"+h.Get(contracts.HeaderNonce), now) {
-			return nil, contracts.ErrReplay
 		}
 		if len(e.SM4Keys) == 0 || (len(body) == 0 && r.Method == http.MethodGet) {
 			return body, nil
@@ -148,15 +141,8 @@ func (d *Dept) authenticate(r *http.Request, body []byte) ([]byte, error) {
 		if m := h.Get(contracts.HeaderSignMethod); m != "" && m != contracts.SignMethodHMACSHA256 {
 			return nil, contracts.ErrWrongScheme
 		}
-		if err := d.checkAppKeyHeaders(h, now); err != nil {
+		if err := d.verifyAppKey(h, r.Method, path, body, now, contracts.VerifyDeptSignature); err != nil {
 			return nil, err
-		}
-		if err := contracts.VerifyDeptSignature(d.cfg.Secret, r.Method, path, h.Get(contracts.HeaderTimestamp),
-			h.Get(contracts.HeaderNonce), h.Get(contracts.HeaderSignature), body, now); err != nil {
-			return nil, err
-		}
-		if !d.remember("nonce:"+h.Get(contracts.HeaderNonce), now) {
-			return nil, contracts.ErrReplay
 		}
 		return body, nil
 	}
@@ -217,4 +203,22 @@ func refuse(w http.ResponseWriter, err error) {
 		zh, en = "令牌无效", "invalid token"
 	}
 	writeError(w, http.StatusUnauthorized, "unauthorized", zh, en)
+}
+
+// verifyAppKey is the part the two appKey schemes share: the app key and
+// timestamp headers, the signature (by the scheme's verify function), and a
+// nonce not seen before.
+func (d *Dept) verifyAppKey(h http.Header, method, path string, body []byte, now time.Time,
+	verify func(secret, method, path, timestamp, nonce, signature string, body []byte, now time.Time) error) error {
+	if err := d.checkAppKeyHeaders(h, now); err != nil {
+		return err
+	}
+	if err := verify(d.cfg.Secret, method, path, h.Get(contracts.HeaderTimestamp),
+		h.Get(contracts.HeaderNonce), h.Get(contracts.HeaderSignature), body, now); err != nil {
+		return err
+	}
+	if !d.remember("nonce:"+h.Get(contracts.HeaderNonce), now) {
+		return contracts.ErrReplay
+	}
+	return nil
 }
