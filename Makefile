@@ -19,7 +19,7 @@ test-scale:
 # A short run of every fuzz target (package:target), FUZZTIME each; the
 # seed corpora are in each package's testdata/fuzz/. CI runs it after test.
 FUZZTIME ?= 10s
-FUZZ_TARGETS = ./gateway/api:FuzzSubmission ./gateway/api:FuzzEvent \
+FUZZ_TARGETS = ./gateway/api:FuzzSubmission ./gateway/api:FuzzEvent ./gateway/api:FuzzDuplicateKeys \
 	./gateway/auth:FuzzWebhookVerify ./gateway/auth:FuzzJWTVerify
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -53,98 +52,218 @@ func checkStrict(body []byte) error {
 	return checkDuplicateKeys(body)
 }
 
-// frame is one open object or array during the scan.
+// frame is one open object or array during the scan. Paths are built only
+// when a duplicate is found, from the frames' keys and indexes.
 type frame struct {
-	path   string
 	object bool
-	keys   map[string]bool // object: folded keys seen
-	key    string          // object: the key whose value comes next
-	keyed  bool            // object: key holds the key of the next value
-	index  int             // array: index of the next element
+	keys   []string            // object: folded keys seen (few: a slice)
+	many   map[string]struct{} // object: the same, once there are many
+	key    string              // object: the key whose value is being read
+	index  int                 // array: index of the element being read
 }
 
-// checkDuplicateKeys walks the first JSON value of body with
-// Decoder.Token, iteratively (no recursion, whatever the input), and
-// returns a *DuplicateKeyError for the first key repeated in an object,
-// or errTooDeep.
-func checkDuplicateKeys(body []byte) error {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	var stack []*frame
-	expectKey := func() bool {
-		return len(stack) > 0 && stack[len(stack)-1].object && !stack[len(stack)-1].keyed
-	}
-	for {
-		tok, err := dec.Token()
-		if err != nil {
-			return nil // a syntax error or the end: the decoder says which
+// manyKeys is where an object's key set moves from a slice to a map, so
+// that a body with a huge object costs linear time, not quadratic.
+const manyKeys = 16
+
+// seen records a folded key and reports whether it was there already.
+func (f *frame) seen(k string) bool {
+	if f.many != nil {
+		if _, ok := f.many[k]; ok {
+			return true
 		}
-		if expectKey() {
-			top := stack[len(stack)-1]
-			if d, ok := tok.(json.Delim); ok && d == '}' {
+		f.many[k] = struct{}{}
+		return false
+	}
+	for _, s := range f.keys {
+		if s == k {
+			return true
+		}
+	}
+	f.keys = append(f.keys, k)
+	if len(f.keys) > manyKeys {
+		f.many = make(map[string]struct{}, 2*manyKeys)
+		for _, s := range f.keys {
+			f.many[s] = struct{}{}
+		}
+		f.keys = nil
+	}
+	return false
+}
+
+// checkDuplicateKeys scans the first JSON value of body byte by byte,
+// iteratively (no recursion, whatever the input), and returns a
+// *DuplicateKeyError for the first key repeated in an object, or
+// errTooDeep. It is a scanner, not a parser: where the input is not JSON
+// it stops and returns nil, and the decoder that runs next reports the
+// syntax error with its offset. (It replaced a walk with Decoder.Token
+// that cost a fifth of intake's CPU; the tests keep that walk as the
+// reference the fuzz target compares this scanner against.)
+func checkDuplicateKeys(body []byte) error {
+	const (
+		wantValue = iota
+		wantKey   // in an object, after '{' or ','
+		wantMore  // after a value: ',' or the closer of the frame
+	)
+	var stack []frame
+	state, i := wantValue, 0
+	for {
+		i = skipSpace(body, i)
+		if i >= len(body) {
+			return nil
+		}
+		switch state {
+		case wantValue:
+			switch body[i] {
+			case '{', '[':
+				if len(stack) >= MaxJSONDepth {
+					return errTooDeep
+				}
+				obj := body[i] == '{'
+				stack = append(stack, frame{object: obj})
+				i = skipSpace(body, i+1)
+				switch {
+				case i < len(body) && (obj && body[i] == '}' || !obj && body[i] == ']'):
+					state = wantMore // empty: wantMore closes it
+				case obj:
+					state = wantKey
+				}
+				continue
+			case '"':
+				if i = skipString(body, i); i < 0 {
+					return nil
+				}
+			default:
+				end := skipLiteral(body, i)
+				if end == i {
+					return nil
+				}
+				i = end
+			}
+			state = wantMore
+		case wantKey:
+			if body[i] != '"' {
+				return nil
+			}
+			end := skipString(body, i)
+			if end < 0 {
+				return nil
+			}
+			key, folded, ok := readKey(body[i:end])
+			if !ok {
+				return nil
+			}
+			top := &stack[len(stack)-1]
+			if top.seen(folded) {
+				return &DuplicateKeyError{Path: joinPath(stackPath(stack[:len(stack)-1]), key)}
+			}
+			top.key = key
+			if i = skipSpace(body, end); i >= len(body) || body[i] != ':' {
+				return nil
+			}
+			i++
+			state = wantValue
+		case wantMore:
+			if len(stack) == 0 {
+				return nil // the first value is complete
+			}
+			top := &stack[len(stack)-1]
+			switch b := body[i]; {
+			case b == ',':
+				if top.object {
+					state = wantKey
+				} else {
+					top.index++
+					state = wantValue
+				}
+			case top.object && b == '}', !top.object && b == ']':
 				stack = stack[:len(stack)-1]
 				if len(stack) == 0 {
 					return nil
 				}
-				stack[len(stack)-1].valueDone()
-				continue
+			default:
+				return nil // not JSON: the decoder says where
 			}
-			k, ok := tok.(string)
-			if !ok {
-				return nil
-			}
-			f := foldKey(k)
-			if top.keys[f] {
-				return &DuplicateKeyError{Path: joinPath(top.path, k)}
-			}
-			top.keys[f] = true
-			top.key, top.keyed = k, true
-			continue
-		}
-		// A value: in an object after its key, in an array, or at the top.
-		here := ""
-		if n := len(stack); n > 0 {
-			top := stack[n-1]
-			if top.object {
-				here = joinPath(top.path, top.key)
-			} else {
-				if d, ok := tok.(json.Delim); ok && d == ']' {
-					stack = stack[:n-1]
-					if len(stack) == 0 {
-						return nil
-					}
-					stack[len(stack)-1].valueDone()
-					continue
-				}
-				here = top.path + "[" + strconv.Itoa(top.index) + "]"
-			}
-		}
-		switch tok {
-		case json.Delim('{'), json.Delim('['):
-			if len(stack) >= MaxJSONDepth {
-				return errTooDeep
-			}
-			fr := &frame{path: here, object: tok == json.Delim('{')}
-			if fr.object {
-				fr.keys = map[string]bool{}
-			}
-			stack = append(stack, fr)
-		default:
-			if len(stack) == 0 {
-				return nil // a scalar at the top: nothing to check
-			}
-			stack[len(stack)-1].valueDone()
+			i++
 		}
 	}
 }
 
-// valueDone moves past one value of the frame.
-func (f *frame) valueDone() {
-	if f.object {
-		f.key, f.keyed = "", false
-	} else {
-		f.index++
+// stackPath is the JSON path of the value being read in the innermost of
+// frames, e.g. "applicant" or "materials[2]".
+func stackPath(frames []frame) string {
+	path := ""
+	for _, f := range frames {
+		if f.object {
+			path = joinPath(path, f.key)
+		} else {
+			path += "[" + strconv.Itoa(f.index) + "]"
+		}
 	}
+	return path
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// skipString returns the index just past the string that starts at b[i]
+// (a quote), or -1 if it does not end.
+func skipString(b []byte, i int) int {
+	for j := i + 1; j < len(b); j++ {
+		switch b[j] {
+		case '\\':
+			j++
+		case '"':
+			return j + 1
+		}
+	}
+	return -1
+}
+
+// skipLiteral returns the index just past a number, true, false or null.
+func skipLiteral(b []byte, i int) int {
+	for i < len(b) {
+		switch b[i] {
+		case ',', '}', ']', ':', '"', '{', '[', ' ', '\t', '\n', '\r':
+			return i
+		}
+		i++
+	}
+	return i
+}
+
+// readKey returns a quoted key (as found, with its quotes) decoded, and
+// its folded form. Plain ASCII keys, all of the real ones, fold by upper
+// casing (the least rune of every ASCII letter's fold class is its upper
+// case, which is what foldKey picks); others are unquoted by encoding/json
+// and folded rune by rune.
+func readKey(quoted []byte) (key, folded string, ok bool) {
+	inner := quoted[1 : len(quoted)-1]
+	plain := true
+	for _, c := range inner {
+		if c == '\\' || c >= utf8.RuneSelf || c < ' ' {
+			plain = false
+			break
+		}
+	}
+	if plain {
+		key = string(inner)
+		up := []byte(key)
+		for k, c := range up {
+			if 'a' <= c && c <= 'z' {
+				up[k] = c - ('a' - 'A')
+			}
+		}
+		return key, string(up), true
+	}
+	if err := json.Unmarshal(quoted, &key); err != nil {
+		return "", "", false
+	}
+	return key, foldKey(key), true
 }
 
 // joinPath appends key to a path, showing keys that are not plain
