@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -74,7 +73,7 @@ func releaseLeases(tx *bolt.Tx) error {
 	var leased []Job
 	err := jobs.ForEach(func(_, v []byte) error {
 		var j Job
-		if err := json.Unmarshal(v, &j); err != nil {
+		if err := unmarshalJSON(v, &j); err != nil {
 			return err
 		}
 		if j.Leased {
@@ -308,7 +307,7 @@ func schedule(tx *bolt.Tx, j *Job, at time.Time) error {
 	if err := due.Put(dueKey(at, j.ID), nil); err != nil {
 		return err
 	}
-	data, err := json.Marshal(j)
+	data, err := marshalJSON(j)
 	if err != nil {
 		return err
 	}
@@ -365,7 +364,7 @@ func getJob(tx *bolt.Tx, id string) (Job, error) {
 	if v == nil {
 		return j, ErrNotFound
 	}
-	err := json.Unmarshal(v, &j)
+	err := unmarshalJSON(v, &j)
 	return j, err
 }
 
@@ -404,7 +403,7 @@ func (b *Bolt) QueueStats(context.Context) (QueueStats, error) {
 		s.Jobs = tx.Bucket(bucketJobs).Stats().KeyN
 		err := tx.Bucket(bucketJobs).ForEach(func(_, v []byte) error {
 			var j Job
-			if err := json.Unmarshal(v, &j); err != nil {
+			if err := unmarshalJSON(v, &j); err != nil {
 				return err
 			}
 			if j.Leased {
@@ -430,7 +429,7 @@ func (b *Bolt) Park(_ context.Context, job Job) error {
 			}
 		}
 		job.Leased, job.Due = false, time.Time{}
-		data, err := json.Marshal(job)
+		data, err := marshalJSON(job)
 		if err != nil {
 			return err
 		}
@@ -443,7 +442,7 @@ func (b *Bolt) Parked(context.Context) ([]Job, error) {
 	err := b.db.View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketDead).ForEach(func(_, v []byte) error {
 			var j Job
-			if err := json.Unmarshal(v, &j); err != nil {
+			if err := unmarshalJSON(v, &j); err != nil {
 				return err
 			}
 			out = append(out, j)

@@ -3,7 +3,6 @@ package store
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -108,7 +107,7 @@ func appContext(id string) []byte { return []byte("onething/application/" + id) 
 // change app.
 func (c codec) encode(app *contracts.Application) ([]byte, string, error) {
 	if c.keys == nil {
-		data, err := json.Marshal(app)
+		data, err := marshalJSON(app)
 		return data, "", err
 	}
 	cp := *app
@@ -147,7 +146,7 @@ func (c codec) encode(app *contracts.Application) ([]byte, string, error) {
 			cp.Timeline[i] = e
 		}
 	}
-	plain, err := json.Marshal(p)
+	plain, err := marshalJSON(p)
 	if err != nil {
 		return nil, "", err
 	}
@@ -159,7 +158,7 @@ func (c codec) encode(app *contracts.Application) ([]byte, string, error) {
 	if n := NormalizeIDNumber(app.Applicant.IDNumber); n != "" {
 		env.Index = c.keys.Index(IDNumberField, n)
 	}
-	data, err := json.Marshal(env)
+	data, err := marshalJSON(env)
 	return data, env.Index, err
 }
 
@@ -179,7 +178,7 @@ var ErrSealedNoKeys = errors.New("the record is sealed and no data keys are conf
 func (c codec) decode(id string, data []byte) (*contracts.Application, string, error) {
 	if !isEnvelope(data) {
 		var app contracts.Application
-		if err := json.Unmarshal(data, &app); err != nil {
+		if err := unmarshalJSON(data, &app); err != nil {
 			return nil, "", fmt.Errorf("decode application: %w", err)
 		}
 		if app.ID != id {
@@ -193,7 +192,7 @@ func (c codec) decode(id string, data []byte) (*contracts.Application, string, e
 		return nil, "", fmt.Errorf("decode application %s: %w", id, ErrSealedNoKeys)
 	}
 	var env envelope
-	if err := json.Unmarshal(data, &env); err != nil || env.App == nil {
+	if err := unmarshalJSON(data, &env); err != nil || env.App == nil {
 		return nil, "", fmt.Errorf("decode application %s: malformed record", id)
 	}
 	if env.V != envelopeVersion {
@@ -208,7 +207,7 @@ func (c codec) decode(id string, data []byte) (*contracts.Application, string, e
 		return nil, "", fmt.Errorf("decode application %s: %w", id, err)
 	}
 	var p personal
-	if err := json.Unmarshal(plain, &p); err != nil {
+	if err := unmarshalJSON(plain, &p); err != nil {
 		return nil, "", fmt.Errorf("decode application %s: sealed part: %w", id, err)
 	}
 	app.Applicant, app.Delivery = p.Applicant, p.Delivery
@@ -247,7 +246,7 @@ func (c codec) stale(data []byte) bool {
 		Sealed string `json:"sealed"`
 		Index  string `json:"idx"`
 	}
-	if json.Unmarshal(data, &pr) != nil {
+	if unmarshalJSON(data, &pr) != nil {
 		return false // Get reports it; resealing cannot help
 	}
 	kid, err := seal.BlobKey(pr.Sealed)
@@ -432,12 +431,12 @@ func (q AuditQuery) inTime(at time.Time) bool {
 // encodeAudit is an entry as stored: without its id (the store's key).
 func encodeAudit(e contracts.AuditEntry) ([]byte, error) {
 	e.ID = ""
-	return json.Marshal(e)
+	return marshalJSON(e)
 }
 
 func decodeAudit(id string, data []byte) (contracts.AuditEntry, error) {
 	var e contracts.AuditEntry
-	if err := json.Unmarshal(data, &e); err != nil {
+	if err := unmarshalJSON(data, &e); err != nil {
 		return e, fmt.Errorf("decode audit entry %s: %w", id, err)
 	}
 	e.ID = id

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	mrand "math/rand/v2"
@@ -238,7 +237,7 @@ func jobArgs(jobs []Job) ([]any, error) {
 	args = append(args, len(jobs))
 	for _, j := range jobs {
 		j.Due, j.Leased = j.NotBefore, false
-		data, err := json.Marshal(j)
+		data, err := marshalJSON(j)
 		if err != nil {
 			return nil, err
 		}
@@ -588,7 +587,7 @@ func (r *Redis) Lease(ctx context.Context, now time.Time, n int, d time.Duration
 	out := make([]Job, 0, len(res)/2)
 	for i := 0; i+1 < len(res); i += 2 {
 		var j Job
-		if err := json.Unmarshal([]byte(res[i+1]), &j); err != nil {
+		if err := unmarshalJSON([]byte(res[i+1]), &j); err != nil {
 			return out, fmt.Errorf("decode job: %w", err)
 		}
 		j.ID, j.Leased, j.Due = res[i], true, until
@@ -657,7 +656,7 @@ func (r *Redis) Retry(ctx context.Context, job Job, at time.Time) error {
 	tok := leaseToken(job)
 	j := job
 	j.Leased, j.Due = false, at
-	data, err := json.Marshal(j)
+	data, err := marshalJSON(j)
 	if err != nil {
 		return err
 	}
@@ -715,7 +714,7 @@ func (r *Redis) Jobs(ctx context.Context, fn func(Job) error) error {
 			continue
 		}
 		var j Job
-		if err := json.Unmarshal([]byte(it.Val()), &j); err != nil {
+		if err := unmarshalJSON([]byte(it.Val()), &j); err != nil {
 			// Not a job at all: hand it over as one with only its id, so
 			// the caller can drop it.
 			j = Job{}

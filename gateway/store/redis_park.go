@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	"github.com/redis/go-redis/v9"
@@ -24,7 +23,7 @@ return 1
 // Park takes a job out of the queue and keeps it as a dead letter.
 func (r *Redis) Park(ctx context.Context, job Job) error {
 	job.Leased = false
-	data, err := json.Marshal(job)
+	data, err := marshalJSON(job)
 	if err != nil {
 		return err
 	}
@@ -44,7 +43,7 @@ func (r *Redis) Parked(ctx context.Context) ([]Job, error) {
 	out := make([]Job, 0, len(vals))
 	for _, v := range vals {
 		var j Job
-		if err := json.Unmarshal([]byte(v), &j); err != nil {
+		if err := unmarshalJSON([]byte(v), &j); err != nil {
 			return nil, fmt.Errorf("decode parked job: %w", err)
 		}
 		out = append(out, j)
