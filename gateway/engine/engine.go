@@ -78,7 +78,13 @@ func (e *Engine) jobs(app *c.Application, ch workflow.Change) []store.Job {
 			jobs = append(jobs, store.Job{ID: store.PollJobID(t.ID), Kind: store.JobPoll, AppID: app.ID, TaskID: t.ID, Dept: string(t.Dept), NotBefore: now.Add(every)})
 		}
 	}
-	return append(jobs, store.Job{ID: store.PushJobID(app.ID, app.Version), Kind: store.JobPush, AppID: app.ID, Dept: "portal", NotBefore: now})
+	push := store.Job{ID: store.PushJobID(app.ID, app.Version), Kind: store.JobPush, AppID: app.ID, Dept: "portal", NotBefore: now}
+	if app.Version > 1 {
+		// The previous version's push, if it still waits, has nothing to
+		// send that this one will not (docs/PROFILING.md).
+		push.Replaces = store.PushJobID(app.ID, app.Version-1)
+	}
+	return append(jobs, push)
 }
 
 // Submit accepts a validated submission: one atomic write stores the

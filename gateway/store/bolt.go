@@ -317,6 +317,21 @@ func schedule(tx *bolt.Tx, j *Job, at time.Time) error {
 func enqueue(tx *bolt.Tx, jobs []Job) error {
 	jb := tx.Bucket(bucketJobs)
 	for _, j := range jobs {
+		if j.Replaces != "" {
+			// The replaced job goes only while it waits: a leased one is
+			// a worker's.
+			old, err := getJob(tx, j.Replaces)
+			if err == nil && !old.Leased {
+				if err := tx.Bucket(bucketDue).Delete(dueKey(old.Due, old.ID)); err != nil {
+					return err
+				}
+				if err := jb.Delete([]byte(old.ID)); err != nil {
+					return err
+				}
+			} else if err != nil && !errors.Is(err, ErrNotFound) {
+				return err
+			}
+		}
 		if jb.Get([]byte(j.ID)) != nil {
 			continue
 		}

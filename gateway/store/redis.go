@@ -231,9 +231,10 @@ func CancelOwed(app *contracts.Application, t *contracts.Task) bool {
 	return true
 }
 
-// jobArgs flattens jobs to (id, JSON, due ms) triples for the scripts.
+// jobArgs flattens jobs to (id, JSON, due ms, replaced id) quadruples
+// for the scripts.
 func jobArgs(jobs []Job) ([]any, error) {
-	args := make([]any, 0, 1+3*len(jobs))
+	args := make([]any, 0, 1+4*len(jobs))
 	args = append(args, len(jobs))
 	for _, j := range jobs {
 		j.Due, j.Leased = j.NotBefore, false
@@ -241,26 +242,32 @@ func jobArgs(jobs []Job) ([]any, error) {
 		if err != nil {
 			return nil, err
 		}
-		args = append(args, j.ID, data, ms(j.NotBefore))
+		args = append(args, j.ID, data, ms(j.NotBefore), j.Replaces)
 	}
 	return args, nil
 }
 
 // luaEnqueue is shared by the writing scripts: it queues the jobs given
-// from ARGV[i] on (count, then id/JSON/score triples) whose ids are not
-// queued yet, and returns how many it added. KEYS[2] jobs, KEYS[3] due,
-// KEYS[5] finished ids. A write of the engine (restore false) queues a
-// job even if its id finished before, and forgets that; the reconciler's
-// restore leaves finished ids alone.
+// from ARGV[i] on (count, then id/JSON/score/replaced-id quadruples) whose
+// ids are not queued yet, and returns how many it added. KEYS[2] jobs,
+// KEYS[3] due, KEYS[5] finished ids. A write of the engine (restore false)
+// queues a job even if its id finished before, and forgets that; the
+// reconciler's restore leaves finished ids alone. A replaced job goes
+// only while it waits (it is in the due set): a leased one is a worker's.
 const luaEnqueue = `
 local function enqueue(i, restore)
   local n = tonumber(ARGV[i])
   local added = 0
   for k = 0, n - 1 do
-    local id = ARGV[i + 1 + 3 * k]
+    local id = ARGV[i + 1 + 4 * k]
+    local old = ARGV[i + 4 + 4 * k]
+    if old ~= '' and redis.call('ZSCORE', KEYS[3], old) then
+      redis.call('HDEL', KEYS[2], old)
+      redis.call('ZREM', KEYS[3], old)
+    end
     if not (restore and redis.call('ZSCORE', KEYS[5], id)) then
-      if redis.call('HSETNX', KEYS[2], id, ARGV[i + 2 + 3 * k]) == 1 then
-        redis.call('ZADD', KEYS[3], ARGV[i + 3 + 3 * k], id)
+      if redis.call('HSETNX', KEYS[2], id, ARGV[i + 2 + 4 * k]) == 1 then
+        redis.call('ZADD', KEYS[3], ARGV[i + 3 + 4 * k], id)
         redis.call('ZREM', KEYS[5], id)
         added = added + 1
       end

@@ -53,6 +53,11 @@ type Job struct {
 	Due time.Time `json:"due"`
 	// LastError is the error of the last attempt, for operators.
 	LastError string `json:"lastError,omitempty"`
+	// Replaces names an earlier job this one makes unnecessary (the status
+	// push of the version before): enqueueing this job removes that one in
+	// the same write if it is waiting, and leaves it alone if a worker
+	// holds it. A burst of changes so queues one push, not one per version.
+	Replaces string `json:"replaces,omitempty"`
 }
 
 // DispatchJobID is the id of the job that dispatches one step of a task.
@@ -74,7 +79,9 @@ func PollJobID(taskID string) string { return JobPoll + ":" + taskID }
 // PushJobID is the id of the status push for one version of an
 // application. Each version has its own job, so a change made while an
 // older push is under way is never lost; the worker sends the newest
-// version and skips jobs of versions already sent.
+// version and skips jobs of versions already sent. Each push job replaces
+// (Job.Replaces) the previous version's while that one still waits, so a
+// burst of changes costs one push.
 func PushJobID(appID string, version int64) string {
 	return JobPush + ":" + appID + ":" + strconv.FormatInt(version, 10)
 }
@@ -121,7 +128,8 @@ type Store interface {
 	// and the cursor of the next (older) page, "" when there is none.
 	Audit(ctx context.Context, q AuditQuery) ([]contracts.AuditEntry, string, error)
 
-	// Enqueue adds jobs whose ids are not queued yet.
+	// Enqueue adds jobs whose ids are not queued yet (and removes the
+	// waiting jobs they replace).
 	Enqueue(ctx context.Context, jobs ...Job) error
 	// Lease hands out up to n due jobs for the duration d.
 	Lease(ctx context.Context, now time.Time, n int, d time.Duration) ([]Job, error)

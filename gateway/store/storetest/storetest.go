@@ -26,6 +26,7 @@ func Run(t *testing.T, open Open) {
 	t.Run("QueueLeaseAckRetry", func(t *testing.T) { testQueue(t, open(t)) })
 	t.Run("QueueLeaseExpires", func(t *testing.T) { testLeaseExpiry(t, open(t)) })
 	t.Run("EnqueueIsIdempotent", func(t *testing.T) { testEnqueueIdempotent(t, open(t)) })
+	t.Run("ReplacesOnlyWaitingJobs", func(t *testing.T) { testReplaces(t, open(t)) })
 	t.Run("ParkAndReplay", func(t *testing.T) { RunParking(t, open(t)) })
 	t.Run("UpdateQueuesItsJobs", func(t *testing.T) { testUpdateJobs(t, open(t)) })
 	t.Run("AckLeavesNothing", func(t *testing.T) { testAckLeavesNothing(t, open(t)) })
@@ -237,6 +238,49 @@ func testEnqueueIdempotent(t *testing.T, s store.Store) {
 	again, _ := s.Lease(ctx, now, 10, time.Minute)
 	if len(leased) != 1 || len(again) != 0 {
 		t.Errorf("enqueue of one id twice gave %d + %d jobs, want 1 + 0", len(leased), len(again))
+	}
+}
+
+// testReplaces: a job replaces the waiting job it names, in Create,
+// Update and Enqueue alike, and leaves a leased one to its worker.
+func testReplaces(t *testing.T, s store.Store) {
+	now := time.Now()
+	push := func(v int64) store.Job {
+		j := store.Job{ID: store.PushJobID("A", v), Kind: store.JobPush, AppID: "A", Dept: "portal", NotBefore: now}
+		if v > 1 {
+			j.Replaces = store.PushJobID("A", v-1)
+		}
+		return j
+	}
+	if _, err := s.Create(ctx, app("A"), nil, []store.Job{push(1)}); err != nil {
+		t.Fatal(err)
+	}
+	for v := int64(2); v <= 3; v++ {
+		if err := s.Update(ctx, "A", "", func(a *c.Application) ([]store.Job, error) { return []store.Job{push(v)}, nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, _ := s.Lease(ctx, now, 10, time.Minute)
+	if len(got) != 1 || got[0].ID != store.PushJobID("A", 3) {
+		t.Fatalf("after versions 1-3 waiting: leased %+v, want only version 3's push", got)
+	}
+	// Version 3's push is held by a worker: version 4's keeps it.
+	if err := s.Enqueue(ctx, push(4)); err != nil {
+		t.Fatal(err)
+	}
+	next, _ := s.Lease(ctx, now, 10, time.Minute)
+	if len(next) != 1 || next[0].ID != store.PushJobID("A", 4) {
+		t.Fatalf("leased %+v, want version 4's push", next)
+	}
+	if err := s.Ack(ctx, got[0]); err != nil {
+		t.Fatalf("ack of the leased job the next version did not replace: %v", err)
+	}
+	if st, _ := s.QueueStats(ctx); st.Jobs != 1 || st.Leased != 1 {
+		t.Errorf("QueueStats = %+v, want version 4's push alone, leased", st)
+	}
+	// Replacing a job that is gone is no error.
+	if err := s.Enqueue(ctx, store.Job{ID: "x2", Kind: store.JobPush, AppID: "A", NotBefore: now, Replaces: "x1"}); err != nil {
+		t.Fatal(err)
 	}
 }
 
