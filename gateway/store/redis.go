@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	mrand "math/rand/v2"
 	"net/url"
 	"strconv"
@@ -55,6 +56,14 @@ type Redis struct {
 	dedupeTTL  time.Duration
 	maxRetries int
 	codec      codec
+	// writers queues this process's updates of one application (by a
+	// stripe of its id) so that they take turns instead of racing. The
+	// revision check still settles races between replicas; this only
+	// spares the losing read-decode-encode rounds within one: a case's
+	// events arrive in bursts (five tasks dispatched, a department's
+	// answers at once), and every lost round cost a full decode
+	// (docs/PROFILING.md).
+	writers [256]chan struct{}
 }
 
 // RedisOptions tune the Redis backend.
@@ -122,6 +131,9 @@ func NewRedis(ctx context.Context, rdb *redis.Client, opts RedisOptions, o ...Op
 		opts.MaxConflicts = 200
 	}
 	r := &Redis{rdb: rdb, prefix: opts.Prefix, dedupeTTL: opts.DedupeTTL, maxRetries: opts.MaxConflicts}
+	for i := range r.writers {
+		r.writers[i] = make(chan struct{}, 1)
+	}
 	keys := buildOptions(o).keys
 	r.codec = codec{keys: keys}
 	if err := r.Ping(ctx); err != nil {
@@ -440,7 +452,26 @@ enqueue(10, false)
 return 'ok'
 `)
 
+// takeTurn waits for this process's turn to write application id and
+// returns the function that ends it.
+func (r *Redis) takeTurn(ctx context.Context, id string) (func(), error) {
+	h := fnv.New32a()
+	h.Write([]byte(id))
+	turn := r.writers[h.Sum32()%uint32(len(r.writers))]
+	select {
+	case turn <- struct{}{}:
+		return func() { <-turn }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
 func (r *Redis) Update(ctx context.Context, id, onceKey string, fn UpdateFunc) error {
+	done, err := r.takeTurn(ctx, id)
+	if err != nil {
+		return err
+	}
+	defer done()
 	rkeys := r.writeKeys(id)
 	if onceKey != "" {
 		rkeys = append(rkeys, r.onceKey(id, onceKey))
