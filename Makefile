@@ -42,8 +42,8 @@ build:
 
 # The loopback benchmark of both backends (intake, raw baseline, end to
 # end, growth to 1,000,000 stored applications: long), written to
-# docs/BENCHMARKS.md. BENCH_FLAGS shortens it, e.g.
-#   make bench BENCH_FLAGS='--grow-to 100000 --e2e 1000'
+# docs/BENCHMARKS.md. BENCH_FLAGS changes it, e.g. a smaller growth on bolt:
+#   make bench BENCH_FLAGS='--grow-to 1000000 --grow-to-bolt 100000'
 # COMMIT names the code measured (the build carries no VCS stamp here).
 COMMIT ?= unknown
 BENCH_FLAGS ?=

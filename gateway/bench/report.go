@@ -115,8 +115,12 @@ func (rep *Report) Markdown(w io.Writer) {
 	p("| load average (1, 5, 15 min) | %s at the start, %s at the end |\n", m.LoadAvg, m.LoadAvgEnd)
 	p("\nCommand: `%s` (%.0f s).\n\n", rep.Command, rep.Seconds)
 	o := rep.Options
-	p("Settings: %.0f s per intake measurement, %d clients at saturation, %d applications end to end with %d workers (%d per system), growth to %d in %d steps.\n\n",
-		o.DurationS, o.Clients, o.E2E, o.Workers, o.WorkersPerSystem, o.GrowTo, o.GrowSteps)
+	growth := fmt.Sprintf("growth to %d in %d steps", o.GrowTo, o.GrowSteps)
+	if o.GrowToBolt > 0 {
+		growth = fmt.Sprintf("growth to %d on Redis and %d on bolt, in %d steps", o.GrowTo, o.GrowToBolt, o.GrowSteps)
+	}
+	p("Settings: %.0f s per intake measurement, %d clients at saturation, %d applications end to end with %d workers (%d per system), %s.\n\n",
+		o.DurationS, o.Clients, o.E2E, o.Workers, o.WorkersPerSystem, growth)
 	p("## Targets\n\n| target | want | measured | met |\n|---|---|---|---|\n")
 	for _, t := range rep.Targets {
 		p("| %s | %s | %s | %s |\n", t.Name, t.Want, t.Measured, yes(t.Met))

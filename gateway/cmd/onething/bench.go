@@ -28,6 +28,7 @@ func benchCmd(args []string) error {
 	workers := fs.Int("workers", 32, "gateway workers in the end-to-end phase")
 	perSystem := fs.Int("workers-per-system", 8, "gateway workers per remote system in the end-to-end phase")
 	growTo := fs.Int("grow-to", 1_000_000, "applications stored by the end of the growth phase")
+	growToBolt := fs.Int("grow-to-bolt", 0, "the embedded backend's growth size, if not --grow-to")
 	growSteps := fs.Int("grow-steps", 10, "steps of the growth phase")
 	dir := fs.String("dir", "", "working directory for stores and logs (default: a temporary one, removed)")
 	profile := fs.String("profile", "", "write CPU profiles of the gateway (intake saturation, end to end) to this directory")
@@ -40,7 +41,7 @@ func benchCmd(args []string) error {
 
 	o := bench.Options{Backends: split(*backends), Phases: split(*phases), RedisURL: *redisURL, Duration: *duration,
 		Clients: *clients, Rate: *rate, E2E: *e2e, Workers: *workers, WorkersPerSystem: *perSystem,
-		GrowTo: *growTo, GrowSteps: *growSteps, Dir: *dir, Profile: *profile, Commit: *commit,
+		GrowTo: *growTo, GrowToBolt: *growToBolt, GrowSteps: *growSteps, Dir: *dir, Profile: *profile, Commit: *commit,
 		Command: "onething bench " + strings.Join(args, " ")}
 	if !*quiet {
 		o.Progress = os.Stderr
