@@ -34,9 +34,15 @@ type Engine struct {
 // the application, the status is recomputed, the version bumped and a
 // status push queued, together with dispatches for tasks that became ready.
 func (e *Engine) commit(ctx context.Context, appID, onceKey string, fn func(app *c.Application) (workflow.Change, error)) (workflow.Change, *c.Application, error) {
+	return e.commitAck(ctx, appID, onceKey, nil, fn)
+}
+
+// commitAck is commit that also acks the job whose outcome the change
+// records, in the same write (done, a worker's job; nil: none).
+func (e *Engine) commitAck(ctx context.Context, appID, onceKey string, done *store.Job, fn func(app *c.Application) (workflow.Change, error)) (workflow.Change, *c.Application, error) {
 	var ch workflow.Change
 	var saved *c.Application
-	err := e.Store.Update(ctx, appID, onceKey, func(app *c.Application) ([]store.Job, error) {
+	update := func(app *c.Application) ([]store.Job, error) {
 		var err error
 		ch, err = fn(app)
 		if err != nil {
@@ -49,7 +55,13 @@ func (e *Engine) commit(ctx context.Context, appID, onceKey string, fn func(app 
 		e.Flow.Recompute(app)
 		app.Version++
 		return e.jobs(app, ch), nil
-	})
+	}
+	var err error
+	if done != nil {
+		err = e.Store.UpdateAck(ctx, appID, *done, update)
+	} else {
+		err = e.Store.Update(ctx, appID, onceKey, update)
+	}
 	if err == nil && ch.Outcome == workflow.Applied && e.Wake != nil {
 		e.Wake()
 	}

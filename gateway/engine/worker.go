@@ -331,14 +331,15 @@ func (w *Worker) dispatch(ctx context.Context, j store.Job) error {
 		}
 		return w.fail(ctx, j, app, t, callErr, true)
 	}
-	_, _, err = w.Engine.commit(ctx, app.ID, "", func(app *c.Application) (workflow.Change, error) {
+	// The case and the end of the job in one write.
+	_, _, err = w.Engine.commitAck(ctx, app.ID, "", &j, func(app *c.Application) (workflow.Change, error) {
 		return w.Engine.Flow.ApplyCase(app, j.TaskID, resp)
 	})
 	if err != nil {
 		return err
 	}
 	w.Observer.Dispatched(t.Dept, string(resp.Status))
-	return st.Ack(ctx, j)
+	return nil
 }
 
 // fail decides between a durable retry and a dead letter. A task is
@@ -432,16 +433,12 @@ func (w *Worker) push(ctx context.Context, j store.Job) error {
 		return st.Retry(ctx, j, time.Now().Add(w.PushPolicy.Backoff(j.Attempt)))
 	}
 	w.Observer.Pushed(true)
-	err = st.Update(ctx, app.ID, "", func(app *c.Application) ([]store.Job, error) {
+	return st.UpdateAck(ctx, app.ID, j, func(app *c.Application) ([]store.Job, error) {
 		if app.PushedVersion < push.Version {
 			app.PushedVersion = push.Version
 		}
 		return nil, nil
 	})
-	if err != nil {
-		return err
-	}
-	return st.Ack(ctx, j)
 }
 
 // followUp forwards a supplement to, or announces a withdrawal to, the
@@ -499,10 +496,8 @@ func (w *Worker) followUp(ctx context.Context, j store.Job) error {
 		w.ops().Retried(string(t.Dept), j.Kind)
 		return st.Retry(ctx, j, time.Now().Add(w.Policy.Backoff(j.Attempt)))
 	}
-	if _, _, err := w.Engine.commit(ctx, app.ID, "", apply); err != nil {
-		return err
-	}
-	return st.Ack(ctx, j)
+	_, _, err = w.Engine.commitAck(ctx, app.ID, "", &j, apply)
+	return err
 }
 
 // poll reads a department's case and applies the events it shows, exactly

@@ -265,6 +265,15 @@ func (b *Bolt) Lookup(_ context.Context, key string) (string, error) {
 }
 
 func (b *Bolt) Update(_ context.Context, id, onceKey string, fn UpdateFunc) error {
+	return b.update(id, onceKey, nil, fn)
+}
+
+// UpdateAck is Update that also acks job in the same transaction.
+func (b *Bolt) UpdateAck(_ context.Context, id string, job Job, fn UpdateFunc) error {
+	return b.update(id, "", &job, fn)
+}
+
+func (b *Bolt) update(id, onceKey string, ack *Job, fn UpdateFunc) error {
 	return b.db.Update(func(tx *bolt.Tx) error {
 		if onceKey != "" && tx.Bucket(bucketKeys).Get([]byte(onceKey)) != nil {
 			return ErrAlreadyApplied
@@ -284,6 +293,13 @@ func (b *Bolt) Update(_ context.Context, id, onceKey string, fn UpdateFunc) erro
 		}
 		if err := b.putApp(tx, app, idx); err != nil {
 			return err
+		}
+		if ack != nil {
+			// Before the new jobs: one queued again under the acked id
+			// is work still to do.
+			if err := ackJob(tx, ack.ID); err != nil {
+				return err
+			}
 		}
 		return enqueue(tx, jobs)
 	})
@@ -384,19 +400,21 @@ func getJob(tx *bolt.Tx, id string) (Job, error) {
 }
 
 func (b *Bolt) Ack(_ context.Context, job Job) error {
-	return b.db.Update(func(tx *bolt.Tx) error {
-		cur, err := getJob(tx, job.ID)
-		if errors.Is(err, ErrNotFound) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if err := tx.Bucket(bucketDue).Delete(dueKey(cur.Due, cur.ID)); err != nil {
-			return err
-		}
-		return tx.Bucket(bucketJobs).Delete([]byte(job.ID))
-	})
+	return b.db.Update(func(tx *bolt.Tx) error { return ackJob(tx, job.ID) })
+}
+
+func ackJob(tx *bolt.Tx, id string) error {
+	cur, err := getJob(tx, id)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := tx.Bucket(bucketDue).Delete(dueKey(cur.Due, cur.ID)); err != nil {
+		return err
+	}
+	return tx.Bucket(bucketJobs).Delete([]byte(id))
 }
 
 func (b *Bolt) Retry(_ context.Context, job Job, at time.Time) error {

@@ -417,12 +417,14 @@ func (r *Redis) Lookup(ctx context.Context, key string) (string, error) {
 }
 
 // KEYS: 1 app, 2 jobs, 3 due, 4 open, 5 done, 6 once key, 7 old blind
-// index set, 8 new blind index set (the app key where unused).
+// index set, 8 new blind index set (the app key where unused), 9 leases.
 // ARGV: 1 id, 2 expected rev, 3 doc, 4 token, 5 open flag, 6 open score,
 // 7 once TTL (ms), 8 once flag ('1': check and set KEYS[6]), 9 index flags
-// ('01': add to KEYS[8], '10': remove from KEYS[7], '11': both), 10… the
-// jobs.
-var scriptUpdate = redis.NewScript(luaEnqueue + `
+// ('01': add to KEYS[8], '10': remove from KEYS[7], '11': both), 10-13 the
+// job to ack (id, lease token, now, cutoff; an empty id: none), 14… the jobs.
+// The ack comes before the new jobs: a job a change queues again under
+// the acked id is work still to do.
+var scriptUpdate = redis.NewScript(luaEnqueue + luaAck + `
 local rev = redis.call('HGET', KEYS[1], 'rev')
 if not rev then
   return 'missing'
@@ -448,7 +450,10 @@ end
 redis.call('HSET', KEYS[1], 'doc', ARGV[3], 'op', ARGV[4])
 redis.call('HINCRBY', KEYS[1], 'rev', 1)
 mark_open(ARGV[5], ARGV[6], ARGV[1])
-enqueue(10, false)
+if ARGV[10] ~= '' then
+  ack(KEYS[2], KEYS[3], KEYS[9], KEYS[5], ARGV[10], ARGV[11], ARGV[12], ARGV[13])
+end
+enqueue(14, false)
 return 'ok'
 `)
 
@@ -467,6 +472,15 @@ func (r *Redis) takeTurn(ctx context.Context, id string) (func(), error) {
 }
 
 func (r *Redis) Update(ctx context.Context, id, onceKey string, fn UpdateFunc) error {
+	return r.update(ctx, id, onceKey, nil, fn)
+}
+
+// UpdateAck is Update that also acks job in the same write.
+func (r *Redis) UpdateAck(ctx context.Context, id string, job Job, fn UpdateFunc) error {
+	return r.update(ctx, id, "", &job, fn)
+}
+
+func (r *Redis) update(ctx context.Context, id, onceKey string, ack *Job, fn UpdateFunc) error {
 	done, err := r.takeTurn(ctx, id)
 	if err != nil {
 		return err
@@ -520,8 +534,10 @@ func (r *Redis) Update(ctx context.Context, id, onceKey string, fn UpdateFunc) e
 				ikeys[1] = r.indexKey(idx)
 			}
 		}
-		args := append([]any{id, rev, doc, tok, flag(open(app)), ms(time.Now()), r.dedupeTTL.Milliseconds(), flag(onceKey != ""), iflags}, jargs...)
-		res, err := scriptUpdate.Run(ctx, r.rdb, append(rkeys[:6:6], ikeys...), args...).Text()
+		now := time.Now()
+		args := append([]any{id, rev, doc, tok, flag(open(app)), ms(now), r.dedupeTTL.Milliseconds(), flag(onceKey != ""), iflags}, ackArgs(ack, now)...)
+		_, _, leases, _ := r.QueueKeys()
+		res, err := scriptUpdate.Run(ctx, r.rdb, append(append(rkeys[:6:6], ikeys...), leases), append(args, jargs...)...).Text()
 		if err != nil {
 			return fmt.Errorf("update application: %w", err)
 		}
@@ -643,29 +659,47 @@ func leaseToken(j Job) string {
 	return strconv.FormatInt(ms(j.Due), 10)
 }
 
+// luaAck is shared by Ack and Update (with a job to ack): it removes a
+// finished job unless its lease token says another holder took it over,
+// and keeps its id among the finished ones for DoneRetention.
+const luaAck = `
+local function ack(jobs, due, leases, done, id, token, now, cutoff)
+  if token ~= '' then
+    local s = redis.call('ZSCORE', leases, id)
+    if s and tonumber(s) ~= tonumber(token) then
+      return 0
+    end
+  end
+  if redis.call('HDEL', jobs, id) == 1 then
+    redis.call('ZADD', done, now, id)
+  end
+  redis.call('ZREM', due, id)
+  redis.call('ZREM', leases, id)
+  redis.call('ZREMRANGEBYSCORE', done, '-inf', '(' .. cutoff)
+  return 1
+end
+`
+
 // KEYS: 1 jobs, 2 due, 3 leases, 4 done. ARGV: 1 id, 2 lease token,
 // 3 now (ms), 4 forget finished ids before (ms).
-var scriptAck = redis.NewScript(`
-if ARGV[2] ~= '' then
-  local s = redis.call('ZSCORE', KEYS[3], ARGV[1])
-  if s and tonumber(s) ~= tonumber(ARGV[2]) then
-    return 0
-  end
-end
-if redis.call('HDEL', KEYS[1], ARGV[1]) == 1 then
-  redis.call('ZADD', KEYS[4], ARGV[3], ARGV[1])
-end
-redis.call('ZREM', KEYS[2], ARGV[1])
-redis.call('ZREM', KEYS[3], ARGV[1])
-redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', '(' .. ARGV[4])
-return 1
+var scriptAck = redis.NewScript(luaAck + `
+return ack(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
 `)
+
+// ackArgs are the ack function's id, lease token, now and cutoff (empty
+// without a job: nothing to ack).
+func ackArgs(job *Job, now time.Time) []any {
+	if job == nil {
+		return []any{"", "", 0, 0}
+	}
+	return []any{job.ID, leaseToken(*job), ms(now), ms(now.Add(-DoneRetention))}
+}
 
 // Ack removes a finished job; only its id is kept, for DoneRetention.
 func (r *Redis) Ack(ctx context.Context, job Job) error {
 	jk, dk, lk, _ := r.QueueKeys()
 	now := time.Now()
-	if err := scriptAck.Run(ctx, r.rdb, []string{jk, dk, lk, r.DoneKey()}, job.ID, leaseToken(job), ms(now), ms(now.Add(-DoneRetention))).Err(); err != nil {
+	if err := scriptAck.Run(ctx, r.rdb, []string{jk, dk, lk, r.DoneKey()}, ackArgs(&job, now)...).Err(); err != nil {
 		return fmt.Errorf("ack job: %w", err)
 	}
 	return nil

@@ -106,6 +106,13 @@ type Store interface {
 	// the key: if recorded before, fn is not run and ErrAlreadyApplied is
 	// returned; otherwise the key is recorded in the same write.
 	Update(ctx context.Context, id, onceKey string, fn UpdateFunc) error
+	// UpdateAck is Update without a once key that also acks job in the
+	// same atomic write: a worker records what its job did and finishes
+	// the job in one durable write instead of two. As with Ack, a job
+	// whose lease another worker took over is not acked; the update is
+	// written all the same. The ack comes before the jobs fn returns, so
+	// a job queued again under the acked id stays queued.
+	UpdateAck(ctx context.Context, id string, job Job, fn UpdateFunc) error
 	// Lookup returns the application id a dedupe key points to.
 	Lookup(ctx context.Context, key string) (string, error)
 	// FindByIDNumber returns the ids of every application of the person

@@ -27,6 +27,7 @@ func Run(t *testing.T, open Open) {
 	t.Run("QueueLeaseExpires", func(t *testing.T) { testLeaseExpiry(t, open(t)) })
 	t.Run("EnqueueIsIdempotent", func(t *testing.T) { testEnqueueIdempotent(t, open(t)) })
 	t.Run("ReplacesOnlyWaitingJobs", func(t *testing.T) { testReplaces(t, open(t)) })
+	t.Run("UpdateAckInOneWrite", func(t *testing.T) { testUpdateAck(t, open(t)) })
 	t.Run("ParkAndReplay", func(t *testing.T) { RunParking(t, open(t)) })
 	t.Run("UpdateQueuesItsJobs", func(t *testing.T) { testUpdateJobs(t, open(t)) })
 	t.Run("AckLeavesNothing", func(t *testing.T) { testAckLeavesNothing(t, open(t)) })
@@ -281,6 +282,51 @@ func testReplaces(t *testing.T, s store.Store) {
 	// Replacing a job that is gone is no error.
 	if err := s.Enqueue(ctx, store.Job{ID: "x2", Kind: store.JobPush, AppID: "A", NotBefore: now, Replaces: "x1"}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// testUpdateAck: UpdateAck writes the change and its jobs and finishes
+// the job it is given; a job the change queues under the finished id
+// stays queued; a failing change writes nothing and finishes nothing.
+func testUpdateAck(t *testing.T, s store.Store) {
+	now := time.Now()
+	if _, err := s.Create(ctx, app("A"), nil, []store.Job{job("d1", "A", now)}); err != nil {
+		t.Fatal(err)
+	}
+	leased, _ := s.Lease(ctx, now, 10, time.Minute)
+	if len(leased) != 1 {
+		t.Fatalf("leased %d jobs, want 1", len(leased))
+	}
+	boom := errors.New("boom")
+	if err := s.UpdateAck(ctx, "A", leased[0], func(a *c.Application) ([]store.Job, error) { a.Version = 99; return nil, boom }); !errors.Is(err, boom) {
+		t.Fatalf("failing change: %v", err)
+	}
+	if st, _ := s.QueueStats(ctx); st.Jobs != 1 || st.Leased != 1 {
+		t.Fatalf("after a failed UpdateAck: %+v, want the job still held", st)
+	}
+	err := s.UpdateAck(ctx, "A", leased[0], func(a *c.Application) ([]store.Job, error) {
+		a.Tasks[0].CaseNo = "C-1"
+		a.Version++
+		return []store.Job{job("d2", "A", now)}, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := s.Get(ctx, "A")
+	if got.Tasks[0].CaseNo != "C-1" || got.Version != 2 {
+		t.Fatalf("change not written: %+v", got.Tasks[0])
+	}
+	next, _ := s.Lease(ctx, now, 10, time.Minute)
+	if len(next) != 1 || next[0].ID != "d2" {
+		t.Fatalf("after UpdateAck: leased %+v, want d2 alone (d1 finished)", next)
+	}
+	// The change queues the finished job's id again: it stays queued.
+	if err := s.UpdateAck(ctx, "A", next[0], func(*c.Application) ([]store.Job, error) { return []store.Job{job("d2", "A", now)}, nil }); err != nil {
+		t.Fatal(err)
+	}
+	again, _ := s.Lease(ctx, now, 10, time.Minute)
+	if len(again) != 1 || again[0].ID != "d2" {
+		t.Errorf("a job queued again under the finished id: leased %+v, want d2", again)
 	}
 }
 
