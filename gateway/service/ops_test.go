@@ -97,23 +97,29 @@ func TestMetricsAndRequestIDs(t *testing.T) {
 	if strings.Contains(metrics, "01NOPE") {
 		t.Error("an id became a label")
 	}
-	// The embedded store has no index of open applications: only the dead
-	// letters are scanned, and the gauges it cannot fill are not exported.
+	// Both backends index their open applications: the scan's gauges are
+	// exported (an empty store: zeros, and no dead letters).
 	scan, err := s.Scan(context.Background())
-	if err != nil || scan.DeadLetters != 0 {
+	if err != nil || scan.DeadLetters != 0 || scan.OpenApplications != 0 {
 		t.Errorf("scan: %+v %v", scan, err)
 	}
-	if _, ok := s.Store.(openLister); !ok && strings.Contains(metrics, "onething_overdue_tasks") {
-		t.Error("overdue gauges exported as zeros by a store that cannot count them")
+	for _, want := range []string{"onething_overdue_tasks", "onething_status_pushes_pending", "onething_open_applications"} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %s on the embedded store", want)
+		}
 	}
 }
 
-// On Redis, the scan counts open applications, their tasks by department
-// and state, the overdue ones and the versions not pushed.
-func TestScanOnRedis(t *testing.T) {
-	srv := redistest.Start(t)
+// On both backends, the scan counts open applications, their tasks by
+// department and state, the overdue ones and the versions not pushed.
+func TestScanOpenApplications(t *testing.T) {
+	t.Run("bolt", func(t *testing.T) { testScan(t, "", filepath.Join(t.TempDir(), "o.db")) })
+	t.Run("redis", func(t *testing.T) { testScan(t, redistest.Start(t).URL(), "") })
+}
+
+func testScan(t *testing.T, storeURL, dataFile string) {
 	secret := "whsec_MfKQ9r8GKYqrTAjgPfnvNnRvXgvtdGd6zmoWQpZMHbk="
-	cfg := Config{Listen: "127.0.0.1:0", BaseURL: "http://127.0.0.1:1", Store: srv.URL(),
+	cfg := Config{Listen: "127.0.0.1:0", BaseURL: "http://127.0.0.1:1", Store: storeURL, DataFile: dataFile,
 		PortalSecrets: []string{secret}, PortalPushURL: "http://127.0.0.1:9", PortalPushSecret: secret,
 		Departments: map[c.Dept]Dept{}, DataProtection: testProtection()}
 	for _, d := range c.Depts {

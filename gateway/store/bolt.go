@@ -27,6 +27,10 @@ var (
 	bucketAudit = []byte("audit")
 	// bucketMeta holds the key checks (codec.go): name -> value.
 	bucketMeta = []byte("meta")
+	// bucketOpen indexes the applications with work left (open): id ->
+	// nothing, kept in the write that changes the application, so the
+	// operators' scan (overdue tasks, pending pushes) reads only those.
+	bucketOpen = []byte("open")
 )
 
 // Bolt is the embedded backend: one bbolt file, one writer at a time, every
@@ -46,8 +50,10 @@ func OpenBolt(path string, opts ...Option) (*Bolt, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
+	indexOpen := false // a file from before the open index: build it
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketApps, bucketKeys, bucketJobs, bucketDue, bucketDead, bucketIdx, bucketAudit, bucketMeta} {
+		indexOpen = tx.Bucket(bucketOpen) == nil
+		for _, b := range [][]byte{bucketApps, bucketKeys, bucketJobs, bucketDue, bucketDead, bucketIdx, bucketAudit, bucketMeta, bucketOpen} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -63,7 +69,56 @@ func OpenBolt(path string, opts ...Option) (*Bolt, error) {
 		db.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
+	if indexOpen {
+		if err := b.indexOpenApps(); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("open store %s: index open applications: %w", path, err)
+		}
+	}
 	return b, nil
+}
+
+// indexOpenApps fills the open index from every application (once, for a
+// file written before the index existed).
+func (b *Bolt) indexOpenApps() error {
+	return b.db.Update(func(tx *bolt.Tx) error {
+		ob := tx.Bucket(bucketOpen)
+		return tx.Bucket(bucketApps).ForEach(func(k, v []byte) error {
+			app, _, err := b.codec.decode(string(k), v)
+			if err != nil {
+				return err
+			}
+			if open(app) {
+				return ob.Put(k, nil)
+			}
+			return nil
+		})
+	})
+}
+
+// OpenApps calls fn with the id of every application that may still need
+// work (see open), in id order. The ids are read first, so fn may use the
+// store.
+func (b *Bolt) OpenApps(ctx context.Context, fn func(id string) error) error {
+	var ids []string
+	err := b.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketOpen).ForEach(func(k, _ []byte) error {
+			ids = append(ids, string(k))
+			return nil
+		})
+	})
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := fn(id); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // releaseLeases makes every leased job due now: only this process can hold
@@ -153,6 +208,14 @@ func (b *Bolt) putApp(tx *bolt.Tx, app *contracts.Application, oldIdx string) er
 				return err
 			}
 		}
+	}
+	if open(app) {
+		err = tx.Bucket(bucketOpen).Put([]byte(app.ID), nil)
+	} else {
+		err = tx.Bucket(bucketOpen).Delete([]byte(app.ID))
+	}
+	if err != nil {
+		return err
 	}
 	return tx.Bucket(bucketApps).Put([]byte(app.ID), data)
 }
@@ -435,7 +498,12 @@ func (b *Bolt) QueueStats(context.Context) (QueueStats, error) {
 	err := b.db.View(func(tx *bolt.Tx) error {
 		s.Jobs = tx.Bucket(bucketJobs).Stats().KeyN
 		err := tx.Bucket(bucketJobs).ForEach(func(_, v []byte) error {
-			var j Job
+			// Only the two fields the figures need are decoded (a scrape
+			// reads every job; the rest of each is skipped).
+			var j struct {
+				Leased bool      `json:"leased"`
+				Due    time.Time `json:"due"`
+			}
 			if err := unmarshalJSON(v, &j); err != nil {
 				return err
 			}

@@ -6,6 +6,9 @@ import (
 	"testing"
 	"time"
 
+	bolt "go.etcd.io/bbolt"
+
+	c "onething/contracts"
 	"onething/gateway/seal"
 	"onething/gateway/store"
 	"onething/gateway/store/storetest"
@@ -67,5 +70,43 @@ func TestBoltReopenReleasesLeases(t *testing.T) {
 	got, _ := s.Lease(ctx, time.Now().Add(time.Second), 1, time.Hour)
 	if len(got) != 1 || got[0].ID != "j" {
 		t.Errorf("after reopen: %+v, want the job again", got)
+	}
+}
+
+// A file written before the open index existed gets it at open.
+func TestBoltBuildsOpenIndexOfAnOlderFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "t.db")
+	s, err := store.OpenBolt(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, id := range []string{"A", "B"} {
+		a := &c.Application{ID: id, PortalRef: "ref-" + id, Version: 1, Tasks: []*c.Task{{ID: id + "-1", Item: c.ItemMedicalSubsidy, Dept: c.DeptMedical, State: c.TaskReady}}}
+		if id == "B" {
+			a.Tasks[0].State, a.PushedVersion = c.TaskApproved, 1 // finished and pushed
+		}
+		if _, err := s.Create(ctx, a, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Close()
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Update(func(tx *bolt.Tx) error { return tx.DeleteBucket([]byte("open")) }); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	s, err = store.OpenBolt(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var ids []string
+	s.OpenApps(ctx, func(id string) error { ids = append(ids, id); return nil })
+	if len(ids) != 1 || ids[0] != "A" {
+		t.Errorf("open applications after reopening an older file: %v, want [A]", ids)
 	}
 }

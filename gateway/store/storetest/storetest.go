@@ -28,6 +28,7 @@ func Run(t *testing.T, open Open) {
 	t.Run("EnqueueIsIdempotent", func(t *testing.T) { testEnqueueIdempotent(t, open(t)) })
 	t.Run("ReplacesOnlyWaitingJobs", func(t *testing.T) { testReplaces(t, open(t)) })
 	t.Run("UpdateAckInOneWrite", func(t *testing.T) { testUpdateAck(t, open(t)) })
+	t.Run("OpenApplicationsIndexed", func(t *testing.T) { testOpenIndex(t, open(t)) })
 	t.Run("ParkAndReplay", func(t *testing.T) { RunParking(t, open(t)) })
 	t.Run("UpdateQueuesItsJobs", func(t *testing.T) { testUpdateJobs(t, open(t)) })
 	t.Run("AckLeavesNothing", func(t *testing.T) { testAckLeavesNothing(t, open(t)) })
@@ -327,6 +328,42 @@ func testUpdateAck(t *testing.T, s store.Store) {
 	again, _ := s.Lease(ctx, now, 10, time.Minute)
 	if len(again) != 1 || again[0].ID != "d2" {
 		t.Errorf("a job queued again under the finished id: leased %+v, want d2", again)
+	}
+}
+
+// testOpenIndex: the store lists the applications with work left (a task
+// not final, or a version not pushed), kept in the same writes.
+func testOpenIndex(t *testing.T, s store.Store) {
+	l, ok := s.(interface {
+		OpenApps(ctx context.Context, fn func(id string) error) error
+	})
+	if !ok {
+		t.Fatal("the backend does not list its open applications (operators' overdue and pending gauges need it)")
+	}
+	listed := func() []string {
+		var ids []string
+		if err := l.OpenApps(ctx, func(id string) error { ids = append(ids, id); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		return ids
+	}
+	s.Create(ctx, app("A"), nil, nil)
+	s.Create(ctx, app("B"), nil, nil)
+	if ids := listed(); len(ids) != 2 {
+		t.Fatalf("open after create: %v", ids)
+	}
+	finish := func(a *c.Application) ([]store.Job, error) {
+		a.Tasks[0].State = c.TaskApproved
+		a.Version++
+		return nil, nil
+	}
+	s.Update(ctx, "A", "", finish)
+	if ids := listed(); len(ids) != 2 {
+		t.Fatalf("open with a version not pushed: %v", ids)
+	}
+	s.Update(ctx, "A", "", func(a *c.Application) ([]store.Job, error) { a.PushedVersion = a.Version; return nil, nil })
+	if ids := listed(); len(ids) != 1 || ids[0] != "B" {
+		t.Errorf("open when A is finished and pushed: %v, want [B]", ids)
 	}
 }
 
