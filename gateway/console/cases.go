@@ -83,8 +83,16 @@ func (f filter) matches(app *c.Application, flow *workflow.Workflow, ids map[str
 	return true
 }
 
+// list shows the cases the filter selects. The search form is posted
+// (POST /console/), so an ID number typed into it stays out of URLs, and
+// so out of browser history, Referer headers and proxy logs; its pages
+// are posted too. A GET with the same fields still works (links without
+// an ID number, bookmarks).
 func (k *Console) list(w http.ResponseWriter, r *http.Request, req *request) {
 	q := r.URL.Query()
+	if r.Method == http.MethodPost {
+		q = r.PostForm // the CSRF token was checked with the session
+	}
 	f := filter{Q: strings.TrimSpace(q.Get("q")), Status: q.Get("status"), Item: q.Get("item"), Dept: q.Get("dept"), Town: q.Get("town"), Overdue: q.Get("overdue") == "1"}
 	f.Page, _ = strconv.Atoi(q.Get("page"))
 	f.Page = max(f.Page, 1)
@@ -149,7 +157,13 @@ func (k *Console) list(w http.ResponseWriter, r *http.Request, req *request) {
 		rows = append(rows, row{ID: app.ID, PortalRef: app.PortalRef, Name: c.MaskName(app.Applicant.Name), IDNumber: c.MaskID(app.Applicant.IDNumber),
 			Town: townName(app.Applicant.HouseholdDivision), State: string(app.Status.State), Due: d, Items: strings.Join(items, "；"), Overdue: len(app.Status.Overdue) > 0})
 	}
+	// Pages of a search by ID number are posted (the number in the body);
+	// other pages are plain links.
+	byIDNumber := len(f.Q) == 18
 	link := func(page int) string {
+		if byIDNumber {
+			return strconv.Itoa(page)
+		}
 		v := url.Values{}
 		for key, val := range map[string]string{"q": f.Q, "status": f.Status, "item": f.Item, "dept": f.Dept, "town": f.Town} {
 			if val != "" {
@@ -174,7 +188,10 @@ func (k *Console) list(w http.ResponseWriter, r *http.Request, req *request) {
 		ItemCodes []c.ItemInfo
 		DeptCodes []c.Dept
 		Towns     []named
-	}{page: p, Q: f, Rows: rows, Total: total, Page: f.Page, States: []c.AppState{c.AppReceived, c.AppProcessing, c.AppSupplementRequired, c.AppCompleted},
+		// PostPages: Prev and Next are page numbers to post with the
+		// filter, not links.
+		PostPages bool
+	}{page: p, Q: f, Rows: rows, Total: total, Page: f.Page, PostPages: byIDNumber, States: []c.AppState{c.AppReceived, c.AppProcessing, c.AppSupplementRequired, c.AppCompleted},
 		DeptCodes: c.Depts, Towns: towns()}
 	for _, code := range itemOrder {
 		data.ItemCodes = append(data.ItemCodes, c.Items[code])

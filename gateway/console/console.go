@@ -115,6 +115,7 @@ func New(cfg Config) (*Console, error) {
 	k.mux.HandleFunc("POST /console/login", k.login)
 	k.mux.HandleFunc("POST /console/logout", k.signedIn(k.logout))
 	k.mux.HandleFunc("GET /console/{$}", k.signedIn(k.list))
+	k.mux.HandleFunc("POST /console/{$}", k.signedIn(k.list)) // the search form
 	k.mux.HandleFunc("GET /console/cases/{id}", k.signedIn(k.detail))
 	k.mux.HandleFunc("POST /console/cases/{id}/reveal", k.signedIn(k.reveal))
 	k.mux.HandleFunc("POST /console/cases/{id}/supplement", k.signedIn(k.supplement))
