@@ -84,16 +84,27 @@ func TestConsoleInABrowser(t *testing.T) {
 		return context.WithTimeout(ctx, 20*time.Second)
 	}
 	dir := artefacts(t)
+	// shot saves a screenshot for the README. Screenshots are artefacts,
+	// not checks: headless Chromium at times never answers a full-page
+	// capture of the long intake page with its checklist (seen in one run
+	// of three, the machine idle), so a capture that does not come within
+	// its time is tried again as the visible part only, and is then left
+	// out with a note; the test goes on either way.
 	shot := func(ctx context.Context, name string) {
 		t.Helper()
-		// A full page at 1280 px renders slowly on a busy 2-core machine.
-		sctx, cancel := context.WithTimeout(ctx, 90*time.Second)
-		defer cancel()
-		buf, err := chromedp.Run(sctx, chromedp.FullScreenshot(100))
-		if err != nil {
-			t.Fatal(err)
+		for _, capture := range []func() chromedp.Action[[]byte]{
+			func() chromedp.Action[[]byte] { return chromedp.FullScreenshot(100) },
+			func() chromedp.Action[[]byte] { return chromedp.CaptureScreenshot() },
+		} {
+			sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+			buf, err := chromedp.Run(sctx, capture())
+			cancel()
+			if err == nil {
+				os.WriteFile(filepath.Join(dir, name+".png"), buf, 0o644)
+				return
+			}
 		}
-		os.WriteFile(filepath.Join(dir, name+".png"), buf, 0o644)
+		t.Logf("screenshot %s not taken (the capture did not come back)", name)
 	}
 	do := func(ctx context.Context, steps ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
@@ -161,10 +172,16 @@ func TestConsoleInABrowser(t *testing.T) {
 	if len(id) != 26 {
 		t.Fatalf("landed on %s", location)
 	}
-	// The case is in the list; open it and watch it reach completed.
+	// The case is found by ID number through the (posted) search form:
+	// the number is not in the address afterwards. Open it and watch it
+	// reach completed.
 	link := chromedp.CSS(fmt.Sprintf(`a[href="/console/cases/%s"]`, id))
-	do(clerk, chromedp.Navigate(srv.URL+"/console/?q="+id), chromedp.WaitVisible(link), chromedp.Click(link),
-		chromedp.WaitVisible(chromedp.Search(`//h1[contains(., "办件详情")]`)))
+	do(clerk, chromedp.Navigate(srv.URL+"/console/"), chromedp.SetValue(chromedp.CSS(`input[name="q"]`), "51170219850307123X"),
+		chromedp.Click(chromedp.CSS(`form.filters button[type="submit"]`)), chromedp.WaitVisible(link))
+	if here, err := chromedp.Run(lctx, chromedp.Location()); err != nil || strings.Contains(here, "51170219850307123") {
+		t.Errorf("after the search the address is %q (%v)", here, err)
+	}
+	do(clerk, chromedp.Click(link), chromedp.WaitVisible(chromedp.Search(`//h1[contains(., "办件详情")]`)))
 	deadline := time.Now().Add(30 * time.Second)
 	for status := ""; status != "completed"; status = text(clerk, "p strong") {
 		if time.Now().After(deadline) {
