@@ -22,6 +22,7 @@ import (
 
 	c "onething/contracts"
 	"onething/gateway/devstack"
+	"onething/gateway/proctest"
 	"onething/gateway/seal"
 	"onething/gateway/service"
 	"onething/gateway/store/redistest"
@@ -51,15 +52,15 @@ func shutdownUnderLoad(t *testing.T, backend string) {
 	out := filepath.Join(dir, "mocks.json")
 	// Department calls take 300 ms, so some are always in flight; the
 	// shutdown grace (100 ms) is shorter, so those are cut and handed back.
-	mp := startProc(t, dir, "mocks", nil, "mocks", "--latency", "300ms", "--delay", "5ms", "--out", out)
+	mp := proctest.Start(t, dir, "mocks", nil, "mocks", "--latency", "300ms", "--delay", "5ms", "--out", out)
 	var info mocksInfo
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		if data, err := os.ReadFile(out); err == nil && json.Unmarshal(data, &info) == nil {
 			break
 		}
-		if !mp.alive() || time.Now().After(deadline) {
-			t.Fatalf("mocks did not start: %s", mp.tail(20))
+		if !mp.Alive() || time.Now().After(deadline) {
+			t.Fatalf("mocks did not start: %s", mp.Tail(20))
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -67,7 +68,7 @@ func shutdownUnderLoad(t *testing.T, backend string) {
 	if backend == "redis" {
 		storeURL = redistest.Start(t).URL()
 	}
-	addr := freeAddr(t)
+	addr := proctest.FreeAddr(t)
 	secret := devstack.NewSecret()
 	dp := seal.DevConfig()
 	cfg := service.Config{Listen: addr, BaseURL: "http://" + addr, Store: storeURL,
@@ -89,9 +90,9 @@ func shutdownUnderLoad(t *testing.T, backend string) {
 		t.Fatal(err)
 	}
 	env := []string{"ONETHING_LOG_FORMAT=json"}
-	gw := startProc(t, dir, "gateway-1", env, "serve", "--config", cfgPath)
+	gw := proctest.Start(t, dir, "gateway-1", env, "serve", "--config", cfgPath)
 	url := "http://" + addr
-	waitHealthy(t, gw, url+"/healthz")
+	proctest.WaitHealthy(t, gw, url+"/healthz")
 
 	// Load: four clients submit until the gateway stops answering.
 	var mu sync.Mutex
@@ -147,25 +148,25 @@ func shutdownUnderLoad(t *testing.T, backend string) {
 		if n >= 30 && inflight(info) > 0 {
 			break
 		}
-		if time.Now().After(deadline) || !gw.alive() {
-			t.Fatalf("no load in flight (accepted %d): %s", n, gw.tail(20))
+		if time.Now().After(deadline) || !gw.Alive() {
+			t.Fatalf("no load in flight (accepted %d): %s", n, gw.Tail(20))
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	gw.cmd.Process.Signal(syscall.SIGTERM)
+	gw.Cmd.Process.Signal(syscall.SIGTERM)
 	select {
-	case <-gw.done:
+	case <-gw.Done():
 	case <-time.After(60 * time.Second):
-		t.Fatalf("the gateway did not exit after SIGTERM: %s", gw.tail(20))
+		t.Fatalf("the gateway did not exit after SIGTERM: %s", gw.Tail(20))
 	}
 	stopLoad()
 	wg.Wait()
-	if code := gw.cmd.ProcessState.ExitCode(); code != 0 {
-		t.Fatalf("exit status %d after SIGTERM: %s", code, gw.tail(20))
+	if code := gw.Cmd.ProcessState.ExitCode(); code != 0 {
+		t.Fatalf("exit status %d after SIGTERM: %s", code, gw.Tail(20))
 	}
-	log := gw.output()
+	log := gw.Output()
 	if !strings.Contains(log, "shut down: requests and jobs finished or handed back") {
-		t.Errorf("no clean shutdown in the log:\n%s", gw.tail(10))
+		t.Errorf("no clean shutdown in the log:\n%s", gw.Tail(10))
 	}
 	t.Logf("%s: %d sent, %d accepted, %d refused while stopping; cut short and handed back: %v",
 		backend, sent.Load(), len(accepted), refused.Load(), strings.Contains(log, "handing them back"))
@@ -188,13 +189,13 @@ func shutdownUnderLoad(t *testing.T, backend string) {
 	}
 
 	// Started again on the same store, it completes everything accepted.
-	gw2 := startProc(t, dir, "gateway-2", env, "serve", "--config", cfgPath)
-	waitHealthy(t, gw2, url+"/healthz")
+	gw2 := proctest.Start(t, dir, "gateway-2", env, "serve", "--config", cfgPath)
+	proctest.WaitHealthy(t, gw2, url+"/healthz")
 	waitCompleted(t, info, accepted, gw2)
 	checkOnce(t, info, url, cfg.ReadTokens[0], accepted)
-	gw2.cmd.Process.Signal(syscall.SIGTERM)
+	gw2.Cmd.Process.Signal(syscall.SIGTERM)
 	select {
-	case <-gw2.done:
+	case <-gw2.Done():
 	case <-time.After(60 * time.Second):
 		t.Errorf("the second gateway did not exit after SIGTERM")
 	}
@@ -230,7 +231,7 @@ func inflight(info mocksInfo) int {
 
 // waitCompleted waits (bounded) until the portal was told every
 // application is completed.
-func waitCompleted(t *testing.T, info mocksInfo, ids []string, gw *proc) {
+func waitCompleted(t *testing.T, info mocksInfo, ids []string, gw *proctest.Proc) {
 	t.Helper()
 	deadline := time.Now().Add(3 * time.Minute)
 	for {
@@ -248,8 +249,8 @@ func waitCompleted(t *testing.T, info mocksInfo, ids []string, gw *proc) {
 				return
 			}
 		}
-		if time.Now().After(deadline) || !gw.alive() {
-			t.Fatalf("%d of %d accepted applications not completed: %s", missing, len(ids), gw.tail(15))
+		if time.Now().After(deadline) || !gw.Alive() {
+			t.Fatalf("%d of %d accepted applications not completed: %s", missing, len(ids), gw.Tail(15))
 		}
 		time.Sleep(200 * time.Millisecond)
 	}

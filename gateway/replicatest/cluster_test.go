@@ -13,12 +13,10 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -47,82 +45,6 @@ type mocksInfo struct {
 	PortalPushPath   string                  `json:"portalPushPath"`
 	PortalPushSecret string                  `json:"portalPushSecret"`
 	URLs             map[string]string       `json:"urls"`
-}
-
-// proc is a child process of the test; it dies with the test binary.
-type proc struct {
-	name string
-	cmd  *exec.Cmd
-	log  string
-	done chan struct{}
-}
-
-func startProc(t *testing.T, dir, name string, args ...string) *proc {
-	t.Helper()
-	logPath := filepath.Join(dir, name+".log")
-	lf, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(build(t), args...)
-	cmd.Stdout, cmd.Stderr = lf, lf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		lf.Close()
-		t.Fatal(err)
-	}
-	p := &proc{name: name, cmd: cmd, log: logPath, done: make(chan struct{})}
-	go func() { cmd.Wait(); lf.Close(); close(p.done) }()
-	t.Cleanup(func() { p.stop() })
-	return p
-}
-
-func (p *proc) alive() bool {
-	select {
-	case <-p.done:
-		return false
-	default:
-		return true
-	}
-}
-
-// stop ends the process gently, then firmly.
-func (p *proc) stop() {
-	if !p.alive() {
-		return
-	}
-	p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(15 * time.Second):
-		p.cmd.Process.Kill()
-		<-p.done
-	}
-}
-
-// kill ends the process with SIGKILL: no shutdown, no cleanup.
-func (p *proc) kill() {
-	p.cmd.Process.Kill()
-	<-p.done
-}
-
-// tail is the end of the process's log, for failure messages.
-func (p *proc) tail(n int) string {
-	f, err := os.Open(p.log)
-	if err != nil {
-		return ""
-	}
-	defer f.Close()
-	var lines []string
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		lines = append(lines, sc.Text())
-		if len(lines) > n {
-			lines = lines[1:]
-		}
-	}
-	return strings.Join(lines, "\n")
 }
 
 // balancer stands in front of the replicas for the departments' callbacks,
@@ -214,7 +136,7 @@ type cluster struct {
 	redis    *redistest.Server
 	storeURL string
 	mocks    mocksInfo
-	mockProc *proc
+	mockProc *proctest.Proc
 	lb       *balancer
 	gw       []*replica
 	secret   string
@@ -225,7 +147,7 @@ type cluster struct {
 }
 
 type replica struct {
-	*proc
+	*proctest.Proc
 	url string
 }
 
@@ -237,7 +159,7 @@ func newCluster(t *testing.T, o options) *cluster {
 	keys := seal.DevConfig()
 	cl.keys = &keys
 	out := filepath.Join(cl.dir, "mocks.json")
-	cl.mockProc = startProc(t, cl.dir, "mocks", "mocks", "--latency", o.latency.String(), "--delay", o.delay.String(), "--out", out)
+	cl.mockProc = proctest.Start(t, cl.dir, "mocks", nil, "mocks", "--latency", o.latency.String(), "--delay", o.delay.String(), "--out", out)
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		data, err := os.ReadFile(out)
@@ -247,8 +169,8 @@ func newCluster(t *testing.T, o options) *cluster {
 			}
 			break
 		}
-		if time.Now().After(deadline) || !cl.mockProc.alive() {
-			t.Fatalf("onething mocks did not start: %s", cl.mockProc.tail(20))
+		if time.Now().After(deadline) || !cl.mockProc.Alive() {
+			t.Fatalf("onething mocks did not start: %s", cl.mockProc.Tail(20))
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -260,15 +182,6 @@ func newCluster(t *testing.T, o options) *cluster {
 	return cl
 }
 
-func freeAddr(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 func (cl *cluster) startReplica(name string, o options) *replica {
 	t := cl.t
 	t.Helper()
@@ -276,7 +189,7 @@ func (cl *cluster) startReplica(name string, o options) *replica {
 	if lease == 0 {
 		lease = 5 * time.Second
 	}
-	addr := freeAddr(t)
+	addr := proctest.FreeAddr(t)
 	cfg := service.Config{
 		Listen: addr, BaseURL: cl.lb.URL,
 		PortalSecrets: []string{cl.secret}, PortalPushURL: cl.mocks.PortalPushURL, PortalPushPath: cl.mocks.PortalPushPath,
@@ -300,8 +213,8 @@ func (cl *cluster) startReplica(name string, o options) *replica {
 		t.Fatal(err)
 	}
 	// The store comes from --store, as an operator would override it.
-	p := startProc(t, cl.dir, "gateway-"+name, "serve", "--config", path, "--store", cl.storeURL)
-	r := &replica{proc: p, url: "http://" + addr}
+	p := proctest.Start(t, cl.dir, "gateway-"+name, nil, "serve", "--config", path, "--store", cl.storeURL)
+	r := &replica{Proc: p, url: "http://" + addr}
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		resp, err := cl.http.Get(r.url + "/healthz")
@@ -311,8 +224,8 @@ func (cl *cluster) startReplica(name string, o options) *replica {
 				return r
 			}
 		}
-		if time.Now().After(deadline) || !p.alive() {
-			t.Fatalf("gateway %s did not start: %s", name, p.tail(20))
+		if time.Now().After(deadline) || !p.Alive() {
+			t.Fatalf("gateway %s did not start: %s", name, p.Tail(20))
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -361,7 +274,7 @@ func (cl *cluster) mustSubmit(r *replica, msgID, ref string) string {
 	cl.t.Helper()
 	status, acc, err := cl.submit(r, msgID, body(cl.t, ref))
 	if err != nil || status != http.StatusAccepted || acc.ApplicationID == "" {
-		cl.t.Fatalf("submission %s to %s: %d %v", ref, r.name, status, err)
+		cl.t.Fatalf("submission %s to %s: %d %v", ref, r.Name, status, err)
 	}
 	return acc.ApplicationID
 }
@@ -383,7 +296,7 @@ func (cl *cluster) getJSON(url string, v any) error {
 // live is a replica still running.
 func (cl *cluster) live() *replica {
 	for _, r := range cl.gw {
-		if r.alive() {
+		if r.Alive() {
 			return r
 		}
 	}
@@ -431,7 +344,7 @@ func (cl *cluster) waitCompleted(ids []string, limit time.Duration) {
 				}
 			}
 			for _, r := range cl.gw {
-				t.Logf("gateway %s log:\n%s", r.name, r.tail(15))
+				t.Logf("gateway %s log:\n%s", r.Name, r.Tail(15))
 			}
 			t.Fatalf("%d of %d applications not completed after %s", len(missing), len(ids), limit)
 		}

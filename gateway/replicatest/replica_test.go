@@ -36,9 +36,9 @@ func TestTwoReplicas200Submissions(t *testing.T) {
 	// Both replicas took work from the shared queue.
 	for _, r := range cl.gw {
 		if n := cl.dispatches(r); n == 0 {
-			t.Errorf("replica %s dispatched nothing", r.name)
+			t.Errorf("replica %s dispatched nothing", r.Name)
 		} else {
-			t.Logf("replica %s: %d dispatches", r.name, n)
+			t.Logf("replica %s: %d dispatches", r.Name, n)
 		}
 	}
 	// Finished jobs leave nothing behind.
@@ -63,7 +63,7 @@ func TestReplicaKilledHoldingWork(t *testing.T) {
 	var held []string
 	deadline := time.Now().Add(30 * time.Second)
 	for len(held) == 0 {
-		ports, err := localPorts(victim.cmd.Process.Pid)
+		ports, err := localPorts(victim.Cmd.Process.Pid)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -79,8 +79,8 @@ func TestReplicaKilledHoldingWork(t *testing.T) {
 			time.Sleep(10 * time.Millisecond)
 		}
 	}
-	victim.kill()
-	t.Logf("killed replica %s with %d department calls in flight: %v", victim.name, len(held), held)
+	victim.Kill()
+	t.Logf("killed replica %s with %d department calls in flight: %v", victim.Name, len(held), held)
 	st, err := cl.store().QueueStats(context.Background())
 	if err != nil {
 		t.Fatal(err)
