@@ -41,6 +41,7 @@ import (
 
 	c "onething/contracts"
 	"onething/gateway/auth"
+	"onething/gateway/childproc"
 	"onething/gateway/seal"
 	"onething/gateway/service"
 	"onething/mocks"
@@ -325,7 +326,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 				if err != nil {
 					return nil, err
 				}
-				defer rs.p.stop()
+				defer rs.p.Stop(procStop)
 				r.redis, r.rurl, r.rep.RedisConfig = rs, rs.url(), how
 			}
 			r.rep.Machine.Redis = redisVersion()
@@ -395,18 +396,18 @@ func (r *runner) storeURL(backend string) (string, error) {
 
 // gateway is a running gateway child.
 type gateway struct {
-	p     *proc
+	p     *childproc.Proc
 	url   string
 	debug string
 }
 
 // startGateway writes a YAML configuration and runs the gateway on it.
 func (r *runner) startGateway(name, storeURL string, intakeOnly bool, depts map[c.Dept]service.Dept, pushURL, pushSecret string) (*gateway, error) {
-	addr, err := freeAddr()
+	addr, err := childproc.FreeAddr()
 	if err != nil {
 		return nil, err
 	}
-	debugAddr, err := freeAddr()
+	debugAddr, err := childproc.FreeAddr()
 	if err != nil {
 		return nil, err
 	}
@@ -450,13 +451,13 @@ func (r *runner) startGateway(name, storeURL string, intakeOnly bool, depts map[
 	}
 	g := &gateway{p: p, url: "http://" + addr, debug: debugAddr}
 	if err := waitHealthy(p, g.url+"/healthz", 30*time.Second); err != nil {
-		p.stop()
+		p.Stop(procStop)
 		return nil, err
 	}
 	return g, nil
 }
 
-func (g *gateway) memory() Memory { return memoryOf(g.p.cmd.Process.Pid, g.debug) }
+func (g *gateway) memory() Memory { return memoryOf(g.p.Cmd.Process.Pid, g.debug) }
 
 // profile saves a CPU profile of the gateway over the next seconds.
 func (r *runner) profile(g *gateway, name string, seconds int) func() {
@@ -491,7 +492,7 @@ func (r *runner) intake(ctx context.Context, be *Backend) error {
 	if err != nil {
 		return err
 	}
-	defer g.p.stop()
+	defer g.p.Stop(procStop)
 	s, err := newSender(g.url, r.secret, "i"+randHex(4), r.o.Clients)
 	if err != nil {
 		return err
@@ -525,7 +526,7 @@ func (r *runner) baseline(ctx context.Context, be *Backend) error {
 	if err != nil {
 		return err
 	}
-	addr, err := freeAddr()
+	addr, err := childproc.FreeAddr()
 	if err != nil {
 		return err
 	}
@@ -533,7 +534,7 @@ func (r *runner) baseline(ctx context.Context, be *Backend) error {
 	if err != nil {
 		return err
 	}
-	defer p.stop()
+	defer p.Stop(procStop)
 	if err := waitHealthy(p, "http://"+addr+"/healthz", 30*time.Second); err != nil {
 		return err
 	}
@@ -607,7 +608,7 @@ func (r *runner) e2e(ctx context.Context, be *Backend) error {
 	if err != nil {
 		return err
 	}
-	defer mp.stop()
+	defer mp.Stop(procStop)
 	var info struct {
 		Departments map[c.Dept]service.Dept `json:"departments"`
 	}
@@ -616,8 +617,8 @@ func (r *runner) e2e(ctx context.Context, be *Backend) error {
 		if data, err := os.ReadFile(out); err == nil && json.Unmarshal(data, &info) == nil {
 			break
 		}
-		if !mp.alive() || time.Now().After(deadline) {
-			return fmt.Errorf("onething mocks did not start: %s", mp.tail())
+		if !mp.Alive() || time.Now().After(deadline) {
+			return fmt.Errorf("onething mocks did not start: %s", mp.Tail(8))
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -631,7 +632,7 @@ func (r *runner) e2e(ctx context.Context, be *Backend) error {
 	if err != nil {
 		return err
 	}
-	defer g.p.stop()
+	defer g.p.Stop(procStop)
 	s, err := newSender(g.url, r.secret, "e"+randHex(4), 16)
 	if err != nil {
 		return err
@@ -700,7 +701,7 @@ func (r *runner) growth(ctx context.Context, be *Backend) error {
 	if err != nil {
 		return err
 	}
-	defer g.p.stop()
+	defer g.p.Stop(procStop)
 	s, err := newSender(g.url, r.secret, "g"+randHex(4), r.o.Clients)
 	if err != nil {
 		return err

@@ -13,82 +13,22 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"onething/gateway/childproc"
 )
 
-// proc is a child process of the bench.
-type proc struct {
-	name string
-	cmd  *exec.Cmd
-	log  string
-	done chan struct{}
-	err  error
-}
+// procStop is how long a child of the bench gets to stop after SIGTERM.
+const procStop = 20 * time.Second
 
-func startProc(dir, name, bin string, args ...string) (*proc, error) {
-	logPath := filepath.Join(dir, name+".out")
-	lf, err := os.Create(logPath)
-	if err != nil {
-		return nil, err
-	}
-	cmd := exec.Command(bin, args...)
-	cmd.Stdout, cmd.Stderr = lf, lf
-	cmd.SysProcAttr = sysProcAttr()
-	if err := cmd.Start(); err != nil {
-		lf.Close()
-		return nil, err
-	}
-	p := &proc{name: name, cmd: cmd, log: logPath, done: make(chan struct{})}
-	go func() { p.err = cmd.Wait(); lf.Close(); close(p.done) }()
-	return p, nil
-}
-
-func (p *proc) alive() bool {
-	select {
-	case <-p.done:
-		return false
-	default:
-		return true
-	}
-}
-
-// stop ends the process with SIGTERM, then SIGKILL after 20 s.
-func (p *proc) stop() {
-	if p == nil || !p.alive() {
-		return
-	}
-	p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(20 * time.Second):
-		p.cmd.Process.Kill()
-		<-p.done
-	}
-}
-
-func (p *proc) tail() string {
-	b, _ := os.ReadFile(p.log)
-	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
-	if len(lines) > 8 {
-		lines = lines[len(lines)-8:]
-	}
-	return strings.Join(lines, "\n")
-}
-
-func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
+func startProc(dir, name, bin string, args ...string) (*childproc.Proc, error) {
+	return childproc.Start(dir, name, ".out", nil, bin, args...)
 }
 
 // waitHealthy polls url until it answers 200.
-func waitHealthy(p *proc, url string, limit time.Duration) error {
+func waitHealthy(p *childproc.Proc, url string, limit time.Duration) error {
 	cl := &http.Client{Timeout: time.Second}
 	deadline := time.Now().Add(limit)
 	for {
@@ -99,11 +39,11 @@ func waitHealthy(p *proc, url string, limit time.Duration) error {
 				return nil
 			}
 		}
-		if !p.alive() {
-			return fmt.Errorf("%s exited: %s", p.name, p.tail())
+		if !p.Alive() {
+			return fmt.Errorf("%s exited: %s", p.Name, p.Tail(8))
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("%s did not answer %s within %s: %s", p.name, url, limit, p.tail())
+			return fmt.Errorf("%s did not answer %s within %s: %s", p.Name, url, limit, p.Tail(8))
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -157,7 +97,7 @@ func memoryOf(pid int, debugAddr string) Memory {
 // redisServer is a private redis-server for the bench, run as deployed
 // (deploy/redis.conf when found: AOF on, fsync on every write).
 type redisServer struct {
-	p    *proc
+	p    *childproc.Proc
 	addr string
 }
 
@@ -200,7 +140,7 @@ func startRedis(dir string) (*redisServer, string, error) {
 	if bin == "" {
 		return nil, "", errors.New("no redis-server binary (install redis-server, or pass --redis URL)")
 	}
-	addr, err := freeAddr()
+	addr, err := childproc.FreeAddr()
 	if err != nil {
 		return nil, "", err
 	}
@@ -232,9 +172,9 @@ func startRedis(dir string) (*redisServer, string, error) {
 			}
 			return rs, how, nil
 		}
-		if !p.alive() || time.Now().After(deadline) {
-			p.stop()
-			return nil, "", fmt.Errorf("redis-server did not start: %s", p.tail())
+		if !p.Alive() || time.Now().After(deadline) {
+			p.Stop(procStop)
+			return nil, "", fmt.Errorf("redis-server did not start: %s", p.Tail(8))
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -5,17 +5,16 @@ package proctest
 
 import (
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
+
+	"onething/gateway/childproc"
 )
 
 var (
@@ -56,92 +55,32 @@ func Cleanup() {
 }
 
 // Proc is a child process of the test, running the onething command; it
-// dies with the test binary (Pdeathsig), and the test's cleanup stops it.
-type Proc struct {
-	Name string
-	Cmd  *exec.Cmd
-	Log  string // the file its standard output and error go to
-	done chan struct{}
-}
+// dies with the test binary, and the test's cleanup stops it.
+type Proc struct{ *childproc.Proc }
 
 // Start runs the onething command with args (and env added to the test's
 // environment), its output in dir/name.log.
 func Start(t testing.TB, dir, name string, env []string, args ...string) *Proc {
 	t.Helper()
-	logPath := filepath.Join(dir, name+".log")
-	lf, err := os.Create(logPath)
+	cp, err := childproc.Start(dir, name, ".log", env, Binary(t), args...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(Binary(t), args...)
-	cmd.Stdout, cmd.Stderr = lf, lf
-	cmd.Env = append(os.Environ(), env...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		lf.Close()
-		t.Fatal(err)
-	}
-	p := &Proc{Name: name, Cmd: cmd, Log: logPath, done: make(chan struct{})}
-	go func() { cmd.Wait(); lf.Close(); close(p.done) }()
+	p := &Proc{cp}
 	t.Cleanup(p.Stop)
 	return p
 }
 
-// Done is closed when the process has exited.
-func (p *Proc) Done() <-chan struct{} { return p.done }
-
-// Alive reports whether the process still runs.
-func (p *Proc) Alive() bool {
-	select {
-	case <-p.done:
-		return false
-	default:
-		return true
-	}
-}
-
 // Stop ends the process gently (SIGTERM), then firmly after 15 s.
-func (p *Proc) Stop() {
-	if !p.Alive() {
-		return
-	}
-	p.Cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(15 * time.Second):
-		p.Kill()
-	}
-}
-
-// Kill ends the process with SIGKILL: no shutdown, no cleanup.
-func (p *Proc) Kill() {
-	p.Cmd.Process.Kill()
-	<-p.done
-}
-
-// Output is everything the process has written.
-func (p *Proc) Output() string {
-	b, _ := os.ReadFile(p.Log)
-	return string(b)
-}
-
-// Tail is the last n lines of the process's output, for failure messages.
-func (p *Proc) Tail(n int) string {
-	lines := strings.Split(strings.TrimSpace(p.Output()), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
-}
+func (p *Proc) Stop() { p.Proc.Stop(15 * time.Second) }
 
 // FreeAddr is a loopback address with a port free at the time of the call.
 func FreeAddr(t testing.TB) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := childproc.FreeAddr()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	return addr
 }
 
 // WaitHealthy waits (at most 30 s) for url to answer 200 while p runs.

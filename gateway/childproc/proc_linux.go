@@ -1,10 +1,10 @@
 //go:build linux
 
-package bench
+package childproc
 
 import "syscall"
 
-// sysProcAttr makes a child die with the bench.
+// sysProcAttr makes a child die with its parent.
 func sysProcAttr() *syscall.SysProcAttr {
 	return &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 }
