@@ -175,6 +175,7 @@ var schemaTypes = map[string]struct {
 	"BreakerReport":        {breakerReport{}, false},
 	"ApplicationSummary":   {contracts.ApplicationSummary{}, false},
 	"ApplicationList":      {contracts.ApplicationList{}, false},
+	"ApplicationSearch":    {contracts.ApplicationSearch{}, false},
 	"ApplicationRecord":    {contracts.ApplicationRecord{}, false},
 	"Task":                 {contracts.Task{}, false},
 	"AuditEntry":           {contracts.AuditEntry{}, false},
@@ -490,6 +491,7 @@ var goTypes = map[string]func() any{
 	"BreakerReport":  func() any { return new(breakerReport) },
 
 	"ApplicationList":   func() any { return new(contracts.ApplicationList) },
+	"ApplicationSearch": func() any { return new(contracts.ApplicationSearch) },
 	"ApplicationRecord": func() any { return new(contracts.ApplicationRecord) },
 	"AuditPage":         func() any { return new(contracts.AuditPage) },
 }

@@ -373,6 +373,15 @@ type ApplicationSummary struct {
 	Version       int64           `json:"version"`
 }
 
+// ApplicationSearch is the body of POST /v1/applications/search: a search
+// by ID number with the number in the body, not in the URL (where proxies
+// and access logs would keep it).
+type ApplicationSearch struct {
+	IDNumber string `json:"idNumber"`
+	// Reason, optional, goes to the audit log with the search.
+	Reason string `json:"reason,omitempty"`
+}
+
 // ApplicationList is the reply of a search by ID number, oldest first.
 type ApplicationList struct {
 	Applications []ApplicationSummary `json:"applications"`

@@ -119,6 +119,7 @@ func New(cfg Config) (http.Handler, error) {
 	})
 	r.POST("/v1/portal/submissions", s.submit)
 	r.GET("/v1/applications", s.searchApplications)
+	r.POST("/v1/applications/search", s.searchApplicationsPosted)
 	r.GET("/v1/applications/:id", s.application)
 	r.GET("/v1/applications/:id/record", s.record)
 	r.POST("/v1/applications/:id/supplements", s.supplement)

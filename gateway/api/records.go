@@ -49,7 +49,13 @@ var (
 // reasonParam reads ?reason=: why the caller needs what it asks for.
 // Required for a full-record read, optional elsewhere.
 func (s *server) reasonParam(g *gin.Context, required bool) (string, bool) {
-	reason := strings.TrimSpace(g.Query("reason"))
+	return s.checkReason(g, g.Query("reason"), required)
+}
+
+// checkReason checks an audit reason (from the query or a body): the
+// limits of reasonParam.
+func (s *server) checkReason(g *gin.Context, reason string, required bool) (string, bool) {
+	reason = strings.TrimSpace(reason)
 	var fe *c.FieldError
 	switch {
 	case reason == "" && required:
@@ -141,9 +147,29 @@ func (s *server) record(g *gin.Context) {
 // them by the ID number's keyed blind index; the search is audited with
 // the number masked.
 func (s *server) searchApplications(g *gin.Context) {
-	raw := strings.TrimSpace(g.Query("idNumber"))
+	s.findPerson(g, g.Query("idNumber"), g.Query("reason"))
+}
+
+// searchApplicationsPosted is POST /v1/applications/search: the same
+// search with the number in the body, out of URLs and access logs.
+func (s *server) searchApplicationsPosted(g *gin.Context) {
+	body, ok := s.readBody(g)
+	if !ok {
+		return
+	}
+	var q c.ApplicationSearch
+	if err := decodeStrict(body, &q); err != nil {
+		s.badJSON(g, "查询请求格式不正确", "the search is not valid JSON of the documented shape", err)
+		return
+	}
+	s.findPerson(g, q.IDNumber, q.Reason)
+}
+
+// findPerson answers a search by ID number, from the query or a body.
+func (s *server) findPerson(g *gin.Context, rawID, rawReason string) {
+	raw := strings.TrimSpace(rawID)
 	if raw == "" {
-		s.invalid(g, []c.FieldError{{Field: "idNumber", Code: "required", Message: "请提供公民身份号码（?idNumber=）", MessageEn: "idNumber is required"}})
+		s.invalid(g, []c.FieldError{{Field: "idNumber", Code: "required", Message: "请提供公民身份号码（idNumber）", MessageEn: "idNumber is required"}})
 		return
 	}
 	idn := store.NormalizeIDNumber(raw)
@@ -151,7 +177,7 @@ func (s *server) searchApplications(g *gin.Context) {
 		s.invalid(g, []c.FieldError{{Field: "idNumber", Code: "invalid", Message: "公民身份号码不正确（18 位，校验位须正确）", MessageEn: "not a valid citizen ID number (18 characters, correct check character)"}})
 		return
 	}
-	reason, ok := s.reasonParam(g, false)
+	reason, ok := s.checkReason(g, rawReason, false)
 	if !ok {
 		return
 	}

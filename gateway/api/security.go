@@ -70,6 +70,7 @@ var policy = map[string]rule{
 	"POST /v1/applications/:id/withdraw":       {roles: portalOnly, signer: signedByPortal},
 	"GET /v1/applications/:id":                 {roles: []auth.Role{auth.RolePortal, auth.RoleStaff}, scope: readScope},
 	"GET /v1/applications":                     {roles: staffOrAdmin, scope: recordScope}, // search by ID number (records.go)
+	"POST /v1/applications/search":             {roles: staffOrAdmin, scope: recordScope}, // the same, the number in the body
 	"GET /v1/applications/:id/record":          {roles: staffOrAdmin, scope: recordScope}, // full record, audited (records.go)
 	"POST /v1/guide":                           {roles: []auth.Role{auth.RolePortal, auth.RoleStaff}},
 	"POST /v1/departments/:dept/events":        {roles: []auth.Role{auth.RoleDepartment}, signer: signedByPathDept},

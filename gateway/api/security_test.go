@@ -165,6 +165,8 @@ func TestEveryRouteEveryRole(t *testing.T) {
 		// application's town and admins; others 403, another town 404.
 		{"GET", "/v1/applications", fixed("/v1/applications?idNumber=51170219850307123X"), nil,
 			with(bearerRoute, map[string]int{"staff-jwt": 200, "other-town-jwt": 200, "district-jwt": 200, "admin-jwt": 200, "read-token": 200, "admin-token": 200}), 403},
+		{"POST", "/v1/applications/search", fixed("/v1/applications/search"), j(c.ApplicationSearch{IDNumber: "51170219850307123X"}),
+			with(bearerRoute, map[string]int{"staff-jwt": 200, "other-town-jwt": 200, "district-jwt": 200, "admin-jwt": 200, "read-token": 200, "admin-token": 200}), 403},
 		{"GET", "/v1/applications/:id/record", fixed("/v1/applications/" + app + "/record?reason=window+visit"), nil,
 			with(bearerRoute, map[string]int{"staff-jwt": 200, "other-town-jwt": 404, "district-jwt": 200, "admin-jwt": 200, "read-token": 200, "admin-token": 200}), 403},
 		{"GET", "/v1/admin/audit", fixed("/v1/admin/audit"), nil, admin(200), 403},
