@@ -262,13 +262,8 @@ func jsonProblem(err error) c.FieldError {
 }
 
 func (s *server) submit(g *gin.Context) {
-	body, ok := s.readBody(g)
-	if !ok {
-		return
-	}
 	var sub c.Submission
-	if err := decodeStrict(body, &sub); err != nil {
-		s.badJSON(g, "请求体不是有效的申请 JSON", "the body is not a valid submission JSON", err)
+	if !s.bindBody(g, &sub, "申请", "submission") {
 		return
 	}
 	if problems := sub.Validate(time.Now().In(calendar.Zone)); len(problems) > 0 {
@@ -317,13 +312,8 @@ func (s *server) event(g *gin.Context) {
 		s.fail(g, http.StatusNotFound, "not_found", "部门不存在", "no such department")
 		return
 	}
-	body, ok := s.readBody(g)
-	if !ok {
-		return
-	}
 	var ev c.DeptEvent
-	if err := decodeStrict(body, &ev); err != nil {
-		s.badJSON(g, "请求体不是有效的事件 JSON", "the body is not a valid event JSON", err)
+	if !s.bindBody(g, &ev, "事件", "event") {
 		return
 	}
 	if problems := ev.Validate(); len(problems) > 0 {
@@ -366,15 +356,17 @@ func (s *server) ready(g *gin.Context) {
 	g.JSON(status, gin.H{"ready": ok, "checks": checks})
 }
 
-// portalBody reads a portal-signed JSON request (the policy checked the
-// signature) and decodes it strictly into v.
-func (s *server) portalBody(g *gin.Context, v any) bool {
+// bindBody reads a JSON request body (the policy has checked its
+// signature, where it needs one) and decodes it strictly into v; on
+// failure it answers (413, or 400 with what, in Chinese and English, the
+// body should have been) and returns false.
+func (s *server) bindBody(g *gin.Context, v any, whatZH, whatEN string) bool {
 	body, ok := s.readBody(g)
 	if !ok {
 		return false
 	}
 	if err := decodeStrict(body, v); err != nil {
-		s.badJSON(g, "请求体不是有效的 JSON", "the body is not valid JSON for this request", err)
+		s.badJSON(g, "请求体不是有效的"+whatZH+" JSON", "the body is not a valid "+whatEN+" JSON", err)
 		return false
 	}
 	return true
@@ -407,7 +399,7 @@ func (s *server) storeFailed(g *gin.Context, err error) {
 // for (补正) and forwards it; the department resumes the task.
 func (s *server) supplement(g *gin.Context) {
 	var sub c.SupplementSubmission
-	if !s.portalBody(g, &sub) || s.invalid(g, sub.Validate()) {
+	if !s.bindBody(g, &sub, "补正", "supplement") || s.invalid(g, sub.Validate()) {
 		return
 	}
 	app, err := s.cfg.Engine.ProvideSupplement(g.Request.Context(), g.Param("id"), &sub)
@@ -425,7 +417,7 @@ func (s *server) supplement(g *gin.Context) {
 // withdraw cancels what has not finished and tells the departments.
 func (s *server) withdraw(g *gin.Context) {
 	var req c.Withdrawal
-	if !s.portalBody(g, &req) {
+	if !s.bindBody(g, &req, "撤回", "withdrawal") {
 		return
 	}
 	if len([]rune(req.Reason)) > 200 {
@@ -446,13 +438,8 @@ func (s *server) withdraw(g *gin.Context) {
 
 // guide answers the portal's 专项问答.
 func (s *server) guide(g *gin.Context) {
-	body, ok := s.readBody(g)
-	if !ok {
-		return
-	}
 	var req c.GuideRequest
-	if err := decodeStrict(body, &req); err != nil {
-		s.badJSON(g, "请求体不是有效的问答 JSON", "the body is not a valid guide request", err)
+	if !s.bindBody(g, &req, "问答", "guide request") {
 		return
 	}
 	if s.invalid(g, req.Validate()) {

@@ -153,13 +153,8 @@ func (s *server) searchApplications(g *gin.Context) {
 // searchApplicationsPosted is POST /v1/applications/search: the same
 // search with the number in the body, out of URLs and access logs.
 func (s *server) searchApplicationsPosted(g *gin.Context) {
-	body, ok := s.readBody(g)
-	if !ok {
-		return
-	}
 	var q c.ApplicationSearch
-	if err := decodeStrict(body, &q); err != nil {
-		s.badJSON(g, "查询请求格式不正确", "the search is not valid JSON of the documented shape", err)
+	if !s.bindBody(g, &q, "查询", "search") {
 		return
 	}
 	s.findPerson(g, q.IDNumber, q.Reason)
