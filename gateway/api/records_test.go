@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -24,8 +23,8 @@ import (
 	"onething/gateway/auth"
 	"onething/gateway/calendar"
 	"onething/gateway/engine"
-	"onething/gateway/seal"
 	"onething/gateway/store"
+	"onething/gateway/store/storetest"
 	"onething/gateway/workflow"
 )
 
@@ -85,15 +84,7 @@ func (w syncWriter) Write(p []byte) (int, error) {
 
 func newRecFixture(t *testing.T) *recFixture {
 	t.Helper()
-	keys, err := seal.New(seal.DevConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.OpenBolt(filepath.Join(t.TempDir(), "records.db"), store.WithKeys(keys))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := storetest.SealedBolt(t)
 	sw := &auditSwitch{Store: st}
 	logs, mu := &strings.Builder{}, &sync.Mutex{}
 	eng := &engine.Engine{Store: sw, Flow: workflow.New(calendar.Default())}

@@ -8,7 +8,6 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -21,8 +20,7 @@ import (
 	"onething/gateway/auth"
 	"onething/gateway/calendar"
 	"onething/gateway/engine"
-	"onething/gateway/seal"
-	"onething/gateway/store"
+	"onething/gateway/store/storetest"
 	"onething/gateway/workflow"
 )
 
@@ -44,17 +42,9 @@ func hash(t *testing.T, pw string) string {
 }
 
 func newRig(t *testing.T) *rig {
-	keys, err := seal.New(seal.DevConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
 	// Sealed, as the gateway runs it: the search by ID number goes through
 	// the blind index.
-	st, err := store.OpenBolt(filepath.Join(t.TempDir(), "c.db"), store.WithKeys(keys))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := storetest.SealedBolt(t)
 	r := &rig{t: t, eng: &engine.Engine{Store: st, Flow: workflow.New(calendar.Default())}}
 	k, err := New(Config{
 		Engine: r.eng, Calendar: calendar.Default(), SessionKey: []byte(strings.Repeat("k", 32)),

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -520,4 +521,22 @@ func testAuditAppendOnly(t *testing.T) {
 	if !slices.Equal(audit, []string{"AppendAudit", "Audit"}) {
 		t.Errorf("audit methods of store.Store: %v, want only AppendAudit and Audit", audit)
 	}
+}
+
+// SealedBolt opens an empty embedded store in the test's directory,
+// sealing personal data with the development keys as the gateway does
+// (so a search by ID number goes through the blind index); the test's
+// cleanup closes it.
+func SealedBolt(t testing.TB) *store.Bolt {
+	t.Helper()
+	keys, err := seal.New(seal.DevConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.OpenBolt(filepath.Join(t.TempDir(), "sealed.db"), store.WithKeys(keys))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
 }
