@@ -64,7 +64,7 @@ func OpenBolt(path string, opts ...Option) (*Bolt, error) {
 		db.Close()
 		return nil, fmt.Errorf("prepare store %s: %w", path, err)
 	}
-	b := &Bolt{db: db, codec: codec{keys: o.keys}}
+	b := &Bolt{db: db, codec: codec{keys: o.keys, cache: newRecordCache(recordCacheSize)}}
 	if err := checkKeys(context.Background(), b, o.keys); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
@@ -84,7 +84,7 @@ func (b *Bolt) indexOpenApps() error {
 	return b.db.Update(func(tx *bolt.Tx) error {
 		ob := tx.Bucket(bucketOpen)
 		return tx.Bucket(bucketApps).ForEach(func(k, v []byte) error {
-			app, _, err := b.codec.decode(string(k), v)
+			app, _, err := b.codec.decodeUncached(string(k), v)
 			if err != nil {
 				return err
 			}

@@ -59,6 +59,8 @@ func buildOptions(opts []Option) options {
 // codec turns applications into what a backend stores, and back.
 type codec struct {
 	keys *seal.Keyring
+	// cache holds recently decoded and encoded records (nil: none).
+	cache *recordCache
 }
 
 // envelopeVersion marks a sealed record; a plain one (no "v") is an
@@ -106,6 +108,17 @@ func appContext(id string) []byte { return []byte("onething/application/" + id) 
 // its ID number ("" without keys or without an ID number). It does not
 // change app.
 func (c codec) encode(app *contracts.Application) ([]byte, string, error) {
+	data, idx, err := c.encodeRecord(app)
+	if err == nil {
+		// The next read of these bytes, usually this process's next
+		// change of the application, is spared a decode. What they decode
+		// to is app (TestCachedReadsDecodeAlike).
+		c.cache.put(app.ID, data, app, idx)
+	}
+	return data, idx, err
+}
+
+func (c codec) encodeRecord(app *contracts.Application) ([]byte, string, error) {
 	if c.keys == nil {
 		data, err := marshalJSON(app)
 		return data, "", err
@@ -176,6 +189,19 @@ var ErrSealedNoKeys = errors.New("the record is sealed and no data keys are conf
 // only under its own id (the blob's associated data). A plain record (one
 // written before sealing was configured) decodes as it is; Reseal seals it.
 func (c codec) decode(id string, data []byte) (*contracts.Application, string, error) {
+	if app, idx, ok := c.cache.get(id, data); ok {
+		return app, idx, nil
+	}
+	app, idx, err := c.decodeUncached(id, data)
+	if err == nil {
+		c.cache.put(id, bytes.Clone(data), app, idx)
+	}
+	return app, idx, err
+}
+
+// decodeUncached is decode without the cache, for a walk through the
+// whole store, which would only push out the records in use.
+func (c codec) decodeUncached(id string, data []byte) (*contracts.Application, string, error) {
 	if !isEnvelope(data) {
 		var app contracts.Application
 		if err := unmarshalJSON(data, &app); err != nil {

@@ -135,7 +135,7 @@ func NewRedis(ctx context.Context, rdb *redis.Client, opts RedisOptions, o ...Op
 		r.writers[i] = make(chan struct{}, 1)
 	}
 	keys := buildOptions(o).keys
-	r.codec = codec{keys: keys}
+	r.codec = codec{keys: keys, cache: newRecordCache(recordCacheSize)}
 	if err := r.Ping(ctx); err != nil {
 		rdb.Close()
 		return nil, fmt.Errorf("open store: redis: %w", err)
@@ -350,17 +350,25 @@ func (r *Redis) Get(ctx context.Context, id string) (*contracts.Application, err
 // Snapshot returns an application with its revision, which grows by one
 // on every write; DropJob uses it to act only on unchanged state.
 func (r *Redis) Snapshot(ctx context.Context, id string) (*contracts.Application, int64, error) {
+	return r.snapshot(ctx, id, r.codec.decode)
+}
+
+// snapshot reads an application through decode (the codec's cached
+// decode, or its uncached one for a walk through the store).
+func (r *Redis) snapshot(ctx context.Context, id string, decode decodeFunc) (*contracts.Application, int64, error) {
 	vals, err := r.rdb.HMGet(ctx, r.appKey(id), "doc", "rev").Result()
 	if err != nil {
 		return nil, 0, fmt.Errorf("read application: %w", err)
 	}
-	app, rev, _, err := r.decodeApp(id, vals)
+	app, rev, _, err := r.decodeApp(id, vals, decode)
 	return app, rev, err
 }
 
+type decodeFunc func(id string, data []byte) (*contracts.Application, string, error)
+
 // decodeApp decodes an application's doc and rev fields through the
 // codec; it also returns the blind index the record carries.
-func (r *Redis) decodeApp(id string, vals []any) (*contracts.Application, int64, string, error) {
+func (r *Redis) decodeApp(id string, vals []any, decode decodeFunc) (*contracts.Application, int64, string, error) {
 	doc, _ := vals[0].(string)
 	if doc == "" {
 		return nil, 0, "", ErrNotFound
@@ -370,7 +378,7 @@ func (r *Redis) decodeApp(id string, vals []any) (*contracts.Application, int64,
 	if err != nil {
 		return nil, 0, "", fmt.Errorf("application revision: %w", err)
 	}
-	app, idx, err := r.codec.decode(id, []byte(doc))
+	app, idx, err := decode(id, []byte(doc))
 	if err != nil {
 		return nil, 0, "", err
 	}
@@ -476,7 +484,7 @@ func (r *Redis) update(ctx context.Context, id, onceKey string, ack *Job, fn Upd
 		if once != nil && once.Val() == 1 {
 			return ErrAlreadyApplied
 		}
-		app, rev, oldIdx, err := r.decodeApp(id, get.Val())
+		app, rev, oldIdx, err := r.decodeApp(id, get.Val(), r.codec.decode)
 		if err != nil {
 			return err
 		}

@@ -26,7 +26,7 @@ func (b *Bolt) Scan(ctx context.Context, yield func(*contracts.Application) bool
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			app, _, err := b.codec.decode(string(k), v)
+			app, _, err := b.codec.decodeUncached(string(k), v)
 			if err != nil {
 				return err
 			}
@@ -49,7 +49,7 @@ func (r *Redis) Scan(ctx context.Context, yield func(*contracts.Application) boo
 		if !strings.HasSuffix(key, "}") {
 			continue // an application's other keys (once keys, …)
 		}
-		app, err := r.Get(ctx, strings.TrimSuffix(strings.TrimPrefix(key, head), "}"))
+		app, _, err := r.snapshot(ctx, strings.TrimSuffix(strings.TrimPrefix(key, head), "}"), r.codec.decodeUncached)
 		if errors.Is(err, ErrNotFound) {
 			continue
 		}

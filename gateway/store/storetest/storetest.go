@@ -46,6 +46,42 @@ type OpenPair func(t *testing.T) (store.Store, store.Store)
 func RunShared(t *testing.T, open OpenPair) {
 	runRaces(t, open)
 	t.Run("LeaseTakenOverAfterExpiry", func(t *testing.T) { testTakeOver(t, open) })
+	t.Run("ReadsSeeTheOtherHandlesWrites", func(t *testing.T) { testReadsSeeOthers(t, open) })
+}
+
+// Each process keeps the records it read and wrote last (decoded); a
+// change the other process made is what the next read and the next update
+// see.
+func testReadsSeeOthers(t *testing.T, open OpenPair) {
+	a, b := open(t)
+	if _, err := a.Create(ctx, app("A"), []string{"ref:A"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	set := func(s store.Store, ref string) {
+		t.Helper()
+		if err := s.Update(ctx, "A", "", func(x *c.Application) ([]store.Job, error) { x.PortalRef = ref; return nil, nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, step := range []struct {
+		writer, reader store.Store
+		ref            string
+	}{{b, a, "by-b"}, {a, b, "by-a"}, {b, a, "by-b-again"}} {
+		if _, err := step.reader.Get(ctx, "A"); err != nil { // the reader has it now
+			t.Fatal(err)
+		}
+		set(step.writer, step.ref)
+		if got, err := step.reader.Get(ctx, "A"); err != nil || got.PortalRef != step.ref {
+			t.Fatalf("step %d: the other handle reads portalRef %q, %v; want %q", i, got.PortalRef, err, step.ref)
+		}
+		var seen string
+		if err := step.reader.Update(ctx, "A", "", func(x *c.Application) ([]store.Job, error) { seen = x.PortalRef; return nil, nil }); err != nil {
+			t.Fatal(err)
+		}
+		if seen != step.ref {
+			t.Fatalf("step %d: the other handle's update saw portalRef %q; want %q", i, seen, step.ref)
+		}
+	}
 }
 
 func runRaces(t *testing.T, open OpenPair) {

@@ -1,0 +1,150 @@
+package store
+
+import (
+	"bytes"
+	"reflect"
+	"testing"
+	"time"
+
+	c "onething/contracts"
+	"onething/contracts/contracttest"
+	"onething/gateway/seal"
+)
+
+func cachedCodec(t *testing.T) codec {
+	t.Helper()
+	keys, err := seal.New(seal.DevConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return codec{keys: keys, cache: newRecordCache(4)}
+}
+
+// richApp has every field set, and times as the workflow makes them
+// (time.Now: a monotonic reading, the local zone).
+func richApp(id string) *c.Application {
+	var app c.Application
+	contracttest.Fill(reflect.ValueOf(&app).Elem())
+	app.ID = id
+	app.Applicant.IDNumber = "51170219850307123X"
+	now := time.Now()
+	app.ReceivedAt = now
+	for i := range app.Timeline {
+		app.Timeline[i].At = now
+	}
+	for i, tk := range app.Tasks {
+		tk.ID = id + "-" + string(rune('1'+i))
+		tk.UpdatedAt, tk.AcceptedAt = now, &now
+	}
+	return &app
+}
+
+// A read served from the cache is what decoding the bytes gives: the
+// same JSON and the same values, time stamps compared as instants.
+func TestCachedReadsDecodeAlike(t *testing.T) {
+	for _, sealed := range []bool{true, false} {
+		cd := cachedCodec(t)
+		if !sealed {
+			cd.keys = nil
+		}
+		app := richApp("A")
+		data, idx, err := cd.encode(app)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hit, hitIdx, ok := cd.cache.get("A", data)
+		if !ok {
+			t.Fatalf("sealed %v: the record just written is not cached", sealed)
+		}
+		fresh, freshIdx, err := cd.decodeUncached("A", data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if hitIdx != idx || freshIdx != idx {
+			t.Errorf("sealed %v: blind index cached %q, decoded %q, written %q", sealed, hitIdx, freshIdx, idx)
+		}
+		hj, _ := marshalJSON(hit)
+		fj, _ := marshalJSON(fresh)
+		if !bytes.Equal(hj, fj) {
+			t.Fatalf("sealed %v: cached read differs from a decode:\n%s\n%s", sealed, hj, fj)
+		}
+		if !hit.ReceivedAt.Equal(fresh.ReceivedAt) || !hit.Tasks[1].AcceptedAt.Equal(*fresh.Tasks[1].AcceptedAt) {
+			t.Errorf("sealed %v: times differ", sealed)
+		}
+		// Through decode, the same (and decode fills the cache too).
+		cd.cache.lru.Purge()
+		got, _, err := cd.decode("A", data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if gj, _ := marshalJSON(got); !bytes.Equal(gj, fj) {
+			t.Fatalf("sealed %v: decode differs from decodeUncached", sealed)
+		}
+		if _, _, ok := cd.cache.get("A", data); !ok {
+			t.Fatalf("sealed %v: a decoded record is not cached", sealed)
+		}
+	}
+}
+
+// Only the very bytes an entry was made from are answered from it; other
+// bytes are decoded, and a record stored under another id still fails.
+func TestCacheAnswersOnlyItsOwnBytes(t *testing.T) {
+	cd := cachedCodec(t)
+	v1 := richApp("A")
+	d1, _, _ := cd.encode(v1)
+	v2 := richApp("A")
+	v2.Version = 2
+	v2.Tasks[0].State = c.TaskApproved
+	d2, _, _ := cd.encode(v2) // the cache now holds version 2
+	got, _, err := cd.decode("A", d1)
+	if err != nil || got.Version != v1.Version || got.Tasks[0].State != v1.Tasks[0].State {
+		t.Fatalf("decode of the older bytes = version %d, %v; want version %d", got.Version, err, v1.Version)
+	}
+	got, _, err = cd.decode("A", d2)
+	if err != nil || got.Version != 2 || got.Tasks[0].State != c.TaskApproved {
+		t.Fatalf("decode of the newer bytes = %+v, %v", got, err)
+	}
+	if _, _, err := cd.decode("B", d2); err == nil {
+		t.Fatal("A's record decoded as B's")
+	}
+	// The cache is what answers: an entry planted for these bytes is
+	// what decode returns (so the tests above exercise it).
+	planted := richApp("A")
+	planted.PortalRef = "planted"
+	cd.cache.put("A", d2, planted, "")
+	if got, _, _ := cd.decode("A", d2); got.PortalRef != "planted" {
+		t.Fatalf("decode did not use the cache: portalRef %q", got.PortalRef)
+	}
+}
+
+// Neither what put is given nor what get hands out is shared with the
+// cache: a caller changing its application changes nobody else's.
+func TestCacheSharesNothing(t *testing.T) {
+	cd := cachedCodec(t)
+	app := richApp("A")
+	data, _, _ := cd.encode(app)
+	app.Tasks[0].State = c.TaskRejected // the writer goes on using its copy
+	first, _, _ := cd.decode("A", data)
+	if first.Tasks[0].State == c.TaskRejected {
+		t.Fatal("a change after encode reached the cache")
+	}
+	first.Tasks[0].State = c.TaskCancelled
+	first.Timeline[0].Note.ZH = "changed"
+	second, _, _ := cd.decode("A", data)
+	if second.Tasks[0].State == c.TaskCancelled || second.Timeline[0].Note.ZH == "changed" {
+		t.Fatal("a change to one read reached the next")
+	}
+}
+
+// The cache stays within its size.
+func TestCacheIsBounded(t *testing.T) {
+	cd := cachedCodec(t)
+	for _, id := range []string{"A", "B", "C", "D", "E", "F"} {
+		if _, _, err := cd.encode(richApp(id)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := cd.cache.lru.Len(); n != 4 {
+		t.Fatalf("%d records cached, want the 4 it may hold", n)
+	}
+}
