@@ -242,6 +242,17 @@ type Backend struct {
 	Errors       []string `json:"errors,omitempty"`
 }
 
+// e2eMeasured is the end-to-end target's figure, with the machine's CPU
+// time per application when it was read.
+func e2eMeasured(e *E2E) string {
+	m := fmt.Sprintf("%.0f completed/s (%d applications)", e.PerSec, e.Completed)
+	if e.CPU != nil {
+		m += fmt.Sprintf("; %.1f ms of the machine's CPU per application, where 500/s on %d cores needs at most %.1f ms",
+			e.CPU.Machine, runtime.NumCPU(), float64(runtime.NumCPU())*1000/500)
+	}
+	return m
+}
+
 // E2E is the end-to-end phase.
 type E2E struct {
 	Applications int     `json:"applications"`
@@ -257,6 +268,9 @@ type E2E struct {
 	Intake  Load    `json:"intake"`
 	Memory  Memory  `json:"memory"`
 	Workers int     `json:"workers"`
+	// CPU is what each completed application cost in CPU time, from the
+	// first submission to the last completion.
+	CPU *CPUCost `json:"cpuPerApplication,omitempty"`
 }
 
 // GrowthStep is the intake measured while the store grew to Stored.
@@ -645,6 +659,11 @@ func (r *runner) e2e(ctx context.Context, be *Backend) error {
 		amu.Unlock()
 	}
 	r.prog.begin(be.Name+" end to end: submitting", r.o.E2E)
+	pids := map[string]int{"gateway": g.p.Cmd.Process.Pid, "mocks": mp.Cmd.Process.Pid, "bench": os.Getpid()}
+	if be.Name == "redis" && r.redis != nil {
+		pids["redis"] = r.redis.p.Cmd.Process.Pid
+	}
+	cpu0 := sampleCPU(pids)
 	start := time.Now()
 	wait := r.profile(g, "e2e-"+be.Name, 10)
 	in, err := closedLoop(ctx, s, 16, 0, r.o.E2E, r.prog, onAccept)
@@ -656,8 +675,9 @@ func (r *runner) e2e(ctx context.Context, be *Backend) error {
 	limit := time.Now().Add(5*time.Minute + time.Duration(in.Accepted)*20*time.Millisecond)
 	for rc.count() < in.Accepted && time.Now().Before(limit) && ctx.Err() == nil {
 		r.prog.set(rc.count(), in.Accepted)
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(10 * time.Millisecond)
 	}
+	cpu1 := sampleCPU(pids)
 	wait()
 	e := &E2E{Applications: r.o.E2E, Accepted: in.Accepted, Intake: in, Memory: g.memory(), Workers: r.o.Workers}
 	rc.mu.Lock()
@@ -681,6 +701,7 @@ func (r *runner) e2e(ctx context.Context, be *Backend) error {
 		e.Seconds = last.Sub(start).Seconds()
 		e.PerSec = float64(e.Completed) / e.Seconds
 	}
+	e.CPU = cpuCost(cpu0, cpu1, e.Completed, runtime.NumCPU())
 	be.E2E = e
 	if e.Completed < e.Accepted {
 		return fmt.Errorf("%d of %d accepted applications not completed in time", e.Accepted-e.Completed, e.Accepted)
@@ -780,7 +801,7 @@ func targets(rep *Report) []Target {
 		}
 		if be.Name == "redis" && be.E2E != nil {
 			out = append(out, Target{Name: "end to end on Redis", Want: "≥ 500 completed/s",
-				Measured: fmt.Sprintf("%.0f completed/s (%d applications)", be.E2E.PerSec, be.E2E.Completed), Met: be.E2E.PerSec >= 500})
+				Measured: e2eMeasured(be.E2E), Met: be.E2E.PerSec >= 500})
 		}
 		if be.Fixed != nil && be.Saturation != nil {
 			out = append(out, Target{Name: be.Name + ": p99 intake at half of saturation", Want: "< 10 ms",

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -224,4 +225,92 @@ func redisMemory(url string) uint64 {
 		}
 	}
 	return 0
+}
+
+// clockTick is the unit of the CPU times in /proc (USER_HZ, 100 on Linux).
+const clockTick = 10 * time.Millisecond
+
+// procCPU is the CPU time (user and system) a process has used so far, or
+// 0 where it cannot be read.
+func procCPU(pid int) time.Duration {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The fields after the command name (which may hold spaces, so cut at
+	// the last ")"): state is field 3, utime 14 and stime 15.
+	i := bytes.LastIndexByte(data, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(data[i+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * clockTick
+}
+
+// machineCPU is the CPU time every core has spent busy so far (all but
+// idle and I/O wait), from /proc/stat.
+func machineCPU() time.Duration {
+	data, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	line, _, _ := strings.Cut(string(data), "\n")
+	f := strings.Fields(line)
+	if len(f) < 8 || f[0] != "cpu" {
+		return 0
+	}
+	var busy int64
+	for i, v := range f[1:] {
+		if i == 3 || i == 4 || i >= 8 { // idle, iowait; guest time is in user already
+			continue
+		}
+		n, _ := strconv.ParseInt(v, 10, 64)
+		busy += n
+	}
+	return time.Duration(busy) * clockTick
+}
+
+// cpuSample is the CPU time used so far by the processes of a phase and by
+// the whole machine.
+type cpuSample struct {
+	procs   map[string]time.Duration
+	machine time.Duration
+}
+
+func sampleCPU(pids map[string]int) cpuSample {
+	s := cpuSample{procs: map[string]time.Duration{}, machine: machineCPU()}
+	for name, pid := range pids {
+		s.procs[name] = procCPU(pid)
+	}
+	return s
+}
+
+// CPUCost is the CPU time a phase cost per completed application, in
+// milliseconds: each process's own, and the machine's in all (which adds
+// the kernel's work for them, loopback TCP and fsyncs, and whatever else
+// ran).
+type CPUCost struct {
+	Procs   map[string]float64 `json:"procsMs"`
+	Machine float64            `json:"machineMs"`
+	// Ceiling is the completions per second the machine's cores would
+	// allow at this cost: cores × 1000 / Machine.
+	Ceiling float64 `json:"ceilingPerSec"`
+}
+
+func cpuCost(from, to cpuSample, n, cores int) *CPUCost {
+	if n <= 0 || to.machine <= from.machine {
+		return nil
+	}
+	per := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 / float64(n) }
+	c := &CPUCost{Procs: map[string]float64{}, Machine: per(to.machine - from.machine)}
+	for name, t := range to.procs {
+		c.Procs[name] = per(t - from.procs[name])
+	}
+	c.Ceiling = float64(cores) * 1000 / c.Machine
+	return c
 }

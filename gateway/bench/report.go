@@ -3,6 +3,7 @@ package bench
 import (
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 	"text/tabwriter"
 )
@@ -47,6 +48,9 @@ func (rep *Report) Table(w io.Writer) {
 		if e := be.E2E; e != nil {
 			fmt.Fprintf(tw, "%s\tend to end, 202→completed\t%.0f/s\t%.0f ms\t%.0f ms\t%.0f ms\t%d/%d completed, %d workers\n",
 				be.Name, e.PerSec, e.P50, e.P99, e.Max, e.Completed, e.Accepted, e.Workers)
+			if e.CPU != nil {
+				fmt.Fprintf(tw, "%s\tCPU per application\t%.1f ms\t\t\t\t%s\n", be.Name, e.CPU.Machine, e.CPU.procsText())
+			}
 		}
 		for _, g := range be.Growth {
 			fmt.Fprintf(tw, "%s\tgrowth, %d stored\t%.0f/s\t%.2f ms\t%.2f ms\t\theap %s, RSS anon %s\n",
@@ -66,6 +70,20 @@ func (rep *Report) Table(w io.Writer) {
 		}
 		tw.Flush()
 	}
+}
+
+// procsText lists each process's share, largest first.
+func (c *CPUCost) procsText() string {
+	names := make([]string, 0, len(c.Procs))
+	for n := range c.Procs {
+		names = append(names, n)
+	}
+	sort.Slice(names, func(i, j int) bool { return c.Procs[names[i]] > c.Procs[names[j]] })
+	parts := make([]string, len(names))
+	for i, n := range names {
+		parts[i] = fmt.Sprintf("%s %.2f ms", n, c.Procs[n])
+	}
+	return "machine; " + strings.Join(parts, ", ")
 }
 
 func yes(b bool) string {
@@ -155,6 +173,20 @@ func (rep *Report) Markdown(w io.Writer) {
 	for _, be := range rep.Backends {
 		if e := be.E2E; e != nil {
 			p("| %s | %.0f | %.0f ms | %.0f ms | %.0f ms | %d of %d | %d | %s |\n", be.Name, e.PerSec, e.P50, e.P99, e.Max, e.Completed, e.Accepted, e.Workers, mib(e.Memory.HeapInuse))
+		}
+	}
+	p("\nCPU time per completed application (from `/proc`, first submission to last completion; the machine's figure ")
+	p("adds the kernel's work for all of them, loopback TCP and fsyncs, and is what bounds the rate on these cores):\n\n")
+	p("| backend | machine | gateway | Redis | mocks | bench | the cores allow at this cost |\n|---|---|---|---|---|---|---|\n")
+	for _, be := range rep.Backends {
+		if e := be.E2E; e != nil && e.CPU != nil {
+			ms := func(name string) string {
+				if v, ok := e.CPU.Procs[name]; ok {
+					return fmt.Sprintf("%.2f ms", v)
+				}
+				return "-"
+			}
+			p("| %s | %.2f ms | %s | %s | %s | %s | %.0f/s |\n", be.Name, e.CPU.Machine, ms("gateway"), ms("redis"), ms("mocks"), ms("bench"), e.CPU.Ceiling)
 		}
 	}
 	p("\n## Growth\n\n| backend | stored | accepted/s | p50 | p99 | gateway heap | gateway RSS anon | store |\n|---|---|---|---|---|---|---|---|\n")
