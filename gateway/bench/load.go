@@ -65,9 +65,11 @@ type acceptedResp struct {
 	ApplicationID string `json:"applicationId"`
 }
 
-// send posts one submission; it returns the HTTP status and the
-// application id of a 202.
-func (s *sender) send(ctx context.Context) (int, string, error) {
+// send posts one submission; it returns the HTTP status and, if wantID,
+// the application id of a 202 (reading it costs the load generator a JSON
+// decode of the reply, which the phases that need no id skip: the load
+// generator shares the cores with what it measures).
+func (s *sender) send(ctx context.Context, wantID bool) (int, string, error) {
 	n := s.seq.Add(1)
 	ref := "BENCH-" + s.run + "-" + strconv.FormatInt(n, 10)
 	body := make([]byte, 0, len(s.before)+len(ref)+len(s.after))
@@ -93,7 +95,7 @@ func (s *sender) send(ctx context.Context) (int, string, error) {
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(resp.Body)
 	var acc acceptedResp
-	if resp.StatusCode == http.StatusAccepted {
+	if wantID && resp.StatusCode == http.StatusAccepted {
 		json.Unmarshal(data, &acc)
 	}
 	return resp.StatusCode, acc.ApplicationID, nil
@@ -116,6 +118,8 @@ type Load struct {
 	// Late is how many requests the open loop could not send on time
 	// (every client busy): the offered rate was not met.
 	Late int `json:"late,omitempty"`
+	// CPU is the CPU time per accepted submission at saturation.
+	CPU *CPUCost `json:"cpuPerRequest,omitempty"`
 }
 
 type recorder struct {
@@ -192,7 +196,7 @@ func closedLoop(ctx context.Context, s *sender, clients int, dur time.Duration, 
 					return
 				}
 				t0 := time.Now()
-				status, id, err := s.send(ctx)
+				status, id, err := s.send(ctx, onAccept != nil)
 				if ctx.Err() != nil {
 					return
 				}
@@ -235,7 +239,7 @@ func openLoop(ctx context.Context, s *sender, rate float64, dur time.Duration, m
 		wg.Add(1)
 		go func(due time.Time) {
 			defer func() { <-sem; wg.Done() }()
-			status, id, err := s.send(ctx)
+			status, id, err := s.send(ctx, false)
 			rec.record(status, id, err, time.Since(due))
 			prog.add(1)
 		}(due)
