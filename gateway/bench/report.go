@@ -45,6 +45,14 @@ func (rep *Report) Table(w io.Writer) {
 		if be.Baseline != nil {
 			row("raw baseline, saturation", be.Baseline, fmt.Sprintf("gateway/baseline %.2f", be.Ratio))
 		}
+		for _, m := range []struct {
+			name string
+			l    *Load
+		}{{"CPU per submission", be.Saturation}, {"CPU per baseline request", be.Baseline}} {
+			if m.l != nil && m.l.CPU != nil {
+				fmt.Fprintf(tw, "%s\t%s\t%.0f µs\t\t\t\t%s\n", be.Name, m.name, m.l.CPU.Machine*1000, m.l.CPU.procsUS())
+			}
+		}
 		if e := be.E2E; e != nil {
 			fmt.Fprintf(tw, "%s\tend to end, 202→completed\t%.0f/s\t%.0f ms\t%.0f ms\t%.0f ms\t%d/%d completed, %d workers\n",
 				be.Name, e.PerSec, e.P50, e.P99, e.Max, e.Completed, e.Accepted, e.Workers)
@@ -72,18 +80,40 @@ func (rep *Report) Table(w io.Writer) {
 	}
 }
 
-// procsText lists each process's share, largest first.
-func (c *CPUCost) procsText() string {
+// us is a process's share in microseconds, or "-".
+func (c *CPUCost) us(name string) string {
+	if v, ok := c.Procs[name]; ok {
+		return fmt.Sprintf("%.0f µs", v*1000)
+	}
+	return "-"
+}
+
+// byShare lists the processes, largest share first.
+func (c *CPUCost) byShare() []string {
 	names := make([]string, 0, len(c.Procs))
 	for n := range c.Procs {
 		names = append(names, n)
 	}
 	sort.Slice(names, func(i, j int) bool { return c.Procs[names[i]] > c.Procs[names[j]] })
-	parts := make([]string, len(names))
-	for i, n := range names {
-		parts[i] = fmt.Sprintf("%s %.2f ms", n, c.Procs[n])
+	return names
+}
+
+// procsText lists each process's share in milliseconds, largest first.
+func (c *CPUCost) procsText() string {
+	parts := []string{"machine"}
+	for _, n := range c.byShare() {
+		parts = append(parts, fmt.Sprintf("%s %.2f ms", n, c.Procs[n]))
 	}
-	return "machine; " + strings.Join(parts, ", ")
+	return strings.Join(parts, "; ")
+}
+
+// procsUS lists each process's share in microseconds, largest first.
+func (c *CPUCost) procsUS() string {
+	parts := []string{"machine"}
+	for _, n := range c.byShare() {
+		parts = append(parts, fmt.Sprintf("%s %.0f µs", n, c.Procs[n]*1000))
+	}
+	return strings.Join(parts, "; ")
 }
 
 func yes(b bool) string {
@@ -167,6 +197,21 @@ func (rep *Report) Markdown(w io.Writer) {
 		}
 		if be.IntakeMemory != nil {
 			p("| %s | gateway memory after intake | | | | | heap %s, RSS anon %s |\n", be.Name, mib(be.IntakeMemory.HeapInuse), mib(be.IntakeMemory.RSSAnon))
+		}
+	}
+	p("\nCPU time per accepted submission at saturation (from `/proc`; the machine's figure adds the kernel's work, ")
+	p("loopback TCP and fsyncs, and is what bounds the rate on these cores; the bench is the load generator):\n\n")
+	p("| backend | measure | machine | server | Redis | bench | the cores allow at this cost |\n|---|---|---|---|---|---|---|\n")
+	for _, be := range rep.Backends {
+		for _, m := range []struct {
+			name string
+			l    *Load
+		}{{"gateway intake", be.Saturation}, {"raw baseline", be.Baseline}} {
+			if m.l == nil || m.l.CPU == nil {
+				continue
+			}
+			c := m.l.CPU
+			p("| %s | %s | %.0f µs | %s | %s | %s | %.0f/s |\n", be.Name, m.name, c.Machine*1000, c.us("server"), c.us("redis"), c.us("bench"), c.Ceiling)
 		}
 	}
 	p("\n## End to end\n\n| backend | completed/s | 202→completed p50 | p99 | max | completed | workers | gateway heap |\n|---|---|---|---|---|---|---|---|\n")
