@@ -42,6 +42,7 @@ func main() {
 		fmt.Fprint(os.Stderr, usage)
 		os.Exit(2)
 	}
+	tuneGC()
 	if err := run(os.Args[2:]); err != nil {
 		fmt.Fprintln(os.Stderr, "onething:", err)
 		os.Exit(1)
