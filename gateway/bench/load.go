@@ -120,6 +120,9 @@ type Load struct {
 	Late int `json:"late,omitempty"`
 	// CPU is the CPU time per accepted submission at saturation.
 	CPU *CPUCost `json:"cpuPerRequest,omitempty"`
+	// RedisForks is how many AOF rewrites or RDB saves Redis started (or
+	// had running) during the measurement.
+	RedisForks int64 `json:"redisForks,omitempty"`
 }
 
 type recorder struct {

@@ -193,38 +193,94 @@ func (r *redisServer) url() string { return "redis://" + r.addr + "/0" }
 
 // flush empties a Redis between phases.
 func flushRedis(url string) error {
+	return withRedis(url, 2*time.Minute, func(ctx context.Context, cl *redis.Client) error { return cl.FlushDB(ctx).Err() })
+}
+
+// withRedis runs f with a client of the Redis at url.
+func withRedis(url string, timeout time.Duration, f func(context.Context, *redis.Client) error) error {
 	opt, err := redis.ParseURL(url)
 	if err != nil {
 		return err
 	}
 	cl := redis.NewClient(opt)
 	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	return cl.FlushDB(ctx).Err()
+	return f(ctx, cl)
+}
+
+// redisInfo is one section of INFO as numbers (fields that are not
+// numbers are left out).
+func redisInfo(ctx context.Context, cl *redis.Client, section string) (map[string]int64, error) {
+	info, err := cl.Info(ctx, section).Result()
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]int64{}
+	for _, line := range strings.Split(info, "\n") {
+		k, v, ok := strings.Cut(strings.TrimSpace(line), ":")
+		if n, err := strconv.ParseInt(v, 10, 64); ok && err == nil {
+			out[k] = n
+		}
+	}
+	return out, nil
 }
 
 // redisMemory is Redis' used_memory, for the growth table.
 func redisMemory(url string) uint64 {
-	opt, err := redis.ParseURL(url)
-	if err != nil {
-		return 0
-	}
-	cl := redis.NewClient(opt)
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	info, err := cl.Info(ctx, "memory").Result()
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(info, "\n") {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "used_memory:"); ok {
-			n, _ := strconv.ParseUint(v, 10, 64)
-			return n
+	var used int64
+	withRedis(url, 5*time.Second, func(ctx context.Context, cl *redis.Client) error {
+		m, err := redisInfo(ctx, cl, "memory")
+		used = m["used_memory"]
+		return err
+	})
+	return uint64(used)
+}
+
+// persistenceWork counts the AOF rewrites and RDB saves Redis has started,
+// so that a measurement can say whether one of them (a fork writing the
+// whole data set while every write is still fsynced) fell in it.
+func persistenceWork(url string) int64 {
+	var n int64
+	withRedis(url, 5*time.Second, func(ctx context.Context, cl *redis.Client) error {
+		m, err := redisInfo(ctx, cl, "persistence")
+		n = m["aof_rewrites"] + m["rdb_saves"] + m["aof_rewrite_in_progress"] + m["rdb_bgsave_in_progress"]
+		return err
+	})
+	return n
+}
+
+// settleAOF has Redis rewrite its AOF now and waits until no rewrite or
+// save runs. A store the bench filled from empty seconds ago doubles its
+// AOF every few seconds, so Redis would rewrite it (auto-aof-rewrite-
+// percentage 100) in nearly every measurement; a deployed store rewrites
+// when its AOF doubles, which at a district's volume is rare.
+func settleAOF(url string) error {
+	return withRedis(url, 3*time.Minute, func(ctx context.Context, cl *redis.Client) error {
+		m, err := redisInfo(ctx, cl, "persistence")
+		if err != nil {
+			return err
 		}
-	}
-	return 0
+		if m["aof_enabled"] == 1 {
+			if err := cl.Do(ctx, "BGREWRITEAOF").Err(); err != nil && !strings.Contains(err.Error(), "in progress") {
+				return err
+			}
+		}
+		for {
+			m, err := redisInfo(ctx, cl, "persistence")
+			if err != nil {
+				return err
+			}
+			if m["aof_rewrite_in_progress"] == 0 && m["aof_rewrite_scheduled"] == 0 && m["rdb_bgsave_in_progress"] == 0 {
+				return nil
+			}
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("the AOF rewrite did not end: %w", ctx.Err())
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	})
 }
 
 // clockTick is the unit of the CPU times in /proc (USER_HZ, 100 on Linux).
