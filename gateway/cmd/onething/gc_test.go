@@ -1,37 +1,55 @@
 package main
 
 import (
+	"math"
 	"os"
 	"runtime/debug"
 	"testing"
 )
 
-func TestTuneGC(t *testing.T) {
-	prev := debug.SetGCPercent(100)
-	t.Cleanup(func() { debug.SetGCPercent(prev) })
+// gcSettings reads the collector's settings (setting them back as they
+// were).
+func gcSettings() (percent int, limit int64) {
+	percent = debug.SetGCPercent(100)
+	debug.SetGCPercent(percent)
+	return percent, debug.SetMemoryLimit(-1) // -1 reads without changing
+}
 
-	t.Setenv("GOGC", "150") // an operator's setting wins: left alone
-	tuneGC()
-	if got := debug.SetGCPercent(100); got != 100 {
-		t.Fatalf("with GOGC set, the GC percent became %d", got)
-	}
-
-	t.Setenv("GOGC", "")
-	tuneGC() // set, even if empty: still the operator's
-	if got := debug.SetGCPercent(100); got != 100 {
-		t.Fatalf("with GOGC set empty, the GC percent became %d", got)
+// unsetenv removes key for the test and puts it back after.
+func unsetenv(t *testing.T, key string) {
+	if v, set := os.LookupEnv(key); set {
+		os.Unsetenv(key)
+		t.Cleanup(func() { os.Setenv(key, v) })
 	}
 }
 
-func TestTuneGCDefault(t *testing.T) {
-	prev := debug.SetGCPercent(100)
-	t.Cleanup(func() { debug.SetGCPercent(prev) })
-	if v, set := os.LookupEnv("GOGC"); set {
-		os.Unsetenv("GOGC")
-		t.Cleanup(func() { os.Setenv("GOGC", v) })
-	}
+func resetGC(t *testing.T) {
+	p, l := gcSettings()
+	debug.SetGCPercent(100)
+	debug.SetMemoryLimit(math.MaxInt64)
+	t.Cleanup(func() { debug.SetGCPercent(p); debug.SetMemoryLimit(l) })
+}
+
+func TestTuneGCDefaults(t *testing.T) {
+	resetGC(t)
+	unsetenv(t, "GOGC")
+	unsetenv(t, "GOMEMLIMIT")
 	tuneGC()
-	if got := debug.SetGCPercent(100); got != defaultGCPercent {
-		t.Fatalf("without GOGC, the GC percent is %d, want %d", got, defaultGCPercent)
+	if p, l := gcSettings(); p != defaultGCPercent || l != defaultMemoryLimit {
+		t.Fatalf("without GOGC and GOMEMLIMIT: GC percent %d, memory limit %d; want %d, %d", p, l, defaultGCPercent, defaultMemoryLimit)
+	}
+}
+
+// Either variable set, even empty, is an operator's choice: left alone.
+func TestTuneGCLeavesTheOperatorsSetting(t *testing.T) {
+	for _, env := range [][2]string{{"GOGC", "150"}, {"GOMEMLIMIT", "1GiB"}, {"GOGC", ""}} {
+		resetGC(t)
+		unsetenv(t, "GOGC")
+		unsetenv(t, "GOMEMLIMIT")
+		t.Setenv(env[0], env[1])
+		tuneGC()
+		if p, l := gcSettings(); p != 100 || l != math.MaxInt64 {
+			t.Fatalf("with %s=%q: GC percent %d, memory limit %d; want them untouched", env[0], env[1], p, l)
+		}
 	}
 }
