@@ -20,8 +20,12 @@ const recordCacheSize = 1024
 // bytes read are exactly the bytes it was made from, and what a record
 // decodes to depends only on its bytes and the backend's keys (fixed for
 // its life), so a hit answers what decoding would, whoever wrote the
-// record. Entries and answers are clones: no caller shares memory with
-// the cache.
+// record. An entry made at a write holds the application written, which
+// is what its bytes decode to (TestCachedReadsDecodeAlike: the same JSON;
+// a time stamp may keep its monotonic clock reading and its zone, which
+// only make durations between in-process times more exact and print the
+// same). Entries and answers are clones: no caller shares memory with the
+// cache.
 type recordCache struct {
 	lru *lru.Cache[string, cachedRecord]
 }
