@@ -35,8 +35,8 @@ func TestTuneGCDefaults(t *testing.T) {
 	unsetenv(t, "GOGC")
 	unsetenv(t, "GOMEMLIMIT")
 	tuneGC()
-	if p, l := gcSettings(); p != defaultGCPercent || l != defaultMemoryLimit {
-		t.Fatalf("without GOGC and GOMEMLIMIT: GC percent %d, memory limit %d; want %d, %d", p, l, defaultGCPercent, defaultMemoryLimit)
+	if p, l := gcSettings(); p != defaultGCPercent || l != math.MaxInt64 {
+		t.Fatalf("without GOGC and GOMEMLIMIT: GC percent %d, memory limit %d; want %d and no limit", p, l, defaultGCPercent)
 	}
 }
 
