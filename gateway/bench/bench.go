@@ -564,17 +564,8 @@ func (r *runner) intake(ctx context.Context, be *Backend) error {
 	if rate <= 0 {
 		rate = sat.Rate / 2
 	}
-	if be.Name == "redis" {
-		r.prog.begin("redis: waiting for an AOF rewrite", 0)
-		if err := settleAOF(su); err != nil {
-			return err
-		}
-	}
-	r.prog.begin(fmt.Sprintf("%s intake at %.0f/s", be.Name, rate), int(rate*r.o.Duration.Seconds()))
-	forks = r.forks(be)
-	fixed, err := openLoop(ctx, s, rate, r.o.Duration, 4*r.o.Clients, r.prog)
-	fixed.RedisForks = r.forks(be) - forks
-	be.Fixed = &fixed
+	fixed, err := r.fixedRate(ctx, be, s, rate, "intake")
+	be.Fixed = fixed
 	m := g.memory()
 	be.IntakeMemory = &m
 	return err
@@ -615,19 +606,25 @@ func (r *runner) baseline(ctx context.Context, be *Backend) error {
 	if err != nil || be.Fixed == nil {
 		return err
 	}
+	be.BaselineFixed, err = r.fixedRate(ctx, be, s, be.Fixed.OfferedRate, "baseline")
+	return err
+}
+
+// fixedRate offers rate submissions per second for a measurement's
+// length, after a Redis backend's AOF rewrite (see settleAOF), counting
+// the forks Redis made during it anyway.
+func (r *runner) fixedRate(ctx context.Context, be *Backend, s *sender, rate float64, what string) (*Load, error) {
 	if be.Name == "redis" {
 		r.prog.begin("redis: waiting for an AOF rewrite", 0)
-		if err := settleAOF(su); err != nil {
-			return err
+		if err := settleAOF(r.rurl); err != nil {
+			return nil, err
 		}
 	}
-	rate := be.Fixed.OfferedRate
-	r.prog.begin(fmt.Sprintf("%s baseline at %.0f/s", be.Name, rate), int(rate*r.o.Duration.Seconds()))
-	forks = r.forks(be)
-	fixed, err := openLoop(ctx, s, rate, r.o.Duration, 4*r.o.Clients, r.prog)
-	fixed.RedisForks = r.forks(be) - forks
-	be.BaselineFixed = &fixed
-	return err
+	r.prog.begin(fmt.Sprintf("%s %s at %.0f/s", be.Name, what, rate), int(rate*r.o.Duration.Seconds()))
+	forks := r.forks(be)
+	l, err := openLoop(ctx, s, rate, r.o.Duration, 4*r.o.Clients, r.prog)
+	l.RedisForks = r.forks(be) - forks
+	return &l, err
 }
 
 // receiver stands in for the portal in the end-to-end phase: it notes

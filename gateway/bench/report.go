@@ -53,14 +53,14 @@ func (rep *Report) Table(w io.Writer) {
 			l    *Load
 		}{{"CPU per submission", be.Saturation}, {"CPU per baseline request", be.Baseline}} {
 			if m.l != nil && m.l.CPU != nil {
-				fmt.Fprintf(tw, "%s\t%s\t%.0f µs\t\t\t\t%s\n", be.Name, m.name, m.l.CPU.Machine*1000, m.l.CPU.procsUS())
+				fmt.Fprintf(tw, "%s\t%s\t%.0f µs\t\t\t\t%s\n", be.Name, m.name, m.l.CPU.Machine*1000, m.l.CPU.shares(inUS))
 			}
 		}
 		if e := be.E2E; e != nil {
 			fmt.Fprintf(tw, "%s\tend to end, 202→completed\t%.0f/s\t%.0f ms\t%.0f ms\t%.0f ms\t%d/%d completed, %d workers\n",
 				be.Name, e.PerSec, e.P50, e.P99, e.Max, e.Completed, e.Accepted, e.Workers)
 			if e.CPU != nil {
-				fmt.Fprintf(tw, "%s\tCPU per application\t%.1f ms\t\t\t\t%s\n", be.Name, e.CPU.Machine, e.CPU.procsText())
+				fmt.Fprintf(tw, "%s\tCPU per application\t%.1f ms\t\t\t\t%s\n", be.Name, e.CPU.Machine, e.CPU.shares(inMS))
 			}
 		}
 		for _, g := range be.Growth {
@@ -83,38 +83,40 @@ func (rep *Report) Table(w io.Writer) {
 	}
 }
 
-// us is a process's share in microseconds, or "-".
-func (c *CPUCost) us(name string) string {
+// A CPU figure is shown in milliseconds (per application) or in
+// microseconds (per submission).
+type cpuUnit bool
+
+const (
+	inMS cpuUnit = false
+	inUS cpuUnit = true
+)
+
+func (u cpuUnit) format(ms float64) string {
+	if u == inUS {
+		return fmt.Sprintf("%.0f µs", ms*1000)
+	}
+	return fmt.Sprintf("%.2f ms", ms)
+}
+
+// share is a process's share, or "-" where it was not read.
+func (c *CPUCost) share(name string, u cpuUnit) string {
 	if v, ok := c.Procs[name]; ok {
-		return fmt.Sprintf("%.0f µs", v*1000)
+		return u.format(v)
 	}
 	return "-"
 }
 
-// byShare lists the processes, largest share first.
-func (c *CPUCost) byShare() []string {
+// shares lists each process's share, largest first.
+func (c *CPUCost) shares(u cpuUnit) string {
 	names := make([]string, 0, len(c.Procs))
 	for n := range c.Procs {
 		names = append(names, n)
 	}
 	sort.Slice(names, func(i, j int) bool { return c.Procs[names[i]] > c.Procs[names[j]] })
-	return names
-}
-
-// procsText lists each process's share in milliseconds, largest first.
-func (c *CPUCost) procsText() string {
 	parts := []string{"machine"}
-	for _, n := range c.byShare() {
-		parts = append(parts, fmt.Sprintf("%s %.2f ms", n, c.Procs[n]))
-	}
-	return strings.Join(parts, "; ")
-}
-
-// procsUS lists each process's share in microseconds, largest first.
-func (c *CPUCost) procsUS() string {
-	parts := []string{"machine"}
-	for _, n := range c.byShare() {
-		parts = append(parts, fmt.Sprintf("%s %.0f µs", n, c.Procs[n]*1000))
+	for _, n := range names {
+		parts = append(parts, n+" "+u.format(c.Procs[n]))
 	}
 	return strings.Join(parts, "; ")
 }
@@ -229,7 +231,7 @@ func (rep *Report) Markdown(w io.Writer) {
 				continue
 			}
 			c := m.l.CPU
-			p("| %s | %s | %.0f µs | %s | %s | %s | %.0f/s |\n", be.Name, m.name, c.Machine*1000, c.us("server"), c.us("redis"), c.us("bench"), c.Ceiling)
+			p("| %s | %s | %.0f µs | %s | %s | %s | %.0f/s |\n", be.Name, m.name, c.Machine*1000, c.share("server", inUS), c.share("redis", inUS), c.share("bench", inUS), c.Ceiling)
 		}
 	}
 	p("\n## End to end\n\n| backend | completed/s | 202→completed p50 | p99 | max | completed | workers | gateway heap |\n|---|---|---|---|---|---|---|---|\n")
@@ -243,13 +245,8 @@ func (rep *Report) Markdown(w io.Writer) {
 	p("| backend | machine | gateway | Redis | mocks | bench | the cores allow at this cost |\n|---|---|---|---|---|---|---|\n")
 	for _, be := range rep.Backends {
 		if e := be.E2E; e != nil && e.CPU != nil {
-			ms := func(name string) string {
-				if v, ok := e.CPU.Procs[name]; ok {
-					return fmt.Sprintf("%.2f ms", v)
-				}
-				return "-"
-			}
-			p("| %s | %.2f ms | %s | %s | %s | %s | %.0f/s |\n", be.Name, e.CPU.Machine, ms("gateway"), ms("redis"), ms("mocks"), ms("bench"), e.CPU.Ceiling)
+			c := e.CPU
+			p("| %s | %.2f ms | %s | %s | %s | %s | %.0f/s |\n", be.Name, c.Machine, c.share("gateway", inMS), c.share("redis", inMS), c.share("mocks", inMS), c.share("bench", inMS), c.Ceiling)
 		}
 	}
 	p("\n## Growth\n\n| backend | stored | accepted/s | p50 | p99 | gateway heap | gateway RSS anon | store |\n|---|---|---|---|---|---|---|---|\n")
