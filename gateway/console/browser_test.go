@@ -115,6 +115,22 @@ func TestConsoleInABrowser(t *testing.T) {
 			t.Fatalf("%v; the page says: %.600s", err, page)
 		}
 	}
+	// submit clicks something that sends a form and waits until the page
+	// the server answers with has loaded, then runs the checks on that
+	// page. Waiting on an element alone is not enough: when the element is
+	// also on the page the form was sent from (a case link on the list the
+	// search starts from), the wait can find it there just as the page is
+	// replaced, and fails with "Could not find node with given id".
+	submit := func(ctx context.Context, click chromedp.Action[chromedp.Void], then ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		sctx, cancel := bounded(ctx)
+		defer cancel()
+		if _, err := chromedp.RunResponse(sctx, click); err != nil {
+			page, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("body")))
+			t.Fatalf("the form's answer did not load: %v; the page says: %.600s", err, page)
+		}
+		do(ctx, then...)
+	}
 	text := func(ctx context.Context, css string) string {
 		t.Helper()
 		sctx, cancel := bounded(ctx)
@@ -127,9 +143,8 @@ func TestConsoleInABrowser(t *testing.T) {
 	}
 	signIn := func(ctx context.Context, user, pw string) {
 		do(ctx, chromedp.Navigate(srv.URL+"/console/login"),
-			chromedp.SendKeys(chromedp.ID("username"), user), chromedp.SendKeys(chromedp.ID("password"), pw),
-			chromedp.Click(chromedp.CSS("form button[type=submit]")),
-			chromedp.WaitVisible(chromedp.CSS("form[role=search]")))
+			chromedp.SendKeys(chromedp.ID("username"), user), chromedp.SendKeys(chromedp.ID("password"), pw))
+		submit(ctx, chromedp.Click(chromedp.CSS("form button[type=submit]")), chromedp.WaitVisible(chromedp.CSS("form[role=search]")))
 	}
 	fill := func(ctx context.Context, id string) {
 		do(ctx, chromedp.Navigate(srv.URL+"/console/intake"),
@@ -151,17 +166,17 @@ func TestConsoleInABrowser(t *testing.T) {
 	shot(clerk, "01-case-list")
 	// A wrong check character: the page says which field, in Chinese.
 	fill(clerk, "511702198503071231")
-	do(clerk, chromedp.Click(chromedp.CSS("button[value=submit]")), chromedp.WaitVisible(chromedp.CSS(".field-error")))
+	submit(clerk, chromedp.Click(chromedp.CSS("button[value=submit]")), chromedp.WaitVisible(chromedp.CSS(".field-error")))
 	if errText := text(clerk, ".field-error"); !strings.Contains(errText, "校验码") {
 		t.Errorf("field error %q", errText)
 	}
 	shot(clerk, "02-intake-field-error")
 	// Corrected: the checklist for this case, then accepted.
-	do(clerk, chromedp.SetValue(chromedp.ID("idNumber"), "51170219850307123X"),
-		chromedp.Click(chromedp.CSS("button[value=checklist]")),
+	do(clerk, chromedp.SetValue(chromedp.ID("idNumber"), "51170219850307123X"))
+	submit(clerk, chromedp.Click(chromedp.CSS("button[value=checklist]")),
 		chromedp.WaitVisible(chromedp.Search(`//legend[contains(., "材料清单")]`)))
 	shot(clerk, "03-intake-checklist")
-	do(clerk, chromedp.Click(chromedp.CSS("button[value=submit]")), chromedp.WaitVisible(chromedp.Search(`//h1[contains(., "办件详情")]`)))
+	submit(clerk, chromedp.Click(chromedp.CSS("button[value=submit]")), chromedp.WaitVisible(chromedp.Search(`//h1[contains(., "办件详情")]`)))
 	lctx, lcancel := bounded(clerk)
 	defer lcancel()
 	location, err := chromedp.Run(lctx, chromedp.Location())
@@ -176,12 +191,12 @@ func TestConsoleInABrowser(t *testing.T) {
 	// the number is not in the address afterwards. Open it and watch it
 	// reach completed.
 	link := chromedp.CSS(fmt.Sprintf(`a[href="/console/cases/%s"]`, id))
-	do(clerk, chromedp.Navigate(srv.URL+"/console/"), chromedp.SetValue(chromedp.CSS(`input[name="q"]`), "51170219850307123X"),
-		chromedp.Click(chromedp.CSS(`form.filters button[type="submit"]`)), chromedp.WaitVisible(link))
+	do(clerk, chromedp.Navigate(srv.URL+"/console/"), chromedp.SetValue(chromedp.CSS(`input[name="q"]`), "51170219850307123X"))
+	submit(clerk, chromedp.Click(chromedp.CSS(`form.filters button[type="submit"]`)), chromedp.WaitVisible(link))
 	if here, err := chromedp.Run(lctx, chromedp.Location()); err != nil || strings.Contains(here, "51170219850307123") {
 		t.Errorf("after the search the address is %q (%v)", here, err)
 	}
-	do(clerk, chromedp.Click(link), chromedp.WaitVisible(chromedp.Search(`//h1[contains(., "办件详情")]`)))
+	submit(clerk, chromedp.Click(link), chromedp.WaitVisible(chromedp.Search(`//h1[contains(., "办件详情")]`)))
 	deadline := time.Now().Add(30 * time.Second)
 	for status := ""; status != "completed"; status = text(clerk, "p strong") {
 		if time.Now().After(deadline) {
@@ -192,8 +207,8 @@ func TestConsoleInABrowser(t *testing.T) {
 	}
 	shot(clerk, "04-case-completed")
 	// Revealing the applicant needs a reason, and lands in the audit log.
-	do(clerk, chromedp.SendKeys(chromedp.ID("reason"), "申请人来电核对信息"),
-		chromedp.Click(chromedp.Search(`//form[contains(@action, "/reveal")]//button`)),
+	do(clerk, chromedp.SendKeys(chromedp.ID("reason"), "申请人来电核对信息"))
+	submit(clerk, chromedp.Click(chromedp.Search(`//form[contains(@action, "/reveal")]//button`)),
 		chromedp.WaitVisible(chromedp.Search(`//p[contains(., "审计日志")]`)))
 	if page := text(clerk, "main"); !strings.Contains(page, "51170219850307123X") {
 		t.Error("the reveal does not show the full ID number")
@@ -235,7 +250,7 @@ func TestConsoleInABrowser(t *testing.T) {
 	}
 	st.Depts[c.DeptMedical].SetFaults(mocks.Faults{})
 	shot(ops, "05-dead-letters")
-	do(ops, chromedp.Click(chromedp.CSS("tbody form button")), chromedp.WaitVisible(chromedp.CSS("p.notice")))
+	submit(ops, chromedp.Click(chromedp.CSS("tbody form button")), chromedp.WaitVisible(chromedp.CSS("p.notice")))
 	if flash := text(ops, "p.notice"); !strings.Contains(flash, "已重新发送") {
 		t.Errorf("after replay: %q", flash)
 	}
