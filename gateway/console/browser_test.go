@@ -115,8 +115,8 @@ func TestConsoleInABrowser(t *testing.T) {
 			t.Fatalf("%v; the page says: %.600s", err, page)
 		}
 	}
-	// submit clicks something that sends a form and waits until the page
-	// the server answers with has loaded, then runs the checks on that
+	// submit clicks something that sends a form (or follows a link) and
+	// waits until the page the server answers with has loaded, then runs the checks on that
 	// page. Waiting on an element alone is not enough: when the element is
 	// also on the page the form was sent from (a case link on the list the
 	// search starts from), the wait can find it there just as the page is
