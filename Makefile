@@ -1,5 +1,9 @@
 # The README's commands, and the checks CI runs.
 GO ?= go
+# The toolchain is pinned (go.mod says go 1.27.3): these machines run
+# GOTOOLCHAIN=local with go1.26.8, which has reachable vulnerabilities
+# (docs/VULNERABILITIES.md); the go command fetches the pinned one as a module.
+export GOTOOLCHAIN := go1.27.3
 
 .PHONY: dev test test-scale fuzz vet fmt-check build
 

@@ -736,7 +736,7 @@ func TestParseRejects(t *testing.T) {
 			[]string{`"of"`}},
 		{"broken JSON", `{"years":{"2024":{"off":[{"from":"2024-01-01",`, []string{"not valid"}},
 		{"trailing comma", `{"years":{"2024":{"off":[{"from":"2024-01-01","to":"2024-01-01"},]}}}`, []string{"not valid", "line 1 column 66", "invalid character"}},
-		{"wrong type", `{"years":{"2024":{"off":"2024-01-01"}}}`, []string{"not valid", "years.off"}},
+		{"wrong type", `{"years":{"2024":{"off":"2024-01-01"}}}`, []string{"not valid", "years.", "off"}},
 		{"trailing data", `{"years":{"2024":{"off":[{"from":"2024-01-01","to":"2024-01-01"}]}}} {}`, []string{"after the top-level object"}},
 	}
 	for _, tt := range tests {
