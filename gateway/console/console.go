@@ -110,7 +110,7 @@ func New(cfg Config) (*Console, error) {
 	}
 	k := &Console{cfg: cfg, pages: pages, mux: http.NewServeMux()}
 	static, _ := fs.Sub(staticFS, "static")
-	k.mux.Handle("GET /console/static/", http.StripPrefix("/console/static/", http.FileServerFS(static)))
+	k.mux.Handle("GET /console/static/", http.StripPrefix("/console/static/", wholeFiles(http.FileServerFS(static))))
 	k.mux.HandleFunc("GET /console/login", k.loginPage)
 	k.mux.HandleFunc("POST /console/login", k.login)
 	k.mux.HandleFunc("POST /console/logout", k.signedIn(k.logout))
@@ -377,3 +377,46 @@ func (k *Console) load(w http.ResponseWriter, r *http.Request, req *request) *c.
 	k.failPage(w, r, req, http.StatusNotFound, "办件不存在或不在您的辖区", "no such case in your area")
 	return nil
 }
+
+// wholeFiles serves files without byte ranges: Range and If-Range are
+// dropped from the request, so every answer is 200 with the whole file, and
+// the answer says Accept-Ranges: none. The static files are a few small
+// embedded ones, and parsing a Range header of many ranges costs the server
+// CPU on a path anyone may request without signing in (GO-2026-6609;
+// docs/VULNERABILITIES.md).
+func wholeFiles(files http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Range") != "" || r.Header.Get("If-Range") != "" {
+			r2 := *r
+			r2.Header = r.Header.Clone()
+			r2.Header.Del("Range")
+			r2.Header.Del("If-Range")
+			r = &r2
+		}
+		files.ServeHTTP(&noRanges{ResponseWriter: w}, r)
+	})
+}
+
+// noRanges sets Accept-Ranges: none as the header is written (the file
+// server sets "bytes" just before).
+type noRanges struct {
+	http.ResponseWriter
+	wrote bool
+}
+
+func (w *noRanges) WriteHeader(code int) {
+	if !w.wrote {
+		w.wrote = true
+		w.Header().Set("Accept-Ranges", "none")
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *noRanges) Write(b []byte) (int, error) {
+	if !w.wrote {
+		w.WriteHeader(http.StatusOK)
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *noRanges) Unwrap() http.ResponseWriter { return w.ResponseWriter }
