@@ -6,11 +6,15 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 
 	"onething/contracts"
 )
@@ -37,46 +41,247 @@ var (
 // change one fsynced transaction. bbolt locks the file, so one process owns
 // it; that lets Open hand back leases a crashed process held.
 type Bolt struct {
-	db    *bolt.DB
-	codec codec
+	db       *bolt.DB
+	codec    codec
+	identity Identity
 }
 
-// OpenBolt opens (or creates) the data file at path. With WithKeys it
-// seals personal data, and refuses to open when a key the file has data
-// of is missing or wrong; without, it refuses a file that holds sealed data.
+// ourBuckets are every bucket an onething store has; a file with any
+// other is not onething's.
+var ourBuckets = [][]byte{bucketApps, bucketKeys, bucketJobs, bucketDue, bucketDead, bucketIdx, bucketAudit, bucketMeta, bucketOpen}
+
+// OpenBolt opens the data file at path. With Strict (the gateway) it opens
+// only a store InitBolt made; without (tests), it makes the file and the
+// store when they are missing. Either way it first checks the file's meta
+// pages and length in constant time (boltfile.go) and refuses an empty,
+// damaged or truncated file, or another program's bbolt file. With
+// WithKeys it seals personal data, and refuses to open when a key the file
+// has data of is missing or wrong; without, it refuses a file that holds
+// sealed data.
 func OpenBolt(path string, opts ...Option) (*Bolt, error) {
+	b, _, err := openBolt(path, buildOptions(opts))
+	return b, err
+}
+
+// InitBolt makes the bbolt file at path a store (`onething store init`):
+// a new file, written complete under a temporary name beside it and then
+// linked into place, so that a crash leaves no half-made store; its
+// identity and the key checks of the keys are recorded in its meta. On a
+// file an earlier onething made (its buckets, no identity) it records the
+// identity and leaves the data as it is (Adopted). On a store initialised
+// before it checks the keys and changes nothing, so it is safe to run
+// before every start. It refuses an empty or damaged file, another
+// program's bbolt file and a store of another format.
+func InitBolt(path string, opts ...Option) (InitResult, error) {
 	o := buildOptions(opts)
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second})
-	if err != nil {
-		return nil, fmt.Errorf("open store %s: %w", path, err)
+	o.mode = modeInit
+	if _, err := os.Lstat(path); errors.Is(err, fs.ErrNotExist) {
+		res, err := createBolt(path, o)
+		if !errors.Is(err, fs.ErrExist) {
+			return res, err
+		}
+		// Another init made it meanwhile: take it as it is.
 	}
-	indexOpen := false // a file from before the open index: build it
-	err = db.Update(func(tx *bolt.Tx) error {
-		indexOpen = tx.Bucket(bucketOpen) == nil
-		for _, b := range [][]byte{bucketApps, bucketKeys, bucketJobs, bucketDue, bucketDead, bucketIdx, bucketAudit, bucketMeta, bucketOpen} {
-			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
-				return err
+	b, res, err := openBolt(path, o)
+	if err != nil {
+		return res, err
+	}
+	return res, b.Close()
+}
+
+// createBolt makes a new store at a temporary name in path's directory
+// and links it into place (failing with fs.ErrExist if path appeared).
+func createBolt(path string, o options) (InitResult, error) {
+	dir := filepath.Dir(path)
+	if info, err := os.Stat(dir); err != nil || !info.IsDir() {
+		return InitResult{}, fmt.Errorf("init store %s: the directory %s does not exist", path, dir)
+	}
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".init-*")
+	if err != nil {
+		return InitResult{}, fmt.Errorf("init store %s: %w", path, err)
+	}
+	name := tmp.Name()
+	tmp.Close()
+	os.Remove(name) // bbolt makes it (an empty file is refused, on purpose)
+	defer os.Remove(name)
+	o.mode = modeCreate
+	b, res, err := openBolt(name, o)
+	if err != nil {
+		return res, fmt.Errorf("init store %s: %w", path, err)
+	}
+	if err := b.Close(); err != nil {
+		return res, fmt.Errorf("init store %s: %w", path, err)
+	}
+	if err := os.Link(name, path); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return res, err
+		}
+		// A file system without hard links: rename, having looked first.
+		if _, serr := os.Lstat(path); !errors.Is(serr, fs.ErrNotExist) {
+			return res, fs.ErrExist
+		}
+		if err := os.Rename(name, path); err != nil {
+			return res, fmt.Errorf("init store %s: %w", path, err)
+		}
+	}
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	return res, nil
+}
+
+// boltKind is what a bbolt file without an identity holds.
+type boltKind int
+
+const (
+	boltEmpty   boltKind = iota // no bucket at all
+	boltEarlier                 // onething's buckets: an earlier onething made it
+	boltForeign                 // a bucket onething never makes
+)
+
+func classifyBolt(tx *bolt.Tx) (boltKind, string) {
+	kind, other := boltEmpty, ""
+	tx.ForEach(func(name []byte, _ *bolt.Bucket) error {
+		for _, b := range ourBuckets {
+			if bytes.Equal(name, b) {
+				if kind == boltEmpty {
+					kind = boltEarlier
+				}
+				return nil
 			}
 		}
-		return releaseLeases(tx)
+		kind, other = boltForeign, fmt.Sprintf("%q", name)
+		return errStop
+	})
+	return kind, other
+}
+
+var errStop = errors.New("stop")
+
+func boltMetaMap(tx *bolt.Tx) map[string]string {
+	out := map[string]string{}
+	if mb := tx.Bucket(bucketMeta); mb != nil {
+		mb.ForEach(func(k, v []byte) error {
+			out[string(k)] = string(v)
+			return nil
+		})
+	}
+	return out
+}
+
+// noCreate opens a file without ever creating it.
+func noCreate(name string, flag int, perm os.FileMode) (*os.File, error) {
+	return os.OpenFile(name, flag&^os.O_CREATE, perm)
+}
+
+func openBolt(path string, o options) (*Bolt, InitResult, error) {
+	var res InitResult
+	if _, err := readBoltHeader(path); err != nil {
+		var d *damage
+		switch {
+		case errors.As(err, &d):
+			return nil, res, damaged(path, d)
+		case errors.Is(err, errFileEmpty):
+			return nil, res, &OpenError{Kind: ErrNotInitialised, Where: path,
+				ZH: "文件为空（0 字节），不是存储。若它原本是存储，请从备份恢复；否则删除该文件，再运行 " + InitCommand,
+				EN: "the file is empty (0 bytes), not a store: if it was one, restore it from a backup; if not, delete it and run `" + InitCommand + "`"}
+		case errors.Is(err, errFileMissing):
+			if o.mode != modeCreate {
+				return nil, res, notInitialised(path, "文件不存在", "the file does not exist")
+			}
+		default:
+			return nil, res, fmt.Errorf("open store %s: %w", path, err)
+		}
+	}
+	bopts := &bolt.Options{Timeout: 5 * time.Second}
+	if o.mode != modeCreate {
+		bopts.OpenFile = noCreate
+	}
+	db, err := bolt.Open(path, 0o600, bopts)
+	if errors.Is(err, berrors.ErrTimeout) {
+		return nil, res, fmt.Errorf("open store %s: the file is locked by another process (a gateway running on it?)", path)
+	}
+	if err != nil {
+		return nil, res, fmt.Errorf("open store %s: %w", path, err)
+	}
+	fail := func(err error) (*Bolt, InitResult, error) {
+		db.Close()
+		return nil, res, err
+	}
+	var kind boltKind
+	var other string
+	has := false
+	err = db.View(func(tx *bolt.Tx) error {
+		var err error
+		res.Identity, has, err = identityOf(boltMetaMap(tx))
+		if err != nil {
+			return err
+		}
+		if !has {
+			kind, other = classifyBolt(tx)
+		}
+		return nil
 	})
 	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("prepare store %s: %w", path, err)
+		return fail(fmt.Errorf("open store %s: %w", path, err))
 	}
-	b := &Bolt{db: db, codec: codec{keys: o.keys, cache: newRecordCache(recordCacheSize)}}
-	if err := checkKeys(context.Background(), b, o.keys); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("open store %s: %w", path, err)
+	switch {
+	case has && res.Identity.Format != FormatVersion:
+		return fail(otherFormat(path, res.Identity.Format))
+	case !has && kind == boltForeign:
+		return fail(foreign(path, "这是其他程序的 bbolt 文件（含有 onething 不使用的桶 "+other+"），不是 onething 存储",
+			"another program's bbolt file (it has a bucket "+other+" onething never makes), not an onething store"))
+	case !has && o.mode == modeStrict && kind == boltEmpty:
+		return fail(notInitialised(path, "这是空的 bbolt 文件，没有 onething 存储", "an empty bbolt file, with no onething store in it"))
+	case !has && o.mode == modeStrict:
+		return fail(earlierStore(path))
+	case !has:
+		res.Identity = newIdentity()
+		res.Created, res.Adopted = kind == boltEmpty, kind == boltEarlier
+	}
+	// An init of a store made before changes nothing.
+	unchanged := o.mode == modeInit && has
+	indexOpen := false // a file from before the open index: build it
+	if !unchanged {
+		err = db.Update(func(tx *bolt.Tx) error {
+			indexOpen = tx.Bucket(bucketOpen) == nil && !res.Created
+			for _, b := range ourBuckets {
+				if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+					return err
+				}
+			}
+			if !has {
+				mb := tx.Bucket(bucketMeta)
+				for k, v := range res.Identity.fields() {
+					if err := mb.Put([]byte(k), []byte(v)); err != nil {
+						return err
+					}
+				}
+			}
+			if o.mode == modeInit {
+				return nil // the gateway hands back leases when it opens
+			}
+			return releaseLeases(tx)
+		})
+		if err != nil {
+			return fail(fmt.Errorf("prepare store %s: %w", path, err))
+		}
+	}
+	b := &Bolt{db: db, identity: res.Identity, codec: codec{keys: o.keys, cache: newRecordCache(recordCacheSize)}}
+	if err := checkKeys(context.Background(), b, o.keys, !unchanged); err != nil {
+		return fail(fmt.Errorf("open store %s: %w", path, err))
 	}
 	if indexOpen {
 		if err := b.indexOpenApps(); err != nil {
-			db.Close()
-			return nil, fmt.Errorf("open store %s: index open applications: %w", path, err)
+			return fail(fmt.Errorf("open store %s: index open applications: %w", path, err))
 		}
 	}
-	return b, nil
+	return b, res, nil
 }
+
+// Identity is the store's identity (see InitBolt).
+func (b *Bolt) Identity() Identity { return b.identity }
 
 // indexOpenApps fills the open index from every application (once, for a
 // file written before the index existed).

@@ -41,7 +41,31 @@ type Option func(*options)
 
 type options struct {
 	keys *seal.Keyring
+	mode openMode
 }
+
+// openMode is how an open treats a store that is not there yet.
+type openMode int
+
+const (
+	// modeCreate (OpenBolt, OpenRedis and NewRedis without Strict: tests)
+	// makes the store, identity included, when there is none.
+	modeCreate openMode = iota
+	// modeStrict (Strict: the gateway) opens only a store init made.
+	modeStrict
+	// modeInit (InitBolt, InitRedis) makes the store, adopts one an
+	// earlier onething made, and changes nothing in one made before.
+	modeInit
+)
+
+// Strict opens only a store that `onething store init` made (InitBolt,
+// InitRedis) and creates nothing: a missing or empty file, a file or key
+// prefix without onething's identity (another program's, or one an earlier
+// onething made before stores had one), a store of another format, or a
+// damaged file is refused with an *OpenError naming the command to run.
+// Every production open is strict (service.OpenStore); without it, the
+// constructors make what is missing, for tests.
+func Strict() Option { return func(o *options) { o.mode = modeStrict } }
 
 // WithKeys seals personal data with the keyring's current key, opens it
 // with the key each blob names, and indexes ID numbers with its index key.
@@ -316,7 +340,10 @@ type metaStore interface {
 	delMeta(ctx context.Context, name string) error
 }
 
-func checkKeys(ctx context.Context, m metaStore, keys *seal.Keyring) error {
+// checkKeys checks the keys against the store's key checks; with record,
+// it also records the checks of the current keys where the store has none
+// (an open that will write; an init of a store made before only verifies).
+func checkKeys(ctx context.Context, m metaStore, keys *seal.Keyring, record bool) error {
 	meta, err := m.meta(ctx)
 	if err != nil {
 		return fmt.Errorf("read key checks: %w", err)
@@ -338,6 +365,9 @@ func checkKeys(ctx context.Context, m metaStore, keys *seal.Keyring) error {
 		if err := verifyCheck(keys, name, meta[name]); err != nil {
 			return err
 		}
+	}
+	if !record {
+		return nil
 	}
 	for _, want := range []struct{ name, id string }{
 		{metaDataKey + keys.CurrentKey(), keys.CurrentKey()},

@@ -56,6 +56,7 @@ type Redis struct {
 	dedupeTTL  time.Duration
 	maxRetries int
 	codec      codec
+	identity   Identity
 	// writers queues this process's updates of one application (by a
 	// stripe of its id) so that they take turns instead of racing. The
 	// revision check still settles races between replicas; this only
@@ -94,18 +95,54 @@ const DoneRetention = 7 * 24 * time.Hour
 //	redis://[user:password@]host:port/db[?prefix=onething&dedupe_ttl=720h&...]
 //
 // (rediss:// for TLS). prefix and dedupe_ttl are this backend's; every
-// other query option is go-redis's (dial_timeout, pool_size, …).
+// other query option is go-redis's (dial_timeout, pool_size, …). With
+// Strict (the gateway) it opens only a store InitRedis made under the
+// prefix; without (tests), it records the identity of a new one.
 func OpenRedis(ctx context.Context, rawURL string, o ...Option) (*Redis, error) {
+	ropts, opts, err := parseRedisURL(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	return NewRedis(ctx, redis.NewClient(ropts), opts, o...)
+}
+
+// InitRedis makes the store under the URL's prefix (`onething store
+// init`): it records the identity and the key checks of the keys in the
+// prefix's meta hash. A prefix with an earlier onething's data and no
+// identity gets one, its data unchanged (Adopted); a store initialised
+// before has its keys checked and nothing changed, so it is safe to run
+// before every start, by every replica at once (the identity is written
+// by one script, only where there is none). It refuses keys under the
+// prefix that onething did not write, and a store of another format.
+// Other keys in the database (other programs, other prefixes) are left
+// alone.
+func InitRedis(ctx context.Context, rawURL string, o ...Option) (InitResult, error) {
+	ropts, opts, err := parseRedisURL(rawURL)
+	if err != nil {
+		return InitResult{}, err
+	}
+	oo := buildOptions(o)
+	oo.mode = modeInit
+	r, res, err := newRedis(ctx, redis.NewClient(ropts), opts, oo)
+	if err != nil {
+		return res, err
+	}
+	return res, r.Close()
+}
+
+// parseRedisURL splits a store URL into go-redis's options and the
+// backend's own.
+func parseRedisURL(rawURL string) (*redis.Options, RedisOptions, error) {
+	var opts RedisOptions
 	u, err := url.Parse(rawURL)
 	if err != nil {
-		return nil, fmt.Errorf("store URL: %w", err)
+		return nil, opts, fmt.Errorf("store URL: %w", err)
 	}
 	q := u.Query()
-	var opts RedisOptions
 	opts.Prefix = q.Get("prefix")
 	if v := q.Get("dedupe_ttl"); v != "" {
 		if opts.DedupeTTL, err = time.ParseDuration(v); err != nil {
-			return nil, fmt.Errorf("store URL: dedupe_ttl: %w", err)
+			return nil, opts, fmt.Errorf("store URL: dedupe_ttl: %w", err)
 		}
 	}
 	q.Del("prefix")
@@ -113,14 +150,20 @@ func OpenRedis(ctx context.Context, rawURL string, o ...Option) (*Redis, error) 
 	u.RawQuery = q.Encode()
 	ropts, err := redis.ParseURL(u.String())
 	if err != nil {
-		return nil, fmt.Errorf("store URL: %w", err)
+		return nil, opts, fmt.Errorf("store URL: %w", err)
 	}
-	return NewRedis(ctx, redis.NewClient(ropts), opts, o...)
+	return ropts, opts, nil
 }
 
-// NewRedis builds the backend on a client and checks that Redis answers
-// and that the keys fit the data (see OpenBolt).
+// NewRedis builds the backend on a client and checks that Redis answers,
+// that the store is there (see Strict) and that the keys fit the data
+// (see OpenBolt).
 func NewRedis(ctx context.Context, rdb *redis.Client, opts RedisOptions, o ...Option) (*Redis, error) {
+	r, _, err := newRedis(ctx, rdb, opts, buildOptions(o))
+	return r, err
+}
+
+func newRedis(ctx context.Context, rdb *redis.Client, opts RedisOptions, o options) (*Redis, InitResult, error) {
 	if opts.Prefix == "" {
 		opts.Prefix = "onething"
 	}
@@ -134,17 +177,21 @@ func NewRedis(ctx context.Context, rdb *redis.Client, opts RedisOptions, o ...Op
 	for i := range r.writers {
 		r.writers[i] = make(chan struct{}, 1)
 	}
-	keys := buildOptions(o).keys
-	r.codec = codec{keys: keys, cache: newRecordCache(recordCacheSize)}
-	if err := r.Ping(ctx); err != nil {
+	r.codec = codec{keys: o.keys, cache: newRecordCache(recordCacheSize)}
+	if err := r.rdb.Ping(ctx).Err(); err != nil {
 		rdb.Close()
-		return nil, fmt.Errorf("open store: redis: %w", err)
+		return nil, InitResult{}, fmt.Errorf("open store: redis: %w", err)
 	}
-	if err := checkKeys(ctx, r, keys); err != nil {
+	res, unchanged, err := r.prepare(ctx, o.mode)
+	if err != nil {
 		rdb.Close()
-		return nil, fmt.Errorf("open store: %w", err)
+		return nil, res, err
 	}
-	return r, nil
+	if err := checkKeys(ctx, r, o.keys, !unchanged); err != nil {
+		rdb.Close()
+		return nil, res, fmt.Errorf("open store: %w", err)
+	}
+	return r, res, nil
 }
 
 // Client is the underlying go-redis client (tests, operators' tools).
@@ -193,7 +240,19 @@ func (r *Redis) DedupeKey(key string) string      { return r.dedupeKey(key) }
 
 func (r *Redis) Close() error { return r.rdb.Close() }
 
-func (r *Redis) Ping(ctx context.Context) error { return r.rdb.Ping(ctx).Err() }
+// Ping checks that Redis answers and still holds this store: the
+// identity read at open is still there (a Redis that lost its data, or
+// another store put in its place, is not this store).
+func (r *Redis) Ping(ctx context.Context) error {
+	if r.identity.ID == "" {
+		return r.rdb.Ping(ctx).Err()
+	}
+	id, err := r.rdb.HGet(ctx, r.metaKey(), metaStoreID).Result()
+	if errors.Is(err, redis.Nil) || (err == nil && id != r.identity.ID) {
+		return fmt.Errorf("the store's identity (%s) is gone from %s: Redis lost its data, or another store took its place", r.identity.ID, r.where())
+	}
+	return err
+}
 
 // keyTTL is the lifetime of a creation's dedupe key (0: none).
 func (r *Redis) keyTTL(key string) time.Duration {
