@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"os"
 	"os/signal"
@@ -11,72 +10,106 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"onething/gateway/bench"
 )
 
-// benchCmd is `onething bench`: loopback load against the gateway and its
-// raw baseline, on both backends (see gateway/bench and docs/BENCHMARKS.md).
-func benchCmd(args []string) error {
-	fs := flag.NewFlagSet("bench", flag.ExitOnError)
-	backends := fs.String("backend", "bolt,redis", "backends to measure: bolt, redis or both")
-	phases := fs.String("phases", "intake,baseline,e2e,growth", "phases: intake, baseline, e2e, growth")
-	redisURL := fs.String("redis", "", "use this Redis (its database is flushed between phases!) instead of a private redis-server")
-	duration := fs.Duration("duration", 10*time.Second, "length of each intake and baseline measurement")
-	clients := fs.Int("clients", 32, "concurrent clients at saturation")
-	rate := fs.Float64("rate", 0, "fixed offered rate, submissions/s (0: half the measured saturation)")
-	e2e := fs.Int("e2e", 2000, "applications sent in the end-to-end phase")
-	workers := fs.Int("workers", 32, "gateway workers in the end-to-end phase")
-	perSystem := fs.Int("workers-per-system", 8, "gateway workers per remote system in the end-to-end phase")
-	growTo := fs.Int("grow-to", 1_000_000, "applications stored by the end of the growth phase")
-	growToBolt := fs.Int("grow-to-bolt", 0, "the embedded backend's growth size, if not --grow-to")
-	growSteps := fs.Int("grow-steps", 10, "steps of the growth phase")
-	dir := fs.String("dir", "", "working directory for stores and logs (default: a temporary one, removed)")
-	profile := fs.String("profile", "", "write CPU profiles of the gateway (intake saturation, end to end) to this directory")
-	commit := fs.String("commit", "", "the commit measured (default: the build's VCS revision)")
-	asJSON := fs.Bool("json", false, "print the report as JSON instead of a table")
-	out := fs.String("out", "", "also write the JSON report to this file")
-	doc := fs.String("doc", "", "write the report as Markdown to this file (docs/BENCHMARKS.md)")
-	quiet := fs.Bool("quiet", false, "no progress bar")
-	fs.Parse(args)
+func init() {
+	register(groupRun, newBenchCmd)
+	register(groupRun, newBenchChildCmd)
+}
 
-	o := bench.Options{Backends: split(*backends), Phases: split(*phases), RedisURL: *redisURL, Duration: *duration,
-		Clients: *clients, Rate: *rate, E2E: *e2e, Workers: *workers, WorkersPerSystem: *perSystem,
-		GrowTo: *growTo, GrowToBolt: *growToBolt, GrowSteps: *growSteps, Dir: *dir, Profile: *profile, Commit: *commit,
-		Command: "onething bench " + strings.Join(args, " ")}
-	if !*quiet {
-		o.Progress = os.Stderr
+// newBenchCmd is `onething bench`: loopback load against the gateway and
+// its raw baseline, on both backends (see gateway/bench and
+// docs/BENCHMARKS.md).
+func newBenchCmd() *cobra.Command {
+	var (
+		o                          bench.Options
+		backends, phases, out, doc string
+		asJSON, quiet              bool
+	)
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "本机回环基准：受理、端到端、增长 / loopback benchmark of intake, end to end and growth",
+		Long: `本机回环基准 / a loopback benchmark of the gateway against the raw cost of its own parts, on
+both backends: intake at saturation and at a fixed rate, the raw baseline, end to end through the
+mock departments, and growth of the store (docs/BENCHMARKS.md). The gateway and the baseline run
+as child processes of this binary ("onething bench-child"). It takes long with the defaults.`,
+		Example: `  onething bench --backend redis --phases intake,baseline --duration 10s
+  onething bench --json > bench.json
+  onething bench --doc docs/BENCHMARKS.md --grow-to 1000000 --grow-to-bolt 100000`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.Backends, o.Phases = split(backends), split(phases)
+			// The command line as given, for the report.
+			o.Command = "onething bench " + strings.Join(os.Args[2:], " ")
+			if o.Commit == "" {
+				// The build's stamp; without one, bench falls back on
+				// the VCS revision the build recorded.
+				o.Commit = stamped(commit)
+			}
+			if !quiet {
+				o.Progress = cmd.ErrOrStderr()
+			}
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			rep, err := bench.Run(ctx, o)
+			if rep == nil {
+				return err
+			}
+			if asJSON {
+				enc := json.NewEncoder(cmd.OutOrStdout())
+				enc.SetIndent("", "  ")
+				if werr := enc.Encode(rep); werr != nil {
+					return werr
+				}
+			} else {
+				rep.Table(cmd.OutOrStdout())
+			}
+			if out != "" {
+				b, werr := json.MarshalIndent(rep, "", "  ")
+				if werr != nil {
+					return werr
+				}
+				if werr := os.WriteFile(out, append(b, '\n'), 0o644); werr != nil {
+					return werr
+				}
+			}
+			if doc != "" {
+				f, werr := os.Create(doc)
+				if werr != nil {
+					return werr
+				}
+				rep.Markdown(f)
+				if werr := f.Close(); werr != nil {
+					return werr
+				}
+				fmt.Fprintln(cmd.ErrOrStderr(), "wrote", doc)
+			}
+			return err
+		},
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	rep, err := bench.Run(ctx, o)
-	if rep == nil {
-		return err
-	}
-	if *asJSON {
-		enc := json.NewEncoder(os.Stdout)
-		enc.SetIndent("", "  ")
-		enc.Encode(rep)
-	} else {
-		rep.Table(os.Stdout)
-	}
-	if *out != "" {
-		b, _ := json.MarshalIndent(rep, "", "  ")
-		if werr := os.WriteFile(*out, append(b, '\n'), 0o644); werr != nil {
-			return werr
-		}
-	}
-	if *doc != "" {
-		f, werr := os.Create(*doc)
-		if werr != nil {
-			return werr
-		}
-		rep.Markdown(f)
-		if werr := f.Close(); werr != nil {
-			return werr
-		}
-		fmt.Fprintln(os.Stderr, "wrote", *doc)
-	}
-	return err
+	fs := cmd.Flags()
+	fs.StringVar(&backends, "backend", "bolt,redis", "backends to measure: bolt, redis or both")
+	fs.StringVar(&phases, "phases", "intake,baseline,e2e,growth", "phases: intake, baseline, e2e, growth")
+	fs.StringVar(&o.RedisURL, "redis", "", "use this Redis (its database is flushed between phases!) instead of a private redis-server")
+	fs.DurationVar(&o.Duration, "duration", 10*time.Second, "length of each intake and baseline measurement")
+	fs.IntVar(&o.Clients, "clients", 32, "concurrent clients at saturation")
+	fs.Float64Var(&o.Rate, "rate", 0, "fixed offered rate, submissions/s (0: half the measured saturation)")
+	fs.IntVar(&o.E2E, "e2e", 2000, "applications sent in the end-to-end phase")
+	fs.IntVar(&o.Workers, "workers", 32, "gateway workers in the end-to-end phase")
+	fs.IntVar(&o.WorkersPerSystem, "workers-per-system", 8, "gateway workers per remote system in the end-to-end phase")
+	fs.IntVar(&o.GrowTo, "grow-to", 1_000_000, "applications stored by the end of the growth phase")
+	fs.IntVar(&o.GrowToBolt, "grow-to-bolt", 0, "the embedded backend's growth size, if not --grow-to")
+	fs.IntVar(&o.GrowSteps, "grow-steps", 10, "steps of the growth phase")
+	fs.StringVar(&o.Dir, "dir", "", "working directory for stores and logs (default: a temporary one, removed)")
+	fs.StringVar(&o.Profile, "profile", "", "write CPU profiles of the gateway (intake saturation, end to end) to this directory")
+	fs.StringVar(&o.Commit, "commit", "", "the commit measured (default: the build's stamp, else its VCS revision)")
+	fs.BoolVar(&asJSON, "json", false, "print the report as JSON instead of a table")
+	fs.StringVar(&out, "out", "", "also write the JSON report to this file")
+	fs.StringVar(&doc, "doc", "", "write the report as Markdown to this file (docs/BENCHMARKS.md)")
+	fs.BoolVar(&quiet, "quiet", false, "no progress bar")
+	return cmd
 }
 
 func split(s string) []string {
@@ -89,5 +122,18 @@ func split(s string) []string {
 	return out
 }
 
-// benchChild runs one process of a benchmark (internal).
-func benchChild(args []string) error { return bench.Child(args) }
+// newBenchChildCmd is `onething bench-child ROLE …`, one process of a
+// benchmark, started by `onething bench` (internal: hidden from help).
+// Its arguments go to bench.Child as they are.
+func newBenchChildCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:                "bench-child ROLE [FLAGS…]",
+		Short:              "基准的子进程（内部）/ one process of a benchmark (internal)",
+		Example:            `  onething bench-child gateway --config gateway.json --debug 127.0.0.1:0 --log gateway.log`,
+		Hidden:             true,
+		DisableFlagParsing: true,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return bench.Child(args)
+		},
+	}
+}

@@ -1,69 +1,78 @@
 package main
 
+// What the client commands (submit, status, deadletters) share: the
+// gateway's --url, the HTTP client, and reading an answer.
+
 import (
 	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
-	"os"
+	"net/url"
 	"strings"
 	"time"
 
-	c "onething/contracts"
-	"onething/gateway/devstack"
+	"github.com/spf13/pflag"
 )
 
-func randomHex(n int) string {
-	b := make([]byte, n)
-	rand.Read(b)
-	return hex.EncodeToString(b)
+// defaultGatewayURL is where `onething dev` serves the gateway.
+const defaultGatewayURL = "http://127.0.0.1:8080"
+
+// httpClient makes the client commands' calls: a gateway that stops
+// answering fails the command instead of hanging it.
+var httpClient = &http.Client{Timeout: time.Minute}
+
+// addURLFlag is the client commands' --url flag; check it with gatewayURL.
+func addURLFlag(fs *pflag.FlagSet, u *string) {
+	fs.StringVar(u, "url", defaultGatewayURL, "gateway base URL: http://HOST:PORT or https://HOST[/PATH]")
 }
 
-func submit(args []string) error {
-	fs := flag.NewFlagSet("submit", flag.ExitOnError)
-	url := fs.String("url", "http://127.0.0.1:8080", "gateway base URL")
-	secret := fs.String("secret", os.Getenv("ONETHING_PORTAL_SECRET"), "portal signing secret (whsec_…)")
-	id := fs.String("id", "", "webhook-id (default: a new one; repeat one to test deduplication)")
-	newRef := fs.Bool("new-ref", false, "give the submission a fresh portalRef and submittedAt (send the same example many times)")
-	path := fs.String("path", "/v1/portal/submissions", "where to post: also /v1/applications/ID/supplements or /v1/applications/ID/withdraw")
-	fs.Parse(args)
-	if fs.NArg() != 1 || *secret == "" {
-		return errors.New("usage: onething submit --url URL --secret whsec_… [--id ID] [--new-ref] [--path PATH] FILE.json")
+// gatewayURL checks a --url value: an absolute http:// or https:// URL
+// without query or fragment, returned without its final slash. Anything
+// else is a usage error that says what was expected.
+func gatewayURL(raw string) (string, error) {
+	u, err := url.Parse(raw)
+	if err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Hostname() != "" && u.RawQuery == "" && u.Fragment == "" && !u.ForceQuery {
+		return strings.TrimRight(raw, "/"), nil
 	}
-	body, err := os.ReadFile(fs.Arg(0))
-	if err != nil {
-		return err
+	shown := redactURL(raw)
+	hint := ""
+	if !strings.Contains(raw, "://") && raw != "" {
+		hint = "（是否想用 / did you mean --url http://" + shown + "）"
 	}
-	if *newRef {
-		var m map[string]any
-		if err := json.Unmarshal(body, &m); err != nil {
-			return fmt.Errorf("%s: %w", fs.Arg(0), err)
-		}
-		m["portalRef"] = "DEV-" + time.Now().Format("20060102150405") + "-" + randomHex(3)
-		m["submittedAt"] = time.Now().UTC().Format(time.RFC3339)
-		body, _ = json.Marshal(m)
-	}
-	if *id == "" {
-		*id = "msg_" + randomHex(12)
-	}
-	resp, err := devstack.PostSigned(strings.TrimRight(*url, "/")+*path, *secret, *id, body)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	out, _ := io.ReadAll(resp.Body)
-	fmt.Printf("HTTP %d (webhook-id %s)\n%s\n", resp.StatusCode, *id, indent(out))
-	if resp.StatusCode >= 300 {
-		return fmt.Errorf("refused: HTTP %d", resp.StatusCode)
-	}
-	return nil
+	return "", usageErrorf("--url %q 不是 http:// 或 https:// 开头的绝对地址 / is not an absolute http:// or https:// URL%s", shown, hint)
 }
 
+// redactURL hides the user information of a URL (user:password@) that
+// may not parse: everything before the last "@" of the authority.
+func redactURL(raw string) string {
+	rest, scheme := raw, ""
+	if i := strings.Index(raw, "://"); i >= 0 {
+		scheme, rest = raw[:i+3], raw[i+3:]
+	}
+	authority, path := rest, ""
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		authority, path = rest[:i], rest[i:]
+	}
+	if i := strings.LastIndex(authority, "@"); i >= 0 {
+		authority = "xxxxx@" + authority[i+1:]
+	}
+	return scheme + authority + path
+}
+
+// readAnswer reads a response's body (the caller closes it).
+func readAnswer(resp *http.Response) ([]byte, error) {
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, fmt.Errorf("读取应答 / reading the answer (HTTP %d): %w", resp.StatusCode, err)
+	}
+	return body, nil
+}
+
+// indent pretty-prints a JSON answer (anything else as it is).
 func indent(b []byte) string {
 	var buf bytes.Buffer
 	if json.Indent(&buf, b, "", "  ") != nil {
@@ -72,42 +81,10 @@ func indent(b []byte) string {
 	return buf.String()
 }
 
-func status(args []string) error {
-	fs := flag.NewFlagSet("status", flag.ExitOnError)
-	url := fs.String("url", "http://127.0.0.1:8080", "gateway base URL")
-	token := fs.String("token", os.Getenv("ONETHING_READ_TOKEN"), "read token")
-	watch := fs.Bool("watch", false, "poll until the application is completed")
-	fs.Parse(args)
-	if fs.NArg() != 1 {
-		return errors.New("usage: onething status --url URL --token TOKEN [--watch] APPLICATION_ID")
-	}
-	last := int64(-1)
-	for {
-		req, _ := http.NewRequest(http.MethodGet, strings.TrimRight(*url, "/")+"/v1/applications/"+fs.Arg(0), nil)
-		req.Header.Set("Authorization", "Bearer "+*token)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return err
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("HTTP %d: %s", resp.StatusCode, body)
-		}
-		var v c.ApplicationView
-		if err := json.Unmarshal(body, &v); err != nil {
-			return err
-		}
-		if v.Version != last {
-			last = v.Version
-			fmt.Printf("%s  %s  version %d  status %s\n", time.Now().Format("15:04:05"), v.ApplicationID, v.Version, v.Status.State)
-			for _, it := range v.Items {
-				fmt.Printf("    %-18s %-8s %-20s %s\n", it.Item, it.Dept, it.State, it.CaseNo)
-			}
-		}
-		if !*watch || v.Status.State == c.AppCompleted {
-			return nil
-		}
-		time.Sleep(300 * time.Millisecond)
-	}
+// randomHex is n random bytes in hex. crypto/rand.Read does not fail: it
+// crashes the program rather than return an error (Go 1.24).
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }

@@ -3,51 +3,64 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	c "onething/contracts"
 	"onething/gateway/devstack"
-	"onething/gateway/service"
 	"onething/mocks"
 )
 
-func dev(args []string) error {
-	fs := flag.NewFlagSet("dev", flag.ExitOnError)
-	dir := fs.String("data", ".onething-dev", "data directory for the embedded store")
-	port := fs.Int("port", 8080, "gateway port (0: any free port)")
-	mockPort := fs.Int("mock-port", 8081, "first of five mock ports: cdpf, civil, hrss, medical, portal (0: any)")
-	delay := fs.Duration("delay", 300*time.Millisecond, "mock departments' delay between events")
-	faults := fs.String("faults", "", `faults every mock department injects, as JSON, e.g. '{"errorRate":0.2,"duplicateRate":0.1}' (see README)`)
-	fs.Parse(args)
-	if err := os.MkdirAll(*dir, 0o700); err != nil {
-		return err
-	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	opts := devstack.Options{Dir: *dir, GatewayPort: *port, MockBasePort: *mockPort, Delay: *delay, Log: log}
-	if *faults != "" {
-		f, err := parseFaults(*faults)
-		if err != nil {
-			return err
-		}
-		opts.Faults = map[c.Dept]mocks.Faults{}
-		for _, d := range c.Depts {
-			opts.Faults[d] = f
-		}
-	}
-	st, err := devstack.Start(opts)
-	if err != nil {
-		return err
-	}
-	fmt.Printf(`
+func init() { register(groupRun, newDevCmd) }
+
+func newDevCmd() *cobra.Command {
+	var (
+		dir            string
+		port, mockPort int
+		delay          time.Duration
+		faults         string
+	)
+	cmd := &cobra.Command{
+		Use:   "dev",
+		Short: "开发环境：网关 + 全部模拟部门 + 内嵌存储，一个进程 / gateway + all mocks + embedded store, one process",
+		Long: `开发环境：网关 + 全部模拟部门 + 模拟门户 + 内嵌存储，一个进程 / the gateway, the four mock
+departments, the mock portal and an embedded store in one process, with development secrets
+new each run. It prints the addresses, the secrets and the console logins (the banner's
+labelled lines are stable: scripts read them), then runs until Ctrl-C.`,
+		Example: `  onething dev
+  onething dev --port 0 --mock-port 0 --data /tmp/onething-dev
+  onething dev --faults '{"errorRate":0.2,"duplicateRate":0.1}'`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts := devstack.Options{Dir: dir, GatewayPort: port, MockBasePort: mockPort, Delay: delay}
+			if faults != "" {
+				f, err := parseFaults(faults)
+				if err != nil {
+					return err
+				}
+				opts.Faults = map[c.Dept]mocks.Faults{}
+				for _, d := range c.Depts {
+					opts.Faults[d] = f
+				}
+			}
+			if err := os.MkdirAll(dir, 0o700); err != nil {
+				return err
+			}
+			opts.Log = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelInfo}))
+			st, err := devstack.Start(opts)
+			if err != nil {
+				return err
+			}
+			self := selfCommand()
+			fmt.Fprintf(cmd.OutOrStdout(), `
 onething dev is running (gateway + mock departments + mock portal, embedded store in %s)
 
   gateway          %s
@@ -67,60 +80,31 @@ the window console: %s/console/
   operator                ops / %s
 
 send the bundled example (the seed's main case), then watch it:
-  go run ./gateway/cmd/onething submit --url %s --secret %s --new-ref contracts/examples/submission-full.json
-  go run ./gateway/cmd/onething status --url %s --token %s --watch APPLICATION_ID
+  %s submit --url %s --secret %s --new-ref contracts/examples/submission-full.json
+  %s status --url %s --token %s --watch APPLICATION_ID
 
 Ctrl-C stops everything.
-`, *dir, st.GatewayURL, st.MockURLs["cdpf"], st.MockURLs["civil"], st.MockURLs["hrss"], st.MockURLs["medical"],
-		st.MockURLs["portal"], st.MockURLs["portal"], st.PortalSecret, st.ReadToken, st.AdminToken, st.GatewayURL, st.ClerkPassword, st.OpsPassword,
-		st.GatewayURL, st.PortalSecret, st.GatewayURL, st.ReadToken)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	<-ctx.Done()
-	fmt.Println("stopping…")
-	return st.Stop()
+`, dir, st.GatewayURL, st.MockURLs["cdpf"], st.MockURLs["civil"], st.MockURLs["hrss"], st.MockURLs["medical"],
+				st.MockURLs["portal"], st.MockURLs["portal"], st.PortalSecret, st.ReadToken, st.AdminToken, st.GatewayURL, st.ClerkPassword, st.OpsPassword,
+				self, st.GatewayURL, st.PortalSecret, self, st.GatewayURL, st.ReadToken)
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			<-ctx.Done()
+			fmt.Fprintln(cmd.OutOrStdout(), "stopping…")
+			return st.Stop()
+		},
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&dir, "data", ".onething-dev", "data directory for the embedded store")
+	fs.IntVar(&port, "port", 8080, "gateway port (0: any free port)")
+	fs.IntVar(&mockPort, "mock-port", 8081, "first of five mock ports: cdpf, civil, hrss, medical, portal (0: any)")
+	fs.DurationVar(&delay, "delay", 300*time.Millisecond, "mock departments' delay between events")
+	fs.StringVar(&faults, "faults", "", `faults every mock department injects, as JSON, e.g. '{"errorRate":0.2,"duplicateRate":0.1}' (see README)`)
+	return cmd
 }
 
-func serve(args []string) error {
-	fs := flag.NewFlagSet("serve", flag.ExitOnError)
-	path := fs.String("config", os.Getenv("ONETHING_CONFIG"), "configuration file, YAML or JSON (see deploy/onething.example.yaml); ONETHING_* variables override it")
-	storeURL := fs.String("store", "", "store to use instead of the file's: bolt:///path/onething.db or redis://host:6379/0")
-	logFormat := fs.String("log-format", envOr("ONETHING_LOG_FORMAT", "json"), "log format: json (production) or text")
-	logLevel := fs.String("log-level", envOr("ONETHING_LOG_LEVEL", "info"), "log level: debug, info, warn or error")
-	fs.Parse(args)
-	if *path == "" {
-		return errors.New("serve needs --config")
-	}
-	log, err := newLogger(*logFormat, *logLevel)
-	if err != nil {
-		return err
-	}
-	loaded, err := service.LoadConfig(*path, nil)
-	if err != nil {
-		return err
-	}
-	for _, w := range loaded.Warnings {
-		log.Warn("configuration", "warning", w)
-	}
-	cfg := loaded.Config
-	if *storeURL != "" {
-		cfg.Store = *storeURL
-	}
-	svc, err := service.New(cfg, log)
-	if err != nil {
-		return err
-	}
-	ln, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		return err
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	log.Info("gateway serving", "listen", ln.Addr().String())
-	return svc.Run(ctx, ln)
-}
-
-// parseFaults reads a --faults flag (strict JSON; empty: none).
+// parseFaults reads a --faults flag (strict JSON; empty: none). A bad value
+// is a usage error.
 func parseFaults(flagValue string) (mocks.Faults, error) {
 	var f mocks.Faults
 	if flagValue == "" {
@@ -129,10 +113,54 @@ func parseFaults(flagValue string) (mocks.Faults, error) {
 	dec := json.NewDecoder(strings.NewReader(flagValue))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&f); err != nil {
-		return f, fmt.Errorf("--faults: %w", err)
+		return f, usageErrorf("--faults: %v", err)
 	}
 	if err := f.Check(); err != nil {
-		return f, fmt.Errorf("--faults: %w", err)
+		return f, usageErrorf("--faults: %v", err)
 	}
 	return f, nil
+}
+
+// selfCommand is how dev's banner tells to run this program again, from
+// another terminal while dev runs.
+func selfCommand() string {
+	exe, err := os.Executable()
+	if err != nil {
+		exe = ""
+	}
+	cwd, err := os.Getwd()
+	if err != nil {
+		cwd = ""
+	}
+	return selfCommandFor(exe, cwd, runtime.Version())
+}
+
+// selfCommandFor: a built binary runs as itself (relative to the working
+// directory when it is below it, e.g. ./bin/onething); a temporary build of
+// `go run` (`make dev`) is rebuilt with `go run` and the toolchain running
+// now, since go.mod pins a release the machine's own go may not be (and
+// the go command fetches it when GOTOOLCHAIN names it).
+func selfCommandFor(exe, cwd, goVersion string) string {
+	slash := filepath.ToSlash(exe)
+	if exe == "" || (strings.Contains(slash, "/go-build") && strings.HasSuffix(filepath.ToSlash(filepath.Dir(exe)), "/exe")) {
+		goVersion, _, _ = strings.Cut(goVersion, " ")
+		if strings.HasPrefix(goVersion, "go1") {
+			return "GOTOOLCHAIN=" + goVersion + " go run ./gateway/cmd/onething"
+		}
+		return "go run ./gateway/cmd/onething"
+	}
+	if cwd != "" {
+		if rel, err := filepath.Rel(cwd, exe); err == nil && filepath.IsLocal(rel) {
+			exe = "." + string(filepath.Separator) + rel
+		}
+	}
+	return shellQuote(exe)
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./+:,@%=") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

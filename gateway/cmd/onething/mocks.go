@@ -6,7 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"flag"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -19,6 +19,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/spf13/cobra"
 
 	c "onething/contracts"
 	"onething/gateway/service"
@@ -45,30 +47,61 @@ var mockPaths = map[c.Dept]string{
 	c.DeptHRSS: "/api/v1/pension-subsidy-cases", c.DeptMedical: "/api/v1/medical-subsidy-cases",
 }
 
-func mocksCmd(args []string) error {
-	fs := flag.NewFlagSet("mocks", flag.ExitOnError)
-	host := fs.String("host", "127.0.0.1", "address to listen on")
-	port := fs.Int("port", 0, "first of five ports: cdpf, civil, hrss, medical, portal (0: any free ports)")
-	delay := fs.Duration("delay", 50*time.Millisecond, "departments' delay between the events they post")
-	latency := fs.Duration("latency", 0, "how long a department takes to answer a case request (a slow system)")
-	faultsFlag := fs.String("faults", "", `faults every department injects, as JSON, e.g. '{"errorRate":0.2,"jitter":"20ms"}' (see README; change them at run time on /_mock/faults)`)
-	out := fs.String("out", "", "also write the JSON to this file (written whole, then renamed)")
-	advertise := fs.String("advertise", "", "host name the gateways reach the mocks by, in the URLs printed (default: the listening address)")
-	template := fs.String("config-template", "", "a gateway configuration file to complete with the mocks' URLs and secrets …")
-	configOut := fs.String("config-out", "", "… and write to this file (docker-compose: the replicas' configuration)")
-	fs.Parse(args)
-	if (*template == "") != (*configOut == "") {
-		return fmt.Errorf("mocks: --config-template and --config-out go together")
-	}
+func init() { register(groupRun, newMocksCmd) }
 
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+type mocksFlags struct {
+	host, faults, out, advertise, template, configOut string
+	port                                              int
+	delay, latency                                    time.Duration
+}
+
+func newMocksCmd() *cobra.Command {
+	var f mocksFlags
+	cmd := &cobra.Command{
+		Use:   "mocks",
+		Short: "只运行模拟部门与模拟门户 / the department mocks and the portal receiver alone",
+		Long: `只运行四个模拟部门与模拟门户 / run the four mock departments and the mock portal (the
+receiver of status pushes) alone, for gateways started separately (serve, docker-compose, the
+whole-system tests). It prints one JSON line: the mocks' URLs and this run's secrets, with the
+configuration file's names (also written to --out), then runs until SIGTERM or Ctrl-C.`,
+		Example: `  onething mocks --port 9001 --out mocks.json
+  onething mocks --delay 5ms --latency 300ms --faults '{"errorRate":0.2,"jitter":"20ms"}'
+  onething mocks --host 0.0.0.0 --advertise mocks --config-template gateway.template.json --config-out gateway.json`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if (f.template == "") != (f.configOut == "") {
+				return usageErrorf("--config-template 与 --config-out 须一起给出 / go together")
+			}
+			return runMocks(cmd, f)
+		},
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&f.host, "host", "127.0.0.1", "address to listen on")
+	fs.IntVar(&f.port, "port", 0, "first of five ports: cdpf, civil, hrss, medical, portal (0: any free ports)")
+	fs.DurationVar(&f.delay, "delay", 50*time.Millisecond, "departments' delay between the events they post")
+	fs.DurationVar(&f.latency, "latency", 0, "how long a department takes to answer a case request (a slow system)")
+	fs.StringVar(&f.faults, "faults", "", `faults every department injects, as JSON, e.g. '{"errorRate":0.2,"jitter":"20ms"}' (see README; change them at run time on /_mock/faults)`)
+	fs.StringVar(&f.out, "out", "", "also write the JSON to this file (written whole, then renamed)")
+	fs.StringVar(&f.advertise, "advertise", "", "host name the gateways reach the mocks by, in the URLs printed (default: the listening address)")
+	fs.StringVar(&f.template, "config-template", "", "a gateway configuration file to complete with the mocks' URLs and secrets …")
+	fs.StringVar(&f.configOut, "config-out", "", "… and write to this file (docker-compose: the replicas' configuration)")
+	return cmd
+}
+
+func runMocks(cmd *cobra.Command, f mocksFlags) error {
+	faults, err := parseFaults(f.faults)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))
 	info := MocksInfo{Departments: map[c.Dept]service.Dept{}, URLs: map[string]string{}, PortalPushPath: mocks.PortalPath}
 	var servers []*http.Server
 	var depts []*mocks.Dept
 	stop := func() {
 		for _, s := range servers {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-			s.Shutdown(ctx)
+			if err := s.Shutdown(ctx); err != nil {
+				log.Warn("mock shutdown", "err", err)
+			}
 			cancel()
 		}
 		for _, d := range depts {
@@ -77,42 +110,42 @@ func mocksCmd(args []string) error {
 	}
 	serve := func(name string, i int, h http.Handler) (string, error) {
 		p := 0
-		if *port != 0 {
-			p = *port + i
+		if f.port != 0 {
+			p = f.port + i
 		}
-		ln, err := net.Listen("tcp", net.JoinHostPort(*host, strconv.Itoa(p)))
+		ln, err := net.Listen("tcp", net.JoinHostPort(f.host, strconv.Itoa(p)))
 		if err != nil {
 			return "", fmt.Errorf("%s mock: %w", name, err)
 		}
 		srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
 		servers = append(servers, srv)
-		go srv.Serve(ln)
+		go func() {
+			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Error("mock stopped serving", "mock", name, "err", err)
+			}
+		}()
 		addr := ln.Addr().String()
-		if *advertise != "" {
-			addr = net.JoinHostPort(*advertise, strconv.Itoa(ln.Addr().(*net.TCPAddr).Port))
+		if f.advertise != "" {
+			addr = net.JoinHostPort(f.advertise, strconv.Itoa(ln.Addr().(*net.TCPAddr).Port))
 		}
 		return "http://" + addr, nil
 	}
 	deciders := map[c.Dept]mocks.Decider{
-		c.DeptCDPF:    mocks.CDPF(nil, 1, *delay),
-		c.DeptCivil:   mocks.Civil(*delay),
+		c.DeptCDPF:    mocks.CDPF(nil, 1, f.delay),
+		c.DeptCivil:   mocks.Civil(f.delay),
 		c.DeptHRSS:    mocks.HRSS(),
-		c.DeptMedical: mocks.Medical(*delay),
-	}
-	faults, err := parseFaults(*faultsFlag)
-	if err != nil {
-		return err
+		c.DeptMedical: mocks.Medical(f.delay),
 	}
 	for i, d := range c.Depts {
 		eventSecret, reqSecret, appKey := whsecret(), hexToken(), "onething-"+string(d)
 		m, err := mocks.NewDept(mocks.Config{Dept: d, Path: mockPaths[d], AppKey: appKey, Secret: reqSecret,
-			EventSecret: eventSecret, Delay: *delay, Log: log, Faults: faults}, deciders[d])
+			EventSecret: eventSecret, Delay: f.delay, Log: log, Faults: faults}, deciders[d])
 		if err != nil {
 			stop()
 			return err
 		}
 		depts = append(depts, m)
-		url, err := serve(string(d), i, newSlow(m.Handler(), *latency))
+		url, err := serve(string(d), i, newSlow(m.Handler(), f.latency))
 		if err != nil {
 			stop()
 			return err
@@ -137,19 +170,22 @@ func mocksCmd(args []string) error {
 		stop()
 		return err
 	}
-	if *out != "" {
-		if err := writeWhole(*out, data); err != nil {
+	if f.out != "" {
+		if err := writeWhole(f.out, data); err != nil {
 			stop()
 			return err
 		}
 	}
-	if *template != "" {
-		if err := completeConfig(*template, *configOut, info); err != nil {
+	if f.template != "" {
+		if err := completeConfig(f.template, f.configOut, info); err != nil {
 			stop()
 			return err
 		}
 	}
-	fmt.Println(string(data))
+	if _, err := fmt.Fprintln(cmd.OutOrStdout(), string(data)); err != nil {
+		stop()
+		return err
+	}
 
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
@@ -187,15 +223,17 @@ func completeConfig(template, out string, info MocksInfo) error {
 	return writeWhole(out, data)
 }
 
+// whsecret and hexToken are random secrets. crypto/rand.Read does not
+// fail: it crashes the program rather than return an error (Go 1.24).
 func whsecret() string {
 	b := make([]byte, 32)
-	rand.Read(b)
+	_, _ = rand.Read(b)
 	return "whsec_" + base64.StdEncoding.EncodeToString(b)
 }
 
 func hexToken() string {
 	b := make([]byte, 24)
-	rand.Read(b)
+	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
 }
 
@@ -231,7 +269,7 @@ func (s *slow) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.mu.Unlock()
 		sort.Slice(calls, func(i, j int) bool { return calls[i].Since.Before(calls[j].Since) })
 		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(calls)
+		_ = json.NewEncoder(w).Encode(calls) // only a write to a caller that went away can fail
 		return
 	}
 	if r.Method != http.MethodPost {
