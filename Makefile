@@ -58,3 +58,29 @@ bench: build
 # planning, status) and of the store's writes on both backends.
 bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem ./gateway/bench/ ./gateway/store/ ./gateway/calendar/
+
+.PHONY: vulncheck
+
+# The vulnerability check (docs/VULNERABILITIES.md), run by CI: govulncheck
+# (pinned) against the Go vulnerability database as of a pinned version of
+# its module golang.org/x/vulndb (indexed once per version into
+# VULNDB_CACHE), then tools/vulncheck, which prints a summary and fails on
+# a called vulnerability not accepted, with its reason, in .vulncheck-allow.
+# govulncheck's JSON report is left in bin/vulncheck.json.
+GOVULNCHECK_VERSION = v1.9.0
+VULNDB_VERSION = v0.0.0-20261105234957-e22db6528018
+VULNDB_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/onething/vulndb
+vulncheck:
+	@set -e; db="$(VULNDB_CACHE)/$(VULNDB_VERSION)"; \
+	if [ ! -f "$$db/index/db.json" ]; then \
+		echo "vulncheck: indexing golang.org/x/vulndb@$(VULNDB_VERSION) into $$db (once per version)"; \
+		mkdir -p "$(VULNDB_CACHE)"; tmp=$$(mktemp -d "$(VULNDB_CACHE)/build.XXXXXX"); trap 'rm -rf "$$tmp"' EXIT; \
+		src=$$(cd "$$tmp" && $(GO) mod download -json golang.org/x/vulndb@$(VULNDB_VERSION) | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$$/\1/p'); \
+		if [ ! -d "$$src/data/osv" ]; then echo "vulncheck: cannot download golang.org/x/vulndb@$(VULNDB_VERSION)"; exit 1; fi; \
+		(cd "$$tmp" && $(GO) run golang.org/x/vulndb/cmd/indexdb@$(VULNDB_VERSION) -vulns "$$src/data/osv" -out "$$tmp/db"); \
+		rm -rf "$$db"; mv "$$tmp/db" "$$db"; \
+	fi; \
+	mkdir -p bin; \
+	echo "vulncheck: govulncheck@$(GOVULNCHECK_VERSION) -db file://$$db ./..."; \
+	$(GO) run golang.org/x/vuln/cmd/govulncheck@$(GOVULNCHECK_VERSION) -db "file://$$db" -format json ./... > bin/vulncheck.json; \
+	$(GO) run ./tools/vulncheck -allow .vulncheck-allow bin/vulncheck.json
