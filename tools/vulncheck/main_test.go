@@ -151,3 +151,24 @@ func TestBadInputFails(t *testing.T) {
 		t.Errorf("-h: exit %d, %s", code, errOut)
 	}
 }
+
+// A vulnerability of both the standard library and golang.org/x/net (the
+// HTTP/2 ones), called in both: shown per module, refused once.
+func TestOneIDInTwoModules(t *testing.T) {
+	report := `{"config":{"protocol_version":"v1.0.0","scanner_name":"govulncheck","scanner_version":"v1.9.0","go_version":"go1.26.8","scan_level":"symbol","scan_mode":"source"}}
+{"osv":{"id":"GO-2026-6617","summary":"HTTP/2 server crash due to HPACK encoder race in net/http"}}
+{"finding":{"osv":"GO-2026-6617","fixed_version":"v1.26.9","trace":[{"module":"stdlib","version":"v1.26.8","package":"net/http","function":"ServeHTTP","receiver":"*ServeMux"},{"module":"onething","package":"onething/a","function":"A"}]}}
+{"finding":{"osv":"GO-2026-6617","fixed_version":"v0.60.0","trace":[{"module":"golang.org/x/net","version":"v0.59.0","package":"golang.org/x/net/http2","function":"ServeConn","receiver":"*Server"},{"module":"onething","package":"onething/b","function":"B"}]}}
+`
+	allow := allowFile(t, "")
+	code, out, _ := runCheck(t, report, "-allow", allow)
+	if code != 1 {
+		t.Fatalf("exit %d, want 1", code)
+	}
+	contains(t, "output", out,
+		"(per module): 2 called",
+		"module:  stdlib go1.26.8, fixed in go1.26.9",
+		"module:  golang.org/x/net v0.59.0, fixed in v0.60.0",
+		"trace:   onething/b.B\n             golang.org/x/net/http2.(*Server).ServeConn\n",
+		"FAIL: 1 called vulnerability not accepted in "+allow+": GO-2026-6617\n")
+}
