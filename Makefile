@@ -39,8 +39,17 @@ fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
+# What `onething version` reports: the build is stamped with -ldflags -X
+# (these machines build with -buildvcs=false, and the container build has
+# no .git; deploy/Dockerfile takes the same as build arguments). Override
+# them on the command line: make build VERSION=v1.4.0
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo unknown)
+COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+BUILD_DATE ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+LDFLAGS = -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.buildDate=$(BUILD_DATE)
+
 build:
-	$(GO) build -o bin/onething ./gateway/cmd/onething
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/onething ./gateway/cmd/onething
 
 .PHONY: bench bench-go
 
@@ -48,8 +57,7 @@ build:
 # end, growth to 1,000,000 stored applications: long), written to
 # docs/BENCHMARKS.md. BENCH_FLAGS changes it, e.g. a smaller growth on bolt:
 #   make bench BENCH_FLAGS='--grow-to 1000000 --grow-to-bolt 100000'
-# COMMIT names the code measured (the build carries no VCS stamp here).
-COMMIT ?= unknown
+# COMMIT (above, as build stamps it) names the code measured.
 BENCH_FLAGS ?=
 bench: build
 	./bin/onething bench --commit "$(COMMIT)" --doc docs/BENCHMARKS.md --out docs/benchmarks.json $(BENCH_FLAGS)
