@@ -35,6 +35,9 @@ var (
 	// nothing, kept in the write that changes the application, so the
 	// operators' scan (overdue tasks, pending pushes) reads only those.
 	bucketOpen = []byte("open")
+	// bucketUnreadable lists the applications whose record does not open
+	// (unreadable.go): id -> JSON of a contracts.UnreadableRecord.
+	bucketUnreadable = []byte("unreadable")
 )
 
 // Bolt is the embedded backend: one bbolt file, one writer at a time, every
@@ -44,11 +47,12 @@ type Bolt struct {
 	db       *bolt.DB
 	codec    codec
 	identity Identity
+	notes    unreadableNotes
 }
 
 // ourBuckets are every bucket an onething store has; a file with any
 // other is not onething's.
-var ourBuckets = [][]byte{bucketApps, bucketKeys, bucketJobs, bucketDue, bucketDead, bucketIdx, bucketAudit, bucketMeta, bucketOpen}
+var ourBuckets = [][]byte{bucketApps, bucketKeys, bucketJobs, bucketDue, bucketDead, bucketIdx, bucketAudit, bucketMeta, bucketOpen, bucketUnreadable}
 
 // OpenBolt opens the data file at path. With Strict (the gateway) it opens
 // only a store InitBolt made; without (tests), it makes the file and the
@@ -290,6 +294,9 @@ func (b *Bolt) indexOpenApps() error {
 		ob := tx.Bucket(bucketOpen)
 		return tx.Bucket(bucketApps).ForEach(func(k, v []byte) error {
 			app, _, err := b.codec.decodeUncached(string(k), v)
+			if errors.Is(err, ErrUnreadable) {
+				return ob.Put(k, nil) // it may need work, once it opens again
+			}
 			if err != nil {
 				return err
 			}
@@ -443,6 +450,7 @@ func (b *Bolt) Get(_ context.Context, id string) (*contracts.Application, error)
 		app, _, err = b.getApp(tx, id)
 		return err
 	})
+	b.notes.note(b, err)
 	return app, err
 }
 
@@ -498,9 +506,15 @@ func (b *Bolt) Reseal(ctx context.Context) (ResealStats, error) {
 			return st, err
 		}
 		n := min(batch, len(stale))
+		var bad []error
 		err := b.db.Update(func(tx *bolt.Tx) error {
+			bad = bad[:0]
 			for _, id := range stale[:n] {
 				app, idx, err := b.getApp(tx, id)
+				if errors.Is(err, ErrUnreadable) {
+					bad = append(bad, err) // listed for operators; resealing cannot help
+					continue
+				}
 				if err != nil {
 					return err
 				}
@@ -513,8 +527,15 @@ func (b *Bolt) Reseal(ctx context.Context) (ResealStats, error) {
 		if err != nil {
 			return st, fmt.Errorf("reseal: %w", err)
 		}
-		st.Resealed += n
+		for _, e := range bad {
+			b.notes.note(b, e)
+		}
+		st.Resealed += n - len(bad)
+		st.Unreadable += len(bad)
 		stale = stale[n:]
+	}
+	if st.Unreadable > 0 {
+		return st, nil // keep every key check while records are left behind
 	}
 	return st, forgetOldKeys(ctx, b, b.codec.keys)
 }
@@ -542,7 +563,7 @@ func (b *Bolt) UpdateAck(_ context.Context, id string, job Job, fn UpdateFunc) e
 }
 
 func (b *Bolt) update(id, onceKey string, ack *Job, fn UpdateFunc) error {
-	return b.db.Update(func(tx *bolt.Tx) error {
+	err := b.db.Update(func(tx *bolt.Tx) error {
 		if onceKey != "" && tx.Bucket(bucketKeys).Get([]byte(onceKey)) != nil {
 			return ErrAlreadyApplied
 		}
@@ -571,6 +592,8 @@ func (b *Bolt) update(id, onceKey string, ack *Job, fn UpdateFunc) error {
 		}
 		return enqueue(tx, jobs)
 	})
+	b.notes.note(b, err)
+	return err
 }
 
 func dueKey(at time.Time, id string) []byte {
@@ -888,4 +911,74 @@ func (b *Bolt) putMeta(_ context.Context, name, value string) (string, error) {
 
 func (b *Bolt) delMeta(_ context.Context, name string) error {
 	return b.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Delete([]byte(name)) })
+}
+
+// The list of unreadable records (unreadable.go).
+
+func (b *Bolt) putUnreadable(_ context.Context, rec contracts.UnreadableRecord) error {
+	return b.db.Update(func(tx *bolt.Tx) error {
+		ub, err := tx.CreateBucketIfNotExists(bucketUnreadable)
+		if err != nil {
+			return err
+		}
+		if v := ub.Get([]byte(rec.ApplicationID)); v != nil {
+			var old contracts.UnreadableRecord
+			if unmarshalJSON(v, &old) == nil {
+				rec = merge(old, rec)
+			}
+		} else if ub.Stats().KeyN >= maxUnreadable {
+			return nil
+		}
+		data, err := marshalJSON(rec)
+		if err != nil {
+			return err
+		}
+		return ub.Put([]byte(rec.ApplicationID), data)
+	})
+}
+
+func (b *Bolt) allUnreadable(context.Context) ([]contracts.UnreadableRecord, error) {
+	var out []contracts.UnreadableRecord
+	err := b.db.View(func(tx *bolt.Tx) error {
+		ub := tx.Bucket(bucketUnreadable)
+		if ub == nil {
+			return nil
+		}
+		return ub.ForEach(func(k, v []byte) error {
+			var rec contracts.UnreadableRecord
+			if unmarshalJSON(v, &rec) != nil {
+				rec = contracts.UnreadableRecord{Reason: ReasonMalformed}
+			}
+			rec.ApplicationID = string(k)
+			out = append(out, rec)
+			return nil
+		})
+	})
+	return out, err
+}
+
+func (b *Bolt) delUnreadable(_ context.Context, id string) error {
+	return b.db.Update(func(tx *bolt.Tx) error {
+		if ub := tx.Bucket(bucketUnreadable); ub != nil {
+			return ub.Delete([]byte(id))
+		}
+		return nil
+	})
+}
+
+// UnreadableCount is how many applications the list holds.
+func (b *Bolt) UnreadableCount(context.Context) (int, error) {
+	n := 0
+	err := b.db.View(func(tx *bolt.Tx) error {
+		if ub := tx.Bucket(bucketUnreadable); ub != nil {
+			n = ub.Stats().KeyN
+		}
+		return nil
+	})
+	return n, err
+}
+
+// UnreadableRecords lists the applications whose record does not open.
+func (b *Bolt) UnreadableRecords(ctx context.Context, limit int) ([]contracts.UnreadableRecord, int, error) {
+	return unreadableRecords(ctx, b, &b.notes, limit)
 }

@@ -224,41 +224,54 @@ func (c codec) decode(id string, data []byte) (*contracts.Application, string, e
 }
 
 // decodeUncached is decode without the cache, for a walk through the
-// whole store, which would only push out the records in use.
+// whole store, which would only push out the records in use. A record
+// that is there but does not decode is an *UnreadableError (unreadable.go).
 func (c codec) decodeUncached(id string, data []byte) (*contracts.Application, string, error) {
+	app, idx, err := c.decodeRecord(id, data)
+	if err != nil {
+		return nil, "", err
+	}
+	return app, idx, nil
+}
+
+func (c codec) decodeRecord(id string, data []byte) (*contracts.Application, string, *UnreadableError) {
+	bad := func(reason string, err error) (*contracts.Application, string, *UnreadableError) {
+		return nil, "", &UnreadableError{ID: id, Reason: reason, err: err}
+	}
 	if !isEnvelope(data) {
 		var app contracts.Application
 		if err := unmarshalJSON(data, &app); err != nil {
-			return nil, "", fmt.Errorf("decode application: %w", err)
+			return bad(ReasonMalformed, nil)
 		}
 		if app.ID != id {
 			// Not a plain record of this application: another one's, an
 			// envelope not written by encode, or junk.
-			return nil, "", fmt.Errorf("decode application %s: the stored record is not this application's", id)
+			return bad(ReasonOtherRecord, nil)
 		}
 		return &app, "", nil
 	}
 	if c.keys == nil {
-		return nil, "", fmt.Errorf("decode application %s: %w", id, ErrSealedNoKeys)
+		return bad(ReasonNoKeys, ErrSealedNoKeys)
 	}
 	var env envelope
 	if err := unmarshalJSON(data, &env); err != nil || env.App == nil {
-		return nil, "", fmt.Errorf("decode application %s: malformed record", id)
+		return bad(ReasonMalformed, nil)
 	}
 	if env.V != envelopeVersion {
-		return nil, "", fmt.Errorf("decode application %s: unknown record version %d", id, env.V)
+		return bad(fmt.Sprintf("unknown record version %d", env.V), nil)
 	}
 	app := env.App
 	if app.ID != id {
-		return nil, "", fmt.Errorf("decode application %s: the record names another application", id)
+		return bad(ReasonOtherRecord, nil)
 	}
 	plain, err := c.keys.Open(env.Sealed, appContext(id))
 	if err != nil {
-		return nil, "", fmt.Errorf("decode application %s: %w", id, err)
+		// The keyring's messages name key ids and algorithms only.
+		return bad(err.Error(), err)
 	}
 	var p personal
 	if err := unmarshalJSON(plain, &p); err != nil {
-		return nil, "", fmt.Errorf("decode application %s: sealed part: %w", id, err)
+		return bad("the sealed part is not what the gateway seals", nil)
 	}
 	app.Applicant, app.Delivery = p.Applicant, p.Delivery
 	if r := app.Requests.Certificate; r != nil {
@@ -277,7 +290,7 @@ func (c codec) decodeUncached(id string, data []byte) (*contracts.Application, s
 			app.Timeline[i].Note = p.Notes[i]
 		}
 	} else if len(p.Notes) > 0 {
-		return nil, "", fmt.Errorf("decode application %s: the sealed notes do not match the timeline", id)
+		return bad("the sealed notes do not match the timeline", nil)
 	}
 	return app, env.Index, nil
 }
@@ -441,6 +454,9 @@ func forgetOldKeys(ctx context.Context, m metaStore, keys *seal.Keyring) error {
 type ResealStats struct {
 	Scanned  int // applications looked at
 	Resealed int // applications sealed again with the current keys
+	// Unreadable: stale records that did not open, left as they are and
+	// listed for operators (UnreadableRecords).
+	Unreadable int
 }
 
 // Audit log.

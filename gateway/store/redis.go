@@ -57,6 +57,7 @@ type Redis struct {
 	maxRetries int
 	codec      codec
 	identity   Identity
+	notes      unreadableNotes
 	// writers queues this process's updates of one application (by a
 	// stripe of its id) so that they take turns instead of racing. The
 	// revision check still settles races between replicas; this only
@@ -420,6 +421,7 @@ func (r *Redis) snapshot(ctx context.Context, id string, decode decodeFunc) (*co
 		return nil, 0, fmt.Errorf("read application: %w", err)
 	}
 	app, rev, _, err := r.decodeApp(id, vals, decode)
+	r.notes.note(r, err)
 	return app, rev, err
 }
 
@@ -545,6 +547,7 @@ func (r *Redis) update(ctx context.Context, id, onceKey string, ack *Job, fn Upd
 		}
 		app, rev, oldIdx, err := r.decodeApp(id, get.Val(), r.codec.decode)
 		if err != nil {
+			r.notes.note(r, err)
 			return err
 		}
 		jobs, err := fn(app)

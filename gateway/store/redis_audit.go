@@ -81,6 +81,10 @@ func (r *Redis) Reseal(ctx context.Context) (ResealStats, error) {
 			return nil
 		}
 		err = r.Update(ctx, id, "", func(*contracts.Application) ([]Job, error) { return nil, nil })
+		if errors.Is(err, ErrUnreadable) {
+			st.Unreadable++ // listed for operators; resealing cannot help
+			return nil
+		}
 		if err != nil && !errors.Is(err, ErrNotFound) {
 			return fmt.Errorf("reseal %s: %w", id, err)
 		}
@@ -89,6 +93,9 @@ func (r *Redis) Reseal(ctx context.Context) (ResealStats, error) {
 	})
 	if err != nil {
 		return st, err
+	}
+	if st.Unreadable > 0 {
+		return st, nil // keep every key check while records are left behind
 	}
 	return st, forgetOldKeys(ctx, r, r.codec.keys)
 }
@@ -210,4 +217,70 @@ func (r *Redis) putMeta(ctx context.Context, name, value string) (string, error)
 
 func (r *Redis) delMeta(ctx context.Context, name string) error {
 	return r.rdb.HDel(ctx, r.metaKey(), name).Err()
+}
+
+// The list of unreadable records (unreadable.go): one hash, P:unreadable,
+// application id -> JSON of a contracts.UnreadableRecord.
+
+func (r *Redis) unreadableKey() string { return r.prefix + ":unreadable" }
+
+// UnreadableKey names the list's hash (tests, tools).
+func (r *Redis) UnreadableKey() string { return r.unreadableKey() }
+
+// KEYS: 1 the list. ARGV: 1 id, 2 JSON, 3 bound. Adds a new entry while
+// the list is below its bound; otherwise keeps the first sighting's time.
+var scriptPutUnreadable = redis.NewScript(`
+local old = redis.call('HGET', KEYS[1], ARGV[1])
+if not old and redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[3]) then
+  return 0
+end
+local rec = cjson.decode(ARGV[2])
+if old then
+  local ok, prev = pcall(cjson.decode, old)
+  if ok and type(prev) == 'table' and prev['firstSeen'] then
+    rec['firstSeen'] = prev['firstSeen']
+  end
+end
+redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(rec))
+return 1
+`)
+
+func (r *Redis) putUnreadable(ctx context.Context, rec contracts.UnreadableRecord) error {
+	data, err := marshalJSON(rec)
+	if err != nil {
+		return err
+	}
+	return scriptPutUnreadable.Run(ctx, r.rdb, []string{r.unreadableKey()}, rec.ApplicationID, data, maxUnreadable).Err()
+}
+
+func (r *Redis) allUnreadable(ctx context.Context) ([]contracts.UnreadableRecord, error) {
+	m, err := r.rdb.HGetAll(ctx, r.unreadableKey()).Result()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]contracts.UnreadableRecord, 0, len(m))
+	for id, v := range m {
+		var rec contracts.UnreadableRecord
+		if unmarshalJSON([]byte(v), &rec) != nil {
+			rec = contracts.UnreadableRecord{Reason: ReasonMalformed}
+		}
+		rec.ApplicationID = id
+		out = append(out, rec)
+	}
+	return out, nil
+}
+
+func (r *Redis) delUnreadable(ctx context.Context, id string) error {
+	return r.rdb.HDel(ctx, r.unreadableKey(), id).Err()
+}
+
+// UnreadableCount is how many applications the list holds.
+func (r *Redis) UnreadableCount(ctx context.Context) (int, error) {
+	n, err := r.rdb.HLen(ctx, r.unreadableKey()).Result()
+	return int(n), err
+}
+
+// UnreadableRecords lists the applications whose record does not open.
+func (r *Redis) UnreadableRecords(ctx context.Context, limit int) ([]contracts.UnreadableRecord, int, error) {
+	return unreadableRecords(ctx, r, &r.notes, limit)
 }

@@ -18,15 +18,21 @@ type Scanner interface {
 	Scan(ctx context.Context, yield func(*contracts.Application) bool) error
 }
 
-// Scan walks the bbolt file's applications in id (time) order.
+// Scan walks the bbolt file's applications in id (time) order. A record
+// that does not open is skipped and listed for operators (unreadable.go).
 func (b *Bolt) Scan(ctx context.Context, yield func(*contracts.Application) bool) error {
-	return b.db.View(func(tx *bolt.Tx) error {
+	var bad []error
+	err := b.db.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketApps).Cursor()
 		for k, v := c.First(); k != nil; k, v = c.Next() {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
 			app, _, err := b.codec.decodeUncached(string(k), v)
+			if errors.Is(err, ErrUnreadable) {
+				bad = append(bad, err)
+				continue
+			}
 			if err != nil {
 				return err
 			}
@@ -36,6 +42,10 @@ func (b *Bolt) Scan(ctx context.Context, yield func(*contracts.Application) bool
 		}
 		return nil
 	})
+	for _, e := range bad {
+		b.notes.note(b, e)
+	}
+	return err
 }
 
 // Scan walks Redis's applications (SCAN over the application keys; no
@@ -50,8 +60,8 @@ func (r *Redis) Scan(ctx context.Context, yield func(*contracts.Application) boo
 			continue // an application's other keys (once keys, …)
 		}
 		app, _, err := r.snapshot(ctx, strings.TrimSuffix(strings.TrimPrefix(key, head), "}"), r.codec.decodeUncached)
-		if errors.Is(err, ErrNotFound) {
-			continue
+		if errors.Is(err, ErrNotFound) || errors.Is(err, ErrUnreadable) {
+			continue // an unreadable one is listed for operators (snapshot)
 		}
 		if err != nil {
 			return err
