@@ -6,16 +6,81 @@ import (
 	c "onething/contracts"
 )
 
-// Briefs shows an application's tasks to callers (app is the caller's copy).
+// Briefs shows an application's tasks to callers (app is the caller's copy),
+// their free text masked.
 func (w *Workflow) Briefs(app *c.Application) []c.TaskBrief {
+	return w.briefs(app, masker(app))
+}
+
+func (w *Workflow) briefs(app *c.Application, m *c.FreeTextMasker) []c.TaskBrief {
 	out := make([]c.TaskBrief, 0, len(app.Tasks))
 	for _, t := range app.Tasks {
 		out = append(out, c.TaskBrief{
 			TaskID: t.ID, Item: t.Item, ItemName: c.Items[t.Item].Name, Dept: t.Dept, State: t.State,
-			DependsOn: t.DependsOn, CaseNo: t.CaseNo, Reason: t.Reason, Result: t.Result,
-			Certificate: maskedCert(t.Certificate), Milestones: t.Milestones, Supplement: t.Supplement, DueDate: t.DueDate,
+			DependsOn: t.DependsOn, CaseNo: t.CaseNo, Reason: maskedMessage(t.Reason, m), Result: maskedResult(t.Result, m),
+			Certificate: maskedCert(t.Certificate), Milestones: t.Milestones, Supplement: maskedSupplement(t.Supplement, m), DueDate: t.DueDate,
 			Overdue: w.Overdue(t), UpdatedAt: t.UpdatedAt,
 		})
+	}
+	return out
+}
+
+// masker masks the free text of an application (the applicant's words in a
+// withdrawal, a department's reasons and notes): every ID, certificate and
+// phone number, and the names of the people the application names. The
+// full text stays in the record, for the audited full-record read.
+func masker(app *c.Application) *c.FreeTextMasker {
+	names := []string{app.Applicant.Name}
+	if g := app.Applicant.Guardian; g != nil {
+		names = append(names, g.Name)
+	}
+	if app.Delivery.Recipient != "" {
+		names = append(names, app.Delivery.Recipient)
+	}
+	return c.NewFreeTextMasker(names...)
+}
+
+// maskedMessage is msg with its texts masked: a new message where that
+// changes anything (the record's own is never changed: it is shared with
+// its timeline and the store's cache), msg itself otherwise.
+func maskedMessage(msg *c.Message, m *c.FreeTextMasker) *c.Message {
+	if msg == nil {
+		return nil
+	}
+	zh, en := m.Mask(msg.ZH), m.Mask(msg.EN)
+	if zh == msg.ZH && en == msg.EN {
+		return msg
+	}
+	return &c.Message{ZH: zh, EN: en}
+}
+
+func maskedResult(r *c.Result, m *c.FreeTextMasker) *c.Result {
+	if r == nil {
+		return nil
+	}
+	out := *r
+	out.Note = maskedMessage(r.Note, m)
+	return &out
+}
+
+func maskedSupplement(s *c.Supplement, m *c.FreeTextMasker) *c.Supplement {
+	if s == nil {
+		return nil
+	}
+	out := *s
+	out.What, out.Where = *maskedMessage(&s.What, m), *maskedMessage(&s.Where, m)
+	return &out
+}
+
+// maskedTimeline is a copy of the timeline with its notes masked.
+func maskedTimeline(tl []c.Entry, m *c.FreeTextMasker) []c.Entry {
+	if tl == nil {
+		return nil
+	}
+	out := make([]c.Entry, len(tl))
+	for i, e := range tl {
+		e.Note = maskedMessage(e.Note, m)
+		out[i] = e
 	}
 	return out
 }
@@ -30,22 +95,24 @@ func maskedCert(cert *c.Certificate) *c.Certificate {
 	return &m
 }
 
-// View is GET /v1/applications/{id}: the case with the applicant masked.
-// The status is recomputed for today, so a task that ran past its due date
-// since the last change shows as overdue.
+// View is GET /v1/applications/{id}: the case with the applicant and the
+// free text masked. The status is recomputed for today, so a task that ran
+// past its due date since the last change shows as overdue.
 func (w *Workflow) View(app *c.Application) c.ApplicationView {
 	w.Recompute(app)
+	m := masker(app)
 	return c.ApplicationView{
 		ApplicationID: app.ID, PortalRef: app.PortalRef, Channel: app.Channel, ReceivedAt: app.ReceivedAt,
 		Applicant: c.MaskedApplicant{
 			Name: c.MaskName(app.Applicant.Name), IDNumber: c.MaskID(app.Applicant.IDNumber),
 			HouseholdDivision: app.Applicant.HouseholdDivision,
 		},
-		Status: app.Status, Items: w.Briefs(app), Timeline: app.Timeline, Version: app.Version,
+		Status: app.Status, Items: w.briefs(app, m), Timeline: maskedTimeline(app.Timeline, m), Version: app.Version,
 	}
 }
 
-// Push is the status webhook body for the application's current version.
+// Push is the status webhook body for the application's current version,
+// its free text masked as in View.
 func (w *Workflow) Push(app *c.Application) *c.StatusPush {
 	w.Recompute(app)
 	return &c.StatusPush{

@@ -1,6 +1,8 @@
 package workflow
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -480,5 +482,74 @@ func TestNewSevereCertificateBringsThePension(t *testing.T) {
 	ch, _ := w.ApplyEvent(app, c.DeptCDPF, e)
 	if len(app.Tasks) != 2 || app.Tasks[1].Item != c.ItemPensionSubsidy || app.Tasks[1].State != c.TaskReady || len(ch.Ready) != 1 {
 		t.Errorf("after a grade 1 certificate: %+v", app.Tasks)
+	}
+}
+
+// TestViewAndPushMaskFreeText: the applicant's and the departments' free
+// text (reasons, supplement requests, result notes, timeline notes) reaches
+// the view and the push with every ID and phone number and the names of the
+// application's people masked; the record keeps the full text.
+func TestViewAndPushMaskFreeText(t *testing.T) {
+	w, app := newFlow(), mainCase()
+	app.Applicant.Guardian = &c.Guardian{Name: "李秀英", Relation: "母亲", Phone: "13812345678"}
+	app.Delivery = c.Delivery{Method: "post", Recipient: "王建国", Phone: "13912345678", Address: "罗江镇"}
+	w.Plan(app)
+	cdpf, hrss, medical := app.Tasks[0], app.Tasks[3], app.Tasks[4]
+	w.ApplyCase(app, cdpf.ID, &c.CaseResponse{CaseNo: "CDPF-20261129-000001", Status: c.CaseAccepted})
+	sup := ev("s1", cdpf.ID, c.EventSupplementRequired)
+	sup.Reason = &c.Message{ZH: "请张志明本人携带身份证51170219850307123X到窗口，或致电 0818-2212345 / 136 9876 5432",
+		EN: "Zhang Zhiming, ID 51170219850307123X, call 0818-2212345"}
+	if _, err := w.ApplyEvent(app, c.DeptCDPF, sup); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.ProvideSupplement(app, &c.SupplementSubmission{TaskID: cdpf.ID, Note: "张志明已补交照片，电话13698765432"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.ApplyCase(app, hrss.ID, &c.CaseResponse{CaseNo: "RS1", Status: c.CaseRejected,
+		Reason: &c.Message{ZH: "经核查张志明（51170219850307123X）已领取，咨询0818-2212345", EN: "already paid; call 0818-2212345"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.ApplyCase(app, medical.ID, &c.CaseResponse{CaseNo: "YB1", Status: c.CaseApproved,
+		Result: &c.Result{Note: &c.Message{ZH: "已告知监护人李秀英（13812345678）", EN: "guardian told on 13812345678"}}}); err != nil {
+		t.Fatal(err)
+	}
+	reason := "本人张志明（身份证511702198002025569，电话13698765432）因迁居不再申请，收件人王建国、监护人李秀英知悉"
+	if _, _, err := w.Withdraw(app, reason); err != nil {
+		t.Fatal(err)
+	}
+	secrets := []string{"51170219850307123X", "511702198002025569", "13698765432", "136 9876 5432", "2212345", "13812345678",
+		"张志明", "志明", "李秀英", "秀英", "王建国", "建国"}
+	view, _ := json.Marshal(w.View(app))
+	push, _ := json.Marshal(w.Push(app))
+	briefs, _ := json.Marshal(w.Briefs(app))
+	for what, b := range map[string][]byte{"view": view, "push": push, "briefs": briefs} {
+		for _, s := range secrets {
+			if bytes.Contains(b, []byte(s)) {
+				t.Errorf("the %s shows %q: %s", what, s, b)
+			}
+		}
+		for _, want := range []string{"因迁居不再申请", "51**************69", "13*******32", "CDPF-20261129-000001"} {
+			if !bytes.Contains(b, []byte(want)) {
+				t.Errorf("the %s lacks %q (masked, still readable): %s", what, want, b)
+			}
+		}
+	}
+	// The record keeps the full text (the full-record read shows it).
+	if !strings.Contains(cdpf.Reason.ZH, "511702198002025569") || !strings.Contains(hrss.Reason.ZH, "51170219850307123X") ||
+		!strings.Contains(medical.Result.Note.ZH, "13812345678") || !strings.Contains(cdpf.Supplement.What.ZH, "张志明") ||
+		!strings.Contains(cdpf.SupplementNote, "13698765432") {
+		t.Errorf("the record lost its full text: %+v", cdpf)
+	}
+	full := 0
+	for _, e := range app.Timeline {
+		if e.Note != nil && strings.Contains(e.Note.ZH, reason) {
+			full++
+		}
+	}
+	if full == 0 {
+		t.Error("the timeline lost the withdrawal's full reason")
+	}
+	if again, _ := json.Marshal(w.View(app)); !bytes.Equal(again, view) {
+		t.Error("a second view differs: the first changed the record")
 	}
 }
