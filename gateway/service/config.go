@@ -21,6 +21,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	c "onething/contracts"
+	"onething/gateway/secrets"
 	"onething/gateway/store"
 )
 
@@ -39,7 +40,8 @@ import (
 // (a mounted Secret): ONETHING_PORTAL_PUSH_SECRET_FILE=/run/secrets/push;
 // for a list, one entry per line. In the file itself, a string value of
 // the form ${file:/run/secrets/name} is replaced by that file's content
-// (a relative path is taken from the configuration file's directory).
+// (a relative path is taken from the configuration file's directory, and
+// so are relative keyFile, jwtKeyFile, sessionKeyFile and jwksFile paths).
 const EnvPrefix = "ONETHING_"
 
 // notSettings are ONETHING_ variables that are read elsewhere (the command
@@ -104,6 +106,7 @@ func LoadConfigBytes(data []byte, dir string, environ []string) (Loaded, error) 
 	}
 	var errs []error
 	resolveFileRefs(root, dir, nil, &l.FromFiles, &errs)
+	resolveKeyFiles(root, dir)
 	applyEnv(root, environ, &l, &errs)
 	if err := errors.Join(errs...); err != nil {
 		return l, err
@@ -146,6 +149,28 @@ func resolveFileRefs(node any, dir string, path []string, from *[]string, errs *
 		}
 	}
 	return node
+}
+
+// keyFileSettings are the settings that name a file of secret material;
+// a relative path in the configuration file is taken from the file's
+// directory, as ${file:…} is (a path from the environment stays as given).
+var keyFileSettings = map[string]bool{"keyFile": true, "jwtKeyFile": true, "sessionKeyFile": true, "jwksFile": true}
+
+func resolveKeyFiles(node any, dir string) {
+	switch v := node.(type) {
+	case map[string]any:
+		for k, child := range v {
+			if name, ok := child.(string); ok && keyFileSettings[k] && dir != "" && name != "" && !filepath.IsAbs(name) {
+				v[k] = filepath.Join(dir, name)
+				continue
+			}
+			resolveKeyFiles(child, dir)
+		}
+	case []any:
+		for _, child := range v {
+			resolveKeyFiles(child, dir)
+		}
+	}
 }
 
 // applyEnv applies the ONETHING_* variables to the document.
@@ -347,7 +372,10 @@ func setPath(root map[string]any, path []string, v any) {
 
 // Masked is the configuration as a document with every secret replaced by
 // "***" (an empty one stays empty, so an operator sees what is unset) and
-// passwords taken out of URLs: what `onething config check` prints.
+// credentials taken out of URLs (secrets.RedactURL: the password or token
+// of the user information, credential parameters of the query): what
+// `onething config check` prints. Key ids, algorithms and key-file paths
+// are not secrets and show.
 func Masked(cfg Config) (map[string]any, error) {
 	b, err := json.Marshal(cfg)
 	if err != nil {
@@ -363,26 +391,44 @@ func Masked(cfg Config) (map[string]any, error) {
 	return doc, nil
 }
 
-// SecretSetting says whether a setting's (JSON) name holds a secret.
+// publicSettings are names that hold no secret although a name around
+// them, or their own, sounds like one: ids, algorithms, files, the people
+// and places a token is for.
+var publicSettings = map[string]bool{
+	"id": true, "algorithm": true, "currentkey": true, "currentindexkey": true, "appkey": true,
+	"sm4keyid": true, "jwtkeyid": true, "jwtalg": true, "jwtissuer": true, "jwtaudience": true, "scheme": true,
+	"role": true, "subject": true, "towns": true, "dept": true, "username": true,
+}
+
+// SecretSetting says whether a setting's (JSON) name holds a secret: its
+// name has secret, token, password, credential or private key in it, or
+// ends in key (sm4Key, jwtKey, sessionKey, a key's "key"). Ids, algorithms
+// and files are not secrets (currentKey, sm4KeyId, jwtKeyFile, keyFile,
+// appKey, publicKeys …).
 func SecretSetting(name string) bool {
 	n := strings.ToLower(name)
+	if publicSettings[n] || strings.HasSuffix(n, "file") || strings.HasSuffix(n, "id") || strings.HasSuffix(n, "url") ||
+		strings.HasSuffix(n, "path") || strings.Contains(n, "public") {
+		return false
+	}
 	for _, w := range []string{"secret", "token", "password", "passwd", "credential", "privatekey"} {
 		if strings.Contains(n, w) {
 			return true
 		}
 	}
-	if strings.HasSuffix(n, "key") || strings.HasSuffix(n, "keys") {
-		n = strings.TrimSuffix(n, "s")
-		return n != "appkey" && !strings.HasSuffix(n, "publickey")
-	}
-	return false
+	return strings.HasSuffix(n, "key") || strings.HasSuffix(n, "keys")
 }
 
+// maskNode masks the secret settings of a document. Inside a secret
+// setting (the entries of tokens, of keys) every string is masked but
+// those of a public name (a token's role and subject, a key's id).
 func maskNode(node any, secret bool) any {
 	switch v := node.(type) {
 	case map[string]any:
 		for k, child := range v {
-			v[k] = maskNode(child, secret || SecretSetting(k))
+			n := strings.ToLower(k)
+			childSecret := SecretSetting(k) || (secret && !publicSettings[n] && !strings.HasSuffix(n, "file") && !strings.HasSuffix(n, "id"))
+			v[k] = maskNode(child, childSecret)
 		}
 	case []any:
 		for i, child := range v {
@@ -392,25 +438,9 @@ func maskNode(node any, secret bool) any {
 		if secret && v != "" {
 			return "***"
 		}
-		return maskURL(v)
+		return secrets.RedactURL(v)
 	}
 	return node
-}
-
-// maskURL hides the password of a URL (redis://:PASSWORD@host/0).
-func maskURL(s string) string {
-	if !strings.Contains(s, "://") || !strings.Contains(s, "@") {
-		return s
-	}
-	u, err := url.Parse(s)
-	if err != nil || u.User == nil {
-		return s
-	}
-	if _, has := u.User.Password(); has {
-		u.User = url.UserPassword(u.User.Username(), "xxx")
-		return strings.Replace(u.String(), ":xxx@", ":***@", 1)
-	}
-	return s
 }
 
 // Check validates a loaded configuration as far as it can without
@@ -426,17 +456,15 @@ func Check(cfg Config) (problems, warnings []string) {
 	}
 	if cfg.BaseURL == "" {
 		bad("baseUrl: required (the departments call back there)")
-	} else if u, err := url.Parse(cfg.BaseURL); err != nil || u.Scheme == "" || u.Host == "" {
-		bad("baseUrl: %q is not an absolute URL", cfg.BaseURL)
+	} else if !absoluteURL(cfg.BaseURL) {
+		bad("baseUrl: %q is not an absolute URL", secrets.RedactURL(cfg.BaseURL))
 	}
 	switch s := cfg.Store; {
 	case s == "" && cfg.DataFile == "":
 		bad("store: set store (redis://… or bolt:///path) or dataFile")
 	case s == "", strings.HasPrefix(s, "bolt://"):
 	case strings.HasPrefix(s, "redis://"), strings.HasPrefix(s, "rediss://"):
-		if _, err := url.Parse(s); err != nil {
-			bad("store: %v", err)
-		}
+		// CheckSecrets reports a URL that does not parse, without its password.
 	default:
 		bad("store: must be bolt:///path or redis://host:port/db")
 	}
@@ -452,7 +480,9 @@ func Check(cfg Config) (problems, warnings []string) {
 	if len(cfg.ReadTokens) == 0 {
 		warn("readTokens: none, so nobody can read a status")
 	}
-	if _, err := Keyring(cfg); err != nil {
+	secretProblems := CheckSecrets(cfg)
+	problems = append(problems, secretProblems...)
+	if _, err := Keyring(cfg); err != nil && !mentions(secretProblems, "dataProtection.") {
 		bad("%v", err)
 	}
 	for _, d := range c.Depts {
@@ -461,8 +491,8 @@ func Check(cfg Config) (problems, warnings []string) {
 			bad("departments.%s.baseUrl: required", d)
 			continue
 		}
-		if u, err := url.Parse(dc.BaseURL); err != nil || u.Scheme == "" || u.Host == "" {
-			bad("departments.%s.baseUrl: %q is not an absolute URL", d, dc.BaseURL)
+		if !absoluteURL(dc.BaseURL) {
+			bad("departments.%s.baseUrl: %q is not an absolute URL", d, secrets.RedactURL(dc.BaseURL))
 		}
 		if len(dc.EventSecrets) == 0 && !dc.NoCallback {
 			bad("departments.%s.eventSecrets: required unless noCallback (its events are verified with them)", d)
@@ -517,6 +547,21 @@ func Check(cfg Config) (problems, warnings []string) {
 		problems = append(problems, "assembling the gateway did not finish within 15s")
 	}
 	return problems, warnings
+}
+
+func absoluteURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && u.Scheme != "" && u.Host != ""
+}
+
+// mentions says whether a problem starts with the prefix (a setting path).
+func mentions(problems []string, prefix string) bool {
+	for _, p := range problems {
+		if strings.HasPrefix(p, prefix) {
+			return true
+		}
+	}
+	return false
 }
 
 // inertStore stands in for the store while a configuration is checked;

@@ -11,17 +11,22 @@ import (
 
 	"sigs.k8s.io/yaml"
 
+	"onething/adapters/client"
 	c "onething/contracts"
+	"onething/gateway/auth"
+	"onething/gateway/console"
+	"onething/gateway/seal"
 )
 
 // The JSON example and the same settings written as YAML load alike; the
 // YAML goes through the same JSON field names and the same strictness.
 func TestYAMLAndJSONLoadAlike(t *testing.T) {
-	data, err := os.ReadFile("../../deploy/onething.example.json")
+	dir := sampleWithSecrets(t, "onething.example.json")
+	data, err := os.ReadFile(filepath.Join(dir, "onething.example.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	fromJSON, err := LoadConfigBytes(data, "", []string{})
+	fromJSON, err := LoadConfigBytes(data, dir, []string{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -29,7 +34,7 @@ func TestYAMLAndJSONLoadAlike(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fromYAML, err := LoadConfigBytes(y, "", []string{})
+	fromYAML, err := LoadConfigBytes(y, dir, []string{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,27 +132,73 @@ departments:
 func TestMaskedHidesSecrets(t *testing.T) {
 	cfg := Config{Store: "redis://:hunter2@redis:6379/0", PortalSecrets: []string{"whsec_a"}, PortalPushSecret: "whsec_b",
 		ReadTokens: []string{"tok"}, BaseURL: "https://gw.example",
-		Departments: map[c.Dept]Dept{c.DeptCDPF: {BaseURL: "https://cdpf", AppKey: "onething", Secret: "s3cret", EventSecrets: []string{"whsec_c"}}}}
+		PortalPushURL: "https://portal.example/push?access_token=qs-token-1&mode=x",
+		Tokens:        []auth.StaticToken{{Token: "static-tok-1", Role: auth.RoleStaff, Towns: []string{"511702102"}, Subject: "luojiang-window"}},
+		JWT:           &JWTConfig{Issuer: "https://idp.example", JWKSFile: "/etc/onething/jwks.json", HS256Secrets: []string{"hs-secret-1"}},
+		Console:       &ConsoleConfig{SessionKey: "session-key-1", SessionKeyFile: "/run/secrets/session", Accounts: []console.Account{{Username: "clerk", PasswordHash: "$2a$10$hash", Role: "staff"}}},
+		DataProtection: &seal.Config{CurrentKey: "data-1", Keys: []seal.KeySpec{{ID: "data-1", Algorithm: seal.SM4GCM, KeyFile: "/run/secrets/data-key-1"},
+			{ID: "data-0", Algorithm: seal.AES256GCM, Key: "inline-data-key"}},
+			CurrentIndexKey: "index-1", IndexKeys: []seal.KeySpec{{ID: "index-1", Algorithm: seal.HMACSM3, KeyFile: "/run/secrets/index-key-1"}}},
+		Departments: map[c.Dept]Dept{
+			c.DeptCDPF: {BaseURL: "https://cdpf", AppKey: "onething", Secret: "s3cret", EventSecrets: []string{"whsec_c"},
+				Signing: &client.Signing{Scheme: "sm3", SM4Key: "sm4-material", SM4KeyID: "cdpf-2026-01"}},
+			c.DeptCivil: {BaseURL: "https://gw-user:url-pass-1@civil.example/api", Signing: &client.Signing{Scheme: "jwt", JWTKeyFile: "/etc/onething/civil.pem", JWTKeyID: "gw-2026-01", JWTKey: "pem-material"}},
+			c.DeptHRSS:  {BaseURL: "https://url-token-1@hrss.example/api?key=qs-key-1&page=1"},
+		}}
 	m, err := Masked(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	b, _ := json.Marshal(m)
 	out := string(b)
-	for _, secret := range []string{"hunter2", "whsec_a", "whsec_b", "tok\"", "s3cret", "whsec_c"} {
+	for _, secret := range []string{"hunter2", "whsec_a", "whsec_b", "tok\"", "s3cret", "whsec_c", "qs-token-1", "static-tok-1", "hs-secret-1",
+		"session-key-1", "$2a$10$hash", "inline-data-key", "sm4-material", "pem-material", "url-pass-1", "url-token-1", "qs-key-1"} {
 		if strings.Contains(out, secret) {
 			t.Errorf("%s shows in %s", secret, out)
 		}
 	}
-	for _, shown := range []string{`"appKey":"onething"`, `"baseUrl":"https://gw.example"`, `redis://:***@redis:6379/0`, `"adminTokens":null`} {
+	// Ids, algorithms, files, who a token is for: not secrets, shown.
+	for _, shown := range []string{`"appKey":"onething"`, `"baseUrl":"https://gw.example"`, `redis://:***@redis:6379/0`, `"adminTokens":null`,
+		`"currentKey":"data-1"`, `"currentIndexKey":"index-1"`, `"id":"data-1"`, `"algorithm":"sm4-gcm"`, `"keyFile":"/run/secrets/data-key-1"`,
+		`"keyFile":"/run/secrets/index-key-1"`, `"algorithm":"hmac-sm3"`, `"id":"data-0"`, `"key":"***"`,
+		`"sm4KeyId":"cdpf-2026-01"`, `"jwtKeyFile":"/etc/onething/civil.pem"`, `"jwtKeyId":"gw-2026-01"`, `"jwksFile":"/etc/onething/jwks.json"`,
+		`"sessionKeyFile":"/run/secrets/session"`, `"username":"clerk"`, `"subject":"luojiang-window"`, `"role":"staff"`, `"towns":["511702102"]`,
+		`"token":"***"`, `https://portal.example/push?access_token=***\u0026mode=x`, `https://gw-user:***@civil.example/api`,
+		`https://***@hrss.example/api?key=***\u0026page=1`} {
 		if !strings.Contains(out, shown) {
 			t.Errorf("%s missing from %s", shown, out)
 		}
 	}
 	for name, want := range map[string]bool{"secret": true, "eventSecrets": true, "readTokens": true, "sm4Key": true, "jwtKey": true,
-		"hs256Secrets": true, "appKey": false, "jwtKeyFile": false, "jwtKeyId": false, "baseUrl": false, "publicKeys": false, "password": true} {
+		"hs256Secrets": true, "appKey": false, "jwtKeyFile": false, "jwtKeyId": false, "baseUrl": false, "publicKeys": false, "password": true,
+		"currentKey": false, "currentIndexKey": false, "keyFile": false, "sm4KeyId": false, "id": false, "algorithm": false, "sessionKey": true,
+		"sessionKeyFile": false, "passwordHash": true, "key": true, "tokens": true} {
 		if SecretSetting(name) != want {
 			t.Errorf("SecretSetting(%s) = %v", name, !want)
+		}
+	}
+}
+
+// A store URL that does not parse is reported, and printed, without its
+// password (url.Parse's own error holds the whole URL).
+func TestStoreURLErrorsHideThePassword(t *testing.T) {
+	cfg := goodSecrets(t)
+	cfg.Console = nil
+	for _, store := range []string{"redis://:pa ss-sekrit@redis:6379/0", "redis://:pa#ss-sekrit@redis:6379/0", "redis://:p%zz-sekrit@redis:6379/0", "redis://u:pa/ss-sekrit@redis:6379/0"} {
+		cfg.Store = store
+		problems, _ := Check(cfg)
+		if !strings.Contains(strings.Join(problems, "\n"), "store: ") {
+			t.Errorf("%s: no store problem in %q", store, problems)
+		}
+		m, err := Masked(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := json.Marshal(m)
+		for _, out := range append(problems, string(b)) {
+			if strings.Contains(out, "sekrit") || strings.Contains(out, "pa ss") {
+				t.Errorf("%s: the password shows: %s", store, out)
+			}
 		}
 	}
 }
@@ -162,14 +213,8 @@ func TestSnakeTokens(t *testing.T) {
 }
 
 func TestCheck(t *testing.T) {
-	good := Config{Listen: "127.0.0.1:0", BaseURL: "http://127.0.0.1:8080", DataFile: "/tmp/x.db",
-		PortalSecrets: []string{"whsec_MfKQ9r8GKYqrTAjgPfnvNnRvXgvtdGd6zmoWQpZMHbk="}, PortalPushURL: "http://127.0.0.1:8085",
-		PortalPushSecret: "whsec_MfKQ9r8GKYqrTAjgPfnvNnRvXgvtdGd6zmoWQpZMHbk=", ReadTokens: []string{"a-read-token-of-some-length-0123"}, Departments: map[c.Dept]Dept{},
-		DataProtection: testProtection()}
-	for _, d := range c.Depts {
-		good.Departments[d] = Dept{BaseURL: "http://127.0.0.1:9/" + string(d), AppKey: "k", Secret: "s",
-			EventSecrets: []string{"whsec_MfKQ9r8GKYqrTAjgPfnvNnRvXgvtdGd6zmoWQpZMHbk="}}
-	}
+	good := goodSecrets(t)
+	good.Console, good.JWT, good.Tokens = nil, nil, nil
 	if problems, _ := Check(good); len(problems) != 0 {
 		t.Fatalf("a good configuration: %q", problems)
 	}
