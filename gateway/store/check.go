@@ -1,0 +1,395 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+
+	"onething/contracts"
+)
+
+// `onething store check`: an offline, whole-store consistency check. Unlike
+// an open, it walks everything: bbolt's own check of every page (Tx.Check:
+// page types, references, key order, the free list), then the buckets'
+// agreement with each other (every queued job in the due index and back,
+// the open and blind indexes naming stored applications), the key checks
+// against the configured keys, and counts. With Records it also opens
+// every application and lists those that do not open. On Redis (which
+// the replicas keep using meanwhile) it checks the identity and the key
+// checks and counts what the prefix holds.
+
+// CheckOptions tune a check.
+type CheckOptions struct {
+	// Records opens every application (decrypts its sealed part) and lists
+	// those that do not open: a walk that costs some seconds per 100,000
+	// applications.
+	Records bool
+}
+
+// CheckReport is what a check found.
+type CheckReport struct {
+	Backend  string   `json:"backend"` // bolt or redis
+	Store    string   `json:"store"`   // the file, or the Redis database and prefix
+	Identity Identity `json:"identity"`
+	// Counts of what the store holds: applications, openApplications,
+	// jobs, leasedJobs, deadLetters, auditEntries, dedupeKeys,
+	// indexEntries, keyChecks, unreadableListed, unreadableFound (Records).
+	Counts map[string]int `json:"counts"`
+	// Problems found, in English (ids and counts only, no personal data);
+	// none: the store is consistent.
+	Problems []string `json:"problems"`
+	// Unreadable are the applications that did not open (Records).
+	Unreadable []contracts.UnreadableRecord `json:"unreadable,omitempty"`
+}
+
+// OK reports whether the check found no problem.
+func (r *CheckReport) OK() bool { return len(r.Problems) == 0 }
+
+// maxProblems bounds the problems a report lists.
+const maxProblems = 100
+
+func (r *CheckReport) problem(format string, args ...any) {
+	switch {
+	case len(r.Problems) < maxProblems:
+		r.Problems = append(r.Problems, fmt.Sprintf(format, args...))
+	case len(r.Problems) == maxProblems:
+		r.Problems = append(r.Problems, "… more problems not listed")
+	}
+}
+
+// String is the report for people.
+func (r *CheckReport) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "store    %s (%s)\n", r.Store, r.Backend)
+	if r.Identity.ID != "" {
+		fmt.Fprintf(&b, "identity %s, format %d, created %s\n", r.Identity.ID, r.Identity.Format, r.Identity.Created.Format(time.RFC3339))
+	}
+	names := make([]string, 0, len(r.Counts))
+	for k := range r.Counts {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		fmt.Fprintf(&b, "  %-18s %d\n", k, r.Counts[k])
+	}
+	for _, u := range r.Unreadable {
+		fmt.Fprintf(&b, "unreadable %s: %s\n", u.ApplicationID, u.Reason)
+	}
+	if r.OK() {
+		b.WriteString("存储一致 / the store is consistent\n")
+		return b.String()
+	}
+	fmt.Fprintf(&b, "发现 %d 个问题 / %d problem(s):\n", len(r.Problems), len(r.Problems))
+	for _, p := range r.Problems {
+		fmt.Fprintf(&b, "  - %s\n", p)
+	}
+	return b.String()
+}
+
+// String says what an init did, for people.
+func (r InitResult) String() string {
+	id := fmt.Sprintf("id %s, format %d, created %s", r.Identity.ID, r.Identity.Format, r.Identity.Created.Format(time.RFC3339))
+	switch {
+	case r.Created:
+		return "已创建新的存储 / created a new store (" + id + ")"
+	case r.Adopted:
+		return "已为早期版本的存储记录标识，数据未改动 / recorded the identity of an earlier onething's store, its data unchanged (" + id + ")"
+	}
+	return "存储此前已初始化，未作任何改动 / the store was initialised before; nothing changed (" + id + ")"
+}
+
+// CheckBolt checks the bbolt file at path, which no gateway may have open
+// (the check waits a moment for the file's lock, then gives up). It
+// returns an error when it cannot check (no store there, not initialised,
+// another format, in use), and a report, with its problems, otherwise:
+// damage found (a truncated file, pages bbolt's check refuses) is a
+// problem in the report.
+func CheckBolt(ctx context.Context, path string, co CheckOptions, opts ...Option) (*CheckReport, error) {
+	o := buildOptions(opts)
+	rep := &CheckReport{Backend: "bolt", Store: path, Counts: map[string]int{}}
+	if _, err := readBoltHeader(path); err != nil {
+		var d *damage
+		switch {
+		case errors.As(err, &d):
+			rep.problem("the file is damaged: %s", d.en)
+			return rep, nil
+		case errors.Is(err, errFileMissing):
+			return nil, notInitialised(path, "文件不存在", "the file does not exist")
+		case errors.Is(err, errFileEmpty):
+			return nil, notInitialised(path, "文件为空（0 字节），不是存储", "the file is empty (0 bytes), not a store")
+		}
+		return nil, fmt.Errorf("check store %s: %w", path, err)
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: 2 * time.Second, OpenFile: noCreate})
+	if errors.Is(err, berrors.ErrTimeout) {
+		return nil, fmt.Errorf("check store %s: the file is in use (a gateway running on it?): stop it first; the check reads a file no one writes", path)
+	}
+	if err != nil {
+		rep.problem("bbolt cannot open the file: %v", err)
+		return rep, nil
+	}
+	defer db.Close()
+	err = db.View(func(tx *bolt.Tx) error {
+		id, has, err := identityOf(boltMetaMap(tx))
+		switch {
+		case err != nil:
+			return err
+		case !has:
+			if kind, other := classifyBolt(tx); kind == boltForeign {
+				return foreign(path, "这是其他程序的 bbolt 文件（含有桶 "+other+"）", "another program's bbolt file (it has a bucket "+other+")")
+			} else if kind == boltEarlier {
+				return earlierStore(path)
+			}
+			return notInitialised(path, "这是空的 bbolt 文件", "an empty bbolt file")
+		case id.Format != FormatVersion:
+			return otherFormat(path, id.Format)
+		}
+		rep.Identity = id
+		// bbolt's own check of every page first: the walks below trust
+		// the pages.
+		for err := range tx.Check() {
+			rep.problem("bbolt: %v", err)
+		}
+		if !rep.OK() {
+			rep.problem("the file's pages are damaged: restore it from a backup")
+			return nil
+		}
+		checkBoltContents(ctx, tx, rep, codec{keys: o.keys}, co)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return rep, nil
+}
+
+// checkBoltContents checks the buckets against each other, the key
+// checks and, with Records, every application.
+func checkBoltContents(ctx context.Context, tx *bolt.Tx, rep *CheckReport, c codec, co CheckOptions) {
+	defer func() {
+		if p := recover(); p != nil {
+			rep.problem("walking the file failed (%v): its contents are damaged", p)
+		}
+	}()
+	for _, name := range ourBuckets {
+		if tx.Bucket(name) == nil && !bytes.Equal(name, bucketUnreadable) {
+			rep.problem("bucket %q is missing", name)
+		}
+	}
+	if !rep.OK() {
+		return
+	}
+	apps := tx.Bucket(bucketApps)
+	has := func(id []byte) bool { return apps.Get(id) != nil }
+	rep.Counts["applications"] = apps.Stats().KeyN
+	rep.Counts["dedupeKeys"] = tx.Bucket(bucketKeys).Stats().KeyN
+	rep.Counts["deadLetters"] = tx.Bucket(bucketDead).Stats().KeyN
+	rep.Counts["auditEntries"] = tx.Bucket(bucketAudit).Stats().KeyN
+	if ub := tx.Bucket(bucketUnreadable); ub != nil {
+		rep.Counts["unreadableListed"] = ub.Stats().KeyN
+	}
+
+	open := 0
+	tx.Bucket(bucketOpen).ForEach(func(k, _ []byte) error {
+		open++
+		if !has(k) {
+			rep.problem("the open index names application %s, which is not stored", k)
+		}
+		return nil
+	})
+	rep.Counts["openApplications"] = open
+
+	idx := 0
+	tx.Bucket(bucketIdx).ForEach(func(k, _ []byte) error {
+		idx++
+		i := bytes.IndexByte(k, 0)
+		if i < 0 {
+			rep.problem("a blind index entry without an application id")
+		} else if !has(k[i+1:]) {
+			rep.problem("the blind index names application %s, which is not stored", k[i+1:])
+		}
+		return nil
+	})
+	rep.Counts["indexEntries"] = idx
+
+	due := tx.Bucket(bucketDue)
+	dueEntries := map[string]bool{}
+	due.ForEach(func(k, _ []byte) error {
+		if len(k) < 8 {
+			rep.problem("a due index entry of %d bytes", len(k))
+			return nil
+		}
+		dueEntries[string(k)] = true
+		return nil
+	})
+	jobs, leased := 0, 0
+	tx.Bucket(bucketJobs).ForEach(func(k, v []byte) error {
+		jobs++
+		var j Job
+		if err := unmarshalJSON(v, &j); err != nil {
+			rep.problem("job %s does not decode", k)
+			return nil
+		}
+		if j.Leased {
+			leased++
+		}
+		key := string(dueKey(j.Due, string(k)))
+		if !dueEntries[key] {
+			rep.problem("job %s is not in the due index: no worker will take it", k)
+		}
+		delete(dueEntries, key)
+		return nil
+	})
+	for k := range dueEntries {
+		rep.problem("the due index holds job %s, which is not queued", k[8:])
+	}
+	rep.Counts["jobs"], rep.Counts["leasedJobs"] = jobs, leased
+
+	meta := boltMetaMap(tx)
+	checkMeta(rep, meta, c)
+
+	if co.Records {
+		found := 0
+		apps.ForEach(func(k, v []byte) error {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if _, _, err := c.decodeRecord(string(k), v); err != nil {
+				found++
+				if len(rep.Unreadable) < MaxUnreadableListed {
+					rep.Unreadable = append(rep.Unreadable, contracts.UnreadableRecord{ApplicationID: err.ID, Reason: err.Reason})
+				}
+			}
+			return nil
+		})
+		rep.Counts["unreadableFound"] = found
+		if found > 0 {
+			rep.problem("%d application(s) do not open (listed above)", found)
+		}
+	}
+}
+
+// checkMeta checks the key checks against the configured keys.
+func checkMeta(rep *CheckReport, meta map[string]string, c codec) {
+	checks := 0
+	for name := range meta {
+		if strings.HasPrefix(name, metaDataKey) || strings.HasPrefix(name, metaIndexKey) {
+			checks++
+		}
+	}
+	rep.Counts["keyChecks"] = checks
+	if c.keys == nil {
+		if checks > 0 {
+			rep.problem("the store holds sealed data and no keys were given to check")
+		}
+		return
+	}
+	names := make([]string, 0, len(meta))
+	for name := range meta {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if err := verifyCheck(c.keys, name, meta[name]); err != nil {
+			rep.problem("%v", err)
+		}
+	}
+}
+
+// CheckRedis checks the store under the URL's prefix: its identity, the
+// key checks against the configured keys, the counts of what it holds,
+// and with Records every application. The replicas may keep running.
+func CheckRedis(ctx context.Context, rawURL string, co CheckOptions, opts ...Option) (*CheckReport, error) {
+	ropts, ro, err := parseRedisURL(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	o := buildOptions(opts)
+	if ro.Prefix == "" {
+		ro.Prefix = "onething"
+	}
+	r := &Redis{rdb: redis.NewClient(ropts), prefix: ro.Prefix, codec: codec{keys: o.keys}}
+	defer r.rdb.Close()
+	rep := &CheckReport{Backend: "redis", Store: r.where(), Counts: map[string]int{}}
+	if err := r.rdb.Ping(ctx).Err(); err != nil {
+		return nil, fmt.Errorf("check store %s: redis: %w", rep.Store, err)
+	}
+	meta, err := r.meta(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("check store %s: %w", rep.Store, err)
+	}
+	id, has, err := identityOf(meta)
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("check store %s: %w", rep.Store, err)
+	case !has:
+		if len(meta) > 0 {
+			return nil, earlierStore(rep.Store)
+		}
+		return nil, notInitialised(rep.Store, "没有存储标识", "no store identity")
+	case id.Format != FormatVersion:
+		return nil, otherFormat(rep.Store, id.Format)
+	}
+	rep.Identity = id
+	checkMeta(rep, meta, r.codec)
+
+	jk, dk, lk, ok := r.QueueKeys()
+	pipe := r.rdb.Pipeline()
+	counts := map[string]*redis.IntCmd{
+		"jobs": pipe.HLen(ctx, jk), "dueJobs": pipe.ZCard(ctx, dk), "leasedJobs": pipe.ZCard(ctx, lk),
+		"openApplications": pipe.ZCard(ctx, ok), "finishedJobIds": pipe.ZCard(ctx, r.DoneKey()),
+		"deadLetters": pipe.HLen(ctx, r.deadKey()), "auditEntries": pipe.XLen(ctx, r.auditKey()),
+		"unreadableListed": pipe.HLen(ctx, r.unreadableKey()),
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("check store %s: %w", rep.Store, err)
+	}
+	for k, c := range counts {
+		rep.Counts[k] = int(c.Val())
+	}
+	if q := rep.Counts["dueJobs"] + rep.Counts["leasedJobs"]; q != rep.Counts["jobs"] {
+		// The replicas may be writing: a difference that stays on a
+		// second check is the reconciler's to mend.
+		rep.Counts["jobsOutsideTheQueue"] = rep.Counts["jobs"] - q
+	}
+	n, found := 0, 0
+	err = r.AppIDs(ctx, func(id string) error {
+		n++
+		if !co.Records {
+			return nil
+		}
+		doc, err := r.rdb.HGet(ctx, r.appKey(id), "doc").Result()
+		if errors.Is(err, redis.Nil) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if _, _, ue := r.codec.decodeRecord(id, []byte(doc)); ue != nil {
+			found++
+			if len(rep.Unreadable) < MaxUnreadableListed {
+				rep.Unreadable = append(rep.Unreadable, contracts.UnreadableRecord{ApplicationID: ue.ID, Reason: ue.Reason})
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("check store %s: %w", rep.Store, err)
+	}
+	rep.Counts["applications"] = n
+	if co.Records {
+		rep.Counts["unreadableFound"] = found
+		if found > 0 {
+			rep.problem("%d application(s) do not open (listed above)", found)
+		}
+	}
+	return rep, nil
+}
