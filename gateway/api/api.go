@@ -141,8 +141,8 @@ func New(cfg Config) (http.Handler, error) {
 
 const ridKey = "requestId"
 
-// requestID takes the caller's X-Request-Id (when sane) or makes one, and
-// returns it on every response. It also takes the caller's W3C traceparent
+// requestID takes the caller's X-Request-Id (when validRequestID) or makes
+// one, and returns it on every response. It also takes the caller's W3C traceparent
 // (or starts a trace) into the request's context, so any call made on the
 // request's behalf carries it, and it measures every request (metrics),
 // panics included.
@@ -152,7 +152,7 @@ func (s *server) requestID(g *gin.Context) {
 		defer s.cfg.InFlight()()
 	}
 	rid := g.GetHeader(c.HeaderRequestID)
-	if len(rid) == 0 || len(rid) > 64 || strings.ContainsAny(rid, " \t\r\n") {
+	if !validRequestID(rid) {
 		b := make([]byte, 8)
 		rand.Read(b)
 		rid = hex.EncodeToString(b)
@@ -172,6 +172,54 @@ func (s *server) requestID(g *gin.Context) {
 }
 
 const traceKey = "traceId"
+
+// validRequestID reports whether a caller's X-Request-Id may be used: 1 to
+// 64 characters of [A-Za-z0-9._-], with no run of digits shaped like an ID
+// or certificate number (15, 17, 18 or 20 and more digits, X after the
+// 17th), a mobile number (1[3-9] and 9 digits, 86 before it) or a landline
+// with its area code (0 and 9-11 digits, or 0 and 2-3 digits, -, 7-8
+// digits). The id goes into every log line and audit entry of the request,
+// so anything else (spaces, line breaks, Chinese, an ID or phone number, a
+// long text) is replaced by a fresh id. UUIDs, ULIDs and trace ids pass.
+func validRequestID(id string) bool {
+	if len(id) == 0 || len(id) > 64 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		switch b := id[i]; {
+		case b >= 'A' && b <= 'Z', b >= 'a' && b <= 'z', b >= '0' && b <= '9', b == '.', b == '_', b == '-':
+		default:
+			return false
+		}
+	}
+	prev, run := "", 0 // prev: the run before, if only a - came after it
+	for i := 0; i <= len(id); i++ {
+		if i < len(id) && (id[i] >= '0' && id[i] <= '9' || run == 17 && (id[i] == 'X' || id[i] == 'x')) {
+			run++
+			continue
+		}
+		d := id[i-run : i]
+		if personalDigits(d) || len(prev) >= 3 && len(prev) <= 4 && prev[0] == '0' && len(d) >= 7 && len(d) <= 8 {
+			return false
+		}
+		prev = ""
+		if run > 0 && i < len(id) && id[i] == '-' {
+			prev = d
+		}
+		run = 0
+	}
+	return true
+}
+
+// personalDigits reports whether a run of digits has the length of an ID or
+// certificate number or the shape of a mobile number or of a landline with
+// its area code.
+func personalDigits(d string) bool {
+	mobile := func(d string) bool { return len(d) == 11 && d[0] == '1' && d[1] >= '3' }
+	n := len(d)
+	return n == 15 || n == 17 || n == 18 || n >= 20 || mobile(d) || n == 13 && d[:2] == "86" && mobile(d[2:]) ||
+		n >= 10 && n <= 12 && d[0] == '0'
+}
 
 // recover turns a panic into the JSON 500, without a stack trace or input
 // in the reply or the log.
@@ -241,7 +289,8 @@ func decodeStrict(body []byte, v any) error {
 	return nil
 }
 
-// jsonProblem describes a decode error without echoing the input.
+// jsonProblem describes a decode error without echoing the input: a key the
+// caller sent is named only as echoField shows it.
 func jsonProblem(err error) c.FieldError {
 	if fe, ok := strictProblem(err); ok {
 		return fe
@@ -250,11 +299,11 @@ func jsonProblem(err error) c.FieldError {
 	var syntaxErr *json.SyntaxError
 	switch {
 	case errors.As(err, &typeErr):
-		return c.FieldError{Field: typeErr.Field, Code: "wrong_type", Message: "字段类型不正确，应为 " + typeErr.Type.String(), MessageEn: "wrong type, expected " + typeErr.Type.String()}
+		return c.FieldError{Field: echoField(typeErr.Field), Code: "wrong_type", Message: "字段类型不正确，应为 " + typeErr.Type.String(), MessageEn: "wrong type, expected " + typeErr.Type.String()}
 	case errors.As(err, &syntaxErr):
 		return c.FieldError{Field: "", Code: "syntax", Message: fmt.Sprintf("JSON 语法错误（第 %d 字节）", syntaxErr.Offset), MessageEn: fmt.Sprintf("JSON syntax error at byte %d", syntaxErr.Offset)}
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		f := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		f := unknownField(strings.TrimPrefix(err.Error(), "json: unknown field "))
 		return c.FieldError{Field: f, Code: "unknown_field", Message: "不认识的字段：" + f, MessageEn: "unknown field " + f}
 	default:
 		return c.FieldError{Code: "malformed", Message: "JSON 格式不正确", MessageEn: "malformed JSON"}

@@ -302,13 +302,56 @@ func endOfInput(dec *json.Decoder) bool {
 	return err == io.EOF
 }
 
+// MaxEchoedField is the most characters of a key (or a path of keys) an
+// error repeats.
+const MaxEchoedField = 64
+
+// echoField is how an error names a key the caller sent (an unknown or
+// duplicate field, the path of a wrong type): at most MaxEchoedField
+// characters, "…" after, with any ID, certificate or phone number in it
+// masked (contracts.MaskFreeText), so a key can make the gateway repeat
+// neither personal data nor a huge text. A number running past the cut
+// is masked whole: the cut is made after masking.
+func echoField(f string) string {
+	const context = 32 // characters after the cut that masking sees
+	f = strings.ToValidUTF8(f, "\uFFFD")
+	n, cut := 0, len(f)
+	for i := range f {
+		if n == MaxEchoedField+context {
+			cut = i
+			break
+		}
+		n++
+	}
+	masked := c.MaskFreeText(f[:cut])
+	if utf8.RuneCountInString(masked) <= MaxEchoedField && cut == len(f) {
+		return masked
+	}
+	rs := []rune(masked)
+	if len(rs) > MaxEchoedField {
+		rs = rs[:MaxEchoedField]
+	}
+	return string(rs) + "…"
+}
+
+// unknownField is the key named in encoding/json's "unknown field" error
+// (quoted with %q), as echoField shows it.
+func unknownField(quoted string) string {
+	f, err := strconv.Unquote(quoted)
+	if err != nil {
+		f = strings.Trim(quoted, `"`)
+	}
+	return echoField(f)
+}
+
 // badJSON answers a body that did not decode: 400 duplicate_key for a
 // repeated key, 400 malformed_json otherwise, with the problem in details.
 func (s *server) badJSON(g *gin.Context, zh, en string, err error) {
 	var dup *DuplicateKeyError
 	if errors.As(err, &dup) {
-		s.fail(g, http.StatusBadRequest, "duplicate_key", "请求体中有重复的字段："+dup.Path,
-			"the body has a duplicate key: "+dup.Path, jsonProblem(err))
+		path := echoField(dup.Path)
+		s.fail(g, http.StatusBadRequest, "duplicate_key", "请求体中有重复的字段："+path,
+			"the body has a duplicate key: "+path, jsonProblem(err))
 		return
 	}
 	s.fail(g, http.StatusBadRequest, "malformed_json", zh, en, jsonProblem(err))
@@ -319,7 +362,8 @@ func strictProblem(err error) (c.FieldError, bool) {
 	var dup *DuplicateKeyError
 	switch {
 	case errors.As(err, &dup):
-		return c.FieldError{Field: dup.Path, Code: "duplicate_key", Message: "字段重复出现：" + dup.Path, MessageEn: "key appears more than once: " + dup.Path}, true
+		path := echoField(dup.Path)
+		return c.FieldError{Field: path, Code: "duplicate_key", Message: "字段重复出现：" + path, MessageEn: "key appears more than once: " + path}, true
 	case errors.Is(err, errTooDeep):
 		return c.FieldError{Code: "too_deep", Message: fmt.Sprintf("JSON 嵌套超过 %d 层", MaxJSONDepth), MessageEn: err.Error()}, true
 	case errors.Is(err, errNotUTF8):
