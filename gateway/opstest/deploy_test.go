@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -101,9 +102,15 @@ func manifests(t *testing.T) map[string]obj {
 func TestKubernetesManifests(t *testing.T) {
 	m := manifests(t)
 	for _, want := range []string{"Deployment/onething", "Service/onething", "PodDisruptionBudget/onething", "HorizontalPodAutoscaler/onething",
-		"ConfigMap/onething-config", "Secret/onething-secrets", "StatefulSet/onething-redis"} {
+		"ConfigMap/onething-config", "StatefulSet/onething-redis"} {
 		if m[want] == nil {
 			t.Errorf("missing %s", want)
+		}
+	}
+	// No secret value ships: the Secret is made by onething secrets init.
+	for k := range m {
+		if strings.HasPrefix(k, "Secret/") {
+			t.Errorf("deploy/k8s holds %s: secrets are made by onething secrets init, never shipped", k)
 		}
 	}
 	// kustomization.yaml lists every manifest file.
@@ -172,8 +179,8 @@ func TestKubernetesManifests(t *testing.T) {
 		if cm := str(get(v, "configMap.name")); cm != "" && m["ConfigMap/"+cm] == nil {
 			t.Errorf("volume from an undefined ConfigMap %s", cm)
 		}
-		if s := str(get(v, "secret.secretName")); s != "" && m["Secret/"+s] == nil {
-			t.Errorf("volume from an undefined Secret %s", s)
+		if s := str(get(v, "secret.secretName")); s != "" && s != service.SecretsName {
+			t.Errorf("volume from the Secret %s, not the %s onething secrets init makes", s, service.SecretsName)
 		}
 	}
 
@@ -231,17 +238,58 @@ func subset(a, b obj) bool {
 	return true
 }
 
-// The ConfigMap's configuration, with the Secret's values where the pod
-// mounts them and ONETHING_STORE from the Secret as the Deployment sets it,
-// loads and passes `onething config check`.
+// initSecret runs onething secrets init and returns the Secret manifest it
+// wrote, as an object.
+func initSecret(t *testing.T) obj {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "secrets")
+	if _, err := service.InitSecrets(dir, service.SecretsInitOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	d := docs(t, filepath.Join(dir, service.SecretsManifest))
+	if len(d) != 1 || str(d[0]["kind"]) != "Secret" || str(get(d[0], "metadata.name")) != service.SecretsName {
+		t.Fatalf("secrets init's manifest: %v", d)
+	}
+	return d[0]
+}
+
+// The ConfigMap's configuration, with the values of a Secret made by
+// onething secrets init where the pod mounts them and ONETHING_STORE from
+// the Secret as the Deployment sets it, loads and passes `onething config
+// check`; every key the manifests take from the Secret is one it has.
 func TestKubernetesConfigurationLoads(t *testing.T) {
 	m := manifests(t)
-	cm, sec, dep := m["ConfigMap/onething-config"], m["Secret/onething-secrets"], m["Deployment/onething"]
-	if cm == nil || sec == nil || dep == nil {
-		t.Fatal("ConfigMap, Secret or Deployment missing")
+	cm, sec, dep := m["ConfigMap/onething-config"], initSecret(t), m["Deployment/onething"]
+	if cm == nil || dep == nil {
+		t.Fatal("ConfigMap or Deployment missing")
+	}
+	if ns := str(get(sec, "metadata.namespace")); ns != str(docs(t, filepath.Join(root, "deploy/k8s/kustomization.yaml"))[0]["namespace"]) {
+		t.Errorf("secrets init's Secret is in namespace %q, not the kustomization's", ns)
 	}
 	dir := t.TempDir()
 	values, _ := sec["stringData"].(obj)
+	// Every secretKeyRef of every manifest names a key of the Secret.
+	for name, o := range m {
+		var walk func(any)
+		walk = func(v any) {
+			switch x := v.(type) {
+			case obj:
+				if ref, ok := x["secretKeyRef"].(obj); ok {
+					if str(ref["name"]) != service.SecretsName || values[str(ref["key"])] == nil {
+						t.Errorf("%s takes %s/%s, which onething secrets init does not make", name, str(ref["name"]), str(ref["key"]))
+					}
+				}
+				for _, c := range x {
+					walk(c)
+				}
+			case []any:
+				for _, c := range x {
+					walk(c)
+				}
+			}
+		}
+		walk(o)
+	}
 	for k, v := range values {
 		if err := os.WriteFile(filepath.Join(dir, k), []byte(str(v)+"\n"), 0o600); err != nil {
 			t.Fatal(err)
@@ -348,17 +396,46 @@ func TestDockerCompose(t *testing.T) {
 	if gateways < 2 {
 		t.Errorf("%d gateway replicas, want 2", gateways)
 	}
-	// The replicas' configuration template loads, and its keys do.
+	// The secrets come from a secrets init step on the shared volume,
+	// before anything that reads them starts.
+	cmd, _ := get(services["secrets"], "command").([]any)
+	if len(cmd) < 3 || cmd[0] != "secrets" || cmd[1] != "init" {
+		t.Fatalf("compose has no onething secrets init step: %v", cmd)
+	}
+	secretsDir := str(cmd[len(cmd)-1])
+	for name, s := range services {
+		if name == "secrets" || (name != "mocks" && !strings.HasPrefix(name, "gateway")) {
+			continue
+		}
+		if str(get(s, "depends_on.secrets.condition")) != "service_completed_successfully" {
+			t.Errorf("%s does not wait for the secrets init step", name)
+		}
+	}
+	// The replicas' configuration template holds no secret: it reads every
+	// one from the files secrets init makes, loads with them and passes the
+	// secret policy; without them it does not load.
 	tmpl := str(get(d, "configs.gateway-template.content"))
-	l, err := service.LoadConfigBytes([]byte(tmpl), "", []string{})
+	if _, err := service.LoadConfigBytes([]byte(tmpl), "", []string{}); err == nil {
+		t.Error("compose gateway template loads without the secrets init files: it holds a secret")
+	}
+	dir := filepath.Join(t.TempDir(), "secrets")
+	if _, err := service.InitSecrets(dir, service.SecretsInitOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	l, err := service.LoadConfigBytes([]byte(strings.ReplaceAll(tmpl, secretsDir+"/", dir+"/")), "", []string{})
 	if err != nil {
 		t.Fatalf("compose gateway template: %v", err)
 	}
 	if _, err := service.Keyring(l.Config); err != nil {
 		t.Errorf("compose gateway template: %v", err)
 	}
-	if len(l.Config.ReadTokens) == 0 || len(l.Config.ReadTokens[0]) < 16 {
-		t.Error("compose gateway template: read token shorter than 16 characters")
+	for _, want := range []string{"portalSecrets.0", "readTokens.0", "adminTokens.0"} {
+		if !slices.Contains(l.FromFiles, want) {
+			t.Errorf("compose gateway template: %s is not read from a file (%q)", want, l.FromFiles)
+		}
+	}
+	if problems := service.CheckSecrets(l.Config); len(problems) > 0 {
+		t.Errorf("compose gateway template: %q", problems)
 	}
 	conf, err := os.ReadFile(filepath.Join(root, "deploy/redis.conf"))
 	if err != nil || !strings.Contains(string(conf), "appendonly yes") {
