@@ -223,6 +223,15 @@ func (s *Stack) serve(name string, port int, h http.Handler) (string, error) {
 }
 
 func (s *Stack) startGateway(ln net.Listener) error {
+	// dev makes its own store (serve never does): init is a no-op on the
+	// store of an earlier start.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	_, err := service.InitStore(ctx, s.Config, s.opts.Log)
+	cancel()
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	svc, err := service.New(s.Config, s.opts.Log)
 	if err != nil {
 		ln.Close()

@@ -38,6 +38,9 @@ func TestStoreNeedsItsKeys(t *testing.T) {
 	idx := seal.NewKey(seal.HMACSM3)
 	dp := &seal.Config{CurrentKey: "d1", Keys: []seal.KeySpec{{ID: "d1", Algorithm: seal.SM4GCM, KeyFile: keyFile}},
 		CurrentIndexKey: "x1", IndexKeys: []seal.KeySpec{{ID: "x1", Algorithm: seal.HMACSM3, Key: idx}}}
+	if _, err := InitStore(t.Context(), Config{DataFile: path, DataProtection: dp}, nil); err != nil {
+		t.Fatalf("init with an SM4 key from a file: %v", err)
+	}
 	s, err := OpenStore(Config{DataFile: path, DataProtection: dp}, nil)
 	if err != nil {
 		t.Fatalf("SM4 key from a file: %v", err)

@@ -24,6 +24,7 @@ func opsService(t *testing.T) *Service {
 	for _, d := range c.Depts {
 		cfg.Departments[d] = Dept{BaseURL: "http://127.0.0.1:9", AppKey: "k", Secret: "s", EventSecrets: []string{secret}}
 	}
+	initStore(t, cfg)
 	s, err := New(cfg, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -125,6 +126,7 @@ func testScan(t *testing.T, storeURL, dataFile string) {
 	for _, d := range c.Depts {
 		cfg.Departments[d] = Dept{BaseURL: "http://127.0.0.1:9", AppKey: "k", Secret: "s", EventSecrets: []string{secret}}
 	}
+	initStore(t, cfg)
 	s, err := New(cfg, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -33,6 +33,7 @@ func TestDepartmentSigningConfig(t *testing.T) {
 		for _, d := range c.Depts {
 			cfg.Departments[d] = Dept{BaseURL: "http://127.0.0.1:1", AppKey: "onething", Secret: "a-department-secret-of-32-bytes-or-more"}
 		}
+		initStore(t, cfg)
 		return cfg
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))

@@ -21,34 +21,105 @@ import (
 //	redis://host:6379/0       Redis (several replicas share it; rediss:// for TLS,
 //	                          ?prefix=… and ?dedupe_ttl=… as in store.OpenRedis)
 //
-// Personal data is sealed with the keys of DataProtection, which is
-// required (see Keyring): the store is never opened to write plaintext.
+// It opens only a store `onething store init` made (InitStore): it never
+// creates one, and refuses a missing, empty, foreign, other-format or
+// damaged store with a message that names the command to run
+// (store.Strict, *store.OpenError). Personal data is sealed with the keys
+// of DataProtection, which is required (see Keyring): the store is never
+// opened to write plaintext.
 func OpenStore(cfg Config, log *slog.Logger) (store.Store, error) {
 	keys, err := Keyring(cfg)
 	if err != nil {
 		return nil, err
 	}
-	sealed := store.WithKeys(keys)
+	t, err := StoreTarget(cfg)
+	if err != nil {
+		return nil, err
+	}
+	opts := []store.Option{store.WithKeys(keys), store.Strict()}
+	if t.Backend == "bolt" {
+		return store.OpenBolt(t.Path, opts...)
+	}
+	quietRedisLog(log)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return store.OpenRedis(ctx, t.URL, opts...)
+}
+
+// Target is the store a configuration names.
+type Target struct {
+	Backend string // "bolt" or "redis"
+	Path    string // the bbolt file
+	URL     string // the Redis URL (with its password: never print it)
+}
+
+// StoreTarget resolves the configuration's store (see OpenStore).
+func StoreTarget(cfg Config) (Target, error) {
 	switch u := cfg.Store; {
 	case u == "":
 		if cfg.DataFile == "" {
-			return nil, fmt.Errorf("configuration: neither store nor dataFile is set")
+			return Target{}, fmt.Errorf("configuration: neither store nor dataFile is set")
 		}
-		return store.OpenBolt(cfg.DataFile, sealed)
+		return Target{Backend: "bolt", Path: cfg.DataFile}, nil
 	case strings.HasPrefix(u, "bolt://"):
 		path := strings.TrimPrefix(u, "bolt://")
 		if path == "" {
-			return nil, fmt.Errorf("configuration: store %q names no file", u)
+			return Target{}, fmt.Errorf("configuration: store %q names no file", u)
 		}
-		return store.OpenBolt(path, sealed)
+		return Target{Backend: "bolt", Path: path}, nil
 	case strings.HasPrefix(u, "redis://"), strings.HasPrefix(u, "rediss://"):
-		quietRedisLog(log)
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		return store.OpenRedis(ctx, u, sealed)
+		return Target{Backend: "redis", URL: u}, nil
 	default:
-		return nil, fmt.Errorf("configuration: store must be bolt:///path or redis://host:port/db")
+		return Target{}, fmt.Errorf("configuration: store must be bolt:///path or redis://host:port/db")
 	}
+}
+
+// InitStore makes the store the configuration names, with the
+// configuration's keys: `onething store init --config FILE [--store URL]`.
+// It is safe to run before every start (an initContainer, a compose
+// service before the replicas, several at once on Redis): on a store
+// initialised before it checks the keys and changes nothing
+// (InitResult.Created and Adopted false). On a store an earlier onething
+// made it records the identity and leaves the data alone (Adopted). It
+// refuses an empty file, another program's bbolt file or keys under the
+// prefix, a store of another format or a damaged file (*store.OpenError),
+// and keys that do not fit the store's data. See store.InitBolt and
+// store.InitRedis.
+func InitStore(ctx context.Context, cfg Config, log *slog.Logger) (store.InitResult, error) {
+	keys, err := Keyring(cfg)
+	if err != nil {
+		return store.InitResult{}, err
+	}
+	t, err := StoreTarget(cfg)
+	if err != nil {
+		return store.InitResult{}, err
+	}
+	if t.Backend == "bolt" {
+		return store.InitBolt(t.Path, store.WithKeys(keys))
+	}
+	quietRedisLog(log)
+	return store.InitRedis(ctx, t.URL, store.WithKeys(keys))
+}
+
+// CheckStore runs the offline consistency check of the store the
+// configuration names: `onething store check --config FILE [--store URL]
+// [--records]`. An error means it could not check (no store, not
+// initialised, in use, unreachable); a report whose OK is false lists the
+// problems found. See store.CheckBolt and store.CheckRedis.
+func CheckStore(ctx context.Context, cfg Config, co store.CheckOptions, log *slog.Logger) (*store.CheckReport, error) {
+	keys, err := Keyring(cfg)
+	if err != nil {
+		return nil, err
+	}
+	t, err := StoreTarget(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if t.Backend == "bolt" {
+		return store.CheckBolt(ctx, t.Path, co, store.WithKeys(keys))
+	}
+	quietRedisLog(log)
+	return store.CheckRedis(ctx, t.URL, co, store.WithKeys(keys))
 }
 
 var redisLogOnce sync.Once

@@ -137,7 +137,12 @@ func parseRedisURL(rawURL string) (*redis.Options, RedisOptions, error) {
 	var opts RedisOptions
 	u, err := url.Parse(rawURL)
 	if err != nil {
-		return nil, opts, fmt.Errorf("store URL: %w", err)
+		// url.Error repeats the URL, password and all: say only what is wrong.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return nil, opts, fmt.Errorf("store URL: not a valid URL: %v", err)
 	}
 	q := u.Query()
 	opts.Prefix = q.Get("prefix")
