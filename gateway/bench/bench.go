@@ -457,6 +457,14 @@ func (r *runner) startGateway(name, storeURL string, intakeOnly bool, depts map[
 	// One portal and four departments send everything here: the per-caller
 	// limits stay on (their cost is measured) but far above the load.
 	cfg.RateLimit = auth.RateLimitConfig{PerSecond: 1e6, Burst: 1_000_000, AnonymousPerSecond: 1e6, AnonymousBurst: 1_000_000}
+	// The gateway opens only a store made on purpose (`onething store
+	// init`): make the phase's store here, with the same keys.
+	ictx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	_, err = service.InitStore(ictx, cfg, nil)
+	cancel()
+	if err != nil {
+		return nil, fmt.Errorf("init the store: %w", err)
+	}
 	js, err := json.Marshal(cfg)
 	if err != nil {
 		return nil, err

@@ -89,6 +89,11 @@ func shutdownUnderLoad(t *testing.T, backend string) {
 	if err := os.WriteFile(cfgPath, y, 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// serve opens only a store made on purpose: make it first, as the
+	// deployments' init step runs `onething store init` (the library here).
+	if _, err := service.InitStore(context.Background(), cfg, nil); err != nil {
+		t.Fatal(err)
+	}
 	env := []string{"ONETHING_LOG_FORMAT=json"}
 	gw := proctest.Start(t, dir, "gateway-1", env, "serve", "--config", cfgPath)
 	url := "http://" + addr

@@ -212,6 +212,14 @@ func (cl *cluster) startReplica(name string, o options) *replica {
 	if err := os.WriteFile(path, data, 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// Each replica's start is preceded by `store init`, as the Kubernetes
+	// initContainer does it: the first makes the store, the others
+	// change nothing. (The test calls the library, not the command.)
+	initCfg := cfg
+	initCfg.Store = cl.storeURL
+	if _, err := service.InitStore(context.Background(), initCfg, nil); err != nil {
+		t.Fatalf("store init before gateway %s: %v", name, err)
+	}
 	// The store comes from --store, as an operator would override it.
 	p := proctest.Start(t, cl.dir, "gateway-"+name, nil, "serve", "--config", path, "--store", cl.storeURL)
 	r := &replica{Proc: p, url: "http://" + addr}
