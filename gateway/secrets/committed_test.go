@@ -93,7 +93,7 @@ func candidates(path, text string) []string {
 			v = v[1 : len(v)-1]
 		}
 		v = strings.TrimSpace(v)
-		if len(v) < 6 || strings.Contains(v, "${") || strings.Contains(v, "%s") || strings.Contains(v, "%v") || strings.Contains(v, "%q") ||
+		if len(v) < 6 || v == WebhookPrefix || strings.Contains(v, "${") || strings.Contains(v, "%s") || strings.Contains(v, "%v") || strings.Contains(v, "%q") ||
 			strings.Contains(v, "…") || strings.Contains(v, "***") || strings.ContainsAny(v, " \t") {
 			return
 		}
@@ -141,6 +141,9 @@ func candidates(path, text string) []string {
 				continue
 			}
 			if opener == "" {
+				if after := strings.TrimSpace(line[m[7]:]); goFile && strings.HasPrefix(after, "+") {
+					continue // the start of a concatenation, not a value
+				}
 				add(value)
 				continue
 			}

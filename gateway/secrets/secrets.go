@@ -57,6 +57,9 @@ func Committed(v string) bool {
 		return false
 	}
 	bare := strings.TrimPrefix(v, WebhookPrefix)
+	if bare == "" {
+		return false
+	}
 	for _, form := range []string{v, bare, WebhookPrefix + bare} {
 		if committed[Digest(form)] {
 			return true

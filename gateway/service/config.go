@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/url"
@@ -140,6 +141,10 @@ func resolveFileRefs(node any, dir string, path []string, from *[]string, errs *
 				name = filepath.Join(dir, name)
 			}
 			b, err := os.ReadFile(name)
+			if errors.Is(err, fs.ErrNotExist) {
+				*errs = append(*errs, fmt.Errorf("%s: %w (onething secrets init DIR writes a fresh set of the secret files)", strings.Join(path, "."), err))
+				return v
+			}
 			if err != nil {
 				*errs = append(*errs, fmt.Errorf("%s: %w", strings.Join(path, "."), err))
 				return v
