@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"sync"
@@ -128,6 +129,11 @@ type Worker struct {
 	// at once, so another worker or replica (or this one after a restart)
 	// takes it without waiting for its lease to run out.
 	Drain time.Duration
+	// Panicked is told of a job that panicked (the service logs and
+	// counts it); without it the worker logs it. Either way the worker
+	// and the process go on, and the job, still leased, is tried again
+	// when its lease ends, as after a failed store write.
+	Panicked func(j store.Job, p any)
 
 	wake    chan struct{}
 	once    sync.Once
@@ -206,6 +212,7 @@ func (w *Worker) Run(ctx context.Context) {
 			w.running.Add(1)
 			go func(j store.Job) {
 				defer func() { w.leave(j.Dept); <-slots; w.running.Done(); w.Wake() }()
+				defer w.recoverJob(j)
 				w.run(jobCtx, j)
 			}(j)
 		}
@@ -219,6 +226,19 @@ func (w *Worker) Run(ctx context.Context) {
 		case <-time.After(w.Poll):
 		}
 	}
+}
+
+// recoverJob keeps a job's panic from taking the process down.
+func (w *Worker) recoverJob(j store.Job) {
+	p := recover()
+	if p == nil {
+		return
+	}
+	if w.Panicked != nil {
+		w.Panicked(j, p)
+		return
+	}
+	w.Log.Error("job panicked; tried again when its lease ends", "job", j.ID, "kind", j.Kind, "panic", fmt.Sprintf("%T", p))
 }
 
 // drain waits for the jobs under way, cutting them short after Drain.

@@ -462,6 +462,7 @@ func exported(t *testing.T) map[string]bool {
 	m.BreakerState("cdpf", 0)
 	m.CalendarGap(2030)
 	m.SetScan(metrics.Scan{Tasks: map[c.Dept]map[c.TaskState]int{c.DeptCDPF: {c.TaskDispatched: 1}}, Overdue: map[c.Dept]int{}, DeadLetters: 0})
+	metrics.NewHealth(m.Registry()).SetUnreadable(0)
 	mfs, err := m.Registry().Gather()
 	if err != nil {
 		t.Fatal(err)

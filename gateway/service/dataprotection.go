@@ -24,15 +24,15 @@ func Keyring(cfg Config) (*seal.Keyring, error) {
 // (written before keys were configured) or under an older key, so that a
 // rotated-out key can leave the configuration once the log says so.
 func (s *Service) runReseal(ctx context.Context, wg *sync.WaitGroup) {
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
+	s.goTask(ctx, wg, "reseal", false, func(ctx context.Context) {
 		st, err := s.Store.Reseal(ctx)
 		switch {
 		case err != nil && ctx.Err() == nil:
 			s.log.Error("reseal of stored applications failed; it runs again at the next start", "err", err)
-		case st.Resealed > 0:
-			s.log.Info("stored applications sealed again with the current keys", "resealed", st.Resealed, "scanned", st.Scanned)
+			s.taskFailed("reseal", "error")
+		case st.Resealed > 0 || st.Unreadable > 0:
+			s.log.Info("stored applications sealed again with the current keys", "resealed", st.Resealed, "scanned", st.Scanned,
+				"unreadable", st.Unreadable)
 		}
-	}()
+	})
 }

@@ -7,6 +7,7 @@ import (
 
 	c "onething/contracts"
 	"onething/gateway/metrics"
+	"onething/gateway/store"
 )
 
 // DefaultShutdownGrace is how long a shutdown lets the jobs under way
@@ -62,9 +63,7 @@ func (s *Service) runScanner(ctx context.Context, wg *sync.WaitGroup) {
 	if every <= 0 {
 		every = DefaultScanEvery
 	}
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
+	s.goTask(ctx, wg, "scan", true, func(ctx context.Context) {
 		t := time.NewTimer(time.Second)
 		defer t.Stop()
 		for {
@@ -73,16 +72,25 @@ func (s *Service) runScanner(ctx context.Context, wg *sync.WaitGroup) {
 				return
 			case <-t.C:
 			}
-			if scan, err := s.Scan(ctx); err != nil {
-				if ctx.Err() == nil {
-					s.log.Warn("scan of open applications failed", "err", err)
+			// One scan's panic is that scan's failure; the next runs on time.
+			s.guard("scan", func() {
+				if scan, err := s.Scan(ctx); err != nil {
+					if ctx.Err() == nil {
+						s.log.Warn("scan of open applications failed", "err", err)
+						s.taskFailed("scan", "error")
+					}
+				} else {
+					s.Metrics.SetScan(scan)
 				}
-			} else {
-				s.Metrics.SetScan(scan)
-			}
+				if l, ok := s.Store.(store.UnreadableLister); ok {
+					if n, err := l.UnreadableCount(ctx); err == nil {
+						s.health.SetUnreadable(n)
+					}
+				}
+			})
 			t.Reset(every)
 		}
-	}()
+	})
 }
 
 // Scan makes one pass over the open applications (see runScanner).

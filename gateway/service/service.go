@@ -188,6 +188,8 @@ type Service struct {
 	Metrics  *metrics.Metrics
 	Handler  http.Handler
 	breakers map[string]*client.Client
+	health   *metrics.Health
+	bg       bgState
 
 	workersUp atomic.Bool
 	trMu      sync.Mutex
@@ -217,6 +219,7 @@ func Assemble(cfg Config, st store.Store, log *slog.Logger) (*Service, error) {
 	}
 	s := &Service{cfg: cfg, log: log, Store: st, breakers: map[string]*client.Client{}, gaps: map[int]bool{}}
 	s.Metrics = metrics.New(nil)
+	s.health = metrics.NewHealth(s.Metrics.Registry())
 	s.watchQueue()
 	s.Calendar = calendar.Default()
 	if cfg.CalendarFile != "" {
@@ -281,6 +284,7 @@ func Assemble(cfg Config, st store.Store, log *slog.Logger) (*Service, error) {
 		PerSystem:  cfg.WorkersPerSystem,
 		PollPolicy: engine.Policy{BaseBackoff: pollBase, MaxBackoff: pollMax(cfg.PollMaxInterval)},
 		Policy:     engine.Policy{MaxAttempts: cfg.MaxAttempts, BaseBackoff: time.Duration(cfg.BaseBackoff), MaxBackoff: time.Duration(cfg.MaxBackoff)},
+		Panicked:   s.jobPanicked,
 	}
 	s.Engine.Wake = s.Worker.Wake
 
@@ -359,6 +363,8 @@ func (s *Service) ready(ctx context.Context) map[string]api.Check {
 	checks := map[string]api.Check{}
 	if err := s.Store.Ping(ctx); err != nil {
 		checks["store"] = api.Check{OK: false, Detail: "store unreachable: " + err.Error()}
+	} else if id, ok := s.Store.(interface{ Identity() store.Identity }); ok {
+		checks["store"] = api.Check{OK: true, Detail: "reachable; store " + id.Identity().ID}
 	} else {
 		checks["store"] = api.Check{OK: true, Detail: "reachable"}
 	}
@@ -374,6 +380,7 @@ func (s *Service) ready(ctx context.Context) map[string]api.Check {
 	if !s.workersUp.Load() {
 		checks["workers"] = api.Check{OK: false, Detail: "queue consumers not running"}
 	}
+	checks["background"] = s.backgroundCheck()
 	return checks
 }
 
@@ -394,13 +401,11 @@ func (s *Service) Run(ctx context.Context, ln net.Listener) error {
 	}
 	workCtx, stopWork := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
+	s.goTask(workCtx, &wg, "workers", true, func(ctx context.Context) {
 		s.workersUp.Store(true)
-		s.Worker.Run(workCtx)
-		s.workersUp.Store(false)
-	}()
+		defer s.workersUp.Store(false)
+		s.Worker.Run(ctx)
+	})
 	s.runReconciler(workCtx, &wg)
 	s.runScanner(workCtx, &wg)
 	s.runReseal(workCtx, &wg)

@@ -149,9 +149,5 @@ func (s *Service) runReconciler(ctx context.Context, wg *sync.WaitGroup) {
 		return
 	}
 	r := &reconcile.Reconciler{Src: src, Every: time.Duration(s.cfg.ReconcileEvery), Log: s.log, PollEvery: s.Engine.PollEvery}
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		r.Run(ctx)
-	}()
+	s.goTask(ctx, wg, "reconcile", true, r.Run)
 }
