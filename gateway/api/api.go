@@ -142,10 +142,10 @@ func New(cfg Config) (http.Handler, error) {
 const ridKey = "requestId"
 
 // requestID takes the caller's X-Request-Id (when validRequestID) or makes
-// one, and returns it on every response. It also takes the caller's W3C traceparent
-// (or starts a trace) into the request's context, so any call made on the
-// request's behalf carries it, and it measures every request (metrics),
-// panics included.
+// one, and returns it on every response. It also takes the caller's W3C
+// traceparent (or starts a trace) into the request's context, so any call
+// made on the request's behalf carries it, and it measures every request
+// (metrics), panics included.
 func (s *server) requestID(g *gin.Context) {
 	start := time.Now()
 	if s.cfg.InFlight != nil {
