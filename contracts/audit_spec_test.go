@@ -10,6 +10,6 @@ import (
 func TestAuditActionsMatchGo(t *testing.T) {
 	enumIs(t, mustSpec(t, "gateway"), "AuditAction", []string{
 		contracts.AuditRecordRead, contracts.AuditSearch, contracts.AuditDeadLetters, contracts.AuditDeadLetter,
-		contracts.AuditReplay, contracts.AuditBreakers, contracts.AuditQueryAction,
+		contracts.AuditReplay, contracts.AuditBreakers, contracts.AuditQueryAction, contracts.AuditUnreadable,
 	})
 }

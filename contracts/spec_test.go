@@ -180,6 +180,8 @@ var schemaTypes = map[string]struct {
 	"Task":                 {contracts.Task{}, false},
 	"AuditEntry":           {contracts.AuditEntry{}, false},
 	"AuditPage":            {contracts.AuditPage{}, false},
+	"UnreadableRecord":     {contracts.UnreadableRecord{}, false},
+	"UnreadableRecordList": {contracts.UnreadableRecordList{}, false},
 }
 
 // breakerReport mirrors what GET /v1/admin/breakers writes:
@@ -353,8 +355,8 @@ func TestAdminOperations(t *testing.T) {
 			}
 		}
 	}
-	if n != 6 {
-		t.Errorf("gateway: %d admin operations, want 6 (breakers, dead letters, one dead letter, two replays, audit log)", n)
+	if n != 7 {
+		t.Errorf("gateway: %d admin operations, want 7 (breakers, dead letters, one dead letter, two replays, audit log, unreadable records)", n)
 	}
 }
 
@@ -494,6 +496,8 @@ var goTypes = map[string]func() any{
 	"ApplicationSearch": func() any { return new(contracts.ApplicationSearch) },
 	"ApplicationRecord": func() any { return new(contracts.ApplicationRecord) },
 	"AuditPage":         func() any { return new(contracts.AuditPage) },
+
+	"UnreadableRecordList": func() any { return new(contracts.UnreadableRecordList) },
 }
 
 // schemaOnly are the goTypes of examples of the mocks' admin API: contracts

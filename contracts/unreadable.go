@@ -22,3 +22,10 @@ type UnreadableRecordList struct {
 	// most the first 1,000, by application id).
 	Count int `json:"count"`
 }
+
+// AuditUnreadable is the audit action of listing the unreadable records.
+const AuditUnreadable = "unreadable.list"
+
+// ErrorRecordUnreadable is the error code of a read that met a record
+// that does not open (HTTP 500): permanent, unlike store_unavailable (503).
+const ErrorRecordUnreadable = "record_unreadable"

@@ -73,6 +73,9 @@ type Config struct {
 	// 100,000).
 	ReplayTTL  time.Duration
 	ReplaySize int
+	// Unreadable lists the stored records that do not open
+	// (GET /v1/admin/unreadable-records); nil: Engine.Store, if it can.
+	Unreadable store.UnreadableLister
 	// TrustedProxies are the addresses (CIDRs) of proxies whose
 	// X-Forwarded-For is believed when keying anonymous callers; none by
 	// default (the peer address counts).
@@ -132,6 +135,7 @@ func New(cfg Config) (http.Handler, error) {
 	admin.POST("/dead-letters/:task/replay", s.replayOne)
 	admin.POST("/dead-letters/replay", s.replayDept)
 	admin.GET("/audit", s.auditLog)
+	admin.GET("/unreadable-records", s.unreadableRecords)
 	r.POST("/v1/departments/:dept/events", s.event)
 	r.GET("/healthz", func(g *gin.Context) { g.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	r.GET("/readyz", s.ready)
@@ -322,6 +326,9 @@ func (s *server) submit(g *gin.Context) {
 		return
 	}
 	app, dup, err := s.cfg.Engine.Submit(g.Request.Context(), g.GetHeader(standardwebhooks.HeaderWebhookID), &sub)
+	if err != nil && s.unreadable(g, err) {
+		return
+	}
 	if err != nil {
 		s.cfg.Log.Error("store submission", "requestId", g.GetString(ridKey), "err", err)
 		s.fail(g, http.StatusServiceUnavailable, "store_unavailable", "暂时无法受理，请稍后重试", "cannot store the submission now; retry later")
@@ -345,6 +352,9 @@ func (s *server) application(g *gin.Context) {
 	app, err := s.cfg.Engine.Store.Get(g.Request.Context(), g.Param("id"))
 	if errors.Is(err, store.ErrNotFound) || (err == nil && !s.inScope(g, app)) {
 		s.fail(g, http.StatusNotFound, "not_found", "申请不存在", "no such application")
+		return
+	}
+	if err != nil && s.unreadable(g, err) {
 		return
 	}
 	if err != nil {
@@ -381,6 +391,7 @@ func (s *server) event(g *gin.Context) {
 		s.fail(g, http.StatusConflict, "illegal_transition",
 			fmt.Sprintf("任务状态为 %s，不能变为 %s", illegal.From, illegal.To),
 			fmt.Sprintf("task is %s and cannot become %s", illegal.From, illegal.To))
+	case err != nil && s.unreadable(g, err):
 	case err != nil:
 		s.cfg.Log.Error("apply event", "requestId", g.GetString(ridKey), "err", err)
 		s.fail(g, http.StatusServiceUnavailable, "store_unavailable", "暂时无法处理，请稍后重试", "cannot apply the event now; retry later")
@@ -438,6 +449,7 @@ func (s *server) storeFailed(g *gin.Context, err error) {
 		s.fail(g, http.StatusNotFound, "not_found", "申请不存在", "no such application")
 	case errors.Is(err, engine.ErrUnknownTask):
 		s.fail(g, http.StatusNotFound, "not_found", "任务不存在", "no such task")
+	case s.unreadable(g, err):
 	default:
 		s.cfg.Log.Error("store", "route", g.FullPath(), "requestId", g.GetString(ridKey), "err", err)
 		s.fail(g, http.StatusServiceUnavailable, "store_unavailable", "暂时无法处理，请稍后重试", "cannot process now; retry later")

@@ -80,6 +80,7 @@ var policy = map[string]rule{
 	"POST /v1/admin/dead-letters/:task/replay": {roles: adminOnly},
 	"POST /v1/admin/dead-letters/replay":       {roles: adminOnly},
 	"GET /v1/admin/audit":                      {roles: adminOnly},
+	"GET /v1/admin/unreadable-records":         {roles: adminOnly},
 	"GET /healthz":                             {public: true},
 	"GET /readyz":                              {public: true},
 	"GET /metrics":                             {public: true},

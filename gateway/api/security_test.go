@@ -170,6 +170,7 @@ func TestEveryRouteEveryRole(t *testing.T) {
 		{"GET", "/v1/applications/:id/record", fixed("/v1/applications/" + app + "/record?reason=window+visit"), nil,
 			with(bearerRoute, map[string]int{"staff-jwt": 200, "other-town-jwt": 404, "district-jwt": 200, "admin-jwt": 200, "read-token": 200, "admin-token": 200}), 403},
 		{"GET", "/v1/admin/audit", fixed("/v1/admin/audit"), nil, admin(200), 403},
+		{"GET", "/v1/admin/unreadable-records", fixed("/v1/admin/unreadable-records"), nil, admin(200), 403},
 	}
 
 	// Every route the gateway serves is in the matrix (and only those).
