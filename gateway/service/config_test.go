@@ -186,9 +186,11 @@ func TestStoreURLErrorsHideThePassword(t *testing.T) {
 	cfg.Console = nil
 	for _, store := range []string{"redis://:pa ss-sekrit@redis:6379/0", "redis://:pa#ss-sekrit@redis:6379/0", "redis://:p%zz-sekrit@redis:6379/0", "redis://u:pa/ss-sekrit@redis:6379/0"} {
 		cfg.Store = store
+		dept(&cfg, c.DeptHRSS, func(d *Dept) { d.BaseURL = strings.Replace(store, "redis://", "https://", 1) })
 		problems, _ := Check(cfg)
-		if !strings.Contains(strings.Join(problems, "\n"), "store: ") {
-			t.Errorf("%s: no store problem in %q", store, problems)
+		joined := strings.Join(problems, "\n")
+		if !strings.Contains(joined, "store: ") || !strings.Contains(joined, "departments.hrss.baseUrl") {
+			t.Errorf("%s: no store or baseUrl problem in %q", store, problems)
 		}
 		m, err := Masked(cfg)
 		if err != nil {
