@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"os"
@@ -44,6 +46,15 @@ the jobs under way finish (shutdownGrace). Check the file first with "onething c
 			cfg := loaded.Config
 			if storeURL != "" {
 				cfg.Store = storeURL
+			}
+			// The secrets' rules of config check: a placeholder, a value
+			// ever committed to the repository, one secret of two
+			// principals, a short token or key does not run.
+			if problems := service.CheckSecrets(cfg); len(problems) > 0 {
+				for _, p := range problems {
+					fmt.Fprintln(cmd.ErrOrStderr(), "✗", p)
+				}
+				return errors.New("配置中的密钥被拒绝，见 onething config check / the configuration's secrets are refused: see onething config check")
 			}
 			svc, err := service.New(cfg, log)
 			if err != nil {
