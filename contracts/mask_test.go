@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 	"unicode"
+	"unicode/utf8"
 )
 
 func TestMaskFreeTextExamples(t *testing.T) {
@@ -343,4 +344,36 @@ func BenchmarkMaskFreeTextPlain(b *testing.B) {
 	for b.Loop() {
 		m.Mask("残疾人证已办结，开始办理")
 	}
+}
+
+// FuzzMaskFreeText: nothing panics, valid text stays valid, the name is
+// gone, and without Latin letters (so without codes) no 7 digits in a row
+// are left.
+func FuzzMaskFreeText(f *testing.F) {
+	for _, s := range []string{"本人张志明（身份证511702198002025569，电话13698765432）", "CDPF-20261129-000001",
+		"2026-11-29 09:30", "+86 136 9876 5432", "５１１７０２１９８００２０２５５６９", "张 志 明", "一三六九八七六五四三二"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		out := MaskFreeText(s, "张志明")
+		if utf8.ValidString(s) && !utf8.ValidString(out) {
+			t.Fatalf("%q became invalid UTF-8: %q", s, out)
+		}
+		if strings.Contains(out, "张志明") {
+			t.Fatalf("%q: the name is still in %q", s, out)
+		}
+		if strings.IndexFunc(s, isLatinLetter) >= 0 {
+			return
+		}
+		run := 0
+		for _, r := range out {
+			if _, ok := digitValue(r); ok {
+				if run++; run >= 7 {
+					t.Fatalf("%q: 7 digits in a row in %q", s, out)
+				}
+			} else {
+				run = 0
+			}
+		}
+	})
 }
