@@ -30,11 +30,7 @@ func MaskName(s string) string {
 	if n == 0 {
 		n = 1
 	}
-	out := string(r)
-	for i := 0; i < n; i++ {
-		out += "*"
-	}
-	return out
+	return string(r) + strings.Repeat("*", n)
 }
 
 // MaskFreeText masks the personal data a free text (a withdrawal's reason,
@@ -96,22 +92,31 @@ func HasPersonalData(text string, names ...string) bool {
 // (an application's view): the names are prepared once.
 type FreeTextMasker struct {
 	pats []namePattern
+	// firsts are the patterns' first runes; latin: one of them is not
+	// Chinese (then letters need a look).
+	firsts []rune
+	latin  bool
 }
 
 // NewFreeTextMasker prepares MaskFreeText's names.
 func NewFreeTextMasker(names ...string) *FreeTextMasker {
-	return &FreeTextMasker{pats: namePatterns(names)}
+	m := &FreeTextMasker{pats: namePatterns(names)}
+	for _, p := range m.pats {
+		m.firsts = append(m.firsts, p.runes[0])
+		m.latin = m.latin || p.runes[0] < 0x3000
+	}
+	return m
 }
 
 // Mask is MaskFreeText(text, the masker's names...).
 func (m *FreeTextMasker) Mask(text string) string {
-	var pats []namePattern
-	if m != nil {
-		pats = m.pats
+	if m == nil {
+		m = &FreeTextMasker{}
 	}
-	if !mayHoldPersonal(text, pats) {
+	if !m.mayHoldPersonal(text) {
 		return text
 	}
+	pats := m.pats
 	rs := []rune(text)
 	// act[i] is what rune i becomes: itself, '*', or (names) the
 	// replacement at the name's first rune and nothing for the rest.
@@ -243,15 +248,36 @@ func skippable(r rune) bool {
 }
 
 // mayHoldPersonal is the quick look: no digit and no rune a name starts
-// with means nothing to mask.
-func mayHoldPersonal(text string, pats []namePattern) bool {
+// with means nothing to mask. (Views run it on every note: it takes the
+// common runes, ASCII and Chinese, the short way.)
+func (m *FreeTextMasker) mayHoldPersonal(text string) bool {
 	for _, r := range text {
-		if _, ok := digitValue(r); ok {
-			return true
+		switch {
+		case r < utf8.RuneSelf:
+			if r >= '0' && r <= '9' {
+				return true
+			}
+			if !m.latin || !isLatinLetter(r) {
+				continue
+			}
+		case r >= 0x4E00 && r < 0xA000: // CJK unified ideographs: no dots, no case
+			if _, ok := hanDigit(r); ok {
+				return true
+			}
+			for _, f := range m.firsts {
+				if f == r {
+					return true
+				}
+			}
+			continue
+		default:
+			if _, ok := digitValue(r); ok {
+				return true
+			}
 		}
 		f := foldNameRune(r)
-		for _, p := range pats {
-			if p.runes[0] == f {
+		for _, first := range m.firsts {
+			if first == f {
 				return true
 			}
 		}
@@ -346,6 +372,9 @@ func digitValue(r rune) (int, bool) {
 	}
 	if v, ok := hanDigit(r); ok {
 		return v, true
+	}
+	if r >= 0x3000 && r < 0xA000 { // CJK: no decimal digits (a quick way past Chinese text)
+		return 0, false
 	}
 	if unicode.IsDigit(r) {
 		return ndValue(r), true

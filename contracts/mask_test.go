@@ -78,8 +78,9 @@ func TestMaskFreeTextExamples(t *testing.T) {
 	}
 }
 
-// TestDecimalDigitBlocks checks what ndValue relies on: Unicode's decimal
-// digits come in blocks of ten from zero.
+// TestDecimalDigitBlocks checks what digitValue and ndValue rely on:
+// Unicode's decimal digits come in blocks of ten from zero, none of them
+// among the CJK characters.
 func TestDecimalDigitBlocks(t *testing.T) {
 	for _, rg := range unicode.Nd.R16 {
 		if rg.Stride != 1 || (rg.Hi-rg.Lo+1)%10 != 0 {
@@ -89,6 +90,12 @@ func TestDecimalDigitBlocks(t *testing.T) {
 	for _, rg := range unicode.Nd.R32 {
 		if rg.Stride != 1 || (rg.Hi-rg.Lo+1)%10 != 0 {
 			t.Errorf("Nd range %x-%x", rg.Lo, rg.Hi)
+		}
+	}
+	// digitValue skips U+3000-U+9FFF, which has none.
+	for r := rune(0x3000); r < 0xA000; r++ {
+		if unicode.IsDigit(r) {
+			t.Errorf("%U is a decimal digit", r)
 		}
 	}
 }
