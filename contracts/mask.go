@@ -92,8 +92,8 @@ func HasPersonalData(text string, names ...string) bool {
 // (an application's view): the names are prepared once.
 type FreeTextMasker struct {
 	pats []namePattern
-	// firsts are the patterns' first runes; latin: one of them is not
-	// Chinese (then letters need a look).
+	// firsts are the patterns' first runes; latin is set when one of
+	// them is not Chinese (so Latin letters need a look).
 	firsts []rune
 	latin  bool
 }
@@ -412,7 +412,7 @@ func isNumberSep(r rune) bool {
 
 // isDateSep separates a date's year, month and day.
 func isDateSep(r rune) bool {
-	return r == '.' || r == '．' || r == '/' || unicode.Is(unicode.Pd, r) || r == '\u2212'
+	return r == '.' || r == '．' || unicode.Is(unicode.Pd, r) || r == '\u2212'
 }
 
 func isPlus(r rune) bool { return r == '+' || r == '＋' }
