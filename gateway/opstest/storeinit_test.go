@@ -2,6 +2,8 @@ package opstest
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -11,6 +13,7 @@ import (
 	"time"
 
 	c "onething/contracts"
+	"onething/gateway/devstack"
 	"onething/gateway/proctest"
 	"onething/gateway/seal"
 	"onething/gateway/service"
@@ -122,13 +125,19 @@ func TestServeNeedsAStoreMadeOnPurpose(t *testing.T) {
 	bin := build(t)
 	dir := t.TempDir()
 	dp := seal.DevConfig()
-	secret := "whsec_" + strings.Repeat("A", 43) + "="
+	// Secrets that pass serve's secret policy: random, one per party.
+	hexSecret := func() string {
+		b := make([]byte, 32)
+		rand.Read(b)
+		return hex.EncodeToString(b)
+	}
 	cfgFor := func(name, storeURL string) (string, service.Config) {
 		addr := proctest.FreeAddr(t)
-		cfg := service.Config{Listen: addr, BaseURL: "http://" + addr, Store: storeURL, PortalSecrets: []string{secret},
-			PortalPushURL: "http://127.0.0.1:9", PortalPushSecret: secret, Departments: map[c.Dept]service.Dept{}, DataProtection: &dp}
+		cfg := service.Config{Listen: addr, BaseURL: "http://" + addr, Store: storeURL, PortalSecrets: []string{devstack.NewSecret()},
+			PortalPushURL: "http://127.0.0.1:9", PortalPushSecret: devstack.NewSecret(), Departments: map[c.Dept]service.Dept{}, DataProtection: &dp}
 		for _, d := range c.Depts {
-			cfg.Departments[d] = service.Dept{BaseURL: "http://127.0.0.1:9", AppKey: "k", Secret: "s", EventSecrets: []string{secret}}
+			cfg.Departments[d] = service.Dept{BaseURL: "http://127.0.0.1:9", AppKey: "onething-" + string(d), Secret: hexSecret(),
+				EventSecrets: []string{devstack.NewSecret()}}
 		}
 		js, _ := json.Marshal(cfg)
 		path := filepath.Join(dir, name+".json")
