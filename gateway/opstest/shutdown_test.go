@@ -24,6 +24,7 @@ import (
 	"onething/gateway/devstack"
 	"onething/gateway/proctest"
 	"onething/gateway/seal"
+	"onething/gateway/secrets"
 	"onething/gateway/service"
 	"onething/gateway/store/redistest"
 )
@@ -73,7 +74,7 @@ func shutdownUnderLoad(t *testing.T, backend string) {
 	dp := seal.DevConfig()
 	cfg := service.Config{Listen: addr, BaseURL: "http://" + addr, Store: storeURL,
 		PortalSecrets: []string{secret}, PortalPushURL: info.PortalPushURL, PortalPushPath: info.PortalPushPath,
-		PortalPushSecret: info.PortalPushSecret, ReadTokens: []string{"opstest-read-token-0123456789"}, Departments: info.Departments,
+		PortalPushSecret: info.PortalPushSecret, ReadTokens: []string{secrets.Token()}, Departments: info.Departments,
 		Workers: 8, WorkersPerSystem: 4, MaxAttempts: 8, BaseBackoff: service.Duration(50 * time.Millisecond), MaxBackoff: service.Duration(time.Second),
 		JobLease: service.Duration(time.Minute), ReconcileEvery: service.Duration(time.Second), ShutdownGrace: service.Duration(100 * time.Millisecond),
 		DataProtection: &dp}

@@ -24,6 +24,7 @@ import (
 	"onething/gateway/devstack"
 	"onething/gateway/proctest"
 	"onething/gateway/seal"
+	"onething/gateway/secrets"
 	"onething/gateway/service"
 	"onething/gateway/store"
 	"onething/gateway/store/redistest"
@@ -155,7 +156,7 @@ func newCluster(t *testing.T, o options) *cluster {
 	t.Helper()
 	srv := redistest.Start(t)
 	cl := &cluster{t: t, dir: t.TempDir(), redis: srv, storeURL: srv.URL(),
-		secret: devstack.NewSecret(), token: "replicatest-read-token", http: &http.Client{Timeout: 10 * time.Second}}
+		secret: devstack.NewSecret(), token: secrets.Token(), http: &http.Client{Timeout: 10 * time.Second}}
 	keys := seal.DevConfig()
 	cl.keys = &keys
 	out := filepath.Join(cl.dir, "mocks.json")

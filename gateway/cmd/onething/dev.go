@@ -55,6 +55,10 @@ labelled lines are stable: scripts read them), then runs until Ctrl-C.`,
 				return err
 			}
 			opts.Log = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelInfo}))
+			// The signal handler first: a SIGTERM as soon as the banner is
+			// out (a script that read what it needed) stops cleanly.
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
 			st, err := devstack.Start(opts)
 			if err != nil {
 				return err
@@ -87,8 +91,6 @@ Ctrl-C stops everything.
 `, dir, st.GatewayURL, st.MockURLs["cdpf"], st.MockURLs["civil"], st.MockURLs["hrss"], st.MockURLs["medical"],
 				st.MockURLs["portal"], st.MockURLs["portal"], st.PortalSecret, st.ReadToken, st.AdminToken, st.GatewayURL, st.ClerkPassword, st.OpsPassword,
 				self, st.GatewayURL, st.PortalSecret, self, st.GatewayURL, st.ReadToken)
-			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
 			<-ctx.Done()
 			fmt.Fprintln(cmd.OutOrStdout(), "stopping…")
 			return st.Stop()
