@@ -24,7 +24,7 @@ test-scale:
 # seed corpora are in each package's testdata/fuzz/. CI runs it after test.
 FUZZTIME ?= 10s
 FUZZ_TARGETS = ./gateway/api:FuzzSubmission ./gateway/api:FuzzEvent ./gateway/api:FuzzDuplicateKeys \
-	./gateway/auth:FuzzWebhookVerify ./gateway/auth:FuzzJWTVerify
+	./gateway/auth:FuzzWebhookVerify ./gateway/auth:FuzzJWTVerify ./contracts:FuzzMaskFreeText
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		pkg=$${t%%:*}; name=$${t##*:}; \
