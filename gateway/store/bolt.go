@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -594,6 +595,78 @@ func (b *Bolt) update(id, onceKey string, ack *Job, fn UpdateFunc) error {
 	})
 	b.notes.note(b, err)
 	return err
+}
+
+// Deliver is Update for a signed delivery: the delivery's records are
+// checked and written in the update's transaction.
+func (b *Bolt) Deliver(_ context.Context, id, onceKey string, d Delivery, fn DeliverFunc) (Reply, error) {
+	var reply Reply
+	err := b.db.Update(func(tx *bolt.Tx) error {
+		kb := tx.Bucket(bucketKeys)
+		for _, k := range d.Keys {
+			v := kb.Get([]byte(replyKey(k)))
+			if v == nil {
+				continue
+			}
+			var rec deliveryRecord
+			if err := json.Unmarshal(v, &rec); err != nil {
+				return fmt.Errorf("delivery record: %w", err)
+			}
+			if rec.Fingerprint != d.Fingerprint {
+				return ErrReplayed
+			}
+			r, err := b.codec.openReply(rec.Fingerprint, rec.Reply)
+			if err != nil {
+				return err
+			}
+			reply = r
+			return ErrAlreadyApplied
+		}
+		for _, k := range d.Taken {
+			if kb.Get([]byte(k)) != nil {
+				return ErrReplayed
+			}
+		}
+		if onceKey != "" && kb.Get([]byte(onceKey)) != nil {
+			return ErrAlreadyApplied
+		}
+		app, idx, err := b.getApp(tx, id)
+		if err != nil {
+			return err
+		}
+		out, err := fn(app)
+		if err != nil {
+			return err
+		}
+		reply = out.Reply
+		now := time.Now()
+		for _, k := range d.Keys {
+			rec, err := b.codec.record(d.Fingerprint, out.Reply, now)
+			if err != nil {
+				return err
+			}
+			if err := kb.Put([]byte(replyKey(k)), rec); err != nil {
+				return err
+			}
+		}
+		if out.Refused {
+			return nil
+		}
+		if onceKey != "" {
+			if err := kb.Put([]byte(onceKey), []byte(id)); err != nil {
+				return err
+			}
+		}
+		if err := b.putApp(tx, app, idx); err != nil {
+			return err
+		}
+		return enqueue(tx, out.Jobs)
+	})
+	b.notes.note(b, err)
+	if err != nil && !errors.Is(err, ErrAlreadyApplied) {
+		return Reply{}, err
+	}
+	return reply, err
 }
 
 func dueKey(at time.Time, id string) []byte {

@@ -113,6 +113,17 @@ type Store interface {
 	// written all the same. The ack comes before the jobs fn returns, so
 	// a job queued again under the acked id stays queued.
 	UpdateAck(ctx context.Context, id string, job Job, fn UpdateFunc) error
+	// Deliver is Update for a signed delivery d (delivery.go). If one of
+	// d's keys was recorded with d's fingerprint, fn is not run and the
+	// recorded reply comes back with ErrAlreadyApplied; recorded with
+	// another fingerprint, or one of d.Taken present, fn is not run,
+	// nothing changes and the error is ErrReplayed (checked before the
+	// application is read: an id used for application A is refused on B
+	// even if B does not exist). Otherwise, as Update with onceKey, fn
+	// runs and d's keys are recorded with its reply in the same atomic
+	// write as the application and the jobs (for the dedupe lifetime),
+	// so the action and its reply are never one without the other.
+	Deliver(ctx context.Context, id, onceKey string, d Delivery, fn DeliverFunc) (Reply, error)
 	// Lookup returns the application id a dedupe key points to.
 	Lookup(ctx context.Context, key string) (string, error)
 	// FindByIDNumber returns the ids of every application of the person

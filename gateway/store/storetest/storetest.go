@@ -32,6 +32,8 @@ func Run(t *testing.T, open Open) {
 	t.Run("ParkAndReplay", func(t *testing.T) { RunParking(t, open(t)) })
 	t.Run("UpdateQueuesItsJobs", func(t *testing.T) { testUpdateJobs(t, open(t)) })
 	t.Run("AckLeavesNothing", func(t *testing.T) { testAckLeavesNothing(t, open(t)) })
+	t.Run("DeliveryRecordedWithItsReply", func(t *testing.T) { testDeliver(t, open(t)) })
+	t.Run("DeliveryRefusedRecordsOnlyTheReply", func(t *testing.T) { testDeliverRefused(t, open(t)) })
 	one := func(t *testing.T) (store.Store, store.Store) { s := open(t); return s, s }
 	runRaces(t, one)
 }
@@ -89,6 +91,7 @@ func runRaces(t *testing.T, open OpenPair) {
 	t.Run("RaceCreateSameKeysOneWins", func(t *testing.T) { testRaceCreate(t, open) })
 	t.Run("RaceSameOnceKeyAppliesOnce", func(t *testing.T) { testRaceOnce(t, open) })
 	t.Run("RaceLeaseHandsOutEachJobOnce", func(t *testing.T) { testRaceLease(t, open) })
+	t.Run("RaceDeliveryOnceAcrossApplications", func(t *testing.T) { testRaceDeliver(t, open) })
 }
 
 // pick alternates between the two handles.

@@ -1,0 +1,209 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	mrand "math/rand/v2"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// ReplyKey names the record of a delivery key (tests, tools).
+func (r *Redis) ReplyKey(key string) string { return r.prefix + ":" + replyKey(key) }
+
+// KEYS: as scriptUpdate (1 app, 2 jobs, 3 due, 4 open, 5 done, 6 once key,
+// 7 old blind index set, 8 new one, 9 leases), then the delivery's record
+// keys (hashes: fp, reply), then its taken keys.
+// ARGV: 1-13 as scriptUpdate, 14 fingerprint, 15 the sealed reply,
+// 16 number of record keys, 17 number of taken keys, 18 refused ('1':
+// record the delivery only, leave the application), 19… the jobs.
+// Records are checked before anything else: a delivery id recorded for
+// another request is refused whether or not this application exists.
+var scriptDeliver = redis.NewScript(luaEnqueue + luaAck + `
+local nrec, ntaken = tonumber(ARGV[16]), tonumber(ARGV[17])
+for i = 10, 9 + nrec do
+  local fp = redis.call('HGET', KEYS[i], 'fp')
+  if fp then
+    if fp == ARGV[14] then
+      return {'same', redis.call('HGET', KEYS[i], 'reply')}
+    end
+    return {'replayed'}
+  end
+end
+for i = 10 + nrec, 9 + nrec + ntaken do
+  if redis.call('EXISTS', KEYS[i]) == 1 then
+    return {'replayed'}
+  end
+end
+local rev = redis.call('HGET', KEYS[1], 'rev')
+if not rev then
+  return {'missing'}
+end
+if rev ~= ARGV[2] then
+  return {'conflict'}
+end
+if ARGV[8] == '1' and redis.call('EXISTS', KEYS[6]) == 1 then
+  return {'applied'}
+end
+for i = 10, 9 + nrec do
+  redis.call('HSET', KEYS[i], 'fp', ARGV[14], 'reply', ARGV[15])
+  redis.call('PEXPIRE', KEYS[i], ARGV[7])
+end
+if ARGV[18] == '1' then
+  return {'ok'}
+end
+if ARGV[8] == '1' then
+  redis.call('SET', KEYS[6], ARGV[1], 'PX', ARGV[7])
+end
+if string.sub(ARGV[9], 1, 1) == '1' then
+  redis.call('SREM', KEYS[7], ARGV[1])
+end
+if string.sub(ARGV[9], 2, 2) == '1' then
+  redis.call('SADD', KEYS[8], ARGV[1])
+end
+redis.call('HSET', KEYS[1], 'doc', ARGV[3], 'op', ARGV[4])
+redis.call('HINCRBY', KEYS[1], 'rev', 1)
+mark_open(ARGV[5], ARGV[6], ARGV[1])
+enqueue(19, false)
+return {'ok'}
+`)
+
+// Deliver is Update for a signed delivery: one script checks the
+// delivery's records, the revision and the once key, and writes the
+// records with the application and its jobs. A script go-redis re-sends
+// after a network error finds its own records (same fingerprint) and
+// answers the reply it recorded, so it neither acts twice nor loses the
+// reply.
+func (r *Redis) Deliver(ctx context.Context, id, onceKey string, d Delivery, fn DeliverFunc) (Reply, error) {
+	done, err := r.takeTurn(ctx, id)
+	if err != nil {
+		return Reply{}, err
+	}
+	defer done()
+	rkeys := r.writeKeys(id)
+	if onceKey != "" {
+		rkeys = append(rkeys, r.onceKey(id, onceKey))
+	} else {
+		rkeys = append(rkeys, rkeys[0])
+	}
+	recKeys := make([]string, len(d.Keys))
+	for i, k := range d.Keys {
+		recKeys[i] = r.ReplyKey(k)
+	}
+	taken := make([]string, len(d.Taken))
+	for i, k := range d.Taken {
+		taken[i] = r.dedupeKey(k)
+	}
+	tok := token()
+	for attempt := 0; ; attempt++ {
+		// Read first what the script checks again, so that fn does not
+		// run for a delivery that is answered already.
+		pipe := r.rdb.Pipeline()
+		recs := make([]*redis.SliceCmd, len(recKeys))
+		for i, k := range recKeys {
+			recs[i] = pipe.HMGet(ctx, k, "fp", "reply")
+		}
+		var takenN, once *redis.IntCmd
+		if len(taken) > 0 {
+			takenN = pipe.Exists(ctx, taken...)
+		}
+		if onceKey != "" {
+			once = pipe.Exists(ctx, rkeys[5])
+		}
+		get := pipe.HMGet(ctx, rkeys[0], "doc", "rev")
+		if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+			return Reply{}, fmt.Errorf("read application: %w", err)
+		}
+		for _, rc := range recs {
+			fp, _ := rc.Val()[0].(string)
+			if fp == "" {
+				continue
+			}
+			if fp != d.Fingerprint {
+				return Reply{}, ErrReplayed
+			}
+			v, _ := rc.Val()[1].(string)
+			return r.recorded(d.Fingerprint, v)
+		}
+		if takenN != nil && takenN.Val() > 0 {
+			return Reply{}, ErrReplayed
+		}
+		if once != nil && once.Val() == 1 {
+			return Reply{}, ErrAlreadyApplied
+		}
+		app, rev, oldIdx, err := r.decodeApp(id, get.Val(), r.codec.decode)
+		if err != nil {
+			r.notes.note(r, err)
+			return Reply{}, err
+		}
+		out, err := fn(app)
+		if err != nil {
+			return Reply{}, err
+		}
+		sealed, err := r.codec.sealReply(d.Fingerprint, out.Reply)
+		if err != nil {
+			return Reply{}, err
+		}
+		doc, idx, err := r.codec.encode(app)
+		if err != nil {
+			return Reply{}, err
+		}
+		jargs, err := jobArgs(out.Jobs)
+		if err != nil {
+			return Reply{}, err
+		}
+		ikeys, iflags := []string{rkeys[0], rkeys[0]}, "00"
+		if idx != oldIdx {
+			iflags = flag(oldIdx != "") + flag(idx != "")
+			if oldIdx != "" {
+				ikeys[0] = r.indexKey(oldIdx)
+			}
+			if idx != "" {
+				ikeys[1] = r.indexKey(idx)
+			}
+		}
+		now := time.Now()
+		args := append([]any{id, rev, doc, tok, flag(open(app)), ms(now), r.dedupeTTL.Milliseconds(), flag(onceKey != ""), iflags}, ackArgs(nil, now)...)
+		args = append(args, d.Fingerprint, sealed, len(recKeys), len(taken), flag(out.Refused))
+		_, _, leases, _ := r.QueueKeys()
+		keys := append(append(append(append(rkeys[:6:6], ikeys...), leases), recKeys...), taken...)
+		res, err := scriptDeliver.Run(ctx, r.rdb, keys, append(args, jargs...)...).StringSlice()
+		if err != nil {
+			return Reply{}, fmt.Errorf("update application: %w", err)
+		}
+		switch res[0] {
+		case "ok":
+			return out.Reply, nil
+		case "same":
+			// Ours, re-sent after a network error, or a twin delivery
+			// that came first: either way the recorded reply.
+			return r.recorded(d.Fingerprint, res[1])
+		case "replayed":
+			return Reply{}, ErrReplayed
+		case "missing":
+			return Reply{}, ErrNotFound
+		case "applied":
+			return Reply{}, ErrAlreadyApplied
+		}
+		if attempt+1 >= r.maxRetries {
+			return Reply{}, fmt.Errorf("update application: still conflicting after %d attempts", attempt+1)
+		}
+		wait := time.Duration(mrand.N(int64(1+min(attempt, 6)))) * time.Millisecond
+		select {
+		case <-ctx.Done():
+			return Reply{}, ctx.Err()
+		case <-time.After(wait):
+		}
+	}
+}
+
+// recorded opens a recorded reply (sealed to the fingerprint).
+func (r *Redis) recorded(fp, v string) (Reply, error) {
+	rep, err := r.codec.openReply(fp, v)
+	if err != nil {
+		return Reply{}, err
+	}
+	return rep, ErrAlreadyApplied
+}
