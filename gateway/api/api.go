@@ -257,11 +257,10 @@ func (s *server) readBody(g *gin.Context) ([]byte, bool) {
 	if b, ok := g.Get(bodyKey); ok {
 		return b.([]byte), true
 	}
-	if ct := g.GetHeader("Content-Type"); ct != "" {
-		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
-			s.fail(g, http.StatusUnsupportedMediaType, "unsupported_media_type", "请求体须为 JSON（application/json）", "the body must be application/json")
-			return nil, false
-		}
+	if !jsonContentType(g.GetHeader("Content-Type")) {
+		s.fail(g, http.StatusUnsupportedMediaType, "unsupported_media_type", "请求体须为 UTF-8 编码的 JSON（Content-Type: application/json）",
+			"the body must be JSON in UTF-8 (Content-Type: application/json)")
+		return nil, false
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(g.Writer, g.Request.Body, MaxBody))
 	if err != nil {
@@ -274,6 +273,19 @@ func (s *server) readBody(g *gin.Context) ([]byte, bool) {
 		return nil, false
 	}
 	return body, true
+}
+
+// jsonContentType reports whether a request's Content-Type is
+// application/json in UTF-8: the type (any case), no charset or
+// charset=utf-8 (any case). A missing type is refused: a body is only
+// read as JSON when its sender says it is.
+func jsonContentType(ct string) bool {
+	mt, params, err := mime.ParseMediaType(ct)
+	if err != nil || mt != "application/json" {
+		return false
+	}
+	cs, ok := params["charset"]
+	return !ok || strings.EqualFold(cs, "utf-8")
 }
 
 // decodeStrict decodes JSON, refusing unknown fields, trailing data,
