@@ -4,11 +4,9 @@
 package api
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -288,44 +286,6 @@ func jsonContentType(ct string) bool {
 	return !ok || strings.EqualFold(cs, "utf-8")
 }
 
-// decodeStrict decodes JSON, refusing unknown fields, trailing data,
-// duplicate keys, bad UTF-8 and deep nesting (strictjson.go).
-func decodeStrict(body []byte, v any) error {
-	if err := checkStrict(body); err != nil {
-		return err
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return err
-	}
-	if !endOfInput(dec) {
-		return errTrailing
-	}
-	return nil
-}
-
-// jsonProblem describes a decode error without echoing the input: a key the
-// caller sent is named only as echoField shows it.
-func jsonProblem(err error) c.FieldError {
-	if fe, ok := strictProblem(err); ok {
-		return fe
-	}
-	var typeErr *json.UnmarshalTypeError
-	var syntaxErr *json.SyntaxError
-	switch {
-	case errors.As(err, &typeErr):
-		return c.FieldError{Field: echoField(typeErr.Field), Code: "wrong_type", Message: "字段类型不正确，应为 " + typeErr.Type.String(), MessageEn: "wrong type, expected " + typeErr.Type.String()}
-	case errors.As(err, &syntaxErr):
-		return c.FieldError{Field: "", Code: "syntax", Message: fmt.Sprintf("JSON 语法错误（第 %d 字节）", syntaxErr.Offset), MessageEn: fmt.Sprintf("JSON syntax error at byte %d", syntaxErr.Offset)}
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		f := unknownField(strings.TrimPrefix(err.Error(), "json: unknown field "))
-		return c.FieldError{Field: f, Code: "unknown_field", Message: "不认识的字段：" + f, MessageEn: "unknown field " + f}
-	default:
-		return c.FieldError{Code: "malformed", Message: "JSON 格式不正确", MessageEn: "malformed JSON"}
-	}
-}
-
 func (s *server) submit(g *gin.Context) {
 	var sub c.Submission
 	if !s.bindBody(g, &sub, "申请", "submission") {
@@ -391,26 +351,25 @@ func (s *server) event(g *gin.Context) {
 		s.fail(g, http.StatusUnprocessableEntity, "validation_failed", "事件内容不正确", "the event is invalid", problems...)
 		return
 	}
-	// The event id is the department's too: one id, one request (delivery.go).
-	reply, err := s.cfg.Engine.EventDelivered(g.Request.Context(), dept, s.delivery(g, func(res any, err error) (store.Reply, bool) {
-		var illegal *workflow.IllegalTransitionError
-		switch {
-		case errors.Is(err, engine.ErrUnknownTask):
-			return s.errorReply(g, http.StatusNotFound, "not_found", "任务不存在", "no such task"), true
-		case errors.Is(err, workflow.ErrWrongDept):
-			s.cfg.Log.Warn("department reported on another's task", "dept", dept, "task", ev.TaskID, "requestId", g.GetString(ridKey))
-			return s.errorReply(g, http.StatusForbidden, "forbidden", "无权处理其他部门的任务", "the task belongs to another department"), true
-		case errors.As(err, &illegal):
-			return s.errorReply(g, http.StatusConflict, "illegal_transition",
-				fmt.Sprintf("任务状态为 %s，不能变为 %s", illegal.From, illegal.To),
-				fmt.Sprintf("task is %s and cannot become %s", illegal.From, illegal.To)), true
-		case err != nil:
-			return store.Reply{}, false
-		}
-		r := res.(engine.EventResult)
-		return jsonReply(http.StatusOK, c.EventAck{EventID: ev.EventID, Outcome: string(r.Outcome), TaskState: r.State}), true
-	}, "event|"+ev.EventID), &ev)
-	s.sendDelivered(g, reply, err)
+	outcome, state, err := s.cfg.Engine.ApplyEvent(g.Request.Context(), dept, &ev)
+	var illegal *workflow.IllegalTransitionError
+	switch {
+	case errors.Is(err, engine.ErrUnknownTask):
+		s.fail(g, http.StatusNotFound, "not_found", "任务不存在", "no such task")
+	case errors.Is(err, workflow.ErrWrongDept):
+		s.cfg.Log.Warn("department reported on another's task", "dept", dept, "task", ev.TaskID, "requestId", g.GetString(ridKey))
+		s.fail(g, http.StatusForbidden, "forbidden", "无权处理其他部门的任务", "the task belongs to another department")
+	case errors.As(err, &illegal):
+		s.fail(g, http.StatusConflict, "illegal_transition",
+			fmt.Sprintf("任务状态为 %s，不能变为 %s", illegal.From, illegal.To),
+			fmt.Sprintf("task is %s and cannot become %s", illegal.From, illegal.To))
+	case err != nil && s.unreadable(g, err):
+	case err != nil:
+		s.cfg.Log.Error("apply event", "requestId", g.GetString(ridKey), "err", err)
+		s.fail(g, http.StatusServiceUnavailable, "store_unavailable", "暂时无法处理，请稍后重试", "cannot apply the event now; retry later")
+	default:
+		g.JSON(http.StatusOK, c.EventAck{EventID: ev.EventID, Outcome: string(outcome), TaskState: state})
+	}
 }
 
 func (s *server) ready(g *gin.Context) {
@@ -476,16 +435,16 @@ func (s *server) supplement(g *gin.Context) {
 	if !s.bindBody(g, &sub, "补正", "supplement") || s.invalid(g, sub.Validate()) {
 		return
 	}
-	reply, err := s.cfg.Engine.SupplementDelivered(g.Request.Context(), g.Param("id"), s.delivery(g, func(res any, err error) (store.Reply, bool) {
-		switch {
-		case errors.Is(err, workflow.ErrNoSupplementDue):
-			return s.errorReply(g, http.StatusConflict, "no_supplement_due", "该事项当前无需补正", "the task is not waiting for a supplement"), true
-		case err != nil:
-			return store.Reply{}, false
-		}
-		return jsonReply(http.StatusAccepted, s.cfg.Engine.Flow.View(res.(*c.Application))), true
-	}), &sub)
-	s.sendDelivered(g, reply, err)
+	app, err := s.cfg.Engine.ProvideSupplement(g.Request.Context(), g.Param("id"), &sub)
+	if errors.Is(err, workflow.ErrNoSupplementDue) {
+		s.fail(g, http.StatusConflict, "no_supplement_due", "该事项当前无需补正", "the task is not waiting for a supplement")
+		return
+	}
+	if err != nil {
+		s.storeFailed(g, err)
+		return
+	}
+	g.JSON(http.StatusAccepted, s.cfg.Engine.Flow.View(app))
 }
 
 // withdraw cancels what has not finished and tells the departments.
@@ -498,16 +457,16 @@ func (s *server) withdraw(g *gin.Context) {
 		s.invalid(g, []c.FieldError{{Field: "reason", Code: "too_long", Message: "撤回原因最多 200 个字符", MessageEn: "reason must be at most 200 characters"}})
 		return
 	}
-	reply, err := s.cfg.Engine.WithdrawDelivered(g.Request.Context(), g.Param("id"), s.delivery(g, func(res any, err error) (store.Reply, bool) {
-		switch {
-		case errors.Is(err, workflow.ErrNothingToWithdraw):
-			return s.errorReply(g, http.StatusConflict, "nothing_to_withdraw", "所有事项均已办结，无法撤回", "every item is finished: nothing to withdraw"), true
-		case err != nil:
-			return store.Reply{}, false
-		}
-		return jsonReply(http.StatusOK, res), true
-	}), g.GetHeader(standardwebhooks.HeaderWebhookID), req.Reason)
-	s.sendDelivered(g, reply, err)
+	res, err := s.cfg.Engine.Withdraw(g.Request.Context(), g.Param("id"), g.GetHeader(standardwebhooks.HeaderWebhookID), req.Reason)
+	if errors.Is(err, workflow.ErrNothingToWithdraw) {
+		s.fail(g, http.StatusConflict, "nothing_to_withdraw", "所有事项均已办结，无法撤回", "every item is finished: nothing to withdraw")
+		return
+	}
+	if err != nil {
+		s.storeFailed(g, err)
+		return
+	}
+	g.JSON(http.StatusOK, res)
 }
 
 // guide answers the portal's 专项问答.

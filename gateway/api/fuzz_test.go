@@ -88,7 +88,7 @@ func FuzzSubmission(f *testing.F) {
 			noEcho(t, body, fe.Field, fe.Message, fe.MessageEn)
 			return
 		}
-		if err := checkDuplicateKeys(body); err != nil {
+		if err := checkStrict(body); err != nil {
 			t.Fatalf("decoded a body with %v", err)
 		}
 		checkDecoded(t, &sub)

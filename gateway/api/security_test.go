@@ -346,8 +346,7 @@ func TestReplayedWebhook(t *testing.T) {
 	if status, _ := f.event(c.DeptCDPF, cdpfSecret, ev); status != 200 {
 		t.Fatalf("event: %d", status)
 	}
-	// The same delivery again is answered what the first was (delivery.go).
-	if status, resp := f.event(c.DeptCDPF, cdpfSecret, ev); status != 200 || !strings.Contains(string(resp), `"applied"`) {
+	if status, resp := f.event(c.DeptCDPF, cdpfSecret, ev); status != 200 || !strings.Contains(string(resp), `"duplicate"`) {
 		t.Errorf("event again: %d %s", status, resp)
 	}
 	ev.Type = c.EventApproved
@@ -389,7 +388,7 @@ func TestDuplicateKeysRefused(t *testing.T) {
 	}
 	base := "/v1/applications/" + acc.ApplicationID
 	for _, tc := range []struct{ path, secret, body, field string }{
-		{base + "/supplements", portalSecret, `{"taskId":"x","materials":["photos"],"TaskId":"y"}`, "TaskId"},
+		{base + "/supplements", portalSecret, `{"taskId":"x","materials":["photos"],"taskId":"y"}`, "taskId"},
 		{base + "/withdraw", portalSecret, `{"reason":"a","reason":"b"}`, "reason"},
 		{"/v1/departments/cdpf/events", cdpfSecret, `{"eventId":"e","taskId":"t","type":"accepted","occurredAt":"2026-11-29T08:00:00Z","reason":{"zh":"a","zh":"b","en":"c"}}`, "reason.zh"},
 	} {

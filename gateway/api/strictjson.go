@@ -1,33 +1,50 @@
 package api
 
 import (
-	"encoding/json"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
+	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 
 	c "onething/contracts"
 )
 
-// Strict JSON, on top of decodeStrict's unknown-field and trailing-data
-// checks: a key may appear once per object (compared as encoding/json
-// matches keys to fields, i.e. case-insensitively, so `"name"` and
-// `"Name"` are the same key), the body must be valid UTF-8 (encoding/json
-// would silently replace bad bytes), and objects and arrays nest at most
-// MaxJSONDepth deep. Two parsers that disagree on which of two "idNumber"
-// keys counts are how a signed body comes to mean two things.
+// Strict JSON: request bodies are decoded by the JSON v2 module (the one
+// that became encoding/json/v2) with every leniency of encoding/json
+// turned off. A key is taken only with its documented spelling (no
+// case-insensitive or Unicode-folding match: `IDNUMBER` and
+// `houſeholdDivision` are unknown fields, not idNumber and
+// householdDivision), a key may appear once per object (after unescaping:
+// `"\u0061"` is `"a"`), the body must be valid UTF-8, unknown fields and
+// anything after the first value are refused, and objects and arrays nest
+// at most MaxJSONDepth deep. Two parsers that disagree on which of two
+// "idNumber" keys counts, or on whether "IDNUMBER" is one, are how a
+// signed body comes to mean two things.
+//
+// Stored records are not read here: the store keeps reading them with the
+// options they were written with (gateway/store/json.go).
 
 // MaxJSONDepth bounds nesting in request bodies (the deepest real body,
 // a submission, nests 4 deep).
 const MaxJSONDepth = 32
+
+// requestOptions are the decoding options of every request body.
+var requestOptions = json.JoinOptions(
+	json.RejectUnknownMembers(true),
+	json.MatchCaseInsensitiveNames(false),
+	jsontext.AllowDuplicateNames(false),
+	jsontext.AllowInvalidUTF8(false),
+)
 
 // DuplicateKeyError names the JSON path of a key that appears twice in one
 // object, e.g. "applicant.idNumber" or "materials[2].code".
@@ -39,236 +56,127 @@ var (
 	errTooDeep  = fmt.Errorf("JSON nests deeper than %d levels", MaxJSONDepth)
 	errNotUTF8  = errors.New("the body is not valid UTF-8")
 	errTrailing = errors.New("unexpected data after the JSON object")
+	errEmpty    = errors.New("the body is empty")
 	plainKey    = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
 )
 
-// checkStrict checks the body's encoding, its first value's nesting and
-// duplicate keys. Syntax errors are left to the decoder, which reports
-// them with their offset.
+// decodeStrict decodes a request body into v: checkStrict, then the v2
+// decoder with requestOptions. An error is a *bodyError: jsonProblem
+// describes it.
+func decodeStrict(body []byte, v any) error {
+	err := checkStrict(body)
+	if err == nil {
+		err = json.Unmarshal(body, v, requestOptions)
+	}
+	if err == nil {
+		return nil
+	}
+	return &bodyError{err: err, problem: describe(body, err)}
+}
+
+// bodyError is a decode error with its description, made while the body
+// (which says whether a pointer's token is a key or an index) is at hand.
+type bodyError struct {
+	err     error
+	problem c.FieldError
+}
+
+func (e *bodyError) Error() string { return e.err.Error() }
+func (e *bodyError) Unwrap() error { return e.err }
+
+// checkStrict reads the body's first value token by token with the v2
+// tokenizer (duplicate names and invalid UTF-8 refused) and returns a
+// *DuplicateKeyError, errTooDeep, errNotUTF8, errTrailing, errEmpty or the
+// tokenizer's syntax error. The tokenizer is iterative: a megabyte of `[`
+// costs 33 tokens.
 func checkStrict(body []byte) error {
-	if !utf8.Valid(body) {
-		return errNotUTF8
-	}
-	return checkDuplicateKeys(body)
-}
-
-// frame is one open object or array during the scan. Paths are built only
-// when a duplicate is found, from the frames' keys and indexes.
-type frame struct {
-	object bool
-	keys   []string            // object: folded keys seen (few: a slice)
-	many   map[string]struct{} // object: the same, once there are many
-	key    string              // object: the key whose value is being read
-	index  int                 // array: index of the element being read
-}
-
-// manyKeys is where an object's key set moves from a slice to a map, so
-// that a body with a huge object costs linear time, not quadratic.
-const manyKeys = 16
-
-// seen records a folded key and reports whether it was there already.
-func (f *frame) seen(k string) bool {
-	if f.many != nil {
-		if _, ok := f.many[k]; ok {
-			return true
-		}
-		f.many[k] = struct{}{}
-		return false
-	}
-	for _, s := range f.keys {
-		if s == k {
-			return true
-		}
-	}
-	f.keys = append(f.keys, k)
-	if len(f.keys) > manyKeys {
-		f.many = make(map[string]struct{}, 2*manyKeys)
-		for _, s := range f.keys {
-			f.many[s] = struct{}{}
-		}
-		f.keys = nil
-	}
-	return false
-}
-
-// checkDuplicateKeys scans the first JSON value of body byte by byte,
-// iteratively (no recursion, whatever the input), and returns a
-// *DuplicateKeyError for the first key repeated in an object, or
-// errTooDeep. It is a scanner, not a parser: where the input is not JSON
-// it stops and returns nil, and the decoder that runs next reports the
-// syntax error with its offset. (It replaced a walk with Decoder.Token
-// that cost a fifth of intake's CPU; the tests keep that walk as the
-// reference the fuzz target compares this scanner against.)
-func checkDuplicateKeys(body []byte) error {
-	const (
-		wantValue = iota
-		wantKey   // in an object, after '{' or ','
-		wantMore  // after a value: ',' or the closer of the frame
-	)
-	var stack []frame
-	state, i := wantValue, 0
+	dec := jsontext.NewDecoder(bytes.NewReader(body), jsontext.AllowDuplicateNames(false), jsontext.AllowInvalidUTF8(false))
 	for {
-		i = skipSpace(body, i)
-		if i >= len(body) {
-			return nil
+		if _, err := dec.ReadToken(); err != nil {
+			return tokenError(body, err)
 		}
-		switch state {
-		case wantValue:
-			switch body[i] {
-			case '{', '[':
-				if len(stack) >= MaxJSONDepth {
-					return errTooDeep
-				}
-				obj := body[i] == '{'
-				stack = append(stack, frame{object: obj})
-				i = skipSpace(body, i+1)
-				switch {
-				case i < len(body) && (obj && body[i] == '}' || !obj && body[i] == ']'):
-					state = wantMore // empty: wantMore closes it
-				case obj:
-					state = wantKey
-				}
-				continue
-			case '"':
-				if i = skipString(body, i); i < 0 {
-					return nil
-				}
-			default:
-				end := skipLiteral(body, i)
-				if end == i {
-					return nil
-				}
-				i = end
-			}
-			state = wantMore
-		case wantKey:
-			if body[i] != '"' {
-				return nil
-			}
-			end := skipString(body, i)
-			if end < 0 {
-				return nil
-			}
-			key, folded, ok := readKey(body[i:end])
-			if !ok {
-				return nil
-			}
-			top := &stack[len(stack)-1]
-			if top.seen(folded) {
-				return &DuplicateKeyError{Path: joinPath(stackPath(stack[:len(stack)-1]), key)}
-			}
-			top.key = key
-			if i = skipSpace(body, end); i >= len(body) || body[i] != ':' {
-				return nil
-			}
-			i++
-			state = wantValue
-		case wantMore:
-			if len(stack) == 0 {
-				return nil // the first value is complete
-			}
-			top := &stack[len(stack)-1]
-			switch b := body[i]; {
-			case b == ',':
-				if top.object {
-					state = wantKey
-				} else {
-					top.index++
-					state = wantValue
-				}
-			case top.object && b == '}', !top.object && b == ']':
-				stack = stack[:len(stack)-1]
-				if len(stack) == 0 {
-					return nil
-				}
-			default:
-				return nil // not JSON: the decoder says where
-			}
-			i++
+		depth := dec.StackDepth()
+		if depth > MaxJSONDepth {
+			return errTooDeep
 		}
-	}
-}
-
-// stackPath is the JSON path of the value being read in the innermost of
-// frames, e.g. "applicant" or "materials[2]".
-func stackPath(frames []frame) string {
-	path := ""
-	for _, f := range frames {
-		if f.object {
-			path = joinPath(path, f.key)
-		} else {
-			path += "[" + strconv.Itoa(f.index) + "]"
-		}
-	}
-	return path
-}
-
-func skipSpace(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
-		i++
-	}
-	return i
-}
-
-// skipString returns the index just past the string that starts at b[i]
-// (a quote), or -1 if it does not end.
-func skipString(b []byte, i int) int {
-	for j := i + 1; j < len(b); j++ {
-		switch b[j] {
-		case '\\':
-			j++
-		case '"':
-			return j + 1
-		}
-	}
-	return -1
-}
-
-// skipLiteral returns the index just past a number, true, false or null.
-func skipLiteral(b []byte, i int) int {
-	for i < len(b) {
-		switch b[i] {
-		case ',', '}', ']', ':', '"', '{', '[', ' ', '\t', '\n', '\r':
-			return i
-		}
-		i++
-	}
-	return i
-}
-
-// readKey returns a quoted key (as found, with its quotes) decoded, and
-// its folded form. Plain ASCII keys, all of the real ones, fold by upper
-// casing (the least rune of every ASCII letter's fold class is its upper
-// case, which is what foldKey picks); others are unquoted by encoding/json
-// and folded rune by rune.
-func readKey(quoted []byte) (key, folded string, ok bool) {
-	inner := quoted[1 : len(quoted)-1]
-	plain := true
-	for _, c := range inner {
-		if c == '\\' || c >= utf8.RuneSelf || c < ' ' {
-			plain = false
+		if depth == 0 {
 			break
 		}
 	}
-	if plain {
-		key = string(inner)
-		up := []byte(key)
-		for k, c := range up {
-			if 'a' <= c && c <= 'z' {
-				up[k] = c - ('a' - 'A')
+	if _, err := dec.ReadToken(); err != io.EOF {
+		return errTrailing
+	}
+	return nil
+}
+
+// tokenError names what the tokenizer refused.
+func tokenError(body []byte, err error) error {
+	var syn *jsontext.SyntacticError
+	switch {
+	case err == io.EOF:
+		return errEmpty
+	case errors.As(err, &syn) && syn.Err == jsontext.ErrDuplicateName:
+		parent, last := pointerPath(body, syn.JSONPointer)
+		return &DuplicateKeyError{Path: joinPath(parent, last)}
+	case !utf8.Valid(body):
+		return errNotUTF8
+	}
+	return err
+}
+
+// pointerPath turns a JSON pointer into the path errors show: the path of
+// the value holding the last token (e.g. "materials[2]", keys that are not
+// plain identifiers shown as "?") and that token, when it is an object key,
+// as sent (it may be anything: echoField shows it). Whether a token is a
+// key or an index is read from the body (a key may be "2").
+func pointerPath(body []byte, ptr jsontext.Pointer) (parent, last string) {
+	dec := jsontext.NewDecoder(bytes.NewReader(body), jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
+	var toks []string
+	for tok := range ptr.Tokens() {
+		toks = append(toks, tok)
+	}
+	for i, tok := range toks {
+		switch dec.PeekKind() {
+		case '[':
+			dec.ReadToken()
+			n, _ := strconv.Atoi(tok)
+			for range n {
+				if dec.SkipValue() != nil {
+					break
+				}
+			}
+			parent += "[" + tok + "]"
+			continue
+		case '{':
+			if i == len(toks)-1 {
+				return parent, tok
+			}
+			dec.ReadToken()
+			for dec.PeekKind() == '"' {
+				name, err := dec.ReadToken()
+				if err != nil || name.String() == tok {
+					break
+				}
+				if dec.SkipValue() != nil {
+					break
+				}
+			}
+		default:
+			if i == len(toks)-1 {
+				return parent, tok
 			}
 		}
-		return key, string(up), true
+		parent = joinPath(parent, tok)
 	}
-	if err := json.Unmarshal(quoted, &key); err != nil {
-		return "", "", false
-	}
-	return key, foldKey(key), true
+	return parent, ""
 }
 
 // joinPath appends key to a path, showing keys that are not plain
 // identifiers as "?" (a key is input and could be anything).
 func joinPath(path, key string) string {
+	if key == "" && path != "" {
+		return path
+	}
 	if !plainKey.MatchString(key) {
 		key = "?"
 	}
@@ -278,28 +186,51 @@ func joinPath(path, key string) string {
 	return path + "." + key
 }
 
-// foldKey maps s to one representative of its case-folding class, so two
-// keys that encoding/json would match to the same field (bytes.EqualFold)
-// fold to the same string.
-func foldKey(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		min := r
-		for x := unicode.SimpleFold(r); x != r; x = unicode.SimpleFold(x) {
-			if x < min {
-				min = x
-			}
-		}
-		b.WriteRune(min)
+// jsonProblem describes a decode error without echoing the input: a key the
+// caller sent is named only as echoField shows it.
+func jsonProblem(err error) c.FieldError {
+	var be *bodyError
+	if errors.As(err, &be) {
+		return be.problem
 	}
-	return b.String()
+	return describe(nil, err)
 }
 
-// endOfInput reports whether dec has nothing but white space left (More
-// alone would let a stray `]` or `}` through).
-func endOfInput(dec *json.Decoder) bool {
-	_, err := dec.Token()
-	return err == io.EOF
+// describe is jsonProblem for an error of decoding body.
+func describe(body []byte, err error) c.FieldError {
+	if fe, ok := strictProblem(err); ok {
+		return fe
+	}
+	var syn *jsontext.SyntacticError
+	var sem *json.SemanticError
+	switch {
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return c.FieldError{Code: "malformed", Message: "JSON 不完整", MessageEn: "the JSON ends too early"}
+	case errors.As(err, &syn):
+		return c.FieldError{Code: "syntax", Message: fmt.Sprintf("JSON 语法错误（第 %d 字节）", syn.ByteOffset), MessageEn: fmt.Sprintf("JSON syntax error at byte %d", syn.ByteOffset)}
+	case errors.As(err, &sem) && errors.Is(err, json.ErrUnknownName):
+		parent, last := pointerPath(body, sem.JSONPointer)
+		f := last
+		if parent != "" {
+			f = parent + "." + last
+		}
+		f = echoField(f)
+		return c.FieldError{Field: f, Code: "unknown_field", Message: "不认识的字段：" + f, MessageEn: "unknown field " + f}
+	case errors.As(err, &sem) && sem.GoType != nil:
+		f := echoField(joinPath(pointerPath(body, sem.JSONPointer)))
+		t := typeName(sem.GoType)
+		return c.FieldError{Field: f, Code: "wrong_type", Message: "字段类型不正确，应为 " + t, MessageEn: "wrong type, expected " + t}
+	default:
+		return c.FieldError{Code: "malformed", Message: "JSON 格式不正确", MessageEn: "malformed JSON"}
+	}
+}
+
+// typeName is how an error names the Go type a value should have had.
+func typeName(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	return t.String()
 }
 
 // MaxEchoedField is the most characters of a key (or a path of keys) an
@@ -332,16 +263,6 @@ func echoField(f string) string {
 		rs = rs[:MaxEchoedField]
 	}
 	return string(rs) + "…"
-}
-
-// unknownField is the key named in encoding/json's "unknown field" error
-// (quoted with %q), as echoField shows it.
-func unknownField(quoted string) string {
-	f, err := strconv.Unquote(quoted)
-	if err != nil {
-		f = strings.Trim(quoted, `"`)
-	}
-	return echoField(f)
 }
 
 // badJSON answers a body that did not decode: 400 duplicate_key for a

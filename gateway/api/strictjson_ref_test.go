@@ -6,19 +6,21 @@ import (
 	"errors"
 	"strconv"
 	"testing"
+	"unicode/utf8"
 
 	c "onething/contracts"
 )
 
-// The reference for checkDuplicateKeys: the walk with Decoder.Token that
-// the scanner replaced (slow, but plainly right, since the decoder itself
-// tokenizes). On valid JSON the two must agree exactly.
+// An independent reference for checkStrict's duplicate and depth checks:
+// a walk with encoding/json's Decoder.Token (another tokenizer than the v2
+// module's), comparing keys exactly as decoded. On valid JSON in UTF-8 the
+// two must agree on every duplicate and on the depth.
 
 // refFrame is one open object or array during the scan.
 type refFrame struct {
 	path   string
 	object bool
-	keys   map[string]bool // object: folded keys seen
+	keys   map[string]bool // object: keys seen
 	key    string          // object: the key whose value comes next
 	keyed  bool            // object: key holds the key of the next value
 	index  int             // array: index of the next element
@@ -54,11 +56,10 @@ func referenceDuplicateKeys(body []byte) error {
 			if !ok {
 				return nil
 			}
-			f := foldKey(k)
-			if top.keys[f] {
+			if top.keys[k] {
 				return &DuplicateKeyError{Path: joinPath(top.path, k)}
 			}
-			top.keys[f] = true
+			top.keys[k] = true
 			top.key, top.keyed = k, true
 			continue
 		}
@@ -108,12 +109,16 @@ func (f *refFrame) valueDone() {
 	}
 }
 
-// FuzzDuplicateKeys compares the scanner with the reference on every
-// input that is valid JSON (on invalid input either may stop first; the
-// decoder refuses the body anyway).
+// FuzzDuplicateKeys compares checkStrict with the reference on every input
+// that encoding/json calls valid and that is UTF-8: checkStrict finds every
+// duplicate the reference finds, at the same path, reports none it does
+// not, and refuses the same nesting. (The v2 tokenizer is stricter: a lone
+// surrogate escape, which encoding/json turns into U+FFFD, is refused as a
+// syntax error, and that is all it may refuse besides.)
 func FuzzDuplicateKeys(f *testing.F) {
 	for _, s := range []string{`{"a":1,"a":2}`, `{"x":[{"a":1},{"A":2,"a":3}]}`, `[{"k":1,"\u212a":2}]`,
-		`{"a":{"b":{"c":[1,"x",{"d":null,"d":true}]}}}`, `{"":1," ":2,"\"":3,"\\":{}}`, `{"a" : [ ] , "b" : { } }`} {
+		`{"a":{"b":{"c":[1,"x",{"d":null,"d":true}]}}}`, `{"":1," ":2,"\"":3,"\\":{}}`, `{"a" : [ ] , "b" : { } }`,
+		`{"a":1,"\u0061":2}`, `{"s":1,"ſ":2,"\u017f":3}`, `{"2":{"0":[{"x":1,"x":2}]}}`} {
 		f.Add([]byte(s))
 	}
 	for _, n := range []string{"submission-full.json", "event-cdpf-approved.json"} {
@@ -123,33 +128,35 @@ func FuzzDuplicateKeys(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		got := checkDuplicateKeys(body) // never panics, whatever the input
-		if !json.Valid(body) {
+		got := checkStrict(body) // never panics, whatever the input
+		if !json.Valid(body) || !utf8.Valid(body) {
 			return
 		}
 		want := referenceDuplicateKeys(body)
 		var gd, wd *DuplicateKeyError
+		gotDup, wantDup := errors.As(got, &gd), errors.As(want, &wd)
 		switch {
-		case errors.As(want, &wd):
-			if !errors.As(got, &gd) || gd.Path != wd.Path {
-				t.Fatalf("%q: scanner %v, reference %v", body, got, want)
-			}
-		case errors.Is(want, errTooDeep) != errors.Is(got, errTooDeep), want == nil && got != nil:
-			t.Fatalf("%q: scanner %v, reference %v", body, got, want)
+		case gotDup && (!wantDup || gd.Path != wd.Path),
+			wantDup && got == nil,
+			errors.Is(want, errTooDeep) && got == nil,
+			errors.Is(got, errTooDeep) && !errors.Is(want, errTooDeep):
+			t.Fatalf("%q: checkStrict %v, reference %v", body, got, want)
+		case got != nil && !gotDup && !errors.Is(got, errTooDeep) && !bytes.Contains(body, []byte(`\u`)):
+			t.Fatalf("%q: valid JSON refused: %v", body, got)
 		}
 	})
 }
 
-// BenchmarkDuplicateKeys: the scanner against the reference walk, on the
-// full example submission.
+// BenchmarkDuplicateKeys: checkStrict (the v2 tokenizer) against the
+// reference walk, on the full example submission.
 func BenchmarkDuplicateKeys(b *testing.B) {
 	body, err := c.Example("submission-full.json")
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Run("scanner", func(b *testing.B) {
+	b.Run("checkStrict", func(b *testing.B) {
 		for b.Loop() {
-			if checkDuplicateKeys(body) != nil {
+			if checkStrict(body) != nil {
 				b.Fatal("duplicate")
 			}
 		}

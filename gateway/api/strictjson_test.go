@@ -14,10 +14,13 @@ func TestDuplicateKeys(t *testing.T) {
 		{`{"a":1,"a":2}`, "a"},
 		{`{"applicant":{"name":"x","idNumber":"1","idNumber":"2"}}`, "applicant.idNumber"},
 		{`{"applicant":{"name":"x"},"applicant":{}}`, "applicant"},
-		{`{"name":"x","Name":"y"}`, "Name"}, // encoding/json matches both to one field
-		{`{"name":"x","NAME":"y"}`, "NAME"},
-		{`{"s":1,"ſ":2}`, "?"},      // U+017F folds to s: a key that is not plain shows as ?
-		{`{"k":1,"\u212a":2}`, "?"}, // Kelvin sign folds to k
+		{`{"name":"x","Name":"y"}`, ""}, // two keys: Name is unknown to the decoder
+		{`{"name":"x","NAME":"y"}`, ""},
+		{`{"s":1,"ſ":2}`, ""},                       // U+017F is not s
+		{`{"k":1,"\u212a":2}`, ""},                  // nor is the Kelvin sign k
+		{`{"a":1,"\u0061":2}`, "a"},                 // the same key, escaped
+		{`{"ſ":1,"\u017f":2}`, "?"},                 // a key that is not plain shows as ?
+		{`{"2":{"0":[{"x":1,"x":2}]}}`, "?.?[0].x"}, // keys like indexes are keys
 		{`{"list":[{"a":1},{"a":1,"a":2}]}`, "list[1].a"},
 		{`[{"a":1},{"b":1,"b":2}]`, "[1].b"},
 		{`{"a":{"b":{"c":[1,2,{"d":1,"d":1}]}}}`, "a.b.c[2].d"},
@@ -26,15 +29,16 @@ func TestDuplicateKeys(t *testing.T) {
 		{`{"x":{"a":1},"y":{"a":1}}`, ""}, // the same key in two objects is fine
 		{`"just a string"`, ""},
 		{`{"a":1,"a"`, "a"}, // found before the syntax error
-		{`{"a":1`, ""},      // the decoder reports the syntax error
+		{`{"a":1`, ""},      // a syntax error, not a duplicate
 	}
 	for _, tc := range cases {
-		err := checkDuplicateKeys([]byte(tc.body))
+		err := checkStrict([]byte(tc.body))
 		var dup *DuplicateKeyError
+		isDup := errors.As(err, &dup)
 		switch {
-		case tc.path == "" && err != nil:
+		case tc.path == "" && isDup:
 			t.Errorf("%s: %v", tc.body, err)
-		case tc.path != "" && (!errors.As(err, &dup) || dup.Path != tc.path):
+		case tc.path != "" && (!isDup || dup.Path != tc.path):
 			t.Errorf("%s: %v, want duplicate %s", tc.body, err, tc.path)
 		}
 	}
@@ -61,7 +65,14 @@ func TestStrictDecoding(t *testing.T) {
 		{"not UTF-8", "{\"name\":\"\xff\xfe\"}", "not_utf8"},
 		{"syntax", `{"name":}`, "syntax"},
 		{"cut short", `{"name":`, "malformed"},
+		{"empty", ``, "malformed"},
 		{"wrong type", `{"list":"x"}`, "wrong_type"},
+		{"other case", `{"Name":"x"}`, "unknown_field"},
+		{"upper case", `{"NAME":"x"}`, "unknown_field"},
+		{"long s", `{"liſt":[1]}`, "unknown_field"},
+		{"escaped duplicate", `{"name":"x","\u006eame":"y"}`, "duplicate_key"},
+		{"lone surrogate", `{"name":"\ud800"}`, "syntax"},
+		{"not UTF-8 in a key", "{\"na\xffme\":\"x\"}", "not_utf8"},
 	}
 	for _, tc := range cases {
 		var v small
@@ -80,10 +91,10 @@ func TestStrictDecoding(t *testing.T) {
 			t.Errorf("%s: code %s (%v), want %s", tc.name, fe.Code, err, tc.code)
 		}
 	}
-	// The scan is iterative: a megabyte of brackets is refused, not a
+	// The tokenizer is iterative: a megabyte of brackets is refused, not a
 	// stack overflow.
 	huge := strings.Repeat("[", 1<<20)
-	if err := checkDuplicateKeys([]byte(huge)); !errors.Is(err, errTooDeep) {
+	if err := checkStrict([]byte(huge)); !errors.Is(err, errTooDeep) {
 		t.Errorf("a megabyte of [: %v", err)
 	}
 	var anything any
