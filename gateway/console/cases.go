@@ -1,12 +1,16 @@
 package console
 
 import (
+	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	c "onething/contracts"
 	"onething/gateway/calendar"
@@ -100,6 +104,10 @@ func (k *Console) list(w http.ResponseWriter, r *http.Request, req *request) {
 	// An ID number is looked up through the blind index: the store does
 	// not hold the number itself.
 	if len(f.Q) == 18 && k.cfg.FindByIDNumber != nil {
+		// Audited first, as the API's search: the number masked.
+		if !k.audit(w, r, req, c.AuditEntry{Action: c.AuditSearch, Query: "idNumber=" + c.MaskID(strings.ToUpper(f.Q))}) {
+			return
+		}
 		if found, err := k.cfg.FindByIDNumber(r.Context(), strings.ToUpper(f.Q)); err == nil {
 			for _, id := range found {
 				ids[id] = true
@@ -266,9 +274,9 @@ func (k *Console) reveal(w http.ResponseWriter, r *http.Request, req *request) {
 	if app == nil {
 		return
 	}
-	reason := strings.TrimSpace(r.PostFormValue("reason"))
-	if reason == "" || len([]rune(reason)) > 200 {
-		k.renderDetail(w, r, req, app, nil, k.base(r, req, "").T("请填写查看事由（最多 200 字）", "give a reason (at most 200 characters)"))
+	reason, problem := checkReason(r.PostFormValue("reason"), true, namesOf(app)...)
+	if problem != nil {
+		k.renderDetail(w, r, req, app, nil, k.base(r, req, "").T(problem[0], problem[1]))
 		return
 	}
 	if k.cfg.Reveal == nil {
@@ -277,8 +285,9 @@ func (k *Console) reveal(w http.ResponseWriter, r *http.Request, req *request) {
 	}
 	full, err := k.cfg.Reveal(r.Context(), req.p, app.ID, reason)
 	if err != nil {
-		k.cfg.Log.Error("console reveal", "app", app.ID, "err", err)
-		k.failPage(w, r, req, http.StatusServiceUnavailable, "暂时无法查看，请稍后重试", "cannot read the record now")
+		k.cfg.Log.Error("console reveal: not shown", "app", app.ID, "err", err)
+		k.failPage(w, r, req, http.StatusServiceUnavailable, "暂时无法写入审计日志或读取记录，未显示任何信息，请稍后重试",
+			"cannot write the audit log or read the record now; nothing was shown; retry later")
 		return
 	}
 	k.renderDetail(w, r, req, full, &full.Applicant, "")
@@ -295,12 +304,16 @@ func (k *Console) supplement(w http.ResponseWriter, r *http.Request, req *reques
 		k.failPage(w, r, req, http.StatusUnprocessableEntity, problems[0].Message, problems[0].MessageEn)
 		return
 	}
+	// The note is the window's record of what came in: sealed with the
+	// application, never in the audit log.
+	if !k.audit(w, r, req, c.AuditEntry{Action: "console.supplement", ApplicationID: app.ID, TaskID: sub.TaskID}) {
+		return
+	}
 	if _, err := k.cfg.Engine.ProvideSupplement(r.Context(), app.ID, sub); err != nil {
 		k.failPage(w, r, req, http.StatusConflict, "该事项当前无需补正", "the task is not waiting for a supplement")
 		return
 	}
-	k.audit(r, req, "supplement", app.ID, "")
-	http.Redirect(w, r, "/console/cases/"+app.ID+"?flash="+url.QueryEscape(k.base(r, req, "").T("已登记补正材料，已转交部门", "supplement recorded and forwarded")), http.StatusSeeOther)
+	http.Redirect(w, r, "/console/cases/"+app.ID+"?flash=supplemented", http.StatusSeeOther)
 }
 
 func (k *Console) withdraw(w http.ResponseWriter, r *http.Request, req *request) {
@@ -308,20 +321,75 @@ func (k *Console) withdraw(w http.ResponseWriter, r *http.Request, req *request)
 	if app == nil {
 		return
 	}
-	reason := strings.TrimSpace(r.PostFormValue("reason"))
-	if len([]rune(reason)) > 200 {
-		reason = string([]rune(reason)[:200])
+	// The reason is the applicant's (told to the window): it goes, sealed,
+	// with the application to the departments, never to the audit log.
+	reason, problem := checkReason(r.PostFormValue("reason"), false, namesOf(app)...)
+	if problem != nil {
+		k.failPage(w, r, req, http.StatusUnprocessableEntity, problem[0], problem[1])
+		return
+	}
+	if !k.audit(w, r, req, c.AuditEntry{Action: "console.withdraw", ApplicationID: app.ID}) {
+		return
 	}
 	if _, err := k.cfg.Engine.Withdraw(r.Context(), app.ID, "console:"+randomHex(8), reason); err != nil {
 		k.failPage(w, r, req, http.StatusConflict, "所有事项均已办结，无法撤回", "nothing left to withdraw")
 		return
 	}
-	k.audit(r, req, "withdraw", app.ID, reason)
-	http.Redirect(w, r, "/console/cases/"+app.ID+"?flash="+url.QueryEscape(k.base(r, req, "").T("已撤回未办结事项，并通知相关部门", "withdrawn; the departments are told")), http.StatusSeeOther)
+	http.Redirect(w, r, "/console/cases/"+app.ID+"?flash=withdrawn", http.StatusSeeOther)
 }
 
-func (k *Console) audit(r *http.Request, req *request, action, target, reason string) {
-	if k.cfg.Audit != nil {
-		k.cfg.Audit(r.Context(), req.p, action, target, reason)
+// audit writes the entry of an action before the action is done, as the
+// API does: when it cannot be written, the clerk is told so (503) and
+// the caller must do nothing.
+func (k *Console) audit(w http.ResponseWriter, r *http.Request, req *request, e c.AuditEntry) bool {
+	e.Subject, e.Role = req.p.Subject, string(req.p.Role)
+	e.Method = r.Method
+	e.Route = r.Pattern
+	if _, route, ok := strings.Cut(r.Pattern, " "); ok {
+		e.Route = route
 	}
+	e.RequestID = w.Header().Get(c.HeaderRequestID)
+	err := errors.New("no audit log configured")
+	if k.cfg.Audit != nil {
+		err = k.cfg.Audit(r.Context(), e)
+	}
+	if err != nil {
+		k.cfg.Log.Error("audit log unavailable: console action refused", "action", e.Action, "caller", e.Subject, "requestId", e.RequestID, "err", err)
+		k.failPage(w, r, req, http.StatusServiceUnavailable, "暂时无法写入审计日志，本次操作未执行，请稍后重试",
+			"cannot write the audit log now; nothing was done; retry later")
+		return false
+	}
+	return true
+}
+
+// namesOf are the names of an application's people (for the reason rule).
+func namesOf(app *c.Application) []string {
+	names := []string{app.Applicant.Name}
+	if g := app.Applicant.Guardian; g != nil {
+		names = append(names, g.Name)
+	}
+	if app.Delivery.Recipient != "" {
+		names = append(names, app.Delivery.Recipient)
+	}
+	return names
+}
+
+// checkReason is the API's rule for a reason (gateway/api: at most
+// c.AuditReasonMaxRunes characters, no control characters, no ID or phone
+// number), extended to the names of the application's people: a reason
+// carrying any of them (contracts.HasPersonalData) is refused, not
+// masked. problem is the message (Chinese, English) when refused.
+func checkReason(raw string, required bool, names ...string) (string, *[2]string) {
+	reason := strings.TrimSpace(raw)
+	switch {
+	case reason == "" && required:
+		return "", &[2]string{"请填写事由", "give a reason"}
+	case !utf8.ValidString(reason) || utf8.RuneCountInString(reason) > c.AuditReasonMaxRunes:
+		return "", &[2]string{fmt.Sprintf("事由最多 %d 个字", c.AuditReasonMaxRunes), fmt.Sprintf("a reason has at most %d characters", c.AuditReasonMaxRunes)}
+	case strings.IndexFunc(reason, unicode.IsControl) >= 0:
+		return "", &[2]string{"事由含有控制字符", "the reason contains control characters"}
+	case c.HasPersonalData(reason, names...):
+		return "", &[2]string{"事由中不得包含身份证号码、电话号码或申请人等人员的姓名", "a reason must not contain an ID number, a phone number or the name of the applicant or their people"}
+	}
+	return reason, nil
 }

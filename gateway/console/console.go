@@ -13,14 +13,15 @@ import (
 	"embed"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"html/template"
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
-	"github.com/golang-jwt/jwt/v5"
 	"golang.org/x/crypto/bcrypt"
 
 	c "onething/contracts"
@@ -60,23 +61,37 @@ type Config struct {
 	// FindByIDNumber finds applications by ID number through the blind
 	// index (optional).
 	FindByIDNumber func(ctx context.Context, idNumber string) ([]string, error)
-	// Reveal reads a full record for a person with a reason, and audits it.
+	// Reveal reads a full record for a person with a reason, and audits it
+	// first (an error: nothing is shown).
 	Reveal func(ctx context.Context, p *auth.Principal, appID, reason string) (*c.Application, error)
-	// Audit records an operator's action (optional).
-	Audit    func(ctx context.Context, p *auth.Principal, action, target, reason string)
+	// Audit appends an entry to the audit log (Subject, Role, Method and
+	// Route are filled in by the console). Every audited action calls it
+	// before it does anything: an error, and the action is not done (nil:
+	// audited actions are refused).
+	Audit    func(ctx context.Context, e c.AuditEntry) error
 	Breakers func() map[string]c.BreakerStatus
-	// Secure marks cookies Secure (behind TLS).
+	// Secure marks cookies Secure and sends HSTS (behind TLS: the gateway
+	// sets it whenever its baseUrl is https).
 	Secure bool
-	Log    *slog.Logger
+	// ClientIP is the caller's address as the API's middleware keys it
+	// (trusted proxies); nil: the peer address.
+	ClientIP func(*http.Request) string
+	Log      *slog.Logger
 	// Now is the clock (tests).
 	Now func() time.Time
 }
 
 // Console serves /console/.
 type Console struct {
-	cfg   Config
-	pages *template.Template
-	mux   *http.ServeMux
+	cfg      Config
+	pages    *template.Template
+	mux      *http.ServeMux
+	accounts map[string]*Account
+	sessions sessions
+	throttle throttle
+	bcrypt   pool
+	// compare checks a password against a bcrypt hash (tests count it).
+	compare func(hash, password []byte) error
 }
 
 const cookieName = "onething_console"
@@ -92,7 +107,12 @@ func New(cfg Config) (*Console, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	for _, a := range cfg.Accounts {
+	if cfg.ClientIP == nil {
+		cfg.ClientIP = remoteAddr
+	}
+	accounts := map[string]*Account{}
+	for i, a := range cfg.Accounts {
+		accounts[a.Username] = &cfg.Accounts[i]
 		p := &auth.Principal{Role: auth.Role(a.Role), Towns: a.Towns, Subject: "console:" + a.Username}
 		if a.Role != string(auth.RoleStaff) && a.Role != string(auth.RoleAdmin) {
 			return nil, errors.New("console: account " + a.Username + ": role must be staff or admin")
@@ -108,7 +128,8 @@ func New(cfg Config) (*Console, error) {
 	if err != nil {
 		return nil, err
 	}
-	k := &Console{cfg: cfg, pages: pages, mux: http.NewServeMux()}
+	k := &Console{cfg: cfg, pages: pages, mux: http.NewServeMux(), accounts: accounts,
+		bcrypt: make(pool, BcryptSlots), compare: bcrypt.CompareHashAndPassword}
 	static, _ := fs.Sub(staticFS, "static")
 	k.mux.Handle("GET /console/static/", http.StripPrefix("/console/static/", wholeFiles(http.FileServerFS(static))))
 	k.mux.HandleFunc("GET /console/login", k.loginPage)
@@ -137,6 +158,9 @@ func (k *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Referrer-Policy", "same-origin") // "no-referrer" makes browsers send Origin: null on our own form posts
 	h.Set("Cache-Control", "no-store")
+	if k.cfg.Secure {
+		h.Set("Strict-Transport-Security", "max-age=31536000")
+	}
 	if lang := r.URL.Query().Get("lang"); lang == "en" || lang == "zh" {
 		http.SetCookie(w, &http.Cookie{Name: "lang", Value: lang, Path: "/console/", SameSite: http.SameSiteStrictMode, Secure: k.cfg.Secure, MaxAge: 365 * 86400})
 		q := r.URL.Query()
@@ -147,16 +171,6 @@ func (k *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	k.mux.ServeHTTP(w, r)
 }
-
-// session is the signed cookie's content.
-type session struct {
-	jwt.RegisteredClaims
-	Role  string   `json:"role"`
-	Towns []string `json:"towns,omitempty"`
-	CSRF  string   `json:"csrf"`
-}
-
-type ctxKey struct{}
 
 type request struct {
 	p    *auth.Principal
@@ -170,33 +184,43 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-func (k *Console) setSession(w http.ResponseWriter, p *auth.Principal) {
+// setSession starts a server-side session; the cookie holds its random id.
+func (k *Console) setSession(w http.ResponseWriter, p *auth.Principal, account *Account, token string) {
 	now := k.cfg.Now()
-	s := session{RegisteredClaims: jwt.RegisteredClaims{Subject: p.Subject, Issuer: "onething-console",
-		IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(8 * time.Hour))},
-		Role: string(p.Role), Towns: p.Towns, CSRF: randomHex(16)}
-	token, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, s).SignedString(k.cfg.SessionKey)
-	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: token, Path: "/console/", HttpOnly: true, Secure: k.cfg.Secure,
-		SameSite: http.SameSiteStrictMode, MaxAge: 8 * 3600})
+	id := randomHex(32)
+	st := &sessionState{p: p, csrf: randomHex(16), token: token, created: now, lastSeen: now}
+	if account != nil {
+		st.account, st.version = account.Username, accountVersion(k.cfg.SessionKey, account)
+	}
+	k.sessions.put(id, st)
+	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: id, Path: "/console/", HttpOnly: true, Secure: k.cfg.Secure,
+		SameSite: http.SameSiteStrictMode, MaxAge: int(SessionLifetime / time.Second)})
 }
 
-// current reads the session cookie; nil when absent, invalid or expired.
+// current finds the request's session, checked against the server's
+// state on every request: nil when absent, signed out, expired, idle too
+// long, its account removed or its password changed, or its
+// identity-provider token no longer valid.
 func (k *Console) current(r *http.Request) *request {
 	ck, err := r.Cookie(cookieName)
-	if err != nil {
+	if err != nil || len(ck.Value) != 64 {
 		return nil
 	}
-	var s session
-	_, err = jwt.ParseWithClaims(ck.Value, &s, func(*jwt.Token) (any, error) { return k.cfg.SessionKey, nil },
-		jwt.WithValidMethods([]string{"HS256"}), jwt.WithIssuer("onething-console"), jwt.WithTimeFunc(k.cfg.Now))
-	if err != nil {
+	st := k.sessions.get(ck.Value, k.cfg.Now(), func(st *sessionState) bool {
+		if st.token != "" {
+			if k.cfg.VerifyToken == nil {
+				return false
+			}
+			q, err := k.cfg.VerifyToken(st.token)
+			return err == nil && q.Subject == st.p.Subject && q.Role == st.p.Role
+		}
+		a, ok := k.accounts[st.account]
+		return ok && accountVersion(k.cfg.SessionKey, a) == st.version
+	})
+	if st == nil {
 		return nil
 	}
-	p := &auth.Principal{Role: auth.Role(s.Role), Towns: s.Towns, Subject: s.Subject, Via: auth.ViaToken}
-	if p.Validate() != nil || (p.Role != auth.RoleStaff && p.Role != auth.RoleAdmin) {
-		return nil
-	}
-	return &request{p: p, csrf: s.CSRF}
+	return &request{p: st.p, csrf: st.csrf}
 }
 
 func langOf(r *http.Request) string {
@@ -274,9 +298,9 @@ func (k *Console) base(r *http.Request, req *request, title string) page {
 		p.Admin = req.p.Role == auth.RoleAdmin
 		p.CSRF = req.csrf
 	}
-	p.Flash = r.URL.Query().Get("flash")
-	if len(p.Flash) > 200 {
-		p.Flash = ""
+	// Only the messages of a fixed set of codes: never the caller's text.
+	if m, ok := flashes[r.URL.Query().Get("flash")]; ok {
+		p.Flash = p.T(m[0], m[1])
 	}
 	return p
 }
@@ -287,6 +311,16 @@ func (k *Console) render(w http.ResponseWriter, status int, name string, data an
 	if err := k.pages.ExecuteTemplate(w, name, data); err != nil {
 		k.cfg.Log.Error("console template", "page", name, "err", err)
 	}
+}
+
+// flashes are the notices a page shows after a redirect (?flash=CODE).
+var flashes = map[string][2]string{
+	"supplemented": {"已登记补正材料，已转交部门", "supplement recorded and forwarded"},
+	"withdrawn":    {"已撤回未办结事项，并通知相关部门", "withdrawn; the departments are told"},
+	"accepted":     {"已受理，申请编号见本页", "accepted; the application id is on this page"},
+	"replayed":     {"已重新发送", "replayed"},
+	"nothing":      {"无需重新发送（部门已答复或已处理）", "nothing to replay (already answered)"},
+	"signedout":    {"已退出", "signed out"},
 }
 
 func (k *Console) failPage(w http.ResponseWriter, r *http.Request, req *request, status int, zh, en string) {
@@ -315,27 +349,70 @@ func (k *Console) login(w http.ResponseWriter, r *http.Request) {
 		k.renderLogin(w, r, http.StatusForbidden, k.base(r, nil, "").T("登录页已失效，请重新登录", "the sign-in page expired; try again"))
 		return
 	}
-	var p *auth.Principal
-	if token := strings.TrimSpace(r.PostFormValue("token")); token != "" && k.cfg.VerifyToken != nil {
-		if q, err := k.cfg.VerifyToken(token); err == nil && (q.Role == auth.RoleStaff || q.Role == auth.RoleAdmin) {
-			p = q
-		}
+	t := k.base(r, nil, "").T
+	addr := k.cfg.ClientIP(r)
+	token := strings.TrimSpace(r.PostFormValue("token"))
+	username := r.PostFormValue("username")
+	account := logName(username)
+	keys := []string{"address:" + addr}
+	if token == "" {
+		keys = append(keys, "account:"+username)
 	} else {
-		p = k.checkPassword(r.PostFormValue("username"), r.PostFormValue("password"))
+		account = "(token)"
 	}
-	if p == nil {
-		k.cfg.Log.Info("console sign-in refused")
-		k.renderLogin(w, r, http.StatusUnauthorized, k.base(r, nil, "").T("用户名、密码或令牌不正确", "wrong username, password or token"))
+	now := k.cfg.Now()
+	// A throttled attempt is answered at once, its password unchecked.
+	if wait := k.throttle.wait(now, keys...); wait > 0 {
+		secs := int((wait + time.Second - 1) / time.Second)
+		k.cfg.Log.Warn("console sign-in throttled", "account", account, "address", addr, "retryAfter", secs)
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		k.renderLogin(w, r, http.StatusTooManyRequests, t(fmt.Sprintf("登录失败次数过多，请 %d 秒后再试", secs), fmt.Sprintf("too many failed sign-ins; try again in %d s", secs)))
 		return
 	}
-	k.setSession(w, p)
-	k.cfg.Log.Info("console sign-in", "subject", p.Subject)
+	var p *auth.Principal
+	var acct *Account
+	if token != "" {
+		if k.cfg.VerifyToken != nil {
+			if q, err := k.cfg.VerifyToken(token); err == nil && (q.Role == auth.RoleStaff || q.Role == auth.RoleAdmin) {
+				p = q
+			}
+		}
+	} else {
+		if !k.bcrypt.acquire(r.Context()) {
+			k.cfg.Log.Warn("console sign-in: password checks busy", "account", account, "address", addr)
+			w.Header().Set("Retry-After", "1")
+			k.renderLogin(w, r, http.StatusServiceUnavailable, t("登录繁忙，请稍后再试", "sign-in is busy; try again in a moment"))
+			return
+		}
+		p, acct = k.checkPassword(username, r.PostFormValue("password"))
+		k.bcrypt.release()
+	}
+	if p == nil {
+		k.throttle.fail(now, keys...)
+		k.cfg.Log.Warn("console sign-in refused", "account", account, "address", addr)
+		k.renderLogin(w, r, http.StatusUnauthorized, t("用户名、密码或令牌不正确", "wrong username, password or token"))
+		return
+	}
+	if token == "" {
+		k.throttle.succeed("account:" + username)
+	}
+	k.setSession(w, p, acct, token)
+	k.cfg.Log.Info("console sign-in", "subject", p.Subject, "address", addr)
 	http.Redirect(w, r, "/console/", http.StatusSeeOther)
+}
+
+// logName is a typed username as logs may show it: at most 64 characters,
+// any ID or phone number in it masked (a person may type theirs).
+func logName(s string) string {
+	if rs := []rune(s); len(rs) > 64 {
+		s = string(rs[:64]) + "…"
+	}
+	return c.MaskFreeText(strings.ToValidUTF8(s, "?"))
 }
 
 // checkPassword compares in constant time per account (bcrypt), and spends
 // the same work on unknown usernames.
-func (k *Console) checkPassword(username, password string) *auth.Principal {
+func (k *Console) checkPassword(username, password string) (*auth.Principal, *Account) {
 	var match *Account
 	for i := range k.cfg.Accounts {
 		if subtle.ConstantTimeCompare([]byte(k.cfg.Accounts[i].Username), []byte(username)) == 1 {
@@ -343,18 +420,24 @@ func (k *Console) checkPassword(username, password string) *auth.Principal {
 		}
 	}
 	if match == nil {
-		bcrypt.CompareHashAndPassword([]byte("$2a$10$7EqJtq98hPqEX7fNZaFWoOhi5BWX4Z2FY9JWKl3M1Nf6C4ixo0Rdu"), []byte(password))
-		return nil
+		k.compare([]byte("$2a$10$7EqJtq98hPqEX7fNZaFWoOhi5BWX4Z2FY9JWKl3M1Nf6C4ixo0Rdu"), []byte(password))
+		return nil, nil
 	}
-	if bcrypt.CompareHashAndPassword([]byte(match.PasswordHash), []byte(password)) != nil {
-		return nil
+	if k.compare([]byte(match.PasswordHash), []byte(password)) != nil {
+		return nil, nil
 	}
-	return &auth.Principal{Role: auth.Role(match.Role), Towns: match.Towns, Subject: "console:" + match.Username, Via: auth.ViaToken}
+	return &auth.Principal{Role: auth.Role(match.Role), Towns: match.Towns, Subject: "console:" + match.Username, Via: auth.ViaToken}, match
 }
 
-func (k *Console) logout(w http.ResponseWriter, r *http.Request, _ *request) {
+// logout ends the session on the server: the cookie, copied or not, no
+// longer opens anything.
+func (k *Console) logout(w http.ResponseWriter, r *http.Request, req *request) {
+	if ck, err := r.Cookie(cookieName); err == nil {
+		k.sessions.end(ck.Value)
+	}
+	k.cfg.Log.Info("console sign-out", "subject", req.p.Subject)
 	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: "", Path: "/console/", HttpOnly: true, Secure: k.cfg.Secure, SameSite: http.SameSiteStrictMode, MaxAge: -1})
-	http.Redirect(w, r, "/console/login", http.StatusSeeOther)
+	http.Redirect(w, r, "/console/login?flash=signedout", http.StatusSeeOther)
 }
 
 // sees reports whether a person may see an application: operators all,

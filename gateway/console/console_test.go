@@ -2,6 +2,7 @@ package console
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -28,9 +30,30 @@ type rig struct {
 	t      *testing.T
 	srv    *httptest.Server
 	eng    *engine.Engine
+	k      *Console
 	mu     sync.Mutex
 	ids    []string
 	audits []string
+	// entries is the audit log the console wrote; auditDown makes writing
+	// it fail.
+	entries   []c.AuditEntry
+	auditDown bool
+	// now is the console's clock.
+	now time.Time
+	// compares counts the bcrypt checks.
+	compares int
+}
+
+func (r *rig) clock() time.Time {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.now
+}
+
+func (r *rig) advance(d time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.now = r.now.Add(d)
 }
 
 func hash(t *testing.T, pw string) string {
@@ -42,17 +65,42 @@ func hash(t *testing.T, pw string) string {
 }
 
 func newRig(t *testing.T) *rig {
+	return newRigWith(t, nil, nil)
+}
+
+// rigAccounts are the rig's sign-ins.
+func rigAccounts(t *testing.T) []Account {
+	return []Account{
+		{Username: "luojiang", PasswordHash: hash(t, "pw-luojiang"), Role: "staff", Towns: []string{"511702102"}},
+		{Username: "dongcheng", PasswordHash: hash(t, "pw-dongcheng"), Role: "staff", Towns: []string{"511702001"}},
+		{Username: "ops", PasswordHash: hash(t, "pw-ops"), Role: "admin"},
+	}
+}
+
+// newRigWith builds the rig with these accounts (nil: rigAccounts) and
+// log (nil: discarded).
+func newRigWith(t *testing.T, accounts []Account, log *slog.Logger) *rig {
 	// Sealed, as the gateway runs it: the search by ID number goes through
 	// the blind index.
 	st := storetest.SealedBolt(t)
-	r := &rig{t: t, eng: &engine.Engine{Store: st, Flow: workflow.New(calendar.Default())}}
+	r := &rig{t: t, eng: &engine.Engine{Store: st, Flow: workflow.New(calendar.Default())}, now: time.Now()}
+	if accounts == nil {
+		accounts = rigAccounts(t)
+	}
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
 	k, err := New(Config{
 		Engine: r.eng, Calendar: calendar.Default(), SessionKey: []byte(strings.Repeat("k", 32)),
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Accounts: []Account{
-			{Username: "luojiang", PasswordHash: hash(t, "pw-luojiang"), Role: "staff", Towns: []string{"511702102"}},
-			{Username: "dongcheng", PasswordHash: hash(t, "pw-dongcheng"), Role: "staff", Towns: []string{"511702001"}},
-			{Username: "ops", PasswordHash: hash(t, "pw-ops"), Role: "admin"},
+		Log: log, Now: r.clock, Accounts: accounts,
+		Audit: func(ctx context.Context, e c.AuditEntry) error {
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			if r.auditDown {
+				return errors.New("audit stream broken")
+			}
+			r.entries = append(r.entries, e)
+			return nil
 		},
 		FindByIDNumber: st.FindByIDNumber,
 		Applications: func(ctx context.Context, yield func(*c.Application) bool) error {
@@ -79,6 +127,14 @@ func newRig(t *testing.T) *rig {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	r.k = k
+	compare := k.compare
+	k.compare = func(hash, pw []byte) error {
+		r.mu.Lock()
+		r.compares++
+		r.mu.Unlock()
+		return compare(hash, pw)
 	}
 	// Every page and form post is checked against contracts/openapi/console.yaml.
 	r.srv = httptest.NewServer(contracttest.New(t, "console").Middleware(k))

@@ -2,7 +2,6 @@ package console
 
 import (
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -157,6 +156,9 @@ func (k *Console) intake(w http.ResponseWriter, r *http.Request, req *request) {
 		k.render(w, http.StatusUnprocessableEntity, "intake", d)
 		return
 	}
+	if !k.audit(w, r, req, c.AuditEntry{Action: "console.intake", Query: "portalRef=" + sub.PortalRef}) {
+		return
+	}
 	app, _, err := k.cfg.Engine.Submit(r.Context(), "console:"+randomHex(12), sub)
 	if err != nil {
 		k.cfg.Log.Error("console intake", "err", err)
@@ -164,6 +166,5 @@ func (k *Console) intake(w http.ResponseWriter, r *http.Request, req *request) {
 		k.render(w, http.StatusServiceUnavailable, "intake", d)
 		return
 	}
-	k.audit(r, req, "intake", app.ID, "")
-	http.Redirect(w, r, "/console/cases/"+app.ID+"?flash="+url.QueryEscape(d.T("已受理，申请编号 "+app.ID, "accepted as "+app.ID)), http.StatusSeeOther)
+	http.Redirect(w, r, "/console/cases/"+app.ID+"?flash=accepted", http.StatusSeeOther)
 }

@@ -5,7 +5,6 @@ import (
 	"html"
 	"html/template"
 	"net/http"
-	"net/url"
 	"sort"
 	"strings"
 	"time"
@@ -17,12 +16,14 @@ import (
 )
 
 func (k *Console) deadLetters(w http.ResponseWriter, r *http.Request, req *request) {
+	if !k.audit(w, r, req, c.AuditEntry{Action: c.AuditDeadLetters}) {
+		return
+	}
 	list, err := k.cfg.Engine.DeadLetters(r.Context(), "")
 	if err != nil {
 		k.failPage(w, r, req, http.StatusServiceUnavailable, "暂时无法读取死信", "cannot read the dead letters now")
 		return
 	}
-	k.audit(r, req, "dead_letters.list", "", "")
 	k.render(w, http.StatusOK, "deadletters", struct {
 		page
 		DeadLetters []c.DeadLetter
@@ -31,17 +32,23 @@ func (k *Console) deadLetters(w http.ResponseWriter, r *http.Request, req *reque
 
 func (k *Console) replay(w http.ResponseWriter, r *http.Request, req *request) {
 	task := r.PathValue("task")
+	e := c.AuditEntry{Action: c.AuditReplay, TaskID: task}
+	if i := strings.LastIndexByte(task, '-'); i > 0 {
+		e.ApplicationID = task[:i]
+	}
+	if !k.audit(w, r, req, e) {
+		return
+	}
 	res, err := k.cfg.Engine.Replay(r.Context(), "", task)
 	if err != nil && err != engine.ErrUnknownTask {
 		k.failPage(w, r, req, http.StatusServiceUnavailable, "暂时无法重新发送", "cannot replay now")
 		return
 	}
-	k.audit(r, req, "dead_letters.replay", task, "")
-	msg := k.base(r, req, "").T("已重新发送", "replayed")
+	flash := "replayed"
 	if len(res.Replayed) == 0 {
-		msg = k.base(r, req, "").T("无需重新发送（部门已答复或已处理）", "nothing to replay (already answered)")
+		flash = "nothing"
 	}
-	http.Redirect(w, r, "/console/ops/dead-letters?flash="+url.QueryEscape(msg), http.StatusSeeOther)
+	http.Redirect(w, r, "/console/ops/dead-letters?flash="+flash, http.StatusSeeOther)
 }
 
 type breakerRow struct {
@@ -50,6 +57,9 @@ type breakerRow struct {
 }
 
 func (k *Console) health(w http.ResponseWriter, r *http.Request, req *request) {
+	if !k.audit(w, r, req, c.AuditEntry{Action: c.AuditBreakers}) {
+		return
+	}
 	var rows []breakerRow
 	if k.cfg.Breakers != nil {
 		for name, b := range k.cfg.Breakers() {

@@ -2,12 +2,12 @@ package service
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"os"
 	"strings"
 
 	c "onething/contracts"
+	"onething/gateway/api"
 	"onething/gateway/auth"
 	"onething/gateway/console"
 )
@@ -19,50 +19,47 @@ type ConsoleConfig struct {
 	SessionKey     string            `json:"sessionKey"`
 	SessionKeyFile string            `json:"sessionKeyFile"`
 	Accounts       []console.Account `json:"accounts"`
-	// Secure marks the cookies Secure (the gateway is behind TLS).
+	// Secure marks the cookies Secure and sends HSTS; it is on whenever
+	// baseUrl is https, whatever this says.
 	Secure bool `json:"secure"`
 }
 
-// mountConsole serves the console at /console/ next to the API. The
-// console authenticates its own people (sessions, CSRF); the API's policy
-// does not apply to it.
-func (s *Service) mountConsole(cc *ConsoleConfig, verify func(string) (*auth.Principal, error)) error {
+// newConsole builds the window console, served at /console/ behind the
+// API's middleware (request log, metrics, security headers, rate limit:
+// api.Config.Console). The console authenticates its own people
+// (server-side sessions, CSRF, throttled sign-in); every action the API
+// audits it audits the same way, first.
+func (s *Service) newConsole(cc *ConsoleConfig, baseURL string, verify func(string) (*auth.Principal, error)) (http.Handler, error) {
 	key := cc.SessionKey
 	if cc.SessionKeyFile != "" {
 		b, err := os.ReadFile(cc.SessionKeyFile)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		key = strings.TrimSpace(string(b))
 	}
-	k, err := console.New(console.Config{
-		Engine: s.Engine, Calendar: s.Calendar, Accounts: cc.Accounts, SessionKey: []byte(key), Secure: cc.Secure,
+	return console.New(console.Config{
+		Engine: s.Engine, Calendar: s.Calendar, Accounts: cc.Accounts, SessionKey: []byte(key),
+		Secure:      cc.Secure || httpsURL(baseURL),
+		ClientIP:    func(r *http.Request) string { return api.ClientIP(r.Context()) },
 		VerifyToken: verify, Applications: s.Applications, Breakers: s.breakerStatus, Log: s.log,
 		FindByIDNumber: s.Store.FindByIDNumber,
 		Reveal: func(ctx context.Context, p *auth.Principal, appID, reason string) (*c.Application, error) {
 			// Audited first: a read that cannot be recorded is not served.
-			if _, err := s.Engine.Audit(ctx, c.AuditEntry{Subject: p.Subject, Role: string(p.Role), Action: "record.read",
-				Method: http.MethodPost, Route: "/console/cases/:id/reveal", ApplicationID: appID, Reason: reason}); err != nil {
+			if _, err := s.Engine.Audit(ctx, c.AuditEntry{Subject: p.Subject, Role: string(p.Role), Action: c.AuditRecordRead,
+				Method: http.MethodPost, Route: "/console/cases/{id}/reveal", ApplicationID: appID, Reason: reason}); err != nil {
 				return nil, err
 			}
 			return s.Store.Get(ctx, appID)
 		},
-		Audit: func(ctx context.Context, p *auth.Principal, action, target, reason string) {
-			if _, err := s.Engine.Audit(ctx, c.AuditEntry{Subject: p.Subject, Role: string(p.Role), Action: "console." + action,
-				Method: http.MethodPost, Route: "/console/", ApplicationID: target, Reason: reason}); err != nil {
-				s.log.Error("audit console action", "action", action, "err", err)
-			}
+		Audit: func(ctx context.Context, e c.AuditEntry) error {
+			_, err := s.Engine.Audit(ctx, e)
+			return err
 		},
 	})
-	if err != nil {
-		return err
-	}
-	if s.Handler == nil {
-		return errors.New("console: mount after the API")
-	}
-	mux := http.NewServeMux()
-	mux.Handle("/console/", k)
-	mux.Handle("/", s.Handler)
-	s.Handler = mux
-	return nil
+}
+
+// httpsURL reports whether a base URL is served over https.
+func httpsURL(u string) bool {
+	return strings.HasPrefix(strings.ToLower(strings.TrimSpace(u)), "https://")
 }

@@ -296,16 +296,7 @@ func Assemble(cfg Config, st store.Store, log *slog.Logger) (*Service, error) {
 	if j := cfg.JWT; j != nil {
 		jwtCfg = &auth.JWTConfig{Issuer: j.Issuer, Audience: j.Audience, JWKSFile: j.JWKSFile, HS256Secrets: j.HS256Secrets, Leeway: time.Duration(j.Leeway)}
 	}
-	s.Handler, err = api.New(api.Config{
-		Engine: s.Engine, PortalSecrets: cfg.PortalSecrets, DeptSecrets: deptSecrets, ReadTokens: cfg.ReadTokens,
-		Ready: s.ready, Metrics: s.Metrics.Handler(), Log: log, BaseURL: cfg.BaseURL,
-		ObserveHTTP: s.Metrics.HTTP, InFlight: s.Metrics.HTTPStarted,
-		AdminTokens: cfg.AdminTokens, Breakers: s.breakerStatus, Calendar: s.Calendar,
-		Tokens: cfg.Tokens, JWT: jwtCfg, RateLimit: cfg.RateLimit, TrustedProxies: cfg.TrustedProxies,
-	})
-	if err != nil {
-		return nil, err
-	}
+	var consoleHandler http.Handler
 	if cfg.Console != nil {
 		var verify func(string) (*auth.Principal, error)
 		if jwtCfg != nil {
@@ -315,9 +306,20 @@ func Assemble(cfg Config, st store.Store, log *slog.Logger) (*Service, error) {
 			}
 			verify = v.Verify
 		}
-		if err := s.mountConsole(cfg.Console, verify); err != nil {
+		if consoleHandler, err = s.newConsole(cfg.Console, cfg.BaseURL, verify); err != nil {
 			return nil, err
 		}
+	}
+	s.Handler, err = api.New(api.Config{
+		Engine: s.Engine, PortalSecrets: cfg.PortalSecrets, DeptSecrets: deptSecrets, ReadTokens: cfg.ReadTokens,
+		Ready: s.ready, Metrics: s.Metrics.Handler(), Log: log, BaseURL: cfg.BaseURL,
+		ObserveHTTP: s.Metrics.HTTP, InFlight: s.Metrics.HTTPStarted,
+		AdminTokens: cfg.AdminTokens, Breakers: s.breakerStatus, Calendar: s.Calendar,
+		Tokens: cfg.Tokens, JWT: jwtCfg, RateLimit: cfg.RateLimit, TrustedProxies: cfg.TrustedProxies,
+		Console: consoleHandler, HSTS: httpsURL(cfg.BaseURL),
+	})
+	if err != nil {
+		return nil, err
 	}
 	return s, nil
 }
