@@ -351,25 +351,26 @@ func (s *server) event(g *gin.Context) {
 		s.fail(g, http.StatusUnprocessableEntity, "validation_failed", "事件内容不正确", "the event is invalid", problems...)
 		return
 	}
-	outcome, state, err := s.cfg.Engine.ApplyEvent(g.Request.Context(), dept, &ev)
-	var illegal *workflow.IllegalTransitionError
-	switch {
-	case errors.Is(err, engine.ErrUnknownTask):
-		s.fail(g, http.StatusNotFound, "not_found", "任务不存在", "no such task")
-	case errors.Is(err, workflow.ErrWrongDept):
-		s.cfg.Log.Warn("department reported on another's task", "dept", dept, "task", ev.TaskID, "requestId", g.GetString(ridKey))
-		s.fail(g, http.StatusForbidden, "forbidden", "无权处理其他部门的任务", "the task belongs to another department")
-	case errors.As(err, &illegal):
-		s.fail(g, http.StatusConflict, "illegal_transition",
-			fmt.Sprintf("任务状态为 %s，不能变为 %s", illegal.From, illegal.To),
-			fmt.Sprintf("task is %s and cannot become %s", illegal.From, illegal.To))
-	case err != nil && s.unreadable(g, err):
-	case err != nil:
-		s.cfg.Log.Error("apply event", "requestId", g.GetString(ridKey), "err", err)
-		s.fail(g, http.StatusServiceUnavailable, "store_unavailable", "暂时无法处理，请稍后重试", "cannot apply the event now; retry later")
-	default:
-		g.JSON(http.StatusOK, c.EventAck{EventID: ev.EventID, Outcome: string(outcome), TaskState: state})
-	}
+	// The event id is the department's too: one id, one request (delivery.go).
+	reply, err := s.cfg.Engine.EventDelivered(g.Request.Context(), dept, s.delivery(g, func(res any, err error) (store.Reply, bool) {
+		var illegal *workflow.IllegalTransitionError
+		switch {
+		case errors.Is(err, engine.ErrUnknownTask):
+			return s.errorReply(g, http.StatusNotFound, "not_found", "任务不存在", "no such task"), true
+		case errors.Is(err, workflow.ErrWrongDept):
+			s.cfg.Log.Warn("department reported on another's task", "dept", dept, "task", ev.TaskID, "requestId", g.GetString(ridKey))
+			return s.errorReply(g, http.StatusForbidden, "forbidden", "无权处理其他部门的任务", "the task belongs to another department"), true
+		case errors.As(err, &illegal):
+			return s.errorReply(g, http.StatusConflict, "illegal_transition",
+				fmt.Sprintf("任务状态为 %s，不能变为 %s", illegal.From, illegal.To),
+				fmt.Sprintf("task is %s and cannot become %s", illegal.From, illegal.To)), true
+		case err != nil:
+			return store.Reply{}, false
+		}
+		r := res.(engine.EventResult)
+		return jsonReply(http.StatusOK, c.EventAck{EventID: ev.EventID, Outcome: string(r.Outcome), TaskState: r.State}), true
+	}, "event|"+ev.EventID), &ev)
+	s.sendDelivered(g, reply, err)
 }
 
 func (s *server) ready(g *gin.Context) {
@@ -435,16 +436,16 @@ func (s *server) supplement(g *gin.Context) {
 	if !s.bindBody(g, &sub, "补正", "supplement") || s.invalid(g, sub.Validate()) {
 		return
 	}
-	app, err := s.cfg.Engine.ProvideSupplement(g.Request.Context(), g.Param("id"), &sub)
-	if errors.Is(err, workflow.ErrNoSupplementDue) {
-		s.fail(g, http.StatusConflict, "no_supplement_due", "该事项当前无需补正", "the task is not waiting for a supplement")
-		return
-	}
-	if err != nil {
-		s.storeFailed(g, err)
-		return
-	}
-	g.JSON(http.StatusAccepted, s.cfg.Engine.Flow.View(app))
+	reply, err := s.cfg.Engine.SupplementDelivered(g.Request.Context(), g.Param("id"), s.delivery(g, func(res any, err error) (store.Reply, bool) {
+		switch {
+		case errors.Is(err, workflow.ErrNoSupplementDue):
+			return s.errorReply(g, http.StatusConflict, "no_supplement_due", "该事项当前无需补正", "the task is not waiting for a supplement"), true
+		case err != nil:
+			return store.Reply{}, false
+		}
+		return jsonReply(http.StatusAccepted, s.cfg.Engine.Flow.View(res.(*c.Application))), true
+	}), &sub)
+	s.sendDelivered(g, reply, err)
 }
 
 // withdraw cancels what has not finished and tells the departments.
@@ -457,16 +458,16 @@ func (s *server) withdraw(g *gin.Context) {
 		s.invalid(g, []c.FieldError{{Field: "reason", Code: "too_long", Message: "撤回原因最多 200 个字符", MessageEn: "reason must be at most 200 characters"}})
 		return
 	}
-	res, err := s.cfg.Engine.Withdraw(g.Request.Context(), g.Param("id"), g.GetHeader(standardwebhooks.HeaderWebhookID), req.Reason)
-	if errors.Is(err, workflow.ErrNothingToWithdraw) {
-		s.fail(g, http.StatusConflict, "nothing_to_withdraw", "所有事项均已办结，无法撤回", "every item is finished: nothing to withdraw")
-		return
-	}
-	if err != nil {
-		s.storeFailed(g, err)
-		return
-	}
-	g.JSON(http.StatusOK, res)
+	reply, err := s.cfg.Engine.WithdrawDelivered(g.Request.Context(), g.Param("id"), s.delivery(g, func(res any, err error) (store.Reply, bool) {
+		switch {
+		case errors.Is(err, workflow.ErrNothingToWithdraw):
+			return s.errorReply(g, http.StatusConflict, "nothing_to_withdraw", "所有事项均已办结，无法撤回", "every item is finished: nothing to withdraw"), true
+		case err != nil:
+			return store.Reply{}, false
+		}
+		return jsonReply(http.StatusOK, res), true
+	}), g.GetHeader(standardwebhooks.HeaderWebhookID), req.Reason)
+	s.sendDelivered(g, reply, err)
 }
 
 // guide answers the portal's 专项问答.
