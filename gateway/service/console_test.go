@@ -1,0 +1,151 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"golang.org/x/crypto/bcrypt"
+
+	c "onething/contracts"
+	"onething/gateway/console"
+	"onething/gateway/store"
+)
+
+// auditSwitch is the store with an audit log that can be broken.
+type auditSwitch struct {
+	store.Store
+	down *atomic.Bool
+}
+
+func (a auditSwitch) AppendAudit(ctx context.Context, e c.AuditEntry) (c.AuditEntry, error) {
+	if a.down.Load() {
+		return c.AuditEntry{}, errors.New("audit stream broken")
+	}
+	return a.Store.AppendAudit(ctx, e)
+}
+
+func consoleGateway(t *testing.T, baseURL string) (*httptest.Server, store.Store, *atomic.Bool) {
+	t.Helper()
+	secret := "whsec_MfKQ9r8GKYqrTAjgPfnvNnRvXgvtdGd6zmoWQpZMHbk="
+	pw, _ := bcrypt.GenerateFromPassword([]byte("pw-luojiang"), bcrypt.MinCost)
+	cfg := Config{Listen: "127.0.0.1:0", BaseURL: baseURL, DataFile: filepath.Join(t.TempDir(), "o.db"),
+		PortalSecrets: []string{secret}, PortalPushURL: "http://127.0.0.1:9", PortalPushSecret: secret,
+		Departments: map[c.Dept]Dept{}, DataProtection: testProtection(),
+		Console: &ConsoleConfig{SessionKey: strings.Repeat("s", 32), Accounts: []console.Account{
+			{Username: "luojiang", PasswordHash: string(pw), Role: "staff", Towns: []string{"511702102"}}}}}
+	for _, d := range c.Depts {
+		cfg.Departments[d] = Dept{BaseURL: "http://127.0.0.1:9", AppKey: "k", Secret: "s", EventSecrets: []string{secret}}
+	}
+	initStore(t, cfg)
+	st, err := OpenStore(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	down := &atomic.Bool{}
+	s, err := Assemble(cfg, auditSwitch{st, down}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(s.Handler)
+	t.Cleanup(srv.Close)
+	return srv, st, down
+}
+
+var csrfInPage = regexp.MustCompile(`name="csrf" value="([0-9a-f]+)"`)
+
+// On the assembled gateway, with the audit log broken, the console's
+// withdrawal is refused (503, a message to the clerk) and nothing is
+// withdrawn; the console's pages carry the API's headers.
+func TestConsoleWithdrawNeedsTheAuditLog(t *testing.T) {
+	srv, st, down := consoleGateway(t, "http://127.0.0.1:1")
+	jar, _ := cookiejar.New(nil)
+	cl := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	get := func(path string) (*http.Response, string) {
+		resp, err := cl.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, string(b)
+	}
+	post := func(path string, form url.Values) (*http.Response, string) {
+		resp, err := cl.PostForm(srv.URL+path, form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, string(b)
+	}
+	resp, page := get("/console/login")
+	if resp.Header.Get("X-Request-Id") == "" || resp.Header.Get("X-Content-Type-Options") != "nosniff" {
+		t.Error("the console's page lacks the API's headers")
+	}
+	if resp.Header.Get("Strict-Transport-Security") != "" {
+		t.Error("HSTS over http")
+	}
+	if resp, _ := post("/console/login", url.Values{"csrf": {csrfInPage.FindStringSubmatch(page)[1]}, "username": {"luojiang"}, "password": {"pw-luojiang"}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign-in: %d", resp.StatusCode)
+	}
+	_, page = get("/console/")
+	csrf := csrfInPage.FindStringSubmatch(page)[1]
+	form := url.Values{"csrf": {csrf}, "name": {"张志明"}, "idNumber": {"51170219850307123X"}, "birthDate": {"1985-03-07"}, "ethnicity": {"汉族"},
+		"mobile": {"13881801234"}, "town": {"511702102"}, "village": {"龙潭村"}, "householdDivision": {"511702102"}, "householdType": {"agricultural"},
+		"dibao": {"1"}, "business": {"cert.new"}, "category": {"4"}, "twoSubsidies": {"1"}, "pension": {"1"}, "medical": {"1"},
+		"medicalIdentity": {"dibao"}, "delivery": {"pickup"}, "attest": {"1"}, "action": {"submit"}}
+	resp, _ = post("/console/intake", form)
+	loc := resp.Header.Get("Location")
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, "/console/cases/") {
+		t.Fatalf("intake: %d %s", resp.StatusCode, loc)
+	}
+	id := strings.TrimPrefix(strings.SplitN(loc, "?", 2)[0], "/console/cases/")
+
+	down.Store(true)
+	resp, page = post("/console/cases/"+id+"/withdraw", url.Values{"csrf": {csrf}, "reason": {"申请人不再申请"}})
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(page, "审计日志") {
+		t.Errorf("withdraw with the audit log down: %d", resp.StatusCode)
+	}
+	app, err := st.Get(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, task := range app.Tasks {
+		if task.State == c.TaskCancelled {
+			t.Errorf("task %s cancelled with the audit log down", task.ID)
+		}
+	}
+}
+
+// With an https baseUrl the console's cookies are Secure and every answer
+// has HSTS.
+func TestConsoleSecureOnHTTPS(t *testing.T) {
+	srv, _, _ := consoleGateway(t, "https://gateway.example.gov.cn")
+	for _, path := range []string{"/console/login", "/healthz"} {
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.Header.Get("Strict-Transport-Security") == "" {
+			t.Errorf("%s: no HSTS", path)
+		}
+		for _, ck := range resp.Cookies() {
+			if !ck.Secure {
+				t.Errorf("%s: cookie %s is not Secure", path, ck.Name)
+			}
+		}
+	}
+}
