@@ -78,6 +78,12 @@ type Config struct {
 	// X-Forwarded-For is believed when keying anonymous callers; none by
 	// default (the peer address counts).
 	TrustedProxies []string
+	// Console, when set, is served at /console/ behind this middleware
+	// (console.go).
+	Console http.Handler
+	// HSTS sends Strict-Transport-Security (the gateway is served over
+	// https).
+	HSTS bool
 }
 
 // Check is one readiness check.
@@ -111,7 +117,7 @@ func New(cfg Config) (http.Handler, error) {
 		return nil, fmt.Errorf("trusted proxies: %w", err)
 	}
 	// secure enforces the one access policy (security.go) on every route.
-	r.Use(s.requestID, s.securityHeaders, s.recover, s.logRequests, s.secure)
+	r.Use(s.requestID, s.securityHeaders, s.hsts, s.recover, s.logRequests, s.secure)
 	r.NoRoute(func(g *gin.Context) {
 		s.fail(g, http.StatusNotFound, "not_found", "请求的地址不存在", "no such endpoint")
 	})
@@ -138,6 +144,7 @@ func New(cfg Config) (http.Handler, error) {
 	r.GET("/healthz", func(g *gin.Context) { g.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	r.GET("/readyz", s.ready)
 	r.GET("/metrics", gin.WrapH(s.cfg.Metrics))
+	s.mountConsole(r)
 	return r, nil
 }
 
