@@ -53,7 +53,9 @@ type Config struct {
 	// VerifyToken signs a person in with a token from the identity
 	// provider (optional).
 	VerifyToken func(token string) (*auth.Principal, error)
-	// SessionKey signs the session cookies (HS256, at least 32 bytes).
+	// SessionKey keys the accounts' session versions (an HMAC of each
+	// account's entry: a changed password ends its sessions); at least 32
+	// bytes.
 	SessionKey []byte
 	// Applications walks every application (decrypted), for the list and
 	// the SLA figures.

@@ -14,7 +14,7 @@ import (
 
 // ConsoleConfig turns the window console on at /console/.
 type ConsoleConfig struct {
-	// SessionKey signs the console's session cookies (at least 32
+	// SessionKey keys the console's session versions (at least 32
 	// characters); SessionKeyFile reads it from a file instead.
 	SessionKey     string            `json:"sessionKey"`
 	SessionKeyFile string            `json:"sessionKeyFile"`
