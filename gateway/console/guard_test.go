@@ -347,3 +347,20 @@ func TestFlashShowsOnlyKnownCodes(t *testing.T) {
 	}
 	_ = context.Background
 }
+
+// With the throttle's table full (an attacker's junk names), an
+// account's failures still make it wait.
+func TestThrottleFullTable(t *testing.T) {
+	var th throttle
+	now := time.Now()
+	th.m = map[string]*failures{}
+	for i := range maxThrottleKeys {
+		th.m["account:junk"+strconv.Itoa(i)] = &failures{at: []time.Time{now}}
+	}
+	for range FreeFailures {
+		th.fail(now, "account:luojiang")
+	}
+	if th.wait(now, "account:luojiang") <= 0 {
+		t.Error("the full table let an account's failures go uncounted")
+	}
+}
