@@ -40,7 +40,10 @@ type Config struct {
 	PortalSecrets []string
 	// DeptSecrets verify each department's events.
 	DeptSecrets map[c.Dept][]string
-	// ReadTokens are bearer tokens allowed to read case status.
+	// ReadTokens are bearer tokens of the district office, acting as
+	// token:read#1, #2 …: a shorthand for tests and embedders. The gateway
+	// (gateway/service) passes its read tokens as Tokens, each with the
+	// subject the configuration names, so audit says whose token read.
 	ReadTokens []string
 	// Ready reports readiness checks (store, calendar, workers).
 	Ready   func(ctx context.Context) map[string]Check
@@ -50,7 +53,8 @@ type Config struct {
 	BaseURL string
 	// Calendar computes the guide's due dates.
 	Calendar *calendar.Calendar
-	// AdminTokens are bearer tokens of operators (dead letters, breakers).
+	// AdminTokens are bearer tokens of operators (dead letters, breakers),
+	// acting as token:admin#1 …: the same shorthand as ReadTokens.
 	AdminTokens []string
 	// Breakers reports each remote system's circuit breaker.
 	Breakers func() map[string]c.BreakerStatus

@@ -448,7 +448,7 @@ func (r *runner) startGateway(name, storeURL string, intakeOnly bool, depts map[
 	}
 	cfg := service.Config{Listen: addr, BaseURL: "http://" + addr, Store: storeURL,
 		PortalSecrets: []string{r.secret}, PortalPushURL: pushURL, PortalPushPath: mocks.PortalPath, PortalPushSecret: pushSecret,
-		ReadTokens: []string{r.token}, Departments: depts, Workers: r.o.Workers, WorkersPerSystem: r.o.WorkersPerSystem,
+		ReadTokens: []service.NamedToken{{Subject: "bench", Token: r.token}}, Departments: depts, Workers: r.o.Workers, WorkersPerSystem: r.o.WorkersPerSystem,
 		MaxAttempts: 8, BaseBackoff: service.Duration(100 * time.Millisecond), MaxBackoff: service.Duration(2 * time.Second),
 		JobLease: service.Duration(30 * time.Second), ReconcileEvery: service.Duration(time.Minute)}
 	// Personal data is sealed at rest, as in production (fresh keys).

@@ -140,7 +140,8 @@ func Start(opts Options) (*Stack, error) {
 	cfg := service.Config{
 		Listen: s.gwAddr, BaseURL: s.GatewayURL, DataFile: filepath.Join(opts.Dir, "onething.db"),
 		PortalSecrets: []string{s.PortalSecret}, PortalPushPath: mocks.PortalPath, PortalPushSecret: s.PushSecret,
-		ReadTokens: []string{s.ReadToken}, AdminTokens: []string{s.AdminToken}, Departments: map[c.Dept]service.Dept{},
+		ReadTokens:  []service.NamedToken{{Subject: "district-office", Token: s.ReadToken}},
+		AdminTokens: []service.NamedToken{{Subject: "operators", Token: s.AdminToken}}, Departments: map[c.Dept]service.Dept{},
 		DataProtection: keys,
 		Console: &service.ConsoleConfig{SessionKey: token(), Accounts: []console.Account{
 			{Username: "clerk", PasswordHash: devHash(s.ClerkPassword), Role: "staff", Towns: []string{"511702102"}},

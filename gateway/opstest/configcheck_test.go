@@ -62,12 +62,35 @@ func TestConfigCheckRefusesBadSecrets(t *testing.T) {
 		}
 	}
 
+	edit := func(dir, old, new string) {
+		path := filepath.Join(dir, "onething.yaml")
+		b, err := os.ReadFile(path)
+		if err != nil || !bytes.Contains(b, []byte(old)) {
+			t.Fatalf("the sample has no %q (%v)", old, err)
+		}
+		if err := os.WriteFile(path, bytes.Replace(b, []byte(old), []byte(new), 1), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+
 	t.Run("fresh secrets pass", func(t *testing.T) {
 		dir := setup(t)
 		if code, out := check(t, dir); code != 0 {
 			t.Fatalf("exit %d:\n%s", code, out)
 		} else if strings.Contains(out, secret(dir, "read-token")) || strings.Contains(out, secret(dir, "portal-secret")) {
 			t.Errorf("a secret shows:\n%s", out)
+		}
+	})
+	// Read tokens from the environment: a JSON array of {subject, token}.
+	t.Run("named read tokens from the environment", func(t *testing.T) {
+		dir := setup(t)
+		tok := secret(dir, "read-token") + "-env"
+		code, out := check(t, dir, `ONETHING_READ_TOKENS=[{"subject":"records-desk","token":"`+tok+`"}]`)
+		if code != 0 {
+			t.Fatalf("exit %d:\n%s", code, out)
+		}
+		if !strings.Contains(out, "subject: records-desk") || strings.Contains(out, tok) {
+			t.Errorf("the masked configuration should show the subject, not the token:\n%s", out)
 		}
 	})
 	t.Run("the sample as shipped", func(t *testing.T) {
@@ -87,7 +110,7 @@ func TestConfigCheckRefusesBadSecrets(t *testing.T) {
 			v := "a-read-token-of-some-length-0123" // in the history of gateway/service's tests
 			put(dir, "read-token", v)
 			return v
-		}, nil, []string{"readTokens[0]", "committed to this repository"}},
+		}, nil, []string{"readTokens[0].token", "committed to this repository"}},
 		{"a committed webhook secret", func(dir string) string {
 			v := "whsec_MfKQ9r8GKYqrTAjgPfnvNnRvXgvtdGd6zmoWQpZMHbk=" // docker-compose.yml's, until it read secrets init's
 			put(dir, "cdpf-event-secret", v)
@@ -97,7 +120,7 @@ func TestConfigCheckRefusesBadSecrets(t *testing.T) {
 			v := "REPLACE-WITH-A-LONG-RANDOM-TOKEN"
 			put(dir, "admin-token", v)
 			return "WITH-A-LONG"
-		}, nil, []string{"adminTokens[0]", "placeholder (REPLACE)"}},
+		}, nil, []string{"adminTokens[0].token", "placeholder (REPLACE)"}},
 		{"portal and a department", func(dir string) string {
 			v := secret(dir, "portal-secret")
 			put(dir, "hrss-event-secret", v)
@@ -111,7 +134,21 @@ func TestConfigCheckRefusesBadSecrets(t *testing.T) {
 		{"a short token", func(dir string) string {
 			put(dir, "read-token", "0123456789abcdef")
 			return "0123456789abcdef"
-		}, nil, []string{"readTokens[0]", "16 bytes, at least 32"}},
+		}, nil, []string{"readTokens[0].token", "16 bytes, at least 32"}},
+		{"a read token without a subject", func(dir string) string {
+			edit(dir, "  - subject: district-office\n    token: ${file:secrets/read-token}\n", "  - ${file:secrets/read-token}\n")
+			return secret(dir, "read-token")
+		}, nil, []string{"readTokens[0]: 没有 subject", "has no subject", "{subject: district-office, token: …}", "identity-provider JWTs"}},
+		{"a read token from the environment without a subject", func(dir string) string { return "plain-read-token-from-env-0123456789" },
+			[]string{"ONETHING_READ_TOKENS=plain-read-token-from-env-0123456789"}, []string{"readTokens[0]: 没有 subject", "ONETHING_READ_TOKENS takes a JSON array"}},
+		{"two tokens of one subject", func(dir string) string {
+			edit(dir, "subject: operators", "subject: district-office")
+			return secret(dir, "admin-token")
+		}, nil, []string{"adminTokens[0].subject, readTokens[0].subject", `subject "district-office" is used twice`}},
+		{"a subject of odd characters", func(dir string) string {
+			edit(dir, "subject: operators", "subject: ops team")
+			return secret(dir, "admin-token")
+		}, nil, []string{"adminTokens[0].subject", "letters, digits, '.', '_' or '-'"}},
 		{"a store URL that does not parse", func(string) string { return "sek ret" },
 			[]string{"ONETHING_STORE=redis://:sek ret@redis:6379/0"}, []string{"store: ", "redis://***@redis:6379/0"}},
 	} {

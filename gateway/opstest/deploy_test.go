@@ -429,7 +429,7 @@ func TestDockerCompose(t *testing.T) {
 	if _, err := service.Keyring(l.Config); err != nil {
 		t.Errorf("compose gateway template: %v", err)
 	}
-	for _, want := range []string{"portalSecrets.0", "readTokens.0", "adminTokens.0"} {
+	for _, want := range []string{"portalSecrets.0", "readTokens.0.token", "adminTokens.0.token"} {
 		if !slices.Contains(l.FromFiles, want) {
 			t.Errorf("compose gateway template: %s is not read from a file (%q)", want, l.FromFiles)
 		}

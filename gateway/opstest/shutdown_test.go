@@ -74,7 +74,7 @@ func shutdownUnderLoad(t *testing.T, backend string) {
 	dp := seal.DevConfig()
 	cfg := service.Config{Listen: addr, BaseURL: "http://" + addr, Store: storeURL,
 		PortalSecrets: []string{secret}, PortalPushURL: info.PortalPushURL, PortalPushPath: info.PortalPushPath,
-		PortalPushSecret: info.PortalPushSecret, ReadTokens: []string{secrets.Token()}, Departments: info.Departments,
+		PortalPushSecret: info.PortalPushSecret, ReadTokens: []service.NamedToken{{Subject: "district-office", Token: secrets.Token()}}, Departments: info.Departments,
 		Workers: 8, WorkersPerSystem: 4, MaxAttempts: 8, BaseBackoff: service.Duration(50 * time.Millisecond), MaxBackoff: service.Duration(time.Second),
 		JobLease: service.Duration(time.Minute), ReconcileEvery: service.Duration(time.Second), ShutdownGrace: service.Duration(100 * time.Millisecond),
 		DataProtection: &dp}
@@ -198,7 +198,7 @@ func shutdownUnderLoad(t *testing.T, backend string) {
 	gw2 := proctest.Start(t, dir, "gateway-2", env, "serve", "--config", cfgPath)
 	proctest.WaitHealthy(t, gw2, url+"/healthz")
 	waitCompleted(t, info, accepted, gw2)
-	checkOnce(t, info, url, cfg.ReadTokens[0], accepted)
+	checkOnce(t, info, url, cfg.ReadTokens[0].Token, accepted)
 	gw2.Cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-gw2.Done():

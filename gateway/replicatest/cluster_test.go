@@ -194,7 +194,7 @@ func (cl *cluster) startReplica(name string, o options) *replica {
 	cfg := service.Config{
 		Listen: addr, BaseURL: cl.lb.URL,
 		PortalSecrets: []string{cl.secret}, PortalPushURL: cl.mocks.PortalPushURL, PortalPushPath: cl.mocks.PortalPushPath,
-		PortalPushSecret: cl.mocks.PortalPushSecret, ReadTokens: []string{cl.token}, Departments: cl.mocks.Departments,
+		PortalPushSecret: cl.mocks.PortalPushSecret, ReadTokens: []service.NamedToken{{Subject: "district-office", Token: cl.token}}, Departments: cl.mocks.Departments,
 		Workers: 16, WorkersPerSystem: 6, MaxAttempts: 8, BaseBackoff: service.Duration(50 * time.Millisecond), MaxBackoff: service.Duration(time.Second),
 		JobLease: service.Duration(lease), ReconcileEvery: service.Duration(time.Second),
 		DataProtection: cl.keys,

@@ -36,6 +36,7 @@ import (
 //	ONETHING_PORTAL_SECRETS=whsec_a,whsec_b        (a list: commas, or a JSON array)
 //	ONETHING_DEPARTMENTS_CDPF_SECRET=…
 //	ONETHING_DEPARTMENTS_CDPF_TIMEOUT=15s
+//	ONETHING_READ_TOKENS='[{"subject":"district-office","token":"…"}]'  (read and admin tokens: a JSON array)
 //
 // A variable that ends in _FILE reads the value from that file instead
 // (a mounted Secret): ONETHING_PORTAL_PUSH_SECRET_FILE=/run/secrets/push;
@@ -325,6 +326,12 @@ var unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
 // decodes from.
 func envValue(t reflect.Type, v string, fromFile bool) (json.RawMessage, error) {
 	quote := func(s string) json.RawMessage { b, _ := json.Marshal(s); return b }
+	// A list of read or admin tokens is a JSON array of {subject, token};
+	// bare tokens (commas, lines of a _FILE) still read, without subjects,
+	// so the check can say how to name them.
+	if t.Kind() == reflect.Slice && t.Elem() == reflect.TypeFor[NamedToken]() && !strings.HasPrefix(strings.TrimSpace(v), "[") {
+		t = reflect.TypeFor[[]string]()
+	}
 	if t.Kind() != reflect.String && (t.Implements(unmarshalerType) || reflect.PointerTo(t).Implements(unmarshalerType)) {
 		if json.Valid([]byte(v)) {
 			return json.RawMessage(v), nil

@@ -99,7 +99,7 @@ departments:
 	if cfg.Workers != 32 || cfg.Store != "redis://:pw@redis:6379/0" || cfg.DataFile != "/data/x.db" || time.Duration(cfg.JobLease) != 2*time.Minute {
 		t.Errorf("scalars: %+v", cfg)
 	}
-	if !reflect.DeepEqual(cfg.ReadTokens, []string{"t1", "t2"}) || !reflect.DeepEqual(cfg.PortalSecrets, []string{"whsec_one", "whsec_two"}) {
+	if !reflect.DeepEqual(cfg.ReadTokens, []NamedToken{{Token: "t1"}, {Token: "t2"}}) || !reflect.DeepEqual(cfg.PortalSecrets, []string{"whsec_one", "whsec_two"}) {
 		t.Errorf("lists: %q %q", cfg.ReadTokens, cfg.PortalSecrets)
 	}
 	if cfg.PortalPushSecret != "whsec_pushFromFile" {
@@ -131,7 +131,7 @@ departments:
 
 func TestMaskedHidesSecrets(t *testing.T) {
 	cfg := Config{Store: "redis://:hunter2@redis:6379/0", PortalSecrets: []string{"whsec_a"}, PortalPushSecret: "whsec_b",
-		ReadTokens: []string{"tok"}, BaseURL: "https://gw.example",
+		ReadTokens: []NamedToken{{Subject: "district-office", Token: "tok"}}, BaseURL: "https://gw.example",
 		PortalPushURL: "https://portal.example/push?access_token=qs-token-1&mode=x",
 		Tokens:        []auth.StaticToken{{Token: "static-tok-1", Role: auth.RoleStaff, Towns: []string{"511702102"}, Subject: "luojiang-window"}},
 		JWT:           &JWTConfig{Issuer: "https://idp.example", JWKSFile: "/etc/onething/jwks.json", HS256Secrets: []string{"hs-secret-1"}},
@@ -162,7 +162,7 @@ func TestMaskedHidesSecrets(t *testing.T) {
 		`"currentKey":"data-1"`, `"currentIndexKey":"index-1"`, `"id":"data-1"`, `"algorithm":"sm4-gcm"`, `"keyFile":"/run/secrets/data-key-1"`,
 		`"keyFile":"/run/secrets/index-key-1"`, `"algorithm":"hmac-sm3"`, `"id":"data-0"`, `"key":"***"`,
 		`"sm4KeyId":"cdpf-2026-01"`, `"jwtKeyFile":"/etc/onething/civil.pem"`, `"jwtKeyId":"gw-2026-01"`, `"jwksFile":"/etc/onething/jwks.json"`,
-		`"sessionKeyFile":"/run/secrets/session"`, `"username":"clerk"`, `"subject":"luojiang-window"`, `"role":"staff"`, `"towns":["511702102"]`,
+		`"sessionKeyFile":"/run/secrets/session"`, `"username":"clerk"`, `"subject":"luojiang-window"`, `"subject":"district-office"`, `"role":"staff"`, `"towns":["511702102"]`,
 		`"token":"***"`, `https://portal.example/push?access_token=***\u0026mode=x`, `https://gw-user:***@civil.example/api`,
 		`https://***@hrss.example/api?key=***\u0026page=1`} {
 		if !strings.Contains(out, shown) {

@@ -20,7 +20,7 @@ func opsService(t *testing.T) *Service {
 	secret := "whsec_MfKQ9r8GKYqrTAjgPfnvNnRvXgvtdGd6zmoWQpZMHbk="
 	cfg := Config{Listen: "127.0.0.1:0", BaseURL: "http://127.0.0.1:1", DataFile: filepath.Join(t.TempDir(), "o.db"),
 		PortalSecrets: []string{secret}, PortalPushURL: "http://127.0.0.1:9", PortalPushSecret: secret,
-		ReadTokens: []string{"a-read-token-of-some-length-0123"}, Departments: map[c.Dept]Dept{}, DataProtection: testProtection()}
+		ReadTokens: []NamedToken{{Subject: "district-office", Token: "a-read-token-of-some-length-0123"}}, Departments: map[c.Dept]Dept{}, DataProtection: testProtection()}
 	for _, d := range c.Depts {
 		cfg.Departments[d] = Dept{BaseURL: "http://127.0.0.1:9", AppKey: "k", Secret: "s", EventSecrets: []string{secret}}
 	}

@@ -65,7 +65,10 @@ type secretUse struct {
 //     shorter than 32 bytes; whsec_ secrets shorter than 24 decoded bytes;
 //   - cipher keys of the wrong size for their algorithm (AES-256-GCM 32
 //     bytes, SM4 16, index keys at least 32);
-//   - a store URL that does not parse (reported without its password).
+//   - a store URL that does not parse (reported without its password);
+//   - a read or admin token without a subject (a plain string), a subject
+//     of odd characters, one subject for two static tokens
+//     (tokenSubjectProblems): audit must say whose token acted.
 //
 // Messages are in Chinese, then English; they name the setting, never the
 // value. `onething dev` does not go through it: its secrets are random on
@@ -82,6 +85,7 @@ func CheckSecrets(cfg Config) []string {
 		}
 	}
 
+	problems = append(problems, tokenSubjectProblems(cfg)...)
 	uses := secretUses(cfg, bad)
 	for _, u := range uses {
 		checkValue(u, bad)
@@ -103,11 +107,11 @@ func secretUses(cfg Config, bad func(string, ...any)) []secretUse {
 		add(fmt.Sprintf("portalSecrets[%d]", i), "portal intake (submissions)", kindWebhook, s)
 	}
 	add("portalPushSecret", "portal push (status pushes)", kindWebhook, cfg.PortalPushSecret)
-	for i, s := range cfg.ReadTokens {
-		add(fmt.Sprintf("readTokens[%d]", i), "read tokens", kindToken, s)
+	for i, t := range cfg.ReadTokens {
+		add(fmt.Sprintf("readTokens[%d].token", i), "read tokens", kindToken, t.Token)
 	}
-	for i, s := range cfg.AdminTokens {
-		add(fmt.Sprintf("adminTokens[%d]", i), "admin tokens", kindToken, s)
+	for i, t := range cfg.AdminTokens {
+		add(fmt.Sprintf("adminTokens[%d].token", i), "admin tokens", kindToken, t.Token)
 	}
 	for i, t := range cfg.Tokens {
 		add(fmt.Sprintf("tokens[%d].token", i), "token of "+t.Subject, kindToken, t.Token)

@@ -22,7 +22,8 @@ func goodSecrets(t *testing.T) Config {
 	t.Helper()
 	cfg := Config{Listen: "127.0.0.1:0", BaseURL: "http://127.0.0.1:8080", DataFile: filepath.Join(t.TempDir(), "x.db"),
 		PortalSecrets: []string{secrets.WebhookSecret()}, PortalPushURL: "http://127.0.0.1:8085", PortalPushSecret: secrets.WebhookSecret(),
-		ReadTokens: []string{secrets.Token()}, AdminTokens: []string{secrets.Token()},
+		ReadTokens:     []NamedToken{{Subject: "district-office", Token: secrets.Token()}},
+		AdminTokens:    []NamedToken{{Subject: "operators", Token: secrets.Token()}},
 		Tokens:         []auth.StaticToken{{Token: secrets.Token(), Role: auth.RoleStaff, Towns: []string{"511702102"}, Subject: "luojiang-window"}},
 		JWT:            &JWTConfig{Issuer: "https://idp", Audience: "onething", HS256Secrets: []string{secrets.Token()}},
 		Console:        &ConsoleConfig{SessionKey: secrets.Token()},
@@ -68,14 +69,14 @@ func TestCheckSecretsRefuses(t *testing.T) {
 		want   []string // in one problem: the setting(s) and the reason
 		value  string   // must not show
 	}{
-		{"placeholder token", func(c *Config) { c.ReadTokens[0] = "REPLACE-WITH-A-LONG-RANDOM-TOKEN-0123456789" },
-			[]string{"readTokens[0]", "placeholder (REPLACE)"}, "REPLACE-WITH-A-LONG-RANDOM-TOKEN-0123456789"},
+		{"placeholder token", func(c *Config) { c.ReadTokens[0].Token = "REPLACE-WITH-A-LONG-RANDOM-TOKEN-0123456789" },
+			[]string{"readTokens[0].token", "placeholder (REPLACE)"}, "REPLACE-WITH-A-LONG-RANDOM-TOKEN-0123456789"},
 		{"placeholder TODO", func(c *Config) {
 			dept(c, c2("hrss"), func(d *Dept) { d.Secret = "todo: ask hrss for the real one 0123456789" })
 		},
 			[]string{"departments.hrss.secret", "TODO"}, "ask hrss"},
-		{"placeholder example", func(c *Config) { c.AdminTokens[0] = "an-Example-admin-token-0123456789abcdef" },
-			[]string{"adminTokens[0]", "EXAMPLE"}, "admin-token-0123"},
+		{"placeholder example", func(c *Config) { c.AdminTokens[0].Token = "an-Example-admin-token-0123456789abcdef" },
+			[]string{"adminTokens[0].token", "EXAMPLE"}, "admin-token-0123"},
 		{"placeholder change-me", func(c *Config) { c.JWT.HS256Secrets[0] = "CHANGE-ME-0123456789abcdef0123456789" },
 			[]string{"jwt.hs256Secrets[0]", "CHANGE-ME"}, "0123456789abcdef0123"},
 		{"placeholder in base64", func(c *Config) {
@@ -83,8 +84,8 @@ func TestCheckSecretsRefuses(t *testing.T) {
 		}, []string{"portalPushSecret", "placeholder"}, "whsec_UkVQ"},
 		{"committed", func(c *Config) { c.PortalSecrets[0] = committedPortal },
 			[]string{"portalSecrets[0]", "committed to this repository"}, committedPortal},
-		{"committed token", func(c *Config) { c.ReadTokens[0] = "a-read-token-of-some-length-0123" },
-			[]string{"readTokens[0]", "committed"}, "a-read-token"},
+		{"committed token", func(c *Config) { c.ReadTokens[0].Token = "a-read-token-of-some-length-0123" },
+			[]string{"readTokens[0].token", "committed"}, "a-read-token"},
 		{"committed sm4 key", func(c *Config) {
 			dept(c, c2("cdpf"), func(d *Dept) { d.Signing.SM4Key = "0123456789abcdeffedcba9876543210" })
 		}, []string{"departments.cdpf.signing.sm4Key", "committed"}, "0123456789abcdef"},
@@ -104,12 +105,14 @@ func TestCheckSecretsRefuses(t *testing.T) {
 			[]string{"dataProtection.indexKeys[0].key (id devidx1), dataProtection.keys[0].key (id dev1)", "same secret", "data keys", "index keys"}, ""},
 		{"data key and a webhook secret's key", func(c *Config) { c.PortalSecrets[0] = "whsec_" + c.DataProtection.Keys[0].Key },
 			[]string{"dataProtection.keys[0].key (id dev1), portalSecrets[0]", "same secret"}, ""},
-		{"read and admin tokens", func(c *Config) { c.AdminTokens = append(c.AdminTokens, c.ReadTokens[0]) },
-			[]string{"adminTokens[1], readTokens[0]", "same secret"}, ""},
+		{"read and admin tokens", func(c *Config) {
+			c.AdminTokens = append(c.AdminTokens, NamedToken{Subject: "night-shift", Token: c.ReadTokens[0].Token})
+		},
+			[]string{"adminTokens[1].token, readTokens[0].token", "same secret"}, ""},
 		{"a token and a webhook secret", func(c *Config) { c.Tokens[0].Token = c.PortalPushSecret },
 			[]string{"portalPushSecret, tokens[0].token", "same secret", "token of luojiang-window"}, ""},
-		{"short token", func(c *Config) { c.ReadTokens[0] = hex.EncodeToString(randomBytes(15)) },
-			[]string{"readTokens[0]", "30 bytes, at least 32"}, ""},
+		{"short token", func(c *Config) { c.ReadTokens[0].Token = hex.EncodeToString(randomBytes(15)) },
+			[]string{"readTokens[0].token", "30 bytes, at least 32"}, ""},
 		{"short static token", func(c *Config) { c.Tokens[0].Token = hex.EncodeToString(randomBytes(13)) },
 			[]string{"tokens[0].token", "26 bytes, at least 32"}, ""},
 		{"short appKey secret", func(c *Config) {

@@ -41,8 +41,8 @@ func SecretFiles() []SecretFile {
 	files := []SecretFile{
 		{"portal-secret", "portalSecrets[0]", "门户：用它签名提交 / the portal: it signs its submissions with it", secrets.WebhookSecret},
 		{"portal-push-secret", "portalPushSecret", "门户：用它验证状态推送 / the portal: it verifies the status pushes with it", secrets.WebhookSecret},
-		{"read-token", "readTokens[0]", "区办公室的客户端 / the district office's clients (read, guide)", secrets.Token},
-		{"admin-token", "adminTokens[0]", "运维人员 / the operators (/v1/admin)", secrets.Token},
+		{"read-token", "readTokens[0].token", "区办公室的客户端 / the district office's clients (read, guide)", secrets.Token},
+		{"admin-token", "adminTokens[0].token", "运维人员 / the operators (/v1/admin)", secrets.Token},
 		{"data-key-1", "dataProtection.keys[0].keyFile (aes-256-gcm)", "只有网关；务必备份，丢失即无法读取数据 / the gateway alone; back it up: what it sealed cannot be read without it", func() string { return secrets.Key(32) }},
 		{"index-key-1", "dataProtection.indexKeys[0].keyFile (hmac-sha256)", "只有网关；务必备份 / the gateway alone; back it up (the ID-number index is made with it)", func() string { return secrets.Key(32) }},
 	}

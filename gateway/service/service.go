@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -76,8 +77,12 @@ type Config struct {
 	PortalPushURL    string   `json:"portalPushUrl"`    // base URL of the portal receiver
 	PortalPushPath   string   `json:"portalPushPath"`   // its path
 	PortalPushSecret string   `json:"portalPushSecret"` // sign status pushes
-	ReadTokens       []string `json:"readTokens"`       // bearer tokens of the district office (read, guide)
-	AdminTokens      []string `json:"adminTokens"`      // bearer tokens for /v1/admin (operators)
+	// ReadTokens are bearer tokens of the district office (read every
+	// application, guide), AdminTokens those of the operators (/v1/admin):
+	// each {"subject": "district-office", "token": "…"}, acting as
+	// token:SUBJECT in audit and logs (see NamedToken).
+	ReadTokens  []NamedToken `json:"readTokens"`
+	AdminTokens []NamedToken `json:"adminTokens"`
 	// Tokens are further static bearer tokens, each with its role, e.g.
 	// {"token": "…", "role": "staff", "towns": ["511702102"], "subject": "luojiang-window"}.
 	Tokens []auth.StaticToken `json:"tokens"`
@@ -217,6 +222,9 @@ func Assemble(cfg Config, st store.Store, log *slog.Logger) (*Service, error) {
 	if log == nil {
 		log = slog.Default()
 	}
+	if problems := tokenSubjectProblems(cfg); len(problems) > 0 {
+		return nil, errors.New(strings.Join(problems, "; "))
+	}
 	s := &Service{cfg: cfg, log: log, Store: st, breakers: map[string]*client.Client{}, gaps: map[int]bool{}}
 	s.Metrics = metrics.New(nil)
 	s.health = metrics.NewHealth(s.Metrics.Registry())
@@ -311,11 +319,11 @@ func Assemble(cfg Config, st store.Store, log *slog.Logger) (*Service, error) {
 		}
 	}
 	s.Handler, err = api.New(api.Config{
-		Engine: s.Engine, PortalSecrets: cfg.PortalSecrets, DeptSecrets: deptSecrets, ReadTokens: cfg.ReadTokens,
+		Engine: s.Engine, PortalSecrets: cfg.PortalSecrets, DeptSecrets: deptSecrets,
 		Ready: s.ready, Metrics: s.Metrics.Handler(), Log: log, BaseURL: cfg.BaseURL,
 		ObserveHTTP: s.Metrics.HTTP, InFlight: s.Metrics.HTTPStarted,
-		AdminTokens: cfg.AdminTokens, Breakers: s.breakerStatus, Calendar: s.Calendar,
-		Tokens: cfg.Tokens, JWT: jwtCfg, RateLimit: cfg.RateLimit, TrustedProxies: cfg.TrustedProxies,
+		Breakers: s.breakerStatus, Calendar: s.Calendar,
+		Tokens: staticTokens(cfg), JWT: jwtCfg, RateLimit: cfg.RateLimit, TrustedProxies: cfg.TrustedProxies,
 		Console: consoleHandler, HSTS: httpsURL(cfg.BaseURL),
 	})
 	if err != nil {

@@ -509,7 +509,8 @@ func writeConfig(t *testing.T, dir string, valid bool) string {
 	cfg := map[string]any{
 		"listen": "127.0.0.1:0", "dataFile": filepath.Join(dir, "onething.db"),
 		"portalSecrets": []string{whsec(t)}, "portalPushUrl": "http://127.0.0.1:19005", "portalPushPath": "/status-events",
-		"portalPushSecret": whsec(t), "readTokens": []string{token()}, "adminTokens": []string{token()},
+		"portalPushSecret": whsec(t), "readTokens": []any{map[string]any{"subject": "district-office", "token": token()}},
+		"adminTokens": []any{map[string]any{"subject": "operators", "token": token()}},
 		"dataProtection": map[string]any{
 			"currentKey": "data-1", "keys": []any{map[string]any{"id": "data-1", "algorithm": "aes-256-gcm", "keyFile": key("data-1.key", 32)}},
 			"currentIndexKey": "index-1", "indexKeys": []any{map[string]any{"id": "index-1", "algorithm": "hmac-sha256", "keyFile": key("index-1.key", 32)}},
@@ -536,10 +537,10 @@ func readTokenOf(t *testing.T, path string) string {
 		t.Fatal(err)
 	}
 	var cfg struct {
-		ReadTokens []string `json:"readTokens"`
+		ReadTokens []struct{ Token string } `json:"readTokens"`
 	}
 	if err := json.Unmarshal(data, &cfg); err != nil || len(cfg.ReadTokens) != 1 {
 		t.Fatalf("%s: %v", path, err)
 	}
-	return cfg.ReadTokens[0]
+	return cfg.ReadTokens[0].Token
 }
