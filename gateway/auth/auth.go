@@ -67,7 +67,7 @@ type Principal struct {
 	Towns []string
 	// Subject names the caller in logs, audit and rate limits, prefixed by
 	// the credential kind ("webhook:portal", "jwt:staff-0042",
-	// "token:read#1"). It is an account name, never personal data.
+	// "token:district-office"). It is an account name, never personal data.
 	Subject string
 	Via     Via
 }

@@ -54,11 +54,12 @@ var (
 	// digits, or padded base64 of 16 bytes or more) whatever its name, and
 	// the literal argument of a function named for a key or a secret
 	// (ParseSM4Key("…")).
-	reKeyLiteral = regexp.MustCompile(`"(?:[0-9a-fA-F]{32,}|[A-Za-z0-9+/]{22,}={1,2})"`)
-	reKeyCall    = regexp.MustCompile(`Parse[A-Za-z0-9_]*(?:Key|Secret|Token)\(\s*"([^"]+)"`)
-	reQuoted     = regexp.MustCompile(`"(?:[^"\\]|\\.)*"|'[^']*'|` + "`[^`]*`")
-	reBlockName  = regexp.MustCompile(`^\s*["']?([A-Za-z][A-Za-z0-9_-]*)["']?\s*:\s*(#.*)?$`)
-	reBlockItem  = regexp.MustCompile(`^\s*-\s+["']?([^\s"'#]+)`)
+	reKeyLiteral   = regexp.MustCompile(`"(?:[0-9a-fA-F]{32,}|[A-Za-z0-9+/]{22,}={1,2})"`)
+	reKeyCall      = regexp.MustCompile(`Parse[A-Za-z0-9_]*(?:Key|Secret|Token)\(\s*"([^"]+)"`)
+	reQuoted       = regexp.MustCompile(`"(?:[^"\\]|\\.)*"|'[^']*'|` + "`[^`]*`")
+	reBlockName    = regexp.MustCompile(`^\s*["']?([A-Za-z][A-Za-z0-9_-]*)["']?\s*:\s*(#.*)?$`)
+	reBlockItem    = regexp.MustCompile(`^\s*-\s+["']?([^\s"'#]+)`)
+	reBlockMapItem = regexp.MustCompile(`^\s*-\s+["']?[A-Za-z][A-Za-z0-9_-]*["']?\s*:(\s|$)`)
 )
 
 // secretName says whether a setting, field, variable or Secret key of
@@ -168,7 +169,11 @@ func candidates(path, text string) []string {
 			continue
 		}
 		if m := reBlockItem.FindStringSubmatch(line); block && m != nil {
-			add(m[1])
+			// "- subject: x" is an object in the list: its fields were
+			// read above, each by its own name ("token: …").
+			if !reBlockMapItem.MatchString(line) {
+				add(m[1])
+			}
 			continue
 		}
 		block = false
@@ -354,6 +359,8 @@ func TestCandidates(t *testing.T) {
 			[]string{"a-redis-password", "QUJDREVGR0hJSktMTU5PUA==", "a-read-token-value"}},
 		{"deploy/x.yaml", "portalSecrets:\n  - whsec_QUJDREVGR0g=\nreadTokens: [tok-one-xyz, \"tok-two-xyz\"]\nadminTokens:\n  - admin-token-xyz\nlisten: 0.0.0.0:8080\n",
 			[]string{"whsec_QUJDREVGR0g=", "whsec_QUJDREVGR0g=", "tok-one-xyz", "tok-two-xyz", "admin-token-xyz"}},
+		{"deploy/named.yaml", "readTokens:\n  - subject: district-office\n    token: named-token-1\n  - token: named-token-2\n    subject: records-desk\n",
+			[]string{"named-token-1", "named-token-2"}},
 		{"deploy/x.json", `{"readTokens": ["json-token-1"], "keys": [{"id": "k1", "key": "QUJDREVGR0g="}], "currentKey": "data-2026"}`,
 			[]string{"json-token-1", "QUJDREVGR0g="}},
 		{"a_test.go", "cfg := Config{Secret: \"s3cret-go\", ReadTokens: []string{\"go-token-1\", \"go-token-2\"}, Key: good, AppKey: \"onething\"}\nconst pushSecret = \"go-push-secret\"\n",
