@@ -44,7 +44,8 @@ func MaskName(s string) string {
 // (also full-width) after 14 digits or more, or after digits and ending the
 // word, is an ID number's check character and counts as a digit. A number
 // is a run of digit groups joined by at most three separators (spaces of
-// any width, dashes, dots, invisible format characters), with a leading +
+// any width, dashes, dots, slashes, underscores, ASCII commas, brackets,
+// invisible format characters), with a leading +
 // if there is one: 136-9876-5432, +86 136 9876 5432, 0838-2212345 and
 // 5117 0219 8002 0255 69 are one number each. A date in it (2026-11-29,
 // 2026.11.29: year, month and day joined by the same dash or dot) is left
@@ -71,7 +72,8 @@ func MaskName(s string) string {
 //
 // Names. Every occurrence of each of names (the applicant's, the
 // guardian's …) is masked as MaskName shows it (张志明: 张**), also with
-// spaces or invisible characters between its characters or another middle
+// spaces, punctuation or invisible characters between its characters
+// (张-志-明, 张、志、明: up to three in a row) or another middle
 // dot (· • ・). The given name alone is masked too (志明: **) for a Chinese
 // name of three characters or more (also without a two-character family
 // name: 欧阳娜娜's 娜娜), and each part of two characters or more of a name
@@ -172,7 +174,7 @@ func namePatterns(names []string) []namePattern {
 		var full []rune
 		han := true
 		for _, r := range name {
-			if skippable(r) {
+			if blank(r) {
 				continue
 			}
 			r = foldNameRune(r)
@@ -242,10 +244,17 @@ func foldNameRune(r rune) rune {
 }
 
 // skippable runes may sit between a name's characters without ending it:
-// spaces and invisible format characters.
+// spaces, invisible format characters and punctuation (张-志-明, 张、志、明,
+// 张/志/明, 张_志_明), at most maxNameSkips of them in a row.
 func skippable(r rune) bool {
-	return unicode.IsSpace(r) || unicode.Is(unicode.Cf, r)
+	return blank(r) || unicode.IsPunct(r) || unicode.IsSymbol(r)
 }
+
+// blank runes are not part of a name as given: spaces and invisible
+// format characters (its middle dot is).
+func blank(r rune) bool { return unicode.IsSpace(r) || unicode.Is(unicode.Cf, r) }
+
+const maxNameSkips = 3
 
 // mayHoldPersonal is the quick look: no digit and no rune a name starts
 // with means nothing to mask. (Views run it on every note: it takes the
@@ -318,7 +327,8 @@ func matchName(rs []rune, i int, p namePattern) (int, bool) {
 	k := i
 	for j, want := range p.runes {
 		if j > 0 {
-			for k < len(rs) && skippable(rs[k]) {
+			// A rune the name itself holds (its middle dot) is not skipped.
+			for skips := 0; k < len(rs) && skips < maxNameSkips && foldNameRune(rs[k]) != want && skippable(rs[k]); skips++ {
 				k++
 			}
 		}
@@ -405,14 +415,21 @@ func isLatinLetter(r rune) bool {
 }
 
 // isNumberSep joins digit groups into one number.
+// Besides spaces, dashes and dots: slashes, underscores, ASCII commas and
+// brackets (136/9876/5432, 136_9876_5432,
+// 136,9876,5432, (0838)2212345): a separator an applicant may type
+// must not split a number into groups short enough to stay readable.
 func isNumberSep(r rune) bool {
-	return r == '.' || r == '．' || r == '\t' || unicode.Is(unicode.Zs, r) || unicode.Is(unicode.Pd, r) ||
-		r == '\u2212' || unicode.Is(unicode.Cf, r)
+	switch r {
+	case '.', '．', '\t', '\u2212', '/', '／', '\\', '＼', '_', '＿', ',', '(', ')', '（', '）', '[', ']', '【', '】', '|', '｜':
+		return true
+	}
+	return unicode.Is(unicode.Zs, r) || unicode.Is(unicode.Pd, r) || unicode.Is(unicode.Cf, r)
 }
 
 // isDateSep separates a date's year, month and day.
 func isDateSep(r rune) bool {
-	return r == '.' || r == '．' || unicode.Is(unicode.Pd, r) || r == '\u2212'
+	return r == '.' || r == '．' || r == '/' || r == '／' || unicode.Is(unicode.Pd, r) || r == '\u2212'
 }
 
 func isPlus(r rune) bool { return r == '+' || r == '＋' }
