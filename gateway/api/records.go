@@ -9,8 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
@@ -38,14 +36,6 @@ func recordScope(p *auth.Principal, app *c.Application) bool {
 	return false
 }
 
-var (
-	// A reason goes to the audit log as the caller wrote it: it must not
-	// carry an ID number or a phone number (names cannot be told apart
-	// from words, so staff are asked to write none).
-	idLikeText    = regexp.MustCompile(`[0-9]{17}[0-9Xx]|[0-9]{15}`)
-	phoneLikeText = regexp.MustCompile(`1[3-9][0-9]{9}|0[0-9]{2,3}-?[0-9]{7,8}`)
-)
-
 // reasonParam reads ?reason=: why the caller needs what it asks for.
 // Required for a full-record read, optional elsewhere.
 func (s *server) reasonParam(g *gin.Context, required bool) (string, bool) {
@@ -55,20 +45,11 @@ func (s *server) reasonParam(g *gin.Context, required bool) (string, bool) {
 // checkReason checks an audit reason (from the query or a body): the
 // limits of reasonParam.
 func (s *server) checkReason(g *gin.Context, reason string, required bool) (string, bool) {
-	reason = strings.TrimSpace(reason)
-	var fe *c.FieldError
-	switch {
-	case reason == "" && required:
-		fe = &c.FieldError{Field: "reason", Code: "required", Message: "查看完整记录须说明理由（?reason=）", MessageEn: "reading a full record needs a reason (?reason=)"}
-	case reason == "":
-	case !utf8.ValidString(reason) || utf8.RuneCountInString(reason) > c.AuditReasonMaxRunes:
-		fe = &c.FieldError{Field: "reason", Code: "too_long", Message: fmt.Sprintf("理由最多 %d 个字符", c.AuditReasonMaxRunes), MessageEn: fmt.Sprintf("reason must be at most %d characters", c.AuditReasonMaxRunes)}
-	case strings.IndexFunc(reason, unicode.IsControl) >= 0:
-		fe = &c.FieldError{Field: "reason", Code: "invalid_characters", Message: "理由含有控制字符", MessageEn: "reason contains control characters"}
-	case idLikeText.MatchString(reason) || phoneLikeText.MatchString(reason):
-		fe = &c.FieldError{Field: "reason", Code: "personal_data", Message: "理由中不得包含身份证号码或电话号码", MessageEn: "reason must not contain an ID or phone number"}
-	}
+	reason, fe := c.CheckAuditReason(reason, required)
 	if fe != nil {
+		if fe.Code == "required" {
+			fe.Message, fe.MessageEn = "查看完整记录须说明理由（?reason=）", "reading a full record needs a reason (?reason=)"
+		}
 		s.invalid(g, []c.FieldError{*fe})
 		return "", false
 	}

@@ -183,6 +183,17 @@ func TestFullRecordReadNeedsAReasonAndIsAudited(t *testing.T) {
 		}
 		noPersonalData(t, "a refused record read", body)
 	}
+	// The same numbers in the spellings an outside review got past the
+	// API (the console's rule is the API's: one function).
+	for _, reason := range []string{"核对 ５１１７０２１９８００２０２５５６９", "核对 5117 0219 8002 0255 69", "回电 136-9876-5432",
+		"回电 １３６９８７６５４３２", "回电 +86 136 9876 5432", "回电 一三六九八七六五四三二", "回电 136/9876/5432", "回电 136_9876_5432"} {
+		q := "?reason=" + url.QueryEscape(reason)
+		status, body := f.call("GET", recDistrict, path+q)
+		if status != http.StatusUnprocessableEntity {
+			t.Errorf("record%s: %d, want 422", q, status)
+		}
+		noPersonalData(t, "a refused record read", body)
+	}
 	if n := len(f.auditLog()); n != 0 {
 		t.Fatalf("refused reads were audited: %d entries", n)
 	}

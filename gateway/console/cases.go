@@ -2,15 +2,12 @@ package console
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	c "onething/contracts"
 	"onething/gateway/calendar"
@@ -374,22 +371,17 @@ func namesOf(app *c.Application) []string {
 	return names
 }
 
-// checkReason is the API's rule for a reason (gateway/api: at most
-// c.AuditReasonMaxRunes characters, no control characters, no ID or phone
-// number), extended to the names of the application's people: a reason
-// carrying any of them (contracts.HasPersonalData) is refused, not
-// masked. problem is the message (Chinese, English) when refused.
+// checkReason is the API's rule for a reason (contracts.CheckAuditReason),
+// with the names of the application's people: a reason carrying any of
+// them is refused, not masked. problem is the message (Chinese, English)
+// when refused.
 func checkReason(raw string, required bool, names ...string) (string, *[2]string) {
-	reason := strings.TrimSpace(raw)
+	reason, fe := c.CheckAuditReason(raw, required, names...)
 	switch {
-	case reason == "" && required:
+	case fe == nil:
+		return reason, nil
+	case fe.Code == "required":
 		return "", &[2]string{"请填写事由", "give a reason"}
-	case !utf8.ValidString(reason) || utf8.RuneCountInString(reason) > c.AuditReasonMaxRunes:
-		return "", &[2]string{fmt.Sprintf("事由最多 %d 个字", c.AuditReasonMaxRunes), fmt.Sprintf("a reason has at most %d characters", c.AuditReasonMaxRunes)}
-	case strings.IndexFunc(reason, unicode.IsControl) >= 0:
-		return "", &[2]string{"事由含有控制字符", "the reason contains control characters"}
-	case c.HasPersonalData(reason, names...):
-		return "", &[2]string{"事由中不得包含身份证号码、电话号码或申请人等人员的姓名", "a reason must not contain an ID number, a phone number or the name of the applicant or their people"}
 	}
-	return reason, nil
+	return "", &[2]string{fe.Message, fe.MessageEn}
 }
