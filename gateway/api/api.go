@@ -191,7 +191,8 @@ const traceKey = "traceId"
 // or certificate number (15, 17, 18 or 20 and more digits, X after the
 // 17th), a mobile number (1[3-9] and 9 digits, 86 before it) or a landline
 // with its area code (0 and 9-11 digits, or 0 and 2-3 digits, -, 7-8
-// digits). The id goes into every log line and audit entry of the request,
+// digits), also with its digit groups joined by . _ or - (136.9876.5432).
+// The id goes into every log line and audit entry of the request,
 // so anything else (spaces, line breaks, Chinese, an ID or phone number, a
 // long text) is replaced by a fresh id. UUIDs, ULIDs and trace ids pass.
 func validRequestID(id string) bool {
@@ -205,6 +206,42 @@ func validRequestID(id string) bool {
 			return false
 		}
 	}
+	// Digit groups joined by . _ - are read once as they are and once
+	// joined (86-136-9876-5432, 136.9876.5432 are phone numbers too).
+	return !personalRuns(id) && !personalRuns(joinDigitGroups(id))
+}
+
+// joinDigitGroups drops every . _ or - that stands between two groups of
+// digits only (a group of a UUID or hash, letters and digits, is not one).
+func joinDigitGroups(id string) string {
+	b := make([]byte, 0, len(id))
+	for i := 0; i < len(id); i++ {
+		if isIDSep(id[i]) && i > 0 && i+1 < len(id) && isDigit(id[i-1]) && isDigit(id[i+1]) {
+			l, r := i-1, i+1
+			for l > 0 && isDigit(id[l-1]) {
+				l--
+			}
+			for r < len(id) && isDigit(id[r]) {
+				r++
+			}
+			if r < len(id) && (id[r] == 'X' || id[r] == 'x') && (r+1 == len(id) || isIDSep(id[r+1])) {
+				r++ // an ID number's check character
+			}
+			if (l == 0 || isIDSep(id[l-1])) && (r == len(id) || isIDSep(id[r])) {
+				continue
+			}
+		}
+		b = append(b, id[i])
+	}
+	return string(b)
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+func isIDSep(c byte) bool { return c == '.' || c == '_' || c == '-' }
+
+// personalRuns reports whether a run of digits of id is personalDigits, or
+// an area code, a dash and a landline's 7-8 digits.
+func personalRuns(id string) bool {
 	prev, run := "", 0 // prev: the run before, if only a - came after it
 	for i := 0; i <= len(id); i++ {
 		if i < len(id) && (id[i] >= '0' && id[i] <= '9' || run == 17 && (id[i] == 'X' || id[i] == 'x')) {
@@ -213,7 +250,7 @@ func validRequestID(id string) bool {
 		}
 		d := id[i-run : i]
 		if personalDigits(d) || len(prev) >= 3 && len(prev) <= 4 && prev[0] == '0' && len(d) >= 7 && len(d) <= 8 {
-			return false
+			return true
 		}
 		prev = ""
 		if run > 0 && i < len(id) && id[i] == '-' {
@@ -221,7 +258,7 @@ func validRequestID(id string) bool {
 		}
 		run = 0
 	}
-	return true
+	return false
 }
 
 // personalDigits reports whether a run of digits has the length of an ID or

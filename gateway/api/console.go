@@ -14,6 +14,16 @@ import (
 
 type clientIPKey struct{}
 
+type requestIDKey struct{}
+
+// RequestID is the request id of a console request (the caller's
+// X-Request-Id when plain, or a fresh one), so the console's audit
+// entries carry it as the API's do; "" outside a request the API served.
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}
+
 // ClientIP is the caller's address of a console request, as the API's
 // middleware keys it (the peer, or the X-Forwarded-For of a trusted
 // proxy); "" outside a request the API served.
@@ -29,6 +39,7 @@ func (s *server) mountConsole(r *gin.Engine) {
 	}
 	h := func(g *gin.Context) {
 		ctx := context.WithValue(g.Request.Context(), clientIPKey{}, g.ClientIP())
+		ctx = context.WithValue(ctx, requestIDKey{}, g.GetString(ridKey))
 		s.cfg.Console.ServeHTTP(g.Writer, g.Request.WithContext(ctx))
 	}
 	r.Any(consolePrefix+"*path", h)

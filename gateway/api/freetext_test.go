@@ -240,7 +240,7 @@ func TestRequestIDTakenOnlyWhenPlain(t *testing.T) {
 		}
 	}
 	for _, id := range []string{strings.Repeat("a", 65), "with space", "请求编号", "511702198002025569", "51170219850307123X",
-		"req-51170219850307123X", "13698765432", "id-8613698765432", "0838-2212345", "tel08382212345", "tab\there", "a/b", "a:b", "req%0A1"} {
+		"req-51170219850307123X", "13698765432", "86-136-9876-5432", "136.9876.5432", "136_9876_5432", "5117.0219.8503.0712.3X", "id-8613698765432", "0838-2212345", "tel08382212345", "tab\there", "a/b", "a:b", "req%0A1"} {
 		got := get(id)
 		if got == id || !freshID.MatchString(got) {
 			t.Errorf("X-Request-Id %q came back as %q, want a fresh id", id, got)

@@ -47,12 +47,16 @@ func (s *Service) newConsole(cc *ConsoleConfig, baseURL string, verify func(stri
 		Reveal: func(ctx context.Context, p *auth.Principal, appID, reason string) (*c.Application, error) {
 			// Audited first: a read that cannot be recorded is not served.
 			if _, err := s.Engine.Audit(ctx, c.AuditEntry{Subject: p.Subject, Role: string(p.Role), Action: c.AuditRecordRead,
-				Method: http.MethodPost, Route: "/console/cases/{id}/reveal", ApplicationID: appID, Reason: reason}); err != nil {
+				Method: http.MethodPost, Route: "/console/cases/{id}/reveal", ApplicationID: appID, Reason: reason,
+				RequestID: api.RequestID(ctx)}); err != nil {
 				return nil, err
 			}
 			return s.Store.Get(ctx, appID)
 		},
 		Audit: func(ctx context.Context, e c.AuditEntry) error {
+			if e.RequestID == "" {
+				e.RequestID = api.RequestID(ctx)
+			}
 			_, err := s.Engine.Audit(ctx, e)
 			return err
 		},

@@ -112,6 +112,24 @@ func TestConsoleWithdrawNeedsTheAuditLog(t *testing.T) {
 		t.Fatalf("intake: %d %s", resp.StatusCode, loc)
 	}
 	id := strings.TrimPrefix(strings.SplitN(loc, "?", 2)[0], "/console/cases/")
+	// The console's audit entries carry the request id, as the API's do.
+	rid := resp.Header.Get("X-Request-Id")
+	entries, _, err := st.Audit(context.Background(), store.AuditQuery{Limit: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, e := range entries {
+		if e.Action == "console.intake" {
+			found = true
+			if rid == "" || e.RequestID != rid {
+				t.Errorf("the console's intake entry has request id %q, the reply said %q", e.RequestID, rid)
+			}
+		}
+	}
+	if !found {
+		t.Error("the console's intake was not audited")
+	}
 
 	down.Store(true)
 	resp, page = post("/console/cases/"+id+"/withdraw", url.Values{"csrf": {csrf}, "reason": {"申请人不再申请"}})
