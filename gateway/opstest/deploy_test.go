@@ -2,6 +2,7 @@ package opstest
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -414,7 +415,10 @@ func TestDockerCompose(t *testing.T) {
 	// The replicas' configuration template holds no secret: it reads every
 	// one from the files secrets init makes, loads with them and passes the
 	// secret policy; without them it does not load.
-	tmpl := str(get(d, "configs.gateway-template.content"))
+	tmpl, err := composeInterpolate(str(get(d, "configs.gateway-template.content")))
+	if err != nil {
+		t.Fatalf("compose gateway template: %v", err)
+	}
 	if _, err := service.LoadConfigBytes([]byte(tmpl), "", []string{}); err == nil {
 		t.Error("compose gateway template loads without the secrets init files: it holds a secret")
 	}
@@ -589,4 +593,30 @@ func TestAlertRulesAndDashboard(t *testing.T) {
 		t.Errorf("%d queries on the dashboard", len(exprs))
 	}
 	checkExprs(t, "the dashboard", exprs, names)
+}
+
+// composeVar is Compose's variable syntax (compose-go's template pattern):
+// $$ is a dollar, $NAME and ${NAME} (with :-, -, :?, ?, :+, + forms)
+// are variables, any other $ is an invalid interpolation format.
+var composeVar = regexp.MustCompile(`(?i)\$(?:(\$)|([_a-z][_a-z0-9]*)|\{([_a-z][_a-z0-9]*(?::?[-+?][^}]*)?)\}|)`)
+
+// composeInterpolate is what Compose does to a config's inline content
+// before the file is written: $$ becomes $; a variable is an error here
+// (the template takes nothing from the environment), as is a $ Compose
+// cannot read (a ${file:…} reference written without $$).
+func composeInterpolate(s string) (string, error) {
+	var bad error
+	out := composeVar.ReplaceAllStringFunc(s, func(m string) string {
+		sub := composeVar.FindStringSubmatch(m)
+		switch {
+		case sub[1] != "":
+			return "$"
+		case sub[2] != "" || sub[3] != "":
+			bad = fmt.Errorf("compose would substitute the variable %q", m)
+		default:
+			bad = fmt.Errorf("invalid interpolation format near %q (write $$ for a $)", s[strings.Index(s, m):min(len(s), strings.Index(s, m)+20)])
+		}
+		return m
+	})
+	return out, bad
 }
