@@ -471,6 +471,12 @@ func (k *Console) load(w http.ResponseWriter, r *http.Request, req *request) *c.
 // docs/VULNERABILITIES.md).
 func wholeFiles(files http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Files only: a folder's listing is nobody's business.
+		if r.URL.Path == "" || strings.HasSuffix(r.URL.Path, "/") {
+			w.Header().Set("Cache-Control", "no-store")
+			http.Error(w, "404 未找到 / not found", http.StatusNotFound)
+			return
+		}
 		if r.Header.Get("Range") != "" || r.Header.Get("If-Range") != "" {
 			r2 := *r
 			r2.Header = r.Header.Clone()

@@ -102,6 +102,7 @@ func TestStaticFilesStayInside(t *testing.T) {
 		"/console/static/%2e%2e%2f%2e%2e%2fgo.mod",
 		"/console/static/..",
 		"/console/static/templates/login.html",
+		"/console/static/", // no folder listing
 	} {
 		resp, body := get(t, client, srv.URL+path, http.Header{"Range": {"bytes=0-1,2-3"}})
 		t.Logf("GET %s: %d %s", path, resp.StatusCode, resp.Header.Get("Location"))
