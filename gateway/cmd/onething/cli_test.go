@@ -458,7 +458,7 @@ read:
 		`(?m)^  admin token +\S+ +\(`,
 		`(?m)^  clerk of 罗江镇 +clerk / \S+$`,
 		`(?m)^  operator +ops / \S+$`,
-		`(?m)^  ` + regexp.QuoteMeta(binary) + ` submit --url http://127\.0\.0\.1:\d+ --secret whsec_\S+ --new-ref contracts/examples/submission-full.json$`,
+		`(?m)^  ` + regexp.QuoteMeta(binary) + ` submit --url http://127\.0\.0\.1:\d+ --secret whsec_\S+ --new-ref \S*contracts/examples/submission-full.json$`,
 		`(?m)^  ` + regexp.QuoteMeta(binary) + ` status --url http://127\.0\.0\.1:\d+ --token \S+ --watch APPLICATION_ID$`,
 	} {
 		if !regexp.MustCompile(re).MatchString(text) {

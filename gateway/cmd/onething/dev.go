@@ -84,13 +84,13 @@ the window console: %s/console/
   operator                ops / %s
 
 send the bundled example (the seed's main case), then watch it:
-  %s submit --url %s --secret %s --new-ref contracts/examples/submission-full.json
+  %s submit --url %s --secret %s --new-ref %s
   %s status --url %s --token %s --watch APPLICATION_ID
 
 Ctrl-C stops everything.
 `, dir, st.GatewayURL, st.MockURLs["cdpf"], st.MockURLs["civil"], st.MockURLs["hrss"], st.MockURLs["medical"],
 				st.MockURLs["portal"], st.MockURLs["portal"], st.PortalSecret, st.ReadToken, st.AdminToken, st.GatewayURL, st.ClerkPassword, st.OpsPassword,
-				self, st.GatewayURL, st.PortalSecret, self, st.GatewayURL, st.ReadToken)
+				self, st.GatewayURL, st.PortalSecret, exampleSubmission(), self, st.GatewayURL, st.ReadToken)
 			<-ctx.Done()
 			fmt.Fprintln(cmd.OutOrStdout(), "stopping…")
 			return st.Stop()
@@ -165,4 +165,17 @@ func shellQuote(s string) string {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// exampleSubmission is the bundled example's path for the banner's submit
+// command: absolute when dev runs in the repository (so the command works
+// pasted in any folder), else as the README names it.
+func exampleSubmission() string {
+	const rel = "contracts/examples/submission-full.json"
+	if abs, err := filepath.Abs(rel); err == nil {
+		if _, err := os.Stat(abs); err == nil {
+			return abs
+		}
+	}
+	return rel
 }
