@@ -12,6 +12,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -36,14 +37,25 @@ func addURLFlag(fs *pflag.FlagSet, u *string) {
 func gatewayURL(raw string) (string, error) {
 	u, err := url.Parse(raw)
 	if err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Hostname() != "" && u.RawQuery == "" && u.Fragment == "" && !u.ForceQuery {
+		if p := u.Port(); p != "" {
+			if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+				return "", usageErrorf("--url 的端口 %q 不在 1-65535 之内 / --url's port %q is not in 1-65535", p, p)
+			}
+		}
 		return strings.TrimRight(raw, "/"), nil
 	}
 	shown := redactURL(raw)
-	hint := ""
-	if !strings.Contains(raw, "://") && raw != "" {
-		hint = "（是否想用 / did you mean --url http://" + shown + "）"
+	if len(shown) > 200 {
+		shown = shown[:200] + "…"
 	}
-	return "", usageErrorf("--url %q 不是 http:// 或 https:// 开头的绝对地址 / is not an absolute http:// or https:// URL%s", shown, hint)
+	switch {
+	case err == nil && (u.RawQuery != "" || u.Fragment != "" || u.ForceQuery):
+		return "", usageErrorf("--url %q 不得带查询或片段（? #）/ must have no query or fragment (? #)", shown)
+	case raw != "" && !strings.Contains(raw, "://"):
+		hint := "http://" + strings.TrimLeft(shown, "/")
+		return "", usageErrorf("--url %q 不是 http:// 或 https:// 开头的绝对地址（是否想用 / did you mean --url %s）/ is not an absolute http:// or https:// URL", shown, hint)
+	}
+	return "", usageErrorf("--url %q 不是 http:// 或 https:// 开头的绝对地址 / is not an absolute http:// or https:// URL", shown)
 }
 
 // redactURL hides the user information of a URL (user:password@) that
@@ -59,6 +71,10 @@ func redactURL(raw string) string {
 	}
 	if i := strings.LastIndex(authority, "@"); i >= 0 {
 		authority = "xxxxx@" + authority[i+1:]
+	}
+	// A query or fragment may carry a token (?access_token=…): not shown.
+	if i := strings.IndexAny(path, "?#"); i >= 0 {
+		path = path[:i+1] + "xxxxx"
 	}
 	return scheme + authority + path
 }

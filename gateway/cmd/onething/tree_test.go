@@ -44,17 +44,20 @@ func TestGatewayURL(t *testing.T) {
 		}
 	}
 	for _, raw := range []string{"127.0.0.1:8080", "localhost:8080", "", "ftp://h", "http://", "http://:8080", "https://h/?q=1",
-		"http://h/#x", "/v1", "h", "http://h:port"} {
+		"http://h/#x", "/v1", "h", "http://h:port", "http://127.0.0.1:99999", "http://h:0", "http://h/?access_token=SEKRIT"} {
 		if _, err := gatewayURL(raw); err == nil {
 			t.Errorf("gatewayURL(%q): no error", raw)
 		} else if _, ok := err.(*usageError); !ok {
 			t.Errorf("gatewayURL(%q): %v is not a usage error", raw, err)
+		} else if strings.Contains(err.Error(), "SEKRIT") {
+			t.Errorf("gatewayURL(%q): the error shows the query's token: %v", raw, err)
 		}
 	}
 	for raw, want := range map[string]string{
-		"user:pw@h:1":            "xxxxx@h:1",
-		"http://user:pw@h:1/p@x": "http://xxxxx@h:1/p@x",
-		"http://h:1":             "http://h:1",
+		"user:pw@h:1":                       "xxxxx@h:1",
+		"http://user:pw@h:1/p@x":            "http://xxxxx@h:1/p@x",
+		"http://h:1":                        "http://h:1",
+		"http://h:1/?access_token=SEKRIT#f": "http://h:1/?xxxxx",
 	} {
 		if got := redactURL(raw); got != want {
 			t.Errorf("redactURL(%q) = %q, want %q", raw, got, want)
