@@ -136,7 +136,17 @@ func New(queueJobs func() float64) *Metrics {
 	return m
 }
 
-// buildInfo is onething_build_info{version, revision, goversion} 1.
+// stampedVersion and stampedRevision are the build's stamp (SetBuild).
+var stampedVersion, stampedRevision string
+
+// SetBuild gives onething_build_info the version and commit the command
+// knows from its -ldflags stamp (these machines build without VCS
+// stamping, so the module's build information has none). Call it before
+// New.
+func SetBuild(version, revision string) { stampedVersion, stampedRevision = version, revision }
+
+// buildInfo is onething_build_info{version, revision, goversion} 1: the
+// stamp (SetBuild) first, else the module's build information.
 func buildInfo() prometheus.Collector {
 	version, revision, goVersion := "unknown", "unknown", "unknown"
 	if bi, ok := debug.ReadBuildInfo(); ok {
@@ -149,6 +159,12 @@ func buildInfo() prometheus.Collector {
 				revision = s.Value
 			}
 		}
+	}
+	if stampedVersion != "" {
+		version = stampedVersion
+	}
+	if stampedRevision != "" {
+		revision = stampedRevision
 	}
 	g := prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "onething_build_info", Help: "The running build (always 1).",

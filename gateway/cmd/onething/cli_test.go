@@ -465,6 +465,20 @@ read:
 			t.Errorf("the banner has no line matching %s:\n%s", re, text)
 		}
 	}
+	// The running gateway's onething_build_info carries the stamp too.
+	gw := regexp.MustCompile(`(?m)^  gateway +(http://\S+)$`).FindStringSubmatch(text)
+	if gw != nil {
+		resp, err := http.Get(gw[1] + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if m := regexp.MustCompile(`onething_build_info\{[^}]*\}`).FindString(string(body)); !strings.Contains(m, `revision="`+testCommit+`"`) ||
+			!strings.Contains(m, `version="`+testVersion+`"`) {
+			t.Errorf("onething_build_info does not carry the stamp: %q", m)
+		}
+	}
 	go func() {
 		for range lines {
 		}

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"onething/gateway/metrics"
 )
 
 // Set at build time, where the build knows them (these machines build
@@ -86,7 +88,12 @@ func (b buildInfo) line() string {
 	return fmt.Sprintf("%s (commit %s, built %s, %s %s)", b.Version, c, b.Built, b.Go, b.Platform)
 }
 
-func init() { register(groupOps, newVersionCmd) }
+func init() {
+	register(groupOps, newVersionCmd)
+	// The gateway's onething_build_info says what `onething version` says.
+	b := currentBuild()
+	metrics.SetBuild(b.Version, b.Commit)
+}
 
 func newVersionCmd() *cobra.Command {
 	var asJSON bool
