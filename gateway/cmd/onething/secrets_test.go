@@ -69,18 +69,8 @@ func TestSecretsInitMakesTheSampleRun(t *testing.T) {
 // ever committed (here: a token shared with another principal and a
 // committed webhook secret), before it opens a store or a port.
 func TestServeRefusesBadSecrets(t *testing.T) {
-	dir := t.TempDir()
-	sample, err := os.ReadFile("../../../deploy/onething.example.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := filepath.Join(dir, "onething.yaml")
-	if err := os.WriteFile(cfg, sample, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if r := onething(t, nil, "secrets", "init", filepath.Join(dir, "secrets")); r.code != 0 {
-		t.Fatalf("secrets init:\n%s", r)
-	}
+	cfg, _ := sampleWithSecrets(t)
+	dir := filepath.Dir(cfg)
 	admin, err := os.ReadFile(filepath.Join(dir, "secrets", "admin-token"))
 	if err != nil {
 		t.Fatal(err)
