@@ -10,6 +10,7 @@ package secrets
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/rand"
 	"crypto/sha256"
 	_ "embed"
@@ -17,7 +18,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"net/url"
+	"regexp"
 	"strings"
+	"unicode"
 )
 
 // WebhookPrefix starts a Standard Webhooks secret: whsec_ and the base64
@@ -50,22 +53,96 @@ func Digest(v string) string {
 
 // Committed reports whether v is a value that was once committed to this
 // repository (a sample, a test, the documentation): with or without its
-// whsec_ prefix, and with the whitespace a file adds around it.
+// whsec_ prefix, with whitespace anywhere in it (a value split over two
+// lines), and as the bytes it decodes to, so the same key in base64 with
+// or without its = padding, in URL-safe base64 or in hex is the same
+// value.
 func Committed(v string) bool {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return false
-	}
-	bare := strings.TrimPrefix(v, WebhookPrefix)
-	if bare == "" {
-		return false
-	}
-	for _, form := range []string{v, bare, WebhookPrefix + bare} {
-		if committed[Digest(form)] {
+	for _, d := range digests(v) {
+		if committed[d] {
 			return true
 		}
 	}
 	return false
+}
+
+// digests are the SHA-256 digests a value is listed and looked up by in
+// committed.txt: of the value without whitespace, without and with the
+// whsec_ prefix, and of the bytes it decodes to from base64 (any of the
+// four alphabets, padded or not) or hex, when they are 8 bytes or more.
+func digests(v string) []string {
+	v = strings.Map(func(r rune) rune {
+		if unicode.IsSpace(r) || unicode.Is(unicode.Cf, r) {
+			return -1
+		}
+		return r
+	}, v)
+	bare := strings.TrimPrefix(v, WebhookPrefix)
+	if bare == "" {
+		return nil
+	}
+	out := []string{Digest(v), Digest(bare), Digest(WebhookPrefix + bare)}
+	seen := map[string]bool{}
+	for _, raw := range decodings(bare) {
+		if d := Digest(string(raw)); !seen[d] {
+			seen[d] = true
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// decodings are the byte strings of 8 bytes or more a value decodes to
+// from base64 (standard or URL alphabet, padded or not) or hex.
+func decodings(v string) [][]byte {
+	var out [][]byte
+	t := strings.TrimRight(v, "=")
+	for _, enc := range []*base64.Encoding{base64.RawStdEncoding, base64.RawURLEncoding} {
+		if raw, err := enc.DecodeString(t); err == nil && len(raw) >= 8 {
+			out = append(out, raw)
+		}
+	}
+	if raw, err := hex.DecodeString(v); err == nil && len(raw) >= 8 {
+		out = append(out, raw)
+	}
+	return out
+}
+
+// LowEntropy reports a value that is one character repeated
+// ("xxxxxxxx…", "0000…") or that decodes to one byte repeated (an
+// all-zero key in base64 or hex): not a secret, whatever its length.
+func LowEntropy(v string) bool {
+	v = strings.TrimPrefix(strings.Join(strings.Fields(Normalize(v)), ""), WebhookPrefix)
+	if v == "" {
+		return false
+	}
+	if strings.Count(v, v[:1]) == len(v) {
+		return true
+	}
+	for _, raw := range decodings(v) {
+		if bytes.Count(raw, raw[:1]) == len(raw) {
+			return true
+		}
+	}
+	return false
+}
+
+// Normalize is how a value is read for placeholders: full-width ASCII
+// folded to ASCII (Ｒ → R, the ideographic space → a space) and invisible
+// format characters (zero-width spaces and joiners, the BOM, soft hyphens)
+// taken out.
+func Normalize(v string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= 0xFF01 && r <= 0xFF5E:
+			return r - 0xFEE0
+		case r == 0x3000:
+			return ' '
+		case unicode.Is(unicode.Cf, r):
+			return -1
+		}
+		return r
+	}, v)
 }
 
 // placeholders are held anywhere in a value (case does not matter);
@@ -73,8 +150,10 @@ func Committed(v string) bool {
 // are not letters or digits), because random base64 holds "todo" in about
 // one value in 25,000 but almost never with a + or / on each side.
 var (
-	placeholders     = []string{"replace", "change-me", "changeme", "change_me", "example", "placeholder", "…"}
+	placeholders     = []string{"replace", "example", "placeholder", "…"}
 	placeholderWords = []string{"todo", "fixme", "tbd"}
+	// change me, change-me, CHANGE.ME, change_me, changeme …
+	reChangeMe = regexp.MustCompile(`change[\s._\-]*me`)
 )
 
 // Placeholder returns the placeholder a value holds, in upper case
@@ -82,10 +161,11 @@ var (
 // text (the samples' whsec_ of "REPLACE-ME-…") is read as that text too;
 // the base64 of random bytes almost never is text.
 func Placeholder(v string) string {
+	v = Normalize(v)
 	if p := placeholderIn(v); p != "" {
 		return p
 	}
-	bare := strings.TrimPrefix(strings.TrimSpace(v), WebhookPrefix)
+	bare := strings.TrimPrefix(strings.Join(strings.Fields(v), ""), WebhookPrefix)
 	if len(bare) >= 8 {
 		if raw, err := base64.StdEncoding.DecodeString(bare); err == nil && printable(raw) {
 			return placeholderIn(string(raw))
@@ -96,6 +176,9 @@ func Placeholder(v string) string {
 
 func placeholderIn(v string) string {
 	lower := strings.ToLower(v)
+	if m := reChangeMe.FindString(lower); m != "" {
+		return strings.ToUpper(m)
+	}
 	for _, p := range placeholders {
 		if strings.Contains(lower, p) {
 			return strings.ToUpper(p)
@@ -154,7 +237,7 @@ func Key(n int) string {
 // fails about once in tens of millions).
 func fresh(draw func() string) string {
 	for {
-		if v := draw(); Placeholder(v) == "" && !Committed(v) {
+		if v := draw(); Placeholder(v) == "" && !Committed(v) && !LowEntropy(v) {
 			return v
 		}
 	}
@@ -169,67 +252,109 @@ func random(n int) []byte {
 // RedactURL returns a URL fit to print: the password of its user
 // information (redis://:PASSWORD@host → redis://:***@host), or the whole
 // user information when it has no password (https://TOKEN@host →
-// https://***@host), and the values of query or fragment parameters whose
-// name says they hold a credential (access_token, token, key, secret,
-// password, sig …) replaced by ***. A URL that does not parse has
-// everything before its last @ redacted, since where its credentials end
-// cannot be known. A string that is not a URL is returned as it is.
+// https://***@host); the values of query and path parameters whose name
+// says they hold a credential (access_token, token, key, secret,
+// password, sig …; ?name=value, &name=value, ;name=value) replaced by
+// ***; and the fragment entirely (#***). A value that is not a well-formed
+// URL (no scheme, one slash, a password holding @, # or a space, host and
+// password without a scheme …) has everything from its start, or from
+// after its first //, to its last @ redacted, since where its credentials
+// end cannot be known. A value with none of @ ? # ; is returned as it is.
 func RedactURL(s string) string {
-	scheme, rest, ok := strings.Cut(s, "://")
-	if !ok {
+	if !strings.ContainsAny(s, "@?#;") {
 		return s
 	}
-	u, err := url.Parse(s)
-	if err != nil || u.Opaque != "" {
-		if i := strings.LastIndex(rest, "@"); i >= 0 {
-			rest = "***" + rest[i:]
+	if u, err := url.Parse(s); err == nil && u.Scheme != "" && u.Opaque == "" && strings.HasPrefix(s, u.Scheme+"://") &&
+		strings.Count(s, "@") == boolInt(u.User != nil) && !strings.ContainsAny(u.Host, " ") {
+		var b strings.Builder
+		b.WriteString(u.Scheme)
+		b.WriteString("://")
+		if u.User != nil {
+			if _, has := u.User.Password(); has && u.User.Username() != "" {
+				b.WriteString(url.User(u.User.Username()).String())
+				b.WriteString(":***@")
+			} else if has {
+				b.WriteString(":***@")
+			} else {
+				b.WriteString("***@")
+			}
 		}
-		if i := strings.IndexAny(rest, "?#"); i >= 0 {
-			rest = rest[:i+1] + redactParams(rest[i+1:])
+		b.WriteString(u.Host)
+		b.WriteString(redactParams(u.EscapedPath(), ";"))
+		if u.ForceQuery || u.RawQuery != "" {
+			b.WriteString("?")
+			b.WriteString(redactParams(u.RawQuery, ""))
 		}
-		return scheme + "://" + rest
-	}
-	var b strings.Builder
-	b.WriteString(u.Scheme)
-	b.WriteString("://")
-	if u.User != nil {
-		if _, has := u.User.Password(); has {
-			b.WriteString(url.User(u.User.Username()).String())
-			b.WriteString(":***@")
-		} else {
-			b.WriteString("***@")
+		if strings.Contains(s, "#") {
+			b.WriteString("#***")
 		}
+		return b.String()
 	}
-	b.WriteString(u.Host)
-	b.WriteString(u.EscapedPath())
-	if u.ForceQuery || u.RawQuery != "" {
-		b.WriteString("?")
-		b.WriteString(redactParams(u.RawQuery))
+	head, rest := "", s
+	if at := strings.LastIndex(s, "@"); at >= 0 {
+		start := 0
+		if i := strings.Index(s, "//"); i >= 0 && i < at {
+			start = i + 2
+		}
+		head, rest = s[:start]+"***", s[at:]
 	}
-	if u.Fragment != "" {
-		b.WriteString("#")
-		b.WriteString(redactParams(u.EscapedFragment()))
+	frag := ""
+	if i := strings.Index(rest, "#"); i >= 0 {
+		rest, frag = rest[:i], "#***"
 	}
-	return b.String()
+	query, hasQuery := "", false
+	if i := strings.Index(rest, "?"); i >= 0 {
+		rest, query, hasQuery = rest[:i], rest[i+1:], true
+	}
+	out := head + redactParams(rest, ";")
+	if hasQuery {
+		out += "?" + redactParams(query, "")
+	}
+	return out + frag
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // redactParams redacts the values of the credential parameters of a
-// query (or a fragment of name=value pairs), keeping the rest as written.
-func redactParams(q string) string {
-	parts := strings.Split(q, "&")
-	for i, p := range parts {
-		name, _, has := strings.Cut(p, "=")
-		if !has {
-			continue
+// query (name=value pairs between & or ;), keeping the rest as written.
+// With lead ";" it is a path: only the ;name=value parameters after a
+// segment count, each up to the next / or ;.
+func redactParams(q, lead string) string {
+	var b strings.Builder
+	for i := 0; i < len(q); {
+		// One parameter: from i to the next separator.
+		seps := "&;"
+		if lead != "" {
+			seps = ";/"
 		}
-		if n, err := url.QueryUnescape(name); err == nil {
-			name = n
+		j := strings.IndexAny(q[i:], seps)
+		if j < 0 {
+			j = len(q)
+		} else {
+			j += i
 		}
-		if CredentialParam(name) {
-			parts[i] = p[:strings.Index(p, "=")+1] + "***"
+		p := q[i:j]
+		param := lead == "" || (i > 0 && q[i-1] == ';')
+		if name, _, has := strings.Cut(p, "="); param && has {
+			if n, err := url.QueryUnescape(name); err == nil {
+				name = n
+			}
+			if CredentialParam(name) {
+				p = p[:strings.Index(p, "=")+1] + "***"
+			}
 		}
+		b.WriteString(p)
+		if j < len(q) {
+			b.WriteByte(q[j])
+		}
+		i = j + 1
 	}
-	return strings.Join(parts, "&")
+	return b.String()
 }
 
 // CredentialParam says whether a URL parameter of that name holds a

@@ -1,7 +1,9 @@
 package secrets
 
 import (
+	"bytes"
 	"encoding/base64"
+	"encoding/hex"
 	"strings"
 	"testing"
 )
@@ -89,7 +91,7 @@ func TestRedactURL(t *testing.T) {
 		"https://cdpf.example/api?access_token=abc&page=2":    "https://cdpf.example/api?access_token=***&page=2",
 		"https://x/y?token=a&key=b&secret=c&password=d&sig=e": "https://x/y?token=***&key=***&secret=***&password=***&sig=***",
 		"https://x/y?X-Amz-Signature=abc&api_key=k&db=0":      "https://x/y?X-Amz-Signature=***&api_key=***&db=0",
-		"https://x/cb#access_token=abc&state=s":               "https://x/cb#access_token=***&state=s",
+		"https://x/cb#access_token=abc&state=s":               "https://x/cb#***",
 		"redis://redis:6379/0?dedupe_ttl=24h":                 "redis://redis:6379/0?dedupe_ttl=24h",
 		// Unparseable: everything before the last @ goes.
 		"redis://:pa ss@redis:6379/0":   "redis://***@redis:6379/0",
@@ -132,5 +134,80 @@ func TestParseURL(t *testing.T) {
 	}
 	if u, err := ParseURL("redis://:pw@host:6379/0"); err != nil || u.Host != "host:6379" {
 		t.Errorf("a good URL: %v %v", u, err)
+	}
+}
+
+// URLs that parse oddly or not at all show nothing of their credentials.
+func TestRedactOddURLs(t *testing.T) {
+	for in, want := range map[string]string{
+		"redis:/:SEKRIT@redis:6379/0":                           "***@redis:6379/0",
+		"default:SEKRIT@redis:6379/0":                           "***@redis:6379/0",
+		"redis//:SEKRIT@redis:6379/0":                           "redis//***@redis:6379/0",
+		"u:SEKRIT@cdpf.example.gov.cn":                          "***@cdpf.example.gov.cn",
+		"https//u:SEKRIT@cdpf.example.gov.cn/api":               "https//***@cdpf.example.gov.cn/api",
+		"https:/u:SEKRIT@cdpf.example.gov.cn/api":               "***@cdpf.example.gov.cn/api",
+		"portal.example.gov.cn/push?access_token=SEKRIT&a=b":    "portal.example.gov.cn/push?access_token=***&a=b",
+		"redis://redis:6379/0#SEKRIT":                           "redis://redis:6379/0#***",
+		"https://portal.example/push;access_token=SEKRIT/x?y=1": "https://portal.example/push;access_token=***/x?y=1",
+		"portal.example/push;jsessionid=SEKRIT;v=1":             "portal.example/push;jsessionid=***;v=1",
+		"https://portal.example/push?a=1;token=SEKRIT":          "https://portal.example/push?a=1;token=***",
+		"https://u:p@x@portal.example/#SEKRIT":                  "https://***@portal.example/#***",
+	} {
+		got := RedactURL(in)
+		if got != want {
+			t.Errorf("RedactURL(%q) = %q, want %q", in, got, want)
+		}
+		if strings.Contains(got, "SEKRIT") {
+			t.Errorf("RedactURL(%q) shows the secret: %q", in, got)
+		}
+	}
+}
+
+// A committed value is recognised however it is written: split over
+// lines, without its padding, in hex, with whitespace around and inside.
+func TestCommittedForms(t *testing.T) {
+	const v = "whsec_MfKQ9r8GKYqrTAjgPfnvNnRvXgvtdGd6zmoWQpZMHbk=" // deploy/docker-compose.yml's, once
+	raw, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(v, WebhookPrefix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, form := range []string{
+		v,
+		"whsec_MfKQ9r8GKYqrTAjgPfnv\nNnRvXgvtdGd6zmoWQpZMHbk=\n",
+		strings.TrimRight(v, "="),
+		strings.TrimPrefix(strings.TrimRight(v, "="), WebhookPrefix),
+		hex.EncodeToString(raw),
+		strings.ToUpper(hex.EncodeToString(raw)),
+		base64.RawURLEncoding.EncodeToString(raw),
+		"  " + v[:20] + " \t" + v[20:] + "\r\n",
+		v[:10] + "\u200b" + v[10:],
+	} {
+		if !Committed(form) {
+			t.Errorf("Committed(%q) = false", form)
+		}
+	}
+	if Committed(Key(32)) || Committed(WebhookSecret()) {
+		t.Error("a fresh value is committed")
+	}
+}
+
+func TestPlaceholderEdges(t *testing.T) {
+	for _, v := range []string{"change me please 0123456789abcdef", "CHANGE.ME-0123456789abcdef0123", "Change_Me", "change  me",
+		"ＲＥＰＬＡＣＥ-ＷＩＴＨ-Ａ-ＴＯＫＥＮ-0123456789abcdef", "REP\u200bLACE-with-a-token-0123456789", "TO\u200dDO", "ＴＯＤＯ", "<ｓｅｃｒｅｔ>"} {
+		if Placeholder(v) == "" {
+			t.Errorf("Placeholder(%q) = \"\"", v)
+		}
+	}
+	for _, v := range []string{strings.Repeat("a", 40), strings.Repeat("0", 32), base64.StdEncoding.EncodeToString(make([]byte, 32)),
+		"whsec_" + base64.StdEncoding.EncodeToString(make([]byte, 32)), hex.EncodeToString(make([]byte, 16)),
+		base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{0xff}, 16))} {
+		if !LowEntropy(v) {
+			t.Errorf("LowEntropy(%q) = false", v)
+		}
+	}
+	for _, v := range []string{Token(), WebhookSecret(), Key(16), Key(32), "aab"} {
+		if LowEntropy(v) {
+			t.Errorf("LowEntropy(%q) = true", v)
+		}
 	}
 }

@@ -476,7 +476,7 @@ func Check(cfg Config) (problems, warnings []string) {
 		bad("store: set store (redis://… or bolt:///path) or dataFile")
 	case s == "", strings.HasPrefix(s, "bolt://"):
 	case strings.HasPrefix(s, "redis://"), strings.HasPrefix(s, "rediss://"):
-		// CheckSecrets reports a URL that does not parse, without its password.
+		problems = append(problems, CheckStoreURL(cfg)...)
 	default:
 		bad("store: must be bolt:///path or redis://host:port/db")
 	}
@@ -485,6 +485,8 @@ func Check(cfg Config) (problems, warnings []string) {
 	}
 	if cfg.PortalPushURL == "" {
 		bad("portalPushUrl: required (status pushes go there)")
+	} else if !httpURL(cfg.PortalPushURL) {
+		bad("portalPushUrl: %q is not an absolute http:// or https:// URL", secrets.RedactURL(cfg.PortalPushURL))
 	}
 	if cfg.PortalPushSecret == "" {
 		bad("portalPushSecret: required (status pushes are signed with it)")
@@ -564,6 +566,12 @@ func Check(cfg Config) (problems, warnings []string) {
 func absoluteURL(s string) bool {
 	u, err := url.Parse(s)
 	return err == nil && u.Scheme != "" && u.Host != ""
+}
+
+// httpURL says whether s is an absolute http:// or https:// URL with a host.
+func httpURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && strings.HasPrefix(strings.ToLower(s), u.Scheme+"://")
 }
 
 // mentions says whether a problem starts with the prefix (a setting path).

@@ -4,10 +4,15 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"sort"
 	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	c "onething/contracts"
 	"onething/gateway/seal"
@@ -65,7 +70,8 @@ type secretUse struct {
 //     shorter than 32 bytes; whsec_ secrets shorter than 24 decoded bytes;
 //   - cipher keys of the wrong size for their algorithm (AES-256-GCM 32
 //     bytes, SM4 16, index keys at least 32);
-//   - a store URL that does not parse (reported without its password);
+//   - a value of one character repeated, or a key of one byte repeated
+//     (all zeros);
 //   - a read or admin token without a subject (a plain string), a subject
 //     of odd characters, one subject for two static tokens
 //     (tokenSubjectProblems): audit must say whose token acted.
@@ -78,10 +84,11 @@ func CheckSecrets(cfg Config) []string {
 	bad := func(f string, a ...any) { problems = append(problems, fmt.Sprintf(f, a...)) }
 
 	if s := cfg.Store; strings.HasPrefix(s, "redis://") || strings.HasPrefix(s, "rediss://") {
-		if u, err := secrets.ParseURL(s); err != nil {
-			bad("store: 不是可用的 URL / %v", err)
-		} else if pw, ok := u.User.Password(); ok {
-			checkValue(secretUse{path: "store (password)", principal: "store", kind: kindOpaque, value: pw}, bad)
+		// A URL that does not parse is CheckStoreURL's problem, not a secret's.
+		if u, err := url.Parse(s); err == nil && u.User != nil {
+			if pw, ok := u.User.Password(); ok {
+				checkValue(secretUse{path: "store (password)", principal: "store", kind: kindOpaque, value: pw}, bad)
+			}
 		}
 	}
 
@@ -93,6 +100,54 @@ func CheckSecrets(cfg Config) []string {
 	checkShared(uses, bad)
 	sort.Strings(problems)
 	return problems
+}
+
+// CheckStoreURL checks a redis:// or rediss:// store URL as the store
+// will read it (store.OpenRedis: url.Parse, its prefix and dedupe_ttl
+// options, then go-redis's ParseURL, which refuses a path that is not a
+// database number, options it does not know such as ?password=, a space).
+// Its problems name the URL without its credentials. `config check`
+// reports them with the rest, `serve` before it opens the store: they are
+// problems of the URL, not of a secret (CheckSecrets).
+func CheckStoreURL(cfg Config) []string {
+	s := cfg.Store
+	if !strings.HasPrefix(s, "redis://") && !strings.HasPrefix(s, "rediss://") {
+		return nil
+	}
+	bad := func(reason string) []string {
+		return []string{"store: 不是可用的 Redis URL / not a usable Redis URL: " + secrets.RedactURL(s) + ": " + reason}
+	}
+	if _, err := secrets.ParseURL(s); err != nil {
+		var ue *secrets.URLError
+		if errors.As(err, &ue) {
+			return bad(ue.Reason)
+		}
+		return bad("malformed")
+	}
+	u, _ := url.Parse(s)
+	q := u.Query()
+	if v := q.Get("dedupe_ttl"); v != "" {
+		if _, err := time.ParseDuration(v); err != nil {
+			return bad("dedupe_ttl is not a duration (720h)")
+		}
+	}
+	q.Del("prefix")
+	q.Del("dedupe_ttl")
+	u.RawQuery = q.Encode()
+	if _, err := redis.ParseURL(u.String()); err != nil {
+		switch msg := err.Error(); {
+		case strings.Contains(msg, "database number"), strings.Contains(msg, "URL path"):
+			return bad("the path must be a database number (/0), with nothing around it (a space, a second segment)")
+		case strings.Contains(msg, "unexpected option"):
+			// go-redis names the options, never their values.
+			return bad(strings.TrimPrefix(msg, "redis: ") + " (a password goes in the user information: redis://:PASSWORD@host:6379/0)")
+		case strings.Contains(msg, "scheme"):
+			return bad("the scheme must be redis:// or rediss://")
+		default:
+			return bad("go-redis refuses it")
+		}
+	}
+	return nil
 }
 
 // secretUses lists every secret of the configuration.
@@ -198,6 +253,10 @@ const makeOne = "用 onething secrets init 生成 / make one with onething secre
 func checkValue(u secretUse, bad func(string, ...any)) {
 	if p := secrets.Placeholder(u.value); p != "" {
 		bad("%s: 是占位符（%s），不是密钥 / holds a placeholder (%s), not a secret: %s", u.path, p, p, makeOne)
+		return
+	}
+	if secrets.LowEntropy(u.value) {
+		bad("%s: 是同一个字符或字节的重复（如全零密钥），不是密钥 / is one character or byte repeated (an all-zero key …), not a secret: %s", u.path, makeOne)
 		return
 	}
 	if secrets.Committed(u.value) {

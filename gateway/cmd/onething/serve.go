@@ -50,11 +50,15 @@ the jobs under way finish (shutdownGrace). Check the file first with "onething c
 			// The secrets' rules of config check: a placeholder, a value
 			// ever committed to the repository, one secret of two
 			// principals, a short token or key does not run.
-			if problems := service.CheckSecrets(cfg); len(problems) > 0 {
-				for _, p := range problems {
-					fmt.Fprintln(cmd.ErrOrStderr(), "✗", p)
-				}
+			urlProblems, secretProblems := service.CheckStoreURL(cfg), service.CheckSecrets(cfg)
+			for _, p := range append(urlProblems, secretProblems...) {
+				fmt.Fprintln(cmd.ErrOrStderr(), "✗", p)
+			}
+			switch {
+			case len(secretProblems) > 0:
 				return errors.New("配置中的密钥被拒绝，见 onething config check / the configuration's secrets are refused: see onething config check")
+			case len(urlProblems) > 0:
+				return errors.New("存储 URL 不可用，见 onething config check / the store URL is refused: see onething config check")
 			}
 			svc, err := service.New(cfg, log)
 			if err != nil {
