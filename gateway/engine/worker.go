@@ -134,6 +134,10 @@ type Worker struct {
 	// and the process go on, and the job, still leased, is tried again
 	// when its lease ends, as after a failed store write.
 	Panicked func(j store.Job, p any)
+	// Quarantined is told of a job whose stored record was damaged, which
+	// the store parked as a dead letter instead of leasing it
+	// (store.Job.Quarantined); without it the worker logs it.
+	Quarantined func(j store.Job)
 
 	wake    chan struct{}
 	once    sync.Once
@@ -190,6 +194,11 @@ func (w *Worker) Run(ctx context.Context) {
 	defer cutJobs()
 	defer w.drain(cutJobs)
 	for {
+		// Checked on every turn: a turn that leased all it asked for
+		// goes round again at once, and must still stop at a shutdown.
+		if ctx.Err() != nil {
+			return
+		}
 		free := w.Concurrency - len(slots)
 		var jobs []store.Job
 		if free > 0 {
@@ -200,6 +209,10 @@ func (w *Worker) Run(ctx context.Context) {
 			}
 		}
 		for _, j := range jobs {
+			if j.Quarantined != "" {
+				w.quarantined(j)
+				continue
+			}
 			if !w.enter(j.Dept) {
 				// That system has its share of slots busy: come back soon,
 				// without using an attempt.
@@ -226,6 +239,17 @@ func (w *Worker) Run(ctx context.Context) {
 		case <-time.After(w.Poll):
 		}
 	}
+}
+
+// quarantined reports a job the store parked because its record was
+// damaged.
+func (w *Worker) quarantined(j store.Job) {
+	w.Observer.DeadLettered(c.Dept(j.Dept))
+	if w.Quarantined != nil {
+		w.Quarantined(j)
+		return
+	}
+	w.Log.Error("damaged job record parked as a dead letter", "job", j.ID, "why", j.Quarantined)
 }
 
 // recoverJob keeps a job's panic from taking the process down.

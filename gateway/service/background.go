@@ -125,6 +125,15 @@ func (s *Service) jobPanicked(j store.Job, p any) {
 	s.taskFailed("job", "panic: "+panicText(p, false))
 }
 
+// jobQuarantined is the worker's report of a job whose stored record was
+// damaged: the store parked it as a dead letter (listed for operators)
+// instead of handing it out again and again.
+func (s *Service) jobQuarantined(j store.Job) {
+	s.log.Error("damaged job record parked as a dead letter; run onething store check and see GET /v1/admin/dead-letters",
+		"task", "job", "job", j.ID, "why", j.Quarantined)
+	s.taskFailed("job", "a damaged job record was parked as a dead letter: "+j.ID)
+}
+
 // backgroundCheck is /readyz's "background" detail.
 func (s *Service) backgroundCheck() api.Check {
 	s.bg.mu.Lock()

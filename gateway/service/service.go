@@ -287,12 +287,13 @@ func Assemble(cfg Config, st store.Store, log *slog.Logger) (*Service, error) {
 	s.breakers["portal"] = notifier.Client()
 	s.Worker = &engine.Worker{
 		Engine: s.Engine, Departments: depts, Portal: notifier, Concurrency: cfg.Workers, Log: log, Observer: s.Metrics,
-		Lease:      time.Duration(cfg.JobLease),
-		Drain:      s.shutdownGrace(),
-		PerSystem:  cfg.WorkersPerSystem,
-		PollPolicy: engine.Policy{BaseBackoff: pollBase, MaxBackoff: pollMax(cfg.PollMaxInterval)},
-		Policy:     engine.Policy{MaxAttempts: cfg.MaxAttempts, BaseBackoff: time.Duration(cfg.BaseBackoff), MaxBackoff: time.Duration(cfg.MaxBackoff)},
-		Panicked:   s.jobPanicked,
+		Lease:       time.Duration(cfg.JobLease),
+		Drain:       s.shutdownGrace(),
+		PerSystem:   cfg.WorkersPerSystem,
+		PollPolicy:  engine.Policy{BaseBackoff: pollBase, MaxBackoff: pollMax(cfg.PollMaxInterval)},
+		Policy:      engine.Policy{MaxAttempts: cfg.MaxAttempts, BaseBackoff: time.Duration(cfg.BaseBackoff), MaxBackoff: time.Duration(cfg.MaxBackoff)},
+		Panicked:    s.jobPanicked,
+		Quarantined: s.jobQuarantined,
 	}
 	s.Engine.Wake = s.Worker.Wake
 

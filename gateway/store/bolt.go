@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -203,7 +204,15 @@ func openBolt(path string, o options) (*Bolt, InitResult, error) {
 	if o.mode != modeCreate {
 		bopts.OpenFile = noCreate
 	}
-	db, err := bolt.Open(path, 0o600, bopts)
+	var db *bolt.DB
+	err := readSafely(func() (err error) {
+		db, err = bolt.Open(path, 0o600, bopts)
+		return err
+	})
+	var d *damage
+	if errors.As(err, &d) {
+		return nil, res, damaged(path, d)
+	}
 	if errors.Is(err, berrors.ErrTimeout) {
 		return nil, res, fmt.Errorf("open store %s: the file is locked by another process (a gateway running on it?)", path)
 	}
@@ -212,21 +221,27 @@ func openBolt(path string, o options) (*Bolt, InitResult, error) {
 	}
 	fail := func(err error) (*Bolt, InitResult, error) {
 		db.Close()
+		if errors.As(err, &d) {
+			// bbolt panicked on a damaged page (readSafely): refuse.
+			return nil, res, damaged(path, d)
+		}
 		return nil, res, err
 	}
 	var kind boltKind
 	var other string
 	has := false
-	err = db.View(func(tx *bolt.Tx) error {
-		var err error
-		res.Identity, has, err = identityOf(boltMetaMap(tx))
-		if err != nil {
-			return err
-		}
-		if !has {
-			kind, other = classifyBolt(tx)
-		}
-		return nil
+	err = readSafely(func() error {
+		return db.View(func(tx *bolt.Tx) error {
+			var err error
+			res.Identity, has, err = identityOf(boltMetaMap(tx))
+			if err != nil {
+				return err
+			}
+			if !has {
+				kind, other = classifyBolt(tx)
+			}
+			return nil
+		})
 	})
 	if err != nil {
 		return fail(fmt.Errorf("open store %s: %w", path, err))
@@ -249,36 +264,38 @@ func openBolt(path string, o options) (*Bolt, InitResult, error) {
 	unchanged := o.mode == modeInit && has
 	indexOpen := false // a file from before the open index: build it
 	if !unchanged {
-		err = db.Update(func(tx *bolt.Tx) error {
-			indexOpen = tx.Bucket(bucketOpen) == nil && !res.Created
-			for _, b := range ourBuckets {
-				if _, err := tx.CreateBucketIfNotExists(b); err != nil {
-					return err
-				}
-			}
-			if !has {
-				mb := tx.Bucket(bucketMeta)
-				for k, v := range res.Identity.fields() {
-					if err := mb.Put([]byte(k), []byte(v)); err != nil {
+		err = readSafely(func() error {
+			return db.Update(func(tx *bolt.Tx) error {
+				indexOpen = tx.Bucket(bucketOpen) == nil && !res.Created
+				for _, b := range ourBuckets {
+					if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 						return err
 					}
 				}
-			}
-			if o.mode == modeInit {
-				return nil // the gateway hands back leases when it opens
-			}
-			return releaseLeases(tx)
+				if !has {
+					mb := tx.Bucket(bucketMeta)
+					for k, v := range res.Identity.fields() {
+						if err := mb.Put([]byte(k), []byte(v)); err != nil {
+							return err
+						}
+					}
+				}
+				if o.mode == modeInit {
+					return nil // the gateway hands back leases when it opens
+				}
+				return releaseLeases(tx)
+			})
 		})
 		if err != nil {
 			return fail(fmt.Errorf("prepare store %s: %w", path, err))
 		}
 	}
 	b := &Bolt{db: db, identity: res.Identity, codec: codec{keys: o.keys, cache: newRecordCache(recordCacheSize)}}
-	if err := checkKeys(context.Background(), b, o.keys, !unchanged); err != nil {
+	if err := readSafely(func() error { return checkKeys(context.Background(), b, o.keys, !unchanged) }); err != nil {
 		return fail(fmt.Errorf("open store %s: %w", path, err))
 	}
 	if indexOpen {
-		if err := b.indexOpenApps(); err != nil {
+		if err := readSafely(b.indexOpenApps); err != nil {
 			return fail(fmt.Errorf("open store %s: index open applications: %w", path, err))
 		}
 	}
@@ -339,10 +356,12 @@ func (b *Bolt) OpenApps(ctx context.Context, fn func(id string) error) error {
 func releaseLeases(tx *bolt.Tx) error {
 	jobs := tx.Bucket(bucketJobs)
 	var leased []Job
-	err := jobs.ForEach(func(_, v []byte) error {
+	err := jobs.ForEach(func(k, v []byte) error {
 		var j Job
-		if err := unmarshalJSON(v, &j); err != nil {
-			return err
+		if err := unmarshalJSON(v, &j); err != nil || j.ID != string(k) {
+			// A damaged record: Lease parks it for an operator when its
+			// due entry comes up (quarantine), and store check lists it.
+			return nil
 		}
 		if j.Leased {
 			leased = append(leased, j)
@@ -733,14 +752,20 @@ func (b *Bolt) Lease(_ context.Context, now time.Time, n int, d time.Duration) (
 		out = out[:0]
 		limit := dueKey(now, "")
 		c := tx.Bucket(bucketDue).Cursor()
-		var ids []string
-		for k, _ := c.First(); k != nil && len(ids) < n && bytes.Compare(k[:8], limit[:8]) <= 0; k, _ = c.Next() {
-			ids = append(ids, string(k[8:]))
+		var keys [][]byte
+		for k, _ := c.First(); k != nil && len(keys) < n && bytes.Compare(k[:8], limit[:8]) <= 0; k, _ = c.Next() {
+			keys = append(keys, bytes.Clone(k))
 		}
-		for _, id := range ids {
+		for _, k := range keys {
+			id := string(k[8:])
 			j, err := getJob(tx, id)
-			if err != nil {
-				return err
+			if err != nil || j.ID != id {
+				q, err := quarantineJob(tx, k, j, err)
+				if err != nil {
+					return err
+				}
+				out = append(out, q)
+				continue
 			}
 			j.Leased = true
 			if err := schedule(tx, &j, now.Add(d)); err != nil {
@@ -751,6 +776,81 @@ func (b *Bolt) Lease(_ context.Context, now time.Time, n int, d time.Duration) (
 		return nil
 	})
 	return out, err
+}
+
+// quarantineJob takes a job whose record is damaged out of the queue:
+// the record does not decode (bad), its id is not the key it is stored
+// under, or the due index names a job that is not stored. Workers could
+// neither run, defer nor ack such a job (it used to be leased again and
+// again, hundreds of times a second), so it is parked as a dead letter
+// under its key, the damaged record kept in its LastError for the
+// operators (GET /v1/admin/dead-letters; store check lists it too).
+// The job returned carries Quarantined, for the worker to report.
+func quarantineJob(tx *bolt.Tx, dueEntry []byte, j Job, bad error) (Job, error) {
+	id := string(dueEntry[8:])
+	jb, due := tx.Bucket(bucketJobs), tx.Bucket(bucketDue)
+	// The due entry that named the job goes (and below the one its record
+	// names, if another).
+	if err := due.Delete(dueEntry); err != nil {
+		return j, err
+	}
+	raw := bytes.Clone(jb.Get([]byte(id)))
+	if raw == nil {
+		if errors.Is(bad, ErrNotFound) {
+			bad = nil
+		}
+		j = Job{ID: id, Quarantined: "the due index names job " + id + ", which is not stored: nothing to run; the index entry was removed"}
+		return j, nil
+	}
+	var why string
+	switch {
+	case bad != nil:
+		why = fmt.Sprintf("the stored job record does not decode (%v)", bad)
+		j = jobFromID(id)
+	default:
+		why = fmt.Sprintf("the stored job record names id %q but is stored as %q", j.ID, id)
+		if !j.Due.IsZero() && j.ID != "" {
+			if err := due.Delete(dueKey(j.Due, j.ID)); err != nil {
+				return j, err
+			}
+		}
+	}
+	rec := string(raw)
+	if len(rec) > 4096 {
+		rec = rec[:4096] + "…"
+	}
+	j.ID, j.Leased, j.Due = id, false, time.Time{}
+	j.LastError = "quarantined: " + why + "; the record as stored: " + rec
+	j.Quarantined = why
+	data, err := marshalJSON(j)
+	if err != nil {
+		return j, err
+	}
+	if err := jb.Delete([]byte(id)); err != nil {
+		return j, err
+	}
+	return j, tx.Bucket(bucketDead).Put([]byte(id), data)
+}
+
+// jobFromID is what a job's id says of it (kind, task, application),
+// for a job whose record does not decode.
+func jobFromID(id string) Job {
+	j := Job{ID: id}
+	kind, rest, _ := strings.Cut(id, ":")
+	j.Kind = kind
+	switch kind {
+	case JobPush:
+		if i := strings.LastIndexByte(rest, ':'); i > 0 {
+			j.AppID = rest[:i]
+		}
+	case JobDispatch, JobResume, JobCancel, JobPoll:
+		task, _, _ := strings.Cut(rest, ":")
+		j.TaskID = task
+		if i := strings.LastIndexByte(task, '-'); i > 0 {
+			j.AppID = task[:i]
+		}
+	}
+	return j
 }
 
 func getJob(tx *bolt.Tx, id string) (Job, error) {
@@ -806,7 +906,7 @@ func (b *Bolt) QueueStats(context.Context) (QueueStats, error) {
 				Due    time.Time `json:"due"`
 			}
 			if err := unmarshalJSON(v, &j); err != nil {
-				return err
+				return nil // damaged: Lease quarantines it when it is due
 			}
 			if j.Leased {
 				s.Leased++

@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"runtime/debug"
 )
 
 // The bbolt file's header, read before bbolt maps the file.
@@ -200,3 +201,26 @@ func readBoltHeader(path string) (*boltHeader, error) {
 type damage struct{ en, zh string }
 
 func (d *damage) Error() string { return d.en }
+
+// readSafely runs fn, which reads the file through bbolt, and turns a
+// panic in it into a *damage. bbolt checks what it reads from a page with
+// assertions that panic ("page 22: has unexpected type/flags"), and a page
+// that cannot be read is a memory fault (made a panic here): either means
+// the file is damaged, and the open refuses it with the usual message
+// (restore from a backup; store check reports the damage) instead of the
+// process dying with a stack trace, again on every restart.
+func readSafely(fn func() error) (err error) {
+	prev := debug.SetPanicOnFault(true)
+	defer debug.SetPanicOnFault(prev)
+	defer func() {
+		if p := recover(); p != nil {
+			text := fmt.Sprint(p)
+			if len(text) > 200 {
+				text = text[:200] + "…"
+			}
+			err = &damage{"reading it failed (" + text + "): its pages are damaged",
+				"读取文件时出错（" + text + "）：文件页面已损坏"}
+		}
+	}()
+	return fn()
+}

@@ -235,8 +235,16 @@ func checkBoltContents(ctx context.Context, tx *bolt.Tx, rep *CheckReport, c cod
 		jobs++
 		var j Job
 		if err := unmarshalJSON(v, &j); err != nil {
-			rep.problem("job %s does not decode", k)
+			rep.problem("job %s does not decode: its record is damaged (a running gateway parks it as a dead letter when it is due)", k)
+			for key := range dueEntries {
+				if key[8:] == string(k) {
+					delete(dueEntries, key)
+				}
+			}
 			return nil
+		}
+		if j.ID != string(k) {
+			rep.problem("job %s: its record names id %q: the record is damaged (a running gateway parks it as a dead letter when it is due)", k, j.ID)
 		}
 		if j.Leased {
 			leased++
@@ -252,6 +260,15 @@ func checkBoltContents(ctx context.Context, tx *bolt.Tx, rep *CheckReport, c cod
 		rep.problem("the due index holds job %s, which is not queued", k[8:])
 	}
 	rep.Counts["jobs"], rep.Counts["leasedJobs"] = jobs, leased
+	tx.Bucket(bucketDead).ForEach(func(k, v []byte) error {
+		var j Job
+		if err := unmarshalJSON(v, &j); err != nil {
+			rep.problem("dead letter %s does not decode: its record is damaged", k)
+		} else if j.ID != string(k) {
+			rep.problem("dead letter %s: its record names id %q: the record is damaged", k, j.ID)
+		}
+		return nil
+	})
 
 	meta := boltMetaMap(tx)
 	checkMeta(rep, meta, c)

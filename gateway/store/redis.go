@@ -331,16 +331,36 @@ local function mark_open(flag, score, id)
 end
 `
 
+// luaIdentity refuses a write (returns true) when the store's identity
+// (KEYS[meta], field store:id) is not the one read at open (ARGV[id]; empty
+// when there was none): a Redis that lost its data (a FLUSHALL, a restart
+// without persistence) or another store put in its place. One HGET in the
+// script that writes, no round trip more.
+const luaIdentity = `
+local function identity_gone(meta, id)
+  return id ~= '' and redis.call('HGET', meta, 'store:id') ~= id
+end
+`
+
+// errIdentityGone is what a write refused by luaIdentity returns (the API
+// answers 503 store_unavailable; /readyz says why).
+func (r *Redis) errIdentityGone() error {
+	return fmt.Errorf("the store's identity (%s) is gone from %s: Redis lost its data, or another store took its place; nothing was written", r.identity.ID, r.where())
+}
+
 // KEYS: 1 app, 2 jobs, 3 due, 4 open, 5 done, 6 blind index set (the app
-// key when there is no index), 7… dedupe keys.
+// key when there is no index), 7 meta, 8… dedupe keys.
 // ARGV: 1 id, 2 doc, 3 token, 4 open flag, 5 open score, 6 index flag
-// ('1': add the id to KEYS[6]), 7… one TTL (ms, 0 none) per dedupe key,
-// then the jobs.
-var scriptCreate = redis.NewScript(luaEnqueue + `
+// ('1': add the id to KEYS[6]), 7 the store's id, 8… one TTL (ms, 0 none)
+// per dedupe key, then the jobs.
+var scriptCreate = redis.NewScript(luaEnqueue + luaIdentity + `
+if identity_gone(KEYS[7], ARGV[7]) then
+  return {'identity'}
+end
 if redis.call('HGET', KEYS[1], 'op') == ARGV[3] then
   return {'ok'}
 end
-for i = 7, #KEYS do
+for i = 8, #KEYS do
   local v = redis.call('GET', KEYS[i])
   if v then
     return {'dup', v}
@@ -349,7 +369,7 @@ end
 if redis.call('EXISTS', KEYS[1]) == 1 then
   return {'exists'}
 end
-for i = 7, #KEYS do
+for i = 8, #KEYS do
   local ttl = tonumber(ARGV[i])
   if ttl > 0 then
     redis.call('SET', KEYS[i], ARGV[1], 'PX', ttl)
@@ -380,8 +400,8 @@ func (r *Redis) Create(ctx context.Context, app *contracts.Application, keys []s
 	if idx != "" {
 		ikey = r.indexKey(idx)
 	}
-	rkeys = append(rkeys, ikey)
-	args := []any{app.ID, doc, token(), flag(open(app)), ms(time.Now()), flag(idx != "")}
+	rkeys = append(rkeys, ikey, r.metaKey())
+	args := []any{app.ID, doc, token(), flag(open(app)), ms(time.Now()), flag(idx != ""), r.identity.ID}
 	for _, k := range keys {
 		rkeys = append(rkeys, r.dedupeKey(k))
 		args = append(args, r.keyTTL(k).Milliseconds())
@@ -395,6 +415,8 @@ func (r *Redis) Create(ctx context.Context, app *contracts.Application, keys []s
 		return app.ID, nil
 	case "dup":
 		return res[1], ErrDuplicate
+	case "identity":
+		return "", fmt.Errorf("create application: %w", r.errIdentityGone())
 	default:
 		return "", fmt.Errorf("application %s exists", app.ID)
 	}
@@ -461,14 +483,19 @@ func (r *Redis) Lookup(ctx context.Context, key string) (string, error) {
 }
 
 // KEYS: 1 app, 2 jobs, 3 due, 4 open, 5 done, 6 once key, 7 old blind
-// index set, 8 new blind index set (the app key where unused), 9 leases.
+// index set, 8 new blind index set (the app key where unused), 9 leases,
+// 10 meta.
 // ARGV: 1 id, 2 expected rev, 3 doc, 4 token, 5 open flag, 6 open score,
 // 7 once TTL (ms), 8 once flag ('1': check and set KEYS[6]), 9 index flags
 // ('01': add to KEYS[8], '10': remove from KEYS[7], '11': both), 10-13 the
-// job to ack (id, lease token, now, cutoff; an empty id: none), 14… the jobs.
+// job to ack (id, lease token, now, cutoff; an empty id: none), 14 the
+// store's id (luaIdentity), 15… the jobs.
 // The ack comes before the new jobs: a job a change queues again under
 // the acked id is work still to do.
-var scriptUpdate = redis.NewScript(luaEnqueue + luaAck + `
+var scriptUpdate = redis.NewScript(luaEnqueue + luaAck + luaIdentity + `
+if identity_gone(KEYS[10], ARGV[14]) then
+  return 'identity'
+end
 local rev = redis.call('HGET', KEYS[1], 'rev')
 if not rev then
   return 'missing'
@@ -497,7 +524,7 @@ mark_open(ARGV[5], ARGV[6], ARGV[1])
 if ARGV[10] ~= '' then
   ack(KEYS[2], KEYS[3], KEYS[9], KEYS[5], ARGV[10], ARGV[11], ARGV[12], ARGV[13])
 end
-enqueue(14, false)
+enqueue(15, false)
 return 'ok'
 `)
 
@@ -581,8 +608,9 @@ func (r *Redis) update(ctx context.Context, id, onceKey string, ack *Job, fn Upd
 		}
 		now := time.Now()
 		args := append([]any{id, rev, doc, tok, flag(open(app)), ms(now), r.dedupeTTL.Milliseconds(), flag(onceKey != ""), iflags}, ackArgs(ack, now)...)
+		args = append(args, r.identity.ID)
 		_, _, leases, _ := r.QueueKeys()
-		res, err := scriptUpdate.Run(ctx, r.rdb, append(append(rkeys[:6:6], ikeys...), leases), append(args, jargs...)...).Text()
+		res, err := scriptUpdate.Run(ctx, r.rdb, append(append(rkeys[:6:6], ikeys...), leases, r.metaKey()), append(args, jargs...)...).Text()
 		if err != nil {
 			return fmt.Errorf("update application: %w", err)
 		}
@@ -593,6 +621,8 @@ func (r *Redis) update(ctx context.Context, id, onceKey string, ack *Job, fn Upd
 			return ErrNotFound
 		case "applied":
 			return ErrAlreadyApplied
+		case "identity":
+			return fmt.Errorf("update application: %w", r.errIdentityGone())
 		}
 		// Another writer came first: read again and re-run fn.
 		if attempt+1 >= r.maxRetries {

@@ -58,6 +58,11 @@ type Job struct {
 	// the same write if it is waiting, and leaves it alone if a worker
 	// holds it. A burst of changes so queues one push, not one per version.
 	Replaces string `json:"replaces,omitempty"`
+	// Quarantined, on a job Lease hands out, says the job's stored record
+	// was damaged (it does not decode, or its id is not the one it is
+	// stored under): the store has parked it as a dead letter instead of
+	// leasing it, and the worker only reports it. Never stored.
+	Quarantined string `json:"-"`
 }
 
 // DispatchJobID is the id of the job that dispatches one step of a task.
