@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -44,6 +45,11 @@ func storeConfig(path, storeURL string) (service.Config, error) {
 	cfg := loaded.Config
 	if storeURL != "" {
 		cfg.Store = storeURL
+	}
+	// The store URL's check of config check and serve, so a URL the store
+	// cannot parse is refused without its password in the message.
+	if problems := service.CheckStoreURL(cfg); len(problems) > 0 {
+		return cfg, errors.New(strings.Join(problems, "; "))
 	}
 	return cfg, nil
 }

@@ -77,6 +77,11 @@ func TestStoreInitAndCheck(t *testing.T) {
 	if r := onething(t, env, "serve", "--config", cfg, "--store", "bolt://"+empty); r.code != 1 || !strings.Contains(r.stderr, "store init") {
 		t.Errorf("serve should refuse a zero-byte file, naming store init:\n%s", r)
 	}
+	// A Redis URL that does not parse is refused without its password.
+	r = onething(t, env, "store", "init", "--config", cfg, "--store", "redis://:SEKRIT#x@127.0.0.1:6379/0")
+	if r.code != 1 || strings.Contains(r.stdout+r.stderr, "SEKRIT") {
+		t.Errorf("store init with an unparseable store URL:\n%s", r)
+	}
 	if r := onething(t, nil, "store", "init"); r.code != 2 {
 		t.Errorf("store init without --config is a usage error:\n%s", r)
 	}
