@@ -596,16 +596,7 @@ func (r *Redis) update(ctx context.Context, id, onceKey string, ack *Job, fn Upd
 		}
 		// The blind index moves only when the ID number or the index key
 		// changed (a reseal); the revision check makes oldIdx current.
-		ikeys, iflags := []string{rkeys[0], rkeys[0]}, "00"
-		if idx != oldIdx {
-			iflags = flag(oldIdx != "") + flag(idx != "")
-			if oldIdx != "" {
-				ikeys[0] = r.indexKey(oldIdx)
-			}
-			if idx != "" {
-				ikeys[1] = r.indexKey(idx)
-			}
-		}
+		ikeys, iflags := r.indexMove(rkeys[0], oldIdx, idx)
 		now := time.Now()
 		args := append([]any{id, rev, doc, tok, flag(open(app)), ms(now), r.dedupeTTL.Milliseconds(), flag(onceKey != ""), iflags}, ackArgs(ack, now)...)
 		args = append(args, r.identity.ID)
@@ -921,4 +912,22 @@ func (r *Redis) TryLock(ctx context.Context, ttl time.Duration) (release func(),
 		defer cancel()
 		scriptUnlock.Run(ctx, r.rdb, []string{key}, tok)
 	}, true, nil
+}
+
+// indexMove is the blind-index part of an application write's keys and
+// flags: the old index set to leave and the new one to join ("1" each)
+// when the index changed (the ID number or the index key, a reseal),
+// else the application's own key twice and "00".
+func (r *Redis) indexMove(appKey, oldIdx, idx string) ([]string, string) {
+	ikeys, iflags := []string{appKey, appKey}, "00"
+	if idx != oldIdx {
+		iflags = flag(oldIdx != "") + flag(idx != "")
+		if oldIdx != "" {
+			ikeys[0] = r.indexKey(oldIdx)
+		}
+		if idx != "" {
+			ikeys[1] = r.indexKey(idx)
+		}
+	}
+	return ikeys, iflags
 }

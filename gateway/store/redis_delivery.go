@@ -154,16 +154,7 @@ func (r *Redis) Deliver(ctx context.Context, id, onceKey string, d Delivery, fn 
 		if err != nil {
 			return Reply{}, err
 		}
-		ikeys, iflags := []string{rkeys[0], rkeys[0]}, "00"
-		if idx != oldIdx {
-			iflags = flag(oldIdx != "") + flag(idx != "")
-			if oldIdx != "" {
-				ikeys[0] = r.indexKey(oldIdx)
-			}
-			if idx != "" {
-				ikeys[1] = r.indexKey(idx)
-			}
-		}
+		ikeys, iflags := r.indexMove(rkeys[0], oldIdx, idx)
 		now := time.Now()
 		args := append([]any{id, rev, doc, tok, flag(open(app)), ms(now), r.dedupeTTL.Milliseconds(), flag(onceKey != ""), iflags}, ackArgs(nil, now)...)
 		args = append(args, d.Fingerprint, sealed, len(recKeys), len(taken), flag(out.Refused))
