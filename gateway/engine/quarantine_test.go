@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -70,5 +71,58 @@ func TestWorkerReportsQuarantinedJobs(t *testing.T) {
 		Quarantined: func(j store.Job) { told.Add(1) }})
 	if told.Load() == 0 || told.Load() != 2*st.leases.Load() {
 		t.Errorf("reported %d quarantined jobs of %d leases of 2", told.Load(), st.leases.Load())
+	}
+}
+
+// slowLease is a store whose Lease is still under way when the shutdown
+// comes (a script Redis runs while the client's context ends): it leases
+// its jobs whatever the caller's context says, as the store would.
+type slowLease struct {
+	store.Store
+	entered chan struct{}
+	release chan struct{}
+	once    sync.Once
+	leased  atomic.Int64
+}
+
+func (s *slowLease) Lease(ctx context.Context, _ time.Time, n int, _ time.Duration) ([]store.Job, error) {
+	s.once.Do(func() { close(s.entered) })
+	select {
+	case <-s.release:
+	case <-time.After(time.Second):
+	}
+	s.leased.Add(2)
+	jobs := []store.Job{{ID: "dispatch:a-1:1", Kind: "dispatch", Dept: "cdpf"}, {ID: "dispatch:b-1:1", Kind: "dispatch", Dept: "cdpf"}}
+	if ctx.Err() != nil {
+		return nil, ctx.Err() // the reply lost, the jobs leased
+	}
+	return jobs, nil
+}
+
+func (s *slowLease) Retry(context.Context, store.Job, time.Time) error {
+	s.leased.Add(-1)
+	return nil
+}
+
+// A lease under way when the shutdown comes is not cut short: its jobs
+// come back to the worker, which hands them back at once, so none stays
+// leased, unknown to anyone, until its lease runs out.
+func TestWorkerHandsBackALeaseUnderWayAtShutdown(t *testing.T) {
+	st := &slowLease{entered: make(chan struct{}), release: make(chan struct{})}
+	w := &engine.Worker{Engine: &engine.Engine{Store: st}, Concurrency: 2, Poll: time.Hour}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { w.Run(ctx); close(done) }()
+	<-st.entered
+	cancel()
+	time.Sleep(20 * time.Millisecond)
+	close(st.release)
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the worker did not stop")
+	}
+	if n := st.leased.Load(); n != 0 {
+		t.Errorf("%d jobs left leased after the shutdown", n)
 	}
 }

@@ -202,11 +202,27 @@ func (w *Worker) Run(ctx context.Context) {
 		free := w.Concurrency - len(slots)
 		var jobs []store.Job
 		if free > 0 {
+			// Not cut short by a shutdown: a lease the store made must
+			// come back to this worker, or its jobs stay leased, unknown
+			// to anyone, until the lease runs out.
+			lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 			var err error
-			jobs, err = w.Engine.Store.Lease(ctx, time.Now(), free, w.Lease)
-			if err != nil && ctx.Err() == nil {
+			jobs, err = w.Engine.Store.Lease(lctx, time.Now(), free, w.Lease)
+			cancel()
+			if err != nil {
 				w.Log.Error("lease jobs", "err", err)
 			}
+		}
+		if ctx.Err() != nil {
+			// Shutting down: what was just leased goes back at once.
+			for _, j := range jobs {
+				if j.Quarantined != "" {
+					w.quarantined(j) // parked by the store already
+				} else {
+					w.handBack(ctx, j)
+				}
+			}
+			return
 		}
 		for _, j := range jobs {
 			if j.Quarantined != "" {
@@ -216,9 +232,11 @@ func (w *Worker) Run(ctx context.Context) {
 			if !w.enter(j.Dept) {
 				// That system has its share of slots busy: come back soon,
 				// without using an attempt.
-				if err := w.Engine.Store.Retry(ctx, j, time.Now().Add(w.Poll/2+time.Duration(rand.N(int64(w.Poll))))); err != nil && ctx.Err() == nil {
+				rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+				if err := w.Engine.Store.Retry(rctx, j, time.Now().Add(w.Poll/2+time.Duration(rand.N(int64(w.Poll))))); err != nil {
 					w.Log.Error("defer job", "job", j.ID, "err", err)
 				}
+				cancel()
 				continue
 			}
 			slots <- struct{}{}
