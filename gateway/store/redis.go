@@ -331,6 +331,25 @@ local function mark_open(flag, score, id)
 end
 `
 
+// luaWriteApp writes an application whose revision was checked (after
+// luaEnqueue, whose mark_open it uses), the same in an update and a
+// delivery: KEYS 1 app, 7 the old blind index set, 8 the new one;
+// ARGV 1 id, 3 doc, 4 token, 5 open flag, 6 open score, 9 index flags
+// ('1' or '0' each: leave the old set, join the new one).
+const luaWriteApp = `
+local function write_app()
+  if string.sub(ARGV[9], 1, 1) == '1' then
+    redis.call('SREM', KEYS[7], ARGV[1])
+  end
+  if string.sub(ARGV[9], 2, 2) == '1' then
+    redis.call('SADD', KEYS[8], ARGV[1])
+  end
+  redis.call('HSET', KEYS[1], 'doc', ARGV[3], 'op', ARGV[4])
+  redis.call('HINCRBY', KEYS[1], 'rev', 1)
+  mark_open(ARGV[5], ARGV[6], ARGV[1])
+end
+`
+
 // luaIdentity refuses a write (returns true) when the store's identity
 // (KEYS[meta], field store:id) is not the one read at open (ARGV[id]; empty
 // when there was none): a Redis that lost its data (a FLUSHALL, a restart
@@ -492,7 +511,7 @@ func (r *Redis) Lookup(ctx context.Context, key string) (string, error) {
 // store's id (luaIdentity), 15… the jobs.
 // The ack comes before the new jobs: a job a change queues again under
 // the acked id is work still to do.
-var scriptUpdate = redis.NewScript(luaEnqueue + luaAck + luaIdentity + `
+var scriptUpdate = redis.NewScript(luaEnqueue + luaAck + luaIdentity + luaWriteApp + `
 if identity_gone(KEYS[10], ARGV[14]) then
   return 'identity'
 end
@@ -512,15 +531,7 @@ if ARGV[8] == '1' then
   end
   redis.call('SET', KEYS[6], ARGV[1], 'PX', ARGV[7])
 end
-if string.sub(ARGV[9], 1, 1) == '1' then
-  redis.call('SREM', KEYS[7], ARGV[1])
-end
-if string.sub(ARGV[9], 2, 2) == '1' then
-  redis.call('SADD', KEYS[8], ARGV[1])
-end
-redis.call('HSET', KEYS[1], 'doc', ARGV[3], 'op', ARGV[4])
-redis.call('HINCRBY', KEYS[1], 'rev', 1)
-mark_open(ARGV[5], ARGV[6], ARGV[1])
+write_app()
 if ARGV[10] ~= '' then
   ack(KEYS[2], KEYS[3], KEYS[9], KEYS[5], ARGV[10], ARGV[11], ARGV[12], ARGV[13])
 end

@@ -21,7 +21,7 @@ func (r *Redis) ReplyKey(key string) string { return r.prefix + ":" + replyKey(k
 // record the delivery only, leave the application), 19… the jobs.
 // Records are checked before anything else: a delivery id recorded for
 // another request is refused whether or not this application exists.
-var scriptDeliver = redis.NewScript(luaEnqueue + luaAck + `
+var scriptDeliver = redis.NewScript(luaEnqueue + luaAck + luaWriteApp + `
 local nrec, ntaken = tonumber(ARGV[16]), tonumber(ARGV[17])
 for i = 10, 9 + nrec do
   local fp = redis.call('HGET', KEYS[i], 'fp')
@@ -57,15 +57,7 @@ end
 if ARGV[8] == '1' then
   redis.call('SET', KEYS[6], ARGV[1], 'PX', ARGV[7])
 end
-if string.sub(ARGV[9], 1, 1) == '1' then
-  redis.call('SREM', KEYS[7], ARGV[1])
-end
-if string.sub(ARGV[9], 2, 2) == '1' then
-  redis.call('SADD', KEYS[8], ARGV[1])
-end
-redis.call('HSET', KEYS[1], 'doc', ARGV[3], 'op', ARGV[4])
-redis.call('HINCRBY', KEYS[1], 'rev', 1)
-mark_open(ARGV[5], ARGV[6], ARGV[1])
+write_app()
 enqueue(19, false)
 return {'ok'}
 `)
