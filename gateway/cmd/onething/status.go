@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	c "onething/contracts"
+	"onething/gateway/calendar"
 )
 
 func init() { register(groupClient, newStatusCmd) }
@@ -60,7 +61,7 @@ with --watch, print each new version until the application is completed.`,
 				}
 				if v.Version != last {
 					last = v.Version
-					fmt.Fprintf(out, "%s  %s  version %d  status %s\n", time.Now().Format("15:04:05"), v.ApplicationID, v.Version, v.Status.State)
+					fmt.Fprintf(out, "%s  %s  version %d  status %s\n", time.Now().In(calendar.Zone).Format("15:04:05"), v.ApplicationID, v.Version, v.Status.State)
 					for _, it := range v.Items {
 						fmt.Fprintf(out, "    %-18s %-8s %-20s %s\n", it.Item, it.Dept, it.State, it.CaseNo)
 					}

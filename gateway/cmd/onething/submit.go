@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
+	"onething/gateway/calendar"
 	"onething/gateway/devstack"
 )
 
@@ -55,7 +56,7 @@ Exit status 1 when the gateway refuses it (HTTP 300 or more).`,
 				if err := json.Unmarshal(body, &m); err != nil {
 					return fmt.Errorf("%s: %w", file, err)
 				}
-				m["portalRef"] = "DEV-" + time.Now().Format("20060102150405") + "-" + randomHex(3)
+				m["portalRef"] = "DEV-" + time.Now().In(calendar.Zone).Format("20060102150405") + "-" + randomHex(3)
 				m["submittedAt"] = time.Now().UTC().Format(time.RFC3339)
 				if body, err = json.Marshal(m); err != nil {
 					return fmt.Errorf("%s: %w", file, err)
