@@ -27,12 +27,13 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"onething/civil"
 )
 
-// Zone is China Standard Time; all dates are civil dates in this zone. A
-// fixed zone rather than time.LoadLocation("Asia/Shanghai") so the package
-// does not depend on the host's tzdata (China has had no DST since 1991).
-var Zone = time.FixedZone("CST", 8*3600)
+// Zone is China time (civil.Zone: Asia/Shanghai from the embedded zone
+// data); all dates are civil dates in this zone.
+var Zone = civil.Zone
 
 // ErrYearNotCovered is returned, wrapped with the year, when a question needs
 // a year the holiday data does not have (typically next year before the State
