@@ -42,6 +42,10 @@ type Application struct {
 	DeliveryID string    `json:"deliveryId"` // webhook-id of the first delivery
 	Channel    Channel   `json:"channel"`
 	ReceivedAt time.Time `json:"receivedAt"`
+	// AcceptedOn is the civil date in China the application was accepted
+	// (YYYY-MM-DD): ages and validity are judged on it, and due dates
+	// counted from it.
+	AcceptedOn string    `json:"acceptedOn,omitempty"`
 	Applicant  Applicant `json:"applicant"`
 	Requests   Requests  `json:"requests"`
 	Delivery   Delivery  `json:"delivery"`

@@ -2,13 +2,14 @@ package contracts
 
 import (
 	"errors"
-	"time"
+
+	"onething/civil"
 )
 
 // IDNumber is a parsed 公民身份号码 (GB 11643-1999).
 type IDNumber struct {
 	Division string    // 6-digit address code
-	Birth    time.Time // birth date, midnight UTC
+	Birth    civil.Date // birth date (a civil date)
 	Male     bool      // odd sequence number
 }
 
@@ -25,10 +26,31 @@ var idWeights = [17]int{7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2}
 
 const idCheckChars = "10X98765432"
 
+// NormalizeIDNumber writes the check character X in upper case: the
+// standard prints X, but portals and card readers send x as well, and both
+// mean the same person. Anything else is left for ParseIDNumber to judge.
+func NormalizeIDNumber(s string) string {
+	if len(s) == 18 && s[17] == 'x' {
+		return s[:17] + "X"
+	}
+	return s
+}
+
+// NormalizeCertificateNumber upper-cases the ID number's check character
+// inside a certificate number (the first 18 characters are the holder's ID
+// number).
+func NormalizeCertificateNumber(s string) string {
+	if len(s) < 18 {
+		return s
+	}
+	return NormalizeIDNumber(s[:18]) + s[18:]
+}
+
 // ParseIDNumber checks an 18-character citizen ID number: characters,
-// division code, a real birth date not after today, and the ISO 7064 MOD 11-2
-// check character. A lower-case x is not accepted: the standard prints X.
-func ParseIDNumber(s string, today time.Time) (IDNumber, error) {
+// division code, a real birth date not after today (the civil date in
+// China), and the ISO 7064 MOD 11-2 check character. It takes the check
+// character X in upper case only; NormalizeIDNumber maps x to X first.
+func ParseIDNumber(s string, today civil.Date) (IDNumber, error) {
 	if len(s) != 18 {
 		return IDNumber{}, ErrIDLength
 	}
@@ -47,7 +69,7 @@ func ParseIDNumber(s string, today time.Time) (IDNumber, error) {
 	if !validProvince(s[:2]) {
 		return IDNumber{}, ErrIDDivision
 	}
-	birth, err := time.Parse("20060102", s[6:14])
+	birth, err := civil.Parse(s[6:10] + "-" + s[10:12] + "-" + s[12:14])
 	if err != nil || birth.Year() < 1880 || birth.After(today) {
 		return IDNumber{}, ErrIDBirth
 	}
@@ -57,15 +79,10 @@ func ParseIDNumber(s string, today time.Time) (IDNumber, error) {
 	return IDNumber{Division: s[:6], Birth: birth, Male: (s[16]-'0')%2 == 1}, nil
 }
 
-// AgeOn is the age in whole years on the given day.
-func (id IDNumber) AgeOn(day time.Time) int {
-	y, m, d := day.Date()
-	age := y - id.Birth.Year()
-	if m < id.Birth.Month() || (m == id.Birth.Month() && d < id.Birth.Day()) {
-		age--
-	}
-	return age
-}
+// AgeOn is the age in whole years on the given civil date: 18 from the day
+// of the 18th birthday, which for someone born on 29 February is 28
+// February in a common year (civil.AgeOn).
+func (id IDNumber) AgeOn(day civil.Date) int { return civil.AgeOn(id.Birth, day) }
 
 // CertificateNumber is a parsed disability certificate number: the holder's
 // ID number, then the category digit and the grade digit.
@@ -86,7 +103,7 @@ var (
 // ParseCertificateNumber checks a certificate number. Newer card generations
 // append characters; those are allowed (letters and digits) rather than
 // rejected, since only the 20-character head carries meaning we can check.
-func ParseCertificateNumber(s string, today time.Time) (CertificateNumber, error) {
+func ParseCertificateNumber(s string, today civil.Date) (CertificateNumber, error) {
 	if len(s) < 20 || len(s) > 32 {
 		return CertificateNumber{}, ErrCertLength
 	}

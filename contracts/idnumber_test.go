@@ -2,11 +2,12 @@ package contracts
 
 import (
 	"errors"
+	"onething/civil"
 	"testing"
 	"time"
 )
 
-var today = time.Date(2026, 11, 29, 0, 0, 0, 0, time.UTC)
+var today = civil.MustParse("2026-11-29")
 
 // GB 11643-1999: weights 7 9 10 5 8 4 2 1 6 3 7 9 10 5 8 4 2, S mod 11 -> "10X98765432".
 func TestParseIDNumber(t *testing.T) {
@@ -38,13 +39,13 @@ func TestParseIDNumber(t *testing.T) {
 		}
 	}
 	id, _ := ParseIDNumber("51170219850307123X", today)
-	if id.Division != "511702" || id.Birth.Format(time.DateOnly) != "1985-03-07" {
+	if id.Division != "511702" || id.Birth.String() != "1985-03-07" {
 		t.Errorf("parsed %+v", id)
 	}
-	if age := id.AgeOn(time.Date(2026, 3, 6, 0, 0, 0, 0, time.UTC)); age != 40 {
+	if age := id.AgeOn(civil.MustParse("2026-03-06")); age != 40 {
 		t.Errorf("age the day before the 41st birthday = %d, want 40", age)
 	}
-	if age := id.AgeOn(time.Date(2026, 3, 7, 0, 0, 0, 0, time.UTC)); age != 41 {
+	if age := id.AgeOn(civil.MustParse("2026-03-07")); age != 41 {
 		t.Errorf("age on the 41st birthday = %d, want 41", age)
 	}
 }

@@ -3,6 +3,7 @@ package contracts
 import (
 	"fmt"
 	"math/rand/v2"
+	"onething/civil"
 	"strings"
 	"testing"
 	"time"
@@ -193,7 +194,7 @@ func genPlanted(r *rand.Rand, name string) planted {
 	switch r.IntN(6) {
 	case 0:
 		id := genID(r)
-		if _, err := ParseIDNumber(id, time.Now()); err != nil {
+		if _, err := ParseIDNumber(id, civil.Today(nil)); err != nil {
 			panic(id + ": " + err.Error())
 		}
 		return planted{"ID number", spell(r, id, 6, 8, 4), id}

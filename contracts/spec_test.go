@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"onething/civil"
 	"reflect"
 	"regexp"
 	"slices"
@@ -654,7 +655,7 @@ func lost(a, b any, path string) string {
 // TestSubmissionExamplesValidate runs the server's own rules on the
 // submission examples.
 func TestSubmissionExamplesValidate(t *testing.T) {
-	today := time.Now()
+	today := civil.Today(nil)
 	for _, f := range []string{"submission-full.json", "submission-holder-online.json", "submission-minor.json", "submission-orphan-medical.json",
 		"submission-renew-expiry.json", "submission-renew-visual.json", "submission-ineligible.json",
 		"submission-supplement.json", "submission-cert-refused.json", "submission-grade3-mental.json"} {
@@ -711,7 +712,7 @@ func TestMainCase(t *testing.T) {
 		s.Requests.Medical.Identity != "dibao" || s.Requests.Medical.PremiumPaid:
 		t.Error("main case asks for the two subsidies, pension and medical (dibao, premium not paid)")
 	}
-	id, err := contracts.ParseIDNumber(a.IDNumber, time.Now())
+	id, err := contracts.ParseIDNumber(a.IDNumber, civil.Today(nil))
 	if err != nil || id.Birth.Year() < 1980 || id.Birth.Year() > 1989 {
 		t.Errorf("main case should be born in the 1980s: %v %v", id.Birth, err)
 	}
@@ -737,7 +738,7 @@ func TestExampleIdentifiers(t *testing.T) {
 		data, _ := contracts.Example(f)
 		for _, m := range idLike.FindAllStringSubmatch(string(data), -1) {
 			seen++
-			_, err := contracts.ParseIDNumber(m[1], time.Now())
+			_, err := contracts.ParseIDNumber(m[1], civil.Today(nil))
 			if f == "submission-invalid.json" {
 				if err == nil {
 					t.Errorf("%s: %s should have a wrong check character", f, m[1])
@@ -748,7 +749,7 @@ func TestExampleIdentifiers(t *testing.T) {
 				t.Errorf("%s: %s: %v", f, m[1], err)
 			}
 			if m[2] != "" {
-				if _, err := contracts.ParseCertificateNumber(m[1]+m[2], time.Now()); err != nil {
+				if _, err := contracts.ParseCertificateNumber(m[1]+m[2], civil.Today(nil)); err != nil {
 					t.Errorf("%s: certificate %s%s: %v", f, m[1], m[2], err)
 				}
 			}
@@ -774,7 +775,7 @@ func TestExampleIdentifiers(t *testing.T) {
 			t.Errorf("%s: no certificate", f)
 		}
 		for _, c := range certs {
-			n, err := contracts.ParseCertificateNumber(c.Number, time.Now())
+			n, err := contracts.ParseCertificateNumber(c.Number, civil.Today(nil))
 			if err != nil || n.Category != c.Category || n.Grade != c.Grade {
 				t.Errorf("%s: certificate %s disagrees with category %d grade %d (%v)", f, c.Number, c.Category, c.Grade, err)
 			}

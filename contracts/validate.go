@@ -5,14 +5,27 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
-	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"onething/civil"
 )
 
-// Validate checks a submission completely and returns every problem found,
-// so the caller can fix them all in one go. today is the date in China.
-func (s *Submission) Validate(today time.Time) []FieldError {
+// Normalize writes what has two spellings in its one form: an ID number's
+// check character x as X (in the applicant's ID number and the
+// certificate number), as portals and card readers send both.
+func (s *Submission) Normalize() {
+	s.Applicant.IDNumber = NormalizeIDNumber(s.Applicant.IDNumber)
+	if cert := s.Applicant.Certificate; cert != nil {
+		cert.Number = NormalizeCertificateNumber(cert.Number)
+	}
+}
+
+// Validate normalizes the submission (Normalize), then checks it completely
+// and returns every problem found, so the caller can fix them all in one
+// go. today is the civil date in China on which it is accepted.
+func (s *Submission) Validate(today civil.Date) []FieldError {
+	s.Normalize()
 	v := &validator{}
 	v.portalRef("portalRef", s.PortalRef)
 	switch s.Channel {
@@ -107,7 +120,7 @@ func (v *validator) phone(field, value, zhName string, mobileOnly bool) {
 	}
 }
 
-func (v *validator) applicant(a *Applicant, today time.Time) *IDNumber {
+func (v *validator) applicant(a *Applicant, today civil.Date) *IDNumber {
 	v.personName("applicant.name", a.Name, "申请人姓名")
 	var id *IDNumber
 	if v.required("applicant.idNumber", a.IDNumber, "公民身份号码") {
@@ -119,11 +132,11 @@ func (v *validator) applicant(a *Applicant, today time.Time) *IDNumber {
 		}
 	}
 	if v.required("applicant.birthDate", a.BirthDate, "出生日期") {
-		b, err := time.Parse(time.DateOnly, a.BirthDate)
+		b, err := civil.Parse(a.BirthDate)
 		switch {
 		case err != nil:
 			v.add("applicant.birthDate", "invalid_date", "出生日期格式应为 YYYY-MM-DD", "birthDate must be YYYY-MM-DD")
-		case id != nil && !b.Equal(id.Birth):
+		case id != nil && b != id.Birth:
 			v.add("applicant.birthDate", "mismatch", "出生日期与公民身份号码不一致", "birthDate does not match the ID number")
 		}
 	}
@@ -196,7 +209,21 @@ func (v *validator) address(field string, a *Address) {
 	}
 }
 
-func (v *validator) certificate(field string, c *Certificate, idNumber string, today time.Time) {
+func (v *validator) certificate(field string, c *Certificate, idNumber string, today civil.Date) {
+	// The category and grade are judged on their own fields first, so an
+	// out-of-range value is named where it is, whatever the number says.
+	catOK, gradeOK := c.Category >= 1 && c.Category <= 7, c.Grade >= 1 && c.Grade <= 4
+	if !catOK {
+		v.add(field+".category", "invalid_choice", "残疾类别应为 1-7", "category must be 1-7")
+	}
+	if !gradeOK {
+		v.add(field+".grade", "invalid_choice", "残疾等级应为 1-4", "grade must be 1-4")
+	}
+	for _, d := range []struct{ name, value string }{{"issuedOn", c.IssuedOn}, {"validFrom", c.ValidFrom}, {"validUntil", c.ValidUntil}} {
+		if _, err := civil.Parse(d.value); err != nil {
+			v.add(field+"."+d.name, "invalid_date", "日期格式应为 YYYY-MM-DD", d.name+" must be YYYY-MM-DD")
+		}
+	}
 	if !v.required(field+".number", c.Number, "残疾人证号") {
 		return
 	}
@@ -208,13 +235,11 @@ func (v *validator) certificate(field string, c *Certificate, idNumber string, t
 	if n.IDNumber != idNumber {
 		v.add(field+".number", "mismatch", "残疾人证号与申请人公民身份号码不一致", "certificate number does not belong to the applicant's ID number")
 	}
-	if c.Category != n.Category || c.Grade != n.Grade {
-		v.add(field, "mismatch", "残疾类别、等级与残疾人证号不一致", "category and grade do not match the certificate number")
+	if catOK && c.Category != n.Category {
+		v.add(field+".category", "mismatch", "残疾类别与残疾人证号第 19 位不一致", "category does not match the certificate number's 19th character")
 	}
-	for _, d := range []struct{ name, value string }{{"issuedOn", c.IssuedOn}, {"validFrom", c.ValidFrom}, {"validUntil", c.ValidUntil}} {
-		if _, err := time.Parse(time.DateOnly, d.value); err != nil {
-			v.add(field+"."+d.name, "invalid_date", "日期格式应为 YYYY-MM-DD", d.name+" must be YYYY-MM-DD")
-		}
+	if gradeOK && c.Grade != n.Grade {
+		v.add(field+".grade", "mismatch", "残疾等级与残疾人证号第 20 位不一致", "grade does not match the certificate number's 20th character")
 	}
 }
 
@@ -224,7 +249,7 @@ var subKinds = map[ItemCode][]string{
 	ItemCertCancel: {"full", "partial"},
 }
 
-func (v *validator) requests(r *Requests, a *Applicant, id *IDNumber, today time.Time) {
+func (v *validator) requests(r *Requests, a *Applicant, id *IDNumber, today civil.Date) {
 	if r.Empty() {
 		v.add("requests", "required", "请至少选择一项办理事项", "at least one item must be requested")
 		return
@@ -357,7 +382,7 @@ func (g *GuideRequest) Validate() []FieldError {
 			v.add("certificate.grade", "invalid_choice", "残疾等级应为 1-4", "grade must be 1-4")
 		}
 		for _, d := range []struct{ name, value string }{{"issuedOn", c.IssuedOn}, {"validFrom", c.ValidFrom}, {"validUntil", c.ValidUntil}} {
-			if _, err := time.Parse(time.DateOnly, d.value); err != nil {
+			if _, err := civil.Parse(d.value); err != nil {
 				v.add("certificate."+d.name, "invalid_date", "日期格式应为 YYYY-MM-DD", d.name+" must be YYYY-MM-DD")
 			}
 		}

@@ -9,7 +9,7 @@ import (
 // certificate asking for everything.
 func validSubmission() Submission {
 	return Submission{
-		PortalRef: "SCZW-FCZK-1", Channel: ChannelOffline, SubmittedAt: today,
+		PortalRef: "SCZW-FCZK-1", Channel: ChannelOffline, SubmittedAt: today.Midnight(),
 		Applicant: Applicant{
 			Name: "张志明", IDNumber: "51170219850307123X", BirthDate: "1985-03-07", Ethnicity: "汉族",
 			Mobile:        "13881801234",
@@ -71,12 +71,30 @@ func TestValidateListsEveryProblem(t *testing.T) {
 			s.Applicant.Certificate = &c
 			s.Requests.Certificate = nil
 		}, []FieldError{{Field: "applicant.certificate.number", Code: "mismatch"}}},
-		{"certificate face disagrees with number", func(s *Submission) {
+		{"certificate grade disagrees with number", func(s *Submission) {
 			c := *held
 			c.Grade = 1
 			s.Applicant.Certificate = &c
 			s.Requests.Certificate = nil
-		}, []FieldError{{Field: "applicant.certificate", Code: "mismatch"}}},
+		}, []FieldError{{Field: "applicant.certificate.grade", Code: "mismatch"}}},
+		{"certificate category disagrees with number", func(s *Submission) {
+			c := *held
+			c.Category = 1
+			s.Applicant.Certificate = &c
+			s.Requests.Certificate = nil
+		}, []FieldError{{Field: "applicant.certificate.category", Code: "mismatch"}}},
+		{"certificate category out of range", func(s *Submission) {
+			c := *held
+			c.Category = 9
+			s.Applicant.Certificate = &c
+			s.Requests.Certificate = nil
+		}, []FieldError{{Field: "applicant.certificate.category", Code: "invalid_choice"}}},
+		{"certificate grade out of range", func(s *Submission) {
+			c := *held
+			c.Grade = 0
+			s.Applicant.Certificate = &c
+			s.Requests.Certificate = nil
+		}, []FieldError{{Field: "applicant.certificate.grade", Code: "invalid_choice"}}},
 		{"two subsidies without any certificate", func(s *Submission) { s.Requests.Certificate = nil },
 			[]FieldError{{Field: "requests.twoSubsidies", Code: "needs_certificate"}}},
 		{"medical identity contradicts flags", func(s *Submission) { s.Requests.Medical.Identity = "orphan" },

@@ -36,15 +36,18 @@ type TaskBrief struct {
 // ApplicationView is the reply of GET /v1/applications/{id}. The applicant
 // appears masked: the view is for following a case, not for reading a record.
 type ApplicationView struct {
-	ApplicationID string          `json:"applicationId"`
-	PortalRef     string          `json:"portalRef"`
-	Channel       Channel         `json:"channel"`
-	ReceivedAt    time.Time       `json:"receivedAt"`
-	Applicant     MaskedApplicant `json:"applicant"`
-	Status        Status          `json:"status"`
-	Items         []TaskBrief     `json:"items"`
-	Timeline      []Entry         `json:"timeline"`
-	Version       int64           `json:"version"`
+	ApplicationID string    `json:"applicationId"`
+	PortalRef     string    `json:"portalRef"`
+	Channel       Channel   `json:"channel"`
+	ReceivedAt    time.Time `json:"receivedAt"`
+	// AcceptedOn is the civil date in China the application was accepted:
+	// the day ages and validity were judged on and due dates count from.
+	AcceptedOn string          `json:"acceptedOn"`
+	Applicant  MaskedApplicant `json:"applicant"`
+	Status     Status          `json:"status"`
+	Items      []TaskBrief     `json:"items"`
+	Timeline   []Entry         `json:"timeline"`
+	Version    int64           `json:"version"`
 }
 
 // MaskedApplicant shows who the case is about without disclosing them.
@@ -363,14 +366,17 @@ type BreakerTransition struct {
 // ApplicationSummary is one application of a person, as a search by ID
 // number (GET /v1/applications?idNumber=…) lists it: the applicant masked.
 type ApplicationSummary struct {
-	ApplicationID string          `json:"applicationId"`
-	PortalRef     string          `json:"portalRef"`
-	Channel       Channel         `json:"channel"`
-	ReceivedAt    time.Time       `json:"receivedAt"`
-	Applicant     MaskedApplicant `json:"applicant"`
-	Status        AppState        `json:"status"`
-	Items         []ItemCode      `json:"items"`
-	Version       int64           `json:"version"`
+	ApplicationID string    `json:"applicationId"`
+	PortalRef     string    `json:"portalRef"`
+	Channel       Channel   `json:"channel"`
+	ReceivedAt    time.Time `json:"receivedAt"`
+	// AcceptedOn is the civil date in China the application was accepted:
+	// the day ages and validity were judged on and due dates count from.
+	AcceptedOn string          `json:"acceptedOn"`
+	Applicant  MaskedApplicant `json:"applicant"`
+	Status     AppState        `json:"status"`
+	Items      []ItemCode      `json:"items"`
+	Version    int64           `json:"version"`
 }
 
 // ApplicationSearch is the body of POST /v1/applications/search: a search
@@ -395,6 +401,7 @@ type ApplicationRecord struct {
 	PortalRef     string    `json:"portalRef"`
 	Channel       Channel   `json:"channel"`
 	ReceivedAt    time.Time `json:"receivedAt"`
+	AcceptedOn    string    `json:"acceptedOn"` // civil date in China
 	Applicant     Applicant `json:"applicant"`
 	Requests      Requests  `json:"requests"`
 	Delivery      Delivery  `json:"delivery"`

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"onething/civil"
 	c "onething/contracts"
 )
 
@@ -51,8 +52,13 @@ func CDPF(script map[string]CertOutcome, defaultGrade int, unit time.Duration) D
 		}
 		if proc.Assessment {
 			steps = append(steps, step(c.EventAssessed))
-			if proc.Publicity {
-				steps = append(steps, step(c.EventPublicised))
+			if proc.Publicity || minorOn(req.Person.IDNumber, now) {
+				// Publicity is decided on the day of the assessment
+				// result: a minor then is not publicised (原则上不予公示),
+				// someone who has turned 18 since acceptance is.
+				pub := step(c.EventPublicised)
+				pub.Unless = func(at time.Time) bool { return minorOn(req.Person.IDNumber, at) }
+				steps = append(steps, pub)
 			}
 		}
 		if out.Reject != "" {
@@ -81,9 +87,9 @@ func CDPF(script map[string]CertOutcome, defaultGrade int, unit time.Duration) D
 		if grade == 0 {
 			grade = defaultGrade
 		}
-		issued := now.Format(time.DateOnly)
+		issued := civil.Of(now) // ten years, through the day before the tenth anniversary
 		cert := &c.Certificate{Number: fmt.Sprintf("%s%d%d", req.Person.IDNumber, category, grade), Category: category, Grade: grade,
-			IssuedOn: issued, ValidFrom: issued, ValidUntil: now.AddDate(10, 0, -1).Format(time.DateOnly)}
+			IssuedOn: issued.String(), ValidFrom: issued.String(), ValidUntil: issued.Anniversary(10).AddDays(-1).String()}
 		if proc.KeepValidity && held != nil {
 			cert.ValidFrom, cert.ValidUntil = held.ValidFrom, held.ValidUntil
 		}
@@ -94,6 +100,14 @@ func CDPF(script map[string]CertOutcome, defaultGrade int, unit time.Duration) D
 		done.Event.Certificate, done.Event.Result = cert, &c.Result{Note: note}
 		return Decision{Reply: c.CaseResponse{Status: c.CaseReceived}, Steps: append(steps, done)}
 	}
+}
+
+// minorOn reports whether the holder of idNumber is under 18 on the China
+// date of the business instant at.
+func minorOn(idNumber string, at time.Time) bool {
+	day := civil.Of(at)
+	id, err := c.ParseIDNumber(idNumber, day)
+	return err == nil && id.AgeOn(day) < 18
 }
 
 // Sichuan standard amounts (yuan per month), for the mocks only.
@@ -120,7 +134,7 @@ func Civil(unit time.Duration) Decider {
 
 func civilRule(req *c.CaseRequest, now time.Time) (*c.Message, int) {
 	cert, p := req.Certificate, req.Person
-	if cert == nil || cert.ValidUntil < now.Format(time.DateOnly) {
+	if cert == nil || cert.ValidUntil < civil.Of(now).String() {
 		return &c.Message{ZH: "未持有有效残疾人证", EN: "no valid disability certificate"}, 0
 	}
 	if !c.InTongchuan(p.HouseholdDivision) {

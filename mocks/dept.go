@@ -21,6 +21,7 @@ import (
 
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
+	"onething/civil"
 	"onething/contracts"
 )
 
@@ -28,6 +29,9 @@ import (
 type Step struct {
 	After time.Duration
 	Event contracts.DeptEvent
+	// Unless, when set, skips the step if it holds at the business instant
+	// the step comes due (a decision taken on that day, not at acceptance).
+	Unless func(now time.Time) bool
 }
 
 // Decision is how a mock answers a case: the reply now, events later.
@@ -52,7 +56,9 @@ type Config struct {
 	EventSecret string
 	// Delay is the unit delay between scripted events.
 	Delay time.Duration
-	// Today overrides the date used for decisions (tests).
+	// Today is the business clock: decisions, case numbers and the events'
+	// occurredAt read it (tests, and `onething dev --now`). Signatures,
+	// nonces and delays stay on the real clock. Default time.Now.
 	Today func() time.Time
 	Log   *slog.Logger
 	// Faults to inject from the start (see Faults; changeable at run time).
@@ -244,7 +250,7 @@ func (d *Dept) open(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d.seq++
-	caseNo := fmt.Sprintf("%s-%s-%06d", strings.ToUpper(string(d.cfg.Dept)), d.cfg.Today().Format("20060102"), d.seq)
+	caseNo := fmt.Sprintf("%s-%s-%06d", strings.ToUpper(string(d.cfg.Dept)), d.cfg.Today().In(civil.Zone).Format("20060102"), d.seq)
 	dec2 := d.decide(&req, caseNo, d.cfg.Today())
 	dec2.Reply.CaseNo = caseNo
 	d.byKey[key] = keyed{hash: hash, reply: dec2.Reply}
@@ -297,10 +303,15 @@ func (d *Dept) schedule(callback, caseNo string, steps []Step) {
 				d.mu.Unlock()
 				return
 			}
+			now := d.cfg.Today()
+			if s.Unless != nil && s.Unless(now) {
+				d.mu.Unlock()
+				continue
+			}
 			ev := s.Event
 			ev.EventID = fmt.Sprintf("%s-ev-%d", caseNo, i+1)
 			ev.CaseNo = caseNo
-			ev.OccurredAt = time.Now().UTC()
+			ev.OccurredAt = now.In(civil.Zone)
 			mc.events = append(mc.events, ev)
 			mc.status = pollStatus(ev.Type)
 			resumed := mc.resumed

@@ -294,7 +294,7 @@ func (s *server) logRequests(g *gin.Context) {
 }
 
 func (s *server) fail(g *gin.Context, status int, code, zh, en string, details ...c.FieldError) {
-	g.AbortWithStatusJSON(status, c.Error{Code: code, Message: zh, MessageEn: en, Details: details, RequestID: g.GetString(ridKey)})
+	s.abortReply(g, status, c.Error{Code: code, Message: zh, MessageEn: en, Details: details, RequestID: g.GetString(ridKey)})
 }
 
 // readBody reads a JSON body of at most MaxBody bytes (once: a signed
@@ -339,7 +339,7 @@ func (s *server) submit(g *gin.Context) {
 	if !s.bindBody(g, &sub, "申请", "submission") {
 		return
 	}
-	if problems := sub.Validate(time.Now().In(calendar.Zone)); len(problems) > 0 {
+	if problems := sub.Validate(s.cfg.Engine.Flow.Today()); len(problems) > 0 {
 		s.fail(g, http.StatusUnprocessableEntity, "validation_failed",
 			fmt.Sprintf("申请内容有 %d 处问题，请修改后重新提交", len(problems)),
 			fmt.Sprintf("the submission has %d problem(s)", len(problems)), problems...)
@@ -362,7 +362,7 @@ func (s *server) submit(g *gin.Context) {
 		s.cfg.Log.Info("application received", "app", app.ID, "tasks", len(app.Tasks), "requestId", g.GetString(ridKey),
 			"traceId", g.GetString(traceKey), "appTraceId", c.TraceForID(app.ID).TraceIDString())
 	}
-	g.JSON(status, c.SubmissionAccepted{
+	s.reply(g, status, c.SubmissionAccepted{
 		ApplicationID: app.ID, PortalRef: app.PortalRef, Status: app.Status.State, Duplicate: dup,
 		Items: s.cfg.Engine.Flow.Briefs(app), StatusURL: s.cfg.BaseURL + "/v1/applications/" + app.ID,
 	})
@@ -382,7 +382,7 @@ func (s *server) application(g *gin.Context) {
 		s.fail(g, http.StatusServiceUnavailable, "store_unavailable", "暂时无法查询，请稍后重试", "cannot read now; retry later")
 		return
 	}
-	g.JSON(http.StatusOK, s.cfg.Engine.Flow.View(app))
+	s.reply(g, http.StatusOK, s.cfg.Engine.Flow.View(app))
 }
 
 func (s *server) event(g *gin.Context) {
@@ -434,7 +434,7 @@ func (s *server) ready(g *gin.Context) {
 	if !ok {
 		status = http.StatusServiceUnavailable
 	}
-	g.JSON(status, gin.H{"ready": ok, "checks": checks})
+	s.reply(g, status, gin.H{"ready": ok, "checks": checks})
 }
 
 // bindBody reads a JSON request body (the policy has checked its
@@ -527,7 +527,7 @@ func (s *server) guide(g *gin.Context) {
 	if s.invalid(g, req.Validate()) {
 		return
 	}
-	f := rules.Facts{Today: time.Now().In(calendar.Zone), HouseholdDivision: req.HouseholdDivision,
+	f := rules.Facts{Today: s.cfg.Engine.Flow.Today(), HouseholdDivision: req.HouseholdDivision,
 		Dibao: req.Dibao, Tekun: req.Tekun, Orphan: req.Orphan, Minor: req.Minor,
 		// The guide knows only "minor": it does not promise the pension to
 		// one (enrolment from 16); the planner decides from the ID number.
@@ -540,7 +540,7 @@ func (s *server) guide(g *gin.Context) {
 	if cal == nil {
 		cal = s.cfg.Engine.Flow.Cal
 	}
-	g.JSON(http.StatusOK, rules.Guide(f, req.Wants, req.PremiumPaid, cal))
+	s.reply(g, http.StatusOK, rules.Guide(f, req.Wants, req.PremiumPaid, cal))
 }
 
 func (s *server) breakers(g *gin.Context) {
@@ -551,7 +551,7 @@ func (s *server) breakers(g *gin.Context) {
 	if s.cfg.Breakers != nil {
 		out = s.cfg.Breakers()
 	}
-	g.JSON(http.StatusOK, gin.H{"breakers": out})
+	s.reply(g, http.StatusOK, gin.H{"breakers": out})
 }
 
 // deptParam reads ?dept=, empty for all; an unknown name is an error.
@@ -575,7 +575,7 @@ func (s *server) deadLetters(g *gin.Context) {
 		s.storeFailed(g, err)
 		return
 	}
-	g.JSON(http.StatusOK, c.DeadLetterList{DeadLetters: list})
+	s.reply(g, http.StatusOK, c.DeadLetterList{DeadLetters: list})
 }
 
 func (s *server) deadLetter(g *gin.Context) {
@@ -589,7 +589,7 @@ func (s *server) deadLetter(g *gin.Context) {
 	}
 	for _, dl := range list {
 		if dl.TaskID == g.Param("task") {
-			g.JSON(http.StatusOK, dl)
+			s.reply(g, http.StatusOK, dl)
 			return
 		}
 	}
@@ -610,7 +610,7 @@ func (s *server) replayOne(g *gin.Context) {
 		return
 	}
 	s.cfg.Log.Info("dead letter replayed", "task", g.Param("task"), "requestId", g.GetString(ridKey))
-	g.JSON(http.StatusAccepted, res)
+	s.reply(g, http.StatusAccepted, res)
 }
 
 func (s *server) replayDept(g *gin.Context) {
@@ -632,5 +632,5 @@ func (s *server) replayDept(g *gin.Context) {
 		return
 	}
 	s.cfg.Log.Info("dead letters replayed", "dept", d, "count", len(res.Replayed), "requestId", g.GetString(ridKey))
-	g.JSON(http.StatusAccepted, res)
+	s.reply(g, http.StatusAccepted, res)
 }

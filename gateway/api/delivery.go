@@ -1,7 +1,6 @@
 package api
 
 import (
-	"encoding/json"
 	"errors"
 	"net/http"
 
@@ -48,9 +47,9 @@ func (s *server) delivery(g *gin.Context, answer func(result any, refusal error)
 	return engine.Delivered{Delivery: d, Answer: answer}
 }
 
-// jsonReply is a reply as g.JSON would send it.
+// jsonReply is a reply as reply would send it, to record.
 func jsonReply(status int, v any) store.Reply {
-	b, err := json.Marshal(v)
+	b, err := EncodeReply(v)
 	if err != nil {
 		return store.Reply{Status: http.StatusInternalServerError, Body: []byte(`{"code":"internal_error"}`)}
 	}

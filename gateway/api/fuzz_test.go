@@ -3,13 +3,12 @@ package api
 import (
 	"bytes"
 	"encoding/json"
+	"onething/civil"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	c "onething/contracts"
-	"onething/gateway/calendar"
 )
 
 // The parsers and validators of what callers send: any input is decoded
@@ -77,7 +76,7 @@ func FuzzSubmission(f *testing.F) {
 	f.Add([]byte(strings.Repeat(`{"a":`, 40)))
 	f.Add([]byte(`{"submittedAt":"2026-13-45T99:00:00Z"}`))
 	f.Add([]byte(`{"applicant":{"mobile":13881801234}}`))
-	today := time.Now().In(calendar.Zone)
+	today := civil.Today(nil)
 	f.Fuzz(func(t *testing.T, body []byte) {
 		var sub c.Submission
 		if err := decodeStrict(body, &sub); err != nil {

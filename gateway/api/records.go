@@ -14,7 +14,6 @@ import (
 
 	c "onething/contracts"
 	"onething/gateway/auth"
-	"onething/gateway/calendar"
 	"onething/gateway/store"
 )
 
@@ -120,7 +119,7 @@ func (s *server) record(g *gin.Context) {
 		return
 	}
 	s.cfg.Log.Info("full record read", "app", app.ID, "caller", entry.Subject, "audit", entry.ID, "requestId", g.GetString(ridKey))
-	g.JSON(http.StatusOK, s.cfg.Engine.Record(app, entry.ID))
+	s.reply(g, http.StatusOK, s.cfg.Engine.Record(app, entry.ID))
 }
 
 // searchApplications is GET /v1/applications?idNumber=…: every
@@ -149,7 +148,7 @@ func (s *server) findPerson(g *gin.Context, rawID, rawReason string) {
 		return
 	}
 	idn := store.NormalizeIDNumber(raw)
-	if _, err := c.ParseIDNumber(idn, time.Now().In(calendar.Zone)); err != nil {
+	if _, err := c.ParseIDNumber(idn, s.cfg.Engine.Flow.Today()); err != nil {
 		s.invalid(g, []c.FieldError{{Field: "idNumber", Code: "invalid", Message: "公民身份号码不正确（18 位，校验位须正确）", MessageEn: "not a valid citizen ID number (18 characters, correct check character)"}})
 		return
 	}
@@ -171,7 +170,7 @@ func (s *server) findPerson(g *gin.Context, rawID, rawReason string) {
 			out.Applications = append(out.Applications, s.cfg.Engine.Summary(app))
 		}
 	}
-	g.JSON(http.StatusOK, out)
+	s.reply(g, http.StatusOK, out)
 }
 
 // auditLog is GET /v1/admin/audit: the audit log, newest first, filtered
@@ -234,7 +233,7 @@ func (s *server) auditLog(g *gin.Context) {
 		s.storeFailed(g, err)
 		return
 	}
-	g.JSON(http.StatusOK, page)
+	s.reply(g, http.StatusOK, page)
 }
 
 var appIDPattern = regexp.MustCompile(`^[0-9A-Za-z_-]{1,64}$`)

@@ -51,5 +51,5 @@ func (s *server) unreadableRecords(g *gin.Context) {
 		}
 		out.Records, out.Count = list, n
 	}
-	g.JSON(http.StatusOK, out)
+	s.reply(g, http.StatusOK, out)
 }

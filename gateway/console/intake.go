@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"onething/civil"
 	c "onething/contracts"
 	"onething/gateway/auth"
 	"onething/gateway/calendar"
@@ -125,9 +126,9 @@ func (k *Console) intake(w http.ResponseWriter, r *http.Request, req *request) {
 	for _, name := range formFields {
 		d.F[name] = r.PostFormValue(name)
 	}
-	now := k.cfg.Now()
+	now := k.cfg.Engine.Flow.Now() // the business clock: today for the rules
 	sub := submission(d.F, now)
-	facts := rules.FactsOf(&sub.Applicant, now.In(calendar.Zone))
+	facts := rules.FactsOf(&sub.Applicant, civil.Of(now))
 	wants := c.GuideWants{Certificate: sub.Requests.Certificate, TwoSubsidies: sub.Requests.TwoSubsidies != nil, Pension: sub.Requests.Pension != nil, Medical: sub.Requests.Medical != nil}
 	if wants.Certificate != nil || wants.TwoSubsidies || wants.Pension || wants.Medical {
 		g := rules.Guide(facts, wants, sub.Requests.Medical != nil && sub.Requests.Medical.PremiumPaid, k.cfg.Calendar)
@@ -137,7 +138,7 @@ func (k *Console) intake(w http.ResponseWriter, r *http.Request, req *request) {
 		k.render(w, http.StatusOK, "intake", d)
 		return
 	}
-	problems := sub.Validate(now.In(calendar.Zone))
+	problems := sub.Validate(civil.Of(now))
 	if d.F["attest"] != "1" {
 		problems = append(problems, c.FieldError{Field: "attestation", Code: "required",
 			Message: "请确认已核对证件原件并收取照片", MessageEn: "confirm that the originals were checked and the photos received"})

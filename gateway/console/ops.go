@@ -13,6 +13,7 @@ import (
 	"onething/gateway/calendar"
 	"onething/gateway/engine"
 	"onething/gateway/rules"
+	"onething/gateway/workflow"
 )
 
 func (k *Console) deadLetters(w http.ResponseWriter, r *http.Request, req *request) {
@@ -135,7 +136,7 @@ func (k *Console) sla(w http.ResponseWriter, r *http.Request, req *request) {
 				if n, err := cal.WorkingDaysBetween(app.ReceivedAt, last); err == nil {
 					whole = append(whole, n)
 				}
-				f := rules.FactsOf(&app.Applicant, app.ReceivedAt.In(calendar.Zone))
+				f := rules.FactsOf(&app.Applicant, workflow.AcceptedOn(app))
 				var procs []c.Procedure
 				for _, t := range app.Tasks {
 					if t.Procedure != nil {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/oklog/ulid/v2"
 
+	"onething/civil"
 	c "onething/contracts"
 	"onething/gateway/store"
 	"onething/gateway/workflow"
@@ -71,7 +72,7 @@ func (e *Engine) commitAck(ctx context.Context, appID, onceKey string, done *sto
 // jobs are the work a change implies: dispatches of newly ready tasks,
 // supplements to forward, withdrawals to announce, and the status push.
 func (e *Engine) jobs(app *c.Application, ch workflow.Change) []store.Job {
-	now := e.Flow.Now()
+	now := time.Now() // jobs run on the real clock, never the business one
 	jobs := make([]store.Job, 0, len(ch.Ready)+len(ch.Resume)+len(ch.Notify)+len(ch.Opened)+1)
 	add := func(id, kind string, t *c.Task) {
 		jobs = append(jobs, store.Job{ID: id, Kind: kind, AppID: app.ID, TaskID: t.ID, Dept: string(t.Dept), NotBefore: now})
@@ -109,13 +110,14 @@ func (e *Engine) Submit(ctx context.Context, deliveryID string, sub *c.Submissio
 	// atomic write and names the application holding a taken one, so a
 	// repeat costs a plan, and a new submission one round trip to the
 	// store instead of three (measured: docs/PROFILING.md).
-	now := e.Flow.Now()
+	now := e.Flow.Now() // the business clock: the case's receipt and acceptance day
 	app = &c.Application{
-		ID:         NewID(now),
+		ID:         NewID(time.Now()),
 		PortalRef:  sub.PortalRef,
 		DeliveryID: deliveryID,
 		Channel:    sub.Channel,
 		ReceivedAt: now.UTC(),
+		AcceptedOn: civil.Of(now).String(),
 		Applicant:  sub.Applicant,
 		Requests:   sub.Requests,
 		Delivery:   sub.Delivery,

@@ -6,6 +6,7 @@ import (
 
 	c "onething/contracts"
 	"onething/gateway/store"
+	"onething/gateway/workflow"
 )
 
 // FindByIDNumber returns every application of the person with this ID
@@ -39,7 +40,7 @@ func (e *Engine) Summary(app *c.Application) c.ApplicationSummary {
 		items = append(items, t.Item)
 	}
 	return c.ApplicationSummary{
-		ApplicationID: app.ID, PortalRef: app.PortalRef, Channel: app.Channel, ReceivedAt: app.ReceivedAt,
+		ApplicationID: app.ID, PortalRef: app.PortalRef, Channel: app.Channel, ReceivedAt: app.ReceivedAt, AcceptedOn: workflow.AcceptedOn(app).String(),
 		Applicant: c.MaskedApplicant{
 			Name: c.MaskName(app.Applicant.Name), IDNumber: c.MaskID(app.Applicant.IDNumber),
 			HouseholdDivision: app.Applicant.HouseholdDivision,
@@ -53,7 +54,7 @@ func (e *Engine) Summary(app *c.Application) c.ApplicationSummary {
 func (e *Engine) Record(app *c.Application, auditID string) c.ApplicationRecord {
 	e.Flow.Recompute(app)
 	return c.ApplicationRecord{
-		ApplicationID: app.ID, PortalRef: app.PortalRef, Channel: app.Channel, ReceivedAt: app.ReceivedAt,
+		ApplicationID: app.ID, PortalRef: app.PortalRef, Channel: app.Channel, ReceivedAt: app.ReceivedAt, AcceptedOn: workflow.AcceptedOn(app).String(),
 		Applicant: app.Applicant, Requests: app.Requests, Delivery: app.Delivery, Tasks: app.Tasks,
 		Timeline: app.Timeline, Status: app.Status, Version: app.Version, AuditID: auditID,
 	}

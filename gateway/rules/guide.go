@@ -59,7 +59,7 @@ func Guide(f Facts, w c.GuideWants, premiumPaid bool, cal *calendar.Calendar) c.
 		if it.ClockStart != c.ClockAcceptance || !it.Eligible {
 			return
 		}
-		if d, err := cal.AddWorkingDays(today, it.LimitDays); err == nil {
+		if d, err := cal.AddWorkingDays(today.Midnight(), it.LimitDays); err == nil {
 			it.DueDate = d.Format(time.DateOnly)
 		}
 	}
@@ -197,7 +197,7 @@ func Guide(f Facts, w c.GuideWants, premiumPaid bool, cal *calendar.Calendar) c.
 	if !allOnline {
 		ans.Trips = 1
 	}
-	if d, err := cal.AddWorkingDays(today, c.WholeLimitDays); err == nil {
+	if d, err := cal.AddWorkingDays(today.Midnight(), c.WholeLimitDays); err == nil {
 		ans.WholeDueDate = d.Format(time.DateOnly)
 	} else {
 		ans.Notes = append(ans.Notes, c.Message{ZH: "节假日安排尚未公布，部分办结日期暂无法计算", EN: "the holiday calendar is not yet published for part of the period: some due dates cannot be computed"})

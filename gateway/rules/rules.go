@@ -9,8 +9,7 @@
 package rules
 
 import (
-	"time"
-
+	"onething/civil"
 	c "onething/contracts"
 )
 
@@ -36,9 +35,10 @@ const (
 )
 
 // Facts are what the rules decide from: the applicant's situation, not who
-// they are.
+// they are. Today is the civil date in China the case is judged on: the
+// acceptance day (ages and validity are judged then).
 type Facts struct {
-	Today             time.Time
+	Today             civil.Date
 	Certificate       *c.Certificate // held, if any
 	HouseholdDivision string
 	Dibao             bool
@@ -51,8 +51,8 @@ type Facts struct {
 	Under16 bool
 }
 
-// FactsOf reads the facts of an application on a day.
-func FactsOf(a *c.Applicant, today time.Time) Facts {
+// FactsOf reads the facts of an application on a civil date.
+func FactsOf(a *c.Applicant, today civil.Date) Facts {
 	f := Facts{Today: today, Certificate: a.Certificate, HouseholdDivision: a.HouseholdDivision, Dibao: a.Dibao, Tekun: a.Tekun, Orphan: a.Orphan}
 	if id, err := c.ParseIDNumber(a.IDNumber, today); err == nil {
 		f.Minor = id.AgeOn(today) < 18
@@ -66,7 +66,12 @@ func (f Facts) Tongchuan() bool { return c.InTongchuan(f.HouseholdDivision) }
 
 // visualCutoff: certificates issued before 2018 from visual assessment
 // (目测评定) must be reassessed on expiry renewal.
-var visualCutoff = time.Date(2018, 1, 1, 0, 0, 0, 0, time.UTC)
+var visualCutoff = civil.MustParse("2018-01-01")
+
+// RenewalOpens is the first day an expiry renewal may be applied for: nine
+// years after validFrom (a validFrom of 29 February gives 28 February in a
+// common year, civil.Date.Anniversary).
+func RenewalOpens(validFrom civil.Date) civil.Date { return validFrom.Anniversary(9) }
 
 // Certificate decides one certificate business: its procedure, or why it
 // cannot be accepted.
@@ -86,13 +91,13 @@ func Certificate(f Facts, req *c.CertificateRequest) (c.Procedure, *c.Message) {
 		switch req.SubKind {
 		case "expiry":
 			p.Clause = ClauseRenewExpiry
-			from, err := time.Parse(time.DateOnly, held.ValidFrom)
-			if err == nil && f.Today.Before(from.AddDate(9, 0, 0)) {
+			from, err := civil.Parse(held.ValidFrom)
+			if opens := RenewalOpens(from); err == nil && f.Today.Before(opens) {
 				return p, &c.Message{
-					ZH: "残疾人证有效期满九年后方可申请到期换证（可于 " + from.AddDate(9, 0, 0).Format(time.DateOnly) + " 起申请）",
-					EN: "an expiry renewal is possible only after nine years of validity (from " + from.AddDate(9, 0, 0).Format(time.DateOnly) + ")"}
+					ZH: "残疾人证有效期满九年后方可申请到期换证（可于 " + opens.String() + " 起申请）",
+					EN: "an expiry renewal is possible only after nine years of validity (from " + opens.String() + ")"}
 			}
-			issued, err := time.Parse(time.DateOnly, held.IssuedOn)
+			issued, err := civil.Parse(held.IssuedOn)
 			if held.VisualAssessment && (err != nil || issued.Before(visualCutoff)) {
 				p.Assessment = true
 				p.Note = &c.Message{ZH: "2018 年以前目测评定核发的残疾人证，到期换证须重新评定", EN: "pre-2018 visual-assessment certificates are reassessed on renewal"}
@@ -141,10 +146,13 @@ var (
 	MsgDependencyFailed   = &c.Message{ZH: "所依赖的残疾人证业务未办成，本事项无法办理", EN: "the certificate business this item depends on did not succeed"}
 )
 
-// validOn reports whether a certificate is valid on a day.
-func validOn(cert *c.Certificate, day time.Time) bool {
-	until, err := time.Parse(time.DateOnly, cert.ValidUntil)
-	return err != nil || !day.After(until.Add(24*time.Hour-time.Nanosecond))
+// ValidOn reports whether a certificate is valid on a civil date: through
+// the whole of its validUntil day, not a day after. A validUntil that does
+// not parse was refused at validation; it counts as valid here so the
+// department, not a typo, decides.
+func ValidOn(cert *c.Certificate, day civil.Date) bool {
+	until, err := civil.Parse(cert.ValidUntil)
+	return err != nil || !day.After(until)
 }
 
 // Living decides 困难残疾人生活补贴: valid certificate, Tongchuan household,
@@ -156,7 +164,7 @@ func Living(f Facts, cert *c.Certificate) *c.Message {
 	switch {
 	case cert == nil:
 		return MsgNeedsCertificate
-	case !validOn(cert, f.Today):
+	case !ValidOn(cert, f.Today):
 		return MsgCertExpired
 	}
 	return nil
@@ -183,7 +191,7 @@ func Nursing(f Facts, cert *c.Certificate) (c.ItemCode, *c.Message) {
 		return c.ItemSubsidyNursing, MsgNotTongchuan
 	case cert == nil:
 		return c.ItemSubsidyNursing, MsgNeedsCertificate
-	case !validOn(cert, f.Today):
+	case !ValidOn(cert, f.Today):
 		return c.ItemSubsidyNursing, MsgCertExpired
 	case cert.Grade == 1 || cert.Grade == 2:
 		return c.ItemSubsidyNursing, nil
@@ -199,7 +207,7 @@ func Pension(f Facts, cert *c.Certificate) *c.Message {
 	if f.Under16 {
 		return MsgPensionAge
 	}
-	if f.Dibao || f.Tekun || (cert != nil && cert.Grade <= 2 && validOn(cert, f.Today)) {
+	if f.Dibao || f.Tekun || (cert != nil && cert.Grade <= 2 && ValidOn(cert, f.Today)) {
 		return nil
 	}
 	return MsgPensionNotEligible

@@ -2,19 +2,19 @@ package rules
 
 import (
 	"testing"
-	"time"
 
+	"onething/civil"
 	c "onething/contracts"
 	"onething/gateway/calendar"
 )
 
 // today is Monday 2026-11-30 in China.
-var today = time.Date(2026, 11, 30, 10, 0, 0, 0, calendar.Zone)
+var today = civil.MustParse("2026-11-30")
 
 func held(cat, grade int, from string, visual bool) *c.Certificate {
-	f, _ := time.Parse(time.DateOnly, from)
+	f := civil.MustParse(from)
 	return &c.Certificate{Category: cat, Grade: grade, IssuedOn: from, ValidFrom: from,
-		ValidUntil: f.AddDate(10, 0, -1).Format(time.DateOnly), VisualAssessment: visual}
+		ValidUntil: f.Anniversary(10).AddDays(-1).String(), VisualAssessment: visual}
 }
 
 func tongchuan(mod func(*Facts)) Facts {
@@ -281,7 +281,7 @@ func TestGuideDeadlines(t *testing.T) {
 	// 指南一(十三): subsidies 10, pension 45, medical 15 working days from
 	// acceptance; cert.new from the publicity day (no date yet).
 	f := tongchuan(func(f *Facts) { f.Dibao = true })
-	f.Today = time.Date(2026, 9, 18, 10, 0, 0, 0, calendar.Zone) // Friday before 中秋 and 国庆
+	f.Today = civil.MustParse("2026-09-18") // Friday before 中秋 and 国庆
 	a := Guide(f, c.GuideWants{Certificate: &c.CertificateRequest{Business: c.ItemCertNew, RequestedCategory: 4}, TwoSubsidies: true, Pension: true, Medical: true}, false, calendar.Default())
 	// From 2026-09-18: Sun 9-20 (调休) 1, 9-21..24 5, 9-28..30 8, 10-8/9 10,
 	// Sat 10-10 (调休) 11, 10-12..15 15.
@@ -301,7 +301,7 @@ func TestGuideDeadlines(t *testing.T) {
 		t.Errorf("whole: %d %s", a.WholeLimitDays, a.WholeDueDate)
 	}
 	// A due date that would fall in an unpublished year is not guessed.
-	f.Today = time.Date(2026, 12, 20, 10, 0, 0, 0, calendar.Zone)
+	f.Today = civil.MustParse("2026-12-20")
 	a = Guide(f, c.GuideWants{Pension: true}, false, calendar.Default())
 	if it := guideItem(a, c.ItemPensionSubsidy); it.DueDate != "" || a.WholeDueDate != "" || len(a.Notes) == 0 {
 		t.Errorf("2027 dates were guessed: %+v %s %v", it, a.WholeDueDate, a.Notes)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"time"
 
+	"onething/civil"
 	c "onething/contracts"
 	"onething/gateway/rules"
 )
@@ -222,6 +223,9 @@ func (w *Workflow) milestone(app *c.Application, t *c.Task, ev *c.DeptEvent) Cha
 			return Change{Outcome: Duplicate}
 		}
 	}
+	if kind == "assessed" {
+		w.publicityOnAssessmentDay(app, t, civil.Of(ev.OccurredAt))
+	}
 	t.Milestones = append(t.Milestones, c.Milestone{Kind: kind, At: ev.OccurredAt})
 	t.UpdatedAt = w.Now()
 	note := map[string]c.Message{"assessed": {ZH: "残疾评定完成", EN: "disability assessment done"}, "publicised": {ZH: "评定结果开始公示", EN: "assessment result publicised"}}[kind]
@@ -271,6 +275,31 @@ func (w *Workflow) report(app *c.Application, t *c.Task, to c.TaskState, source 
 	return ch, nil
 }
 
+// publicityOnAssessmentDay decides the publicity rule on the day of the
+// assessment result, as the seed's clock for minors says (申请人是未成年人的，
+// 原则上不予公示): someone who turned 18 between acceptance and assessment is
+// publicised and the clock starts at publicity; someone still a minor is not
+// and the clock starts at the assessment.
+func (w *Workflow) publicityOnAssessmentDay(app *c.Application, t *c.Task, day civil.Date) {
+	if t.Procedure == nil || !t.Procedure.Assessment {
+		return
+	}
+	id, err := c.ParseIDNumber(app.Applicant.IDNumber, day)
+	if err != nil {
+		return
+	}
+	minor := id.AgeOn(day) < 18
+	if t.Procedure.Publicity == !minor {
+		return
+	}
+	p := *t.Procedure // the record's procedure may be shared with a copy
+	p.Publicity, p.ClockStart = !minor, c.ClockPublicity
+	if minor {
+		p.ClockStart = c.ClockAssessment
+	}
+	t.Procedure = &p
+}
+
 // clockStart is when a task's legal time limit starts: a certificate
 // business's procedure says (publicity day where assessed, acceptance
 // otherwise); the other items count from acceptance.
@@ -288,7 +317,7 @@ func (w *Workflow) setDue(t *c.Task, start time.Time) {
 	if w.Cal == nil {
 		return
 	}
-	due, err := w.Cal.AddWorkingDays(start, c.Items[t.Item].LimitDays)
+	due, err := w.Cal.AddWorkingDays(civil.Of(start).Midnight(), c.Items[t.Item].LimitDays)
 	if err != nil {
 		return
 	}

@@ -4,13 +4,18 @@ import (
 	"strconv"
 	"time"
 
+	"onething/civil"
 	c "onething/contracts"
 	"onething/gateway/calendar"
 	"onething/gateway/rules"
 )
 
-// Workflow applies the rules to applications. Now is the clock (tests set
-// it); Cal counts legal deadlines in working days.
+// Workflow applies the rules to applications. Now is the business clock:
+// the instant a case's history records (receipt, timeline, milestones) and
+// whose civil date in China is "today" for every rule, due date and overdue
+// flag. It is the real clock except under `onething dev --now` and in
+// tests; job scheduling, leases and backoff never read it. Cal counts legal
+// deadlines in working days.
 type Workflow struct {
 	Cal *calendar.Calendar
 	Now func() time.Time
@@ -19,9 +24,26 @@ type Workflow struct {
 // New returns a workflow on the real clock.
 func New(cal *calendar.Calendar) *Workflow { return &Workflow{Cal: cal, Now: time.Now} }
 
-// facts are the applicant's facts today (China time).
+// Today is the civil date in China on the business clock.
+func (w *Workflow) Today() civil.Date { return civil.Of(w.Now()) }
+
+// AcceptedOn is the day an application was accepted, on which ages and
+// validity are judged: the recorded acceptedOn, or for a record from before
+// it was kept, the China date of its receipt.
+func AcceptedOn(app *c.Application) civil.Date {
+	if d, err := civil.Parse(app.AcceptedOn); err == nil {
+		return d
+	}
+	return civil.Of(app.ReceivedAt)
+}
+
+// facts are the applicant's facts on the day the application was accepted.
 func (w *Workflow) facts(app *c.Application) rules.Facts {
-	return rules.FactsOf(&app.Applicant, w.Now().In(calendar.Zone))
+	day := AcceptedOn(app)
+	if app.ReceivedAt.IsZero() && app.AcceptedOn == "" {
+		day = w.Today() // being planned: accepted today
+	}
+	return rules.FactsOf(&app.Applicant, day)
 }
 
 // Plan turns the requests of a new application into tasks: the certificate

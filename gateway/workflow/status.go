@@ -5,14 +5,13 @@ import (
 	"time"
 
 	c "onething/contracts"
-	"onething/gateway/calendar"
 )
 
 // Recompute derives the consolidated status from the tasks: completed when
 // every task is final, supplement_required when any task waits on the
 // applicant, processing once any task has been dispatched, received before.
 func (w *Workflow) Recompute(app *c.Application) {
-	today := w.Now().In(calendar.Zone).Format(time.DateOnly)
+	today := w.Today().String()
 	s := c.Status{Counts: map[c.TaskState]int{}}
 	final, started, supplement := 0, false, false
 	for _, t := range app.Tasks {
@@ -53,7 +52,7 @@ func (w *Workflow) Recompute(app *c.Application) {
 	sort.Strings(s.Overdue)
 	s.DueDate = app.Status.DueDate
 	if s.DueDate == "" && w.Cal != nil {
-		if due, err := w.Cal.AddWorkingDays(app.ReceivedAt, c.WholeLimitDays); err == nil {
+		if due, err := w.Cal.AddWorkingDays(AcceptedOn(app).Midnight(), c.WholeLimitDays); err == nil {
 			s.DueDate = due.Format(time.DateOnly)
 		}
 	}
@@ -62,5 +61,5 @@ func (w *Workflow) Recompute(app *c.Application) {
 
 // Overdue reports whether an unfinished task is past its due date today.
 func (w *Workflow) Overdue(t *c.Task) bool {
-	return !t.State.Final() && t.DueDate != "" && t.DueDate < w.Now().In(calendar.Zone).Format(time.DateOnly)
+	return !t.State.Final() && t.DueDate != "" && t.DueDate < w.Today().String()
 }

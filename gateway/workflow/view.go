@@ -3,6 +3,7 @@ package workflow
 import (
 	"time"
 
+	"onething/civil"
 	c "onething/contracts"
 )
 
@@ -18,8 +19,8 @@ func (w *Workflow) briefs(app *c.Application, m *c.FreeTextMasker) []c.TaskBrief
 		out = append(out, c.TaskBrief{
 			TaskID: t.ID, Item: t.Item, ItemName: c.Items[t.Item].Name, Dept: t.Dept, State: t.State,
 			DependsOn: t.DependsOn, CaseNo: t.CaseNo, Reason: maskedMessage(t.Reason, m), Result: maskedResult(t.Result, m),
-			Certificate: maskedCert(t.Certificate), Milestones: t.Milestones, Supplement: maskedSupplement(t.Supplement, m), DueDate: t.DueDate,
-			Overdue: w.Overdue(t), UpdatedAt: t.UpdatedAt,
+			Certificate: maskedCert(t.Certificate), Milestones: chinaMilestones(t.Milestones), Supplement: maskedSupplement(t.Supplement, m), DueDate: t.DueDate,
+			Overdue: w.Overdue(t), UpdatedAt: civil.In(t.UpdatedAt),
 		})
 	}
 	return out
@@ -69,6 +70,11 @@ func maskedSupplement(s *c.Supplement, m *c.FreeTextMasker) *c.Supplement {
 	}
 	out := *s
 	out.What, out.Where = *maskedMessage(&s.What, m), *maskedMessage(&s.Where, m)
+	out.RequestedAt = civil.In(s.RequestedAt)
+	if s.ProvidedAt != nil {
+		at := civil.In(*s.ProvidedAt)
+		out.ProvidedAt = &at
+	}
 	return &out
 }
 
@@ -80,7 +86,22 @@ func maskedTimeline(tl []c.Entry, m *c.FreeTextMasker) []c.Entry {
 	out := make([]c.Entry, len(tl))
 	for i, e := range tl {
 		e.Note = maskedMessage(e.Note, m)
+		e.At = civil.In(e.At)
 		out[i] = e
+	}
+	return out
+}
+
+// chinaMilestones is a copy of the milestones with their times in China
+// time, as every time people read.
+func chinaMilestones(ms []c.Milestone) []c.Milestone {
+	if ms == nil {
+		return nil
+	}
+	out := make([]c.Milestone, len(ms))
+	for i, x := range ms {
+		x.At = civil.In(x.At)
+		out[i] = x
 	}
 	return out
 }
@@ -102,7 +123,7 @@ func (w *Workflow) View(app *c.Application) c.ApplicationView {
 	w.Recompute(app)
 	m := masker(app)
 	return c.ApplicationView{
-		ApplicationID: app.ID, PortalRef: app.PortalRef, Channel: app.Channel, ReceivedAt: app.ReceivedAt,
+		ApplicationID: app.ID, PortalRef: app.PortalRef, Channel: app.Channel, ReceivedAt: civil.In(app.ReceivedAt), AcceptedOn: AcceptedOn(app).String(),
 		Applicant: c.MaskedApplicant{
 			Name: c.MaskName(app.Applicant.Name), IDNumber: c.MaskID(app.Applicant.IDNumber),
 			HouseholdDivision: app.Applicant.HouseholdDivision,
@@ -117,6 +138,6 @@ func (w *Workflow) Push(app *c.Application) *c.StatusPush {
 	w.Recompute(app)
 	return &c.StatusPush{
 		Type: "application.status", ApplicationID: app.ID, PortalRef: app.PortalRef,
-		Version: app.Version, Status: app.Status, Items: w.Briefs(app), SentAt: time.Now().UTC(),
+		Version: app.Version, Status: app.Status, Items: w.Briefs(app), SentAt: civil.In(time.Now()),
 	}
 }
