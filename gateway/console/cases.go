@@ -229,7 +229,7 @@ func (k *Console) detail(w http.ResponseWriter, r *http.Request, req *request) {
 func (k *Console) renderDetail(w http.ResponseWriter, r *http.Request, req *request, app *c.Application, revealed *c.Applicant, reasonErr string) {
 	view := k.cfg.Engine.Flow.View(app)
 	p := k.base(r, req, "办件详情")
-	now := k.cfg.Now().In(calendar.Zone)
+	now := k.cfg.Engine.Flow.Now() // business today, for the working days left
 	items := make([]itemRow, 0, len(view.Items))
 	for _, it := range view.Items {
 		left := ""

@@ -22,6 +22,7 @@ import (
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 	"golang.org/x/crypto/bcrypt"
 
+	"onething/civil"
 	c "onething/contracts"
 	"onething/gateway/console"
 	"onething/gateway/service"
@@ -40,6 +41,9 @@ type Options struct {
 	// mocks.DefaultScript (the people of contracts/examples).
 	CertScript map[string]mocks.CertOutcome
 	Log        *slog.Logger
+	// Clock is the business clock of the whole chain, gateway and mocks
+	// (nil: the real one): `onething dev --now` and tests of date rules.
+	Clock civil.Clock
 	// Tune adjusts the gateway configuration before it starts (tests).
 	Tune func(*service.Config)
 	// Faults are injected by the department mocks from the start.
@@ -162,6 +166,11 @@ func Start(opts Options) (*Stack, error) {
 		c.DeptCDPF: "/api/v1/certificate-cases", c.DeptCivil: "/api/v1/subsidy-cases",
 		c.DeptHRSS: "/api/v1/pension-subsidy-cases", c.DeptMedical: "/api/v1/medical-subsidy-cases",
 	}
+	var today func() time.Time // the mocks' business clock: the gateway's
+	if opts.Clock != nil {
+		today = opts.Clock.Now
+		cfg.Clock = opts.Clock
+	}
 	for i, d := range c.Depts {
 		eventSecret, reqSecret := NewSecret(), token()
 		signing, expect, err := SigningPair(opts.Signing[d], reqSecret)
@@ -171,7 +180,7 @@ func Start(opts Options) (*Stack, error) {
 			return nil, fmt.Errorf("%s: %w", d, err)
 		}
 		m, err := mocks.NewDept(mocks.Config{Dept: d, Path: paths[d], AppKey: "onething-" + string(d), Secret: reqSecret,
-			EventSecret: eventSecret, Delay: opts.Delay, Log: opts.Log, Faults: opts.Faults[d], Expect: expect}, deciders[d])
+			EventSecret: eventSecret, Delay: opts.Delay, Log: opts.Log, Faults: opts.Faults[d], Expect: expect, Today: today}, deciders[d])
 		if err != nil {
 			s.Stop()
 			return nil, err

@@ -25,6 +25,7 @@ import (
 	"onething/adapters/hrss"
 	"onething/adapters/medical"
 	"onething/adapters/portal"
+	civildate "onething/civil"
 	c "onething/contracts"
 	"onething/gateway/api"
 	"onething/gateway/auth"
@@ -72,6 +73,10 @@ type Config struct {
 	// CalendarFile replaces the built-in working-day calendar (an operator
 	// adds next year's holidays there without a rebuild).
 	CalendarFile string `json:"calendarFile"`
+	// Clock is the business clock (nil: the real one). Only `onething dev
+	// --now` sets it: it is no configuration key, so `serve` cannot run on
+	// a fake clock.
+	Clock civildate.Clock `json:"-"`
 
 	PortalSecrets    []string `json:"portalSecrets"`    // verify submissions
 	PortalPushURL    string   `json:"portalPushUrl"`    // base URL of the portal receiver
@@ -240,6 +245,9 @@ func Assemble(cfg Config, st store.Store, log *slog.Logger) (*Service, error) {
 	s.Calendar.OnMissingYear(s.calendarGap)
 
 	flow := workflow.New(s.Calendar)
+	if cfg.Clock != nil {
+		flow.Now = cfg.Clock.Now
+	}
 	s.Engine = &engine.Engine{Store: st, Flow: flow, PollEvery: map[c.Dept]time.Duration{}}
 	pollBase := time.Duration(0)
 	depts := map[c.Dept]engine.Department{}
@@ -379,7 +387,7 @@ func (s *Service) ready(ctx context.Context) map[string]api.Check {
 	} else {
 		checks["store"] = api.Check{OK: true, Detail: "reachable"}
 	}
-	year := time.Now().In(calendar.Zone).Year()
+	year := s.Engine.Flow.Today().Year()
 	cal := api.Check{OK: s.Calendar.Covers(year), Detail: "covers " + fmt.Sprint(s.Calendar.Years())}
 	if !cal.OK {
 		cal.Detail = "calendar lacks " + strconv.Itoa(year) + ": due dates cannot be computed; " + cal.Detail

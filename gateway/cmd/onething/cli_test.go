@@ -153,6 +153,13 @@ func TestUsageErrorsExitTwo(t *testing.T) {
 		{[]string{"dev", "--delay", "soon"}, "soon"},
 		{[]string{"dev", "--faults", "{bad"}, "--faults"},
 		{[]string{"dev", "extra"}, "extra"},
+		{[]string{"dev", "--now", "2026-12-05T07:43:00"}, "--now"}, // no offset: which 07:43?
+		{[]string{"dev", "--now", "tomorrow"}, "--now"},
+		{[]string{"dev", "--clock-rate", "0"}, "--clock-rate"},
+		{[]string{"dev", "--clock-rate", "1e9"}, "--clock-rate"},
+		{[]string{"dev", "--clock-rate", "fast"}, "fast"},
+		{[]string{"serve", "--config", filepath.Join(dir, "none.yaml"), "--now", "2026-12-05T07:43:00+08:00"}, "--now"}, // never a fake clock
+		{[]string{"serve", "--config", filepath.Join(dir, "none.yaml"), "--clock-rate", "3600"}, "--clock-rate"},
 		{[]string{"mocks", "--config-template", "x.json"}, "--config-out"},
 		{[]string{"mocks", "--faults", `{"nope":1}`}, "--faults"},
 		{[]string{"serve"}, "--config"},
@@ -413,44 +420,9 @@ func TestDevBanner(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the whole development stack")
 	}
-	cmd := exec.Command(binary, "dev", "--port", "0", "--mock-port", "0", "--data", t.TempDir(), "--delay", "1ms")
-	cmd.Env = cleanEnv()
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	lines := make(chan string)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-	}()
-	var banner []string
-	timeout := time.After(90 * time.Second)
-read:
-	for {
-		select {
-		case l, ok := <-lines:
-			if !ok {
-				t.Fatalf("dev ended before its banner:\n%s\n%s", strings.Join(banner, "\n"), stderr.String())
-			}
-			banner = append(banner, l)
-			if strings.Contains(l, "Ctrl-C stops everything.") {
-				break read
-			}
-		case <-timeout:
-			t.Fatalf("no banner within 90s:\n%s\n%s", strings.Join(banner, "\n"), stderr.String())
-		}
-	}
-	text := strings.Join(banner, "\n")
+	d := startDev(t)
+	cmd, lines, stderr, text := d.cmd, d.lines, d.stderr, d.banner
+
 	for _, re := range []string{
 		`(?m)^  gateway +http://127\.0\.0\.1:\d+$`,
 		`(?m)^  portal signing secret +whsec_\S+$`,
@@ -557,4 +529,104 @@ func readTokenOf(t *testing.T, path string) string {
 		t.Fatalf("%s: %v", path, err)
 	}
 	return cfg.ReadTokens[0].Token
+}
+
+// runningDev is an `onething dev` started by a test, its banner read.
+type runningDev struct {
+	cmd    *exec.Cmd
+	lines  chan string
+	stderr *bytes.Buffer
+	banner string
+}
+
+// startDev starts `onething dev` on free ports with args added, reads its
+// banner and kills it when the test ends.
+func startDev(t *testing.T, args ...string) runningDev {
+	t.Helper()
+	cmd := exec.Command(binary, append([]string{"dev", "--port", "0", "--mock-port", "0", "--data", t.TempDir(), "--delay", "1ms"}, args...)...)
+	cmd.Env = cleanEnv()
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill() })
+	lines := make(chan string)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	var banner []string
+	timeout := time.After(90 * time.Second)
+read:
+	for {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatalf("dev ended before its banner:\n%s\n%s", strings.Join(banner, "\n"), stderr.String())
+			}
+			banner = append(banner, l)
+			if strings.Contains(l, "Ctrl-C stops everything.") {
+				break read
+			}
+		case <-timeout:
+			t.Fatalf("no banner within 90s:\n%s\n%s", strings.Join(banner, "\n"), stderr.String())
+		}
+	}
+	return runningDev{cmd: cmd, lines: lines, stderr: &stderr, banner: strings.Join(banner, "\n")}
+}
+
+// dev --now runs the whole chain on a business clock from that instant:
+// at 07:43 China time (23:43 UTC the day before) the case is accepted on
+// the China date, and its times are written in China time.
+func TestDevBusinessClock(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the whole development stack")
+	}
+	d := startDev(t, "--now", "2026-12-05T07:43:00+08:00", "--clock-rate", "60")
+	if !strings.Contains(d.banner, "business clock (--now/--clock-rate): 2026-12-05T07:4") || !strings.Contains(d.banner, "today 2026-12-05") {
+		t.Fatalf("the banner does not show the business clock:\n%s", d.banner)
+	}
+	go func() {
+		for range d.lines {
+		}
+	}()
+	field := func(label string) string {
+		m := regexp.MustCompile(`(?m)^  ` + label + ` +(\S+)`).FindStringSubmatch(d.banner)
+		if m == nil {
+			t.Fatalf("no %s in the banner", label)
+		}
+		return m[1]
+	}
+	gw, secret, token := field("gateway"), field("portal signing secret"), field("read token")
+	r := onething(t, nil, "submit", "--url", gw, "--secret", secret, "--new-ref", "../../../contracts/examples/submission-full.json")
+	m := regexp.MustCompile(`"applicationId": "(\w+)"`).FindStringSubmatch(r.stdout)
+	if r.code != 0 || m == nil {
+		t.Fatalf("submit: %s", r)
+	}
+	req, _ := http.NewRequest(http.MethodGet, gw+"/v1/applications/"+m[1], nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var v struct {
+		ReceivedAt string `json:"receivedAt"`
+		AcceptedOn string `json:"acceptedOn"`
+		Status     struct {
+			DueDate string `json:"dueDate"`
+		} `json:"status"`
+	}
+	json.NewDecoder(resp.Body).Decode(&v)
+	if v.AcceptedOn != "2026-12-05" || !strings.HasPrefix(v.ReceivedAt, "2026-12-05T0") || !strings.HasSuffix(v.ReceivedAt, "+08:00") {
+		t.Errorf("accepted on %q at %q, want 2026-12-05 in China time", v.AcceptedOn, v.ReceivedAt)
+	}
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"onething/civil"
 	c "onething/contracts"
 	"onething/gateway/devstack"
 	"onething/mocks"
@@ -28,6 +29,8 @@ func newDevCmd() *cobra.Command {
 		port, mockPort int
 		delay          time.Duration
 		faults         string
+		now            string
+		clockRate      float64
 	)
 	cmd := &cobra.Command{
 		Use:   "dev",
@@ -38,9 +41,18 @@ new each run. It prints the addresses, the secrets and the console logins (the b
 labelled lines are stable: scripts read them), then runs until Ctrl-C.`,
 		Example: `  onething dev
   onething dev --port 0 --mock-port 0 --data /tmp/onething-dev
-  onething dev --faults '{"errorRate":0.2,"duplicateRate":0.1}'`,
+  onething dev --faults '{"errorRate":0.2,"duplicateRate":0.1}'
+  onething dev --now 2026-12-05T07:43:00+08:00
+  onething dev --now 2026-12-05T07:43:00+08:00 --clock-rate 3600`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts := devstack.Options{Dir: dir, GatewayPort: port, MockBasePort: mockPort, Delay: delay}
+			clock, err := businessClock(now, clockRate, cmd.Flags().Changed("now"), cmd.Flags().Changed("clock-rate"))
+			if err != nil {
+				return err
+			}
+			if clock != nil {
+				opts.Clock = clock
+			}
 			if faults != "" {
 				f, err := parseFaults(faults)
 				if err != nil {
@@ -54,7 +66,7 @@ labelled lines are stable: scripts read them), then runs until Ctrl-C.`,
 			if err := os.MkdirAll(dir, 0o700); err != nil {
 				return err
 			}
-			opts.Log = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelInfo}))
+			opts.Log = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), logOptions(slog.LevelInfo)))
 			// The signal handler first: a SIGTERM as soon as the banner is
 			// out (a script that read what it needed) stops cleanly.
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -87,10 +99,10 @@ send the bundled example (the seed's main case), then watch it:
   %s submit --url %s --secret %s --new-ref %s
   %s status --url %s --token %s --watch APPLICATION_ID
 
-Ctrl-C stops everything.
+%sCtrl-C stops everything.
 `, dir, st.GatewayURL, st.MockURLs["cdpf"], st.MockURLs["civil"], st.MockURLs["hrss"], st.MockURLs["medical"],
 				st.MockURLs["portal"], st.MockURLs["portal"], st.PortalSecret, st.ReadToken, st.AdminToken, st.GatewayURL, st.ClerkPassword, st.OpsPassword,
-				self, st.GatewayURL, st.PortalSecret, exampleSubmission(), self, st.GatewayURL, st.ReadToken)
+				self, st.GatewayURL, st.PortalSecret, exampleSubmission(), self, st.GatewayURL, st.ReadToken, clockBanner(clock))
 			<-ctx.Done()
 			fmt.Fprintln(cmd.OutOrStdout(), "stopping…")
 			return st.Stop()
@@ -101,6 +113,8 @@ Ctrl-C stops everything.
 	fs.IntVar(&port, "port", 8080, "gateway port (0: any free port)")
 	fs.IntVar(&mockPort, "mock-port", 8081, "first of five mock ports: cdpf, civil, hrss, medical, portal (0: any)")
 	fs.DurationVar(&delay, "delay", 300*time.Millisecond, "mock departments' delay between events")
+	fs.StringVar(&now, "now", "", "business clock start, RFC 3339 with offset (e.g. 2026-12-05T07:43:00+08:00): today, validity, ages, due dates and overdue flags of gateway and mocks run from it; signatures, tokens, sessions and rate limits stay on the real clock")
+	fs.Float64Var(&clockRate, "clock-rate", 1, "business seconds per real second (3600: an hour each second); with --now, or from the real time")
 	fs.StringVar(&faults, "faults", "", `faults every mock department injects, as JSON, e.g. '{"errorRate":0.2,"duplicateRate":0.1}' (see README)`)
 	return cmd
 }
@@ -178,4 +192,38 @@ func exampleSubmission() string {
 		}
 	}
 	return rel
+}
+
+// businessClock is dev's business clock from --now and --clock-rate: nil
+// (the real clock) when neither is given. A bad value is a usage error.
+func businessClock(now string, rate float64, nowSet, rateSet bool) (*civil.Shifted, error) {
+	if !nowSet && !rateSet {
+		return nil, nil
+	}
+	start := time.Now()
+	if nowSet {
+		t, err := time.Parse(time.RFC3339, now)
+		if err != nil {
+			return nil, usageErrorf("--now %q: 须为带时区偏移的 RFC 3339 时间 / want RFC 3339 with an offset, e.g. 2026-12-05T07:43:00+08:00", now)
+		}
+		start = t
+	}
+	clock, err := civil.NewShifted(start, rate)
+	if err != nil {
+		return nil, usageErrorf("--clock-rate: 须在 1 到 %d 之间 / must be between 1 and %d", civil.MaxRate, civil.MaxRate)
+	}
+	return clock, nil
+}
+
+// clockBanner is the banner's paragraph on a business clock ("" on the
+// real one).
+func clockBanner(clock *civil.Shifted) string {
+	if clock == nil {
+		return ""
+	}
+	return fmt.Sprintf(`business clock (--now/--clock-rate): %s, %g× real time; today %s
+  drives only business dates (today, validity, ages, due dates, overdue); signatures, tokens,
+  sessions, replay windows and rate limits stay on the real clock
+
+`, civil.Format(clock.Now()), clock.Rate(), civil.Today(clock))
 }

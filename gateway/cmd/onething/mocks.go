@@ -92,7 +92,7 @@ func runMocks(cmd *cobra.Command, f mocksFlags) error {
 	if err != nil {
 		return err
 	}
-	log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+	log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), logOptions(slog.LevelWarn)))
 	info := MocksInfo{Departments: map[c.Dept]service.Dept{}, URLs: map[string]string{}, PortalPushPath: mocks.PortalPath}
 	var servers []*http.Server
 	var depts []*mocks.Dept

@@ -91,7 +91,7 @@ func newLogger(cmd *cobra.Command, format, level string) (*slog.Logger, error) {
 	if err := lv.UnmarshalText([]byte(level)); err != nil {
 		return nil, usageErrorf("--log-level %q: debug, info, warn 或 / or error", level)
 	}
-	opts := &slog.HandlerOptions{Level: lv}
+	opts := logOptions(lv)
 	switch format {
 	case "json", "":
 		return slog.New(slog.NewJSONHandler(cmd.ErrOrStderr(), opts)), nil

@@ -139,5 +139,5 @@ store). Exit 0: no problem; 1: problems found, or the store could not be checked
 
 // quietLog is the log of the store commands: warnings and errors only.
 func quietLog(cmd *cobra.Command) *slog.Logger {
-	return slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+	return slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), logOptions(slog.LevelWarn)))
 }

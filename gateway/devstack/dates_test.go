@@ -1,0 +1,230 @@
+package devstack_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"onething/civil"
+	c "onething/contracts"
+	"onething/contracts/contracttest"
+	"onething/gateway/devstack"
+	"onething/gateway/rules"
+)
+
+// movableClock is a business clock a test sets to any instant.
+type movableClock struct {
+	mu sync.Mutex
+	at time.Time
+}
+
+func (m *movableClock) Now() time.Time { m.mu.Lock(); defer m.mu.Unlock(); return m.at }
+func (m *movableClock) Set(t time.Time) { m.mu.Lock(); m.at = t; m.mu.Unlock() }
+
+// dateRig is one chain on a business clock the test moves, with a
+// submission helper that reports the status and the reply.
+type dateRig struct {
+	t     *testing.T
+	st    *devstack.Stack
+	clock *movableClock
+	seq   atomic.Int64
+}
+
+func newDateRig(t *testing.T) *dateRig {
+	clk := &movableClock{at: time.Now()}
+	st, err := devstack.Start(devstack.Options{Dir: t.TempDir(), Delay: 10 * time.Millisecond, Clock: clk,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Stop() })
+	return &dateRig{t: t, st: st, clock: clk}
+}
+
+// person is a Tongchuan 低保 recipient born on birth holding a grade-2
+// physical certificate valid from..until, asking for what req says.
+func (r *dateRig) submission(birth, validFrom, validUntil civil.Date, guardian bool, req c.Requests) c.Submission {
+	n := int(r.seq.Add(1))
+	id := contracttest.IDNumber("511702", birth, n*2+1)
+	a := c.Applicant{Name: "李明", IDNumber: id, BirthDate: birth.String(), Ethnicity: "汉族", Mobile: "13881800000",
+		Address:       c.Address{Province: "四川省", City: "达州市", County: "通川区", Town: "罗江镇", Village: "龙潭村", DivisionCode: "511702102"},
+		HouseholdType: c.HouseholdAgricultural, HouseholdDivision: "511702102", Dibao: true,
+		Certificate: &c.Certificate{Number: id + "42", Category: 4, Grade: 2, IssuedOn: validFrom.String(), ValidFrom: validFrom.String(), ValidUntil: validUntil.String()}}
+	if guardian {
+		a.Guardian = &c.Guardian{Name: "李华", Relation: "父亲", Phone: "13881800001"}
+	}
+	return c.Submission{PortalRef: "DATES-" + strconv.Itoa(n), Channel: c.ChannelOffline, SubmittedAt: r.clock.Now(),
+		Applicant: a, Requests: req, Delivery: c.Delivery{Method: "pickup"}}
+}
+
+// submit posts sub at the instant at (China time) and returns the status
+// code and the reply's items by item code.
+func (r *dateRig) submit(at time.Time, sub c.Submission) (int, map[c.ItemCode]c.TaskBrief, []byte) {
+	r.t.Helper()
+	r.clock.Set(at)
+	sub.SubmittedAt = at
+	body, _ := json.Marshal(sub)
+	resp, err := devstack.PostSigned(r.st.GatewayURL+"/v1/portal/submissions", r.st.PortalSecret, fmt.Sprintf("msg_dates_%d_%d", at.UnixNano(), r.seq.Add(1)), body)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var acc c.SubmissionAccepted
+	json.Unmarshal(b, &acc)
+	items := map[c.ItemCode]c.TaskBrief{}
+	for _, it := range acc.Items {
+		items[it.Item] = it
+	}
+	return resp.StatusCode, items, b
+}
+
+var (
+	subsidies = c.Requests{TwoSubsidies: &c.TwoSubsidiesRequest{}}
+	renewal   = c.Requests{Certificate: &c.CertificateRequest{Business: c.ItemCertRenew, SubKind: "expiry"}}
+)
+
+// checkDay runs every date rule at one instant of the China day `day`:
+// the last day of a validity, the first day a renewal opens, a birth date
+// of today, an 18th birthday; each with its neighbour on the wrong side.
+func (r *dateRig) checkDay(at time.Time, day civil.Date) {
+	t := r.t
+	t.Helper()
+	adult := day.Anniversary(-40)
+	long := day.Anniversary(-5)
+	label := civil.Format(at)
+
+	// Validity: through the whole of validUntil, not a day after.
+	_, items, b := r.submit(at, r.submission(adult, long, day, false, subsidies))
+	if it := items[c.ItemSubsidyLiving]; it.State == c.TaskRejected {
+		t.Errorf("%s: certificate valid until today (%s) refused as expired: %s", label, day, b)
+	}
+	_, items, b = r.submit(at, r.submission(adult, long, day.AddDays(-1), false, subsidies))
+	if it := items[c.ItemSubsidyLiving]; it.State != c.TaskRejected || it.Reason == nil || *it.Reason != *rules.MsgCertExpired {
+		t.Errorf("%s: certificate valid until yesterday (%s) not refused as expired: %s", label, day.AddDays(-1), b)
+	}
+
+	// Renewal on expiry: from the day nine years after validFrom.
+	_, items, b = r.submit(at, r.submission(adult, day.Anniversary(-9), day.Anniversary(1).AddDays(-1), false, renewal))
+	if it := items[c.ItemCertRenew]; it.State == c.TaskRejected {
+		t.Errorf("%s: renewal on its first allowed day refused: %s", label, b)
+	}
+	_, items, b = r.submit(at, r.submission(adult, day.AddDays(1).Anniversary(-9), day.AddDays(1).Anniversary(1), false, renewal))
+	if it := items[c.ItemCertRenew]; it.State != c.TaskRejected {
+		t.Errorf("%s: renewal the day before it opens accepted: %s", label, b)
+	}
+
+	// A birth date of today is possible; tomorrow's is not.
+	if code, _, b := r.submit(at, r.submission(day, day, day.Anniversary(10), true, subsidies)); code != http.StatusAccepted {
+		t.Errorf("%s: an ID born today (%s) refused: %d %s", label, day, code, b)
+	}
+	if code, _, b := r.submit(at, r.submission(day.AddDays(1), day, day.Anniversary(10), true, subsidies)); code != http.StatusUnprocessableEntity {
+		t.Errorf("%s: an ID born tomorrow accepted: %d %s", label, code, b)
+	}
+
+	// 18 from the day of the 18th birthday: no guardian needed that day,
+	// one needed the day before.
+	if code, _, b := r.submit(at, r.submission(day.Anniversary(-18), long, day.Anniversary(5), false, subsidies)); code != http.StatusAccepted {
+		t.Errorf("%s: on the 18th birthday a guardian was still required: %d %s", label, code, b)
+	}
+	if code, _, b := r.submit(at, r.submission(day.AddDays(1).Anniversary(-18), long, day.Anniversary(5), false, subsidies)); code != http.StatusUnprocessableEntity {
+		t.Errorf("%s: the day before the 18th birthday no guardian was required: %d %s", label, code, b)
+	}
+}
+
+// chinaInstant is the instant hh:mm:ss of day in China.
+func chinaInstant(day civil.Date, hms string) time.Time {
+	at, err := time.ParseInLocation("2006-01-02 15:04:05", day.String()+" "+hms, civil.Zone)
+	if err != nil {
+		panic(err)
+	}
+	return at
+}
+
+// The rules decide on the China date at every hour of it: before 08:00
+// China time (the UTC date is still yesterday) as after.
+func TestDateRulesAtEveryHourOfTheChinaDay(t *testing.T) {
+	r := newDateRig(t)
+	for _, day := range []civil.Date{civil.MustParse("2026-12-05"), civil.MustParse("2027-01-01")} {
+		for _, hms := range []string{"00:00:01", "07:59:59", "08:00:00", "23:59:59"} {
+			r.checkDay(chinaInstant(day, hms), day)
+		}
+	}
+}
+
+// Someone born on 29 February is 18 on 28 February of a common year, and
+// a certificate valid from 29 February opens for renewal on 28 February.
+func TestTwentyNinthOfFebruary(t *testing.T) {
+	r := newDateRig(t)
+	leapling := civil.MustParse("2008-02-29")
+	long := civil.MustParse("2020-01-01")
+	for _, hms := range []string{"00:00:01", "07:59:59", "23:59:59"} {
+		at := chinaInstant(civil.MustParse("2026-02-28"), hms)
+		if code, _, b := r.submit(at, r.submission(leapling, long, civil.MustParse("2030-01-01"), false, subsidies)); code != http.StatusAccepted {
+			t.Errorf("%s: born 2008-02-29, 18 on 2026-02-28, yet a guardian was required: %d %s", civil.Format(at), code, b)
+		}
+		before := chinaInstant(civil.MustParse("2026-02-27"), hms)
+		if code, _, b := r.submit(before, r.submission(leapling, long, civil.MustParse("2030-01-01"), false, subsidies)); code != http.StatusUnprocessableEntity {
+			t.Errorf("%s: born 2008-02-29, still 17, yet no guardian was required: %d %s", civil.Format(before), code, b)
+		}
+		from := civil.MustParse("2016-02-29")
+		if _, items, b := r.submit(at, r.submission(civil.MustParse("1970-01-01"), from, civil.MustParse("2026-02-27").Anniversary(0), false, renewal)); items[c.ItemCertRenew].State == c.TaskRejected {
+			t.Errorf("%s: valid from 2016-02-29, renewal opens on 2025-02-28; refused: %s", civil.Format(at), b)
+		}
+	}
+}
+
+// Property: at random instants of random days, every date rule answers
+// for that instant's China date. ONETHING_DATE_SEED reproduces a run.
+func TestDateRulesAtRandomInstants(t *testing.T) {
+	seed := uint64(time.Now().UnixNano())
+	if s := os.Getenv("ONETHING_DATE_SEED"); s != "" {
+		seed, _ = strconv.ParseUint(s, 10, 64)
+	}
+	t.Logf("ONETHING_DATE_SEED=%d", seed)
+	rng := rand.New(rand.NewPCG(seed, 15))
+	r := newDateRig(t)
+	from := chinaInstant(civil.MustParse("2026-01-01"), "00:00:00")
+	for range 6 {
+		at := from.Add(time.Duration(rng.Int64N(int64(2 * 365 * 24 * time.Hour))))
+		r.checkDay(at, civil.Of(at))
+	}
+}
+
+// An ID number ending in a lower-case x is the same person's: accepted and
+// stored as X (portals and card readers send both).
+func TestLowercaseXIsAccepted(t *testing.T) {
+	r := newDateRig(t)
+	at := chinaInstant(civil.MustParse("2026-12-05"), "07:43:00")
+	sub := r.submission(civil.MustParse("1972-08-14"), civil.MustParse("2020-01-01"), civil.MustParse("2029-12-31"), false, subsidies)
+	for seq := 1; ; seq++ {
+		id := contracttest.IDNumber("511702", civil.MustParse("1972-08-14"), seq)
+		if id[17] == 'X' {
+			lower := id[:17] + "x"
+			sub.Applicant.IDNumber, sub.Applicant.Certificate.Number = lower, lower+"42"
+			break
+		}
+	}
+	code, _, b := r.submit(at, sub)
+	if code != http.StatusAccepted {
+		t.Fatalf("an ID number ending in x refused: %d %s", code, b)
+	}
+	var acc c.SubmissionAccepted
+	json.Unmarshal(b, &acc)
+	app, err := r.st.Service.Store.Get(t.Context(), acc.ApplicationID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := sub.Applicant.IDNumber[:17] + "X"; app.Applicant.IDNumber != want || app.Applicant.Certificate.Number != want+"42" {
+		t.Fatalf("stored as %s / %s, want %s", app.Applicant.IDNumber, app.Applicant.Certificate.Number, want)
+	}
+}
