@@ -8,9 +8,9 @@ import (
 
 // IDNumber is a parsed 公民身份号码 (GB 11643-1999).
 type IDNumber struct {
-	Division string    // 6-digit address code
+	Division string     // 6-digit address code
 	Birth    civil.Date // birth date (a civil date)
-	Male     bool      // odd sequence number
+	Male     bool       // odd sequence number
 }
 
 // Errors of ParseIDNumber; each maps to a FieldError code.

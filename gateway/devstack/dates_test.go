@@ -27,7 +27,7 @@ type movableClock struct {
 	at time.Time
 }
 
-func (m *movableClock) Now() time.Time { m.mu.Lock(); defer m.mu.Unlock(); return m.at }
+func (m *movableClock) Now() time.Time  { m.mu.Lock(); defer m.mu.Unlock(); return m.at }
 func (m *movableClock) Set(t time.Time) { m.mu.Lock(); m.at = t; m.mu.Unlock() }
 
 // dateRig is one chain on a business clock the test moves, with a
