@@ -86,3 +86,7 @@ func (a At) Now() time.Time { return time.Time(a) }
 type Func func() time.Time
 
 func (f Func) Now() time.Time { return f() }
+
+// Display writes an instant for a page people read: China time with its
+// offset, 2026-12-05 07:43:00 +08:00.
+func Display(t time.Time) string { return t.In(Zone).Format("2006-01-02 15:04:05 -07:00") }

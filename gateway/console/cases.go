@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"onething/civil"
 	c "onething/contracts"
 	"onething/gateway/calendar"
 	"onething/gateway/workflow"
@@ -250,7 +251,7 @@ func (k *Console) renderDetail(w http.ResponseWriter, r *http.Request, req *requ
 		if e.Note != nil {
 			change += "：" + p.T(e.Note.ZH, e.Note.EN)
 		}
-		tl = append(tl, timelineRow{At: e.At.In(calendar.Zone).Format("2006-01-02 15:04:05"), Task: e.TaskID, Change: change, Source: e.Source})
+		tl = append(tl, timelineRow{At: civil.Display(e.At), Task: e.TaskID, Change: change, Source: e.Source})
 	}
 	k.render(w, http.StatusOK, "detail", struct {
 		page
@@ -261,7 +262,7 @@ func (k *Console) renderDetail(w http.ResponseWriter, r *http.Request, req *requ
 		Timeline    []timelineRow
 		Revealed    *c.Applicant
 		ReasonError string
-	}{page: p, View: view, Received: view.ReceivedAt.In(calendar.Zone).Format("2006-01-02 15:04"), TownName: townName(app.Applicant.HouseholdDivision),
+	}{page: p, View: view, Received: civil.Display(view.ReceivedAt), TownName: townName(app.Applicant.HouseholdDivision),
 		Items: items, Timeline: tl, Revealed: revealed, ReasonError: reasonErr})
 }
 

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"onething/civil"
 	c "onething/contracts"
-	"onething/gateway/calendar"
 	"onething/gateway/engine"
 	"onething/gateway/rules"
 	"onething/gateway/workflow"
@@ -75,7 +75,7 @@ func (k *Console) health(w http.ResponseWriter, r *http.Request, req *request) {
 	q, _ := k.cfg.Engine.Store.QueueStats(r.Context())
 	oldest := ""
 	if !q.OldestDue.IsZero() {
-		oldest = q.OldestDue.In(calendar.Zone).Format("2006-01-02 15:04:05")
+		oldest = civil.Display(q.OldestDue)
 	}
 	k.render(w, http.StatusOK, "health", struct {
 		page
