@@ -3,6 +3,7 @@ module onething
 go 1.27.3
 
 require (
+	github.com/6tail/lunar-go v1.4.7
 	github.com/chromedp/chromedp v0.23.0
 	github.com/emmansun/gmsm v0.41.1
 	github.com/getkin/kin-openapi v0.153.0

@@ -73,8 +73,9 @@ type Calendar struct {
 // table is the parsed, read-only holiday data. Default shares one table
 // between all the Calendars it returns.
 type table struct {
-	years  map[int]bool // covered years
-	sorted []int        // covered years, ascending
+	years   map[int]bool   // covered years
+	sorted  []int          // covered years, ascending
+	sources map[int]string // each covered year's source, as the file gives it
 	// special holds the days that differ from the Monday-Friday rule's answer
 	// or are named by the data: true for a 调休 working weekend day, false for
 	// a statutory day off.
@@ -151,6 +152,94 @@ func (c *Calendar) Covers(year int) bool {
 // Years returns the covered years in ascending order.
 func (c *Calendar) Years() []int {
 	return slices.Clone(c.t.sorted)
+}
+
+// Last returns the last covered year, 0 if none is.
+func (c *Calendar) Last() int {
+	if len(c.t.sorted) == 0 {
+		return 0
+	}
+	return c.t.sorted[len(c.t.sorted)-1]
+}
+
+// first is the first covered year, 0 if none is.
+func (c *Calendar) first() int {
+	if len(c.t.sorted) == 0 {
+		return 0
+	}
+	return c.t.sorted[0]
+}
+
+// Provisional reports whether Due answers for year by the statutory rule
+// rather than by a published notice: the year lies after the last covered
+// one. (A year before the data, or a gap inside it, is not provisional but
+// an error.)
+func (c *Calendar) Provisional(year int) bool {
+	last := c.Last()
+	return last != 0 && year > last && year >= RuleFrom
+}
+
+// Source tells where the answers for year come from: the data's source for
+// a covered year (the notice's title, as written in the file), RuleSource
+// for a provisional year, "" otherwise.
+func (c *Calendar) Source(year int) string {
+	if c.Covers(year) {
+		return c.t.sources[year]
+	}
+	if c.Provisional(year) {
+		return RuleSource
+	}
+	return ""
+}
+
+// Due returns the n-th working day after start (start not counted, as
+// AddWorkingDays). Days in covered years are judged by the data. Days in a
+// year after the last covered one are judged by the statutory rule
+// (RuleOffDays: statutory days and 补休 off, plain weekends off, no 调休
+// working day guessed) and make the answer provisional: the notice for that
+// year, once imported, may move it, typically later around Spring Festival.
+// A year before the first covered one, or missing between two covered ones,
+// is an error wrapping ErrYearNotCovered (and calls the OnMissingYear hooks);
+// a provisional year does not call them. n must be at least 1.
+func (c *Calendar) Due(start civil.Date, n int) (due civil.Date, provisional bool, err error) {
+	if n < 1 {
+		return civil.Date{}, false, fmt.Errorf("calendar: Due needs n >= 1, got %d", n)
+	}
+	if start.IsZero() {
+		return civil.Date{}, false, errors.New("calendar: Due needs a start date")
+	}
+	x := dayFromDate(start.Year(), start.Month(), start.Day())
+	end := x // days up to end are known to be answerable
+	var r *rule
+	for count := 0; ; {
+		x++
+		if x > end {
+			y := x.year()
+			r = nil
+			if c.Provisional(y) {
+				if r, err = ruleFor(y); err != nil {
+					return civil.Date{}, false, err
+				}
+				provisional = true
+			} else if err := c.cover(x); err != nil {
+				return civil.Date{}, false, err
+			}
+			end = yearEnd(x)
+		}
+		var w bool
+		if r != nil {
+			_, off := r.off[x]
+			w = !off && !x.weekend()
+		} else {
+			w = c.working(x)
+		}
+		if w {
+			count++
+			if count == n {
+				return civil.New(x.utc().Date()), provisional, nil
+			}
+		}
+	}
 }
 
 // IsWorkingDay reports whether d's civil date in Zone is a working day. If
@@ -344,7 +433,7 @@ func parse(data []byte) (table, error) {
 	// do not depend on map order.
 	slices.SortFunc(keys, func(a, b keyed) int { return a.year - b.year })
 
-	t := table{years: make(map[int]bool, len(keys)), special: make(map[day]bool)}
+	t := table{years: make(map[int]bool, len(keys)), sources: make(map[int]string, len(keys)), special: make(map[day]bool)}
 	seen := make(map[day]entry)
 	for _, k := range keys {
 		yd := f.Years[k.key]
@@ -417,6 +506,7 @@ func parse(data []byte) (table, error) {
 		}
 
 		t.years[k.year] = true
+		t.sources[k.year] = yd.Source
 		t.sorted = append(t.sorted, k.year)
 	}
 	return t, nil

@@ -25,7 +25,7 @@ func date(t testing.TB, s string) time.Time {
 }
 
 // TestIsWorkingDay checks every statutory day off and every 调休 working
-// weekend day of 2022-2026 as published, plus the ordinary days next to each
+// weekend day of 2022-2027 as published, plus the ordinary days next to each
 // break. The rows are written out from the State Council notices, not derived
 // from holidays.json, so a wrong entry in the file fails here.
 func TestIsWorkingDay(t *testing.T) {
@@ -273,6 +273,41 @@ func TestIsWorkingDay(t *testing.T) {
 		{"2026-05-09", true, "劳动节 调休 working Saturday"},
 		{"2026-09-20", true, "中秋节 调休 working Sunday"},
 		{"2026-10-10", true, "国庆节 调休 working Saturday"},
+		// 2027
+		{"2026-12-31", true, "ordinary Thursday before 元旦"},
+		{"2027-01-01", false, "元旦 day off (Friday)"},
+		{"2027-01-02", false, "元旦 day off (Saturday)"},
+		{"2027-01-03", false, "元旦 day off (Sunday)"},
+		{"2027-01-04", true, "ordinary Monday after 元旦"},
+		{"2027-02-04", true, "ordinary Thursday before 春节"},
+		{"2027-02-05", false, "春节 day off (Friday, 除夕)"},
+		{"2027-02-06", false, "春节 day off (Saturday, 正月初一)"},
+		{"2027-02-09", false, "春节 day off (Tuesday)"},
+		{"2027-02-13", false, "春节 day off (Saturday)"},
+		{"2027-02-15", true, "ordinary Monday after 春节"},
+		{"2027-04-02", true, "ordinary Friday before 清明节"},
+		{"2027-04-03", false, "清明节 day off (Saturday)"},
+		{"2027-04-05", false, "清明节 day off (Monday, the solar term)"},
+		{"2027-04-06", true, "ordinary Tuesday after 清明节"},
+		{"2027-04-30", true, "ordinary Friday before 劳动节"},
+		{"2027-05-03", false, "劳动节 day off (Monday)"},
+		{"2027-05-05", false, "劳动节 day off (Wednesday)"},
+		{"2027-05-06", true, "ordinary Thursday after 劳动节"},
+		{"2027-06-08", true, "ordinary Tuesday before 端午节"},
+		{"2027-06-09", false, "端午节 day off (Wednesday)"},
+		{"2027-06-10", true, "ordinary Thursday after 端午节"},
+		{"2027-09-15", false, "中秋节 day off (Wednesday)"},
+		{"2027-09-16", true, "ordinary Thursday after 中秋节"},
+		{"2027-09-30", true, "ordinary Thursday before 国庆节"},
+		{"2027-10-01", false, "国庆节 day off (Friday)"},
+		{"2027-10-07", false, "国庆节 day off (Thursday)"},
+		{"2027-10-08", true, "ordinary Friday after 国庆节"},
+		{"2027-01-31", true, "春节 调休 working Sunday"},
+		{"2027-02-14", true, "春节 调休 working Sunday"},
+		{"2027-05-08", true, "劳动节 调休 working Saturday"},
+		{"2027-09-26", true, "国庆节 调休 working Sunday"},
+		{"2027-10-09", true, "国庆节 调休 working Saturday"},
+		{"2027-12-31", true, "ordinary Friday, last covered day"},
 		// Ordinary days away from any holiday.
 		{"2024-03-08", true, "ordinary Friday"},
 		{"2024-03-09", false, "ordinary Saturday"},
@@ -280,7 +315,7 @@ func TestIsWorkingDay(t *testing.T) {
 		{"2024-03-11", true, "ordinary Monday"},
 		{"2025-07-05", false, "ordinary Saturday"},
 		{"2025-07-07", true, "ordinary Monday"},
-		{"2026-12-31", true, "ordinary Thursday, last covered day"},
+		{"2026-12-30", true, "ordinary Wednesday"},
 	}
 	c := Default()
 	for _, tt := range tests {
@@ -474,7 +509,7 @@ func TestBetweenInvertsAdd(t *testing.T) {
 	}
 }
 
-// TestMissingYear: 2027 is not published, so nothing may be answered for it,
+// TestMissingYear: 2028 is not published, so nothing may be answered for it,
 // and the hook must hear about every question that needed it.
 func TestMissingYear(t *testing.T) {
 	c := Default()
@@ -489,11 +524,11 @@ func TestMissingYear(t *testing.T) {
 	c.OnMissingYear(func(int) { second.Add(1) })
 	other := Default() // a separate Calendar: its questions must not reach c's hooks
 
-	if c.Covers(2027) {
-		t.Fatal("Covers(2027) = true; 2027 is not published and must not be in holidays.json")
+	if c.Covers(2028) {
+		t.Fatal("Covers(2028) = true; 2028 is not published and must not be in holidays.json")
 	}
-	if !c.Covers(2026) {
-		t.Fatal("Covers(2026) = false")
+	if !c.Covers(2027) {
+		t.Fatal("Covers(2027) = false")
 	}
 
 	tests := []struct {
@@ -502,38 +537,38 @@ func TestMissingYear(t *testing.T) {
 		wantYear int // 0: must succeed without calling the hook
 	}{
 		{"last covered day is fine", func() error {
-			got, err := c.AddWorkingDays(date(t, "2026-12-30"), 1)
-			if err == nil && !got.Equal(time.Date(2026, 12, 31, 0, 0, 0, 0, Zone)) {
-				t.Errorf("AddWorkingDays(2026-12-30, 1) = %v, want 2026-12-31", got)
+			got, err := c.AddWorkingDays(date(t, "2027-12-30"), 1)
+			if err == nil && !got.Equal(time.Date(2027, 12, 31, 0, 0, 0, 0, Zone)) {
+				t.Errorf("AddWorkingDays(2027-12-30, 1) = %v, want 2027-12-31", got)
 			}
 			return err
 		}, 0},
-		{"AddWorkingDays into 2027", func() error {
-			_, err := c.AddWorkingDays(date(t, "2026-12-31"), 1)
+		{"AddWorkingDays into 2028", func() error {
+			_, err := c.AddWorkingDays(date(t, "2027-12-31"), 1)
 			return err
-		}, 2027},
-		{"AddWorkingDays through 2026-12-31 into 2027", func() error {
-			_, err := c.AddWorkingDays(date(t, "2026-12-30"), 2)
+		}, 2028},
+		{"AddWorkingDays through 2027-12-31 into 2028", func() error {
+			_, err := c.AddWorkingDays(date(t, "2027-12-30"), 2)
 			return err
-		}, 2027},
-		{"IsWorkingDay in 2027", func() error {
-			_, err := c.IsWorkingDay(date(t, "2027-01-04"))
+		}, 2028},
+		{"IsWorkingDay in 2028", func() error {
+			_, err := c.IsWorkingDay(date(t, "2028-01-04"))
 			return err
-		}, 2027},
-		{"IsWorkingDay at 2027-01-01 00:00 CST given in UTC", func() error {
-			_, err := c.IsWorkingDay(time.Date(2026, 12, 31, 16, 0, 0, 0, time.UTC))
+		}, 2028},
+		{"IsWorkingDay at 2028-01-01 00:00 CST given in UTC", func() error {
+			_, err := c.IsWorkingDay(time.Date(2027, 12, 31, 16, 0, 0, 0, time.UTC))
 			return err
-		}, 2027},
-		{"WorkingDaysBetween into 2027", func() error {
-			_, err := c.WorkingDaysBetween(date(t, "2026-12-01"), date(t, "2027-01-05"))
+		}, 2028},
+		{"WorkingDaysBetween into 2028", func() error {
+			_, err := c.WorkingDaysBetween(date(t, "2027-12-01"), date(t, "2028-01-05"))
 			return err
-		}, 2027},
+		}, 2028},
 		{"IsWorkingDay before the data starts", func() error {
 			_, err := c.IsWorkingDay(date(t, "2021-12-31"))
 			return err
 		}, 2021},
 		{"another Calendar's question", func() error {
-			_, err := other.IsWorkingDay(date(t, "2027-01-04"))
+			_, err := other.IsWorkingDay(date(t, "2028-01-04"))
 			if !errors.Is(err, ErrYearNotCovered) {
 				t.Errorf("other Calendar: err = %v, want ErrYearNotCovered", err)
 			}
@@ -577,7 +612,7 @@ func TestMissingYear(t *testing.T) {
 }
 
 func TestYears(t *testing.T) {
-	want := []int{2022, 2023, 2024, 2025, 2026}
+	want := []int{2022, 2023, 2024, 2025, 2026, 2027}
 	c := Default()
 	got := c.Years()
 	if !reflect.DeepEqual(got, want) {
@@ -608,21 +643,21 @@ func TestEmbeddedNames(t *testing.T) {
 	}
 }
 
-// TestLoadOperatorFile: once 2027 is published an operator adds it to a file
+// TestLoadOperatorFile: once 2028 is published an operator adds it to a file
 // and points the gateway at it; no rebuild.
 func TestLoadOperatorFile(t *testing.T) {
 	var f fileJSON
 	if err := json.Unmarshal(embedded, &f); err != nil {
 		t.Fatal(err)
 	}
-	// A made-up 2027 for the test, not the real notice.
-	f.Years["2027"] = yearJSON{
+	// A made-up 2028 for the test, not the real notice.
+	f.Years["2028"] = yearJSON{
 		Source: "test fixture",
 		Off: []rangeJSON{
-			{From: "2027-01-01", To: "2027-01-03", Name: "元旦"},
-			{From: "2027-02-05", To: "2027-02-12", Name: "春节"},
+			{From: "2028-01-01", To: "2028-01-03", Name: "元旦"},
+			{From: "2028-01-25", To: "2028-02-01", Name: "春节"},
 		},
-		Work: []string{"2027-02-20"},
+		Work: []string{"2028-02-05"},
 	}
 	data, err := json.MarshalIndent(f, "", "  ")
 	if err != nil {
@@ -638,29 +673,29 @@ func TestLoadOperatorFile(t *testing.T) {
 		t.Fatalf("Load: %v", err)
 	}
 	c.OnMissingYear(func(year int) { t.Errorf("hook called for %d", year) })
-	if !c.Covers(2027) {
-		t.Fatal("Covers(2027) = false after loading a file with 2027")
+	if !c.Covers(2028) {
+		t.Fatal("Covers(2028) = false after loading a file with 2028")
 	}
-	if want := []int{2022, 2023, 2024, 2025, 2026, 2027}; !reflect.DeepEqual(c.Years(), want) {
+	if want := []int{2022, 2023, 2024, 2025, 2026, 2027, 2028}; !reflect.DeepEqual(c.Years(), want) {
 		t.Errorf("Years() = %v, want %v", c.Years(), want)
 	}
-	// Fri 2027-01-01 .. Sun 01-03 off, so the first working day is Mon 01-04.
-	got, err := c.AddWorkingDays(date(t, "2026-12-31"), 1)
+	// Sat 2028-01-01 .. Mon 01-03 off, so the first working day is Tue 01-04.
+	got, err := c.AddWorkingDays(date(t, "2027-12-31"), 1)
 	if err != nil {
 		t.Fatalf("AddWorkingDays into 2027: %v", err)
 	}
-	if want := time.Date(2027, 1, 4, 0, 0, 0, 0, Zone); !got.Equal(want) {
-		t.Errorf("AddWorkingDays(2026-12-31, 1) = %v, want %v", got, want)
+	if want := time.Date(2028, 1, 4, 0, 0, 0, 0, Zone); !got.Equal(want) {
+		t.Errorf("AddWorkingDays(2027-12-31, 1) = %v, want %v", got, want)
 	}
 	for _, tt := range []struct {
 		date string
 		want bool
-	}{{"2027-02-08", false}, {"2027-02-20", true}, {"2027-02-21", false}, {"2027-02-22", true}} {
+	}{{"2028-01-28", false}, {"2028-02-05", true}, {"2028-02-06", false}, {"2028-02-07", true}} {
 		if ok, err := c.IsWorkingDay(date(t, tt.date)); err != nil || ok != tt.want {
 			t.Errorf("IsWorkingDay(%s) = %v, %v; want %v", tt.date, ok, err, tt.want)
 		}
 	}
-	if Default().Covers(2027) {
+	if Default().Covers(2028) {
 		t.Error("loading a file changed Default()")
 	}
 }
@@ -814,8 +849,8 @@ func TestConcurrentUse(t *testing.T) {
 					t.Errorf("AddWorkingDays = %v, %v; want 2024-02-18", got, err)
 					return
 				}
-				if _, err := c.IsWorkingDay(date(t, "2027-06-01")); !errors.Is(err, ErrYearNotCovered) {
-					t.Errorf("2027: err = %v", err)
+				if _, err := c.IsWorkingDay(date(t, "2028-06-01")); !errors.Is(err, ErrYearNotCovered) {
+					t.Errorf("2028: err = %v", err)
 					return
 				}
 			}

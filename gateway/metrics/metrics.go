@@ -10,6 +10,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -45,6 +46,18 @@ type Metrics struct {
 	scanTime     prometheus.Gauge
 
 	queueOnce sync.Once
+	calendar  atomic.Pointer[func() CalendarState]
+}
+
+// CalendarState is the working-day calendar's coverage as the gauges show
+// it (WatchCalendar).
+type CalendarState struct {
+	LastYear int // last year with the State Council's arrangement; 0 none
+	// NextYearMissing: from 1 November (China civil date) next year's
+	// arrangement is not loaded yet, or this year's is not.
+	NextYearMissing bool
+	// ThisYearMissing: due dates of this year are provisional already.
+	ThisYearMissing bool
 }
 
 // HTTPBuckets are the request latency buckets (seconds): fine below 10 ms,
@@ -116,6 +129,28 @@ func New(queueJobs func() float64) *Metrics {
 		Name: "onething_scan_last_success_timestamp_seconds", Help: "When the last scan of open applications finished (Unix time).",
 	})
 
+	calendarGauge := func(name, help string, value func(CalendarState) float64) prometheus.Collector {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, func() float64 {
+			if fn := m.calendar.Load(); fn != nil {
+				return value((*fn)())
+			}
+			return 0
+		})
+	}
+	b2f := func(b bool) float64 {
+		if b {
+			return 1
+		}
+		return 0
+	}
+	m.reg.MustRegister(
+		calendarGauge("onething_calendar_last_year", "Last year the working-day calendar has the State Council's arrangement for (0: none, or not yet reported).",
+			func(s CalendarState) float64 { return float64(s.LastYear) }),
+		calendarGauge("onething_calendar_next_year_missing", "1 from 1 November (China) while next year's holiday arrangement is not loaded (or this year's is not): import it with onething calendar import.",
+			func(s CalendarState) float64 { return b2f(s.NextYearMissing) }),
+		calendarGauge("onething_calendar_this_year_missing", "1 while this year's holiday arrangement is not loaded: due dates are provisional (statutory rule, no 调休).",
+			func(s CalendarState) float64 { return b2f(s.ThisYearMissing) }),
+	)
 	m.reg.MustRegister(m.dispatches, m.deadLetters, m.pushes, m.breakerState, m.calendarGaps,
 		m.httpRequests, m.httpDuration, m.httpInFlight, m.retries, m.taskEvents, m.pastDue, m.handedBack,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -221,6 +256,16 @@ func (m *Metrics) BreakerState(system string, state int) {
 
 // CalendarGap counts a question about a year the calendar lacks.
 func (m *Metrics) CalendarGap(year int) { m.calendarGaps.WithLabelValues(strconv.Itoa(year)).Inc() }
+
+// WatchCalendar makes the onething_calendar_* gauges report fn's answer,
+// asked at every scrape (so the 1 November switch needs no timer).
+func (m *Metrics) WatchCalendar(fn func() CalendarState) {
+	if fn == nil {
+		m.calendar.Store(nil)
+		return
+	}
+	m.calendar.Store(&fn)
+}
 
 // HTTPStarted counts a request in flight; call the result when it is done.
 func (m *Metrics) HTTPStarted() func() {

@@ -560,7 +560,7 @@ func TestAlertRulesAndDashboard(t *testing.T) {
 		t.Errorf("%d alerts", alerts)
 	}
 	checkExprs(t, "alerts.yaml", exprs, names)
-	for _, want := range []string{"onething_queue_oldest_ready_age_seconds", "onething_breaker_state", "onething_dead_letters", "onething_overdue_tasks", "onething_status_pushes_pending"} {
+	for _, want := range []string{"onething_queue_oldest_ready_age_seconds", "onething_breaker_state", "onething_dead_letters", "onething_overdue_tasks", "onething_status_pushes_pending", "onething_calendar_next_year_missing", "onething_calendar_this_year_missing"} {
 		if !strings.Contains(strings.Join(exprs, "\n"), want) {
 			t.Errorf("no alert on %s", want)
 		}

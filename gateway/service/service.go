@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -243,6 +242,7 @@ func Assemble(cfg Config, st store.Store, log *slog.Logger) (*Service, error) {
 		s.Calendar = cal
 	}
 	s.Calendar.OnMissingYear(s.calendarGap)
+	s.Metrics.WatchCalendar(func() metrics.CalendarState { return calendarState(s.Calendar, s.Engine.Flow.Today()) })
 
 	flow := workflow.New(s.Calendar)
 	if cfg.Clock != nil {
@@ -387,14 +387,7 @@ func (s *Service) ready(ctx context.Context) map[string]api.Check {
 	} else {
 		checks["store"] = api.Check{OK: true, Detail: "reachable"}
 	}
-	year := s.Engine.Flow.Today().Year()
-	cal := api.Check{OK: s.Calendar.Covers(year), Detail: "covers " + fmt.Sprint(s.Calendar.Years())}
-	if !cal.OK {
-		cal.Detail = "calendar lacks " + strconv.Itoa(year) + ": due dates cannot be computed; " + cal.Detail
-	} else if !s.Calendar.Covers(year + 1) {
-		cal.Detail = "calendar lacks " + strconv.Itoa(year+1) + " (not yet published?): deadlines reaching into it stay open; " + cal.Detail
-	}
-	checks["calendar"] = cal
+	checks["calendar"] = calendarCheck(s.Calendar, s.Engine.Flow.Today())
 	checks["workers"] = api.Check{OK: s.workersUp.Load(), Detail: "queue consumers running"}
 	if !s.workersUp.Load() {
 		checks["workers"] = api.Check{OK: false, Detail: "queue consumers not running"}
