@@ -92,7 +92,12 @@ type Task struct {
 	Milestones []Milestone `json:"milestones,omitempty"`
 	AcceptedAt *time.Time  `json:"acceptedAt,omitempty"`
 	DueDate    string      `json:"dueDate,omitempty"` // YYYY-MM-DD, legal deadline in working days
-	FinishedAt *time.Time  `json:"finishedAt,omitempty"`
+	// DueProvisional: the due date reaches past the published holiday
+	// schedule, so it was counted by the statutory rule (weekends and the
+	// statutory days, no make-up days) and is recomputed when the year is
+	// loaded.
+	DueProvisional bool       `json:"dueProvisional,omitempty"`
+	FinishedAt     *time.Time `json:"finishedAt,omitempty"`
 	// Step counts dispatches of this task (a supplement or a replay starts a
 	// new step); the idempotency key sent to the department is ID + step, so
 	// every retry of one step carries the same key.
@@ -147,4 +152,8 @@ type Status struct {
 	Overdue []string `json:"overdue,omitempty"`
 	// DueDate is the due date of the whole one thing (45 working days).
 	DueDate string `json:"dueDate,omitempty"`
+	// Provisional: DueDate reaches past the published holiday schedule and
+	// was counted by the statutory rule; it may move when the State
+	// Council publishes that year's schedule.
+	Provisional bool `json:"provisional,omitempty"`
 }

@@ -30,7 +30,11 @@ type TaskBrief struct {
 	Supplement  *Supplement  `json:"supplement,omitempty"`
 	DueDate     string       `json:"dueDate,omitempty"`
 	Overdue     bool         `json:"overdue,omitempty"`
-	UpdatedAt   time.Time    `json:"updatedAt"`
+	// Provisional: DueDate reaches past the published holiday schedule
+	// (counted by the statutory rule; it may move when the year is
+	// published).
+	Provisional bool      `json:"provisional,omitempty"`
+	UpdatedAt   time.Time `json:"updatedAt"`
 }
 
 // ApplicationView is the reply of GET /v1/applications/{id}. The applicant
@@ -277,6 +281,9 @@ type GuideAnswer struct {
 	// WholeLimitDays and WholeDueDate: the whole one thing, if applied today.
 	WholeLimitDays int    `json:"wholeLimitDays"`
 	WholeDueDate   string `json:"wholeDueDate,omitempty"`
+	// WholeDueProvisional: WholeDueDate reaches past the published holiday
+	// schedule (counted by the statutory rule).
+	WholeDueProvisional bool `json:"wholeDueProvisional,omitempty"`
 	// Trips is how often the applicant must come in person (at most one:
 	// the assessment).
 	Trips int `json:"trips"`
@@ -311,6 +318,8 @@ type GuideItem struct {
 	// DueDate if accepted today (acceptance clocks only; publicity and
 	// assessment clocks start later).
 	DueDate string `json:"dueDate,omitempty"`
+	// Provisional: DueDate reaches past the published holiday schedule.
+	Provisional bool `json:"provisional,omitempty"`
 }
 
 // Material is one item of the material checklist (申报材料).

@@ -26,7 +26,7 @@ type filter struct {
 
 type row struct {
 	ID, PortalRef, Name, IDNumber, Town, State, Due, Items string
-	Overdue                                                bool
+	Overdue, Provisional                                   bool
 }
 
 type named struct {
@@ -156,12 +156,15 @@ func (k *Console) list(w http.ResponseWriter, r *http.Request, req *request) {
 		for _, t := range app.Tasks {
 			items = append(items, p.T(c.Items[t.Item].Name.ZH, c.Items[t.Item].Name.EN)+"："+string(t.State))
 		}
-		d := app.Status.NextDue
+		d, provisional := app.Status.NextDue, false
+		for _, t := range app.Tasks {
+			provisional = provisional || (!t.State.Final() && t.DueDate == d && t.DueProvisional)
+		}
 		if d == "" {
-			d = app.Status.DueDate
+			d, provisional = app.Status.DueDate, app.Status.Provisional
 		}
 		rows = append(rows, row{ID: app.ID, PortalRef: app.PortalRef, Name: c.MaskName(app.Applicant.Name), IDNumber: c.MaskID(app.Applicant.IDNumber),
-			Town: townName(app.Applicant.HouseholdDivision), State: string(app.Status.State), Due: d, Items: strings.Join(items, "；"), Overdue: len(app.Status.Overdue) > 0})
+			Town: townName(app.Applicant.HouseholdDivision), State: string(app.Status.State), Due: d, Provisional: provisional, Items: strings.Join(items, "；"), Overdue: len(app.Status.Overdue) > 0})
 	}
 	// Pages of a search by ID number are posted (the number in the body);
 	// other pages are plain links.

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -17,6 +18,7 @@ import (
 	"onething/civil"
 	c "onething/contracts"
 	"onething/contracts/contracttest"
+	"onething/gateway/calendar"
 	"onething/gateway/devstack"
 	"onething/gateway/rules"
 )
@@ -227,4 +229,85 @@ func TestLowercaseXIsAccepted(t *testing.T) {
 	if want := sub.Applicant.IDNumber[:17] + "X"; app.Applicant.IDNumber != want || app.Applicant.Certificate.Number != want+"42" {
 		t.Fatalf("stored as %s / %s, want %s", app.Applicant.IDNumber, app.Applicant.Certificate.Number, want)
 	}
+}
+
+// A due date past the published schedule is provisional; when the
+// operator loads that year, every open case is recounted, stored and
+// pushed to the portal with the published date.
+func TestProvisionalDueDatesRecountedWhenTheYearIsLoaded(t *testing.T) {
+	r := newDateRig(t)
+	at := chinaInstant(civil.MustParse("2027-12-01"), "09:00:00")
+	// An expiry renewal: cdpf takes it, the whole case's 45 working days
+	// reach into 2028, which the built-in data does not have.
+	sub := r.submission(civil.MustParse("1972-08-14"), civil.MustParse("2018-11-01"), civil.MustParse("2028-10-31"), false, subsidies)
+	code, _, b := r.submit(at, sub)
+	if code != http.StatusAccepted {
+		t.Fatalf("%d %s", code, b)
+	}
+	var acc c.SubmissionAccepted
+	json.Unmarshal(b, &acc)
+	before := r.view(acc.ApplicationID)
+	if !before.Status.Provisional || before.Status.DueDate < "2028-01-01" {
+		t.Fatalf("whole due date %s provisional %v: want a provisional date in 2028", before.Status.DueDate, before.Status.Provisional)
+	}
+
+	// The operator loads 2028 (a schedule with a long Spring Festival that
+	// the statutory rule cannot know) and restarts.
+	file := filepath.Join(t.TempDir(), "holidays.json")
+	var data map[string]any
+	if err := json.Unmarshal(calendar.Embedded(), &data); err != nil {
+		t.Fatal(err)
+	}
+	data["years"].(map[string]any)["2028"] = map[string]any{"source": "test", "work": []string{"2028-02-05"},
+		"off": []map[string]string{{"from": "2028-01-01", "to": "2028-01-03"}, {"from": "2028-01-25", "to": "2028-02-02"},
+			{"from": "2028-04-04", "to": "2028-04-04"}, {"from": "2028-05-01", "to": "2028-05-05"}, {"from": "2028-05-28", "to": "2028-05-28"},
+			{"from": "2028-10-01", "to": "2028-10-07"}}}
+	raw, _ := json.Marshal(data)
+	if err := os.WriteFile(file, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.st.StopGateway(); err != nil {
+		t.Fatal(err)
+	}
+	r.st.Config.CalendarFile = file
+	if err := r.st.RestartGateway(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.st.Service.Scan(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	app, err := r.st.Service.Store.Get(t.Context(), acc.ApplicationID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if app.Status.Provisional || app.Status.DueDate == before.Status.DueDate || app.Version <= before.Version {
+		t.Fatalf("stored after loading 2028: due %s provisional %v version %d (before: %s, version %d)",
+			app.Status.DueDate, app.Status.Provisional, app.Version, before.Status.DueDate, before.Version)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if p, ok := r.st.Portal.Latest(acc.ApplicationID); ok && p.Version >= app.Version && p.Status.DueDate == app.Status.DueDate && !p.Status.Provisional {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the portal was not told the recounted due date %s", app.Status.DueDate)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (r *dateRig) view(id string) c.ApplicationView {
+	r.t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, r.st.GatewayURL+"/v1/applications/"+id, nil)
+	req.Header.Set("Authorization", "Bearer "+r.st.ReadToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var v c.ApplicationView
+	if err := json.NewDecoder(resp.Body).Decode(&v); err != nil || resp.StatusCode != http.StatusOK {
+		r.t.Fatalf("view: %d %v", resp.StatusCode, err)
+	}
+	return v
 }

@@ -100,6 +100,23 @@ func (e *Engine) jobs(app *c.Application, ch workflow.Change) []store.Job {
 	return append(jobs, push)
 }
 
+// RecountDue stores the due dates of an open application recounted with
+// the calendar as it is now (workflow.RefreshDue): once the operator loads
+// a year that was provisional, the published dates replace the counted
+// ones, the timeline says so and the portal gets a status push. It reports
+// whether anything changed.
+func (e *Engine) RecountDue(ctx context.Context, appID string) (bool, error) {
+	ch, _, err := e.commit(ctx, appID, "", func(app *c.Application) (workflow.Change, error) {
+		if !e.Flow.RefreshDue(app) {
+			return workflow.Change{Outcome: workflow.Duplicate}, nil
+		}
+		app.Timeline = append(app.Timeline, c.Entry{At: e.Flow.Now(), Kind: "note", Source: "gateway",
+			Note: &c.Message{ZH: "已按最新节假日安排重新计算办结期限", EN: "due dates recounted on the holiday schedule as now loaded"}})
+		return workflow.Change{Outcome: workflow.Applied}, nil
+	})
+	return ch.Outcome == workflow.Applied, err
+}
+
 // Submit accepts a validated submission: one atomic write stores the
 // application, its planned tasks, the dedupe keys (delivery id and portal
 // reference) and the first jobs. A repeat returns the first application

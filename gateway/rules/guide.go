@@ -1,8 +1,6 @@
 package rules
 
 import (
-	"time"
-
 	c "onething/contracts"
 	"onething/gateway/calendar"
 )
@@ -59,8 +57,8 @@ func Guide(f Facts, w c.GuideWants, premiumPaid bool, cal *calendar.Calendar) c.
 		if it.ClockStart != c.ClockAcceptance || !it.Eligible {
 			return
 		}
-		if d, err := cal.AddWorkingDays(today.Midnight(), it.LimitDays); err == nil {
-			it.DueDate = d.Format(time.DateOnly)
+		if d, provisional, err := cal.Due(today, it.LimitDays); err == nil {
+			it.DueDate, it.Provisional = d.String(), provisional
 		}
 	}
 	item := func(code c.ItemCode, eligible bool, why c.Message, clause string) c.GuideItem {
@@ -197,8 +195,12 @@ func Guide(f Facts, w c.GuideWants, premiumPaid bool, cal *calendar.Calendar) c.
 	if !allOnline {
 		ans.Trips = 1
 	}
-	if d, err := cal.AddWorkingDays(today.Midnight(), c.WholeLimitDays); err == nil {
-		ans.WholeDueDate = d.Format(time.DateOnly)
+	if d, provisional, err := cal.Due(today, c.WholeLimitDays); err == nil {
+		ans.WholeDueDate, ans.WholeDueProvisional = d.String(), provisional
+		if provisional {
+			ans.Notes = append(ans.Notes, c.Message{ZH: "下一年度节假日安排尚未公布，标为“暂定”的办结日期按法定节假日推算，公布后可能调整",
+				EN: "next year's holiday schedule is not yet published: due dates marked provisional are counted by the statutory holidays and may move once it is"})
+		}
 	} else {
 		ans.Notes = append(ans.Notes, c.Message{ZH: "节假日安排尚未公布，部分办结日期暂无法计算", EN: "the holiday calendar is not yet published for part of the period: some due dates cannot be computed"})
 	}

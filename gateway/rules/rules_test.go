@@ -300,10 +300,17 @@ func TestGuideDeadlines(t *testing.T) {
 	if a.WholeLimitDays != 45 || a.WholeDueDate == "" {
 		t.Errorf("whole: %d %s", a.WholeLimitDays, a.WholeDueDate)
 	}
-	// A due date that would fall in an unpublished year is not guessed.
+	// 2027 is published: a date reaching into it is not provisional.
 	f.Today = civil.MustParse("2026-12-20")
 	a = Guide(f, c.GuideWants{Pension: true}, false, calendar.Default())
-	if it := guideItem(a, c.ItemPensionSubsidy); it.DueDate != "" || a.WholeDueDate != "" || len(a.Notes) == 0 {
-		t.Errorf("2027 dates were guessed: %+v %s %v", it, a.WholeDueDate, a.Notes)
+	if it := guideItem(a, c.ItemPensionSubsidy); it.DueDate < "2027-01-01" || it.Provisional || a.WholeDueProvisional {
+		t.Errorf("2027 from the published schedule: %+v %s", it, a.WholeDueDate)
+	}
+	// A due date in a year not yet published is counted by the statutory
+	// rule and says so (and a note explains it), never left empty.
+	f.Today = civil.MustParse("2027-12-20")
+	a = Guide(f, c.GuideWants{Pension: true}, false, calendar.Default())
+	if it := guideItem(a, c.ItemPensionSubsidy); it.DueDate < "2028-01-01" || !it.Provisional || !a.WholeDueProvisional || a.WholeDueDate == "" || len(a.Notes) == 0 {
+		t.Errorf("2028 dates not marked provisional: %+v %s %v", it, a.WholeDueDate, a.Notes)
 	}
 }

@@ -120,6 +120,14 @@ func (s *Service) Scan(ctx context.Context) (metrics.Scan, error) {
 				}
 				continue // finished or gone since it was listed
 			}
+			if s.Engine.Flow.RefreshDue(app) {
+				// A due date counted past the published schedule (or
+				// not at all) reads differently with the calendar as
+				// now loaded: store it and tell the portal.
+				if _, err := s.Engine.RecountDue(ctx, id); err != nil && ctx.Err() == nil {
+					s.log.Warn("due dates could not be recounted", "app", id, "err", err.Error())
+				}
+			}
 			s.countApp(app, &scan)
 		}
 	}

@@ -317,11 +317,58 @@ func (w *Workflow) setDue(t *c.Task, start time.Time) {
 	if w.Cal == nil {
 		return
 	}
-	due, err := w.Cal.AddWorkingDays(civil.Of(start).Midnight(), c.Items[t.Item].LimitDays)
+	due, provisional, err := w.Cal.Due(civil.Of(start), c.Items[t.Item].LimitDays)
 	if err != nil {
 		return
 	}
-	t.DueDate = due.Format(time.DateOnly)
+	t.DueDate, t.DueProvisional = due.String(), provisional
+}
+
+// dueStart is the instant a task's legal clock started, if it has.
+func dueStart(t *c.Task) (time.Time, bool) {
+	switch clockStart(t) {
+	case c.ClockAcceptance:
+		if t.AcceptedAt != nil {
+			return *t.AcceptedAt, true
+		}
+	default:
+		kind := map[c.ClockStart]string{c.ClockPublicity: "publicised", c.ClockAssessment: "assessed"}[clockStart(t)]
+		for _, m := range t.Milestones {
+			if m.Kind == kind {
+				return m.At, true
+			}
+		}
+	}
+	return time.Time{}, false
+}
+
+// RefreshDue recounts the due dates that were provisional (or could not be
+// counted) with the calendar as it is now, for the unfinished tasks and
+// the whole case: once the operator loads next year's schedule, a date
+// counted by the statutory rule becomes the published one. It reports
+// whether anything changed.
+func (w *Workflow) RefreshDue(app *c.Application) bool {
+	if w.Cal == nil {
+		return false
+	}
+	changed := false
+	for _, t := range app.Tasks {
+		if t.State.Final() || (t.DueDate != "" && !t.DueProvisional) {
+			continue
+		}
+		if start, ok := dueStart(t); ok {
+			before, was := t.DueDate, t.DueProvisional
+			w.setDue(t, start)
+			changed = changed || t.DueDate != before || t.DueProvisional != was
+		}
+	}
+	if app.Status.DueDate == "" || app.Status.Provisional {
+		if due, provisional, err := w.Cal.Due(AcceptedOn(app), c.WholeLimitDays); err == nil {
+			changed = changed || app.Status.DueDate != due.String() || app.Status.Provisional != provisional
+			app.Status.DueDate, app.Status.Provisional = due.String(), provisional
+		}
+	}
+	return changed
 }
 
 // release decides the tasks that waited on a finished task: with the

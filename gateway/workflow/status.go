@@ -2,7 +2,6 @@ package workflow
 
 import (
 	"sort"
-	"time"
 
 	c "onething/contracts"
 )
@@ -11,6 +10,7 @@ import (
 // every task is final, supplement_required when any task waits on the
 // applicant, processing once any task has been dispatched, received before.
 func (w *Workflow) Recompute(app *c.Application) {
+	w.RefreshDue(app)
 	today := w.Today().String()
 	s := c.Status{Counts: map[c.TaskState]int{}}
 	final, started, supplement := 0, false, false
@@ -50,12 +50,7 @@ func (w *Workflow) Recompute(app *c.Application) {
 		s.State = c.AppReceived
 	}
 	sort.Strings(s.Overdue)
-	s.DueDate = app.Status.DueDate
-	if s.DueDate == "" && w.Cal != nil {
-		if due, err := w.Cal.AddWorkingDays(AcceptedOn(app).Midnight(), c.WholeLimitDays); err == nil {
-			s.DueDate = due.Format(time.DateOnly)
-		}
-	}
+	s.DueDate, s.Provisional = app.Status.DueDate, app.Status.Provisional
 	app.Status = s
 }
 

@@ -20,7 +20,7 @@ func (w *Workflow) briefs(app *c.Application, m *c.FreeTextMasker) []c.TaskBrief
 			TaskID: t.ID, Item: t.Item, ItemName: c.Items[t.Item].Name, Dept: t.Dept, State: t.State,
 			DependsOn: t.DependsOn, CaseNo: t.CaseNo, Reason: maskedMessage(t.Reason, m), Result: maskedResult(t.Result, m),
 			Certificate: maskedCert(t.Certificate), Milestones: chinaMilestones(t.Milestones), Supplement: maskedSupplement(t.Supplement, m), DueDate: t.DueDate,
-			Overdue: w.Overdue(t), UpdatedAt: civil.In(t.UpdatedAt),
+			Overdue: w.Overdue(t), Provisional: t.DueProvisional && t.DueDate != "", UpdatedAt: civil.In(t.UpdatedAt),
 		})
 	}
 	return out

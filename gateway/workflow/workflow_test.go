@@ -312,11 +312,20 @@ func TestRecompute(t *testing.T) {
 	if app.Status.State != c.AppCompleted || app.Status.Counts[c.TaskApproved] != 5 {
 		t.Errorf("all approved: %+v", app.Status)
 	}
-	// 45 working days from 2026-11-30 reach into 2027, which the calendar
-	// lacks: the date stays open rather than guessed.
-	if app.Status.DueDate != "" {
-		t.Errorf("whole due date %s, want none while 2027 is not published", app.Status.DueDate)
+	// 45 working days from Mon 2026-11-30: 22 in December, 1 January off,
+	// 4-29 January 20 more, Sun 31 January (调休) 43, Mon 1 February 44 …
+	// counted on the published 2027 schedule, so not provisional.
+	if app.Status.DueDate != "2027-02-01" || app.Status.Provisional {
+		t.Errorf("whole due date %s (provisional %v), want 2027-02-01 from the published schedule", app.Status.DueDate, app.Status.Provisional)
 	}
+	// Past the last published year the date is counted by the statutory
+	// rule and marked provisional, never left empty.
+	app.ReceivedAt, app.Status.DueDate = time.Date(2027, 12, 1, 9, 0, 0, 0, calendar.Zone), ""
+	w.Recompute(app)
+	if app.Status.DueDate < "2028-01-01" || !app.Status.Provisional {
+		t.Errorf("whole due date %s (provisional %v), want a provisional date in 2028", app.Status.DueDate, app.Status.Provisional)
+	}
+	app.Status.Provisional = false
 	app.ReceivedAt, app.Status.DueDate = time.Date(2026, 9, 1, 9, 0, 0, 0, calendar.Zone), ""
 	w.Recompute(app)
 	// From Tue 2026-09-01: Sep 2-30 has 21 working days (incl. Sun Sep 20,
