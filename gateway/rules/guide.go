@@ -100,14 +100,22 @@ func Guide(f Facts, w c.GuideWants, premiumPaid bool, cal *calendar.Calendar) c.
 			procs = append(procs, p)
 			it.Procedure = &p
 			it.ClockStart = p.ClockStart
-			if p.Assessment {
+			partial := req.Business == c.ItemCertCancel && req.SubKind == "partial"
+			switch {
+			case p.Assessment:
 				review(&it, ReviewByCDPF, ReviewOfAssessed, c.Message{
 					ZH: "须到指定机构进行残疾评定（唯一一次跑动），是否核发残疾人证及类别、等级依评定结论",
 					EN: "assessment at a designated institution (the one trip); the certificate, its category and grade follow from the assessment"})
+			case partial:
+				review(&it, ReviewByCDPF, ReviewOfCondition, c.Message{
+					ZH: "区残联依据所附评定结论审核，注销部分类别/等级后核发新证",
+					EN: "the CDPF reviews the assessment conclusion attached and issues the new certificate"})
 			}
-			fullCancel = req.Business == c.ItemCertCancel && req.SubKind != "partial"
-			pending = p.NewCertificate
-			assessed = p.Assessment || (req.Business == c.ItemCertCancel && req.SubKind == "partial")
+			fullCancel = req.Business == c.ItemCertCancel && !partial
+			// A card that keeps an expired validity decides nothing: the
+			// subsidies are decided from the one held (as the planner does).
+			pending = p.NewCertificate && !KeepsExpired(f, p)
+			assessed = p.Assessment || partial
 			switch {
 			case fullCancel:
 				cert = nil

@@ -147,6 +147,14 @@ func validOn(cert *c.Certificate, day time.Time) bool {
 	return err != nil || !day.After(until.Add(24*time.Hour-time.Nanosecond))
 }
 
+// KeepsExpired reports whether a certificate business issues a card that
+// keeps the validity of an expired one (残损换新, 挂失补办, partial
+// cancellation, …): the subsidies cannot rest on it, so they are decided
+// at once from the card held, not after the business.
+func KeepsExpired(f Facts, p c.Procedure) bool {
+	return p.NewCertificate && p.KeepValidity && f.Certificate != nil && !validOn(f.Certificate, f.Today)
+}
+
 // Living decides 困难残疾人生活补贴: valid certificate, Tongchuan household,
 // 低保 (指南二(二)).
 func Living(f Facts, cert *c.Certificate) *c.Message {

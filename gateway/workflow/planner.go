@@ -46,7 +46,9 @@ func (w *Workflow) Plan(app *c.Application) []*c.Task {
 		} else {
 			p.move(cert, c.TaskReady, nil)
 			fullCancel = req.Business == c.ItemCertCancel && req.SubKind != "partial"
-			pending = proc.NewCertificate
+			// A card keeping an expired validity cannot bring the
+			// subsidies: they are decided now from the card held.
+			pending = proc.NewCertificate && !rules.KeepsExpired(f, proc)
 		}
 	}
 	var deps []string
