@@ -284,8 +284,11 @@ type GuideAnswer struct {
 	// WholeDueProvisional: WholeDueDate reaches past the published holiday
 	// schedule (counted by the statutory rule).
 	WholeDueProvisional bool `json:"wholeDueProvisional,omitempty"`
-	// Trips is how often the applicant must come in person (at most one:
-	// the assessment).
+	// Trips is how often the applicant must come in person (最多跑一次):
+	// 0 when every item they can have (eligible or under review) goes
+	// online, otherwise 1: the visit to the window, which includes the
+	// assessment at a designated institution where a certificate business
+	// needs one (指南一(九)(十)).
 	Trips int `json:"trips"`
 	// Notes: anything else the applicant should know (e.g. a calendar gap).
 	Notes []Message `json:"notes,omitempty"`
@@ -299,13 +302,23 @@ type GuideOnline struct {
 
 // GuideItem is one item: may they have it, why, where, how long.
 type GuideItem struct {
-	Item     ItemCode `json:"item"`
-	Name     Message  `json:"name"`
-	Dept     Dept     `json:"dept"`
-	Eligible bool     `json:"eligible"`
+	Item ItemCode `json:"item"`
+	Name Message  `json:"name"`
+	Dept Dept     `json:"dept"`
+	// Eligible: the gateway promises the item: a submission of the same
+	// situation gets it unless the applicant's materials are found wrong.
+	Eligible bool `json:"eligible"`
+	// Review: not promised either way: a department decides by reviewing
+	// what the guide does not know (ReviewOf), e.g. an assessment or an
+	// "other" assisted group; Eligible is then false. An item neither
+	// eligible nor under review is refused and carries no channel.
+	Review   bool     `json:"review,omitempty"`
+	ReviewBy *Message `json:"reviewBy,omitempty"` // who decides (review only)
+	ReviewOf *Message `json:"reviewOf,omitempty"` // what they look at (review only)
 	Why      Message  `json:"why"`
 	Clause   string   `json:"clause"`
-	// Channel: online (on the portal) or offline (at Window).
+	// Channel: online (on the portal) or offline (at Window); only for
+	// an item eligible or under review.
 	Channel Channel  `json:"channel,omitempty"`
 	Window  *Message `json:"window,omitempty"`
 	// GrantedWithoutReview: 免审即享 (pension, medical online).

@@ -2,6 +2,7 @@ package mocks
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"onething/civil"
@@ -177,12 +178,21 @@ func HRSS() Decider {
 	}
 }
 
-// Medical grants the contribution subsidy to 低保, 特困 and 孤儿; where the
-// premium was already paid in full the subsidy is refunded to the person.
+// MedicalOtherGroups are the "other" groups the medical mock assists (the
+// review of 指南二(四) "等符合资助条件的救助对象"): an applicant ticking
+// "other" is approved when identityOther names one of them exactly, and
+// refused otherwise. The guide cannot know this (it answers review: true);
+// the rule is the mock's, documented here and in the README.
+var MedicalOtherGroups = []string{"低保边缘家庭成员", "防止返贫监测对象", "重度残疾人"}
+
+// Medical grants the contribution subsidy to 低保, 特困 and 孤儿, and to an
+// "other" group of MedicalOtherGroups; where the premium was already paid
+// in full the subsidy is refunded to the person.
 func Medical(unit time.Duration) Decider {
 	return func(req *c.CaseRequest, _ string, _ time.Time) Decision {
 		p, m := req.Person, req.Medical
-		ok := m != nil && ((m.Identity == "dibao" && p.Dibao) || (m.Identity == "tekun" && p.Tekun) || (m.Identity == "orphan" && p.Orphan))
+		ok := m != nil && ((m.Identity == "dibao" && p.Dibao) || (m.Identity == "tekun" && p.Tekun) || (m.Identity == "orphan" && p.Orphan) ||
+			(m.Identity == "other" && slices.Contains(MedicalOtherGroups, m.IdentityOther)))
 		ev := c.DeptEvent{TaskID: req.TaskID, Type: c.EventRejected, Reason: &c.Message{
 			ZH: "经核实不属于资助参保对象", EN: "not in an assisted group"}}
 		if ok {

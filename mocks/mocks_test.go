@@ -149,6 +149,10 @@ func TestHRSSAndMedicalRules(t *testing.T) {
 		{contracts.Person{Orphan: true}, &contracts.MedicalRequest{Identity: "orphan"}, contracts.EventApproved},
 		{contracts.Person{Dibao: true}, &contracts.MedicalRequest{Identity: "dibao", PremiumPaid: true}, contracts.EventApproved},
 		{contracts.Person{}, &contracts.MedicalRequest{Identity: "other", IdentityOther: "低保边缘"}, contracts.EventRejected},
+		// The documented review of an "other" group: one of MedicalOtherGroups, named exactly.
+		{contracts.Person{}, &contracts.MedicalRequest{Identity: "other", IdentityOther: "低保边缘家庭成员"}, contracts.EventApproved},
+		{contracts.Person{}, &contracts.MedicalRequest{Identity: "other", IdentityOther: "防止返贫监测对象"}, contracts.EventApproved},
+		{contracts.Person{}, &contracts.MedicalRequest{Identity: "other", IdentityOther: "退役军人"}, contracts.EventRejected},
 		{contracts.Person{}, &contracts.MedicalRequest{Identity: "tekun"}, contracts.EventRejected},
 	} {
 		d := Medical(time.Millisecond)(&contracts.CaseRequest{Person: tc.p, Medical: tc.m}, "C", now)

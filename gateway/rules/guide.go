@@ -49,12 +49,19 @@ func CDPFWindow(f Facts) c.Message {
 // which needs no application), eligible or not and why, the channel and
 // window, the legal time limit and due date if accepted today, and the
 // material checklist of this case.
+//
+// Eligible is a promise: the planner and the mocks' documented rules give
+// the same situation the item. What a department decides by a review the
+// guide cannot foresee (an assessment, the grade it will find, an "other"
+// assisted group, the age of a minor) is answered eligible: false,
+// review: true with who decides and what they look at. A refused item has
+// no channel, window or due date.
 func Guide(f Facts, w c.GuideWants, premiumPaid bool, cal *calendar.Calendar) c.GuideAnswer {
 	online, why := OnlineOffered(f)
 	ans := c.GuideAnswer{Online: c.GuideOnline{Offered: online, Why: why}, WholeLimitDays: c.WholeLimitDays}
 	today := f.Today
 	due := func(it *c.GuideItem) {
-		if it.ClockStart != c.ClockAcceptance || !it.Eligible {
+		if it.ClockStart != c.ClockAcceptance || !(it.Eligible || it.Review) {
 			return
 		}
 		if d, provisional, err := cal.Due(today, it.LimitDays); err == nil {
@@ -66,37 +73,63 @@ func Guide(f Facts, w c.GuideWants, premiumPaid bool, cal *calendar.Calendar) c.
 		return c.GuideItem{Item: code, Name: info.Name, Dept: info.Dept, Eligible: eligible, Why: why, Clause: clause,
 			LimitDays: info.LimitDays, ClockStart: info.ClockStart}
 	}
+	refuse := func(it *c.GuideItem, why c.Message) { it.Eligible, it.Why = false, why }
+	review := func(it *c.GuideItem, by, of, why c.Message) {
+		it.Eligible, it.Review, it.ReviewBy, it.ReviewOf, it.Why = false, true, &by, &of, why
+	}
 	offline := func(it *c.GuideItem, window c.Message) {
 		it.Channel, it.Window = c.ChannelOffline, &window
 	}
 	var procs []c.Procedure
 	// The certificate the subsidies decide from: the one held, unless a
-	// business is under way that will change it.
+	// business is under way that will change it: then the certificate cdpf
+	// will issue, known in advance (same grade, validity kept or renewed)
+	// unless an assessment (or the conclusion of a partial cancellation)
+	// decides it.
 	cert := f.Certificate
-	pendingCert := false
+	pending, assessed, fullCancel := false, false, false
 	if req := w.Certificate; req != nil {
 		p, refusal := Certificate(f, req)
-		it := item(req.Business, refusal == nil, c.Message{ZH: "符合受理条件", EN: "can be accepted"}, p.Clause)
-		if refusal != nil {
-			it.Why = *refusal
-		} else {
+		it := item(req.Business, true, c.Message{ZH: "符合受理条件", EN: "can be accepted"}, p.Clause)
+		switch {
+		case refusal != nil:
+			refuse(&it, *refusal)
+		default:
 			procs = append(procs, p)
 			it.Procedure = &p
 			it.ClockStart = p.ClockStart
-			if p.Assessment {
-				it.Why = c.Message{ZH: "须到指定机构进行残疾评定（唯一一次跑动）", EN: "assessment at a designated institution (the one trip)"}
+			partial := req.Business == c.ItemCertCancel && req.SubKind == "partial"
+			switch {
+			case p.Assessment:
+				review(&it, ReviewByCDPF, ReviewOfAssessed, c.Message{
+					ZH: "须到指定机构进行残疾评定（唯一一次跑动），是否核发残疾人证及类别、等级依评定结论",
+					EN: "assessment at a designated institution (the one trip); the certificate, its category and grade follow from the assessment"})
+			case partial:
+				review(&it, ReviewByCDPF, ReviewOfCondition, c.Message{
+					ZH: "区残联依据所附评定结论审核，注销部分类别/等级后核发新证",
+					EN: "the CDPF reviews the assessment conclusion attached and issues the new certificate"})
 			}
-			pendingCert = p.NewCertificate || req.Business == c.ItemCertCancel
-		}
-		if req.Business == c.ItemCertNew {
-			offline(&it, CDPFWindow(f))
-		} else {
-			offline(&it, ComprehensiveWindow(f))
+			fullCancel = req.Business == c.ItemCertCancel && !partial
+			// A card that keeps an expired validity decides nothing: the
+			// subsidies are decided from the one held (as the planner does).
+			pending = p.NewCertificate && !KeepsExpired(f, p)
+			assessed = p.Assessment || partial
+			switch {
+			case fullCancel:
+				cert = nil
+			case pending && !assessed:
+				cert = issued(f, p)
+			}
+			if req.Business == c.ItemCertNew {
+				offline(&it, CDPFWindow(f))
+			} else {
+				offline(&it, ComprehensiveWindow(f))
+			}
 		}
 		due(&it)
 		ans.Items = append(ans.Items, it)
 	}
-	fullCancel := w.Certificate != nil && w.Certificate.Business == c.ItemCertCancel && w.Certificate.SubKind != "partial"
+	unknown := pending && assessed // the new certificate's grade is not known yet
 
 	// The window for the subsidies: online when open, otherwise the CDPF
 	// window takes the joint application with a first certificate, the
@@ -111,57 +144,81 @@ func Guide(f Facts, w c.GuideWants, premiumPaid bool, cal *calendar.Calendar) c.
 			offline(it, ComprehensiveWindow(f))
 		}
 	}
+	reviewBy := ReviewByCivil
+	if unknown && w.Certificate.Business == c.ItemCertCancel {
+		reviewBy = c.Message{ZH: "通川区残联、民政局（依据评定结论核发的新证）", EN: "the Tongchuan CDPF and Civil Affairs, from the certificate issued on the conclusion"}
+	}
 	if w.TwoSubsidies {
-		living := item(c.ItemSubsidyLiving, true, c.Message{ZH: "符合条件", EN: "eligible"}, ClauseTwoSubsidies)
-		nursingCode, nursingWhy := Nursing(f, cert)
-		nursing := item(nursingCode, nursingWhy == nil, c.Message{ZH: "符合条件", EN: "eligible"}, ClauseTwoSubsidies)
-		livingWhy := Living(f, cert)
+		eligible := c.Message{ZH: "符合条件", EN: "eligible"}
+		living := item(c.ItemSubsidyLiving, true, eligible, ClauseTwoSubsidies)
+		nursing := item(c.ItemSubsidyNursing, true, eligible, ClauseTwoSubsidies)
 		switch {
 		case fullCancel:
-			livingWhy, nursingWhy = MsgCancelNoSubsidy, MsgCancelNoSubsidy
-		case pendingCert:
-			// Decided from the certificate cdpf will issue.
-			if livingWhy == MsgNeedsCertificate || livingWhy == MsgCertExpired {
-				livingWhy = nil
+			refuse(&living, *MsgCancelNoSubsidy)
+			refuse(&nursing, *MsgCancelNoSubsidy)
+		case unknown:
+			// What does not rest on the certificate is decided now.
+			if why := LivingApartFromCertificate(f); why != nil {
+				refuse(&living, *why)
+			} else {
+				review(&living, reviewBy, ReviewOfIssued, c.Message{ZH: "核发残疾人证后即可办理；未核发的不予办理", EN: "granted once a certificate is issued; refused if none is"})
 			}
-			if nursingWhy != nil && nursingWhy != MsgNotTongchuan {
-				nursingWhy = nil
+			if !f.Tongchuan() {
+				refuse(&nursing, *MsgNotTongchuan)
+			} else {
+				review(&nursing, reviewBy, ReviewOfNursing, c.Message{ZH: "残疾人证办结后，按证载等级、类别确定护理补贴种类，或不予办理", EN: "the nursing subsidy's kind, or a refusal, follows from the grade and category of the certificate to be issued"})
 			}
-			if nursingWhy == nil {
-				nursing.Why = c.Message{ZH: "残疾人证办结后，按证载等级、类别确定护理补贴种类", EN: "the nursing subsidy's kind follows from the grade and category of the certificate to be issued"}
+		default:
+			if why := Living(f, cert); why != nil {
+				refuse(&living, *why)
+			} else if pending {
+				living.Why = c.Message{ZH: "残疾人证办结后办理", EN: "handled once the certificate business is done"}
+			}
+			code, why := Nursing(f, cert)
+			nursing = item(code, why == nil, eligible, ClauseTwoSubsidies)
+			if why != nil {
+				refuse(&nursing, *why)
+			} else if pending {
+				nursing.Why = c.Message{ZH: "残疾人证办结后办理", EN: "handled once the certificate business is done"}
 			}
 		}
-		for _, p := range []struct {
-			it  *c.GuideItem
-			why *c.Message
-		}{{&living, livingWhy}, {&nursing, nursingWhy}} {
-			p.it.Eligible = p.why == nil
-			if p.why != nil {
-				p.it.Why = *p.why
-			} else if pendingCert && p.it == &living {
-				p.it.Why = c.Message{ZH: "残疾人证办结后办理", EN: "handled once the certificate business is done"}
+		for _, it := range []*c.GuideItem{&living, &nursing} {
+			if it.Eligible || it.Review {
+				subsidyChannel(it)
 			}
-			if p.it.Eligible {
-				subsidyChannel(p.it)
-			}
-			due(p.it)
-			ans.Items = append(ans.Items, *p.it)
+			due(it)
+			ans.Items = append(ans.Items, *it)
 		}
 	}
 	// The pension subsidy needs no application (免审即享): it is listed
-	// whenever the applicant qualifies, and when asked about.
-	pensionWhy := Pension(f, cert)
-	if pensionWhy != nil && pensionWhy != MsgPensionAge && pendingCert && !fullCancel {
-		pensionWhy = nil // decided from the grade of the new certificate
-	}
-	if w.Pension || pensionWhy == nil {
+	// whenever the applicant qualifies or may qualify, and when asked about.
+	// The guide knows only "minor": the age (enrolment from 16) is read
+	// from the ID number at submission.
+	adult := f
+	adult.Under16 = false
+	pensionWhy := Pension(adult, cert)
+	pensionReview := pensionWhy != nil && unknown // the grade of the new certificate decides
+	pensionAge := (pensionWhy == nil || pensionReview) && f.Minor
+	if w.Pension || pensionWhy == nil || pensionReview {
 		it := item(c.ItemPensionSubsidy, pensionWhy == nil, c.Message{ZH: "无需申请，根据民政、残联共享数据核实后由政府代缴", EN: "no application needed: paid by the government after checking shared data"}, ClausePension)
 		it.Automatic = true
-		if pensionWhy != nil {
-			it.Why = *pensionWhy
-		} else if online && w.Certificate == nil {
+		switch {
+		case pensionAge:
+			of := ReviewOfAge
+			if pensionReview {
+				of = c.Message{ZH: ReviewOfPension.ZH + "；" + ReviewOfAge.ZH, EN: ReviewOfPension.EN + "; " + ReviewOfAge.EN}
+			}
+			review(&it, ReviewByHRSS, of, c.Message{ZH: "未成年人年满 16 周岁方可参保；符合条件的由政府代缴", EN: "a minor is insured from 16; paid by the government if eligible"})
+		case pensionReview:
+			review(&it, reviewBy, ReviewOfPension, c.Message{ZH: "新证为一、二级的，无需申请由政府代缴", EN: "paid by the government without application if the new certificate is grade 1-2"})
+		case pensionWhy != nil:
+			refuse(&it, *pensionWhy)
+		}
+		switch {
+		case !it.Eligible && !it.Review:
+		case it.Eligible && online && w.Certificate == nil:
 			it.Channel, it.GrantedWithoutReview = c.ChannelOnline, true
-		} else {
+		default:
 			offline(&it, ComprehensiveWindow(f))
 		}
 		due(&it)
@@ -171,7 +228,7 @@ func Guide(f Facts, w c.GuideWants, premiumPaid bool, cal *calendar.Calendar) c.
 		it := item(c.ItemMedicalSubsidy, true, c.Message{ZH: "低保对象、特困人员、孤儿可享受资助", EN: "dibao, tekun and orphans are subsidised"}, ClauseMedical)
 		granted := MedicalGranted(f)
 		if !granted {
-			it.Why = c.Message{ZH: "其他困难群体由医保部门审核是否符合资助条件", EN: "other groups are reviewed by the medical security bureau"}
+			review(&it, ReviewByMedical, ReviewOfMedical, c.Message{ZH: "其他困难群体由医保部门审核是否符合资助条件", EN: "other groups are reviewed by the medical security bureau"})
 		}
 		if online && granted {
 			it.Channel, it.GrantedWithoutReview = c.ChannelOnline, true
@@ -186,14 +243,10 @@ func Guide(f Facts, w c.GuideWants, premiumPaid bool, cal *calendar.Calendar) c.
 	}
 
 	ans.Materials = Materials(f, w.Certificate, procs)
-	allOnline := len(ans.Items) > 0
 	for _, it := range ans.Items {
-		if it.Eligible && it.Channel == c.ChannelOffline {
-			allOnline = false
+		if (it.Eligible || it.Review) && it.Channel == c.ChannelOffline {
+			ans.Trips = 1 // 最多跑一次
 		}
-	}
-	if !allOnline {
-		ans.Trips = 1
 	}
 	if d, provisional, err := cal.Due(today, c.WholeLimitDays); err == nil {
 		ans.WholeDueDate, ans.WholeDueProvisional = d.String(), provisional
@@ -205,6 +258,21 @@ func Guide(f Facts, w c.GuideWants, premiumPaid bool, cal *calendar.Calendar) c.
 		ans.Notes = append(ans.Notes, c.Message{ZH: "节假日安排尚未公布，部分办结日期暂无法计算", EN: "the holiday calendar is not yet published for part of the period: some due dates cannot be computed"})
 	}
 	return ans
+}
+
+// issued is the certificate cdpf issues on a business without assessment:
+// the held one's category and grade, its validity kept (残损换新 and the
+// other reprints) or ten years from today.
+func issued(f Facts, p c.Procedure) *c.Certificate {
+	if f.Certificate == nil {
+		return nil
+	}
+	n := *f.Certificate
+	if !p.KeepValidity {
+		n.IssuedOn, n.ValidFrom = f.Today.String(), f.Today.String()
+		n.ValidUntil = f.Today.Anniversary(10).AddDays(-1).String()
+	}
+	return &n
 }
 
 // The seed's materials (指南四), by code.

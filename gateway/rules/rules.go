@@ -155,6 +155,14 @@ func ValidOn(cert *c.Certificate, day civil.Date) bool {
 	return err != nil || !day.After(until)
 }
 
+// KeepsExpired reports whether a certificate business issues a card that
+// keeps the validity of an expired one (残损换新, 挂失补办, partial
+// cancellation, …): the subsidies cannot rest on it, so they are decided
+// at once from the card held, not after the business.
+func KeepsExpired(f Facts, p c.Procedure) bool {
+	return p.NewCertificate && p.KeepValidity && f.Certificate != nil && !ValidOn(f.Certificate, f.Today)
+}
+
 // Living decides 困难残疾人生活补贴: valid certificate, Tongchuan household,
 // 低保 (指南二(二)).
 func Living(f Facts, cert *c.Certificate) *c.Message {
@@ -203,17 +211,35 @@ func Nursing(f Facts, cert *c.Certificate) (c.ItemCode, *c.Message) {
 
 // Pension decides 城乡居民基本养老保险补助: severely disabled (grade 1-2),
 // 低保 or 特困 (指南二(三)); granted from shared data without application.
+// The group is checked before the age, so that a person in no group is
+// refused for that whatever their age (the guide knows only "minor").
 func Pension(f Facts, cert *c.Certificate) *c.Message {
+	if !(f.Dibao || f.Tekun || (cert != nil && cert.Grade <= 2 && ValidOn(cert, f.Today))) {
+		return MsgPensionNotEligible
+	}
 	if f.Under16 {
 		return MsgPensionAge
 	}
-	if f.Dibao || f.Tekun || (cert != nil && cert.Grade <= 2 && ValidOn(cert, f.Today)) {
-		return nil
-	}
-	return MsgPensionNotEligible
+	return nil
 }
 
 // MedicalGranted reports whether the medical subsidy is granted without
 // review (低保, 特困, 孤儿: 指南二(四)); an "other" identity is for the
 // medical bureau to review, so it is forwarded, not refused here.
 func MedicalGranted(f Facts) bool { return f.Dibao || f.Tekun || f.Orphan }
+
+// Reviews: who decides an item the guide cannot promise, and what they
+// look at.
+var (
+	ReviewByCDPF      = c.Message{ZH: "通川区残联（依据指定机构的残疾评定结论）", EN: "the Tongchuan CDPF, from the assessment of a designated institution"}
+	ReviewByCivil     = c.Message{ZH: "通川区民政局（依据残联核发的残疾人证）", EN: "Tongchuan Civil Affairs, from the certificate the CDPF issues"}
+	ReviewByHRSS      = c.Message{ZH: "通川区人社局", EN: "Tongchuan Human Resources and Social Security"}
+	ReviewByMedical   = c.Message{ZH: "通川区医疗保障局", EN: "the Tongchuan Medical Security bureau"}
+	ReviewOfAssessed  = c.Message{ZH: "残疾评定结论：是否达到残疾标准，评定的残疾类别、等级", EN: "the assessment: whether the disability standard is met, and the category and grade found"}
+	ReviewOfIssued    = c.Message{ZH: "能否核发残疾人证（残疾评定结论）", EN: "whether a certificate is issued (the assessment)"}
+	ReviewOfNursing   = c.Message{ZH: "新证的残疾等级、类别：一、二级，或三、四级智力、精神残疾", EN: "grade and category of the new certificate: grade 1-2, or grade 3-4 intellectual or mental"}
+	ReviewOfPension   = c.Message{ZH: "新证的残疾等级（一、二级为重度残疾人）", EN: "grade of the new certificate (grade 1-2 is severe)"}
+	ReviewOfAge       = c.Message{ZH: "年龄（以公民身份号码为准）：城乡居民基本养老保险年满 16 周岁参保", EN: "age (from the ID number): the residents' pension insures people from 16"}
+	ReviewOfMedical   = c.Message{ZH: "申报的其他困难群体身份是否属于医疗救助资助对象（如低保边缘家庭成员、防止返贫监测对象）", EN: "whether the declared other group is assisted by medical assistance (e.g. near-dibao households, people monitored against relapse into poverty)"}
+	ReviewOfCondition = c.Message{ZH: "所附评定结论：注销部分类别/等级后的残疾类别、等级", EN: "the assessment conclusion attached: category and grade after the partial cancellation"}
+)

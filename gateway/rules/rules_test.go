@@ -174,8 +174,8 @@ func TestChannels(t *testing.T) {
 			}
 			for item, ch := range tc.channel {
 				it := guideItem(a, item)
-				if it == nil || !it.Eligible || it.Channel != ch {
-					t.Errorf("%s: %+v, want eligible via %s", item, it, ch)
+				if it == nil || !(it.Eligible || it.Review) || it.Channel != ch {
+					t.Errorf("%s: %+v, want eligible or under review via %s", item, it, ch)
 				}
 				if it != nil && ch == c.ChannelOffline && (it.Window == nil || it.Window.ZH == "") {
 					t.Errorf("%s: offline without a window", item)

@@ -68,7 +68,9 @@ func (w *Workflow) Plan(app *c.Application) []*c.Task {
 		} else {
 			p.move(cert, c.TaskReady, nil)
 			fullCancel = req.Business == c.ItemCertCancel && req.SubKind != "partial"
-			pending = proc.NewCertificate
+			// A card keeping an expired validity cannot bring the
+			// subsidies: they are decided now from the card held.
+			pending = proc.NewCertificate && !rules.KeepsExpired(f, proc)
 		}
 	}
 	var deps []string
@@ -100,19 +102,25 @@ func (w *Workflow) Plan(app *c.Application) []*c.Task {
 			p.decide(nursing, f, held)
 		}
 	}
-	pensionNow := rules.Pension(f, held) == nil
+	// A certificate being cancelled in full no longer makes its holder
+	// severely disabled: the pension then rests on 低保/特困 alone.
+	pensionCert := held
+	if fullCancel {
+		pensionCert = nil
+	}
+	pensionNow := rules.Pension(f, pensionCert) == nil
 	switch {
-	case pensionNow && (!fullCancel || f.Dibao || f.Tekun):
+	case pensionNow:
 		t := p.task(c.ItemPensionSubsidy, nil)
 		if r.Pension == nil {
 			p.note(t, msgPensionAutomatic)
 		}
-		p.decide(t, f, held)
+		p.decide(t, f, pensionCert)
 	case r.Pension != nil && pending:
 		// Eligibility rests on the grade of the certificate to be issued.
 		p.wait(p.task(c.ItemPensionSubsidy, deps))
 	case r.Pension != nil:
-		p.decide(p.task(c.ItemPensionSubsidy, nil), f, held)
+		p.decide(p.task(c.ItemPensionSubsidy, nil), f, pensionCert)
 	}
 	if r.Medical != nil {
 		p.decide(p.task(c.ItemMedicalSubsidy, nil), f, nil)
