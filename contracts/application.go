@@ -52,6 +52,11 @@ type Application struct {
 	// portal can drop an older push that arrives after a newer one.
 	Version       int64 `json:"version"`
 	PushedVersion int64 `json:"pushedVersion"`
+	// SubmissionDigest is a keyed digest (HMAC) of the submission as
+	// decoded: a portal reference repeated with the same submission is a
+	// duplicate, with another one a conflict. Not personal data, and kept
+	// in the clear so it outlives an erasure of the applicant.
+	SubmissionDigest string `json:"submissionDigest,omitempty"`
 }
 
 // Task returns the task with the given id, or nil.
