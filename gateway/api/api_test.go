@@ -630,8 +630,13 @@ func TestSupplementAndWithdrawErrors(t *testing.T) {
 	status, resp = post(base+"/withdraw", "w2", c.Withdrawal{Reason: "不再需要"})
 	var res c.WithdrawalResult
 	json.Unmarshal(resp, &res)
-	if status != 200 || len(res.Cancelled) != 5 || len(res.Notified) != 0 || res.Status != c.AppCompleted {
+	if status != 200 || len(res.Cancelled) != 5 || len(res.Notified) != 0 || res.Status != c.AppWithdrawn {
 		t.Errorf("withdraw before any dispatch: %d %s", status, resp)
+	}
+	var v c.ApplicationView
+	status, resp = f.get(base, readToken)
+	if json.Unmarshal(resp, &v); status != 200 || v.Status.State != c.AppWithdrawn || v.Status.Counts[c.TaskCancelled] != 5 {
+		t.Errorf("the view after the withdrawal: %d %s", status, resp)
 	}
 	if status, _ := post(base+"/withdraw", "w3", c.Withdrawal{}); status != 409 {
 		t.Errorf("withdraw again: %d", status)

@@ -66,3 +66,39 @@ func (r *rig) intake2(b *browser, f url.Values) string {
 	}
 	return strings.TrimPrefix(strings.SplitN(loc, "?", 2)[0], "/console/cases/")
 }
+
+// A withdrawn case reads 已撤回 in the list and on its page, the list's
+// status filter offers it and finds it, and the page no longer offers to
+// withdraw.
+func TestWithdrawnCaseShown(t *testing.T) {
+	r := newRig(t)
+	clerk := r.signIn("luojiang", "pw-luojiang")
+	id := r.intake(clerk, "51170219850307123X")
+	other := r.intake(clerk, "51170219850307123X")
+	if status, _, loc := clerk.post("/console/cases/"+id+"/withdraw", url.Values{"csrf": {clerk.csrf}, "reason": {"申请人已迁出"}}); status != http.StatusSeeOther {
+		t.Fatalf("withdraw: %d %s", status, loc)
+	}
+	app, err := r.eng.Store.Get(t.Context(), id)
+	if err != nil || app.Status.State != "withdrawn" {
+		t.Fatalf("stored: %v %v", app.Status.State, err)
+	}
+	_, page := clerk.get("/console/cases/" + id)
+	if !strings.Contains(page, `<strong class="state-withdrawn">已撤回</strong>`) {
+		t.Error("the case page does not show 已撤回")
+	}
+	if strings.Contains(page, "/console/cases/"+id+"/withdraw") {
+		t.Error("a withdrawn case still offers to withdraw")
+	}
+	_, list := clerk.get("/console/?status=withdrawn")
+	if !strings.Contains(list, `<option value="withdrawn" selected>已撤回</option>`) {
+		t.Error("the status filter does not offer 已撤回")
+	}
+	if !strings.Contains(list, id) || strings.Contains(list, other) || !strings.Contains(list, `<td class="state-withdrawn">已撤回`) {
+		t.Error("the list filtered by withdrawn does not show the case as 已撤回 (alone)")
+	}
+	u, _ := url.Parse(r.srv.URL)
+	clerk.http.Jar.SetCookies(u, []*http.Cookie{{Name: "lang", Value: "en", Path: "/"}})
+	if _, en := clerk.get("/console/cases/" + id); !strings.Contains(en, `<strong class="state-withdrawn">withdrawn</strong>`) {
+		t.Error("the English page does not say withdrawn")
+	}
+}
