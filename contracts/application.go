@@ -33,7 +33,23 @@ const (
 	AppProcessing         AppState = "processing"
 	AppSupplementRequired AppState = "supplement_required"
 	AppCompleted          AppState = "completed" // every item final
+	// AppWithdrawn: the applicant withdrew and every item is final. Items
+	// a department had decided before the withdrawal keep their own state
+	// (approved, rejected); the application as a whole is withdrawn.
+	AppWithdrawn AppState = "withdrawn"
 )
+
+// AppStates lists the consolidated states, in the order a list shows them.
+var AppStates = []AppState{AppReceived, AppProcessing, AppSupplementRequired, AppCompleted, AppWithdrawn}
+
+// AppStateNames are the consolidated states as people read them.
+var AppStateNames = map[AppState]Message{
+	AppReceived:           {ZH: "已受理", EN: "received"},
+	AppProcessing:         {ZH: "办理中", EN: "processing"},
+	AppSupplementRequired: {ZH: "待补正", EN: "supplement required"},
+	AppCompleted:          {ZH: "已办结", EN: "completed"},
+	AppWithdrawn:          {ZH: "已撤回", EN: "withdrawn"},
+}
 
 // Application is the stored record of one accepted submission.
 type Application struct {
@@ -56,6 +72,14 @@ type Application struct {
 	// portal can drop an older push that arrives after a newer one.
 	Version       int64 `json:"version"`
 	PushedVersion int64 `json:"pushedVersion"`
+	// WithdrawnAt is when the applicant withdrew (nil: never); once every
+	// item is final the application is then withdrawn, not completed.
+	WithdrawnAt *time.Time `json:"withdrawnAt,omitempty"`
+	// SubmissionDigest is a keyed digest (HMAC) of the submission as
+	// decoded: a portal reference repeated with the same submission is a
+	// duplicate, with another one a conflict. Not personal data, and kept
+	// in the clear so it outlives an erasure of the applicant.
+	SubmissionDigest string `json:"submissionDigest,omitempty"`
 }
 
 // Task returns the task with the given id, or nil.

@@ -32,6 +32,7 @@ func (a *Application) Clone() *Application {
 			c.Timeline[i] = e
 		}
 	}
+	c.WithdrawnAt = clonePtr(a.WithdrawnAt)
 	c.Status.Counts = maps.Clone(a.Status.Counts)
 	c.Status.Overdue = slices.Clone(a.Status.Overdue)
 	return &c

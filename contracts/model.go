@@ -55,8 +55,9 @@ const (
 // Submission is the joint application (附件5 申请表) as the portal or the
 // comprehensive window sends it: accepted once, fanned out to four departments.
 type Submission struct {
-	// PortalRef is the portal's own case reference; a second submission with
-	// the same reference returns the first application.
+	// PortalRef is the portal's own case reference; the same submission
+	// again under it returns the first application, another submission
+	// under it is refused (portal_ref_conflict).
 	PortalRef   string    `json:"portalRef"`
 	Channel     Channel   `json:"channel"`
 	SubmittedAt time.Time `json:"submittedAt"`

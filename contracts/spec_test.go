@@ -257,8 +257,14 @@ func TestEnumsMatchGo(t *testing.T) {
 		contracts.TaskApproved, contracts.TaskRejected, contracts.TaskCancelled, contracts.TaskDeadLetter,
 	}))
 	enumIs(t, gw, "AppState", strs([]contracts.AppState{
-		contracts.AppReceived, contracts.AppProcessing, contracts.AppSupplementRequired, contracts.AppCompleted,
+		contracts.AppReceived, contracts.AppProcessing, contracts.AppSupplementRequired, contracts.AppCompleted, contracts.AppWithdrawn,
 	}))
+	enumIs(t, gw, "AppState", strs(contracts.AppStates))
+	for _, s := range contracts.AppStates {
+		if n := contracts.AppStateNames[s]; n.ZH == "" || n.EN == "" {
+			t.Errorf("AppState %s has no display name", s)
+		}
+	}
 	enumIs(t, gw, "EventType", strs([]contracts.EventType{
 		contracts.EventAccepted, contracts.EventInProgress, contracts.EventAssessed, contracts.EventPublicised,
 		contracts.EventSupplementRequired, contracts.EventApproved, contracts.EventRejected,

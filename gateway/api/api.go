@@ -346,7 +346,16 @@ func (s *server) submit(g *gin.Context) {
 		return
 	}
 	app, dup, err := s.cfg.Engine.Submit(g.Request.Context(), g.GetHeader(standardwebhooks.HeaderWebhookID), &sub)
-	if err != nil && s.unreadable(g, err) {
+	switch {
+	case errors.Is(err, engine.ErrPortalRefConflict):
+		s.cfg.Log.Warn("portal reference used before for another submission: refused", "requestId", g.GetString(ridKey))
+		s.fail(g, http.StatusConflict, "portal_ref_conflict", engine.PortalRefConflict.ZH, engine.PortalRefConflict.EN)
+		return
+	case errors.Is(err, engine.ErrDeliveryReplayed):
+		s.cfg.Log.Warn("webhook id replayed for another submission: refused", "route", g.FullPath(), "caller", caller(g), "requestId", g.GetString(ridKey))
+		s.fail(g, http.StatusConflict, "replayed_webhook", replayedZH, replayedEN)
+		return
+	case err != nil && s.unreadable(g, err):
 		return
 	}
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -21,6 +22,7 @@ import (
 	"onething/gateway/api"
 	"onething/gateway/calendar"
 	"onething/gateway/engine"
+	"onething/gateway/seal"
 	"onething/gateway/store"
 	"onething/gateway/workflow"
 )
@@ -174,6 +176,147 @@ func TestRepeatedDeliveryStartsNothingNew(t *testing.T) {
 	}
 	if n := f.queued(); n != jobs {
 		t.Errorf("repeat queued work: %d jobs, want %d", n, jobs)
+	}
+}
+
+// withRef is an example submission with another portal reference (and,
+// when restamp, another submittedAt, as a portal retrying may stamp it).
+func withRef(t *testing.T, name, ref string, change func(m map[string]any)) []byte {
+	t.Helper()
+	b, err := c.Example(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	m["portalRef"] = ref
+	if change != nil {
+		change(m)
+	}
+	out, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// stored lists the stored applications' ids and ID numbers.
+func (f *fixture) stored() (ids, idNumbers []string) {
+	f.t.Helper()
+	err := f.store.(store.Scanner).Scan(f.t.Context(), func(app *c.Application) bool {
+		ids = append(ids, app.ID)
+		idNumbers = append(idNumbers, app.Applicant.IDNumber)
+		return true
+	})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return ids, idNumbers
+}
+
+// A portal reference is one application: the same submission under it
+// again (a new delivery id, submittedAt stamped again) is a duplicate;
+// another person, or the same person with other requests, under it is
+// 409 portal_ref_conflict, and nothing of it is stored or queued. The
+// digest is keyed with the data-protection index key.
+func TestPortalRefReusedForAnotherSubmission(t *testing.T) {
+	keys, err := seal.New(seal.DevConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFixture(t, func(cfg *api.Config) { cfg.Engine.Keys = keys })
+	const ref = "SCZW-FCZK-20261012-REUSED"
+	status, first := f.submit("msg_ref_1", withRef(t, "submission-full.json", ref, nil))
+	if status != http.StatusAccepted {
+		t.Fatalf("first: %d %s", status, first)
+	}
+	var a c.SubmissionAccepted
+	json.Unmarshal(first, &a)
+	jobs := f.queued()
+
+	retry := withRef(t, "submission-full.json", ref, func(m map[string]any) { m["submittedAt"] = "2026-10-12T10:05:00+08:00" })
+	status, again := f.submit("msg_ref_2", retry)
+	var b c.SubmissionAccepted
+	json.Unmarshal(again, &b)
+	if status != http.StatusOK || !b.Duplicate || b.ApplicationID != a.ApplicationID {
+		t.Errorf("same submission, new delivery id, restamped: %d %s", status, again)
+	}
+
+	other := withRef(t, "submission-minor.json", ref, nil)
+	fewer := withRef(t, "submission-full.json", ref, func(m map[string]any) { delete(m["requests"].(map[string]any), "pension") })
+	post := withRef(t, "submission-full.json", ref, func(m map[string]any) {
+		m["delivery"] = map[string]any{"method": "post", "address": "通川区罗江镇龙潭村4组27号", "recipient": "张志明", "phone": "13881801234"}
+	})
+	for i, tc := range []struct {
+		name string
+		body []byte
+	}{{"another person", other}, {"the same person, other requests", fewer}, {"the same person, another delivery", post}} {
+		status, resp := f.submit("msg_ref_conflict_"+strconv.Itoa(i), tc.body)
+		if status != http.StatusConflict {
+			t.Errorf("%s: %d %s, want 409", tc.name, status, resp)
+			continue
+		}
+		e := decodeError(t, resp)
+		if e.Code != "portal_ref_conflict" || !strings.Contains(e.Message, "办件号") {
+			t.Errorf("%s: %+v", tc.name, e)
+		}
+		for _, personal := range []string{"陈浩宇", "511702201506050711", "张志明", "51170219850307123X"} {
+			if strings.Contains(string(resp), personal) {
+				t.Errorf("%s: the refusal names personal data: %s", tc.name, resp)
+			}
+		}
+	}
+	if n := f.queued(); n != jobs {
+		t.Errorf("a conflicting submission queued work: %d jobs, want %d", n, jobs)
+	}
+	ids, idNumbers := f.stored()
+	if len(ids) != 1 || ids[0] != a.ApplicationID {
+		t.Errorf("stored %v, want only %s", ids, a.ApplicationID)
+	}
+	for _, n := range idNumbers {
+		if n == "511702201506050711" {
+			t.Error("the second person was stored")
+		}
+	}
+	// The refused delivery ids were not taken: the portal may send the
+	// corrected submission, under a new reference, with the same id.
+	if status, resp := f.submit("msg_ref_conflict_0", withRef(t, "submission-minor.json", "SCZW-FCZK-20261116-NEWREF", nil)); status != http.StatusAccepted {
+		t.Errorf("the other person under a new reference: %d %s", status, resp)
+	}
+	app, err := f.store.Get(t.Context(), a.ApplicationID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(app.SubmissionDigest, keys.CurrentIndexKey()+".") {
+		t.Errorf("digest %q is not keyed with the index key", app.SubmissionDigest)
+	}
+}
+
+// A delivery id used for one submission and, past the replay cache's
+// memory, for another is refused as a replayed webhook, not answered with
+// the first application.
+func TestDeliveryIDReusedForAnotherSubmission(t *testing.T) {
+	f := newFixture(t)
+	if status, resp := f.submit("msg_same", example(t)); status != http.StatusAccepted {
+		t.Fatalf("%d %s", status, resp)
+	}
+	jobs := f.queued()
+	// The engine directly: the API's replay cache would refuse it first
+	// within its ten minutes; after them the store decides.
+	sub := new(c.Submission)
+	if err := json.Unmarshal(withRef(t, "submission-minor.json", "SCZW-FCZK-20261116-OTHER", nil), sub); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := f.engine.Submit(t.Context(), "msg_same", sub); !errors.Is(err, engine.ErrDeliveryReplayed) {
+		t.Errorf("same delivery id, another submission: %v, want ErrDeliveryReplayed", err)
+	}
+	if n := f.queued(); n != jobs {
+		t.Errorf("queued work: %d jobs, want %d", n, jobs)
+	}
+	if _, err := f.store.Lookup(t.Context(), "ref:SCZW-FCZK-20261116-OTHER"); err == nil {
+		t.Error("the replayed submission's reference was stored")
 	}
 }
 
@@ -487,8 +630,13 @@ func TestSupplementAndWithdrawErrors(t *testing.T) {
 	status, resp = post(base+"/withdraw", "w2", c.Withdrawal{Reason: "不再需要"})
 	var res c.WithdrawalResult
 	json.Unmarshal(resp, &res)
-	if status != 200 || len(res.Cancelled) != 5 || len(res.Notified) != 0 || res.Status != c.AppCompleted {
+	if status != 200 || len(res.Cancelled) != 5 || len(res.Notified) != 0 || res.Status != c.AppWithdrawn {
 		t.Errorf("withdraw before any dispatch: %d %s", status, resp)
+	}
+	var v c.ApplicationView
+	status, resp = f.get(base, readToken)
+	if json.Unmarshal(resp, &v); status != 200 || v.Status.State != c.AppWithdrawn || v.Status.Counts[c.TaskCancelled] != 5 {
+		t.Errorf("the view after the withdrawal: %d %s", status, resp)
 	}
 	if status, _ := post(base+"/withdraw", "w3", c.Withdrawal{}); status != 409 {
 		t.Errorf("withdraw again: %d", status)

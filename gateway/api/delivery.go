@@ -61,15 +61,18 @@ func (s *server) errorReply(g *gin.Context, status int, code, zh, en string) sto
 	return jsonReply(status, c.Error{Code: code, Message: zh, MessageEn: en, RequestID: g.GetString(ridKey)})
 }
 
+const (
+	replayedZH = "该投递编号（webhook-id）已用于另一请求（其他地址、其他申请或其他内容），未作任何处理；新的投递须使用新的编号"
+	replayedEN = "this webhook-id was used before for another request (another path, application or body); nothing was done. A new delivery needs a new id"
+)
+
 // sendDelivered answers a delivery: its reply, or the refusal of a
 // replayed id, or the store's failure.
 func (s *server) sendDelivered(g *gin.Context, reply store.Reply, err error) {
 	switch {
 	case errors.Is(err, store.ErrReplayed):
 		s.cfg.Log.Warn("webhook id replayed for another request: refused", "route", g.FullPath(), "caller", caller(g), "requestId", g.GetString(ridKey))
-		s.fail(g, http.StatusConflict, "replayed_webhook",
-			"该投递编号（webhook-id）已用于另一请求（其他地址、其他申请或其他内容），未作任何处理；新的投递须使用新的编号",
-			"this webhook-id was used before for another request (another path, application or body); nothing was done. A new delivery needs a new id")
+		s.fail(g, http.StatusConflict, "replayed_webhook", replayedZH, replayedEN)
 	case err != nil:
 		s.storeFailed(g, err)
 	default:

@@ -198,7 +198,7 @@ func TestConsoleInABrowser(t *testing.T) {
 	}
 	submit(clerk, chromedp.Click(link), chromedp.WaitVisible(chromedp.Search(`//h1[contains(., "办件详情")]`)))
 	deadline := time.Now().Add(30 * time.Second)
-	for status := ""; status != "completed"; status = text(clerk, "p strong") {
+	for status := ""; status != "已办结"; status = text(clerk, "p strong") {
 		if time.Now().After(deadline) {
 			t.Fatalf("never completed (status %q)", status)
 		}

@@ -26,6 +26,7 @@ type filter struct {
 
 type row struct {
 	ID, PortalRef, Name, IDNumber, Town, State, Due, Items string
+	StateName                                              string
 	Overdue, Provisional                                   bool
 }
 
@@ -164,7 +165,7 @@ func (k *Console) list(w http.ResponseWriter, r *http.Request, req *request) {
 			d, provisional = app.Status.DueDate, app.Status.Provisional
 		}
 		rows = append(rows, row{ID: app.ID, PortalRef: app.PortalRef, Name: c.MaskName(app.Applicant.Name), IDNumber: c.MaskID(app.Applicant.IDNumber),
-			Town: townName(app.Applicant.HouseholdDivision), State: string(app.Status.State), Due: d, Provisional: provisional, Items: strings.Join(items, "；"), Overdue: len(app.Status.Overdue) > 0})
+			Town: townName(app.Applicant.HouseholdDivision), State: string(app.Status.State), StateName: stateName(p, app.Status.State), Due: d, Provisional: provisional, Items: strings.Join(items, "；"), Overdue: len(app.Status.Overdue) > 0})
 	}
 	// Pages of a search by ID number are posted (the number in the body);
 	// other pages are plain links.
@@ -193,14 +194,14 @@ func (k *Console) list(w http.ResponseWriter, r *http.Request, req *request) {
 		Page      int
 		Prev      string
 		Next      string
-		States    []c.AppState
+		States    []stateOption
 		ItemCodes []c.ItemInfo
 		DeptCodes []c.Dept
 		Towns     []named
 		// PostPages: Prev and Next are page numbers to post with the
 		// filter, not links.
 		PostPages bool
-	}{page: p, Q: f, Rows: rows, Total: total, Page: f.Page, PostPages: byIDNumber, States: []c.AppState{c.AppReceived, c.AppProcessing, c.AppSupplementRequired, c.AppCompleted},
+	}{page: p, Q: f, Rows: rows, Total: total, Page: f.Page, PostPages: byIDNumber, States: stateOptions(p),
 		DeptCodes: c.Depts, Towns: towns()}
 	for _, code := range itemOrder {
 		data.ItemCodes = append(data.ItemCodes, c.Items[code])
@@ -216,6 +217,26 @@ func (k *Console) list(w http.ResponseWriter, r *http.Request, req *request) {
 
 var itemOrder = []c.ItemCode{c.ItemCertNew, c.ItemCertRenew, c.ItemCertMigrate, c.ItemCertReissue, c.ItemCertCancel, c.ItemCertChange,
 	c.ItemSubsidyLiving, c.ItemSubsidyNursing, c.ItemSubsidyNursing34, c.ItemPensionSubsidy, c.ItemMedicalSubsidy}
+
+// stateOption is a consolidated state in the list's filter.
+type stateOption struct{ Code, Name string }
+
+func stateOptions(p page) []stateOption {
+	out := make([]stateOption, 0, len(c.AppStates))
+	for _, s := range c.AppStates {
+		out = append(out, stateOption{Code: string(s), Name: stateName(p, s)})
+	}
+	return out
+}
+
+// stateName is a consolidated state as the clerk reads it (已撤回), the
+// code itself for one without a name.
+func stateName(p page, s c.AppState) string {
+	if n, ok := c.AppStateNames[s]; ok {
+		return p.T(n.ZH, n.EN)
+	}
+	return string(s)
+}
 
 type itemRow struct {
 	c.TaskBrief
@@ -259,13 +280,14 @@ func (k *Console) renderDetail(w http.ResponseWriter, r *http.Request, req *requ
 	k.render(w, http.StatusOK, "detail", struct {
 		page
 		View        c.ApplicationView
+		StateName   string
 		Received    string
 		TownName    string
 		Items       []itemRow
 		Timeline    []timelineRow
 		Revealed    *c.Applicant
 		ReasonError string
-	}{page: p, View: view, Received: civil.Display(view.ReceivedAt), TownName: townName(app.Applicant.HouseholdDivision),
+	}{page: p, View: view, StateName: stateName(p, view.Status.State), Received: civil.Display(view.ReceivedAt), TownName: townName(app.Applicant.HouseholdDivision),
 		Items: items, Timeline: tl, Revealed: revealed, ReasonError: reasonErr})
 }
 

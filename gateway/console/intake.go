@@ -1,6 +1,7 @@
 package console
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	c "onething/contracts"
 	"onething/gateway/auth"
 	"onething/gateway/calendar"
+	"onething/gateway/engine"
 	"onething/gateway/rules"
 )
 
@@ -48,7 +50,7 @@ type intakeData struct {
 var formFields = []string{"name", "idNumber", "birthDate", "ethnicity", "mobile", "town", "village", "detail", "householdDivision", "householdType",
 	"guardianName", "guardianRelation", "guardianPhone", "dibao", "tekun", "orphan", "certNumber", "certIssued", "certFrom", "certUntil", "certVisual",
 	"business", "subKind", "category", "twoSubsidies", "pension", "medical", "medicalIdentity", "premiumPaid", "delivery", "postAddress", "recipient",
-	"recipientPhone", "attest"}
+	"recipientPhone", "attest", "portalRef"}
 
 func (k *Console) intakeData(r *http.Request, req *request) intakeData {
 	d := intakeData{page: k.base(r, req, "窗口受理"), F: map[string]string{}, Errors: map[string]string{}, Towns: towns(),
@@ -73,8 +75,12 @@ func (k *Console) intakePage(w http.ResponseWriter, r *http.Request, req *reques
 func submission(f map[string]string, now time.Time) *c.Submission {
 	yes := func(k string) bool { return f[k] == "1" }
 	town := f["town"]
+	ref := strings.TrimSpace(f["portalRef"])
+	if ref == "" {
+		ref = "WIN-" + now.In(calendar.Zone).Format("20060102") + "-" + randomHex(4)
+	}
 	s := &c.Submission{
-		PortalRef:   "WIN-" + now.In(calendar.Zone).Format("20060102") + "-" + randomHex(4),
+		PortalRef:   ref,
 		Channel:     c.ChannelOffline,
 		SubmittedAt: now.UTC(),
 		Applicant: c.Applicant{
@@ -161,6 +167,14 @@ func (k *Console) intake(w http.ResponseWriter, r *http.Request, req *request) {
 		return
 	}
 	app, _, err := k.cfg.Engine.Submit(r.Context(), "console:"+randomHex(12), sub)
+	if errors.Is(err, engine.ErrPortalRefConflict) {
+		// Another application holds the reference: the clerk is told so,
+		// the form stays as typed, and nothing is stored.
+		d.Errors["portalRef"] = d.T(engine.PortalRefConflict.ZH, engine.PortalRefConflict.EN)
+		d.Error = d.T("该办件号已用于另一份申请，本次未受理", "this reference belongs to another application; nothing was stored")
+		k.render(w, http.StatusConflict, "intake", d)
+		return
+	}
 	if err != nil {
 		k.cfg.Log.Error("console intake", "err", err)
 		d.Error = d.T("暂时无法受理，请稍后重试", "cannot store the application now; retry")

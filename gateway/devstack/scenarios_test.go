@@ -212,11 +212,12 @@ func TestSeedScenariosEndToEnd(t *testing.T) {
 
 	t.Run("withdrawal cancels what is open and tells the departments", func(t *testing.T) {
 		acc := submitExample(t, st, hc, "submission-full.json", "msg_wd")
-		// Wait until cdpf holds the certificate case.
+		// Wait until cdpf holds the certificate case and hrss granted the
+		// pension subsidy (a dibao recipient's comes at once).
 		deadline := time.Now().Add(10 * time.Second)
-		for item(view(t, st, hc, acc.ApplicationID), c.ItemCertNew).CaseNo == "" {
+		for v := view(t, st, hc, acc.ApplicationID); item(v, c.ItemCertNew).CaseNo == "" || item(v, c.ItemPensionSubsidy).State != c.TaskApproved; v = view(t, st, hc, acc.ApplicationID) {
 			if time.Now().After(deadline) {
-				t.Fatal("cdpf never took the case")
+				t.Fatal("cdpf never took the case, or hrss never granted the pension subsidy")
 			}
 			time.Sleep(5 * time.Millisecond)
 		}
@@ -225,7 +226,7 @@ func TestSeedScenariosEndToEnd(t *testing.T) {
 		if status := postPortal(t, st, "/v1/applications/"+acc.ApplicationID+"/withdraw", "msg_wd_1", c.Withdrawal{Reason: "申请人已迁出"}, &res); status != http.StatusOK {
 			t.Fatalf("withdraw: %d", status)
 		}
-		if len(res.Cancelled) == 0 || res.Status != c.AppCompleted {
+		if len(res.Cancelled) == 0 || res.Status != c.AppWithdrawn {
 			t.Errorf("result %+v", res)
 		}
 		var again c.WithdrawalResult
@@ -246,8 +247,25 @@ func TestSeedScenariosEndToEnd(t *testing.T) {
 		if it := item(v, c.ItemCertNew); it.State != c.TaskCancelled {
 			t.Errorf("certificate task %s", it.State)
 		}
-		if v.Status.State != c.AppCompleted {
-			t.Errorf("status %s", v.Status.State)
+		if v.Status.State != c.AppWithdrawn {
+			t.Errorf("status %s, want withdrawn", v.Status.State)
+		}
+		// The item decided before the withdrawal keeps its state; the
+		// application is withdrawn all the same.
+		if it := item(v, c.ItemPensionSubsidy); it.State != c.TaskApproved || len(res.AlreadyFinal) == 0 {
+			t.Errorf("pension subsidy approved before the withdrawal: now %s; already final %v", it.State, res.AlreadyFinal)
+		}
+		// The portal is told: its latest push says withdrawn.
+		deadline = time.Now().Add(10 * time.Second)
+		for {
+			latest, ok := st.Portal.Latest(acc.ApplicationID)
+			if ok && latest.Status.State == c.AppWithdrawn && latest.Version >= v.Version {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the portal never got the withdrawn status: %+v (version %d wanted)", latest.Status, v.Version)
+			}
+			time.Sleep(10 * time.Millisecond)
 		}
 	})
 

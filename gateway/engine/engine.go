@@ -15,6 +15,7 @@ import (
 
 	"onething/civil"
 	c "onething/contracts"
+	"onething/gateway/seal"
 	"onething/gateway/store"
 	"onething/gateway/workflow"
 )
@@ -29,6 +30,10 @@ type Engine struct {
 	// PollEvery says, per department, how soon after a case is opened to
 	// read it back (polling; 0 or absent: rely on callbacks alone).
 	PollEvery map[c.Dept]time.Duration
+	// Keys key the digest each application keeps of its submission
+	// (digest.go): the data-protection keyring's index keys. Nil (tests
+	// of other packages) makes an unkeyed digest.
+	Keys *seal.Keyring
 }
 
 // commit applies fn to an application in one atomic write. When fn changed
@@ -119,8 +124,11 @@ func (e *Engine) RecountDue(ctx context.Context, appID string) (bool, error) {
 
 // Submit accepts a validated submission: one atomic write stores the
 // application, its planned tasks, the dedupe keys (delivery id and portal
-// reference) and the first jobs. A repeat returns the first application
-// with dup set, and starts nothing.
+// reference) and the first jobs. A repeat of the same submission (digest.go
+// says what counts) returns the first application with dup set, and starts
+// nothing. A taken portal reference with another submission is
+// ErrPortalRefConflict, a taken delivery id with another submission
+// ErrDeliveryReplayed; either stores nothing.
 func (e *Engine) Submit(ctx context.Context, deliveryID string, sub *c.Submission) (app *c.Application, dup bool, err error) {
 	keys := []string{"delivery:" + deliveryID, "ref:" + sub.PortalRef}
 	// No lookup before the write: Create checks the keys in the same
@@ -128,17 +136,19 @@ func (e *Engine) Submit(ctx context.Context, deliveryID string, sub *c.Submissio
 	// repeat costs a plan, and a new submission one round trip to the
 	// store instead of three (measured: docs/PROFILING.md).
 	now := e.Flow.Now() // the business clock: the case's receipt and acceptance day
+	canon := submissionCanonical(sub)
 	app = &c.Application{
-		ID:         NewID(time.Now()),
-		PortalRef:  sub.PortalRef,
-		DeliveryID: deliveryID,
-		Channel:    sub.Channel,
-		ReceivedAt: now.UTC(),
-		AcceptedOn: civil.Of(now).String(),
-		Applicant:  sub.Applicant,
-		Requests:   sub.Requests,
-		Delivery:   sub.Delivery,
-		Version:    1,
+		ID:               NewID(time.Now()),
+		PortalRef:        sub.PortalRef,
+		DeliveryID:       deliveryID,
+		Channel:          sub.Channel,
+		ReceivedAt:       now.UTC(),
+		AcceptedOn:       civil.Of(now).String(),
+		Applicant:        sub.Applicant,
+		Requests:         sub.Requests,
+		Delivery:         sub.Delivery,
+		Version:          1,
+		SubmissionDigest: digests(e.Keys, canon)[0],
 	}
 	app.Timeline = append(app.Timeline, c.Entry{At: now, Kind: "received", Source: "portal",
 		Note: &c.Message{ZH: "一件事申请已受理登记", EN: "application received"}})
@@ -146,9 +156,10 @@ func (e *Engine) Submit(ctx context.Context, deliveryID string, sub *c.Submissio
 	e.Flow.Recompute(app)
 	id, err := e.Store.Create(ctx, app, keys, e.jobs(app, workflow.Change{Ready: ready}))
 	if errors.Is(err, store.ErrDuplicate) {
-		// A repeated delivery or portal reference (or a concurrent one).
-		app, err := e.Store.Get(ctx, id)
-		return app, true, err
+		// A repeated delivery or portal reference (or a concurrent one):
+		// nothing was written. The delivery id, when it is the taken key,
+		// names the application to compare with; else the reference does.
+		return e.repeated(ctx, deliveryID, id, canon)
 	}
 	if err != nil {
 		return nil, false, err
@@ -157,6 +168,30 @@ func (e *Engine) Submit(ctx context.Context, deliveryID string, sub *c.Submissio
 		e.Wake()
 	}
 	return app, false, nil
+}
+
+// repeated decides what a submission whose key was taken is: the same
+// submission again (the holder, dup), or another one under a used delivery
+// id or portal reference (refused).
+func (e *Engine) repeated(ctx context.Context, deliveryID, holderID, canon string) (*c.Application, bool, error) {
+	byDelivery := false
+	switch id, err := e.Store.Lookup(ctx, "delivery:"+deliveryID); {
+	case err == nil:
+		holderID, byDelivery = id, true
+	case !errors.Is(err, store.ErrNotFound):
+		return nil, false, err
+	}
+	holder, err := e.Store.Get(ctx, holderID)
+	if err != nil {
+		return nil, false, err
+	}
+	if e.sameSubmission(holder, canon) {
+		return holder, true, nil
+	}
+	if byDelivery {
+		return nil, false, ErrDeliveryReplayed
+	}
+	return nil, false, ErrPortalRefConflict
 }
 
 // NewID makes an application id: a ULID, sortable by time of receipt.

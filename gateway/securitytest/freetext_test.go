@@ -138,14 +138,14 @@ func TestFreeTextMaskedEndToEnd(t *testing.T) {
 	if status, resp := rec.signed("withdrawal", st, "/v1/applications/"+b+"/withdraw", st.PortalSecret, "msg_wd_b", w); status != http.StatusOK {
 		t.Fatalf("withdrawal: %d %s", status, resp)
 	}
-	pushed := func(id string) func(c.ApplicationView) bool {
+	pushed := func(id string, state c.AppState) func(c.ApplicationView) bool {
 		return func(v c.ApplicationView) bool {
 			p, ok := st.Portal.Latest(id)
-			return v.Status.State == c.AppCompleted && ok && p.Version == v.Version
+			return v.Status.State == state && ok && p.Version == v.Version
 		}
 	}
-	va := waitFor(a, "completion, pushed", pushed(a))
-	vb := waitFor(b, "completion, pushed", pushed(b))
+	va := waitFor(a, "completion, pushed", pushed(a, c.AppCompleted))
+	vb := waitFor(b, "withdrawal, pushed", pushed(b, c.AppWithdrawn))
 	if va.Items[0].State != c.TaskRejected || vb.Items[0].State != c.TaskCancelled {
 		t.Fatalf("A's certificate %s, B's %s", va.Items[0].State, vb.Items[0].State)
 	}

@@ -249,6 +249,15 @@ func Assemble(cfg Config, st store.Store, log *slog.Logger) (*Service, error) {
 		flow.Now = cfg.Clock.Now
 	}
 	s.Engine = &engine.Engine{Store: st, Flow: flow, PollEvery: map[c.Dept]time.Duration{}}
+	if cfg.DataProtection != nil {
+		// The index keys also key the digest an application keeps of its
+		// submission (engine/digest.go).
+		keys, err := Keyring(cfg)
+		if err != nil {
+			return nil, err
+		}
+		s.Engine.Keys = keys
+	}
 	pollBase := time.Duration(0)
 	depts := map[c.Dept]engine.Department{}
 	for _, d := range c.Depts {

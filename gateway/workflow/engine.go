@@ -199,6 +199,9 @@ func (w *Workflow) Withdraw(app *c.Application, reason string) (c.WithdrawalResu
 	if len(res.Cancelled) == 0 {
 		return res, Change{}, ErrNothingToWithdraw
 	}
+	if app.WithdrawnAt == nil {
+		app.WithdrawnAt = &now
+	}
 	ch.Outcome = Applied
 	return res, ch, nil
 }

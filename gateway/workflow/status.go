@@ -40,6 +40,10 @@ func (w *Workflow) Recompute(app *c.Application) {
 		}
 	}
 	switch {
+	case final == len(app.Tasks) && app.WithdrawnAt != nil:
+		// Every task final after the applicant withdrew: withdrawn, even
+		// if some items were decided before; they keep their own states.
+		s.State = c.AppWithdrawn
 	case final == len(app.Tasks):
 		s.State = c.AppCompleted
 	case supplement:

@@ -417,9 +417,24 @@ func TestWithdrawal(t *testing.T) {
 	if err != nil || len(ch.Notify) != 1 || app2.Tasks[4].CaseNo != "M9" || app2.Tasks[4].State != c.TaskCancelled {
 		t.Errorf("crossing dispatch: %+v %v %+v", ch, err, app2.Tasks[4])
 	}
+	// Withdrawn, though the pension subsidy was approved before: that item
+	// keeps approved.
 	w.Recompute(app)
-	if _, _, err := w.Withdraw(app, ""); !errors.Is(err, ErrNothingToWithdraw) || app.Status.State != c.AppCompleted {
+	if app.Status.State != c.AppWithdrawn || app.WithdrawnAt == nil || app.Tasks[3].State != c.TaskApproved {
+		t.Errorf("after the withdrawal: status %s, withdrawn at %v, pension %s", app.Status.State, app.WithdrawnAt, app.Tasks[3].State)
+	}
+	if _, _, err := w.Withdraw(app, ""); !errors.Is(err, ErrNothingToWithdraw) || app.Status.State != c.AppWithdrawn {
 		t.Errorf("second withdrawal: %v, status %s", err, app.Status.State)
+	}
+	// Every item final without a withdrawal is completed, not withdrawn.
+	w3, app3 := newFlow(), mainCase()
+	w3.Plan(app3)
+	for _, tk := range app3.Tasks {
+		tk.State = c.TaskRejected
+	}
+	w3.Recompute(app3)
+	if app3.Status.State != c.AppCompleted {
+		t.Errorf("every item rejected: %s, want completed", app3.Status.State)
 	}
 }
 

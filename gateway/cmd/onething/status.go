@@ -24,7 +24,7 @@ func newStatusCmd() *cobra.Command {
 		Use:   "status APPLICATION_ID",
 		Short: "查看（或跟踪）申请的汇总状态 / show (or watch) an application's consolidated status",
 		Long: `查看（或跟踪）申请的汇总状态 / show an application's consolidated status and its items;
-with --watch, print each new version until the application is completed.`,
+with --watch, print each new version until the application is completed or withdrawn.`,
 		Example: `  onething status --token READ_TOKEN APP_ID
   ONETHING_READ_TOKEN=… onething status --url https://onething.example --watch APP_ID
   onething status APP_ID --watch --token READ_TOKEN`,
@@ -66,7 +66,7 @@ with --watch, print each new version until the application is completed.`,
 						fmt.Fprintf(out, "    %-18s %-8s %-20s %s\n", it.Item, it.Dept, it.State, it.CaseNo)
 					}
 				}
-				if !watch || v.Status.State == c.AppCompleted {
+				if !watch || v.Status.State == c.AppCompleted || v.Status.State == c.AppWithdrawn {
 					return nil
 				}
 				time.Sleep(300 * time.Millisecond)
@@ -77,6 +77,6 @@ with --watch, print each new version until the application is completed.`,
 	addURLFlag(fs, &base)
 	fs.StringVar(&token, "token", "", "read token")
 	envDefault(fs, "token", "ONETHING_READ_TOKEN")
-	fs.BoolVar(&watch, "watch", false, "poll until the application is completed")
+	fs.BoolVar(&watch, "watch", false, "poll until the application is completed or withdrawn")
 	return cmd
 }
