@@ -538,8 +538,9 @@ func (s *server) guide(g *gin.Context) {
 	}
 	f := rules.Facts{Today: s.cfg.Engine.Flow.Today(), HouseholdDivision: req.HouseholdDivision,
 		Dibao: req.Dibao, Tekun: req.Tekun, Orphan: req.Orphan, Minor: req.Minor,
-		// The guide knows only "minor": it does not promise the pension to
-		// one (enrolment from 16); the planner decides from the ID number.
+		// The guide knows only "minor": for one in an assisted group the
+		// pension (enrolment from 16) is answered as a review, and the
+		// planner decides from the ID number.
 		Under16: req.Minor}
 	if gc := req.Certificate; gc != nil {
 		f.Certificate = &c.Certificate{Category: gc.Category, Grade: gc.Grade, IssuedOn: gc.IssuedOn,

@@ -237,3 +237,18 @@ func TestCheck(t *testing.T) {
 		t.Error("an unusable push secret passed the check")
 	}
 }
+
+// serve never runs on a fake business clock: no configuration key (nor
+// environment variable) sets one.
+func TestNoClockInTheConfiguration(t *testing.T) {
+	for _, key := range []string{"clock", "Clock", "now", "clockRate"} {
+		_, err := LoadConfigBytes([]byte(key+": 2026-12-05T07:43:00+08:00\n"), t.TempDir(), []string{})
+		if err == nil {
+			t.Errorf("a configuration with %q loaded", key)
+		}
+	}
+	l, err := LoadConfigBytes([]byte("listen: 127.0.0.1:0\n"), t.TempDir(), []string{"ONETHING_CLOCK=2026-12-05T07:43:00+08:00", "ONETHING_NOW=2026-12-05T07:43:00+08:00"})
+	if err == nil && l.Config.Clock != nil {
+		t.Error("the environment set a business clock")
+	}
+}
