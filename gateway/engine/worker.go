@@ -9,8 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"onething/civil"
 	c "onething/contracts"
-	"onething/gateway/calendar"
 	"onething/gateway/store"
 	"onething/gateway/workflow"
 )
@@ -424,7 +424,8 @@ func (w *Worker) fail(ctx context.Context, j store.Job, app *c.Application, t *c
 		delay = w.Policy.Backoff(max(j.Attempt, 1))
 	}
 	next := time.Now().Add(delay)
-	late := pastDue(app, next)
+	late := pastDue(app, w.Engine.Flow.Now().Add(delay)) // the due date is a business date
+
 	dead := !retry || j.Attempt >= w.Policy.MaxAttempts || late
 	if breakerOpen && !late {
 		// Deferred, not failed: the department is resting; no attempt used.
@@ -460,14 +461,14 @@ func (w *Worker) fail(ctx context.Context, j store.Job, app *c.Application, t *c
 	return st.Retry(ctx, j, next)
 }
 
-// pastDue reports whether a time is after the end of the case's legal
-// due date (China time); an unknown due date never is.
+// pastDue reports whether an instant's China date is after the case's
+// legal due date; an unknown due date never is.
 func pastDue(app *c.Application, at time.Time) bool {
 	if app == nil || app.Status.DueDate == "" {
 		return false
 	}
-	due, err := time.ParseInLocation(time.DateOnly, app.Status.DueDate, calendar.Zone)
-	return err == nil && at.After(due.AddDate(0, 0, 1))
+	due, err := civil.Parse(app.Status.DueDate)
+	return err == nil && civil.Of(at).After(due)
 }
 
 // push sends the application's current status to the portal.
