@@ -23,22 +23,29 @@ import (
 // the mocks' traffic by a middleware in front of each mock.
 func start(t *testing.T, delay time.Duration) (*devstack.Stack, *http.Client) {
 	t.Helper()
+	return startWith(t, devstack.Options{Delay: delay})
+}
+
+// startWith is start with more options (a mock script, a clock …); the
+// data directory, a quiet log, short backoffs and the contract checks are
+// filled in.
+func startWith(t *testing.T, opts devstack.Options) (*devstack.Stack, *http.Client) {
+	t.Helper()
 	specs := map[string]string{"cdpf": "dept-cdpf", "civil": "dept-civil", "hrss": "dept-hrss", "medical": "dept-medical", "portal": "portal-receiver"}
-	st, err := devstack.Start(devstack.Options{
-		Dir: t.TempDir(), Delay: delay,
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Tune: func(cfg *service.Config) {
-			cfg.BaseBackoff, cfg.MaxBackoff = service.Duration(20*time.Millisecond), service.Duration(200*time.Millisecond)
-		},
-		WrapMock: func(name string, h http.Handler) http.Handler {
-			return contracttest.New(t, specs[name]).Middleware(h)
-		},
-	})
+	opts.Dir = t.TempDir()
+	opts.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	opts.Tune = func(cfg *service.Config) {
+		cfg.BaseBackoff, cfg.MaxBackoff = service.Duration(20*time.Millisecond), service.Duration(200*time.Millisecond)
+	}
+	opts.WrapMock = func(name string, h http.Handler) http.Handler {
+		return contracttest.New(t, specs[name]).Middleware(h)
+	}
+	st, err := devstack.Start(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Stop() })
-	return st, &http.Client{Transport: contracttest.New(t, "gateway").Transport(http.DefaultTransport), Timeout: 10 * time.Second}
+	return st, &http.Client{Transport: contracttest.New(t, "gateway").Transport(http.DefaultTransport), Timeout: 20 * time.Second}
 }
 
 func submitExample(t *testing.T, st *devstack.Stack, hc *http.Client, name, msgID string) c.SubmissionAccepted {

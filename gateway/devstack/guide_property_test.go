@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"os"
@@ -16,10 +15,8 @@ import (
 
 	"onething/civil"
 	c "onething/contracts"
-	"onething/contracts/contracttest"
 	"onething/gateway/devstack"
 	"onething/gateway/rules"
-	"onething/gateway/service"
 	"onething/mocks"
 )
 
@@ -269,22 +266,7 @@ func TestGuidePromisesWhatTheDepartmentsDo(t *testing.T) {
 		t.Logf("seed %d: %d situations", seed, perSeed)
 	}
 
-	specs := map[string]string{"cdpf": "dept-cdpf", "civil": "dept-civil", "hrss": "dept-hrss", "medical": "dept-medical", "portal": "portal-receiver"}
-	st, err := devstack.Start(devstack.Options{
-		Dir: t.TempDir(), Delay: 5 * time.Millisecond, CertScript: script,
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Tune: func(cfg *service.Config) {
-			cfg.BaseBackoff, cfg.MaxBackoff = service.Duration(20*time.Millisecond), service.Duration(200*time.Millisecond)
-		},
-		WrapMock: func(name string, h http.Handler) http.Handler {
-			return contracttest.New(t, specs[name]).Middleware(h)
-		},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Stop() })
-	hc := &http.Client{Transport: contracttest.New(t, "gateway").Transport(http.DefaultTransport), Timeout: 20 * time.Second}
+	st, hc := startWith(t, devstack.Options{Delay: 5 * time.Millisecond, CertScript: script})
 
 	// Ask the guide, submit, and wait, eight at a time.
 	var wg sync.WaitGroup
