@@ -14,8 +14,11 @@
 // JSON). YAML because it is the language of the gateway's configuration
 // (read with sigs.k8s.io/yaml, already a dependency) and because an operator
 // completing a county can say in a comment where each fact comes from. The
-// file is decoded strictly: an unknown field or a key given twice is
-// refused, never ignored. docs/COUNTIES.md shows a pack field by field.
+// file is decoded strictly, as request bodies are: YAML to JSON refusing a
+// key given twice, then the JSON v2 module refusing unknown keys and keys
+// in another case (Verified is not verified); codes are quoted text
+// ("511703"), never YAML numbers. docs/COUNTIES.md shows a pack field by
+// field.
 //
 // # Defaults and an operator's directory
 //

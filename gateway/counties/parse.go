@@ -2,14 +2,15 @@ package counties
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
+	"reflect"
 	"sort"
 	"strconv"
 	"strings"
 
+	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 	"sigs.k8s.io/yaml"
 
 	c "onething/contracts"
@@ -65,7 +66,16 @@ type packFile struct {
 	Notes      []c.Message        `json:"notes"`
 }
 
-var unknownField = regexp.MustCompile(`unknown field "([^"]*)"`)
+// decodeOptions: JSON v2 with its leniencies off, as for request bodies
+// (gateway/api/strictjson.go): a key only with its documented spelling,
+// once, unknown keys refused. (The YAML step already refuses a key given
+// twice.)
+var decodeOptions = json.JoinOptions(
+	json.RejectUnknownMembers(true),
+	json.MatchCaseInsensitiveNames(false),
+	jsontext.AllowDuplicateNames(false),
+	jsontext.AllowInvalidUTF8(false),
+)
 
 // Parse reads and validates one pack file; name is the file's name in the
 // problems. The error is a Problems.
@@ -76,17 +86,22 @@ func Parse(name string, data []byte) (*Pack, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, fail("", "文件为空", "the file is empty")
 	}
+	doc, err := yaml.YAMLToJSONStrict(data)
+	if err != nil {
+		return nil, fail("", "不是有效的 YAML/JSON（或有重复的键）："+err.Error(), "not valid YAML or JSON (or a key given twice): "+err.Error())
+	}
 	var f packFile
-	if err := yaml.UnmarshalStrict(data, &f); err != nil {
-		var te *json.UnmarshalTypeError
-		switch m := unknownField.FindStringSubmatch(err.Error()); {
-		case m != nil:
-			return nil, fail(m[1], "未知字段（拼写错误？见 docs/COUNTIES.md）", "unknown field (a typo? see docs/COUNTIES.md)")
-		case errors.As(err, &te):
-			return nil, fail(te.Field, "类型不对：应为 "+te.Type.String()+"，文件中是 "+te.Value, "wrong type: want "+te.Type.String()+", the file has "+te.Value)
+	if err := json.Unmarshal(doc, &f, decodeOptions); err != nil {
+		var sem *json.SemanticError
+		switch {
+		case errors.As(err, &sem) && errors.Is(err, json.ErrUnknownName):
+			return nil, fail(fieldPath(sem.JSONPointer), "未知字段（拼写或大小写有误？见 docs/COUNTIES.md）", "unknown field (spelling or case? see docs/COUNTIES.md)")
+		case errors.As(err, &sem) && sem.GoType != nil && sem.GoType.Kind() == reflect.String && sem.JSONKind == '0':
+			return nil, fail(fieldPath(sem.JSONPointer), "应为文本：代码请加引号，如 \"511703\"", "want text: quote codes, e.g. \"511703\"")
+		case errors.As(err, &sem) && sem.GoType != nil:
+			return nil, fail(fieldPath(sem.JSONPointer), "类型不对：应为 "+sem.GoType.String(), "wrong type: want "+sem.GoType.String())
 		}
-		msg := strings.TrimPrefix(err.Error(), "error converting YAML to JSON: ")
-		return nil, fail("", "不是有效的 YAML/JSON："+msg, "not valid YAML or JSON: "+msg)
+		return nil, fail("", "无法解析："+err.Error(), "cannot decode: "+err.Error())
 	}
 	p, probs := f.validate(name)
 	if len(probs) > 0 {
@@ -257,4 +272,21 @@ func itemList(localOnlyItems bool) string {
 	}
 	sort.Strings(out)
 	return strings.Join(out, ", ")
+}
+
+// fieldPath writes a JSON pointer as the problems name fields:
+// /towns/0/code is towns[0].code.
+func fieldPath(p jsontext.Pointer) string {
+	var b strings.Builder
+	for tok := range p.Tokens() {
+		if _, err := strconv.Atoi(tok); err == nil && tok != "" {
+			b.WriteString("[" + tok + "]")
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(tok)
+	}
+	return b.String()
 }
