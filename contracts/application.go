@@ -82,6 +82,15 @@ type Application struct {
 	SubmissionDigest string `json:"submissionDigest,omitempty"`
 }
 
+// TaskCounty is the county that handles a task: its own, or for a record
+// from before tasks carried one, the applicant's household county.
+func TaskCounty(app *Application, t *Task) string {
+	if t.County != "" {
+		return t.County
+	}
+	return CountyOf(app.Applicant.HouseholdDivision)
+}
+
 // Task returns the task with the given id, or nil.
 func (a *Application) Task(id string) *Task {
 	for _, t := range a.Tasks {
@@ -94,9 +103,12 @@ func (a *Application) Task(id string) *Task {
 
 // Task is one item of an application, handled by one department.
 type Task struct {
-	ID        string    `json:"id"`
-	Item      ItemCode  `json:"item"`
-	Dept      Dept      `json:"dept"`
+	ID   string   `json:"id"`
+	Item ItemCode `json:"item"`
+	Dept Dept     `json:"dept"`
+	// County is the six-digit code of the county (县/区/市) whose office
+	// handles the task: the applicant's household county.
+	County    string    `json:"county,omitempty"`
 	State     TaskState `json:"state"`
 	DependsOn []string  `json:"dependsOn,omitempty"`
 	CaseNo    string    `json:"caseNo,omitempty"` // the department's own case number

@@ -61,3 +61,12 @@ func InTongchuan(code string) bool { return strings.HasPrefix(code, DivisionTong
 
 // InSichuan reports whether a division code lies in 四川省.
 func InSichuan(code string) bool { return strings.HasPrefix(code, DivisionSichuan) }
+
+// CountyOf is the six-digit county (县/区/市) code of a 6-, 9- or 12-digit
+// division code, "" for anything shorter.
+func CountyOf(division string) string {
+	if len(division) < 6 {
+		return ""
+	}
+	return division[:6]
+}

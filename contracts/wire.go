@@ -16,10 +16,13 @@ type SubmissionAccepted struct {
 
 // TaskBrief is a task as shown to callers.
 type TaskBrief struct {
-	TaskID      string       `json:"taskId"`
-	Item        ItemCode     `json:"item"`
-	ItemName    Message      `json:"itemName"`
-	Dept        Dept         `json:"dept"`
+	TaskID   string   `json:"taskId"`
+	Item     ItemCode `json:"item"`
+	ItemName Message  `json:"itemName"`
+	Dept     Dept     `json:"dept"`
+	// County handles the task (six-digit code) and CountyName names it.
+	County      string       `json:"county,omitempty"`
+	CountyName  *Message     `json:"countyName,omitempty"`
 	State       TaskState    `json:"state"`
 	DependsOn   []string     `json:"dependsOn,omitempty"`
 	CaseNo      string       `json:"caseNo,omitempty"`
@@ -167,8 +170,12 @@ type CaseRequest struct {
 	Item          ItemCode  `json:"item"`
 	Channel       Channel   `json:"channel"`
 	ReceivedAt    time.Time `json:"receivedAt"`
-	CallbackURL   string    `json:"callbackUrl"`
-	Person        Person    `json:"person"`
+	// County is the six-digit code of the county whose office handles the
+	// case (the applicant's household county): a national platform routes
+	// it there.
+	County      string `json:"county,omitempty"`
+	CallbackURL string `json:"callbackUrl"`
+	Person      Person `json:"person"`
 	// Certificate business details (cdpf), and how the rules say it is
 	// handled (assessment, publicity, validity of the new certificate).
 	Business  *CertificateRequest `json:"business,omitempty"`

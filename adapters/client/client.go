@@ -342,6 +342,7 @@ func CaseBase(app *contracts.Application, task *contracts.Task, callbackURL stri
 		Item:          task.Item,
 		Channel:       app.Channel,
 		ReceivedAt:    app.ReceivedAt,
+		County:        contracts.TaskCounty(app, task),
 		CallbackURL:   callbackURL,
 	}
 }

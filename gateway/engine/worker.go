@@ -533,6 +533,9 @@ func (w *Worker) followUp(ctx context.Context, j store.Job) error {
 		resp, callErr = dept.Supplement(ctx, t, sub, j.ID, j.ID)
 		apply = func(app *c.Application) (workflow.Change, error) { return w.Engine.Flow.ApplyCase(app, t.ID, resp) }
 	default:
+		if !store.CancelOwed(app, t) {
+			return st.Ack(ctx, j) // told already, or it decided before the withdrawal
+		}
 		why := c.Message{ZH: "申请人撤回申请", EN: "withdrawn by the applicant"}
 		if t.Reason != nil {
 			why = *t.Reason

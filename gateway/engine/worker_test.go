@@ -5,6 +5,7 @@ import (
 	"errors"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -33,6 +34,9 @@ type fakeDept struct {
 	reply c.CaseStatus
 	keys  []string
 	calls int
+	// onCall, when set, runs at each case request (a test moves its
+	// business clock there).
+	onCall func()
 }
 
 func (d *fakeDept) OpenCase(_ context.Context, _ *c.Application, t *c.Task, key, _ string) (*c.CaseResponse, error) {
@@ -40,6 +44,9 @@ func (d *fakeDept) OpenCase(_ context.Context, _ *c.Application, t *c.Task, key,
 	defer d.mu.Unlock()
 	d.calls++
 	d.keys = append(d.keys, key)
+	if d.onCall != nil {
+		d.onCall()
+	}
 	if len(d.errs) > 0 {
 		err := d.errs[0]
 		d.errs = d.errs[1:]
@@ -324,8 +331,12 @@ func TestRetriesStopBeforeTheLegalDeadline(t *testing.T) {
 	dept := &fakeDept{errs: []error{callErr{retryable: true, delay: 72 * time.Hour}}, reply: c.CaseAccepted}
 	r := newRig(t, dept, &fakePortal{})
 	ctx := context.Background()
-	// Received early in 2026: the case's 45 working days ran out long ago.
-	r.eng.Flow.Now = func() time.Time { return time.Date(2026, 1, 5, 9, 0, 0, 0, calendar.Zone) }
+	// Received early in 2026; by the time the department answers, business
+	// time is December and the case's 45 working days ran out long ago.
+	var now atomic.Int64
+	now.Store(time.Date(2026, 1, 5, 9, 0, 0, 0, calendar.Zone).UnixNano())
+	r.eng.Flow.Now = func() time.Time { return time.Unix(0, now.Load()).In(calendar.Zone) }
+	dept.onCall = func() { now.Store(time.Date(2026, 12, 5, 9, 0, 0, 0, calendar.Zone).UnixNano()) }
 	app, _, err := r.eng.Submit(ctx, "d-late", medicalOnly())
 	if err != nil || app.Status.DueDate == "" {
 		t.Fatalf("%v, due %q", err, app.Status.DueDate)

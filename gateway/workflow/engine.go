@@ -73,6 +73,9 @@ func (w *Workflow) ApplyCase(app *c.Application, taskID string, resp *c.CaseResp
 		t.CaseNo = resp.CaseNo
 	}
 	t.Attempts, t.LastError = 0, ""
+	if w.decidedBeforeWithdrawal(app, t, to, resp.Reason, resp.Certificate, resp.Result) {
+		return Change{Outcome: Applied}, nil
+	}
 	if t.State == c.TaskCancelled {
 		// Withdrawn while the dispatch was under way: the department opened
 		// a case after all, so it must be told.
@@ -114,6 +117,9 @@ func (w *Workflow) ApplyEvent(app *c.Application, dept c.Dept, ev *c.DeptEvent) 
 		t.CaseNo = ev.CaseNo
 	}
 	at := ev.OccurredAt
+	if w.decidedBeforeWithdrawal(app, t, eventStates[ev.Type], ev.Reason, ev.Certificate, ev.Result) {
+		return Change{Outcome: Applied}, nil
+	}
 	if t.State == c.TaskCancelled {
 		return w.report(app, t, eventStates[ev.Type], string(dept), nil, nil, nil, at)
 	}
@@ -215,6 +221,35 @@ func (w *Workflow) Notified(app *c.Application, taskID string) (Change, error) {
 	app.Timeline = append(app.Timeline, c.Entry{At: w.Now(), TaskID: t.ID, Kind: "department_notified", Source: string(t.Dept),
 		Note: &c.Message{ZH: "部门已确认撤回", EN: "the department confirmed the withdrawal"}})
 	return Change{Outcome: Applied}, nil
+}
+
+// decidedBeforeWithdrawal records a department's decision on a task the
+// applicant withdrew while the department was deciding it: the department
+// answered approved or rejected before it heard of the withdrawal (a grant
+// from shared data is immediate), so its decision stands (the citizen got
+// the pension) and there is nothing left to withdraw. Once the department
+// has confirmed the withdrawal, a later decision is not taken. It reports
+// whether it recorded the decision.
+func (w *Workflow) decidedBeforeWithdrawal(app *c.Application, t *c.Task, to c.TaskState, why *c.Message, cert *c.Certificate, res *c.Result) bool {
+	if t.State != c.TaskCancelled || (to != c.TaskApproved && to != c.TaskRejected) {
+		return false
+	}
+	for _, e := range app.Timeline {
+		if e.TaskID == t.ID && e.Kind == "department_notified" {
+			return false
+		}
+	}
+	if cert != nil && t.Dept == c.DeptCDPF {
+		t.Certificate = cert
+	}
+	if res != nil {
+		t.Result = res
+	}
+	now := w.Now()
+	t.State, t.Reason, t.UpdatedAt, t.FinishedAt = to, why, now, &now
+	app.Timeline = append(app.Timeline, c.Entry{At: now, TaskID: t.ID, Kind: "state", From: c.TaskCancelled, To: to, Source: string(t.Dept),
+		Note: &c.Message{ZH: "部门在收到撤回前已办结，以部门决定为准", EN: "the department decided before it heard of the withdrawal: its decision stands"}})
+	return true
 }
 
 // milestone records assessment or publicity. Publicity starts the legal

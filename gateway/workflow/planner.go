@@ -144,6 +144,7 @@ func addTask(app *c.Application, item c.ItemCode, deps []string, now time.Time) 
 		ID:        app.ID + "-" + strconv.Itoa(len(app.Tasks)+1),
 		Item:      item,
 		Dept:      c.Items[item].Dept,
+		County:    c.CountyOf(app.Applicant.HouseholdDivision),
 		State:     c.TaskPlanned,
 		DependsOn: deps,
 		UpdatedAt: now,

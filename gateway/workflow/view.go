@@ -5,6 +5,7 @@ import (
 
 	"onething/civil"
 	c "onething/contracts"
+	"onething/gateway/counties"
 )
 
 // Briefs shows an application's tasks to callers (app is the caller's copy),
@@ -17,13 +18,29 @@ func (w *Workflow) briefs(app *c.Application, m *c.FreeTextMasker) []c.TaskBrief
 	out := make([]c.TaskBrief, 0, len(app.Tasks))
 	for _, t := range app.Tasks {
 		out = append(out, c.TaskBrief{
-			TaskID: t.ID, Item: t.Item, ItemName: c.Items[t.Item].Name, Dept: t.Dept, State: t.State,
+			TaskID: t.ID, Item: t.Item, ItemName: c.Items[t.Item].Name, Dept: t.Dept, County: c.TaskCounty(app, t), CountyName: countyName(c.TaskCounty(app, t)), State: t.State,
 			DependsOn: t.DependsOn, CaseNo: t.CaseNo, Reason: maskedMessage(t.Reason, m), Result: maskedResult(t.Result, m),
 			Certificate: maskedCert(t.Certificate), Milestones: chinaMilestones(t.Milestones), Supplement: maskedSupplement(t.Supplement, m), DueDate: t.DueDate,
 			Overdue: w.Overdue(t), Provisional: t.DueProvisional && t.DueDate != "", UpdatedAt: civil.In(t.UpdatedAt),
 		})
 	}
 	return out
+}
+
+// countyName names a county for people: from its rule pack, else from the
+// division table, else nil (the code says it).
+func countyName(code string) *c.Message {
+	if code == "" {
+		return nil
+	}
+	if p, ok := counties.Default().County(code); ok {
+		l := p.Label()
+		return &l
+	}
+	if name, ok := c.Divisions[code]; ok {
+		return &c.Message{ZH: name, EN: name}
+	}
+	return nil
 }
 
 // masker masks the free text of an application (the applicant's words in a

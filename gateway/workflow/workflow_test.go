@@ -404,9 +404,15 @@ func TestWithdrawal(t *testing.T) {
 			t.Errorf("%s: %s %v", tk.Item, tk.State, tk.Reason)
 		}
 	}
-	// A department report that crosses the withdrawal is absorbed.
-	if ch, err := w.ApplyEvent(app, c.DeptCDPF, ev("late", app.Tasks[0].ID, c.EventApproved)); err != nil || ch.Outcome != Stale || app.Tasks[0].State != c.TaskCancelled {
-		t.Errorf("late approval: %+v %v %s", ch, err, app.Tasks[0].State)
+	// A progress report that crosses the withdrawal is absorbed.
+	if ch, err := w.ApplyEvent(app, c.DeptCDPF, ev("late", app.Tasks[0].ID, c.EventInProgress)); err != nil || ch.Outcome != Stale || app.Tasks[0].State != c.TaskCancelled {
+		t.Errorf("late progress: %+v %v %s", ch, err, app.Tasks[0].State)
+	}
+	// A decision that crosses it stands: the department decided before it
+	// heard of the withdrawal (the certificate is issued), and nothing is
+	// left to withdraw there.
+	if ch, err := w.ApplyEvent(app, c.DeptCDPF, ev("decided", app.Tasks[0].ID, c.EventApproved)); err != nil || ch.Outcome != Applied || app.Tasks[0].State != c.TaskApproved {
+		t.Errorf("a decision crossing the withdrawal: %+v %v %s", ch, err, app.Tasks[0].State)
 	}
 	// A dispatch that was under way when the applicant withdrew: the
 	// department opened a case, so it must be told.
@@ -416,6 +422,20 @@ func TestWithdrawal(t *testing.T) {
 	ch, err = w2.ApplyCase(app2, app2.Tasks[4].ID, &c.CaseResponse{CaseNo: "M9", Status: c.CaseAccepted})
 	if err != nil || len(ch.Notify) != 1 || app2.Tasks[4].CaseNo != "M9" || app2.Tasks[4].State != c.TaskCancelled {
 		t.Errorf("crossing dispatch: %+v %v %+v", ch, err, app2.Tasks[4])
+	}
+	// One that the department answered with its decision at once (a grant
+	// from shared data): the decision stands, nothing to tell.
+	ch, err = w2.ApplyCase(app2, app2.Tasks[3].ID, &c.CaseResponse{CaseNo: "H9", Status: c.CaseApproved})
+	if err != nil || len(ch.Notify) != 0 || app2.Tasks[3].State != c.TaskApproved || app2.Tasks[3].CaseNo != "H9" {
+		t.Errorf("a grant crossing the withdrawal: %+v %v %+v", ch, err, app2.Tasks[3])
+	}
+	// Once the department confirmed the withdrawal, a later decision is
+	// not taken.
+	if _, err := w2.Notified(app2, app2.Tasks[4].ID); err != nil {
+		t.Fatal(err)
+	}
+	if ch, err := w2.ApplyEvent(app2, c.DeptMedical, ev("after", app2.Tasks[4].ID, c.EventApproved)); err != nil || ch.Outcome == Applied || app2.Tasks[4].State != c.TaskCancelled {
+		t.Errorf("a decision after the confirmed withdrawal: %+v %v %s", ch, err, app2.Tasks[4].State)
 	}
 	// Withdrawn, though the pension subsidy was approved before: that item
 	// keeps approved.
