@@ -281,9 +281,10 @@ func (v *validator) requests(r *Requests, a *Applicant, id *IDNumber, today civi
 	if t := r.TwoSubsidies; t != nil && t.GradeBox != "" && !contains([]string{"grade1", "grade2", "grade34_intellectual_mental", "other"}, t.GradeBox) {
 		v.add("requests.twoSubsidies.gradeBox", "invalid_choice", "残疾人证等级勾选项不正确", "gradeBox must be grade1, grade2, grade34_intellectual_mental or other")
 	}
-	if t := r.TwoSubsidies; t != nil && r.Certificate == nil && a.Certificate == nil {
-		v.add("requests.twoSubsidies", "needs_certificate", "申请两项补贴须持有残疾人证，或同时申请办理残疾人证", "the two subsidies need a certificate held or applied for")
-	}
+	// The two subsidies without any certificate (held or applied for) are
+	// accepted and refused at once with the guide's reason, like every item
+	// the applicant cannot have: a whole submission is not turned away
+	// for one item, so the pension and medical subsidies go ahead.
 	if m := r.Medical; m != nil {
 		if !contains([]string{"dibao", "tekun", "orphan", "other"}, m.Identity) {
 			v.add("requests.medical.identity", "invalid_choice", "申请人身份类别须为低保对象、特困人员、孤儿或其他", "medical.identity must be dibao, tekun, orphan or other")

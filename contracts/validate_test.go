@@ -95,8 +95,6 @@ func TestValidateListsEveryProblem(t *testing.T) {
 			s.Applicant.Certificate = &c
 			s.Requests.Certificate = nil
 		}, []FieldError{{Field: "applicant.certificate.grade", Code: "invalid_choice"}}},
-		{"two subsidies without any certificate", func(s *Submission) { s.Requests.Certificate = nil },
-			[]FieldError{{Field: "requests.twoSubsidies", Code: "needs_certificate"}}},
 		{"medical identity contradicts flags", func(s *Submission) { s.Requests.Medical.Identity = "orphan" },
 			[]FieldError{{Field: "requests.medical.identity", Code: "mismatch"}}},
 		{"post without address", func(s *Submission) { s.Delivery = Delivery{Method: "post"} },

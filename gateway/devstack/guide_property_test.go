@@ -30,7 +30,6 @@ type situation struct {
 	under16  bool
 	today    string // YYYY-MM-DD, China
 	otherOK  bool   // the "other" medical group is one the mock assists
-	dropped  bool   // twoSubsidies dropped from the submission (no certificate at all: a 422)
 	answer   c.GuideAnswer
 	accepted c.SubmissionAccepted
 	final    c.ApplicationView
@@ -144,11 +143,6 @@ func generate(r *rand.Rand, n int, today civil.Date) *situation {
 	if h := a.Certificate; h != nil {
 		s.guide.Certificate = &c.GuideCertificate{Category: h.Category, Grade: h.Grade, IssuedOn: h.IssuedOn, ValidFrom: h.ValidFrom,
 			ValidUntil: h.ValidUntil, VisualAssessment: h.VisualAssessment}
-	}
-	if req.TwoSubsidies != nil && req.Certificate == nil && a.Certificate == nil {
-		// The submission refuses this outright (422 needs_certificate); the
-		// guide must refuse both subsidies, the rest is submitted without.
-		req.TwoSubsidies, s.dropped = nil, true
 	}
 	s.sub = c.Submission{PortalRef: fmt.Sprintf("PROP-%d-%d", time.Now().UnixNano(), n), Channel: c.ChannelOffline,
 		SubmittedAt: time.Now(), Applicant: a, Requests: req, Delivery: c.Delivery{Method: "pickup"}}
@@ -329,29 +323,6 @@ func (s *situation) run(st *devstack.Stack, hc *http.Client) string {
 	if resp.StatusCode != http.StatusOK || json.Unmarshal(b, &s.answer) != nil {
 		return fmt.Sprintf("guide: %d %s", resp.StatusCode, b)
 	}
-	if s.dropped {
-		// Asked with the two subsidies, the gateway refuses the submission.
-		with := s.sub
-		with.PortalRef += "-2s"
-		with.Requests.TwoSubsidies = &c.TwoSubsidiesRequest{}
-		raw, _ = json.Marshal(with)
-		resp, err = devstack.PostSigned(st.GatewayURL+"/v1/portal/submissions", st.PortalSecret, fmt.Sprintf("msg_prop_%d_2s", s.n), raw)
-		if err != nil {
-			return err.Error()
-		}
-		var e c.Error
-		b, _ = io.ReadAll(resp.Body)
-		resp.Body.Close()
-		json.Unmarshal(b, &e)
-		if resp.StatusCode != http.StatusUnprocessableEntity || !slices.ContainsFunc(e.Details, func(d c.FieldError) bool {
-			return d.Field == "requests.twoSubsidies" && d.Code == "needs_certificate"
-		}) {
-			return fmt.Sprintf("two subsidies without a certificate: %d %s", resp.StatusCode, b)
-		}
-		if s.sub.Requests.Empty() {
-			return ""
-		}
-	}
 	raw, _ = json.Marshal(s.sub)
 	resp, err = devstack.PostSigned(st.GatewayURL+"/v1/portal/submissions", st.PortalSecret, fmt.Sprintf("msg_prop_%d", s.n), raw)
 	if err != nil {
@@ -401,12 +372,6 @@ func (s *situation) check() []string {
 	for _, it := range s.answer.Items {
 		listed[family(it.Item)] = true
 		task, planned := got[family(it.Item)]
-		if s.dropped && (it.Item == c.ItemSubsidyLiving || family(it.Item) == c.ItemSubsidyNursing) {
-			if it.Eligible || it.Review {
-				out = append(out, fmt.Sprintf("%s: the submission refuses the two subsidies without a certificate (422), the guide answered eligible %v review %v", it.Item, it.Eligible, it.Review))
-			}
-			continue
-		}
 		if s.sub.Requests.Empty() {
 			// Nothing but the refused two subsidies was asked for: there is
 			// no application, and the pension the guide lists as needing no
