@@ -199,6 +199,11 @@ func (s *situation) expected(it c.GuideItem) (approved bool, why *c.Message, cod
 		if qualifies && !s.under16 {
 			return true, nil, it.Item
 		}
+		if qualifies {
+			// In a group, or holding a grade 1-2 card, but under 16: the
+			// age decides at once, whatever a business under way issues.
+			return false, rules.MsgPensionAge, it.Item
+		}
 		pending := b != nil && !cancelled &&
 			!(b.SubKind == "expiry" && h.ValidFrom > civil.MustParse(s.today).Anniversary(-9).String()) &&
 			!(b.Business == c.ItemCertMigrate && !c.InTongchuan(a.HouseholdDivision))

@@ -108,9 +108,12 @@ func (w *Workflow) Plan(app *c.Application) []*c.Task {
 	if fullCancel {
 		pensionCert = nil
 	}
-	pensionNow := rules.Pension(f, pensionCert) == nil
+	pensionWhy := rules.Pension(f, pensionCert)
 	switch {
-	case pensionNow:
+	case pensionWhy == nil || pensionWhy == rules.MsgPensionAge:
+		// Granted without application; or in an assisted group but under
+		// 16, which the guide answers as the age deciding: listed and
+		// refused with that reason rather than left out.
 		t := p.task(c.ItemPensionSubsidy, nil)
 		if r.Pension == nil {
 			p.note(t, msgPensionAutomatic)
