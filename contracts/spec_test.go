@@ -671,7 +671,7 @@ func TestSubmissionExamplesValidate(t *testing.T) {
 		}
 	}
 	// The other requests the gateway validates.
-	if errs := decodeExample[contracts.GuideRequest](t, "guide-request.json").Validate(); len(errs) > 0 {
+	if errs := decodeExample[contracts.GuideRequest](t, "guide-request.json").Validate(civil.MustParse("2026-09-14")); len(errs) > 0 {
 		t.Errorf("guide-request.json: %+v", errs)
 	}
 	if errs := decodeExample[contracts.SupplementSubmission](t, "supplement-submission.json").Validate(); len(errs) > 0 {

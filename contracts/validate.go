@@ -219,11 +219,7 @@ func (v *validator) certificate(field string, c *Certificate, idNumber string, t
 	if !gradeOK {
 		v.add(field+".grade", "invalid_choice", "残疾等级应为 1-4", "grade must be 1-4")
 	}
-	for _, d := range []struct{ name, value string }{{"issuedOn", c.IssuedOn}, {"validFrom", c.ValidFrom}, {"validUntil", c.ValidUntil}} {
-		if _, err := civil.Parse(d.value); err != nil {
-			v.add(field+"."+d.name, "invalid_date", "日期格式应为 YYYY-MM-DD", d.name+" must be YYYY-MM-DD")
-		}
-	}
+	v.certificateDates(field, c.IssuedOn, c.ValidFrom, c.ValidUntil, today)
 	if !v.required(field+".number", c.Number, "残疾人证号") {
 		return
 	}
@@ -240,6 +236,39 @@ func (v *validator) certificate(field string, c *Certificate, idNumber string, t
 	}
 	if gradeOK && c.Grade != n.Grade {
 		v.add(field+".grade", "mismatch", "残疾等级与残疾人证号第 20 位不一致", "grade does not match the certificate number's 20th character")
+	}
+}
+
+// certificateDates checks a certificate's three dates: each a date, none
+// of issue or validity start after today (the civil date in China), and a
+// validity that ends after it starts and lasts at most ten years (残疾人证
+// 有效期为十年).
+func (v *validator) certificateDates(field, issuedOn, validFrom, validUntil string, today civil.Date) {
+	var parsed [3]civil.Date
+	ok := true
+	for i, d := range []struct{ name, value string }{{"issuedOn", issuedOn}, {"validFrom", validFrom}, {"validUntil", validUntil}} {
+		t, err := civil.Parse(d.value)
+		if err != nil {
+			v.add(field+"."+d.name, "invalid_date", "日期格式应为 YYYY-MM-DD", d.name+" must be YYYY-MM-DD")
+			ok = false
+		}
+		parsed[i] = t
+	}
+	if !ok {
+		return
+	}
+	issued, from, until := parsed[0], parsed[1], parsed[2]
+	if issued.After(today) {
+		v.add(field+".issuedOn", "future_date", "发证日期不能晚于今天（"+today.String()+"）", "issuedOn is after today ("+today.String()+")")
+	}
+	if from.After(today) {
+		v.add(field+".validFrom", "future_date", "有效期起始日期不能晚于今天（"+today.String()+"）", "validFrom is after today ("+today.String()+")")
+	}
+	switch longest := from.Anniversary(10); {
+	case until.Before(from):
+		v.add(field+".validUntil", "before_valid_from", "有效期截止日期早于起始日期", "validUntil is before validFrom")
+	case until.After(longest):
+		v.add(field+".validUntil", "too_long", "残疾人证有效期为十年，截止日期不应晚于 "+longest.String(), "a certificate is valid for ten years: validUntil may be "+longest.String()+" at the latest")
 	}
 }
 
@@ -363,8 +392,9 @@ func (e *DeptEvent) Validate() []FieldError {
 	return v.errs
 }
 
-// Validate checks a guide request and returns every problem found.
-func (g *GuideRequest) Validate() []FieldError {
+// Validate checks a guide request on a day (the civil date in China) and
+// returns every problem found.
+func (g *GuideRequest) Validate(today civil.Date) []FieldError {
 	v := &validator{}
 	if v.required("householdDivision", g.HouseholdDivision, "户籍地区划代码") && !ValidDivisionCode(g.HouseholdDivision) {
 		v.add("householdDivision", "invalid_division", "户籍地区划代码不存在", "householdDivision is not a known division code")
@@ -382,11 +412,7 @@ func (g *GuideRequest) Validate() []FieldError {
 		if c.Grade < 1 || c.Grade > 4 {
 			v.add("certificate.grade", "invalid_choice", "残疾等级应为 1-4", "grade must be 1-4")
 		}
-		for _, d := range []struct{ name, value string }{{"issuedOn", c.IssuedOn}, {"validFrom", c.ValidFrom}, {"validUntil", c.ValidUntil}} {
-			if _, err := civil.Parse(d.value); err != nil {
-				v.add("certificate."+d.name, "invalid_date", "日期格式应为 YYYY-MM-DD", d.name+" must be YYYY-MM-DD")
-			}
-		}
+		v.certificateDates("certificate", c.IssuedOn, c.ValidFrom, c.ValidUntil, today)
 	}
 	w := &g.Wants
 	if w.Certificate == nil && !w.TwoSubsidies && !w.Pension && !w.Medical {

@@ -95,6 +95,30 @@ func TestValidateListsEveryProblem(t *testing.T) {
 			s.Applicant.Certificate = &c
 			s.Requests.Certificate = nil
 		}, []FieldError{{Field: "applicant.certificate.grade", Code: "invalid_choice"}}},
+		{"certificate issued in the future", func(s *Submission) {
+			c := *held
+			c.IssuedOn = "2026-11-30"
+			s.Applicant.Certificate = &c
+			s.Requests.Certificate = nil
+		}, []FieldError{{Field: "applicant.certificate.issuedOn", Code: "future_date"}}},
+		{"certificate validity starting in the future", func(s *Submission) {
+			c := *held
+			c.ValidFrom = "2026-11-30"
+			s.Applicant.Certificate = &c
+			s.Requests.Certificate = nil
+		}, []FieldError{{Field: "applicant.certificate.validFrom", Code: "future_date"}}},
+		{"certificate validity ending before it starts", func(s *Submission) {
+			c := *held
+			c.ValidUntil = "2019-04-30"
+			s.Applicant.Certificate = &c
+			s.Requests.Certificate = nil
+		}, []FieldError{{Field: "applicant.certificate.validUntil", Code: "before_valid_from"}}},
+		{"certificate validity of twenty years", func(s *Submission) {
+			c := *held
+			c.ValidUntil = "2039-04-30"
+			s.Applicant.Certificate = &c
+			s.Requests.Certificate = nil
+		}, []FieldError{{Field: "applicant.certificate.validUntil", Code: "too_long"}}},
 		{"medical identity contradicts flags", func(s *Submission) { s.Requests.Medical.Identity = "orphan" },
 			[]FieldError{{Field: "requests.medical.identity", Code: "mismatch"}}},
 		{"post without address", func(s *Submission) { s.Delivery = Delivery{Method: "post"} },

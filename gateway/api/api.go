@@ -533,7 +533,7 @@ func (s *server) guide(g *gin.Context) {
 	if !s.bindBody(g, &req, "问答", "guide request") {
 		return
 	}
-	if s.invalid(g, req.Validate()) {
+	if s.invalid(g, req.Validate(s.cfg.Engine.Flow.Today())) {
 		return
 	}
 	f := rules.Facts{Today: s.cfg.Engine.Flow.Today(), HouseholdDivision: req.HouseholdDivision,
