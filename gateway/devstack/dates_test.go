@@ -41,9 +41,12 @@ type dateRig struct {
 	seq   atomic.Int64
 }
 
-func newDateRig(t *testing.T) *dateRig {
+func newDateRig(t *testing.T) *dateRig { return newDateRigDelay(t, 10*time.Millisecond) }
+
+// newDateRigDelay is newDateRig with the mocks' delay between events.
+func newDateRigDelay(t *testing.T, delay time.Duration) *dateRig {
 	clk := &movableClock{at: time.Now()}
-	st, err := devstack.Start(devstack.Options{Dir: t.TempDir(), Delay: 10 * time.Millisecond, Clock: clk,
+	st, err := devstack.Start(devstack.Options{Dir: t.TempDir(), Delay: delay, Clock: clk,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
@@ -235,7 +238,7 @@ func TestLowercaseXIsAccepted(t *testing.T) {
 // operator loads that year, every open case is recounted, stored and
 // pushed to the portal with the published date.
 func TestProvisionalDueDatesRecountedWhenTheYearIsLoaded(t *testing.T) {
-	r := newDateRig(t)
+	r := newDateRigDelay(t, 5*time.Second) // civil takes its time: the case stays open
 	at := chinaInstant(civil.MustParse("2027-12-01"), "09:00:00")
 	// An expiry renewal: cdpf takes it, the whole case's 45 working days
 	// reach into 2028, which the built-in data does not have.
@@ -246,7 +249,18 @@ func TestProvisionalDueDatesRecountedWhenTheYearIsLoaded(t *testing.T) {
 	}
 	var acc c.SubmissionAccepted
 	json.Unmarshal(b, &acc)
-	before := r.view(acc.ApplicationID)
+	// Wait until hrss granted the pension: its due date, counted from that
+	// acceptance, reaches into 2028 too.
+	var before c.ApplicationView
+	for until := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		before = r.view(acc.ApplicationID)
+		if item(before, c.ItemPensionSubsidy) != nil && item(before, c.ItemPensionSubsidy).State == c.TaskApproved {
+			break
+		}
+		if time.Now().After(until) {
+			t.Fatalf("the pension was not granted: %+v", before.Items)
+		}
+	}
 	if !before.Status.Provisional || before.Status.DueDate < "2028-01-01" {
 		t.Fatalf("whole due date %s provisional %v: want a provisional date in 2028", before.Status.DueDate, before.Status.Provisional)
 	}
@@ -283,6 +297,20 @@ func TestProvisionalDueDatesRecountedWhenTheYearIsLoaded(t *testing.T) {
 	if app.Status.Provisional || app.Status.DueDate == before.Status.DueDate || app.Version <= before.Version {
 		t.Fatalf("stored after loading 2028: due %s provisional %v version %d (before: %s, version %d)",
 			app.Status.DueDate, app.Status.Provisional, app.Version, before.Status.DueDate, before.Version)
+	}
+	wasProvisional := 0
+	for _, it := range before.Items {
+		if it.Provisional {
+			wasProvisional++
+		}
+	}
+	for _, it := range r.view(acc.ApplicationID).Items {
+		if it.Provisional {
+			t.Errorf("%s (%s) still shows a provisional due date %s after 2028 was loaded", it.Item, it.State, it.DueDate)
+		}
+	}
+	if wasProvisional == 0 {
+		t.Errorf("no item had a provisional due date before: the test shows nothing about items")
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {

@@ -381,8 +381,8 @@ func dueStart(t *c.Task) (time.Time, bool) {
 }
 
 // RefreshDue recounts the due dates that were provisional (or could not be
-// counted) with the calendar as it is now, for the unfinished tasks and
-// the whole case: once the operator loads next year's schedule, a date
+// counted) with the calendar as it is now, for the tasks (finished ones
+// too, so none keeps showing a provisional date) and the whole case: once the operator loads next year's schedule, a date
 // counted by the statutory rule becomes the published one. It reports
 // whether anything changed.
 func (w *Workflow) RefreshDue(app *c.Application) bool {
@@ -391,8 +391,8 @@ func (w *Workflow) RefreshDue(app *c.Application) bool {
 	}
 	changed := false
 	for _, t := range app.Tasks {
-		if t.State.Final() || (t.DueDate != "" && !t.DueProvisional) {
-			continue
+		if t.DueDate != "" && !t.DueProvisional {
+			continue // finished items too: a provisional date shown on them is recounted
 		}
 		if start, ok := dueStart(t); ok {
 			before, was := t.DueDate, t.DueProvisional
