@@ -3,6 +3,7 @@ package mocks
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"onething/civil"
@@ -180,7 +181,8 @@ func HRSS() Decider {
 
 // MedicalOtherGroups are the "other" groups the medical mock assists (the
 // review of 指南二(四) "等符合资助条件的救助对象"): an applicant ticking
-// "other" is approved when identityOther names one of them exactly, and
+// "other" is approved when identityOther names one of them (spaces around
+// it aside), and
 // refused otherwise. The guide cannot know this (it answers review: true);
 // the rule is the mock's, documented here and in the README.
 var MedicalOtherGroups = []string{"低保边缘家庭成员", "防止返贫监测对象", "重度残疾人"}
@@ -192,7 +194,7 @@ func Medical(unit time.Duration) Decider {
 	return func(req *c.CaseRequest, _ string, _ time.Time) Decision {
 		p, m := req.Person, req.Medical
 		ok := m != nil && ((m.Identity == "dibao" && p.Dibao) || (m.Identity == "tekun" && p.Tekun) || (m.Identity == "orphan" && p.Orphan) ||
-			(m.Identity == "other" && slices.Contains(MedicalOtherGroups, m.IdentityOther)))
+			(m.Identity == "other" && slices.Contains(MedicalOtherGroups, strings.TrimSpace(m.IdentityOther))))
 		ev := c.DeptEvent{TaskID: req.TaskID, Type: c.EventRejected, Reason: &c.Message{
 			ZH: "经核实不属于资助参保对象", EN: "not in an assisted group"}}
 		if ok {

@@ -152,6 +152,7 @@ func TestHRSSAndMedicalRules(t *testing.T) {
 		// The documented review of an "other" group: one of MedicalOtherGroups, named exactly.
 		{contracts.Person{}, &contracts.MedicalRequest{Identity: "other", IdentityOther: "低保边缘家庭成员"}, contracts.EventApproved},
 		{contracts.Person{}, &contracts.MedicalRequest{Identity: "other", IdentityOther: "防止返贫监测对象"}, contracts.EventApproved},
+		{contracts.Person{}, &contracts.MedicalRequest{Identity: "other", IdentityOther: " 重度残疾人 "}, contracts.EventApproved}, // padded as forms send it
 		{contracts.Person{}, &contracts.MedicalRequest{Identity: "other", IdentityOther: "退役军人"}, contracts.EventRejected},
 		{contracts.Person{}, &contracts.MedicalRequest{Identity: "tekun"}, contracts.EventRejected},
 	} {

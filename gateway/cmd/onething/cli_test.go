@@ -155,6 +155,9 @@ func TestUsageErrorsExitTwo(t *testing.T) {
 		{[]string{"dev", "extra"}, "extra"},
 		{[]string{"dev", "--now", "2026-12-05T07:43:00"}, "--now"}, // no offset: which 07:43?
 		{[]string{"dev", "--now", "tomorrow"}, "--now"},
+		{[]string{"dev", "--now", "1900-01-01T00:00:00+08:00"}, "--now"}, // before the working-day calendar
+		{[]string{"dev", "--now", "2021-12-31T23:59:59+08:00"}, "--now"},
+		{[]string{"dev", "--now", "2100-01-01T00:00:00+08:00"}, "--now"},
 		{[]string{"dev", "--clock-rate", "0"}, "--clock-rate"},
 		{[]string{"dev", "--clock-rate", "1e9"}, "--clock-rate"},
 		{[]string{"dev", "--clock-rate", "fast"}, "fast"},

@@ -17,6 +17,7 @@ import (
 
 	"onething/civil"
 	c "onething/contracts"
+	"onething/gateway/calendar"
 	"onething/gateway/devstack"
 	"onething/mocks"
 )
@@ -194,6 +195,10 @@ func exampleSubmission() string {
 	return rel
 }
 
+// lastBusinessYear bounds --now: lunar data for the statutory rule reaches
+// this far, and no integrator needs a later one.
+const lastBusinessYear = 2099
+
 // businessClock is dev's business clock from --now and --clock-rate: nil
 // (the real clock) when neither is given. A bad value is a usage error.
 func businessClock(now string, rate float64, nowSet, rateSet bool) (*civil.Shifted, error) {
@@ -207,6 +212,13 @@ func businessClock(now string, rate float64, nowSet, rateSet bool) (*civil.Shift
 			return nil, usageErrorf("--now %q: 须为带时区偏移的 RFC 3339 时间 / want RFC 3339 with an offset, e.g. 2026-12-05T07:43:00+08:00", now)
 		}
 		start = t
+	}
+	// Business dates before the working-day data have no calendar at all
+	// (due dates would be empty), and far ahead nothing is meant to run.
+	first := calendar.Default().Years()[0]
+	if y := civil.Of(start).Year(); y < first || y > lastBusinessYear {
+		return nil, usageErrorf("--now %q: 年份须在 %d 到 %d 之间（工作日历自 %d 年起）/ the year must be %d to %d (the working-day calendar starts in %d)",
+			now, first, lastBusinessYear, first, first, lastBusinessYear, first)
 	}
 	clock, err := civil.NewShifted(start, rate)
 	if err != nil {
