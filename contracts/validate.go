@@ -136,6 +136,8 @@ func (v *validator) applicant(a *Applicant, today civil.Date) *IDNumber {
 		switch {
 		case err != nil:
 			v.add("applicant.birthDate", "invalid_date", "出生日期格式应为 YYYY-MM-DD", "birthDate must be YYYY-MM-DD")
+		case b.After(today):
+			v.add("applicant.birthDate", "future_date", "出生日期不能晚于今天（"+today.String()+"）", "birthDate is after today ("+today.String()+")")
 		case id != nil && b != id.Birth:
 			v.add("applicant.birthDate", "mismatch", "出生日期与公民身份号码不一致", "birthDate does not match the ID number")
 		}

@@ -174,3 +174,17 @@ func TestValidateEvent(t *testing.T) {
 		t.Errorf("unknown type: %+v", got)
 	}
 }
+
+// A birth date after today is named on birthDate too, not only through the
+// ID number that carries it.
+func TestBirthDateInTheFuture(t *testing.T) {
+	s := validSubmission()
+	s.Applicant.BirthDate = today.AddDays(1).String()
+	var found bool
+	for _, e := range s.Validate(today) {
+		found = found || (e.Field == "applicant.birthDate" && e.Code == "future_date")
+	}
+	if !found {
+		t.Errorf("a birth date of tomorrow is not reported on applicant.birthDate: %+v", s.Validate(today))
+	}
+}
