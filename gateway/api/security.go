@@ -145,7 +145,7 @@ func newSecurity(cfg Config) (*security, error) {
 	// guide), an admin token an operator.
 	var static []auth.StaticToken
 	for i, t := range cfg.ReadTokens {
-		static = append(static, auth.StaticToken{Token: t, Role: auth.RoleStaff, Towns: []string{auth.DistrictOffice}, Subject: "read#" + strconv.Itoa(i+1)})
+		static = append(static, auth.StaticToken{Token: t, Role: auth.RoleStaff, Towns: []string{auth.ProvinceOffice}, Subject: "read#" + strconv.Itoa(i+1)})
 	}
 	for i, t := range cfg.AdminTokens {
 		static = append(static, auth.StaticToken{Token: t, Role: auth.RoleAdmin, Subject: "admin#" + strconv.Itoa(i+1)})

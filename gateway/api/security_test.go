@@ -91,6 +91,10 @@ func TestEveryRouteEveryRole(t *testing.T) {
 		bearerCred("staff-jwt", is.Token("luojiang-1", auth.RoleStaff, "", "511702102")),
 		bearerCred("other-town-jwt", is.Token("pujia-1", auth.RoleStaff, "", "511702103")),
 		bearerCred("district-jwt", is.Token("district-1", auth.RoleStaff, "", auth.DistrictOffice)),
+		// Scopes across counties: 达川区's county office sees none of 通川区's
+		// applications, 达州市's city office sees them.
+		bearerCred("other-county-jwt", is.Token("dachuan-1", auth.RoleStaff, "", "511703")),
+		bearerCred("city-jwt", is.Token("dazhou-1", auth.RoleStaff, "", "5117")),
 		bearerCred("admin-jwt", is.Token("ops-1", auth.RoleAdmin, "")),
 		bearerCred("read-token", readToken),
 		bearerCred("admin-token", adminToken),
@@ -143,14 +147,14 @@ func TestEveryRouteEveryRole(t *testing.T) {
 		{"POST", "/v1/portal/submissions", fixed("/v1/portal/submissions"), submission,
 			with(signedPortal, map[string]int{"portal-sig": 202}), 403},
 		{"GET", "/v1/applications/:id", fixed("/v1/applications/" + app), nil,
-			with(bearerRoute, map[string]int{"portal-jwt": 200, "staff-jwt": 200, "other-town-jwt": 404, "district-jwt": 200, "read-token": 200}), 403},
+			with(bearerRoute, map[string]int{"portal-jwt": 200, "staff-jwt": 200, "other-town-jwt": 404, "other-county-jwt": 404, "district-jwt": 200, "city-jwt": 200, "read-token": 200}), 403},
 		{"POST", "/v1/applications/:id/supplements", fixed("/v1/applications/" + app + "/supplements"),
 			j(c.SupplementSubmission{TaskID: cert, Materials: []string{"photos"}}),
 			with(signedPortal, map[string]int{"portal-sig": 409}), 403},
 		{"POST", "/v1/applications/:id/withdraw", fixed("/v1/applications/" + acc2.ApplicationID + "/withdraw"), j(c.Withdrawal{Reason: "不再需要"}),
 			with(signedPortal, map[string]int{"portal-sig": 200}), 403},
 		{"POST", "/v1/guide", fixed("/v1/guide"), j(guide),
-			with(bearerRoute, map[string]int{"portal-jwt": 200, "staff-jwt": 200, "other-town-jwt": 200, "district-jwt": 200, "read-token": 200}), 403},
+			with(bearerRoute, map[string]int{"portal-jwt": 200, "staff-jwt": 200, "other-town-jwt": 200, "other-county-jwt": 200, "district-jwt": 200, "city-jwt": 200, "read-token": 200}), 403},
 		{"POST", "/v1/departments/:dept/events", fixed("/v1/departments/cdpf/events"), event,
 			map[string]int{"none": 401, "bad-token": 401, "portal-sig": 401, "cdpf-sig": 200, "cdpf-jwt": 401}, 403},
 		{"GET", "/v1/admin/breakers", fixed("/v1/admin/breakers"), nil, admin(200), 403},
@@ -164,11 +168,11 @@ func TestEveryRouteEveryRole(t *testing.T) {
 		// Part A's personal-data routes (records.go): staff of the
 		// application's town and admins; others 403, another town 404.
 		{"GET", "/v1/applications", fixed("/v1/applications?idNumber=51170219850307123X"), nil,
-			with(bearerRoute, map[string]int{"staff-jwt": 200, "other-town-jwt": 200, "district-jwt": 200, "admin-jwt": 200, "read-token": 200, "admin-token": 200}), 403},
+			with(bearerRoute, map[string]int{"staff-jwt": 200, "other-town-jwt": 200, "other-county-jwt": 200, "district-jwt": 200, "city-jwt": 200, "admin-jwt": 200, "read-token": 200, "admin-token": 200}), 403},
 		{"POST", "/v1/applications/search", fixed("/v1/applications/search"), j(c.ApplicationSearch{IDNumber: "51170219850307123X"}),
-			with(bearerRoute, map[string]int{"staff-jwt": 200, "other-town-jwt": 200, "district-jwt": 200, "admin-jwt": 200, "read-token": 200, "admin-token": 200}), 403},
+			with(bearerRoute, map[string]int{"staff-jwt": 200, "other-town-jwt": 200, "other-county-jwt": 200, "district-jwt": 200, "city-jwt": 200, "admin-jwt": 200, "read-token": 200, "admin-token": 200}), 403},
 		{"GET", "/v1/applications/:id/record", fixed("/v1/applications/" + app + "/record?reason=window+visit"), nil,
-			with(bearerRoute, map[string]int{"staff-jwt": 200, "other-town-jwt": 404, "district-jwt": 200, "admin-jwt": 200, "read-token": 200, "admin-token": 200}), 403},
+			with(bearerRoute, map[string]int{"staff-jwt": 200, "other-town-jwt": 404, "other-county-jwt": 404, "district-jwt": 200, "city-jwt": 200, "admin-jwt": 200, "read-token": 200, "admin-token": 200}), 403},
 		{"GET", "/v1/admin/audit", fixed("/v1/admin/audit"), nil, admin(200), 403},
 		{"GET", "/v1/admin/unreadable-records", fixed("/v1/admin/unreadable-records"), nil, admin(200), 403},
 	}

@@ -24,6 +24,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strings"
 
 	c "onething/contracts"
 )
@@ -53,17 +54,24 @@ const (
 	ViaToken     Via = "token"     // static bearer token
 )
 
-// DistrictOffice is the county code that, among a staff member's towns,
-// stands for the district office: it sees every application.
-const DistrictOffice = c.DivisionTongchuan
+// Scopes. A staff member's "towns" say whose applications they see, by the
+// applicant's household division: a 9-digit town/street code is that
+// town's window; a 6-digit county code (511703) that county's office; a
+// 4-digit city code (5117) the city's office; ProvinceOffice (51) the
+// province office, which sees every application the gateway holds.
+const (
+	ProvinceOffice = c.DivisionSichuan
+	// DistrictOffice is the seed's district office: 通川区's county scope.
+	DistrictOffice = c.DivisionTongchuan
+)
 
 // Principal is an authenticated caller.
 type Principal struct {
 	Role Role
 	// Dept is the department of a department principal.
 	Dept c.Dept
-	// Towns are the 9-digit division codes of window staff's towns; the
-	// county code DistrictOffice means the whole district.
+	// Towns are the staff member's scopes: 9-digit towns, 6-digit counties,
+	// 4-digit cities or the province (see ProvinceOffice).
 	Towns []string
 	// Subject names the caller in logs, audit and rate limits, prefixed by
 	// the credential kind ("webhook:portal", "jwt:staff-0042",
@@ -72,20 +80,21 @@ type Principal struct {
 	Via     Via
 }
 
-// AllTowns reports whether the principal is the district office.
-func (p *Principal) AllTowns() bool { return slices.Contains(p.Towns, DistrictOffice) }
+// AllTowns reports whether the principal is the province office: it sees
+// every application.
+func (p *Principal) AllTowns() bool { return slices.Contains(p.Towns, ProvinceOffice) }
 
 // SeesHousehold reports whether staff p may see an application whose
-// household registration is division: the district office sees all, others
-// the applications registered in one of their towns (division[:9]).
+// household registration is division: one of p's scopes is a prefix of it
+// at its own level (a town sees its town, a county office its county, a
+// city office its city, the province office everything).
 func (p *Principal) SeesHousehold(division string) bool {
-	if p.AllTowns() {
-		return true
+	for _, s := range p.Towns {
+		if ValidTown(s) && len(division) >= len(s) && division[:len(s)] == s {
+			return true
+		}
 	}
-	if len(division) < 9 {
-		return false
-	}
-	return slices.Contains(p.Towns, division[:9])
+	return false
 }
 
 // Validate checks that the principal is coherent: a department names a
@@ -103,11 +112,11 @@ func (p *Principal) Validate() error {
 	}
 	if p.Role == RoleStaff {
 		if len(p.Towns) == 0 {
-			return errors.New("staff need towns (9-digit division codes, or " + DistrictOffice + " for the district office)")
+			return errors.New("staff need towns: 9-digit towns, 6-digit county offices (511703), 4-digit city offices (5117) or " + ProvinceOffice + " for the province office")
 		}
 		for _, t := range p.Towns {
 			if !ValidTown(t) {
-				return fmt.Errorf("town %q is not a 9-digit division code nor %s", t, DistrictOffice)
+				return fmt.Errorf("town %q is not a Sichuan scope: a 9-digit town, a 6-digit county, a 4-digit city or %s", t, ProvinceOffice)
 			}
 		}
 	} else if len(p.Towns) > 0 {
@@ -116,9 +125,34 @@ func (p *Principal) Validate() error {
 	return ValidSubject(p.Subject)
 }
 
-// ValidTown reports whether t is a town/street code or the district office.
+// ValidTown reports whether t is a scope in Sichuan: a town/street (9
+// digits, a real one in 通川区), a county (6) or a city (4) code, or the
+// province office.
 func ValidTown(t string) bool {
-	return t == DistrictOffice || (len(t) == 9 && c.ValidDivisionCode(t))
+	if t == ProvinceOffice {
+		return true
+	}
+	if !strings.HasPrefix(t, c.DivisionSichuan) {
+		return false
+	}
+	switch len(t) {
+	case 4:
+		return allDigits(t) && t[2:] != "00"
+	case 6:
+		return c.ValidDivisionCode(t) && t[4:] != "00"
+	case 9:
+		return c.ValidDivisionCode(t)
+	}
+	return false
+}
+
+func allDigits(s string) bool {
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return s != ""
 }
 
 var subjectPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:@#/+-]{0,127}$`)

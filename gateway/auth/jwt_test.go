@@ -44,9 +44,15 @@ func TestJWTAlgorithmsAndClaims(t *testing.T) {
 			t.Errorf("%s: principal %+v", alg, p)
 		}
 	}
+	// A county office (通川区) sees its county, not another's; the province
+	// office sees all.
 	p, err := v.Verify(is.Token("district-1", auth.RoleStaff, "", "511702"))
-	if err != nil || !p.AllTowns() || !p.SeesHousehold("510100") {
+	if err != nil || p.AllTowns() || !p.SeesHousehold("511702104") || p.SeesHousehold("511703100") || p.SeesHousehold("510107") {
 		t.Errorf("district office: %+v %v", p, err)
+	}
+	p, err = v.Verify(is.Token("province-1", auth.RoleStaff, "", "51"))
+	if err != nil || !p.AllTowns() || !p.SeesHousehold("510107") || !p.SeesHousehold("511703100") {
+		t.Errorf("province office: %+v %v", p, err)
 	}
 	p, err = v.Verify(is.Token("civil-sys", auth.RoleDepartment, "civil"))
 	if err != nil || p.Dept != "civil" {

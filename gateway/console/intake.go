@@ -63,7 +63,7 @@ func (k *Console) intakeData(r *http.Request, req *request) intakeData {
 
 func (k *Console) intakePage(w http.ResponseWriter, r *http.Request, req *request) {
 	d := k.intakeData(r, req)
-	if len(req.p.Towns) > 0 && req.p.Towns[0] != auth.DistrictOffice {
+	if len(req.p.Towns) > 0 && len(req.p.Towns[0]) == 9 { // a town window: its own town
 		d.F["town"], d.F["householdDivision"] = req.p.Towns[0], req.p.Towns[0]
 	}
 	d.F["ethnicity"] = "汉族"

@@ -135,7 +135,7 @@ func joinPaths(paths []string) string {
 func staticTokens(cfg Config) []auth.StaticToken {
 	var out []auth.StaticToken
 	for _, t := range cfg.ReadTokens {
-		out = append(out, auth.StaticToken{Token: t.Token, Role: auth.RoleStaff, Towns: []string{auth.DistrictOffice}, Subject: t.Subject})
+		out = append(out, auth.StaticToken{Token: t.Token, Role: auth.RoleStaff, Towns: []string{auth.ProvinceOffice}, Subject: t.Subject})
 	}
 	for _, t := range cfg.AdminTokens {
 		out = append(out, auth.StaticToken{Token: t.Token, Role: auth.RoleAdmin, Subject: t.Subject})
