@@ -87,8 +87,12 @@ func (p *Principal) AllTowns() bool { return slices.Contains(p.Towns, ProvinceOf
 // SeesHousehold reports whether staff p may see an application whose
 // household registration is division: one of p's scopes is a prefix of it
 // at its own level (a town sees its town, a county office its county, a
-// city office its city, the province office everything).
+// city office its city, the province office everything the gateway holds,
+// applicants registered outside Sichuan too).
 func (p *Principal) SeesHousehold(division string) bool {
+	if p.AllTowns() {
+		return true // the province office: also applicants registered elsewhere
+	}
 	for _, s := range p.Towns {
 		if ValidTown(s) && len(division) >= len(s) && division[:len(s)] == s {
 			return true

@@ -18,7 +18,7 @@ func TestScopesAcrossCounties(t *testing.T) {
 		{"511702102", []string{"511702102", "511702102001"}, []string{"511702103", "511702", "511703102"}},
 		{"511703", []string{"511703", "511703100", "511703100001"}, []string{"511702102", "511722", "5117"}},
 		{"5117", []string{"511702102", "511703", "511781100"}, []string{"510107", "5101"}},
-		{"51", []string{"510107", "511703100", "511702102001"}, []string{"500101"}},
+		{"51", []string{"510107", "511703100", "511702102001", "500101"}, nil}, // all the gateway holds
 	}
 	for _, c := range cases {
 		p := &auth.Principal{Role: auth.RoleStaff, Towns: []string{c.scope}, Subject: "staff-1"}
