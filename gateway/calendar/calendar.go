@@ -119,11 +119,11 @@ func Parse(data []byte) (*Calendar, error) {
 func Load(path string) (*Calendar, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("calendar: load: %w", err)
+		return nil, fmt.Errorf("calendar: %w", fileError("读取", "read", path, err))
 	}
 	t, err := parse(data)
 	if err != nil {
-		return nil, fmt.Errorf("calendar: load %s: %w", path, err)
+		return nil, fmt.Errorf("calendar: %w", wrapBi(err, "读取 "+path+"：", "load "+path+": "))
 	}
 	return &Calendar{t: t}, nil
 }
@@ -403,18 +403,13 @@ func parse(data []byte) (table, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&f); err != nil {
-		var syn *json.SyntaxError
-		if errors.As(err, &syn) {
-			line, col := position(data, syn.Offset)
-			return table{}, fmt.Errorf("holiday data is not valid: line %d column %d: %w", line, col, err)
-		}
-		return table{}, fmt.Errorf("holiday data is not valid: %w", err)
+		return table{}, wrapBi(jsonError(data, err), "假日数据无效：", "holiday data is not valid: ")
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return table{}, errors.New("holiday data is not valid: unexpected data after the top-level object")
+		return table{}, bi("假日数据无效：顶层对象之后还有内容", "holiday data is not valid: unexpected data after the top-level object")
 	}
 	if len(f.Years) == 0 {
-		return table{}, errors.New(`holiday data has no "years"`)
+		return table{}, bi(`假日数据没有 "years"`, `holiday data has no "years"`)
 	}
 
 	type keyed struct {
@@ -425,7 +420,7 @@ func parse(data []byte) (table, error) {
 	for k := range f.Years {
 		y, err := strconv.Atoi(k)
 		if err != nil || y < 1000 || y > 9999 || strconv.Itoa(y) != k {
-			return table{}, fmt.Errorf("years[%q]: the key must be a four-digit year", k)
+			return table{}, bi(fmt.Sprintf("years[%q]：键必须是四位数的年份", k), fmt.Sprintf("years[%q]: the key must be a four-digit year", k))
 		}
 		keys = append(keys, keyed{k, y})
 	}
@@ -441,13 +436,15 @@ func parse(data []byte) (table, error) {
 			// A published year always has days off; an empty year is most
 			// likely a placeholder, and covering it would be the very guess
 			// this package refuses to make.
-			return table{}, fmt.Errorf("years[%q]: no days off; leave the year out until its notice is published", k.key)
+			return table{}, bi(fmt.Sprintf("years[%q]：没有放假日；通知发布前请不要写这一年", k.key),
+				fmt.Sprintf("years[%q]: no days off; leave the year out until its notice is published", k.key))
 		}
 		lo := dayFromDate(k.year-1, time.December, 31-newYearSpill+1)
 		hi := dayFromDate(k.year, time.December, 31)
 		inYear := func(label string, x day) error {
 			if x < lo || x > hi {
-				return fmt.Errorf("%s: %s lies outside year %d (allowed %s to %s)", label, x, k.year, lo, hi)
+				return bi(fmt.Sprintf("%s：%s 不在 %d 年内（允许 %s 至 %s）", label, x, k.year, lo, hi),
+					fmt.Sprintf("%s: %s lies outside year %d (allowed %s to %s)", label, x, k.year, lo, hi))
 			}
 			return nil
 		}
@@ -459,17 +456,18 @@ func parse(data []byte) (table, error) {
 			}
 			from, err := parseDate(r.From)
 			if err != nil {
-				return table{}, fmt.Errorf("%s: from: %w", label, err)
+				return table{}, wrapBi(err, label+"：from：", label+": from: ")
 			}
 			to, err := parseDate(r.To)
 			if err != nil {
-				return table{}, fmt.Errorf("%s: to: %w", label, err)
+				return table{}, wrapBi(err, label+"：to：", label+": to: ")
 			}
 			if from > to {
-				return table{}, fmt.Errorf("%s: from %s is after to %s", label, from, to)
+				return table{}, bi(fmt.Sprintf("%s：起始日 %s 晚于结束日 %s", label, from, to), fmt.Sprintf("%s: from %s is after to %s", label, from, to))
 			}
 			if span := int(to-from) + 1; span > maxOffRange {
-				return table{}, fmt.Errorf("%s: %s to %s is %d days off, more than %d; a typo?", label, from, to, span, maxOffRange)
+				return table{}, bi(fmt.Sprintf("%s：%s 至 %s 共 %d 天，超过 %d 天，是否写错？", label, from, to, span, maxOffRange),
+					fmt.Sprintf("%s: %s to %s is %d days off, more than %d; a typo?", label, from, to, span, maxOffRange))
 			}
 			if err := inYear(label, from); err != nil {
 				return table{}, err
@@ -479,7 +477,8 @@ func parse(data []byte) (table, error) {
 			}
 			for x := from; x <= to; x++ {
 				if prev, ok := seen[x]; ok && prev.work {
-					return table{}, fmt.Errorf("%s: %s is a day off here but a working day in %s", label, x, prev.label)
+					return table{}, bi(fmt.Sprintf("%s：%s 在此放假，但在 %s 中是上班日", label, x, prev.label),
+						fmt.Sprintf("%s: %s is a day off here but a working day in %s", label, x, prev.label))
 				}
 				seen[x] = entry{work: false, label: label}
 				t.special[x] = false
@@ -490,16 +489,18 @@ func parse(data []byte) (table, error) {
 			label := fmt.Sprintf("years[%q].work[%d]", k.key, i)
 			x, err := parseDate(s)
 			if err != nil {
-				return table{}, fmt.Errorf("%s: %w", label, err)
+				return table{}, wrapBi(err, label+"：", label+": ")
 			}
 			if err := inYear(label, x); err != nil {
 				return table{}, err
 			}
 			if !x.weekend() {
-				return table{}, fmt.Errorf("%s: %s is a %s; a 调休 working day must be a Saturday or Sunday", label, x, x.weekday())
+				return table{}, bi(fmt.Sprintf("%s：%s 是%s；调休上班日必须是周六或周日", label, x, weekdayZH[x.weekday()]),
+					fmt.Sprintf("%s: %s is a %s; a 调休 working day must be a Saturday or Sunday", label, x, x.weekday()))
 			}
 			if prev, ok := seen[x]; ok && !prev.work {
-				return table{}, fmt.Errorf("%s: %s is a working day here but a day off in %s", label, x, prev.label)
+				return table{}, bi(fmt.Sprintf("%s：%s 在此是上班日，但在 %s 中放假", label, x, prev.label),
+					fmt.Sprintf("%s: %s is a working day here but a day off in %s", label, x, prev.label))
 			}
 			seen[x] = entry{work: true, label: label}
 			t.special[x] = true
@@ -517,7 +518,7 @@ func parse(data []byte) (table, error) {
 func parseDate(s string) (day, error) {
 	tm, err := time.Parse(dateLayout, s)
 	if err != nil {
-		return 0, fmt.Errorf("bad date %q, want YYYY-MM-DD: %v", s, err)
+		return 0, bi(fmt.Sprintf("日期 %q 无效，应为 YYYY-MM-DD 格式的实有日期", s), fmt.Sprintf("bad date %q, want YYYY-MM-DD: %v", s, err))
 	}
 	return dayFromDate(tm.Date()), nil
 }

@@ -84,14 +84,18 @@ func (y Year) Check() error {
 	lo, hi := civil.New(y.Year-1, time.December, 31-newYearSpill+1), civil.New(y.Year, time.December, 31)
 	inYear := func(d civil.Date, what, whatEN, name string) {
 		if d.Before(lo) || d.After(hi) {
+			zhName, enName := "", ""
+			if name != "" {
+				zhName, enName = "（"+name+"）", " ("+festivalLabel(name)+")"
+			}
 			add(Problem{Date: d, Festival: name,
-				ZH: fmt.Sprintf("%s（%s）%s不在 %d 年内（允许 %s 至 %s）", d, name, what, y.Year, lo, hi),
-				EN: fmt.Sprintf("%s (%s) %s lies outside %d (allowed %s to %s)", d, festivalLabel(name), whatEN, y.Year, lo, hi)})
+				ZH: fmt.Sprintf("%s%s%s不在 %d 年内（允许 %s 至 %s）", d, zhName, what, y.Year, lo, hi),
+				EN: fmt.Sprintf("%s%s %s lies outside %d (allowed %s to %s)", d, enName, whatEN, y.Year, lo, hi)})
 		}
 	}
 
 	off := map[civil.Date]string{}
-	present := map[string]bool{}
+	present := map[string]Range{} // festival → its break
 	for _, r := range y.Off {
 		for _, n := range strings.Split(r.Name, "、") {
 			if FestivalEN(n) == "" {
@@ -99,7 +103,13 @@ func (y Year) Check() error {
 					EN: fmt.Sprintf("%q is not a statutory festival (want one of 元旦, 春节, 清明节, 劳动节, 端午节, 中秋节, 国庆节)", n)})
 				continue
 			}
-			present[n] = true
+			if prev, ok := present[n]; ok {
+				add(Problem{Date: r.From, Festival: n,
+					ZH: fmt.Sprintf("%s有两项放假安排（%s 至 %s 与 %s 至 %s）：每个节日只有一项", n, prev.From, prev.To, r.From, r.To),
+					EN: fmt.Sprintf("%s has two breaks (%s to %s and %s to %s): a festival has one", festivalLabel(n), prev.From, prev.To, r.From, r.To)})
+				continue
+			}
+			present[n] = r
 		}
 		if r.From.After(r.To) {
 			add(Problem{Date: r.From, Festival: r.Name, ZH: fmt.Sprintf("%s：放假起始日 %s 晚于结束日 %s", r.Name, r.From, r.To),
@@ -114,11 +124,17 @@ func (y Year) Check() error {
 			continue
 		}
 		for d := r.From; !d.After(r.To); d = d.AddDays(1) {
+			if prev, ok := off[d]; ok {
+				add(Problem{Date: d, Festival: r.Name,
+					ZH: fmt.Sprintf("%s 同时在%s和%s的放假期间：放假安排重叠", d, prev, r.Name),
+					EN: fmt.Sprintf("%s is in the breaks of both %s and %s: the breaks overlap", d, festivalLabel(prev), festivalLabel(r.Name))})
+				break
+			}
 			off[d] = r.Name
 		}
 	}
 	for _, f := range Festivals {
-		if !present[f] {
+		if _, ok := present[f]; !ok {
 			add(Problem{Festival: f, ZH: fmt.Sprintf("%d 年缺少%s的放假安排：通知总是列出全部七个节日，文件是否完整？", y.Year, f),
 				EN: fmt.Sprintf("%d lacks %s: the notice always names all seven festivals; is the file complete?", y.Year, festivalLabel(f))})
 		}
@@ -201,7 +217,7 @@ func ParseHolidayCN(data []byte) (Year, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&f); err != nil {
-		return Year{}, fmt.Errorf("holiday-cn 文件无效 / not a valid holiday-cn file: %w", err)
+		return Year{}, wrapBi(jsonError(data, err), "holiday-cn 文件无效：", "not a valid holiday-cn file: ")
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return Year{}, errors.New("holiday-cn 文件在顶层对象之后还有内容 / holiday-cn file: data after the top-level object")
@@ -225,7 +241,7 @@ func ParseHolidayCN(data []byte) (Year, error) {
 	for i, dd := range f.Days {
 		d, err := civil.Parse(dd.Date)
 		if err != nil {
-			return Year{}, fmt.Errorf("days[%d]：日期无效 / days[%d]: bad date %q, want YYYY-MM-DD", i, i, dd.Date)
+			return Year{}, fmt.Errorf("days[%d]：日期 %q 无效，应为 YYYY-MM-DD 格式的实有日期 / days[%d]: bad date %q, want YYYY-MM-DD", i, dd.Date, i, dd.Date)
 		}
 		if dd.IsOffDay == nil {
 			return Year{}, fmt.Errorf("days[%d]（%s）缺少 isOffDay / days[%d] (%s): no \"isOffDay\"", i, dd.Date, i, dd.Date)
@@ -282,25 +298,33 @@ var (
 	reOneDate = regexp.MustCompile(reDate)
 	reCount   = regexp.MustCompile(`(?:共|^)(\d+)天`)
 	reCont    = regexp.MustCompile(`^(?:\d{4}年)?\d{1,2}月\d{1,2}日`)
+	// reSigned is the date line under the issuer that ends the notice
+	// ("国务院办公厅" / "2026年11月12日"): a full date and nothing else.
+	reSigned = regexp.MustCompile(`^\d{4}年\d{1,2}月\d{1,2}日$`)
 )
 
 var fold = strings.NewReplacer(
 	"（", "(", "）", ")", "：", ":", "，", ",", "；", ";", "．", ".",
 	"０", "0", "１", "1", "２", "2", "３", "3", "４", "4", "５", "5", "６", "6", "７", "7", "８", "8", "９", "9",
-	"　", "", " ", "", "\t", "", "\r", "",
+	"　", "", " ", "", "\t", "", "\r", "", "\u00a0", "", "\u2002", "", "\u2003", "", "\u200b", "", "\ufeff", "",
 )
 
 // ParseNotice reads the State Council's annual notice
-// (国务院办公厅关于YYYY年部分节假日安排的通知) as text. It needs the year (from the
-// title, or the first "YYYY年" before the items) and one item per festival:
+// (国务院办公厅关于YYYY年部分节假日安排的通知) as text, as copied from the
+// published page. It needs the year (from the title, or the first "YYYY年"
+// before the items) and one item per festival:
 //
 //	一、元旦：1月1日至3日放假调休，共3天。
 //	二、春节：2月5日（农历腊月二十九）至13日（农历正月初七）放假调休，共9天。1月31日（星期日）、2月14日（星期日）上班。
 //	五、端午节：6月9日（星期三）放假，共1天。
 //	六、国庆节、中秋节：10月1日（周三）至8日（周三）放假调休，共8天。9月28日（周日）、10月11日（周六）上班。
 //
-// Other lines (title, preamble, closing text) are skipped; a line that
-// starts with a date continues the item above it. Errors name the line.
+// Other lines (the page's header, title, salutation, preamble, closing
+// paragraph, issuer) are skipped; a line that starts with a date continues
+// the item above it; a line that is only a full date (the date under the
+// issuer, "2026年11月12日") ends the notice, and what follows it (such as
+// "（此件公开发布）") is not read. A festival may have only one item.
+// Errors name the line, in Chinese and in English.
 func ParseNotice(text []byte) (Year, error) {
 	lines := strings.Split(string(text), "\n")
 	y := Year{}
@@ -310,8 +334,9 @@ func ParseNotice(text []byte) (Year, error) {
 	}
 	var items []item
 	var docNo string
+	firstYear := 0 // the first "YYYY年" before the items, if there is no title
 	for i, raw := range lines {
-		l := fold.Replace(strings.TrimPrefix(raw, "\ufeff"))
+		l := fold.Replace(raw)
 		if l == "" {
 			continue
 		}
@@ -319,22 +344,30 @@ func ParseNotice(text []byte) (Year, error) {
 			items = append(items, item{i + 1, m[2], m[3]})
 			continue
 		}
+		if len(items) > 0 && reSigned.MatchString(l) {
+			break // the date under the issuer: the notice ends here
+		}
 		if len(items) > 0 && reCont.MatchString(reParen.ReplaceAllString(l, "")) {
 			items[len(items)-1].body += l
 			continue
 		}
 		if len(items) > 0 {
-			continue // closing text
+			continue // closing text, the issuer
 		}
-		if m := reTitle.FindStringSubmatch(l); m != nil && y.Year == 0 {
+		// Before the items: a page header (its 成文日期 is the year before),
+		// the title, the 文号, the salutation, the preamble.
+		if m := reTitle.FindStringSubmatch(l); m != nil && y.Source == "" {
 			y.Year, _ = strconv.Atoi(m[1])
 			y.Source = m[0]
-		} else if m := reYear.FindStringSubmatch(l); m != nil && y.Year == 0 {
-			y.Year, _ = strconv.Atoi(m[1])
+		} else if m := reYear.FindStringSubmatch(l); m != nil && firstYear == 0 {
+			firstYear, _ = strconv.Atoi(m[1])
 		}
 		if m := reDocNo.FindString(l); m != "" && docNo == "" {
 			docNo = m
 		}
+	}
+	if y.Year == 0 {
+		y.Year = firstYear
 	}
 	if y.Year == 0 {
 		return Year{}, errors.New("通知中找不到年份（标题“国务院办公厅关于YYYY年部分节假日安排的通知”）/ the notice names no year (title: 国务院办公厅关于YYYY年部分节假日安排的通知)")
@@ -349,11 +382,30 @@ func ParseNotice(text []byte) (Year, error) {
 		y.Source += "（" + docNo + "）"
 	}
 
+	lo, hi := civil.New(y.Year-1, time.December, 31-newYearSpill+1), civil.New(y.Year, time.December, 31)
+	listed := map[string]int{} // festival → the line of its item
 	for _, it := range items {
 		name := normalizeNames(it.names)
-		bad := func(format string, a ...any) error {
-			msg := fmt.Sprintf(format, a...)
-			return fmt.Errorf("第 %d 行（%s）无法识别 / line %d (%s): %s", it.line, name, it.line, festivalLabel(name), msg)
+		bad := func(zh, en string) error {
+			return fmt.Errorf("第 %d 行（%s）：%s / line %d (%s): %s", it.line, name, zh, it.line, festivalLabel(name), en)
+		}
+		for _, n := range strings.Split(name, "、") {
+			if prev, ok := listed[n]; ok {
+				return Year{}, fmt.Errorf("第 %d 行和第 %d 行都列出了%s：每个节日只有一项放假安排，请删去重复的一项 / lines %d and %d both list %s: a festival has one arrangement; remove the repeated item",
+					prev, it.line, n, prev, it.line, festivalLabel(n))
+			}
+			listed[n] = it.line
+		}
+		date := func(ys, ms, ds string, inherit time.Month) (civil.Date, error) {
+			d, err := noticeDate(y.Year, name, ys, ms, ds, inherit)
+			if err != nil {
+				return d, err
+			}
+			if d.Before(lo) || d.After(hi) {
+				return d, bad(fmt.Sprintf("%s 不在 %d 年内（允许 %s 至 %s）", d, y.Year, lo, hi),
+					fmt.Sprintf("%s lies outside %d (allowed %s to %s)", d, y.Year, lo, hi))
+			}
+			return d, nil
 		}
 		body := reParen.ReplaceAllString(it.body, "")
 		var haveOff bool
@@ -364,24 +416,27 @@ func ParseNotice(text []byte) (Year, error) {
 			}
 			if m := reOff.FindStringSubmatch(sentence); m != nil {
 				if haveOff {
-					return Year{}, bad("two off sentences in one item: %q", sentence)
+					return Year{}, bad(fmt.Sprintf("一项中有两句放假安排：“%s”", sentence), fmt.Sprintf("two off sentences in one item: %q", sentence))
 				}
 				haveOff = true
-				from, err := noticeDate(y.Year, name, m[1], m[2], m[3], 0)
+				from, err := date(m[1], m[2], m[3], 0)
 				if err != nil {
-					return Year{}, bad("%v", err)
+					return Year{}, wrapDateErr(bad, err)
 				}
 				to := from
 				if m[6] != "" {
-					to, err = noticeDate(y.Year, name, m[4], m[5], m[6], from.Month())
-					if err != nil {
-						return Year{}, bad("%v", err)
+					if to, err = date(m[4], m[5], m[6], from.Month()); err != nil {
+						return Year{}, wrapDateErr(bad, err)
 					}
+				}
+				if from.After(to) {
+					return Year{}, bad(fmt.Sprintf("放假起始日 %s 晚于结束日 %s", from, to), fmt.Sprintf("the break starts on %s, after its end %s", from, to))
 				}
 				if c := reCount.FindStringSubmatch(strings.TrimPrefix(m[7], ",")); c != nil {
 					n, _ := strconv.Atoi(c[1])
-					if got := daysBetween(from, to) + 1; from.After(to) || got != n {
-						return Year{}, bad("%s to %s is %d days, the notice says %d (共%d天)", from, to, got, n, n)
+					if got := daysBetween(from, to) + 1; got != n {
+						return Year{}, bad(fmt.Sprintf("%s 至 %s 是 %d 天，通知写的是“共%d天”", from, to, got, n),
+							fmt.Sprintf("%s to %s is %d days, the notice says %d (共%d天)", from, to, got, n, n))
 					}
 				}
 				y.Off = append(y.Off, Range{From: from, To: to, Name: name})
@@ -390,19 +445,20 @@ func ParseNotice(text []byte) (Year, error) {
 			if m := reWork.FindStringSubmatch(sentence); m != nil {
 				var month time.Month
 				for _, dm := range reOneDate.FindAllStringSubmatch(m[1], -1) {
-					d, err := noticeDate(y.Year, name, dm[1], dm[2], dm[3], month)
+					d, err := date(dm[1], dm[2], dm[3], month)
 					if err != nil {
-						return Year{}, bad("%v", err)
+						return Year{}, wrapDateErr(bad, err)
 					}
 					month = d.Month()
 					y.Work = append(y.Work, d)
 				}
 				continue
 			}
-			return Year{}, bad("expected \"M月D日[至[M月]D日]放假…\" or \"M月D日、M月D日上班\", got %q", sentence)
+			return Year{}, bad(fmt.Sprintf("应为“M月D日[至[M月]D日]放假……”或“M月D日、M月D日上班”，读到“%s”", sentence),
+				fmt.Sprintf("expected \"M月D日[至[M月]D日]放假…\" or \"M月D日、M月D日上班\", got %q", sentence))
 		}
 		if !haveOff {
-			return Year{}, bad("no days off (\"…放假\")")
+			return Year{}, bad("没有放假日期（“……放假”）", "no days off (\"…放假\")")
 		}
 	}
 	slices.SortFunc(y.Off, func(a, b Range) int { return a.From.Compare(b.From) })
@@ -410,9 +466,24 @@ func ParseNotice(text []byte) (Year, error) {
 	return y, nil
 }
 
+// dateError is a date of a notice that does not exist, said in both
+// languages; ParseNotice adds the line.
+type dateError struct{ zh, en string }
+
+func (e *dateError) Error() string { return e.zh + " / " + e.en }
+
+// wrapDateErr puts the line on a dateError; other errors already have it.
+func wrapDateErr(bad func(zh, en string) error, err error) error {
+	var de *dateError
+	if errors.As(err, &de) {
+		return bad(de.zh, de.en)
+	}
+	return err
+}
+
 // noticeDate is a date of the notice of year: a month left out is
 // inherited (the "13日" of "2月5日至13日"); December in a 元旦 item is the
-// year before.
+// year before. A date that does not exist is a *dateError.
 func noticeDate(year int, name, ys, ms, ds string, inherit time.Month) (civil.Date, error) {
 	month := inherit
 	if ms != "" {
@@ -420,14 +491,19 @@ func noticeDate(year int, name, ys, ms, ds string, inherit time.Month) (civil.Da
 		month = time.Month(m)
 	}
 	if month < 1 || month > 12 {
-		return civil.Date{}, fmt.Errorf("a date without a valid month (%s%s日)", ms, ds)
+		return civil.Date{}, &dateError{fmt.Sprintf("日期缺少有效的月份（%s月%s日）", ms, ds), fmt.Sprintf("a date without a valid month (%s月%s日)", ms, ds)}
 	}
 	if ys != "" {
 		year, _ = strconv.Atoi(ys)
 	} else if month == time.December && strings.Contains(name, NewYear) {
 		year--
 	}
-	return civil.Parse(fmt.Sprintf("%04d-%02d-%s", year, month, pad2(ds)))
+	s := fmt.Sprintf("%04d-%02d-%s", year, month, pad2(ds))
+	d, err := civil.Parse(s)
+	if err != nil {
+		return civil.Date{}, &dateError{fmt.Sprintf("日期 %s 不存在（%d年%d月%s日）", s, year, month, ds), fmt.Sprintf("no such date %s", s)}
+	}
+	return d, nil
 }
 
 func pad2(s string) string {
@@ -456,11 +532,11 @@ func Merge(data []byte, y Year, replace bool) ([]byte, bool, error) {
 	var f fileJSON
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&f); err != nil {
-		return nil, false, fmt.Errorf("calendar: %w", err)
-	}
 	if _, err := parse(data); err != nil {
-		return nil, false, fmt.Errorf("calendar: the file to merge into: %w", err)
+		return nil, false, fmt.Errorf("calendar: %w", wrapBi(err, "要并入的日历文件：", "the file to merge into: "))
+	}
+	if err := dec.Decode(&f); err != nil { // parse has decoded it already
+		return nil, false, fmt.Errorf("calendar: %w", jsonError(data, err))
 	}
 	yj := yearJSON{Source: y.Source, Work: []string{}}
 	for _, r := range y.Off {
@@ -475,13 +551,14 @@ func Merge(data []byte, y Year, replace bool) ([]byte, bool, error) {
 			return data, false, nil
 		}
 		if !replace {
-			return nil, false, fmt.Errorf("%w: %d 年已存在且安排不同，确认后用 --replace 替换 / %d is in the file with a different arrangement; use --replace to replace it", ErrYearExists, y.Year, y.Year)
+			return nil, false, &bilingual{ZH: fmt.Sprintf("%d 年已在文件中且安排不同，核对后用 --replace 替换", y.Year),
+				EN: fmt.Sprintf("%d is in the file with a different arrangement; check it, then use --replace to replace it", y.Year), Err: ErrYearExists}
 		}
 	}
 	f.Years[key] = yj
 	out := format(f)
 	if _, err := parse(out); err != nil {
-		return nil, false, fmt.Errorf("calendar: the merged file: %w", err)
+		return nil, false, fmt.Errorf("calendar: %w", wrapBi(err, "合并后的文件：", "the merged file: "))
 	}
 	return out, true, nil
 }

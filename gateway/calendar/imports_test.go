@@ -6,8 +6,10 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"unicode"
 
 	"onething/civil"
 )
@@ -275,5 +277,233 @@ func TestInspect(t *testing.T) {
 	}
 	if _, err := Inspect([]byte(`{"years":{}}`)); err == nil {
 		t.Error("Inspect accepted a file without years")
+	}
+}
+
+// isBilingual reports whether every line of msg is "中文 / English":
+// Chinese before the first " / ", English (Latin letters) after it.
+func isBilingual(msg string) bool {
+	for _, line := range strings.Split(msg, "\n") {
+		zh, en, ok := strings.Cut(line, " / ")
+		if !ok || !strings.ContainsFunc(zh, func(r rune) bool { return unicode.Is(unicode.Han, r) }) ||
+			!strings.ContainsFunc(en, func(r rune) bool { return r >= 'a' && r <= 'z' }) {
+			return false
+		}
+	}
+	return true
+}
+
+func TestIsBilingual(t *testing.T) {
+	for msg, want := range map[string]bool{
+		"第 3 行：日期不存在 / line 3: no such date":          true,
+		`civil: bad date "2028-02-30"`:                false,
+		"holiday-cn 文件无效 / not valid\nunexpected EOF": false,
+		"英文 / 中文": false,
+	} {
+		if got := isBilingual(msg); got != want {
+			t.Errorf("isBilingual(%q) = %v, want %v", msg, got, want)
+		}
+	}
+}
+
+// TestParseNoticeVerbatim: the notice as copied from the published page —
+// the page's header (whose 成文日期 is the year before), title, 文号,
+// salutation, preamble, full-width indents, then the issuer, the date and
+// "（此件公开发布）" after the items — gives the same year as the bare items.
+func TestParseNoticeVerbatim(t *testing.T) {
+	want, err := ParseNotice(notice2027(t, "", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, err := os.ReadFile(filepath.Join("testdata", "notice-2027-verbatim.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameArrangement := func(t *testing.T, y Year) {
+		t.Helper()
+		if y.Year != 2027 || !slices.Equal(y.Off, want.Off) || !slices.Equal(y.Work, want.Work) {
+			t.Errorf("got %d %v %v\nwant %d %v %v", y.Year, y.Off, y.Work, want.Year, want.Off, want.Work)
+		}
+		if err := y.Check(); err != nil {
+			t.Errorf("Check: %v", err)
+		}
+	}
+	t.Run("fixture", func(t *testing.T) {
+		y, err := ParseNotice(text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameArrangement(t, y)
+		if wantSrc := "国务院办公厅关于2027年部分节假日安排的通知（国办发明电〔2026〕99号）"; y.Source != wantSrc {
+			t.Errorf("source %q, want %q", y.Source, wantSrc)
+		}
+	})
+	t.Run("CRLF", func(t *testing.T) {
+		y, err := ParseNotice(bytes.ReplaceAll(text, []byte("\n"), []byte("\r\n")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameArrangement(t, y)
+	})
+	// The tester's case: the issuer and the date right under the last
+	// item (a combined 国庆节、中秋节 one), in the shapes a paste takes.
+	combined := notice2027(t, "六、中秋节：9月15日（周三）放假，共1天。\n七、国庆节：10月1日（周五）至7日（周四）放假调休，共7天。9月26日（周日）、10月9日（周六）上班。",
+		"六、国庆节、中秋节：10月1日（周五）至7日（周四）放假调休，共7天。9月26日（周日）、10月9日（周六）上班。")
+	for name, tail := range map[string]string{
+		"issuer and date":       "国务院办公厅\n2027年11月12日\n",
+		"date only":             "2027年11月12日",
+		"blank lines":           "\n\n国务院办公厅\n\n2027年11月12日\n\n",
+		"published line":        "国务院办公厅\n2027年11月12日\n（此件公开发布）\n",
+		"full-width spaces":     "　　　　国务院办公厅　　\n　　　　２０２７年１１月１２日　　\n\n　　（此件公开发布）　\n",
+		"no-break spaces":       "\u00a0\u00a0国务院办公厅\u00a0\n\u00a02027年11月12日\u00a0\n",
+		"page footer after it":  "国务院办公厅\n2027年11月12日\n（此件公开发布）\n1月1日 【打印】【关闭】\n",
+		"closing text and date": "节假日期间，各地区、各部门要妥善安排好值班工作。\n国务院办公厅\n2027年11月12日\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			y, err := ParseNotice(append(bytes.Clone(combined), tail...))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := len(y.Off); n != 6 || y.Off[5].Name != "国庆节、中秋节" || len(y.Work) != 5 {
+				t.Errorf("Off %v, Work %v", y.Off, y.Work)
+			}
+		})
+	}
+	// The items are read as strictly as before: a broken item in the
+	// verbatim text is still an error naming its line.
+	broken := bytes.Replace(text, []byte("5月8日（周六）上班"), []byte("5月8日照常上班"), 1)
+	if _, err := ParseNotice(broken); err == nil || !strings.Contains(err.Error(), "line 17") || !isBilingual(err.Error()) {
+		t.Errorf("broken item in the verbatim text: %v", err)
+	}
+	// A date line that is more than a date still continues the item.
+	cont := notice2027(t, "5月8日（周六）上班。", "\n5月8日（周六）上班。")
+	if y, err := ParseNotice(cont); err != nil || !slices.Contains(y.Work, civil.MustParse("2027-05-08")) {
+		t.Errorf("a 上班 sentence on its own line: %v, %v", y.Work, err)
+	}
+}
+
+// TestFestivalTwice: a festival listed twice is refused, naming it and
+// both lines; in a holiday-cn file or a data file (no lines), Check
+// refuses the second break and the overlap.
+func TestFestivalTwice(t *testing.T) {
+	for name, extra := range map[string]string{
+		"same dates":      "五、端午节：6月9日（周三）放假，共1天。\n",
+		"other dates":     "五、端午节：6月12日（周六）至13日（周日）放假，共2天。\n",
+		"in a combined":   "八、端午节、国庆节：6月9日（周三）放假，共1天。\n",
+		"after the items": "",
+	} {
+		t.Run(name, func(t *testing.T) {
+			text := notice2027(t, "六、中秋节", extra+"六、中秋节")
+			wantLines := []string{"第 11 行和第 12 行", "lines 11 and 12"}
+			if extra == "" {
+				text = append(notice2027(t, "", ""), "八、端午节：6月9日（周三）放假，共1天。\n"...)
+				wantLines = []string{"第 11 行和第 16 行", "lines 11 and 16"}
+			}
+			_, err := ParseNotice(text)
+			if err == nil {
+				t.Fatal("ParseNotice accepted a festival listed twice")
+			}
+			for _, want := range append(wantLines, "端午节", "Dragon Boat Festival") {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error does not mention %q: %v", want, err)
+				}
+			}
+			if !isBilingual(err.Error()) {
+				t.Errorf("not 中文 / English: %v", err)
+			}
+		})
+	}
+
+	y, err := ParseNotice(notice2027(t, "", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	y.Off = append(y.Off, Range{From: civil.MustParse("2027-06-08"), To: civil.MustParse("2027-06-10"), Name: DragonBoat})
+	err = y.Check()
+	for _, want := range []string{"端午节有两项放假安排", "2027-06-09 to 2027-06-09 and 2027-06-08 to 2027-06-10", "overlap"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Check with 端午节 twice does not mention %q: %v", want, err)
+		}
+	}
+	if err != nil && !isBilingual(err.Error()) {
+		t.Errorf("not 中文 / English: %v", err)
+	}
+	if _, _, err := Merge(without(t, "2027"), y, false); err == nil {
+		t.Error("Merge accepted 端午节 twice")
+	}
+}
+
+// TestMessagesBilingual: what the tester found said in English only is
+// now "中文 / English", and still names the thing.
+func TestMessagesBilingual(t *testing.T) {
+	bad2027 := []byte(`{"years":{"2027":{"off":[{"from":"2027-02-05","to":"2027-02-30"}]}}}`)
+	y2027, err := ParseNotice(notice2027(t, "", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, mergeBad := Merge(bad2027, y2027, false)
+	_, _, mergeExists := Merge(Embedded(), func() Year {
+		y := y2027
+		y.Work = append([]civil.Date{civil.MustParse("2027-04-25")}, y.Work[:len(y.Work)-1]...)
+		return y
+	}(), false)
+	if !errors.Is(mergeExists, ErrYearExists) {
+		t.Errorf("Merge over a different 2027: %v, want ErrYearExists", mergeExists)
+	}
+	outside := y2027
+	outside.Work = append(slices.Clone(y2027.Work), civil.MustParse("2029-10-06"))
+	notice := func(old, new string) error {
+		_, err := ParseNotice(notice2027(t, old, new))
+		return err
+	}
+	holidayCN := func(s string) error { _, err := ParseHolidayCN([]byte(s)); return err }
+	_, loadMissing := Load(filepath.Join(t.TempDir(), "missing.json"))
+	if !errors.Is(loadMissing, os.ErrNotExist) {
+		t.Errorf("Load(missing) = %v, want a not-exist error", loadMissing)
+	}
+
+	tests := []struct {
+		name string
+		err  error
+		want []string
+		not  []string
+	}{
+		{"impossible date", notice("6月9日（周三）", "2月30日（周三）"), []string{"2027-02-30", "line 11", "第 11 行"}, []string{"civil:"}},
+		{"day count", notice("共9天", "共8天"), []string{"共8天", "是 9 天", "9 days"}, nil},
+		{"date in another year", notice("4月3日（周六）至5日（周一）", "4月3日（周六）至2028年4月5日（周一）"),
+			[]string{"2028-04-05", "不在 2027 年内", "lies outside 2027"}, []string{" -3", "days, the notice"}},
+		{"end before start", notice("4月3日（周六）至5日（周一）放假，共3天", "4月3日（周六）至1日（周四）放假"),
+			[]string{"2027-04-03", "晚于", "after its end"}, nil},
+		{"holiday-cn unknown field", holidayCN(`{"year": 2027, "extra": 1, "days": []}`), []string{"未知字段", `"extra"`}, nil},
+		{"holiday-cn cut short", holidayCN(`{"year": 2027, "days": [`), []string{"不完整", "unexpected EOF"}, nil},
+		{"holiday-cn syntax", holidayCN(`{"year": 2027,, }`), []string{"第 1 行第 15 列", "line 1 column 15"}, nil},
+		{"holiday-cn type", holidayCN(`{"year": "2027", "days": []}`), []string{"year", "类型"}, nil},
+		{"holiday-cn empty", holidayCN(``), []string{"空"}, nil},
+		{"file to merge into", mergeBad, []string{"要并入的日历文件", "the file to merge into", "2027-02-30"}, nil},
+		{"year exists", mergeExists, []string{"--replace", "2027"}, nil},
+		{"make-up day outside the year", outside.Check(), []string{"2029-10-06调休上班日不在 2027 年内", "2029-10-06 make-up working day lies outside 2027"}, []string{"（）", "()"}},
+		{"load missing", loadMissing, []string{"文件或目录不存在", "missing.json"}, nil},
+		{"data file", func() error { _, err := Parse(bad2027); return err }(), []string{`years["2027"].off[0]`, "2027-02-30", "无效"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.err == nil {
+				t.Fatal("no error")
+			}
+			msg := strings.TrimPrefix(tt.err.Error(), "calendar: ")
+			if !isBilingual(msg) {
+				t.Errorf("not 中文 / English:\n%s", msg)
+			}
+			for _, want := range tt.want {
+				if !strings.Contains(msg, want) {
+					t.Errorf("%q does not mention %q", msg, want)
+				}
+			}
+			for _, not := range tt.not {
+				if strings.Contains(msg, not) {
+					t.Errorf("%q contains %q", msg, not)
+				}
+			}
+		})
 	}
 }
