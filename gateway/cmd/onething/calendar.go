@@ -69,12 +69,12 @@ The notice grammar is in docs/CALENDAR.md.`,
 			}
 			input, err := os.ReadFile(args[0])
 			if err != nil {
-				return err
+				return calendar.FileError("读取", "read", args[0], err)
 			}
 			base := calendar.Embedded()
 			if calPath != "" {
 				if base, err = os.ReadFile(calPath); err != nil {
-					return err
+					return calendar.FileError("读取", "read", calPath, err)
 				}
 			}
 			if format == "" {
@@ -105,7 +105,7 @@ The notice grammar is in docs/CALENDAR.md.`,
 			}
 			merged, changed, err := calendar.Merge(base, y, replace)
 			if err != nil {
-				return err
+				return calendar.Wrap(err, "", "")
 			}
 			w := cmd.OutOrStdout()
 			offDays := 0
@@ -117,7 +117,7 @@ The notice grammar is in docs/CALENDAR.md.`,
 				return nil
 			}
 			if err := writeAtomic(out, merged); err != nil {
-				return err
+				return calendar.FileError("写入", "write", out, err)
 			}
 			fmt.Fprintf(w, "已导入 %d 年（%s）：放假 %d 天，调休上班 %d 天，写入 %s\n", y.Year, y.Source, offDays, len(y.Work), out)
 			fmt.Fprintf(w, "imported %d: %d days off, %d make-up working days, written to %s\n", y.Year, offDays, len(y.Work), out)
@@ -151,13 +151,13 @@ are provisional (the statutory rule, no 调休). Exit 1 if the file is invalid o
 			if calPath != "" {
 				var err error
 				if data, err = os.ReadFile(calPath); err != nil {
-					return err
+					return calendar.FileError("读取", "read", calPath, err)
 				}
 				name = calPath
 			}
 			infos, err := calendar.Inspect(data)
 			if err != nil {
-				return fmt.Errorf("%s：日历文件无效 / the calendar file is invalid: %w", name, err)
+				return calendar.Wrap(err, name+"：日历文件无效：", name+": the calendar file is invalid: ")
 			}
 			return printCalendarCheck(cmd.OutOrStdout(), cmd.ErrOrStderr(), name, infos, civil.Today(civil.Real))
 		},

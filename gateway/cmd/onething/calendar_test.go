@@ -156,3 +156,71 @@ func TestCalendarCheckInvalid(t *testing.T) {
 		t.Errorf("built-in data:\n%s", r)
 	}
 }
+
+// TestCalendarImportTesterCases: the notice as copied from the page is
+// imported; a festival listed twice is refused (exit 1, nothing written);
+// every failure is 中文 / English.
+func TestCalendarImportTesterCases(t *testing.T) {
+	cal := calendarWithout(t, "2027")
+	before, _ := os.ReadFile(cal)
+	out := filepath.Join(t.TempDir(), "out.json")
+	r := onething(t, nil, "calendar", "import", filepath.Join(fixtures, "notice-2027-verbatim.txt"), "--calendar", cal, "--out", out)
+	if r.code != 0 || !strings.Contains(r.stdout, "放假 29 天") || !strings.Contains(r.stdout, "29 days off") {
+		t.Fatalf("verbatim notice:\n%s", r)
+	}
+
+	text, err := os.ReadFile(filepath.Join(fixtures, "notice-2027.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	twice := write("twice.txt", strings.Replace(string(text), "六、中秋节", "五、端午节：6月12日（周六）至13日（周日）放假，共2天。\n六、中秋节", 1))
+	badDate := write("bad-date.txt", strings.Replace(string(text), "6月9日（周三）", "2月30日（周三）", 1))
+	cut := write("cut.json", `{"year": 2027, "days": [`)
+	extra := write("extra.json", `{"year": 2027, "extra": 1, "days": []}`)
+	badCal := write("bad-cal.json", `{"years":{"2027":{"off":[{"from":"2027-02-05","to":"2027-02-30"}]}}}`)
+	notice := filepath.Join(fixtures, "notice-2027.txt")
+
+	for _, tt := range []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"festival twice", []string{"import", twice, "--calendar", cal}, []string{"第 11 行和第 12 行都列出了端午节", "lines 11 and 12 both list 端午节"}},
+		{"impossible date", []string{"import", badDate, "--calendar", cal}, []string{"2027-02-30", "第 11 行"}},
+		{"holiday-cn cut short", []string{"import", cut, "--calendar", cal}, []string{"不完整", "unexpected EOF"}},
+		{"holiday-cn unknown field", []string{"import", extra, "--calendar", cal}, []string{"未知字段", `"extra"`}},
+		{"missing input", []string{"import", filepath.Join(dir, "nonexist.txt"), "--calendar", cal}, []string{"无法读取", "文件或目录不存在", "nonexist.txt"}},
+		{"bad file to merge into", []string{"import", notice, "--calendar", badCal, "--out", out}, []string{"要并入的日历文件", "2027-02-30"}},
+		{"missing calendar", []string{"check", "--calendar", filepath.Join(dir, "none.json")}, []string{"无法读取", "none.json"}},
+		{"invalid calendar", []string{"check", "--calendar", badCal}, []string{"日历文件无效", "2027-02-30"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := onething(t, nil, append([]string{"calendar"}, tt.args...)...)
+			if r.code != 1 {
+				t.Fatalf("want exit 1\n%s", r)
+			}
+			msg := strings.TrimSpace(strings.TrimPrefix(r.stderr, "onething: "))
+			zh, en, ok := strings.Cut(msg, " / ")
+			if !ok || !strings.ContainsFunc(zh, func(r rune) bool { return r >= 0x4e00 && r <= 0x9fff }) || strings.Contains(zh, "no such file") ||
+				strings.Contains(zh, "unexpected EOF") || strings.Contains(zh, "civil:") || strings.Contains(zh, "json:") || en == "" {
+				t.Errorf("not 中文 / English:\n%s", r)
+			}
+			for _, want := range tt.want {
+				if !strings.Contains(r.stderr, want) {
+					t.Errorf("stderr lacks %q:\n%s", want, r)
+				}
+			}
+		})
+	}
+	if after, _ := os.ReadFile(cal); string(after) != string(before) {
+		t.Error("a failed import changed the file")
+	}
+}
