@@ -1,6 +1,9 @@
 package contracts
 
-import "strings"
+import (
+	"strings"
+	"sync/atomic"
+)
 
 // Division codes (统计用区划代码, 2023) the service needs by name.
 const (
@@ -34,7 +37,10 @@ func validProvince(p string) bool {
 
 // ValidDivisionCode reports whether code has the shape of a division code:
 // 6 (county), 9 (town/street) or 12 (village) digits under a real province.
-// Codes of Tongchuan's towns must be ones that exist.
+// The town of a 9- or 12-digit code (its first 9 digits) is judged by the
+// town rule installed (SetTownRule: the gateway's county rule packs) where
+// it knows the county; without a rule, Tongchuan's towns must be ones that
+// exist (Divisions) and any other county's are judged by their shape.
 func ValidDivisionCode(code string) bool {
 	switch len(code) {
 	case 6, 9, 12:
@@ -49,11 +55,41 @@ func ValidDivisionCode(code string) bool {
 	if !validProvince(code[:2]) {
 		return false
 	}
-	if len(code) >= 9 && code[:6] == tongchuanTownsHead {
+	if len(code) < 9 {
+		return true
+	}
+	if r := townRule.Load(); r != nil {
+		if decided, ok := (*r)(code); decided {
+			return ok
+		}
+		return true
+	}
+	if code[:6] == tongchuanTownsHead {
 		_, ok := Divisions[code[:9]]
 		return ok
 	}
 	return true
+}
+
+// A TownRule judges the town of a 9- or 12-digit division code already
+// well formed (digits, a real province): decided reports whether the rule
+// knows the code's county (then ok says whether the town is accepted);
+// where it does not, the code's shape decides.
+type TownRule func(code string) (decided, ok bool)
+
+var townRule atomic.Pointer[TownRule]
+
+// SetTownRule installs the town rule ValidDivisionCode applies (nil: none,
+// the built-in Tongchuan check). This package knows no county rules: the
+// gateway installs its county rule packs' rule (gateway/rules does, when
+// loaded and whenever the packs in force change), so that every validation
+// (submissions, the guide, the console, staff scopes) judges towns alike.
+func SetTownRule(r TownRule) {
+	if r == nil {
+		townRule.Store(nil)
+		return
+	}
+	townRule.Store(&r)
 }
 
 // InTongchuan reports whether a division code lies in 通川区.

@@ -3,6 +3,7 @@ package contracts
 import (
 	"errors"
 	"onething/civil"
+	"strings"
 	"testing"
 	"time"
 )
@@ -88,6 +89,40 @@ func TestDivisionCodes(t *testing.T) {
 	}
 	if !InTongchuan("511702102") || InTongchuan("511703") || !InSichuan("511703") || InSichuan("500101") {
 		t.Error("InTongchuan/InSichuan disagree with the division table")
+	}
+}
+
+// An installed town rule decides the towns of the counties it knows, on
+// the first 9 digits; other counties are judged by shape; the shape is
+// checked before any rule.
+func TestDivisionTownRule(t *testing.T) {
+	var asked []string
+	SetTownRule(func(code string) (bool, bool) {
+		asked = append(asked, code)
+		if code[:6] != "511703" {
+			return false, false
+		}
+		return true, code[:9] == "511703101"
+	})
+	t.Cleanup(func() { SetTownRule(nil) })
+	for code, want := range map[string]bool{
+		"511703101": true, "511703101201": true, "511703102": false, "511703102201": false,
+		"511703":    true, // a county code has no town to judge
+		"511702106": true, // the rule does not know 511702: the shape decides
+		"51170310x": false, "990000101": false,
+	} {
+		if got := ValidDivisionCode(code); got != want {
+			t.Errorf("with a rule: ValidDivisionCode(%s) = %v, want %v", code, got, want)
+		}
+	}
+	for _, code := range asked {
+		if len(code) < 9 || code[:2] == "99" || strings.ContainsAny(code, "x") {
+			t.Errorf("the rule was asked about %q, which the shape refuses", code)
+		}
+	}
+	SetTownRule(nil)
+	if ValidDivisionCode("511702106") || !ValidDivisionCode("511703102") {
+		t.Error("without a rule: Tongchuan's towns from Divisions, others by shape")
 	}
 }
 

@@ -139,8 +139,11 @@ func civilRule(req *c.CaseRequest, now time.Time) (*c.Message, int) {
 	if cert == nil || cert.ValidUntil < civil.Of(now).String() {
 		return &c.Message{ZH: "未持有有效残疾人证", EN: "no valid disability certificate"}, 0
 	}
-	if !c.InTongchuan(p.HouseholdDivision) {
-		return &c.Message{ZH: "非通川区户籍", EN: "not registered in Tongchuan"}, 0
+	// The national two-subsidy system takes any Sichuan county (its
+	// civil-affairs office deciding); 三、四级 nursing comes only from a
+	// county whose pack offers it, which the gateway decides.
+	if !c.InSichuan(p.HouseholdDivision) {
+		return &c.Message{ZH: "非四川省户籍", EN: "not registered in Sichuan"}, 0
 	}
 	switch req.Item {
 	case c.ItemSubsidyLiving:

@@ -104,7 +104,9 @@ func TestCivilRules(t *testing.T) {
 	}{
 		{contracts.ItemSubsidyLiving, cert(4, 3), true, "511702102", 100},
 		{contracts.ItemSubsidyLiving, cert(4, 3), false, "511702102", 0},
-		{contracts.ItemSubsidyLiving, cert(4, 3), true, "511703", 0},
+		{contracts.ItemSubsidyLiving, cert(4, 3), true, "511703", livingAmount}, // any Sichuan county
+		{contracts.ItemSubsidyNursing, cert(4, 1), false, "510104", nursingGrade1},
+		{contracts.ItemSubsidyLiving, cert(4, 3), true, "500101", 0}, // outside Sichuan
 		{contracts.ItemSubsidyNursing, cert(4, 1), false, "511702", 110},
 		{contracts.ItemSubsidyNursing, cert(4, 2), false, "511702", 80},
 		{contracts.ItemSubsidyNursing, cert(4, 3), false, "511702", 0},

@@ -229,43 +229,31 @@ func (p *Pack) Town(code string) (name string, ok bool) {
 }
 
 // ComprehensiveWindow is where an applicant of the division (a 6-, 9- or
-// 12-digit code in the county) goes: the town's 综合受理窗口 (or the
-// county's), as far as the pack knows them; else a description naming the
-// county.
+// 12-digit code in the county) goes: the town's 综合受理窗口 where the pack
+// gives the town's windows (its text says where to go in full, and may name
+// the county's window as the alternative: 通川区's do), else the county's;
+// else a description naming the county.
 func (p *Pack) ComprehensiveWindow(division string) c.Message {
-	var town *c.Message
-	if t, ok := p.TownInfo(division); ok {
-		town = t.Windows.Comprehensive
+	if t, ok := p.TownInfo(division); ok && t.Windows.Comprehensive != nil {
+		return *t.Windows.Comprehensive
 	}
-	county := p.Windows.Comprehensive
-	switch {
-	case town != nil && county != nil:
-		return c.Message{ZH: town.ZH + "（或" + county.ZH + "）", EN: town.EN + " (or " + county.EN + ")"}
-	case town != nil:
-		return *town
-	case county != nil:
-		return *county
+	if w := p.Windows.Comprehensive; w != nil {
+		return *w
 	}
 	l := p.Label()
 	return c.Message{ZH: "户籍地" + l.ZH + "“扶残助困一件事”综合受理窗口", EN: "the comprehensive window of the household-registration place, " + l.EN}
 }
 
 // CDPFWindow is where a first certificate is applied for (with the joint
-// application): the county's CDPF window or the town's, as far as the pack
-// knows them; else a description naming the county.
+// application): the town's CDPF window where the pack gives it (in full,
+// as ComprehensiveWindow), else the county's; else a description naming
+// the county.
 func (p *Pack) CDPFWindow(division string) c.Message {
-	var town *c.Message
-	if t, ok := p.TownInfo(division); ok {
-		town = t.Windows.CDPF
+	if t, ok := p.TownInfo(division); ok && t.Windows.CDPF != nil {
+		return *t.Windows.CDPF
 	}
-	county := p.Windows.CDPF
-	switch {
-	case town != nil && county != nil:
-		return c.Message{ZH: county.ZH + "或" + town.ZH, EN: county.EN + " or " + town.EN}
-	case town != nil:
-		return *town
-	case county != nil:
-		return *county
+	if w := p.Windows.CDPF; w != nil {
+		return *w
 	}
 	l := p.Label()
 	return c.Message{ZH: "户籍地" + l.ZH + "残联窗口", EN: "the CDPF window of the household-registration place, " + l.EN}

@@ -164,16 +164,29 @@ func TestTownAcceptance(t *testing.T) {
 func TestWindows(t *testing.T) {
 	tc, _ := Default().County("511702")
 	dc, _ := Default().County("511703")
+	gp, err := Parse("good.yaml", []byte(goodPack))
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, cs := range []struct {
 		got  string
 		want string
 	}{
-		{tc.ComprehensiveWindow("511702102").ZH, "罗江镇便民服务中心“扶残助困一件事”综合受理窗口（或通川区政务服务中心“扶残助困一件事”综合受理窗口）"},
+		// 通川区's texts are the guide's of before the packs, byte for byte.
+		{tc.ComprehensiveWindow("511702102").ZH, "罗江镇便民服务中心“扶残助困一件事”综合受理窗口（或通川区政务服务中心综合受理窗口）"},
+		{tc.ComprehensiveWindow("511702102").EN, "the comprehensive window of the 罗江镇 service centre (or of the Tongchuan district centre)"},
 		{tc.ComprehensiveWindow("511702").ZH, "通川区政务服务中心“扶残助困一件事”综合受理窗口"},
-		{tc.CDPFWindow("511702102001").ZH, "通川区残联窗口或罗江镇残联窗口"},
+		{tc.ComprehensiveWindow("511702").EN, "the comprehensive window of the Tongchuan district government service centre"},
+		{tc.CDPFWindow("511702102001").ZH, "通川区残联或罗江镇残联窗口"},
 		{tc.CDPFWindow("511702102").EN, "the Tongchuan CDPF window or the 罗江镇 CDPF window"},
+		{tc.CDPFWindow("511702").ZH, "通川区残联或乡镇（街道）残联窗口"},
+		{tc.CDPFWindow("511702").EN, "the Tongchuan CDPF window or a town CDPF window"},
 		{dc.ComprehensiveWindow("511703102").ZH, "户籍地达川区（511703）“扶残助困一件事”综合受理窗口"},
 		{dc.CDPFWindow("511703").EN, "the CDPF window of the household-registration place, Dachuan District (511703)"},
+		// A town's window where the pack gives it, the county's otherwise.
+		{gp.ComprehensiveWindow("511703001").ZH, "甲街道窗口"},
+		{gp.CDPFWindow("511703001").ZH, "乙窗口"},
+		{gp.ComprehensiveWindow("511703101001").ZH, "甲窗口"},
 	} {
 		if cs.got != cs.want {
 			t.Errorf("got  %q\nwant %q", cs.got, cs.want)

@@ -182,8 +182,17 @@ func (s *situation) expected(it c.GuideItem) (approved bool, why *c.Message, cod
 			return false, rules.MsgDependencyFailed, c.ItemSubsidyNursing
 		case newGrade <= 2:
 			return true, nil, c.ItemSubsidyNursing
-		case newCat == c.CategoryIntellectual || newCat == c.CategoryMental:
+		}
+		// 三、四级 nursing is the county's own (通川区's): elsewhere refused.
+		county := rules.Facts{HouseholdDivision: a.HouseholdDivision}
+		local := county.Offers(c.ItemSubsidyNursing34)
+		switch {
+		case (newCat == c.CategoryIntellectual || newCat == c.CategoryMental) && local:
 			return true, nil, c.ItemSubsidyNursing34
+		case newCat == c.CategoryIntellectual || newCat == c.CategoryMental:
+			return false, rules.MsgNursing34NotOffered(county), c.ItemSubsidyNursing
+		case !local:
+			return false, rules.MsgNursingGrade12, c.ItemSubsidyNursing
 		}
 		return false, rules.MsgNursingGrade, c.ItemSubsidyNursing
 	case c.ItemPensionSubsidy:
@@ -206,7 +215,7 @@ func (s *situation) expected(it c.GuideItem) (approved bool, why *c.Message, cod
 		}
 		pending := b != nil && !cancelled &&
 			!(b.SubKind == "expiry" && h.ValidFrom > civil.MustParse(s.today).Anniversary(-9).String()) &&
-			!(b.Business == c.ItemCertMigrate && !c.InTongchuan(a.HouseholdDivision))
+			!(b.Business == c.ItemCertMigrate && !c.InSichuan(a.HouseholdDivision))
 		keepsExpired := b != nil && h != nil && h.ValidUntil < s.today && b.SubKind != "expiry" && b.Business != c.ItemCertChange
 		if pending && !keepsExpired {
 			switch {

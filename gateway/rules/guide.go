@@ -20,34 +20,31 @@ func OnlineOffered(f Facts) (bool, c.Message) {
 }
 
 // ComprehensiveWindow is the 综合受理窗口 of the household-registration
-// town (or the district centre) (指南三(一)).
+// town (or the county's centre) (指南三(一)), from the county's rule pack;
+// for a county without a pack, the household county's window by its code.
 func ComprehensiveWindow(f Facts) c.Message {
-	if !f.Tongchuan() {
-		return c.Message{ZH: "户籍地“扶残助困一件事”综合受理窗口", EN: "the comprehensive window of the household-registration place"}
+	if p, ok := f.Pack(); ok {
+		return p.ComprehensiveWindow(f.HouseholdDivision)
 	}
-	if len(f.HouseholdDivision) >= 9 {
-		if town, ok := c.Divisions[f.HouseholdDivision[:9]]; ok {
-			return c.Message{ZH: town + "便民服务中心“扶残助困一件事”综合受理窗口（或通川区政务服务中心综合受理窗口）",
-				EN: "the comprehensive window of the " + town + " service centre (or of the Tongchuan district centre)"}
-		}
-	}
-	return c.Message{ZH: "通川区政务服务中心“扶残助困一件事”综合受理窗口", EN: "the comprehensive window of the Tongchuan district government service centre"}
+	code := c.CountyOf(f.HouseholdDivision)
+	return c.Message{ZH: "户籍地县级（区划代码 " + code + "）“扶残助困一件事”综合受理窗口", EN: "the comprehensive window of the household-registration county (division code " + code + ")"}
 }
 
 // CDPFWindow is where a first certificate is applied for, together with the
-// joint application (指南三(一)).
+// joint application (指南三(一)), from the county's rule pack as
+// ComprehensiveWindow.
 func CDPFWindow(f Facts) c.Message {
-	if len(f.HouseholdDivision) >= 9 {
-		if town, ok := c.Divisions[f.HouseholdDivision[:9]]; ok {
-			return c.Message{ZH: "通川区残联或" + town + "残联窗口", EN: "the Tongchuan CDPF window or the " + town + " CDPF window"}
-		}
+	if p, ok := f.Pack(); ok {
+		return p.CDPFWindow(f.HouseholdDivision)
 	}
-	return c.Message{ZH: "通川区残联或乡镇（街道）残联窗口", EN: "the Tongchuan CDPF window or a town CDPF window"}
+	code := c.CountyOf(f.HouseholdDivision)
+	return c.Message{ZH: "户籍地县级（区划代码 " + code + "）残联窗口", EN: "the CDPF window of the household-registration county (division code " + code + ")"}
 }
 
-// Guide answers the 专项问答: every item wanted (and the pension subsidy,
-// which needs no application), eligible or not and why, the channel and
-// window, the legal time limit and due date if accepted today, and the
+// Guide answers the 专项问答 for the applicant's county: every item wanted
+// (and the pension subsidy, which needs no application), eligible or not
+// and why (the county's items), the channel and window (the county's), the
+// legal time limit (the county's) and due date if accepted today, and the
 // material checklist of this case.
 //
 // Eligible is a promise: the planner and the mocks' documented rules give
@@ -71,7 +68,7 @@ func Guide(f Facts, w c.GuideWants, premiumPaid bool, cal *calendar.Calendar) c.
 	item := func(code c.ItemCode, eligible bool, why c.Message, clause string) c.GuideItem {
 		info := c.Items[code]
 		return c.GuideItem{Item: code, Name: info.Name, Dept: info.Dept, Eligible: eligible, Why: why, Clause: clause,
-			LimitDays: info.LimitDays, ClockStart: info.ClockStart}
+			LimitDays: LimitDays(f.HouseholdDivision, code), ClockStart: info.ClockStart}
 	}
 	refuse := func(it *c.GuideItem, why c.Message) { it.Eligible, it.Why = false, why }
 	review := func(it *c.GuideItem, by, of, why c.Message) {
@@ -101,11 +98,11 @@ func Guide(f Facts, w c.GuideWants, premiumPaid bool, cal *calendar.Calendar) c.
 			partial := req.Business == c.ItemCertCancel && req.SubKind == "partial"
 			switch {
 			case p.Assessment:
-				review(&it, ReviewByCDPF, ReviewOfAssessed, c.Message{
+				review(&it, ReviewByCDPF(f), ReviewOfAssessed, c.Message{
 					ZH: "须到指定机构进行残疾评定（唯一一次跑动），是否核发残疾人证及类别、等级依评定结论",
 					EN: "assessment at a designated institution (the one trip); the certificate, its category and grade follow from the assessment"})
 			case partial:
-				review(&it, ReviewByCDPF, ReviewOfCondition, c.Message{
+				review(&it, ReviewByCDPF(f), ReviewOfCondition, c.Message{
 					ZH: "区残联依据所附评定结论审核，注销部分类别/等级后核发新证",
 					EN: "the CDPF reviews the assessment conclusion attached and issues the new certificate"})
 			}
@@ -144,9 +141,9 @@ func Guide(f Facts, w c.GuideWants, premiumPaid bool, cal *calendar.Calendar) c.
 			offline(it, ComprehensiveWindow(f))
 		}
 	}
-	reviewBy := ReviewByCivil
+	reviewBy := ReviewByCivil(f)
 	if unknown && w.Certificate.Business == c.ItemCertCancel {
-		reviewBy = c.Message{ZH: "通川区残联、民政局（依据评定结论核发的新证）", EN: "the Tongchuan CDPF and Civil Affairs, from the certificate issued on the conclusion"}
+		reviewBy = ReviewByCDPFAndCivil(f)
 	}
 	if w.TwoSubsidies {
 		eligible := c.Message{ZH: "符合条件", EN: "eligible"}
@@ -163,10 +160,13 @@ func Guide(f Facts, w c.GuideWants, premiumPaid bool, cal *calendar.Calendar) c.
 			} else {
 				review(&living, reviewBy, ReviewOfIssued, c.Message{ZH: "核发残疾人证后即可办理；未核发的不予办理", EN: "granted once a certificate is issued; refused if none is"})
 			}
-			if !f.Tongchuan() {
-				refuse(&nursing, *MsgNotTongchuan)
-			} else {
+			switch {
+			case NursingApartFromCertificate(f) != nil:
+				refuse(&nursing, *NursingApartFromCertificate(f))
+			case f.Offers(c.ItemSubsidyNursing34):
 				review(&nursing, reviewBy, ReviewOfNursing, c.Message{ZH: "残疾人证办结后，按证载等级、类别确定护理补贴种类，或不予办理", EN: "the nursing subsidy's kind, or a refusal, follows from the grade and category of the certificate to be issued"})
+			default:
+				review(&nursing, reviewBy, ReviewOfNursing12, c.Message{ZH: "残疾人证办结后，按证载等级确定是否办理", EN: "granted or refused by the grade of the certificate to be issued"})
 			}
 		default:
 			if why := Living(f, cert); why != nil {
@@ -208,7 +208,7 @@ func Guide(f Facts, w c.GuideWants, premiumPaid bool, cal *calendar.Calendar) c.
 			if pensionReview {
 				of = c.Message{ZH: ReviewOfPension.ZH + "；" + ReviewOfAge.ZH, EN: ReviewOfPension.EN + "; " + ReviewOfAge.EN}
 			}
-			review(&it, ReviewByHRSS, of, c.Message{ZH: "未成年人年满 16 周岁方可参保；符合条件的由政府代缴", EN: "a minor is insured from 16; paid by the government if eligible"})
+			review(&it, ReviewByHRSS(f), of, c.Message{ZH: "未成年人年满 16 周岁方可参保；符合条件的由政府代缴", EN: "a minor is insured from 16; paid by the government if eligible"})
 		case pensionReview:
 			review(&it, reviewBy, ReviewOfPension, c.Message{ZH: "新证为一、二级的，无需申请由政府代缴", EN: "paid by the government without application if the new certificate is grade 1-2"})
 		case pensionWhy != nil:
@@ -228,7 +228,7 @@ func Guide(f Facts, w c.GuideWants, premiumPaid bool, cal *calendar.Calendar) c.
 		it := item(c.ItemMedicalSubsidy, true, c.Message{ZH: "低保对象、特困人员、孤儿可享受资助", EN: "dibao, tekun and orphans are subsidised"}, ClauseMedical)
 		granted := MedicalGranted(f)
 		if !granted {
-			review(&it, ReviewByMedical, ReviewOfMedical, c.Message{ZH: "其他困难群体由医保部门审核是否符合资助条件", EN: "other groups are reviewed by the medical security bureau"})
+			review(&it, ReviewByMedical(f), ReviewOfMedical, c.Message{ZH: "其他困难群体由医保部门审核是否符合资助条件", EN: "other groups are reviewed by the medical security bureau"})
 		}
 		if online && granted {
 			it.Channel, it.GrantedWithoutReview = c.ChannelOnline, true

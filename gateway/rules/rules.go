@@ -61,9 +61,6 @@ func FactsOf(a *c.Applicant, today civil.Date) Facts {
 	return f
 }
 
-// Tongchuan reports whether the household is registered in 通川区.
-func (f Facts) Tongchuan() bool { return c.InTongchuan(f.HouseholdDivision) }
-
 // visualCutoff: certificates issued before 2018 from visual assessment
 // (目测评定) must be reassessed on expiry renewal.
 var visualCutoff = civil.MustParse("2018-01-01")
@@ -109,8 +106,11 @@ func Certificate(f Facts, req *c.CertificateRequest) (c.Procedure, *c.Message) {
 		}
 	case c.ItemCertMigrate:
 		p.Clause, p.KeepValidity = ClauseMigrate, true
-		if !f.Tongchuan() {
-			return p, &c.Message{ZH: "残疾人证迁移由迁入地县级残联办理，请向新户籍地残联申请", EN: "migration is handled by the CDPF of the county moved to; apply there"}
+		// The CDPF of the county moved to takes it (the national CDPF
+		// platform, the county travelling in the case): any county of
+		// the province the gateway serves.
+		if !f.Sichuan() {
+			return p, MsgMigrateNotSichuan
 		}
 	case c.ItemCertReissue:
 		p.Clause, p.KeepValidity = ClauseReissue, true
@@ -135,11 +135,13 @@ func Certificate(f Facts, req *c.CertificateRequest) (c.Procedure, *c.Message) {
 
 // Refusals of the subsidies, each with the clause it comes from.
 var (
-	MsgNotTongchuan       = &c.Message{ZH: "残疾人两项补贴须为通川区户籍", EN: "the two subsidies require Tongchuan household registration"}
+	MsgNotSichuan         = &c.Message{ZH: "残疾人两项补贴须为四川省户籍（本平台办理四川省的“扶残助困一件事”，请向户籍地申请）", EN: "the two subsidies require Sichuan household registration (this gateway serves Sichuan: apply where the household is registered)"}
+	MsgMigrateNotSichuan  = &c.Message{ZH: "残疾人证迁移由迁入地县级残联办理，迁入地不在四川省的，请向新户籍地残联申请", EN: "migration is handled by the CDPF of the county moved to; outside Sichuan, apply there"}
 	MsgLivingNeedsDibao   = &c.Message{ZH: "困难残疾人生活补贴须为低保对象", EN: "the living subsidy requires a minimum-living-guarantee (dibao) recipient"}
 	MsgNeedsCertificate   = &c.Message{ZH: "须持有有效的残疾人证", EN: "a valid disability certificate is required"}
 	MsgCertExpired        = &c.Message{ZH: "残疾人证已过有效期，请先办理换证", EN: "the certificate has expired; renew it first"}
 	MsgNursingGrade       = &c.Message{ZH: "护理补贴须为一、二级残疾，或三、四级智力、精神残疾", EN: "the nursing subsidy requires grade 1-2, or grade 3-4 intellectual or mental disability"}
+	MsgNursingGrade12     = &c.Message{ZH: "护理补贴须为一、二级残疾", EN: "the nursing subsidy requires grade 1-2"}
 	MsgPensionNotEligible = &c.Message{ZH: "养老保险补助适用于重度残疾人、低保对象、特困人员等缴费困难群体", EN: "the pension subsidy is for severely disabled, dibao, tekun and similar groups"}
 	MsgPensionAge         = &c.Message{ZH: "城乡居民基本养老保险须年满 16 周岁参保，未成年人暂不适用养老保险补助", EN: "the residents' pension insures people from age 16: not applicable to this child"}
 	MsgCancelNoSubsidy    = &c.Message{ZH: "申请注销残疾人证的，不能同时申请残疾人两项补贴", EN: "the two subsidies cannot be granted while the certificate is being cancelled"}
@@ -163,8 +165,9 @@ func KeepsExpired(f Facts, p c.Procedure) bool {
 	return p.NewCertificate && p.KeepValidity && f.Certificate != nil && !ValidOn(f.Certificate, f.Today)
 }
 
-// Living decides 困难残疾人生活补贴: valid certificate, Tongchuan household,
-// 低保 (指南二(二)).
+// Living decides 困难残疾人生活补贴: valid certificate, Sichuan household,
+// 低保 (指南二(二); the national two-subsidy system, the county's civil
+// affairs office deciding).
 func Living(f Facts, cert *c.Certificate) *c.Message {
 	if why := LivingApartFromCertificate(f); why != nil {
 		return why
@@ -179,24 +182,44 @@ func Living(f Facts, cert *c.Certificate) *c.Message {
 }
 
 // LivingApartFromCertificate checks what the living subsidy needs besides
-// the certificate (Tongchuan household, 低保), so that it can be refused at
+// the certificate (Sichuan household, 低保), so that it can be refused at
 // once while a certificate is still being issued.
 func LivingApartFromCertificate(f Facts) *c.Message {
 	switch {
-	case !f.Tongchuan():
-		return MsgNotTongchuan
+	case !f.Sichuan():
+		return MsgNotSichuan
 	case !f.Dibao:
 		return MsgLivingNeedsDibao
 	}
 	return nil
 }
 
+// MsgNursing34NotOffered refuses the nursing subsidy to a grade 3-4
+// intellectual or mental applicant of a county whose pack has no 三、四级
+// nursing subsidy (a county's own policy: 通川区's).
+func MsgNursing34NotOffered(f Facts) *c.Message {
+	county := f.County()
+	return &c.Message{ZH: "护理补贴须为一、二级残疾；三、四级智力、精神残疾人护理补贴为县（区）地方政策，" + county.ZH + "未设立",
+		EN: "the nursing subsidy requires grade 1-2; the grade 3-4 intellectual and mental nursing subsidy is a county's own policy, which " + county.EN + " does not have"}
+}
+
+// NursingApartFromCertificate checks what the nursing subsidy needs
+// besides the certificate (a Sichuan household), so that it can be
+// refused at once while a certificate is still being issued.
+func NursingApartFromCertificate(f Facts) *c.Message {
+	if !f.Sichuan() {
+		return MsgNotSichuan
+	}
+	return nil
+}
+
 // Nursing decides which nursing subsidy applies: grade 1-2 重度残疾人护理补贴,
-// grade 3-4 intellectual or mental 三、四级 护理补贴 (指南二(二)).
+// grade 3-4 intellectual or mental 三、四级 护理补贴 where the county's pack
+// offers it (指南二(二); 通川区's policy).
 func Nursing(f Facts, cert *c.Certificate) (c.ItemCode, *c.Message) {
 	switch {
-	case !f.Tongchuan():
-		return c.ItemSubsidyNursing, MsgNotTongchuan
+	case !f.Sichuan():
+		return c.ItemSubsidyNursing, MsgNotSichuan
 	case cert == nil:
 		return c.ItemSubsidyNursing, MsgNeedsCertificate
 	case !ValidOn(cert, f.Today):
@@ -204,7 +227,13 @@ func Nursing(f Facts, cert *c.Certificate) (c.ItemCode, *c.Message) {
 	case cert.Grade == 1 || cert.Grade == 2:
 		return c.ItemSubsidyNursing, nil
 	case (cert.Grade == 3 || cert.Grade == 4) && (cert.Category == c.CategoryIntellectual || cert.Category == c.CategoryMental):
+		if !f.Offers(c.ItemSubsidyNursing34) {
+			return c.ItemSubsidyNursing, MsgNursing34NotOffered(f)
+		}
 		return c.ItemSubsidyNursing34, nil
+	}
+	if !f.Offers(c.ItemSubsidyNursing34) {
+		return c.ItemSubsidyNursing, MsgNursingGrade12
 	}
 	return c.ItemSubsidyNursing, MsgNursingGrade
 }
@@ -228,16 +257,43 @@ func Pension(f Facts, cert *c.Certificate) *c.Message {
 // medical bureau to review, so it is forwarded, not refused here.
 func MedicalGranted(f Facts) bool { return f.Dibao || f.Tekun || f.Orphan }
 
-// Reviews: who decides an item the guide cannot promise, and what they
-// look at.
+// Reviews: who decides an item the guide cannot promise (the applicant's
+// county's office), and what they look at.
+
+// ReviewByCDPF: the county CDPF, deciding from the assessment.
+func ReviewByCDPF(f Facts) c.Message {
+	return f.office("残联（依据指定机构的残疾评定结论）", func(n string) string { return "the " + n + " CDPF, from the assessment of a designated institution" })
+}
+
+// ReviewByCivil: the county's civil affairs office (via the national
+// two-subsidy system), from the certificate issued.
+func ReviewByCivil(f Facts) c.Message {
+	return f.office("民政局（依据残联核发的残疾人证）", func(n string) string { return n + " Civil Affairs, from the certificate the CDPF issues" })
+}
+
+// ReviewByCDPFAndCivil: after a partial cancellation, the county CDPF and
+// civil affairs office, from the certificate issued on the conclusion.
+func ReviewByCDPFAndCivil(f Facts) c.Message {
+	return f.office("残联、民政局（依据评定结论核发的新证）", func(n string) string {
+		return "the " + n + " CDPF and Civil Affairs, from the certificate issued on the conclusion"
+	})
+}
+
+// ReviewByHRSS: the county's human resources and social security bureau.
+func ReviewByHRSS(f Facts) c.Message {
+	return f.office("人社局", func(n string) string { return n + " Human Resources and Social Security" })
+}
+
+// ReviewByMedical: the county's medical security bureau.
+func ReviewByMedical(f Facts) c.Message {
+	return f.office("医疗保障局", func(n string) string { return "the " + n + " Medical Security bureau" })
+}
+
 var (
-	ReviewByCDPF      = c.Message{ZH: "通川区残联（依据指定机构的残疾评定结论）", EN: "the Tongchuan CDPF, from the assessment of a designated institution"}
-	ReviewByCivil     = c.Message{ZH: "通川区民政局（依据残联核发的残疾人证）", EN: "Tongchuan Civil Affairs, from the certificate the CDPF issues"}
-	ReviewByHRSS      = c.Message{ZH: "通川区人社局", EN: "Tongchuan Human Resources and Social Security"}
-	ReviewByMedical   = c.Message{ZH: "通川区医疗保障局", EN: "the Tongchuan Medical Security bureau"}
 	ReviewOfAssessed  = c.Message{ZH: "残疾评定结论：是否达到残疾标准，评定的残疾类别、等级", EN: "the assessment: whether the disability standard is met, and the category and grade found"}
 	ReviewOfIssued    = c.Message{ZH: "能否核发残疾人证（残疾评定结论）", EN: "whether a certificate is issued (the assessment)"}
 	ReviewOfNursing   = c.Message{ZH: "新证的残疾等级、类别：一、二级，或三、四级智力、精神残疾", EN: "grade and category of the new certificate: grade 1-2, or grade 3-4 intellectual or mental"}
+	ReviewOfNursing12 = c.Message{ZH: "新证的残疾等级：一、二级（本县未设立三、四级智力、精神残疾人护理补贴）", EN: "grade of the new certificate: grade 1-2 (the county has no grade 3-4 nursing subsidy)"}
 	ReviewOfPension   = c.Message{ZH: "新证的残疾等级（一、二级为重度残疾人）", EN: "grade of the new certificate (grade 1-2 is severe)"}
 	ReviewOfAge       = c.Message{ZH: "年龄（以公民身份号码为准）：城乡居民基本养老保险年满 16 周岁参保", EN: "age (from the ID number): the residents' pension insures people from 16"}
 	ReviewOfMedical   = c.Message{ZH: "申报的其他困难群体身份是否属于医疗救助资助对象（如低保边缘家庭成员、防止返贫监测对象）", EN: "whether the declared other group is assisted by medical assistance (e.g. near-dibao households, people monitored against relapse into poverty)"}

@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"strings"
 	"testing"
 
 	"onething/civil"
@@ -51,7 +52,11 @@ func TestCertificateBusinesses(t *testing.T) {
 			c.Procedure{ClockStart: c.ClockAcceptance, NewCertificate: true, KeepValidity: true}},
 		{ClauseMigrate + " (迁入通川)", tongchuan(func(f *Facts) { f.Certificate = held(4, 2, "2022-01-01", false) }), c.CertificateRequest{Business: c.ItemCertMigrate}, false,
 			c.Procedure{ClockStart: c.ClockAcceptance, NewCertificate: true, KeepValidity: true}},
-		{ClauseMigrate + " (迁入地县级残联办理)", Facts{Today: today, HouseholdDivision: "511703", Certificate: held(4, 2, "2022-01-01", false)}, c.CertificateRequest{Business: c.ItemCertMigrate}, true, c.Procedure{}},
+		{ClauseMigrate + " (迁入达川区：迁入地县级残联办理，全省一个网关)", Facts{Today: today, HouseholdDivision: "511703", Certificate: held(4, 2, "2022-01-01", false)}, c.CertificateRequest{Business: c.ItemCertMigrate}, false,
+			c.Procedure{ClockStart: c.ClockAcceptance, NewCertificate: true, KeepValidity: true}},
+		{ClauseMigrate + " (迁入成都，无规则包)", Facts{Today: today, HouseholdDivision: "510104001", Certificate: held(4, 2, "2022-01-01", false)}, c.CertificateRequest{Business: c.ItemCertMigrate}, false,
+			c.Procedure{ClockStart: c.ClockAcceptance, NewCertificate: true, KeepValidity: true}},
+		{ClauseMigrate + " (迁入省外：向迁入地残联申请)", Facts{Today: today, HouseholdDivision: "500101", Certificate: held(4, 2, "2022-01-01", false)}, c.CertificateRequest{Business: c.ItemCertMigrate}, true, c.Procedure{}},
 		{ClauseReissue, tongchuan(func(f *Facts) { f.Certificate = held(4, 2, "2022-01-01", false) }), c.CertificateRequest{Business: c.ItemCertReissue}, false,
 			c.Procedure{ClockStart: c.ClockAcceptance, NewCertificate: true, KeepValidity: true}},
 		{ClauseCancelFull + " (结果告知)", tongchuan(func(f *Facts) { f.Certificate = held(4, 2, "2022-01-01", false) }), c.CertificateRequest{Business: c.ItemCertCancel, SubKind: "full"}, false,
@@ -104,7 +109,11 @@ func TestSubsidyEligibility(t *testing.T) {
 		{ClauseTwoSubsidies + " 三级智力", tongchuan(nil), valid(5, 3), false, c.ItemSubsidyNursing34, false, false},
 		{ClauseTwoSubsidies + " 四级精神", tongchuan(nil), valid(6, 4), false, c.ItemSubsidyNursing34, false, false},
 		{ClauseTwoSubsidies + " 三级肢体", tongchuan(nil), valid(4, 3), false, "", false, false},
-		{ClauseTwoSubsidies + " 非通川户籍", Facts{Today: today, HouseholdDivision: "511703", Dibao: true}, valid(4, 1), false, "", true, true},
+		{ClauseTwoSubsidies + " 达川区低保一级：通用规则", Facts{Today: today, HouseholdDivision: "511703", Dibao: true}, valid(4, 1), true, c.ItemSubsidyNursing, true, true},
+		{ClauseTwoSubsidies + " 达川区三级智力：无三、四级护理补贴", Facts{Today: today, HouseholdDivision: "511703101", Dibao: true}, valid(5, 3), true, "", true, true},
+		{ClauseTwoSubsidies + " 成都（无规则包）二级：通用规则", Facts{Today: today, HouseholdDivision: "510104"}, valid(1, 2), false, c.ItemSubsidyNursing, true, false},
+		{ClauseTwoSubsidies + " 成都（无规则包）四级精神：无三、四级护理补贴", Facts{Today: today, HouseholdDivision: "510104", Dibao: true}, valid(6, 4), true, "", true, true},
+		{ClauseTwoSubsidies + " 省外户籍", Facts{Today: today, HouseholdDivision: "500101", Dibao: true}, valid(4, 1), false, "", true, true},
 		{ClauseTwoSubsidies + " 无证", tongchuan(func(f *Facts) { f.Dibao = true }), nil, false, "", true, true},
 		{ClauseTwoSubsidies + " 证件过期", tongchuan(func(f *Facts) { f.Dibao = true }), expired, false, "", true, true},
 		{ClausePension + " 特困", tongchuan(func(f *Facts) { f.Tekun = true }), nil, false, "", true, true},
@@ -127,6 +136,83 @@ func TestSubsidyEligibility(t *testing.T) {
 				t.Errorf("medical granted without review %v, want %v", got, tc.medicalNow)
 			}
 		})
+	}
+}
+
+// The reasons of the county rules: outside Sichuan the two subsidies are
+// refused as not Sichuan's; a grade 3-4 intellectual or mental applicant of
+// a county without the 三、四级 nursing subsidy is told the county has none
+// (naming it); a grade 3 physical one there that grade 1-2 is needed.
+func TestCountyNursingReasons(t *testing.T) {
+	valid := held(5, 3, "2020-05-01", false)
+	for _, tc := range []struct {
+		div  string
+		cert *c.Certificate
+		want string // in the Chinese reason
+		item c.ItemCode
+	}{
+		{"511702102", valid, "", c.ItemSubsidyNursing34},
+		{"511703", valid, "达川区（511703）未设立", c.ItemSubsidyNursing},
+		{"511781101", held(6, 4, "2020-05-01", false), "万源市（511781）未设立", c.ItemSubsidyNursing},
+		{"510104", valid, "户籍地县（区划代码 510104）未设立", c.ItemSubsidyNursing},
+		{"511703", held(4, 3, "2020-05-01", false), MsgNursingGrade12.ZH, c.ItemSubsidyNursing},
+		{"511702", held(4, 3, "2020-05-01", false), MsgNursingGrade.ZH, c.ItemSubsidyNursing},
+		{"500101", valid, MsgNotSichuan.ZH, c.ItemSubsidyNursing},
+	} {
+		f := Facts{Today: today, HouseholdDivision: tc.div, Dibao: true}
+		item, why := Nursing(f, tc.cert)
+		switch {
+		case item != tc.item:
+			t.Errorf("%s: %s, want %s", tc.div, item, tc.item)
+		case tc.want == "" && why != nil:
+			t.Errorf("%s: refused %v", tc.div, why)
+		case tc.want != "" && (why == nil || !strings.Contains(why.ZH, tc.want) || why.EN == ""):
+			t.Errorf("%s: reason %v, want one saying %q", tc.div, why, tc.want)
+		}
+		// The guide says the same.
+		a := Guide(Facts{Today: today, HouseholdDivision: tc.div, Dibao: true, Certificate: tc.cert}, c.GuideWants{TwoSubsidies: true}, false, calendar.Default())
+		it := guideItem(a, tc.item)
+		if it == nil || (why == nil) != it.Eligible || (why != nil && it.Why != *why) {
+			t.Errorf("%s: the guide says %+v, the rules %s %v", tc.div, it, item, why)
+		}
+	}
+	if why := Living(Facts{Today: today, HouseholdDivision: "500101", Dibao: true}, valid); why != MsgNotSichuan {
+		t.Errorf("living outside Sichuan: %v", why)
+	}
+}
+
+// The guide's reviews name the applicant's county's offices; 通川区's
+// texts are unchanged.
+func TestReviewersOfTheCounty(t *testing.T) {
+	newCert := c.GuideWants{Certificate: &c.CertificateRequest{Business: c.ItemCertNew, RequestedCategory: 5}, TwoSubsidies: true, Medical: true}
+	for div, want := range map[string][3]string{
+		"511702102": {"通川区残联（依据指定机构的残疾评定结论）", "通川区民政局（依据残联核发的残疾人证）", "the Tongchuan Medical Security bureau"},
+		"511703":    {"达川区残联（依据指定机构的残疾评定结论）", "达川区民政局（依据残联核发的残疾人证）", "the Dachuan Medical Security bureau"},
+		"510104":    {"户籍地县（区划代码 510104）残联", "户籍地县（区划代码 510104）民政局", "the county 510104 Medical Security bureau"},
+	} {
+		a := Guide(Facts{Today: today, HouseholdDivision: div, Dibao: true}, newCert, false, calendar.Default())
+		cert, living, medical := guideItem(a, c.ItemCertNew), guideItem(a, c.ItemSubsidyLiving), guideItem(a, c.ItemMedicalSubsidy)
+		if cert == nil || living == nil || medical == nil || cert.ReviewBy == nil || living.ReviewBy == nil {
+			t.Fatalf("%s: %+v", div, a.Items)
+		}
+		if !strings.HasPrefix(cert.ReviewBy.ZH, want[0]) || !strings.HasPrefix(living.ReviewBy.ZH, want[1]) {
+			t.Errorf("%s: reviewed by %q and %q, want %q and %q", div, cert.ReviewBy.ZH, living.ReviewBy.ZH, want[0], want[1])
+		}
+		// medical is granted to a 低保 recipient: ask for an "other" group.
+		b := Guide(Facts{Today: today, HouseholdDivision: div}, c.GuideWants{Medical: true}, false, calendar.Default())
+		if m := guideItem(b, c.ItemMedicalSubsidy); m == nil || m.ReviewBy == nil || m.ReviewBy.EN != want[2] {
+			t.Errorf("%s: medical reviewed by %+v, want %q", div, m, want[2])
+		}
+	}
+	// 达川区 has no 三、四级 nursing subsidy: a certificate under assessment
+	// decides the nursing subsidy by its grade alone.
+	a := Guide(Facts{Today: today, HouseholdDivision: "511703", Dibao: true}, newCert, false, calendar.Default())
+	if n := guideItem(a, c.ItemSubsidyNursing); n == nil || !n.Review || n.ReviewOf == nil || *n.ReviewOf != ReviewOfNursing12 {
+		t.Errorf("达川区 nursing under assessment: %+v", n)
+	}
+	a = Guide(Facts{Today: today, HouseholdDivision: "511702001", Dibao: true}, newCert, false, calendar.Default())
+	if n := guideItem(a, c.ItemSubsidyNursing); n == nil || !n.Review || n.ReviewOf == nil || *n.ReviewOf != ReviewOfNursing {
+		t.Errorf("通川区 nursing under assessment: %+v", n)
 	}
 }
 
@@ -155,8 +241,20 @@ func TestChannels(t *testing.T) {
 		{ClauseOnline + " 持证+四川低保", tongchuan(func(f *Facts) { f.Certificate, f.Dibao = holder, true }), all, true,
 			map[c.ItemCode]c.Channel{c.ItemSubsidyLiving: c.ChannelOnline, c.ItemSubsidyNursing: c.ChannelOnline, c.ItemPensionSubsidy: c.ChannelOnline, c.ItemMedicalSubsidy: c.ChannelOnline},
 			nil, map[c.ItemCode]bool{c.ItemPensionSubsidy: true, c.ItemMedicalSubsidy: true}},
-		{ClauseOnline + " 四川外县低保持证：线上开通，两项补贴不符", Facts{Today: today, HouseholdDivision: "511703", Certificate: holder, Dibao: true}, all, true,
-			map[c.ItemCode]c.Channel{c.ItemPensionSubsidy: c.ChannelOnline, c.ItemMedicalSubsidy: c.ChannelOnline}, nil, nil},
+		{ClauseOnline + " 四川外县低保持证：线上开通，两项补贴按本县规则", Facts{Today: today, HouseholdDivision: "511703", Certificate: holder, Dibao: true}, all, true,
+			map[c.ItemCode]c.Channel{c.ItemSubsidyLiving: c.ChannelOnline, c.ItemSubsidyNursing: c.ChannelOnline, c.ItemPensionSubsidy: c.ChannelOnline, c.ItemMedicalSubsidy: c.ChannelOnline}, nil, nil},
+		{ClauseOffline + " 达川区持证非低保：本县窗口（规则包未核实，无窗口）", Facts{Today: today, HouseholdDivision: "511703101", Certificate: holder}, all, false,
+			map[c.ItemCode]c.Channel{c.ItemSubsidyNursing: c.ChannelOffline, c.ItemPensionSubsidy: c.ChannelOffline},
+			map[c.ItemCode]string{c.ItemSubsidyNursing: "户籍地达川区（511703）“扶残助困一件事”综合受理窗口", c.ItemMedicalSubsidy: "户籍地达川区（511703）“扶残助困一件事”综合受理窗口"}, nil},
+		{ClauseOffline + " 达川区未持证：本县残联窗口", Facts{Today: today, HouseholdDivision: "511703101", Dibao: true}, c.GuideWants{Certificate: &c.CertificateRequest{Business: c.ItemCertNew, RequestedCategory: 4}, TwoSubsidies: true}, false,
+			map[c.ItemCode]c.Channel{c.ItemCertNew: c.ChannelOffline, c.ItemSubsidyLiving: c.ChannelOffline},
+			map[c.ItemCode]string{c.ItemCertNew: "户籍地达川区（511703）残联窗口", c.ItemSubsidyLiving: "户籍地达川区（511703）残联窗口"}, nil},
+		{ClauseOffline + " 成都（无规则包）：户籍地县级窗口", Facts{Today: today, HouseholdDivision: "510104001", Certificate: holder}, all, false,
+			map[c.ItemCode]c.Channel{c.ItemSubsidyNursing: c.ChannelOffline},
+			map[c.ItemCode]string{c.ItemSubsidyNursing: "户籍地县级（区划代码 510104）“扶残助困一件事”综合受理窗口"}, nil},
+		{ClauseOffline + " 通川区（区级代码）：区政务服务中心、区残联或乡镇残联窗口", Facts{Today: today, HouseholdDivision: "511702"}, c.GuideWants{Certificate: &c.CertificateRequest{Business: c.ItemCertNew, RequestedCategory: 4}, Medical: true}, false,
+			map[c.ItemCode]c.Channel{c.ItemCertNew: c.ChannelOffline, c.ItemMedicalSubsidy: c.ChannelOffline},
+			map[c.ItemCode]string{c.ItemCertNew: "通川区残联或乡镇（街道）残联窗口", c.ItemMedicalSubsidy: "通川区政务服务中心“扶残助困一件事”综合受理窗口"}, nil},
 		{ClauseOffline + " 未持证低保：残联窗口", tongchuan(func(f *Facts) { f.Dibao = true }), c.GuideWants{Certificate: &c.CertificateRequest{Business: c.ItemCertNew, RequestedCategory: 4}, TwoSubsidies: true, Medical: true}, false,
 			map[c.ItemCode]c.Channel{c.ItemCertNew: c.ChannelOffline, c.ItemSubsidyLiving: c.ChannelOffline, c.ItemMedicalSubsidy: c.ChannelOffline},
 			map[c.ItemCode]string{c.ItemCertNew: "通川区残联或罗江镇残联窗口", c.ItemMedicalSubsidy: "罗江镇便民服务中心“扶残助困一件事”综合受理窗口（或通川区政务服务中心综合受理窗口）"}, nil},

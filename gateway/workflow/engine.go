@@ -269,7 +269,7 @@ func (w *Workflow) milestone(app *c.Application, t *c.Task, ev *c.DeptEvent) Cha
 	note := map[string]c.Message{"assessed": {ZH: "残疾评定完成", EN: "disability assessment done"}, "publicised": {ZH: "评定结果开始公示", EN: "assessment result publicised"}}[kind]
 	app.Timeline = append(app.Timeline, c.Entry{At: ev.OccurredAt, TaskID: t.ID, Kind: "milestone", Note: &note, Source: string(t.Dept)})
 	if (kind == "publicised" && clockStart(t) == c.ClockPublicity) || (kind == "assessed" && clockStart(t) == c.ClockAssessment) {
-		w.setDue(t, ev.OccurredAt)
+		w.setDue(app, t, ev.OccurredAt)
 	}
 	// A milestone means the department works on it: move forward if behind.
 	if CanMove(t.State, c.TaskInProgress) && rank[t.State] < rank[c.TaskInProgress] {
@@ -296,7 +296,7 @@ func (w *Workflow) report(app *c.Application, t *c.Task, to c.TaskState, source 
 		acc := at
 		t.AcceptedAt = &acc
 		if clockStart(t) == c.ClockAcceptance {
-			w.setDue(t, at)
+			w.setDue(app, t, at)
 		}
 	}
 	if cert != nil && t.Dept == c.DeptCDPF {
@@ -348,14 +348,15 @@ func clockStart(t *c.Task) c.ClockStart {
 	return c.Items[t.Item].ClockStart
 }
 
-// setDue fixes a task's legal due date: its limit in working days after the
-// day the clock starts. A calendar year we lack leaves the date open (the
-// calendar reports the gap loudly) rather than guessing.
-func (w *Workflow) setDue(t *c.Task, start time.Time) {
+// setDue fixes a task's legal due date: its limit in working days (its
+// county's, rules.LimitDays) after the day the clock starts. A calendar
+// year we lack leaves the date open (the calendar reports the gap loudly)
+// rather than guessing.
+func (w *Workflow) setDue(app *c.Application, t *c.Task, start time.Time) {
 	if w.Cal == nil {
 		return
 	}
-	due, provisional, err := w.Cal.Due(civil.Of(start), c.Items[t.Item].LimitDays)
+	due, provisional, err := w.Cal.Due(civil.Of(start), rules.LimitDays(c.TaskCounty(app, t), t.Item))
 	if err != nil {
 		return
 	}
@@ -396,7 +397,7 @@ func (w *Workflow) RefreshDue(app *c.Application) bool {
 		}
 		if start, ok := dueStart(t); ok {
 			before, was := t.DueDate, t.DueProvisional
-			w.setDue(t, start)
+			w.setDue(app, t, start)
 			changed = changed || t.DueDate != before || t.DueProvisional != was
 		}
 	}

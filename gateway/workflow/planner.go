@@ -92,8 +92,8 @@ func (w *Workflow) Plan(app *c.Application) []*c.Task {
 			} else {
 				p.wait(living)
 			}
-			if !f.Tongchuan() {
-				p.move(nursing, c.TaskRejected, rules.MsgNotTongchuan)
+			if why := rules.NursingApartFromCertificate(f); why != nil {
+				p.move(nursing, c.TaskRejected, why)
 			} else {
 				p.wait(nursing)
 			}

@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	c "onething/contracts"
 	"onething/gateway/calendar"
+	"onething/gateway/counties"
 	"onething/gateway/rules"
 )
 
@@ -118,7 +121,9 @@ func TestPlanRefusesWithReasons(t *testing.T) {
 		mutate func(app *c.Application)
 		want   map[c.ItemCode]c.TaskState
 	}{
-		{"not Tongchuan: both subsidies refused", func(app *c.Application) { app.Applicant.HouseholdDivision = "511703" },
+		{"达川区: the two subsidies by the common rules, waiting for the certificate", func(app *c.Application) { app.Applicant.HouseholdDivision = "511703" },
+			map[c.ItemCode]c.TaskState{c.ItemSubsidyLiving: c.TaskWaiting, c.ItemSubsidyNursing: c.TaskWaiting}},
+		{"outside Sichuan: both subsidies refused", func(app *c.Application) { app.Applicant.HouseholdDivision = "500101" },
 			map[c.ItemCode]c.TaskState{c.ItemSubsidyLiving: c.TaskRejected, c.ItemSubsidyNursing: c.TaskRejected}},
 		{"not dibao: living refused, nursing waits", func(app *c.Application) { app.Applicant.Dibao = false; app.Requests.Medical = nil },
 			map[c.ItemCode]c.TaskState{c.ItemSubsidyLiving: c.TaskRejected, c.ItemSubsidyNursing: c.TaskWaiting, c.ItemPensionSubsidy: c.TaskWaiting}},
@@ -191,6 +196,71 @@ func TestCertificateReleasesSubsidiesWithItsData(t *testing.T) {
 		}
 		if len(ch.Ready) != wantReady {
 			t.Errorf("released %d tasks, want %d", len(ch.Ready), wantReady)
+		}
+	}
+}
+
+// The nursing subsidy's kind is the county's: a grade 3-4 intellectual or
+// mental certificate issued to a 达川区 applicant (no 三、四级 nursing
+// subsidy in its pack) refuses it with the reason naming the county; a
+// 通川区 applicant has the 三、四级 one (above). The supplement is asked for
+// at the county's window.
+func TestNursingByCounty(t *testing.T) {
+	w, app := newFlow(), mainCase()
+	app.Applicant.HouseholdDivision = "511703101"
+	w.Plan(app)
+	certTask := app.Tasks[0]
+	if _, err := w.ApplyCase(app, certTask.ID, &c.CaseResponse{CaseNo: "C1", Status: c.CaseAccepted}); err != nil {
+		t.Fatal(err)
+	}
+	sup := ev("s1", certTask.ID, c.EventSupplementRequired)
+	sup.Reason = &c.Message{ZH: "照片不符合要求", EN: "photos do not meet the rules"}
+	if _, err := w.ApplyEvent(app, c.DeptCDPF, sup); err != nil || certTask.Supplement == nil || certTask.Supplement.Where.ZH != "户籍地达川区（511703）残联窗口" {
+		t.Fatalf("supplement where: %+v %v", certTask.Supplement, err)
+	}
+	e := ev("e1", certTask.ID, c.EventApproved)
+	e.Certificate = &c.Certificate{Number: "51170319850307123X53", Category: 5, Grade: 3, ValidUntil: "2036-11-29"}
+	if _, err := w.ApplyEvent(app, c.DeptCDPF, e); err != nil {
+		t.Fatal(err)
+	}
+	f := rules.Facts{HouseholdDivision: "511703101"}
+	nursing := app.Tasks[2]
+	if nursing.Item != c.ItemSubsidyNursing || nursing.State != c.TaskRejected || nursing.Reason == nil || *nursing.Reason != *rules.MsgNursing34NotOffered(f) ||
+		!strings.Contains(nursing.Reason.ZH, "达川区（511703）") {
+		t.Errorf("达川区 grade 3 intellectual: nursing %s/%s %v", nursing.Item, nursing.State, nursing.Reason)
+	}
+	if living := app.Tasks[1]; living.State != c.TaskReady || living.County != "511703" {
+		t.Errorf("living subsidy: %s county %q", living.State, living.County)
+	}
+}
+
+// A task's due date counts its county's local time limit where the pack
+// gives one.
+func TestDueDateByCountyLimit(t *testing.T) {
+	dir := t.TempDir()
+	pack := "code: \"511703\"\nname: 达川区\ncity: {code: \"5117\", name: 达州市}\nverified: false\nsource: a test pack\nlimits: {medical.subsidy: 10}\n"
+	if err := os.WriteFile(filepath.Join(dir, "511703.yaml"), []byte(pack), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	set, err := counties.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules.UseCounties(set)
+	t.Cleanup(func() { rules.UseCounties(counties.Default()) })
+	for div, want := range map[string]string{
+		// From acceptance on Mon 2026-11-30: Dec 1-4 (4), 7-11 (9), 14 (10) ... 21 (15).
+		"511703101": "2026-12-14", "511702102": "2026-12-21",
+	} {
+		w, app := newFlow(), mainCase()
+		app.Applicant.HouseholdDivision = div
+		w.Plan(app)
+		medical := app.Tasks[4]
+		if _, err := w.ApplyCase(app, medical.ID, &c.CaseResponse{CaseNo: "M1", Status: c.CaseAccepted}); err != nil {
+			t.Fatal(err)
+		}
+		if medical.Item != c.ItemMedicalSubsidy || medical.DueDate != want {
+			t.Errorf("%s: %s due %s, want %s", div, medical.Item, medical.DueDate, want)
 		}
 	}
 }
