@@ -262,7 +262,7 @@ func (w *Worker) Run(ctx context.Context) {
 // quarantined reports a job the store parked because its record was
 // damaged.
 func (w *Worker) quarantined(j store.Job) {
-	w.Observer.DeadLettered(c.Dept(j.Dept))
+	w.Observer.DeadLettered(DeptOfSystem(j.Dept))
 	if w.Quarantined != nil {
 		w.Quarantined(j)
 		return
