@@ -22,6 +22,10 @@ type Counties struct {
 func NewCounties(home *Dept, others map[string]*Dept) *Counties {
 	m := &Counties{Home: home, byCode: map[string]*Dept{}}
 	for code, d := range others {
+		d.cfg.Prefix = "/" + code
+		if d.cfg.County == "" {
+			d.cfg.County = code
+		}
 		m.byCode[code] = d
 	}
 	return m
@@ -49,12 +53,18 @@ func (m *Counties) All() []*Dept {
 	return out
 }
 
-// Handler serves every county's system.
-func (m *Counties) Handler() http.Handler {
+// Handler serves every county's system; wrap (nil: none) wraps each
+// county's handler, which sees paths without the county's prefix (tests
+// check each county's traffic against the department's contract).
+func (m *Counties) Handler(wrap func(http.Handler) http.Handler) http.Handler {
+	if wrap == nil {
+		wrap = func(h http.Handler) http.Handler { return h }
+	}
 	mux := http.NewServeMux()
-	mux.Handle("/", m.Home.Handler())
+	mux.Handle("/", wrap(m.Home.Handler()))
 	for code, d := range m.byCode {
-		mux.Handle("/"+code+"/", http.StripPrefix("/"+code, d.Handler()))
+		mux.Handle("/"+code+"/", http.StripPrefix("/"+code, wrap(d.Handler())))
+		mux.Handle("/"+code+"/_mock/", http.StripPrefix("/"+code, d.Handler())) // not the department's API
 	}
 	mux.HandleFunc("GET /_mock/stats", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, m.Stats())

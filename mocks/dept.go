@@ -66,6 +66,10 @@ type Config struct {
 	// County is the county (six digits) whose system this is, counted for
 	// a case request that names none (Stats.Counties).
 	County string
+	// Prefix is the path the mock is served under when one process serves
+	// several (Counties: /511703): requests are signed with it, handlers
+	// see the path without it.
+	Prefix string
 }
 
 // Dept is a running department mock.

@@ -434,7 +434,7 @@ func (s *server) event(g *gin.Context) {
 		r := res.(engine.EventResult)
 		return jsonReply(http.StatusOK, c.EventAck{EventID: ev.EventID, Outcome: string(r.Outcome), TaskState: r.State}), true
 	}, "event|"+ev.EventID)
-	d.Serves = eventServes(g)
+	d.Serves, d.Sender = eventServes(g), g.GetString(senderKey)
 	reply, err := s.cfg.Engine.EventDelivered(g.Request.Context(), dept, d, &ev)
 	if errors.Is(err, engine.ErrWrongCounty) {
 		s.cfg.Log.Warn("department system reported on another county's task", "dept", dept, "caller", caller(g), "task", ev.TaskID, "requestId", g.GetString(ridKey))
@@ -564,7 +564,9 @@ func (s *server) guide(g *gin.Context) {
 	if cal == nil {
 		cal = s.cfg.Engine.Flow.Cal
 	}
-	s.reply(g, http.StatusOK, rules.Guide(f, req.Wants, req.PremiumPaid, cal))
+	ans := rules.Guide(f, req.Wants, req.PremiumPaid, cal)
+	s.cfg.Engine.Flow.GuideServed(&ans, req.HouseholdDivision) // a county no system serves
+	s.reply(g, http.StatusOK, ans)
 }
 
 func (s *server) breakers(g *gin.Context) {

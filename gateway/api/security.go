@@ -135,10 +135,14 @@ type DeptEndpoint struct {
 type deptSender struct {
 	verifier *auth.WebhookVerifier
 	who      *auth.Principal
+	name     string
 	serves   func(county string) bool
 }
 
-const servesKey = "eventServes"
+const (
+	servesKey = "eventServes"
+	senderKey = "eventSender"
+)
 
 // eventServes is what the verified sender of an event may report on (nil:
 // every county).
@@ -181,7 +185,7 @@ func newSecurity(cfg Config) (*security, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s secret: %w", name, err)
 		}
-		sec.depts[e.Dept] = append(sec.depts[e.Dept], deptSender{verifier: v, serves: e.Serves,
+		sec.depts[e.Dept] = append(sec.depts[e.Dept], deptSender{verifier: v, serves: e.Serves, name: name,
 			who: &auth.Principal{Role: auth.RoleDepartment, Dept: e.Dept, Subject: "webhook:dept:" + name, Via: auth.ViaSignature}})
 	}
 	// The read and admin tokens of the configuration keep working: a read
@@ -317,6 +321,7 @@ func (s *server) secure(g *gin.Context) {
 				if snd.serves != nil {
 					g.Set(servesKey, snd.serves)
 				}
+				g.Set(senderKey, snd.name)
 				break
 			}
 		}

@@ -24,6 +24,9 @@ type Delivered struct {
 	// Serves, on an event, says whether the sender (one county's system)
 	// may report on a task of that county; nil: any county.
 	Serves func(county string) bool
+	// Sender, on an event, names the system that sent it (its endpoint:
+	// hrss:511703); "": the department's one system.
+	Sender string
 }
 
 // ErrWrongCounty is returned when a department system reports on a task
@@ -105,7 +108,7 @@ func (e *Engine) EventDelivered(ctx context.Context, dept c.Dept, d Delivered, e
 	if !ok {
 		return store.Reply{}, ErrUnknownTask
 	}
-	reply, err := e.deliver(ctx, appID, "event:"+string(dept)+":"+ev.EventID, d, func(app *c.Application) (workflow.Change, func() any, error) {
+	reply, err := e.deliver(ctx, appID, eventKey(dept, d.Sender, ev.EventID), d, func(app *c.Application) (workflow.Change, func() any, error) {
 		if t := app.Task(ev.TaskID); t != nil && t.Dept == dept && d.Serves != nil && !d.Serves(t.County) {
 			return workflow.Change{}, nil, ErrWrongCounty
 		}
@@ -134,7 +137,7 @@ func (e *Engine) EventDelivered(ctx context.Context, dept c.Dept, d Delivered, e
 				return store.Reply{}, ErrWrongCounty
 			}
 		}
-		outcome, state, err := e.ApplyEvent(ctx, dept, ev)
+		outcome, state, err := e.ApplyEventFrom(ctx, dept, d.Sender, ev)
 		if err != nil {
 			return store.Reply{}, err
 		}

@@ -232,12 +232,29 @@ var ErrUnknownTask = workflow.ErrUnknownTask
 
 // ApplyEvent applies a department event once (by event id).
 func (e *Engine) ApplyEvent(ctx context.Context, dept c.Dept, ev *c.DeptEvent) (workflow.Outcome, c.TaskState, error) {
+	return e.ApplyEventFrom(ctx, dept, "", ev)
+}
+
+// eventKey is the once key of an event: event ids are unique per sending
+// system (two counties' systems may both number an event HRSS-…-ev-1), so
+// the key names the system ("" or the department itself: the key events
+// always had).
+func eventKey(dept c.Dept, system string, eventID string) string {
+	if system == "" {
+		system = string(dept)
+	}
+	return "event:" + system + ":" + eventID
+}
+
+// ApplyEventFrom is ApplyEvent for an event of one system of the
+// department (SystemOf's name, e.g. hrss:511703).
+func (e *Engine) ApplyEventFrom(ctx context.Context, dept c.Dept, system string, ev *c.DeptEvent) (workflow.Outcome, c.TaskState, error) {
 	appID, ok := AppIDOfTask(ev.TaskID)
 	if !ok {
 		return "", "", ErrUnknownTask
 	}
 	var state c.TaskState
-	ch, _, err := e.commit(ctx, appID, "event:"+string(dept)+":"+ev.EventID, func(app *c.Application) (workflow.Change, error) {
+	ch, _, err := e.commit(ctx, appID, eventKey(dept, system, ev.EventID), func(app *c.Application) (workflow.Change, error) {
 		ch, err := e.Flow.ApplyEvent(app, dept, ev)
 		if t := app.Task(ev.TaskID); t != nil {
 			state = t.State

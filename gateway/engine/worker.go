@@ -596,7 +596,7 @@ func (w *Worker) poll(ctx context.Context, j store.Job) error {
 		if ev.TaskID != t.ID {
 			continue // not ours: never apply a case's events to another task
 		}
-		outcome, state, err := w.Engine.ApplyEvent(ctx, t.Dept, &ev)
+		outcome, state, err := w.Engine.ApplyEventFrom(ctx, t.Dept, w.Engine.system(app, t), &ev)
 		var illegal *workflow.IllegalTransitionError
 		switch {
 		case errors.As(err, &illegal):

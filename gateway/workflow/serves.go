@@ -34,3 +34,22 @@ func NotServedReason(dept c.Dept, county string) *c.Message {
 		EN: "the " + office.EN + " of the applicant's household county, " + en + ", is not connected to this service, so nothing was sent: please apply to the " + office.EN + " of " + en,
 	}
 }
+
+// GuideServed makes a guide answer say what the planner will do for a
+// household whose county a per-county department does not serve: an item
+// it promised is refused with NotServedReason (no channel, window or due
+// date). An item under review stays so: the planner may refuse it on its
+// own grounds first (a minor's pension), or else for the county.
+func (w *Workflow) GuideServed(ans *c.GuideAnswer, householdDivision string) {
+	county := c.CountyOf(householdDivision)
+	for i := range ans.Items {
+		it := &ans.Items[i]
+		if !it.Eligible || w.served(&c.Task{Dept: it.Dept, County: county}) {
+			continue
+		}
+		it.Eligible, it.Review, it.ReviewBy, it.ReviewOf = false, false, nil, nil
+		it.Why = *NotServedReason(it.Dept, county)
+		it.Channel, it.Window, it.GrantedWithoutReview, it.Automatic = "", nil, false, false
+		it.DueDate, it.Provisional = "", false
+	}
+}
