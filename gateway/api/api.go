@@ -434,7 +434,7 @@ func (s *server) event(g *gin.Context) {
 		r := res.(engine.EventResult)
 		return jsonReply(http.StatusOK, c.EventAck{EventID: ev.EventID, Outcome: string(r.Outcome), TaskState: r.State}), true
 	}, "event|"+ev.EventID)
-	d.Serves, d.Sender = eventServes(g), g.GetString(senderKey)
+	d.Serves, d.Sender = eventServes(g), g.GetString(senderCtx)
 	reply, err := s.cfg.Engine.EventDelivered(g.Request.Context(), dept, d, &ev)
 	if errors.Is(err, engine.ErrWrongCounty) {
 		s.cfg.Log.Warn("department system reported on another county's task", "dept", dept, "caller", caller(g), "task", ev.TaskID, "requestId", g.GetString(ridKey))

