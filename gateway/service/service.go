@@ -206,7 +206,6 @@ type Service struct {
 	Metrics  *metrics.Metrics
 	Handler  http.Handler
 	breakers map[string]*client.Client
-	routes   *Routes
 	health   *metrics.Health
 	bg       bgState
 
@@ -277,7 +276,6 @@ func Assemble(cfg Config, st store.Store, log *slog.Logger) (*Service, error) {
 			return nil, fmt.Errorf("department %s: baseUrl is not configured", d)
 		}
 	}
-	s.routes = routes
 	pollBase := time.Duration(0)
 	adapters := map[string]engine.Department{}
 	for _, e := range routes.Endpoints() {
