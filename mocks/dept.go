@@ -63,6 +63,13 @@ type Config struct {
 	Log   *slog.Logger
 	// Faults to inject from the start (see Faults; changeable at run time).
 	Faults Faults
+	// County is the county (six digits) whose system this is, counted for
+	// a case request that names none (Stats.Counties).
+	County string
+	// Prefix is the path the mock is served under when one process serves
+	// several (Counties: /511703): requests are signed with it, handlers
+	// see the path without it.
+	Prefix string
 }
 
 // Dept is a running department mock.
@@ -78,6 +85,7 @@ type Dept struct {
 	byKey     map[string]keyed // idempotency key -> first answer
 	cases     map[string]*mockCase
 	effects   map[string]int // task id -> cases opened for it
+	counties  map[string]int // county -> cases opened for it
 	nonces    map[string]time.Time
 	requests  int
 	repeats   int
@@ -122,12 +130,13 @@ func NewDept(cfg Config, decide Decider) (*Dept, error) {
 	ctx, stop := context.WithCancel(context.Background())
 	d := &Dept{
 		cfg: cfg, decide: decide, webhook: wh,
-		http:    &http.Client{Timeout: 5 * time.Second},
-		byKey:   map[string]keyed{},
-		cases:   map[string]*mockCase{},
-		effects: map[string]int{},
-		nonces:  map[string]time.Time{},
-		ctx:     ctx, stop: stop,
+		http:     &http.Client{Timeout: 5 * time.Second},
+		byKey:    map[string]keyed{},
+		cases:    map[string]*mockCase{},
+		effects:  map[string]int{},
+		counties: map[string]int{},
+		nonces:   map[string]time.Time{},
+		ctx:      ctx, stop: stop,
 	}
 	d.faults.set(cfg.Faults)
 	return d, nil
@@ -168,6 +177,9 @@ type Stats struct {
 	// Effects counts cases opened per task id: more than one means a task
 	// was applied twice.
 	Effects map[string]int `json:"effects"`
+	// Counties counts cases opened per county (the case request's county,
+	// six digits): which counties' cases this system took.
+	Counties map[string]int `json:"counties"`
 }
 
 // Case is a case as the mock received it, with the events it posted.
@@ -197,11 +209,16 @@ func (d *Dept) Stats() Stats {
 	for k, v := range d.effects {
 		eff[k] = v
 	}
+	counties := make(map[string]int, len(d.counties))
+	for k, v := range d.counties {
+		counties[k] = v
+	}
 	sup := 0
 	for _, mc := range d.cases {
 		sup += mc.supplements
 	}
-	return Stats{Dept: d.cfg.Dept, Requests: d.requests, Repeats: d.repeats, Cases: len(d.cases), Effects: eff, Cancelled: d.cancelled, Supplements: sup}
+	return Stats{Dept: d.cfg.Dept, Requests: d.requests, Repeats: d.repeats, Cases: len(d.cases), Effects: eff, Counties: counties,
+		Cancelled: d.cancelled, Supplements: sup}
 }
 
 // readSigned reads a request body, checks its signature and that it
@@ -256,6 +273,13 @@ func (d *Dept) open(w http.ResponseWriter, r *http.Request) {
 	d.byKey[key] = keyed{hash: hash, reply: dec2.Reply}
 	d.cases[caseNo] = &mockCase{at: time.Now(), req: req, status: string(dec2.Reply.Status), resumed: make(chan struct{})}
 	d.effects[req.TaskID]++
+	county := req.County
+	if county == "" {
+		county = d.cfg.County
+	}
+	if county != "" {
+		d.counties[county]++
+	}
 	d.mu.Unlock()
 	d.schedule(req.CallbackURL, caseNo, dec2.Steps)
 	writeJSON(w, http.StatusOK, dec2.Reply)

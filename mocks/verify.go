@@ -89,7 +89,7 @@ var errAppKey = fmt.Errorf("%w: unknown app key", contracts.ErrBadSignature)
 func (d *Dept) authenticate(r *http.Request, body []byte) ([]byte, error) {
 	e := &d.cfg.Expect
 	h := r.Header
-	path := r.URL.EscapedPath()
+	path := d.cfg.Prefix + r.URL.EscapedPath() // as the gateway sent it
 	now := time.Now()
 	token, bearer := strings.CutPrefix(h.Get("Authorization"), "Bearer ")
 	signed := h.Get(contracts.HeaderSignature) != ""

@@ -40,6 +40,10 @@ type Config struct {
 	PortalSecrets []string
 	// DeptSecrets verify each department's events.
 	DeptSecrets map[c.Dept][]string
+	// DeptEndpoints are the department systems that post events, each
+	// with its own secrets and the counties whose tasks it may report on
+	// (a per-county system); when set, they replace DeptSecrets.
+	DeptEndpoints []DeptEndpoint
 	// ReadTokens are bearer tokens of the district office, acting as
 	// token:read#1, #2 …: a shorthand for tests and embedders. The gateway
 	// (gateway/service) passes its read tokens as Tokens, each with the
@@ -409,7 +413,7 @@ func (s *server) event(g *gin.Context) {
 		return
 	}
 	// The event id is the department's too: one id, one request (delivery.go).
-	reply, err := s.cfg.Engine.EventDelivered(g.Request.Context(), dept, s.delivery(g, func(res any, err error) (store.Reply, bool) {
+	d := s.delivery(g, func(res any, err error) (store.Reply, bool) {
 		var illegal *workflow.IllegalTransitionError
 		switch {
 		case errors.Is(err, engine.ErrUnknownTask):
@@ -417,6 +421,9 @@ func (s *server) event(g *gin.Context) {
 		case errors.Is(err, workflow.ErrWrongDept):
 			s.cfg.Log.Warn("department reported on another's task", "dept", dept, "task", ev.TaskID, "requestId", g.GetString(ridKey))
 			return s.errorReply(g, http.StatusForbidden, "forbidden", "无权处理其他部门的任务", "the task belongs to another department"), true
+		case errors.Is(err, engine.ErrWrongCounty):
+			s.cfg.Log.Warn("department system reported on another county's task", "dept", dept, "caller", caller(g), "task", ev.TaskID, "requestId", g.GetString(ridKey))
+			return s.errorReply(g, http.StatusForbidden, "forbidden", "无权处理其他县（市、区）的任务", "the task belongs to a county this system does not serve"), true
 		case errors.As(err, &illegal):
 			return s.errorReply(g, http.StatusConflict, "illegal_transition",
 				fmt.Sprintf("任务状态为 %s，不能变为 %s", illegal.From, illegal.To),
@@ -426,7 +433,14 @@ func (s *server) event(g *gin.Context) {
 		}
 		r := res.(engine.EventResult)
 		return jsonReply(http.StatusOK, c.EventAck{EventID: ev.EventID, Outcome: string(r.Outcome), TaskState: r.State}), true
-	}, "event|"+ev.EventID), &ev)
+	}, "event|"+ev.EventID)
+	d.Serves, d.Sender = eventServes(g), g.GetString(senderCtx)
+	reply, err := s.cfg.Engine.EventDelivered(g.Request.Context(), dept, d, &ev)
+	if errors.Is(err, engine.ErrWrongCounty) {
+		s.cfg.Log.Warn("department system reported on another county's task", "dept", dept, "caller", caller(g), "task", ev.TaskID, "requestId", g.GetString(ridKey))
+		s.fail(g, http.StatusForbidden, "forbidden", "无权处理其他县（市、区）的任务", "the task belongs to a county this system does not serve")
+		return
+	}
 	s.sendDelivered(g, reply, err)
 }
 
@@ -550,7 +564,9 @@ func (s *server) guide(g *gin.Context) {
 	if cal == nil {
 		cal = s.cfg.Engine.Flow.Cal
 	}
-	s.reply(g, http.StatusOK, rules.Guide(f, req.Wants, req.PremiumPaid, cal))
+	ans := rules.Guide(f, req.Wants, req.PremiumPaid, cal)
+	s.cfg.Engine.Flow.GuideServed(&ans, req.HouseholdDivision) // a county no system serves
+	s.reply(g, http.StatusOK, ans)
 }
 
 func (s *server) breakers(g *gin.Context) {

@@ -117,28 +117,76 @@ func readScope(p *auth.Principal, app *c.Application) bool {
 	return false
 }
 
+// DeptEndpoint is one department system that posts events: its secrets,
+// and the counties whose tasks it may report on.
+type DeptEndpoint struct {
+	Dept c.Dept
+	// Name tells it from the department's other systems ("hrss:511703");
+	// its principal acts as webhook:dept:NAME. Default: the department.
+	Name    string
+	Secrets []string
+	// Serves says whether it may report on a task of a county (the task's
+	// six-digit code; "" for a task from before tasks carried one). Nil:
+	// every county (a national platform).
+	Serves func(county string) bool
+}
+
+// deptSender is a DeptEndpoint ready to verify.
+type deptSender struct {
+	verifier *auth.WebhookVerifier
+	who      *auth.Principal
+	name     string
+	serves   func(county string) bool
+}
+
+const (
+	servesCtx = "eventServes"
+	senderCtx = "eventSender"
+)
+
+// eventServes is what the verified sender of an event may report on (nil:
+// every county).
+func eventServes(g *gin.Context) func(county string) bool {
+	f, _ := g.Get(servesCtx)
+	fn, _ := f.(func(string) bool)
+	return fn
+}
+
 // security is what the policy middleware needs.
 type security struct {
 	portal  *auth.WebhookVerifier
-	depts   map[c.Dept]*auth.WebhookVerifier
+	depts   map[c.Dept][]deptSender
 	bearer  *auth.Bearer
 	replay  *auth.ReplayCache
 	limiter *auth.RateLimiter
 }
 
 func newSecurity(cfg Config) (*security, error) {
-	sec := &security{depts: map[c.Dept]*auth.WebhookVerifier{}}
+	sec := &security{depts: map[c.Dept][]deptSender{}}
 	var err error
 	if sec.portal, err = auth.NewWebhookVerifier(cfg.PortalSecrets); err != nil {
 		return nil, fmt.Errorf("portal secret: %w", err)
 	}
-	for d, secrets := range cfg.DeptSecrets {
-		if !d.Valid() {
-			return nil, fmt.Errorf("event secrets for unknown department %q", d)
+	endpoints := cfg.DeptEndpoints
+	if endpoints == nil {
+		for d, secrets := range cfg.DeptSecrets {
+			endpoints = append(endpoints, DeptEndpoint{Dept: d, Secrets: secrets})
 		}
-		if sec.depts[d], err = auth.NewWebhookVerifier(secrets); err != nil {
-			return nil, fmt.Errorf("%s secret: %w", d, err)
+	}
+	for _, e := range endpoints {
+		if !e.Dept.Valid() {
+			return nil, fmt.Errorf("event secrets for unknown department %q", e.Dept)
 		}
+		name := e.Name
+		if name == "" {
+			name = string(e.Dept)
+		}
+		v, err := auth.NewWebhookVerifier(e.Secrets)
+		if err != nil {
+			return nil, fmt.Errorf("%s secret: %w", name, err)
+		}
+		sec.depts[e.Dept] = append(sec.depts[e.Dept], deptSender{verifier: v, serves: e.Serves, name: name,
+			who: &auth.Principal{Role: auth.RoleDepartment, Dept: e.Dept, Subject: "webhook:dept:" + name, Via: auth.ViaSignature}})
 	}
 	// The read and admin tokens of the configuration keep working: a read
 	// token is the district office (reads every application, asks the
@@ -253,7 +301,7 @@ func (s *server) secure(g *gin.Context) {
 		sum       [32]byte
 	)
 	if r.signer != bearerOnly && g.GetHeader(standardwebhooks.HeaderWebhookSignature) != "" {
-		verifier, who, found := s.signerOf(g, r)
+		senders, found := s.signerOf(g, r)
 		if !found {
 			s.fail(g, http.StatusNotFound, "not_found", "部门不存在", "no such department")
 			return
@@ -263,10 +311,19 @@ func (s *server) secure(g *gin.Context) {
 			return
 		}
 		g.Set(bodyKey, body)
-		if credErr = verifier.Verify(body, g.Request.Header); credErr == nil {
-			p = who
-			replayKey = who.Subject + "|" + g.GetHeader(standardwebhooks.HeaderWebhookID)
-			sum = auth.Sum(body)
+		// A department may have several systems (one per county): the
+		// one whose secret verifies is the sender.
+		for _, snd := range senders {
+			if credErr = snd.verifier.Verify(body, g.Request.Header); credErr == nil {
+				p = snd.who
+				replayKey = snd.who.Subject + "|" + g.GetHeader(standardwebhooks.HeaderWebhookID)
+				sum = auth.Sum(body)
+				if snd.serves != nil {
+					g.Set(servesCtx, snd.serves)
+				}
+				g.Set(senderCtx, snd.name)
+				break
+			}
 		}
 	} else if h := g.GetHeader("Authorization"); h != "" {
 		token, isBearer := cutBearer(h)
@@ -333,17 +390,23 @@ func cutBearer(h string) (string, bool) {
 	return strings.TrimSpace(token), true
 }
 
-// signerOf returns the secrets that verify a signed route and the
-// principal they stand for; found is false for an unknown department.
-func (s *server) signerOf(g *gin.Context, r rule) (*auth.WebhookVerifier, *auth.Principal, bool) {
+// signerOf returns the secrets that verify a signed route, each with the
+// principal it stands for; found is false for an unknown department.
+func (s *server) signerOf(g *gin.Context, r rule) ([]deptSender, bool) {
 	if r.signer == signedByPortal {
-		return s.sec.portal, &auth.Principal{Role: auth.RolePortal, Subject: "webhook:portal", Via: auth.ViaSignature}, true
+		return []deptSender{{verifier: s.sec.portal, who: &auth.Principal{Role: auth.RolePortal, Subject: "webhook:portal", Via: auth.ViaSignature}}}, true
 	}
 	d := c.Dept(g.Param("dept"))
 	if !d.Valid() {
-		return nil, nil, false
+		return nil, false
 	}
-	return s.sec.depts[d], &auth.Principal{Role: auth.RoleDepartment, Dept: d, Subject: "webhook:dept:" + string(d), Via: auth.ViaSignature}, true
+	senders := s.sec.depts[d]
+	if len(senders) == 0 {
+		// No secrets configured: nothing verifies (as an empty verifier).
+		v, _ := auth.NewWebhookVerifier(nil)
+		senders = []deptSender{{verifier: v, who: &auth.Principal{Role: auth.RoleDepartment, Dept: d, Subject: "webhook:dept:" + string(d), Via: auth.ViaSignature}}}
+	}
+	return senders, true
 }
 
 // refuse answers 401 or 403 and logs why (never the credential).

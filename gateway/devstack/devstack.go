@@ -57,15 +57,25 @@ type Options struct {
 	Signing map[c.Dept]string
 }
 
+// DazhouCounties are the counties `onething dev` configures, the home
+// county (通川区) first: 通川区, 达川区, 宣汉县, 开江县, 大竹县, 渠县, 万源市.
+var DazhouCounties = []string{"511702", "511703", "511722", "511723", "511724", "511725", "511781"}
+
 // Stack is a running chain.
 type Stack struct {
 	opts       Options
 	Config     service.Config
 	Service    *service.Service
 	GatewayURL string
-	Depts      map[c.Dept]*mocks.Dept
-	MockURLs   map[string]string
-	Portal     *mocks.Portal
+	// Depts are the department mocks: hrss and medical those of the home
+	// county (通川区, 511702), served at their mock's root.
+	Depts map[c.Dept]*mocks.Dept
+	// CountyMocks are the per-county departments' mocks (hrss, medical):
+	// one process each, serving the seven counties of 达州市 (the home one
+	// at the root, the others under /{county}/).
+	CountyMocks map[c.Dept]*mocks.Counties
+	MockURLs    map[string]string
+	Portal      *mocks.Portal
 
 	PortalSecret, PushSecret, ReadToken, AdminToken string
 	// The console's development accounts: a window clerk of 罗江镇 (the
@@ -123,7 +133,7 @@ func Start(opts Options) (*Stack, error) {
 	if opts.Log == nil {
 		opts.Log = slog.Default()
 	}
-	s := &Stack{opts: opts, Depts: map[c.Dept]*mocks.Dept{}, MockURLs: map[string]string{},
+	s := &Stack{opts: opts, Depts: map[c.Dept]*mocks.Dept{}, CountyMocks: map[c.Dept]*mocks.Counties{}, MockURLs: map[string]string{},
 		PortalSecret: NewSecret(), PushSecret: NewSecret(), ReadToken: token(), AdminToken: token(),
 		ClerkPassword: token()[:12], OpsPassword: token()[:12]}
 
@@ -172,28 +182,67 @@ func Start(opts Options) (*Stack, error) {
 		cfg.Clock = opts.Clock
 	}
 	for i, d := range c.Depts {
-		eventSecret, reqSecret := NewSecret(), token()
-		signing, expect, err := SigningPair(opts.Signing[d], reqSecret)
+		newMock := func(county string) (*mocks.Dept, service.Dept, error) {
+			eventSecret, reqSecret := NewSecret(), token()
+			signing, expect, err := SigningPair(opts.Signing[d], reqSecret)
+			if err != nil {
+				return nil, service.Dept{}, fmt.Errorf("%s: %w", d, err)
+			}
+			appKey := "onething-" + string(d)
+			m, err := mocks.NewDept(mocks.Config{Dept: d, Path: paths[d], AppKey: appKey, Secret: reqSecret, County: county,
+				EventSecret: eventSecret, Delay: opts.Delay, Log: opts.Log, Faults: opts.Faults[d], Expect: expect, Today: today}, deciders[d])
+			return m, service.Dept{AppKey: appKey, Secret: reqSecret, EventSecrets: []string{eventSecret}, Signing: signing}, err
+		}
+		home := ""
+		if service.PerCounty(d) {
+			home = service.HomeCounty
+		}
+		m, link, err := newMock(home)
 		if err != nil {
 			gwLn.Close()
-			s.Stop()
-			return nil, fmt.Errorf("%s: %w", d, err)
-		}
-		m, err := mocks.NewDept(mocks.Config{Dept: d, Path: paths[d], AppKey: "onething-" + string(d), Secret: reqSecret,
-			EventSecret: eventSecret, Delay: opts.Delay, Log: opts.Log, Faults: opts.Faults[d], Expect: expect, Today: today}, deciders[d])
-		if err != nil {
 			s.Stop()
 			return nil, err
 		}
 		s.Depts[d] = m
-		url, err := s.serve(string(d), port(opts.MockBasePort, i), m.Handler())
+		handler := m.Handler()
+		var others map[string]service.Dept
+		if service.PerCounty(d) {
+			// One mock process serves the other counties of 达州市 by path,
+			// each county's system with its own secrets.
+			byCode, links := map[string]*mocks.Dept{}, map[string]service.Dept{}
+			for _, code := range DazhouCounties[1:] {
+				cm, cl, err := newMock(code)
+				if err != nil {
+					gwLn.Close()
+					s.Stop()
+					return nil, err
+				}
+				byCode[code], links[code] = cm, cl
+			}
+			s.CountyMocks[d] = mocks.NewCounties(m, byCode)
+			var wrap func(http.Handler) http.Handler
+			if opts.WrapMock != nil {
+				wrap = func(h http.Handler) http.Handler { return opts.WrapMock(string(d), h) }
+			}
+			handler, others = s.CountyMocks[d].Handler(wrap), links
+		}
+		url, err := s.serveAs(string(d), port(opts.MockBasePort, i), handler, !service.PerCounty(d))
 		if err != nil {
 			gwLn.Close()
 			s.Stop()
 			return nil, err
 		}
 		s.MockURLs[string(d)] = url
-		cfg.Departments[d] = service.Dept{BaseURL: url, AppKey: "onething-" + string(d), Secret: reqSecret, EventSecrets: []string{eventSecret}, Signing: signing}
+		link.BaseURL = url
+		cfg.Departments[d] = link
+		for _, code := range DazhouCounties[1:] {
+			if l, ok := others[code]; ok {
+				l.BaseURL = url + "/" + code
+				l.Counties = []string{code}
+				cfg.CountyDepartments = append(cfg.CountyDepartments, service.CountyDept{Dept: d, DeptLink: l})
+				s.MockURLs[string(d)+":"+code] = l.BaseURL
+			}
+		}
 	}
 	s.Portal, err = mocks.NewPortal(s.PushSecret)
 	if err != nil {
@@ -219,11 +268,17 @@ func Start(opts Options) (*Stack, error) {
 }
 
 func (s *Stack) serve(name string, port int, h http.Handler) (string, error) {
+	return s.serveAs(name, port, h, true)
+}
+
+// serveAs serves a mock, wrapped by Options.WrapMock when wrap (a
+// Counties mock wraps each county's handler itself).
+func (s *Stack) serveAs(name string, port int, h http.Handler, wrap bool) (string, error) {
 	ln, err := listen(s.opts.Host, port)
 	if err != nil {
 		return "", fmt.Errorf("%s mock port: %w", name, err)
 	}
-	if s.opts.WrapMock != nil {
+	if wrap && s.opts.WrapMock != nil {
 		h = s.opts.WrapMock(name, h)
 	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
@@ -286,6 +341,11 @@ func (s *Stack) Stop() error {
 	err := s.StopGateway()
 	for _, m := range s.Depts {
 		m.Close()
+	}
+	for _, cm := range s.CountyMocks {
+		for _, code := range cm.Codes() {
+			cm.County(code).Close()
+		}
 	}
 	for _, srv := range s.servers {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)

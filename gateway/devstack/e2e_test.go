@@ -33,7 +33,9 @@ func startWith(t *testing.T, opts devstack.Options) (*devstack.Stack, *http.Clie
 	t.Helper()
 	specs := map[string]string{"cdpf": "dept-cdpf", "civil": "dept-civil", "hrss": "dept-hrss", "medical": "dept-medical", "portal": "portal-receiver"}
 	opts.Dir = t.TempDir()
-	opts.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
 	opts.Tune = func(cfg *service.Config) {
 		cfg.BaseBackoff, cfg.MaxBackoff = service.Duration(20*time.Millisecond), service.Duration(200*time.Millisecond)
 	}

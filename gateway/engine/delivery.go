@@ -21,7 +21,17 @@ type Delivered struct {
 	// application's state decided; it is returned as an error and nothing
 	// is recorded.
 	Answer func(result any, refusal error) (reply store.Reply, ok bool)
+	// Serves, on an event, says whether the sender (one county's system)
+	// may report on a task of that county; nil: any county.
+	Serves func(county string) bool
+	// Sender, on an event, names the system that sent it (its endpoint:
+	// hrss:511703); "": the department's one system.
+	Sender string
 }
+
+// ErrWrongCounty is returned when a department system reports on a task
+// of a county it does not serve.
+var ErrWrongCounty = errors.New("task belongs to a county the sender does not serve")
 
 // deliver runs act on the application as one delivery: act's change is
 // committed like commit's, and the reply Answer makes of its result
@@ -98,7 +108,10 @@ func (e *Engine) EventDelivered(ctx context.Context, dept c.Dept, d Delivered, e
 	if !ok {
 		return store.Reply{}, ErrUnknownTask
 	}
-	reply, err := e.deliver(ctx, appID, "event:"+string(dept)+":"+ev.EventID, d, func(app *c.Application) (workflow.Change, func() any, error) {
+	reply, err := e.deliver(ctx, appID, eventKey(dept, d.Sender, ev.EventID), d, func(app *c.Application) (workflow.Change, func() any, error) {
+		if t := app.Task(ev.TaskID); t != nil && t.Dept == dept && d.Serves != nil && !d.Serves(t.County) {
+			return workflow.Change{}, nil, ErrWrongCounty
+		}
 		ch, err := e.Flow.ApplyEvent(app, dept, ev)
 		return ch, func() any {
 			res := EventResult{Outcome: ch.Outcome}
@@ -113,8 +126,18 @@ func (e *Engine) EventDelivered(ctx context.Context, dept c.Dept, d Delivered, e
 		return store.Reply{}, ErrUnknownTask
 	case errors.Is(err, store.ErrAlreadyApplied):
 		// Applied before (by its once key: a poll, or before deliveries
-		// were recorded): a duplicate, as ApplyEvent answers.
-		outcome, state, err := e.ApplyEvent(ctx, dept, ev)
+		// were recorded): a duplicate, as ApplyEvent answers, to a sender
+		// that may report on the task.
+		if d.Serves != nil {
+			app, gerr := e.Store.Get(ctx, appID)
+			if gerr != nil {
+				return store.Reply{}, gerr
+			}
+			if t := app.Task(ev.TaskID); t != nil && t.Dept == dept && !d.Serves(t.County) {
+				return store.Reply{}, ErrWrongCounty
+			}
+		}
+		outcome, state, err := e.ApplyEventFrom(ctx, dept, d.Sender, ev)
 		if err != nil {
 			return store.Reply{}, err
 		}

@@ -34,6 +34,25 @@ type Engine struct {
 	// (digest.go): the data-protection keyring's index keys. Nil (tests
 	// of other packages) makes an unkeyed digest.
 	Keys *seal.Keyring
+	// SystemOf names the remote system a task's jobs call (store.Job.Dept,
+	// the worker's bulkhead): the endpoint of its department serving its
+	// county, e.g. "hrss:511703". Nil: the department.
+	SystemOf func(dept c.Dept, county string) string
+}
+
+// system is the remote system of a task's jobs.
+func (e *Engine) system(app *c.Application, t *c.Task) string {
+	if e.SystemOf == nil {
+		return string(t.Dept)
+	}
+	return e.SystemOf(t.Dept, t.County)
+}
+
+// DeptOfSystem is the department a remote system's name belongs to
+// ("hrss:511703" → hrss).
+func DeptOfSystem(system string) c.Dept {
+	d, _, _ := strings.Cut(system, ":")
+	return c.Dept(d)
 }
 
 // commit applies fn to an application in one atomic write. When fn changed
@@ -80,7 +99,7 @@ func (e *Engine) jobs(app *c.Application, ch workflow.Change) []store.Job {
 	now := time.Now() // jobs run on the real clock, never the business one
 	jobs := make([]store.Job, 0, len(ch.Ready)+len(ch.Resume)+len(ch.Notify)+len(ch.Opened)+1)
 	add := func(id, kind string, t *c.Task) {
-		jobs = append(jobs, store.Job{ID: id, Kind: kind, AppID: app.ID, TaskID: t.ID, Dept: string(t.Dept), NotBefore: now})
+		jobs = append(jobs, store.Job{ID: id, Kind: kind, AppID: app.ID, TaskID: t.ID, Dept: e.system(app, t), NotBefore: now})
 	}
 	for _, t := range ch.Ready {
 		add(store.DispatchJobID(t.ID, t.Step), store.JobDispatch, t)
@@ -93,7 +112,7 @@ func (e *Engine) jobs(app *c.Application, ch workflow.Change) []store.Job {
 	}
 	for _, t := range ch.Opened {
 		if every := e.PollEvery[t.Dept]; every > 0 {
-			jobs = append(jobs, store.Job{ID: store.PollJobID(t.ID), Kind: store.JobPoll, AppID: app.ID, TaskID: t.ID, Dept: string(t.Dept), NotBefore: now.Add(every)})
+			jobs = append(jobs, store.Job{ID: store.PollJobID(t.ID), Kind: store.JobPoll, AppID: app.ID, TaskID: t.ID, Dept: e.system(app, t), NotBefore: now.Add(every)})
 		}
 	}
 	push := store.Job{ID: store.PushJobID(app.ID, app.Version), Kind: store.JobPush, AppID: app.ID, Dept: "portal", NotBefore: now}
@@ -213,12 +232,29 @@ var ErrUnknownTask = workflow.ErrUnknownTask
 
 // ApplyEvent applies a department event once (by event id).
 func (e *Engine) ApplyEvent(ctx context.Context, dept c.Dept, ev *c.DeptEvent) (workflow.Outcome, c.TaskState, error) {
+	return e.ApplyEventFrom(ctx, dept, "", ev)
+}
+
+// eventKey is the once key of an event: event ids are unique per sending
+// system (two counties' systems may both number an event HRSS-…-ev-1), so
+// the key names the system ("" or the department itself: the key events
+// always had).
+func eventKey(dept c.Dept, system string, eventID string) string {
+	if system == "" {
+		system = string(dept)
+	}
+	return "event:" + system + ":" + eventID
+}
+
+// ApplyEventFrom is ApplyEvent for an event of one system of the
+// department (SystemOf's name, e.g. hrss:511703).
+func (e *Engine) ApplyEventFrom(ctx context.Context, dept c.Dept, system string, ev *c.DeptEvent) (workflow.Outcome, c.TaskState, error) {
 	appID, ok := AppIDOfTask(ev.TaskID)
 	if !ok {
 		return "", "", ErrUnknownTask
 	}
 	var state c.TaskState
-	ch, _, err := e.commit(ctx, appID, "event:"+string(dept)+":"+ev.EventID, func(app *c.Application) (workflow.Change, error) {
+	ch, _, err := e.commit(ctx, appID, eventKey(dept, system, ev.EventID), func(app *c.Application) (workflow.Change, error) {
 		ch, err := e.Flow.ApplyEvent(app, dept, ev)
 		if t := app.Task(ev.TaskID); t != nil {
 			state = t.State
@@ -289,10 +325,10 @@ func (e *Engine) DeadLetters(ctx context.Context, dept c.Dept) ([]c.DeadLetter, 
 	}
 	out := []c.DeadLetter{}
 	for _, j := range jobs {
-		if dept != "" && j.Dept != string(dept) {
+		if dept != "" && DeptOfSystem(j.Dept) != dept {
 			continue
 		}
-		dl := c.DeadLetter{TaskID: j.TaskID, ApplicationID: j.AppID, JobID: j.ID, Dept: c.Dept(j.Dept), Attempts: j.Attempt, LastError: j.LastError}
+		dl := c.DeadLetter{TaskID: j.TaskID, ApplicationID: j.AppID, JobID: j.ID, Dept: DeptOfSystem(j.Dept), Attempts: j.Attempt, LastError: j.LastError}
 		if app, err := e.Store.Get(ctx, j.AppID); err == nil {
 			if t := app.Task(j.TaskID); t != nil {
 				dl.Item, dl.TaskState, dl.Dept = t.Item, t.State, t.Dept
@@ -316,7 +352,7 @@ func (e *Engine) Replay(ctx context.Context, dept c.Dept, taskID string) (c.Repl
 	}
 	found := false
 	for _, j := range jobs {
-		if (taskID != "" && j.TaskID != taskID) || (taskID == "" && dept != "" && j.Dept != string(dept)) {
+		if (taskID != "" && j.TaskID != taskID) || (taskID == "" && dept != "" && DeptOfSystem(j.Dept) != dept) {
 			continue
 		}
 		found = true

@@ -262,7 +262,7 @@ func (w *Worker) Run(ctx context.Context) {
 // quarantined reports a job the store parked because its record was
 // damaged.
 func (w *Worker) quarantined(j store.Job) {
-	w.Observer.DeadLettered(c.Dept(j.Dept))
+	w.Observer.DeadLettered(DeptOfSystem(j.Dept))
 	if w.Quarantined != nil {
 		w.Quarantined(j)
 		return
@@ -456,7 +456,7 @@ func (w *Worker) fail(ctx context.Context, j store.Job, app *c.Application, t *c
 		return st.Park(ctx, j)
 	}
 	w.Observer.Dispatched(t.Dept, "retry")
-	w.ops().Retried(string(t.Dept), j.Kind)
+	w.ops().Retried(j.Dept, j.Kind) // the remote system: its endpoint
 	w.Log.Info("dispatch failed; retrying later", "task", t.ID, "dept", t.Dept, "attempt", j.Attempt, "err", j.LastError)
 	return st.Retry(ctx, j, next)
 }
@@ -559,7 +559,7 @@ func (w *Worker) followUp(ctx context.Context, j store.Job) error {
 		if j.Attempt >= w.Policy.MaxAttempts {
 			w.Log.Error("follow-up keeps failing; still retrying", "job", j.ID, "attempts", j.Attempt, "err", callErr)
 		}
-		w.ops().Retried(string(t.Dept), j.Kind)
+		w.ops().Retried(j.Dept, j.Kind) // the remote system: its endpoint
 		return st.Retry(ctx, j, time.Now().Add(w.Policy.Backoff(j.Attempt)))
 	}
 	_, _, err = w.Engine.commitAck(ctx, app.ID, "", &j, apply)
@@ -585,7 +585,7 @@ func (w *Worker) poll(ctx context.Context, j store.Job) error {
 		if ctx.Err() != nil {
 			return w.handBack(ctx, j)
 		}
-		w.ops().Retried(string(t.Dept), j.Kind)
+		w.ops().Retried(j.Dept, j.Kind) // the remote system: its endpoint
 		j.Attempt++
 		j.LastError = err.Error()
 		return st.Retry(ctx, j, time.Now().Add(w.PollPolicy.Backoff(j.Attempt)))
@@ -596,7 +596,7 @@ func (w *Worker) poll(ctx context.Context, j store.Job) error {
 		if ev.TaskID != t.ID {
 			continue // not ours: never apply a case's events to another task
 		}
-		outcome, state, err := w.Engine.ApplyEvent(ctx, t.Dept, &ev)
+		outcome, state, err := w.Engine.ApplyEventFrom(ctx, t.Dept, w.Engine.system(app, t), &ev)
 		var illegal *workflow.IllegalTransitionError
 		switch {
 		case errors.As(err, &illegal):

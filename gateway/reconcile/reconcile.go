@@ -49,9 +49,20 @@ type Source interface {
 //   - poll: an open case of a department that is polled (pollEvery);
 //   - push: the newest version, while it is not pushed.
 func DueJobs(app *c.Application, now time.Time, pollEvery map[c.Dept]time.Duration) []store.Job {
+	return DueJobsVia(app, now, pollEvery, nil)
+}
+
+// DueJobsVia is DueJobs with the remote system of a task's jobs named as
+// the engine names it (engine.Engine.SystemOf, e.g. hrss:511703: the
+// county endpoint's bulkhead); nil: the department.
+func DueJobsVia(app *c.Application, now time.Time, pollEvery map[c.Dept]time.Duration, systemOf func(c.Dept, string) string) []store.Job {
 	var jobs []store.Job
 	add := func(id, kind string, t *c.Task, attempt int) {
-		jobs = append(jobs, store.Job{ID: id, Kind: kind, AppID: app.ID, TaskID: t.ID, Dept: string(t.Dept), Attempt: attempt, NotBefore: now})
+		system := string(t.Dept)
+		if systemOf != nil {
+			system = systemOf(t.Dept, t.County)
+		}
+		jobs = append(jobs, store.Job{ID: id, Kind: kind, AppID: app.ID, TaskID: t.ID, Dept: system, Attempt: attempt, NotBefore: now})
 	}
 	for _, t := range app.Tasks {
 		switch {
@@ -113,7 +124,10 @@ type Reconciler struct {
 	// PollEvery is, per department, whether (and how often) open cases
 	// are polled: the configuration the engine polls by.
 	PollEvery map[c.Dept]time.Duration
-	Log       *slog.Logger
+	// SystemOf names the remote system of a task's jobs (nil: its
+	// department), as the engine does.
+	SystemOf func(c.Dept, string) string
+	Log      *slog.Logger
 	// OnPass is told each pass's result (metrics, tests).
 	OnPass func(Result)
 }
@@ -191,7 +205,7 @@ func (r *Reconciler) Pass(ctx context.Context) (Result, error) {
 		if err != nil {
 			return res, err
 		}
-		n, err := r.Src.EnqueueMissing(ctx, DueJobs(app, now, r.PollEvery)...)
+		n, err := r.Src.EnqueueMissing(ctx, DueJobsVia(app, now, r.PollEvery, r.SystemOf)...)
 		if err != nil {
 			return res, err
 		}

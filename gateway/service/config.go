@@ -500,23 +500,21 @@ func Check(cfg Config) (problems, warnings []string) {
 		bad("%v", err)
 	}
 	for _, d := range c.Depts {
-		dc, ok := cfg.Departments[d]
-		if !ok || dc.BaseURL == "" {
+		if dc, ok := cfg.Departments[d]; !ok || dc.BaseURL == "" {
 			bad("departments.%s.baseUrl: required", d)
-			continue
 		}
-		if !absoluteURL(dc.BaseURL) {
-			bad("departments.%s.baseUrl: %q is not an absolute URL", d, secrets.RedactURL(dc.BaseURL))
+	}
+	routes, routeProblems := Routing(cfg)
+	problems = append(problems, routeProblems...)
+	for _, p := range routes.LinkProblems() {
+		// A missing departments.* baseUrl is said above.
+		if !strings.HasPrefix(p, "departments.") || !strings.HasSuffix(p, ".baseUrl: required") {
+			problems = append(problems, p)
 		}
-		if len(dc.EventSecrets) == 0 && !dc.NoCallback {
-			bad("departments.%s.eventSecrets: required unless noCallback (its events are verified with them)", d)
-		}
-		calls := time.Duration(dc.Timeout)
-		if calls == 0 {
-			calls = 10 * time.Second
-		}
-		if lease := time.Duration(cfg.JobLease); lease > 0 && lease < 3*calls {
-			warn("jobLease %s is below 3 × departments.%s.timeout (%s): a slow call may be taken over by another worker", lease, d, calls)
+	}
+	for _, e := range routes.Endpoints() {
+		if lease, calls := time.Duration(cfg.JobLease), timeoutOf(e.Link); lease > 0 && lease < 3*calls {
+			warn("jobLease %s is below 3 × %s.timeout (%s): a slow call may be taken over by another worker", lease, e.Path, calls)
 		}
 	}
 	for d := range cfg.Departments {

@@ -188,30 +188,18 @@ func secretUses(cfg Config, bad func(string, ...any)) []secretUse {
 		}
 	}
 	for _, d := range c.Depts {
-		dc, ok := cfg.Departments[d]
-		if !ok {
-			continue
+		if dc, ok := cfg.Departments[d]; ok {
+			linkUses("departments."+string(d), string(d), dc, add, bad)
 		}
-		base := "departments." + string(d)
-		scheme := dc.Signing.SchemeName()
-		usesSecret := scheme == c.SchemeHMACSHA256 || scheme == c.SchemeSM3 ||
-			(scheme == c.SchemeJWT && dc.Signing != nil && strings.EqualFold(dc.Signing.JWTAlg, "HS256"))
-		if dc.Secret == "" && usesSecret && dc.BaseURL != "" {
-			bad("%s.secret: 必填，发往该部门的请求用它签名 / required: the requests to the department are signed with it (scheme %s)", base, scheme)
+	}
+	// Each county's system is a principal of its own: its secrets are its
+	// alone (not another county's, nor the home system's).
+	for i, cd := range cfg.CountyDepartments {
+		name := cd.Name
+		if name == "" && len(cd.Counties) > 0 {
+			name = string(cd.Dept) + ":" + cd.Counties[0]
 		}
-		add(base+".secret", string(d)+" requests", kindToken, dc.Secret)
-		for i, s := range dc.EventSecrets {
-			add(fmt.Sprintf("%s.eventSecrets[%d]", base, i), string(d)+" events", kindWebhook, s)
-		}
-		if sg := dc.Signing; sg != nil {
-			add(base+".signing.sm4Key", string(d)+" request bodies (SM4)", kindSM4Hex, sg.SM4Key)
-			add(base+".signing.jwtKey", string(d)+" request tokens (JWT key)", kindOpaque, sg.JWTKey)
-			if sg.JWTKeyFile != "" {
-				if b, err := os.ReadFile(sg.JWTKeyFile); err == nil {
-					add(base+".signing.jwtKeyFile ("+sg.JWTKeyFile+")", string(d)+" request tokens (JWT key)", kindOpaque, string(b))
-				}
-			}
-		}
+		linkUses(fmt.Sprintf("countyDepartments[%d]", i), name, cd.DeptLink, add, bad)
 	}
 	if dp := cfg.DataProtection; dp != nil {
 		for i, k := range dp.Keys {
@@ -229,6 +217,30 @@ func secretUses(cfg Config, bad func(string, ...any)) []secretUse {
 		}
 	}
 	return uses
+}
+
+// linkUses lists the secrets of one department link (base: its setting,
+// who: the system, as principals name it).
+func linkUses(base, who string, dc Dept, add func(path, principal string, kind secretKind, value string), bad func(string, ...any)) {
+	scheme := dc.Signing.SchemeName()
+	usesSecret := scheme == c.SchemeHMACSHA256 || scheme == c.SchemeSM3 ||
+		(scheme == c.SchemeJWT && dc.Signing != nil && strings.EqualFold(dc.Signing.JWTAlg, "HS256"))
+	if dc.Secret == "" && usesSecret && dc.BaseURL != "" {
+		bad("%s.secret: 必填，发往该部门的请求用它签名 / required: the requests to the department are signed with it (scheme %s)", base, scheme)
+	}
+	add(base+".secret", who+" requests", kindToken, dc.Secret)
+	for i, s := range dc.EventSecrets {
+		add(fmt.Sprintf("%s.eventSecrets[%d]", base, i), who+" events", kindWebhook, s)
+	}
+	if sg := dc.Signing; sg != nil {
+		add(base+".signing.sm4Key", who+" request bodies (SM4)", kindSM4Hex, sg.SM4Key)
+		add(base+".signing.jwtKey", who+" request tokens (JWT key)", kindOpaque, sg.JWTKey)
+		if sg.JWTKeyFile != "" {
+			if b, err := os.ReadFile(sg.JWTKeyFile); err == nil {
+				add(base+".signing.jwtKeyFile ("+sg.JWTKeyFile+")", who+" request tokens (JWT key)", kindOpaque, string(b))
+			}
+		}
+	}
 }
 
 // keyUses is a dataProtection key, inline or from its file (a file that

@@ -57,6 +57,11 @@ type Dept struct {
 	// NoCallback: the system cannot call back; send no callback URL and
 	// rely on polling (PollEvery is then required).
 	NoCallback bool `json:"noCallback"`
+	// Counties are the counties (6-digit codes) and cities (4 digits, the
+	// default of their counties) a per-county system serves: hrss and
+	// medical; departments.hrss and departments.medical serve HomeCounty
+	// when they list none. National platforms (cdpf, civil) list none.
+	Counties []string `json:"counties,omitempty"`
 }
 
 // Config is the whole gateway configuration.
@@ -106,6 +111,10 @@ type Config struct {
 	DataProtection *seal.Config `json:"dataProtection"`
 
 	Departments map[c.Dept]Dept `json:"departments"`
+	// CountyDepartments are the further endpoints of the per-county
+	// departments (hrss, medical), each serving the counties it lists
+	// (README "The province: counties"; see CountyDept).
+	CountyDepartments []CountyDept `json:"countyDepartments,omitempty"`
 
 	Workers int `json:"workers"`
 	// PollMaxInterval caps the growing interval between two reads of an
@@ -258,45 +267,69 @@ func Assemble(cfg Config, st store.Store, log *slog.Logger) (*Service, error) {
 		}
 		s.Engine.Keys = keys
 	}
-	pollBase := time.Duration(0)
-	depts := map[c.Dept]engine.Department{}
+	routes, problems := Routing(cfg)
+	if len(problems) > 0 {
+		return nil, errors.New(strings.Join(problems, "; "))
+	}
 	for _, d := range c.Depts {
-		dc, ok := cfg.Departments[d]
-		if !ok || dc.BaseURL == "" {
+		if dc, ok := cfg.Departments[d]; !ok || dc.BaseURL == "" {
 			return nil, fmt.Errorf("department %s: baseUrl is not configured", d)
 		}
-		ccfg := s.clientConfig(string(d), dc.BaseURL, dc.AppKey, dc.Secret, time.Duration(dc.Timeout))
+	}
+	pollBase := time.Duration(0)
+	adapters := map[string]engine.Department{}
+	for _, e := range routes.Endpoints() {
+		d, dc := e.Dept, e.Link
+		// Each endpoint its own client: credentials, breaker (named after
+		// it, so one county's outage opens its breaker alone) and, through
+		// its jobs' system name, its bulkhead.
+		ccfg := s.clientConfig(e.Name, dc.BaseURL, dc.AppKey, dc.Secret, time.Duration(dc.Timeout))
 		sign, err := client.NewSigner(string(d), dc.AppKey, dc.Secret, dc.Signing)
 		if err != nil {
-			return nil, fmt.Errorf("department %s: signing: %w", d, err)
+			if e.Name == string(d) {
+				return nil, fmt.Errorf("department %s: signing: %w", d, err)
+			}
+			return nil, fmt.Errorf("%s (%s): signing: %w", e.Path, e.Name, err)
 		}
 		ccfg.Sign = sign
 		cl := client.New(ccfg)
-		s.breakers[string(d)] = cl
+		s.breakers[e.Name] = cl
 		callback := cfg.BaseURL + "/v1/departments/" + string(d) + "/events"
 		if dc.NoCallback {
 			if dc.PollEvery <= 0 {
-				return nil, fmt.Errorf("department %s: noCallback needs pollEvery", d)
+				return nil, fmt.Errorf("department %s (%s): noCallback needs pollEvery", e.Name, e.Path)
 			}
 			callback = ""
 		}
 		if every := time.Duration(dc.PollEvery); every > 0 {
-			s.Engine.PollEvery[d] = every
+			if cur := s.Engine.PollEvery[d]; cur == 0 || every < cur {
+				s.Engine.PollEvery[d] = every
+			}
 			if pollBase == 0 || every < pollBase {
 				pollBase = every
 			}
 		}
 		switch d {
 		case c.DeptCDPF:
-			depts[d] = cdpf.New(cl, callback)
+			adapters[e.Name] = cdpf.New(cl, callback)
 		case c.DeptCivil:
-			depts[d] = civil.New(cl, callback)
+			adapters[e.Name] = civil.New(cl, callback)
 		case c.DeptHRSS:
-			depts[d] = hrss.New(cl, callback)
+			adapters[e.Name] = hrss.New(cl, callback)
 		case c.DeptMedical:
-			depts[d] = medical.New(cl, callback)
+			adapters[e.Name] = medical.New(cl, callback)
 		}
 	}
+	depts := map[c.Dept]engine.Department{}
+	for _, d := range c.Depts {
+		if PerCounty(d) {
+			depts[d] = &routed{dept: d, routes: routes, adapters: adapters}
+		} else {
+			depts[d] = adapters[string(d)]
+		}
+	}
+	s.Engine.SystemOf = routes.systemOf
+	flow.Serves = routes.Serves
 	notifier, err := portal.New(s.clientConfig("portal", cfg.PortalPushURL, "", "", 0), cfg.PortalPushPath, cfg.PortalPushSecret)
 	if err != nil {
 		return nil, fmt.Errorf("portal push secret: %w", err)
@@ -314,9 +347,9 @@ func Assemble(cfg Config, st store.Store, log *slog.Logger) (*Service, error) {
 	}
 	s.Engine.Wake = s.Worker.Wake
 
-	deptSecrets := map[c.Dept][]string{}
-	for d, dc := range cfg.Departments {
-		deptSecrets[d] = dc.EventSecrets
+	var senders []api.DeptEndpoint
+	for _, e := range routes.Endpoints() {
+		senders = append(senders, api.DeptEndpoint{Dept: e.Dept, Name: e.Name, Secrets: e.Link.EventSecrets, Serves: routes.servedBy(e)})
 	}
 	var jwtCfg *auth.JWTConfig
 	if j := cfg.JWT; j != nil {
@@ -337,7 +370,7 @@ func Assemble(cfg Config, st store.Store, log *slog.Logger) (*Service, error) {
 		}
 	}
 	s.Handler, err = api.New(api.Config{
-		Engine: s.Engine, PortalSecrets: cfg.PortalSecrets, DeptSecrets: deptSecrets,
+		Engine: s.Engine, PortalSecrets: cfg.PortalSecrets, DeptEndpoints: senders,
 		Ready: s.ready, Metrics: s.Metrics.Handler(), Log: log, BaseURL: cfg.BaseURL,
 		ObserveHTTP: s.Metrics.HTTP, InFlight: s.Metrics.HTTPStarted,
 		Breakers: s.breakerStatus, Calendar: s.Calendar,

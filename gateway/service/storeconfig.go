@@ -148,6 +148,6 @@ func (s *Service) runReconciler(ctx context.Context, wg *sync.WaitGroup) {
 	if !ok {
 		return
 	}
-	r := &reconcile.Reconciler{Src: src, Every: time.Duration(s.cfg.ReconcileEvery), Log: s.log, PollEvery: s.Engine.PollEvery}
+	r := &reconcile.Reconciler{Src: src, Every: time.Duration(s.cfg.ReconcileEvery), Log: s.log, PollEvery: s.Engine.PollEvery, SystemOf: s.Engine.SystemOf}
 	s.goTask(ctx, wg, "reconcile", true, r.Run)
 }

@@ -19,6 +19,10 @@ import (
 type Workflow struct {
 	Cal *calendar.Calendar
 	Now func() time.Time
+	// Serves says whether a department serves a county (an endpoint is
+	// configured for it, serves.go); nil: every county. A task it does
+	// not serve is refused at planning with NotServedReason.
+	Serves func(dept c.Dept, county string) bool
 }
 
 // New returns a workflow on the real clock.
@@ -52,7 +56,7 @@ func (w *Workflow) facts(app *c.Application) rules.Facts {
 // the applicant cannot have rejected at once with a reason (never dropped).
 // It returns the tasks ready for dispatch.
 func (w *Workflow) Plan(app *c.Application) []*c.Task {
-	p := &planner{app: app, now: w.Now()}
+	p := &planner{app: app, now: w.Now(), w: w}
 	f := w.facts(app)
 	r := &app.Requests
 	held := f.Certificate
@@ -135,6 +139,7 @@ type planner struct {
 	app   *c.Application
 	now   time.Time
 	ready []*c.Task
+	w     *Workflow
 }
 
 func (p *planner) task(item c.ItemCode, deps []string) *c.Task {
@@ -163,6 +168,9 @@ func (p *planner) note(t *c.Task, m *c.Message) {
 }
 
 func (p *planner) move(t *c.Task, to c.TaskState, why *c.Message) {
+	if (to == c.TaskReady || to == c.TaskWaiting) && !p.w.served(t) {
+		to, why = c.TaskRejected, NotServedReason(t.Dept, t.County)
+	}
 	moveTask(p.app, t, to, p.now, "gateway", why)
 	if to == c.TaskReady {
 		p.ready = append(p.ready, t)

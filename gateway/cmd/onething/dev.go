@@ -100,10 +100,10 @@ send the bundled example (the seed's main case), then watch it:
   %s submit --url %s --secret %s --new-ref %s
   %s status --url %s --token %s --watch APPLICATION_ID
 
-%sCtrl-C stops everything.
+%s%sCtrl-C stops everything.
 `, dir, st.GatewayURL, st.MockURLs["cdpf"], st.MockURLs["civil"], st.MockURLs["hrss"], st.MockURLs["medical"],
 				st.MockURLs["portal"], st.MockURLs["portal"], st.PortalSecret, st.ReadToken, st.AdminToken, st.GatewayURL, st.ClerkPassword, st.OpsPassword,
-				self, st.GatewayURL, st.PortalSecret, exampleSubmission(), self, st.GatewayURL, st.ReadToken, clockBanner(clock))
+				self, st.GatewayURL, st.PortalSecret, exampleSubmission(), self, st.GatewayURL, st.ReadToken, countiesBanner(st), clockBanner(clock))
 			<-ctx.Done()
 			fmt.Fprintln(cmd.OutOrStdout(), "stopping…")
 			return st.Stop()
@@ -225,6 +225,22 @@ func businessClock(now string, rate float64, nowSet, rateSet bool) (*civil.Shift
 		return nil, usageErrorf("--clock-rate: 须在 1 到 %d 之间 / must be between 1 and %d", civil.MaxRate, civil.MaxRate)
 	}
 	return clock, nil
+}
+
+// countiesBanner is the banner's paragraph on the counties served: hrss
+// and medical per county (the mocks serve the other counties by path),
+// cdpf and civil national.
+func countiesBanner(st *devstack.Stack) string {
+	var b strings.Builder
+	b.WriteString("counties of 达州市 (hrss and medical per county; cdpf and civil are national):\n")
+	for _, code := range devstack.DazhouCounties {
+		hrss, medical := st.MockURLs["hrss:"+code], st.MockURLs["medical:"+code]
+		if hrss == "" {
+			hrss, medical = st.MockURLs["hrss"]+" (home)", st.MockURLs["medical"]+" (home)"
+		}
+		fmt.Fprintf(&b, "  %s %-6s hrss %s   medical %s\n", code, c.Divisions[code], hrss, medical)
+	}
+	return b.String() + "\n"
 }
 
 // clockBanner is the banner's paragraph on a business clock ("" on the

@@ -23,6 +23,7 @@ import (
 	"github.com/spf13/cobra"
 
 	c "onething/contracts"
+	"onething/gateway/devstack"
 	"onething/gateway/service"
 	"onething/mocks"
 )
@@ -32,10 +33,13 @@ import (
 // portalPush* fields have the configuration file's names, so they can be
 // copied into a gateway configuration as they are.
 type MocksInfo struct {
-	Departments      map[c.Dept]service.Dept `json:"departments"`
-	PortalPushURL    string                  `json:"portalPushUrl"`
-	PortalPushPath   string                  `json:"portalPushPath"`
-	PortalPushSecret string                  `json:"portalPushSecret"`
+	Departments map[c.Dept]service.Dept `json:"departments"`
+	// CountyDepartments are the other counties of 达州市 that the hrss and
+	// medical mocks serve by path (/511703/…), each with its secrets.
+	CountyDepartments []service.CountyDept `json:"countyDepartments,omitempty"`
+	PortalPushURL     string               `json:"portalPushUrl"`
+	PortalPushPath    string               `json:"portalPushPath"`
+	PortalPushSecret  string               `json:"portalPushSecret"`
 	// URLs are the mocks' base URLs by name (cdpf … medical, portal):
 	// /_mock/stats on a department, /_mock/pushes on the portal, and
 	// /_mock/inflight (case requests being answered) on a department.
@@ -137,21 +141,54 @@ func runMocks(cmd *cobra.Command, f mocksFlags) error {
 		c.DeptMedical: mocks.Medical(f.delay),
 	}
 	for i, d := range c.Depts {
-		eventSecret, reqSecret, appKey := whsecret(), hexToken(), "onething-"+string(d)
-		m, err := mocks.NewDept(mocks.Config{Dept: d, Path: mockPaths[d], AppKey: appKey, Secret: reqSecret,
-			EventSecret: eventSecret, Delay: f.delay, Log: log, Faults: faults}, deciders[d])
+		newMock := func(county string) (*mocks.Dept, service.Dept, error) {
+			eventSecret, reqSecret, appKey := whsecret(), hexToken(), "onething-"+string(d)
+			m, err := mocks.NewDept(mocks.Config{Dept: d, Path: mockPaths[d], AppKey: appKey, Secret: reqSecret, County: county,
+				EventSecret: eventSecret, Delay: f.delay, Log: log, Faults: faults}, deciders[d])
+			if err == nil {
+				depts = append(depts, m)
+			}
+			return m, service.Dept{AppKey: appKey, Secret: reqSecret, EventSecrets: []string{eventSecret}}, err
+		}
+		home := ""
+		if service.PerCounty(d) {
+			home = service.HomeCounty
+		}
+		m, link, err := newMock(home)
 		if err != nil {
 			stop()
 			return err
 		}
-		depts = append(depts, m)
-		url, err := serve(string(d), i, newSlow(m.Handler(), f.latency))
+		handler := m.Handler()
+		others := map[string]service.Dept{}
+		if service.PerCounty(d) {
+			// hrss and medical: one process serves the seven counties of
+			// 达州市, the home county at the root, the others by path.
+			byCode := map[string]*mocks.Dept{}
+			for _, code := range devstack.DazhouCounties[1:] {
+				cm, cl, err := newMock(code)
+				if err != nil {
+					stop()
+					return err
+				}
+				byCode[code], others[code] = cm, cl
+			}
+			handler = mocks.NewCounties(m, byCode).Handler(nil)
+		}
+		url, err := serve(string(d), i, newSlow(handler, f.latency))
 		if err != nil {
 			stop()
 			return err
 		}
 		info.URLs[string(d)] = url
-		info.Departments[d] = service.Dept{BaseURL: url, AppKey: appKey, Secret: reqSecret, EventSecrets: []string{eventSecret}}
+		link.BaseURL = url
+		info.Departments[d] = link
+		for _, code := range devstack.DazhouCounties[1:] {
+			if l, ok := others[code]; ok {
+				l.BaseURL, l.Counties = url+"/"+code, []string{code}
+				info.CountyDepartments = append(info.CountyDepartments, service.CountyDept{Dept: d, DeptLink: l})
+			}
+		}
 	}
 	info.PortalPushSecret = whsecret()
 	portal, err := mocks.NewPortal(info.PortalPushSecret)
@@ -214,7 +251,7 @@ func completeConfig(template, out string, info MocksInfo) error {
 	if err := service.DecodeConfig(data, &cfg); err != nil {
 		return fmt.Errorf("%s: %w", template, err)
 	}
-	cfg.Departments = info.Departments
+	cfg.Departments, cfg.CountyDepartments = info.Departments, info.CountyDepartments
 	cfg.PortalPushURL, cfg.PortalPushPath, cfg.PortalPushSecret = info.PortalPushURL, info.PortalPushPath, info.PortalPushSecret
 	data, err = json.MarshalIndent(cfg, "", "  ")
 	if err != nil {
