@@ -29,8 +29,10 @@ import (
 	"onething/gateway/api"
 	"onething/gateway/auth"
 	"onething/gateway/calendar"
+	"onething/gateway/counties"
 	"onething/gateway/engine"
 	"onething/gateway/metrics"
+	"onething/gateway/rules"
 	"onething/gateway/seal"
 	"onething/gateway/store"
 	"onething/gateway/workflow"
@@ -77,6 +79,10 @@ type Config struct {
 	// CalendarFile replaces the built-in working-day calendar (an operator
 	// adds next year's holidays there without a rebuild).
 	CalendarFile string `json:"calendarFile"`
+	// CountyRules is a directory of county rule packs (docs/COUNTIES.md)
+	// that complete or add to the built-in ones; empty: the built-in packs
+	// of the seven counties of 达州市.
+	CountyRules string `json:"countyRules"`
 	// Clock is the business clock (nil: the real one). Only `onething dev
 	// --now` sets it: it is no configuration key, so `serve` cannot run on
 	// a fake clock.
@@ -242,6 +248,13 @@ func Assemble(cfg Config, st store.Store, log *slog.Logger) (*Service, error) {
 	s.Metrics = metrics.New(nil)
 	s.health = metrics.NewHealth(s.Metrics.Registry())
 	s.watchQueue()
+	if cfg.CountyRules != "" {
+		set, err := counties.Load(cfg.CountyRules)
+		if err != nil {
+			return nil, fmt.Errorf("countyRules: %w", err)
+		}
+		rules.UseCounties(set) // the rules, the guide and town validation decide by them
+	}
 	s.Calendar = calendar.Default()
 	if cfg.CalendarFile != "" {
 		cal, err := calendar.Load(cfg.CalendarFile)

@@ -5,7 +5,7 @@ import (
 
 	"onething/civil"
 	c "onething/contracts"
-	"onething/gateway/counties"
+	"onething/gateway/rules"
 )
 
 // Briefs shows an application's tasks to callers (app is the caller's copy),
@@ -33,7 +33,7 @@ func countyName(code string) *c.Message {
 	if code == "" {
 		return nil
 	}
-	if p, ok := counties.Default().County(code); ok {
+	if p, ok := rules.Counties().County(code); ok {
 		l := p.Label()
 		return &l
 	}
