@@ -12,6 +12,7 @@ import (
 	"onething/civil"
 	c "onething/contracts"
 	"onething/gateway/calendar"
+	"onething/gateway/rules"
 	"onething/gateway/workflow"
 )
 
@@ -50,6 +51,16 @@ func townName(division string) string {
 	if len(division) >= 9 {
 		if n, ok := c.Divisions[division[:9]]; ok {
 			return n
+		}
+		// Another county's town: by its pack where it names it (an
+		// unverified pack shows the town by its code).
+		if p, ok := rules.Counties().County(division); ok {
+			if n, ok := p.Town(division[:9]); ok {
+				if n == division[:9] {
+					return p.Name + " " + n // not named in the pack: by its code
+				}
+				return p.Name + n
+			}
 		}
 	}
 	if n, ok := c.Divisions[division]; ok {
