@@ -56,20 +56,7 @@ func submitExample(t *testing.T, st *devstack.Stack, hc *http.Client, name, msgI
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, err := devstack.PostSigned(st.GatewayURL+"/v1/portal/submissions", st.PortalSecret, msgID, body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusAccepted {
-		t.Fatalf("submission: %d %s", resp.StatusCode, b)
-	}
-	var acc c.SubmissionAccepted
-	if err := json.Unmarshal(b, &acc); err != nil {
-		t.Fatal(err)
-	}
-	return acc
+	return submitBody(t, st, body, msgID)
 }
 
 func view(t *testing.T, st *devstack.Stack, hc *http.Client, id string) c.ApplicationView {
