@@ -253,6 +253,13 @@ func (d *Dept) open(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnprocessableEntity, "invalid_request", "请求内容不符合接口规范", "request does not match the contract")
 		return
 	}
+	if d.cfg.County != "" && req.County != "" && req.County != d.cfg.County {
+		// A county's system takes its own county's cases only: a misrouted
+		// case is refused, not served.
+		writeError(w, http.StatusUnprocessableEntity, "wrong_county", "案件所属县（"+req.County+"）不是本系统所辖（"+d.cfg.County+"），未受理",
+			"the case's county ("+req.County+") is not this system's ("+d.cfg.County+"): nothing opened")
+		return
+	}
 	hash := sha256.Sum256(body)
 	d.mu.Lock()
 	d.requests++

@@ -238,3 +238,31 @@ func TestMockAdminExamplesDecode(t *testing.T) {
 		t.Error("a negative jitter passed the check")
 	}
 }
+
+// A county's system takes its own county's cases only: a case of another
+// county is refused (422 wrong_county) and not counted as served.
+func TestCountySystemRefusesAnotherCounty(t *testing.T) {
+	d, err := NewDept(Config{Dept: contracts.DeptCivil, Path: "/api/v1/subsidy-cases", AppKey: "k", Secret: secret, County: "511722",
+		EventSecret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", Delay: time.Hour}, Civil(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(d.Handler())
+	t.Cleanup(func() { srv.Close(); d.Close() })
+	body := func(task, county string) []byte {
+		var req contracts.CaseRequest
+		json.Unmarshal(caseBody(task), &req)
+		req.County = county
+		b, _ := json.Marshal(req)
+		return b
+	}
+	if status, _ := post(t, srv.URL, "B-1:1", "w1", body("B-1", "511703"), true); status != http.StatusUnprocessableEntity {
+		t.Errorf("another county's case: %d, want 422", status)
+	}
+	if status, _ := post(t, srv.URL, "B-2:1", "w2", body("B-2", "511722"), true); status != http.StatusOK {
+		t.Errorf("its own county's case: %d, want 200", status)
+	}
+	if s := d.Stats(); s.Counties["511703"] != 0 || s.Counties["511722"] != 1 || s.Cases != 1 {
+		t.Errorf("stats %+v", s)
+	}
+}

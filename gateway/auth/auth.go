@@ -120,7 +120,7 @@ func (p *Principal) Validate() error {
 		}
 		for _, t := range p.Towns {
 			if !ValidTown(t) {
-				return fmt.Errorf("town %q is not a Sichuan scope: a 9-digit town, a 6-digit county, a 4-digit city or %s", t, ProvinceOffice)
+				return fmt.Errorf("towns: %q 不是四川省的范围（9 位乡镇、6 位县、4 位市或 %s 全省）/ is not a Sichuan scope: a 9-digit town, a 6-digit county, a 4-digit city or %s", t, ProvinceOffice, ProvinceOffice)
 			}
 		}
 	} else if len(p.Towns) > 0 {

@@ -501,14 +501,14 @@ func Check(cfg Config) (problems, warnings []string) {
 	}
 	for _, d := range c.Depts {
 		if dc, ok := cfg.Departments[d]; !ok || dc.BaseURL == "" {
-			bad("departments.%s.baseUrl: required", d)
+			bad("departments.%s.baseUrl: 必填 / required", d)
 		}
 	}
 	routes, routeProblems := Routing(cfg)
 	problems = append(problems, routeProblems...)
 	for _, p := range routes.LinkProblems() {
 		// A missing departments.* baseUrl is said above.
-		if !strings.HasPrefix(p, "departments.") || !strings.HasSuffix(p, ".baseUrl: required") {
+		if !strings.HasPrefix(p, "departments.") || !strings.HasSuffix(p, ".baseUrl: 必填 / required") {
 			problems = append(problems, p)
 		}
 	}

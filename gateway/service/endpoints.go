@@ -4,10 +4,10 @@ import (
 	"context"
 	"fmt"
 	"sort"
-	"strings"
 	"time"
 
 	c "onething/contracts"
+	"onething/gateway/auth"
 	"onething/gateway/engine"
 	"onething/gateway/secrets"
 )
@@ -96,20 +96,10 @@ func (r *Routes) Serves(d c.Dept, county string) bool {
 func (r *Routes) Endpoints() []*Endpoint { return append([]*Endpoint(nil), r.list...) }
 
 // countyCode says whether s is a county (6 digits) or city (4 digits)
-// division code under a real province.
+// code in Sichuan, the gateway's province (as staff scopes and rule packs
+// are).
 func countyCode(s string) bool {
-	if len(s) != 4 && len(s) != 6 {
-		return false
-	}
-	for _, r := range s {
-		if r < '0' || r > '9' {
-			return false
-		}
-	}
-	if len(s) == 6 {
-		return c.ValidDivisionCode(s) && s[4:] != "00"
-	}
-	return c.ValidDivisionCode(s+"01") && s[2:] != "00"
+	return (len(s) == 4 || len(s) == 6) && auth.ValidTown(s)
 }
 
 // Routing reads the department endpoints of a configuration and checks
@@ -127,9 +117,6 @@ func Routing(cfg Config) (*Routes, []string) {
 			bad("%s.name: %q 已用于 %s / is the name of %s too", e.Path, e.Name, other, other)
 		}
 		names[e.Name] = e.Path
-		if strings.HasPrefix(e.Path, "countyDepartments") && e.Link.BaseURL == "" {
-			bad("%s.baseUrl: required", e.Path)
-		}
 		r.list = append(r.list, e)
 		if !PerCounty(e.Dept) {
 			r.nation[e.Dept] = e
@@ -140,7 +127,7 @@ func Routing(cfg Config) (*Routes, []string) {
 		}
 		for _, code := range e.Codes {
 			if !countyCode(code) {
-				bad("%s.counties: %q 不是县（6 位）或市（4 位）区划代码 / is not a county (6-digit) or city (4-digit) division code", e.Path, code)
+				bad("%s.counties: %q 不是四川省的县（6 位）或市（4 位）区划代码 / is not a county (6-digit) or city (4-digit) division code in Sichuan", e.Path, code)
 				continue
 			}
 			if other, ok := r.byCode[e.Dept][code]; ok {
@@ -202,15 +189,15 @@ func (r *Routes) LinkProblems() []string {
 func checkLink(path string, l Dept, bad func(string, ...any)) {
 	switch {
 	case l.BaseURL == "":
-		bad("%s.baseUrl: required", path)
+		bad("%s.baseUrl: 必填 / required", path)
 	case !absoluteURL(l.BaseURL):
 		bad("%s.baseUrl: %q is not an absolute URL", path, secrets.RedactURL(l.BaseURL))
 	}
 	if len(l.EventSecrets) == 0 && !l.NoCallback {
-		bad("%s.eventSecrets: required unless noCallback (its events are verified with them)", path)
+		bad("%s.eventSecrets: 必填（除非 noCallback），用于验证该系统的事件 / required unless noCallback (its events are verified with them)", path)
 	}
 	if l.NoCallback && l.PollEvery <= 0 {
-		bad("%s.pollEvery: required with noCallback (the case is read back instead)", path)
+		bad("%s.pollEvery: 设置 noCallback 时必填（改为轮询读取办件）/ required with noCallback (the case is read back instead)", path)
 	}
 	if l.Timeout < 0 || l.PollEvery < 0 {
 		bad("%s: timeout and pollEvery must not be negative", path)

@@ -91,7 +91,7 @@ func TestCountyDepartmentsChecked(t *testing.T) {
 	bad.CountyDepartments = []CountyDept{
 		good.CountyDepartments[0],
 		countyLink(c.DeptHRSS, "http://127.0.0.1:9/again", "511703"),
-		countyLink(c.DeptHRSS, "http://127.0.0.1:9/odd", "51170", "abcdef", "991703"),
+		countyLink(c.DeptHRSS, "http://127.0.0.1:9/odd", "51170", "abcdef", "991703", "520102"),
 		countyLink(c.DeptCDPF, "http://127.0.0.1:9/cdpf", "511703"),
 		incomplete,
 		countyLink(c.DeptMedical, "http://127.0.0.1:9/none"),
@@ -100,8 +100,8 @@ func TestCountyDepartmentsChecked(t *testing.T) {
 	joined := strings.Join(problems, "\n")
 	for _, want := range []string{
 		"countyDepartments[1].counties: 511703 已由 countyDepartments[0]",
-		`countyDepartments[2].counties: "51170"`, `countyDepartments[2].counties: "abcdef"`, `countyDepartments[2].counties: "991703"`,
-		"countyDepartments[3].dept", "countyDepartments[4].baseUrl: required", "countyDepartments[4].eventSecrets: required",
+		`countyDepartments[2].counties: "51170"`, `countyDepartments[2].counties: "abcdef"`, `countyDepartments[2].counties: "991703"`, `countyDepartments[2].counties: "520102"`,
+		"countyDepartments[3].dept", "countyDepartments[4].baseUrl: 必填 / required", "countyDepartments[4].eventSecrets: 必填",
 		"countyDepartments[5].counties: 必填",
 	} {
 		if !strings.Contains(joined, want) {

@@ -24,14 +24,11 @@ var deptOffice = map[c.Dept]c.Message{
 // it names the county (its name when known, else its code) and says to
 // apply there.
 func NotServedReason(dept c.Dept, county string) *c.Message {
-	zh, en := county, "county "+county
-	if n := countyName(county); n != nil {
-		zh, en = n.ZH+"（"+county+"）", n.EN+" ("+county+")"
-	}
+	n := countyName(county) // with its code, once
 	office := deptOffice[dept]
 	return &c.Message{
-		ZH: "申请人户籍所在地" + zh + "的" + office.ZH + "尚未接入本平台，本事项未发送；请向" + zh + office.ZH + "申请",
-		EN: "the " + office.EN + " of the applicant's household county, " + en + ", is not connected to this service, so nothing was sent: please apply to the " + office.EN + " of " + en,
+		ZH: "申请人户籍所在地" + n.ZH + "的" + office.ZH + "尚未接入本平台，本平台不能受理该事项（未向任何部门发送）；请向" + n.ZH + office.ZH + "申请",
+		EN: "the " + office.EN + " of the applicant's household county, " + n.EN + ", is not connected to this service, which cannot take this item (nothing is sent anywhere): please apply to the " + office.EN + " of " + n.EN,
 	}
 }
 

@@ -27,8 +27,8 @@ func (w *Workflow) briefs(app *c.Application, m *c.FreeTextMasker) []c.TaskBrief
 	return out
 }
 
-// countyName names a county for people: from its rule pack, else from the
-// division table, else nil (the code says it).
+// countyName names a county for people, its code beside the name: from
+// its rule pack, else from the division table, else by the code alone.
 func countyName(code string) *c.Message {
 	if code == "" {
 		return nil
@@ -38,9 +38,9 @@ func countyName(code string) *c.Message {
 		return &l
 	}
 	if name, ok := c.Divisions[code]; ok {
-		return &c.Message{ZH: name, EN: name}
+		return &c.Message{ZH: name + "（" + code + "）", EN: name + " (" + code + ")"}
 	}
-	return nil
+	return &c.Message{ZH: "区划代码 " + code + " 所在县（市、区）", EN: "the county " + code}
 }
 
 // masker masks the free text of an application (the applicant's words in a
