@@ -350,7 +350,14 @@ func (w *Worker) run(ctx context.Context, j store.Job) {
 		w.Log.Error("unknown job kind; dropped", "job", j.ID)
 		err = w.Engine.Store.Ack(ctx, j)
 	}
-	if err != nil && ctx.Err() == nil {
+	switch {
+	case err != nil && ctx.Err() != nil:
+		// Cut short by a shutdown before its last write (a read, an ack
+		// or a commit on the cancelled context failed): hand it back now
+		// rather than leave it leased, unknown to anyone, until the lease
+		// runs out.
+		w.handBack(ctx, j)
+	case err != nil:
 		// The store failed us: leave the lease to run out and retry then.
 		w.Log.Error("job failed", "job", j.ID, "err", err)
 	}
