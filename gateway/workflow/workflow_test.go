@@ -4,15 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	c "onething/contracts"
 	"onething/gateway/calendar"
-	"onething/gateway/counties"
 	"onething/gateway/rules"
 )
 
@@ -237,17 +234,7 @@ func TestNursingByCounty(t *testing.T) {
 // A task's due date counts its county's local time limit where the pack
 // gives one.
 func TestDueDateByCountyLimit(t *testing.T) {
-	dir := t.TempDir()
-	pack := "code: \"511703\"\nname: 达川区\ncity: {code: \"5117\", name: 达州市}\nverified: false\nsource: a test pack\nlimits: {medical.subsidy: 10}\n"
-	if err := os.WriteFile(filepath.Join(dir, "511703.yaml"), []byte(pack), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	set, err := counties.Load(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rules.UseCounties(set)
-	t.Cleanup(func() { rules.UseCounties(counties.Default()) })
+	usePack(t, "511703", "code: \"511703\"\nname: 达川区\ncity: {code: \"5117\", name: 达州市}\nverified: false\nsource: a test pack\nlimits: {medical.subsidy: 10}\n")
 	for div, want := range map[string]string{
 		// From acceptance on Mon 2026-11-30: Dec 1-4 (4), 7-11 (9), 14 (10) ... 21 (15).
 		"511703101": "2026-12-14", "511702102": "2026-12-21",
