@@ -43,7 +43,8 @@ import (
 // for a list, one entry per line. In the file itself, a string value of
 // the form ${file:/run/secrets/name} is replaced by that file's content
 // (a relative path is taken from the configuration file's directory, and
-// so are relative keyFile, jwtKeyFile, sessionKeyFile and jwksFile paths).
+// so are relative keyFile, jwtKeyFile, sessionKeyFile, accountsFile and
+// jwksFile paths).
 const EnvPrefix = "ONETHING_"
 
 // notSettings are ONETHING_ variables that are read elsewhere (the command
@@ -160,7 +161,7 @@ func resolveFileRefs(node any, dir string, path []string, from *[]string, errs *
 // keyFileSettings are the settings that name a file of secret material;
 // a relative path in the configuration file is taken from the file's
 // directory, as ${file:…} is (a path from the environment stays as given).
-var keyFileSettings = map[string]bool{"keyFile": true, "jwtKeyFile": true, "sessionKeyFile": true, "jwksFile": true}
+var keyFileSettings = map[string]bool{"keyFile": true, "jwtKeyFile": true, "sessionKeyFile": true, "accountsFile": true, "jwksFile": true}
 
 func resolveKeyFiles(node any, dir string) {
 	switch v := node.(type) {
@@ -536,6 +537,13 @@ func Check(cfg Config) (problems, warnings []string) {
 	if cfg.CalendarFile != "" {
 		if _, err := os.Stat(cfg.CalendarFile); err != nil {
 			bad("calendarFile: %v", err)
+		}
+	}
+	if cc := cfg.Console; cc != nil {
+		if accounts, err := cc.accounts(); err != nil {
+			bad("%v", err)
+		} else if len(accounts) == 0 && cfg.JWT == nil {
+			warn("console: 没有账户，也没有 jwt，无人能登录 / no accounts and no jwt: nobody can sign in (onething console adduser makes an entry)")
 		}
 	}
 	sort.Strings(problems)

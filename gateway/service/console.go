@@ -2,9 +2,13 @@ package service
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"strings"
+
+	"sigs.k8s.io/yaml"
 
 	c "onething/contracts"
 	"onething/gateway/api"
@@ -16,9 +20,14 @@ import (
 type ConsoleConfig struct {
 	// SessionKey keys the console's session versions (at least 32
 	// characters); SessionKeyFile reads it from a file instead.
-	SessionKey     string            `json:"sessionKey"`
-	SessionKeyFile string            `json:"sessionKeyFile"`
-	Accounts       []console.Account `json:"accounts"`
+	SessionKey     string `json:"sessionKey"`
+	SessionKeyFile string `json:"sessionKeyFile"`
+	// Accounts are the sign-ins, each with a bcrypt password hash;
+	// AccountsFile reads them at start from a file instead (a JSON array
+	// or YAML list of the entries `onething console adduser` prints), a
+	// secret file as the session key's is. Not both.
+	Accounts     []console.Account `json:"accounts,omitempty"`
+	AccountsFile string            `json:"accountsFile,omitempty"`
 	// Secure marks the cookies Secure and sends HSTS; it is on whenever
 	// baseUrl is https, whatever this says.
 	Secure bool `json:"secure"`
@@ -38,8 +47,12 @@ func (s *Service) newConsole(cc *ConsoleConfig, baseURL string, verify func(stri
 		}
 		key = strings.TrimSpace(string(b))
 	}
+	accounts, err := cc.accounts()
+	if err != nil {
+		return nil, err
+	}
 	return console.New(console.Config{
-		Engine: s.Engine, Calendar: s.Calendar, Accounts: cc.Accounts, SessionKey: []byte(key),
+		Engine: s.Engine, Calendar: s.Calendar, Accounts: accounts, SessionKey: []byte(key),
 		Secure:      cc.Secure || httpsURL(baseURL),
 		ClientIP:    func(r *http.Request) string { return api.ClientIP(r.Context()) },
 		VerifyToken: verify, Applications: s.Applications, Breakers: s.breakerStatus, Log: s.log,
@@ -61,6 +74,35 @@ func (s *Service) newConsole(cc *ConsoleConfig, baseURL string, verify func(stri
 			return err
 		},
 	})
+}
+
+// accounts are the console's accounts, inline or from accountsFile. An
+// empty file is no account (sign-in through the identity provider only).
+func (cc *ConsoleConfig) accounts() ([]console.Account, error) {
+	list := cc.Accounts
+	if cc.AccountsFile != "" {
+		if len(cc.Accounts) > 0 {
+			return nil, errors.New("console: accounts 与 accountsFile 只能给一个 / give accounts or accountsFile, not both")
+		}
+		b, err := os.ReadFile(cc.AccountsFile)
+		if err != nil {
+			return nil, fmt.Errorf("console.accountsFile: 读不到账户文件 / cannot read the accounts file: %w", err)
+		}
+		// Strict: a misspelt field (passwordhash) is an error, not an
+		// account without a password.
+		if err := yaml.UnmarshalStrict(b, &list); err != nil {
+			return nil, fmt.Errorf("console.accountsFile (%s): 不是账户列表（JSON 数组或 YAML 列表，每项如 onething console adduser 所印）/ not a list of accounts (a JSON array or YAML list of entries as onething console adduser prints them): %v",
+				cc.AccountsFile, err)
+		}
+	}
+	seen := map[string]bool{}
+	for _, a := range list {
+		if seen[a.Username] {
+			return nil, fmt.Errorf("console: 账户 %q 出现两次 / account %q is listed twice", a.Username, a.Username)
+		}
+		seen[a.Username] = true
+	}
+	return list, nil
 }
 
 // httpsURL reports whether a base URL is served over https.

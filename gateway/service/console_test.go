@@ -2,6 +2,8 @@ package service
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"io"
 	"log/slog"
@@ -9,6 +11,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -35,18 +38,34 @@ func (a auditSwitch) AppendAudit(ctx context.Context, e c.AuditEntry) (c.AuditEn
 	return a.Store.AppendAudit(ctx, e)
 }
 
+// Scan lists the applications, as the store under it does (the console's
+// case list).
+func (a auditSwitch) Scan(ctx context.Context, yield func(*c.Application) bool) error {
+	return a.Store.(store.Scanner).Scan(ctx, yield)
+}
+
 func consoleGateway(t *testing.T, baseURL string) (*httptest.Server, store.Store, *atomic.Bool) {
 	t.Helper()
-	secret := "whsec_MfKQ9r8GKYqrTAjgPfnvNnRvXgvtdGd6zmoWQpZMHbk="
 	pw, _ := bcrypt.GenerateFromPassword([]byte("pw-luojiang"), bcrypt.MinCost)
+	return serveConsole(t, consoleConfig(t, baseURL, &ConsoleConfig{SessionKey: strings.Repeat("s", 32), Accounts: []console.Account{
+		{Username: "luojiang", PasswordHash: string(pw), Role: "staff", Towns: []string{"511702102"}}}}))
+}
+
+// consoleConfig is a gateway's configuration with the console cc.
+func consoleConfig(t *testing.T, baseURL string, cc *ConsoleConfig) Config {
+	secret := "whsec_MfKQ9r8GKYqrTAjgPfnvNnRvXgvtdGd6zmoWQpZMHbk="
 	cfg := Config{Listen: "127.0.0.1:0", BaseURL: baseURL, DataFile: filepath.Join(t.TempDir(), "o.db"),
 		PortalSecrets: []string{secret}, PortalPushURL: "http://127.0.0.1:9", PortalPushSecret: secret,
-		Departments: map[c.Dept]Dept{}, DataProtection: testProtection(),
-		Console: &ConsoleConfig{SessionKey: strings.Repeat("s", 32), Accounts: []console.Account{
-			{Username: "luojiang", PasswordHash: string(pw), Role: "staff", Towns: []string{"511702102"}}}}}
+		Departments: map[c.Dept]Dept{}, DataProtection: testProtection(), Console: cc}
 	for _, d := range c.Depts {
 		cfg.Departments[d] = Dept{BaseURL: "http://127.0.0.1:9", AppKey: "k", Secret: "s", EventSecrets: []string{secret}}
 	}
+	return cfg
+}
+
+// serveConsole assembles the gateway of cfg on a new store and serves it.
+func serveConsole(t *testing.T, cfg Config) (*httptest.Server, store.Store, *atomic.Bool) {
+	t.Helper()
 	initStore(t, cfg)
 	st, err := OpenStore(cfg, nil)
 	if err != nil {
@@ -165,5 +184,104 @@ func TestConsoleSecureOnHTTPS(t *testing.T) {
 				t.Errorf("%s: cookie %s is not Secure", path, ck.Name)
 			}
 		}
+	}
+}
+
+// The console's accounts read from console.accountsFile (a JSON array, or
+// a YAML list, of the entries onething console adduser prints): the
+// gateway assembled with it signs its clerk in and shows the clerk's
+// cases; a wrong password is refused. A file that is not a list of
+// accounts, a misspelt field, an account listed twice and accounts given
+// both inline and in a file stop the gateway with a message in Chinese and
+// English.
+func TestConsoleAccountsFile(t *testing.T) {
+	dir := t.TempDir()
+	raw := make([]byte, 16)
+	rand.Read(raw)
+	password := hex.EncodeToString(raw)
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func(name, content string) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	entry := `{"username":"luojiang","passwordHash":"` + string(hash) + `","role":"staff","towns":["511702102"]}`
+	key := hex.EncodeToString(raw) + hex.EncodeToString(raw)
+
+	for _, tc := range []struct{ name, content string }{{"json", "[" + entry + "]\n"}, {"yaml", "# 罗江镇\n- " + entry + "\n"}} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv, _, _ := serveConsole(t, consoleConfig(t, "http://127.0.0.1:1", &ConsoleConfig{SessionKey: key, AccountsFile: write("accounts."+tc.name, tc.content)}))
+			jar, _ := cookiejar.New(nil)
+			cl := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+			signIn := func(pw string) int {
+				resp, err := cl.Get(srv.URL + "/console/login")
+				if err != nil {
+					t.Fatal(err)
+				}
+				page, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				m := csrfInPage.FindStringSubmatch(string(page))
+				if m == nil {
+					t.Fatalf("no CSRF token on the sign-in page:\n%s", page)
+				}
+				resp, err = cl.PostForm(srv.URL+"/console/login", url.Values{"csrf": {m[1]}, "username": {"luojiang"}, "password": {pw}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				return resp.StatusCode
+			}
+			if code := signIn(password + "x"); code == http.StatusSeeOther {
+				t.Error("a wrong password signed in")
+			}
+			if code := signIn(password); code != http.StatusSeeOther {
+				t.Fatalf("sign-in with the file's account: %d", code)
+			}
+			resp, err := cl.Get(srv.URL + "/console/")
+			if err != nil {
+				t.Fatal(err)
+			}
+			page, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK || !strings.Contains(string(page), "luojiang") {
+				t.Errorf("the case list after sign-in: %d\n%s", resp.StatusCode, page)
+			}
+		})
+	}
+
+	for _, tc := range []struct {
+		name  string
+		cc    *ConsoleConfig
+		wants []string
+	}{
+		{"both", &ConsoleConfig{SessionKey: key, AccountsFile: write("both.json", "["+entry+"]"),
+			Accounts: []console.Account{{Username: "other", PasswordHash: string(hash), Role: "admin"}}}, []string{"只能给一个", "not both"}},
+		{"not a list", &ConsoleConfig{SessionKey: key, AccountsFile: write("one.json", entry)}, []string{"不是账户列表", "not a list of accounts"}},
+		{"misspelt field", &ConsoleConfig{SessionKey: key, AccountsFile: write("typo.json", `[{"username":"luojiang","password":"x"}]`)},
+			[]string{"not a list of accounts", `unknown field "password"`}},
+		{"twice", &ConsoleConfig{SessionKey: key, AccountsFile: write("twice.json", "["+entry+","+entry+"]")}, []string{"出现两次", "listed twice"}},
+		{"missing", &ConsoleConfig{SessionKey: key, AccountsFile: filepath.Join(dir, "none.json")}, []string{"读不到账户文件", "cannot read"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := consoleConfig(t, "http://127.0.0.1:1", tc.cc)
+			problems, _ := Check(cfg)
+			joined := strings.Join(problems, "\n")
+			for _, w := range tc.wants {
+				if !strings.Contains(joined, w) {
+					t.Errorf("config check: no %q in %q", w, problems)
+				}
+			}
+			if strings.Contains(joined, string(hash)) {
+				t.Error("a password hash shows in the problems")
+			}
+			if _, err := Assemble(cfg, inertStore{}, slog.New(slog.DiscardHandler)); err == nil {
+				t.Error("the gateway assembled")
+			}
+		})
 	}
 }

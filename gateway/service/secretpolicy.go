@@ -183,8 +183,14 @@ func secretUses(cfg Config, bad func(string, ...any)) []secretUse {
 				add("console.sessionKeyFile ("+cc.SessionKeyFile+")", "console sessions", kindToken, strings.TrimSpace(string(b)))
 			}
 		}
-		for i, a := range cc.Accounts {
-			add(fmt.Sprintf("console.accounts[%d].passwordHash", i), "console account "+a.Username, kindOpaque, a.PasswordHash)
+		// An accounts file that does not read is Check's problem to report.
+		accounts, _ := cc.accounts()
+		where := "console.accounts"
+		if cc.AccountsFile != "" {
+			where = "console.accountsFile (" + cc.AccountsFile + ")"
+		}
+		for i, a := range accounts {
+			add(fmt.Sprintf("%s[%d].passwordHash", where, i), "console account "+a.Username, kindOpaque, a.PasswordHash)
 		}
 	}
 	for _, d := range c.Depts {

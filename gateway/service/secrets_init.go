@@ -23,6 +23,11 @@ const SecretsManifest = "onething-secrets.k8s.yaml"
 // SecretsName is the name of the Kubernetes Secret.
 const SecretsName = "onething-secrets"
 
+// ConsoleAccountsFile is the console's accounts (bcrypt hashes): secrets
+// init starts it empty, operators add the entries `onething console
+// adduser` prints. It is no random secret, so --force keeps it.
+const ConsoleAccountsFile = "console-accounts"
+
 // SecretFile is one file `onething secrets init DIR` writes.
 type SecretFile struct {
 	// Name is the file's name in DIR and its key in the Kubernetes Secret.
@@ -53,6 +58,7 @@ func SecretFiles() []SecretFile {
 	}
 	return append(files,
 		SecretFile{"console-session-key", "console.sessionKeyFile", "只有网关（窗口控制台的会话）/ the gateway alone (the window console's sessions)", secrets.Token},
+		SecretFile{ConsoleAccountsFile, "console.accountsFile", "只有网关；用 onething console adduser 添加账户 / the gateway alone; add accounts with onething console adduser", func() string { return "[]" }},
 		SecretFile{"redis-password", "store (redis://:PASSWORD@…)", "Redis（requirepass）与网关的 store-url / Redis (requirepass) and the gateway's store-url", secrets.Token})
 }
 
@@ -60,11 +66,12 @@ func SecretFiles() []SecretFile {
 type SecretsInitOptions struct {
 	// Force replaces files that exist (every holder must then be given
 	// the new values, and data sealed under an old data key no longer
-	// opens: never force over keys in use).
+	// opens: never force over keys in use), but the console's accounts.
 	Force bool
 	// Keep keeps the files that exist and writes only the missing ones,
-	// the manifest again from all of them (a start-up step that runs
-	// every time, as docker-compose's).
+	// and the manifest again from all of them when it changed (a start-up
+	// step that runs every time, as docker-compose's; or after accounts
+	// were added to the accounts file).
 	Keep bool
 	// Namespace of the Kubernetes Secret (default onething).
 	Namespace string
@@ -110,7 +117,7 @@ func InitSecrets(dir string, opt SecretsInitOptions) ([]string, error) {
 			}
 		}
 		if len(there) > 0 {
-			return nil, fmt.Errorf("secrets init: %s already holds %s: nothing written (--keep writes only what is missing; --force replaces them, and every holder must then get the new values)",
+			return nil, fmt.Errorf("secrets init: %s already holds %s: nothing written (--keep writes only what is missing; --force replaces them but the console's accounts, and every holder must then get the new values)",
 				dir, strings.Join(there, ", "))
 		}
 	}
@@ -118,7 +125,7 @@ func InitSecrets(dir string, opt SecretsInitOptions) ([]string, error) {
 	var written []string
 	for _, f := range files {
 		path := filepath.Join(dir, f.Name)
-		if opt.Keep && exists(f.Name) {
+		if (opt.Keep || f.Name == ConsoleAccountsFile) && exists(f.Name) {
 			b, err := os.ReadFile(path)
 			if err != nil {
 				return written, err
@@ -132,14 +139,14 @@ func InitSecrets(dir string, opt SecretsInitOptions) ([]string, error) {
 		}
 		written = append(written, path)
 	}
-	if opt.Keep && len(written) == 0 && exists(SecretsManifest) {
-		return written, nil
-	}
 	manifest, err := secretsManifest(values, opt)
 	if err != nil {
 		return written, err
 	}
 	path := filepath.Join(dir, SecretsManifest)
+	if old, err := os.ReadFile(path); opt.Keep && err == nil && string(old) == manifest {
+		return written, nil
+	}
 	if err := writeSecret(path, manifest, opt.Force || opt.Keep); err != nil {
 		return written, err
 	}

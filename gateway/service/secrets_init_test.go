@@ -85,7 +85,7 @@ func TestSamplesReadEverySecretFromSecretsInit(t *testing.T) {
 				code = append(code, line)
 			}
 		}
-		refs := regexp.MustCompile(`\$\{file:([^}]+)\}|"?keyFile"?:\s*"?([^",}\s]+)`).FindAllStringSubmatch(strings.Join(code, "\n"), -1)
+		refs := regexp.MustCompile(`\$\{file:([^}]+)\}|"?(?:keyFile|KeyFile|accountsFile)"?:\s*"?([^",}\s]+)`).FindAllStringSubmatch(strings.Join(code, "\n"), -1)
 		used := map[string]bool{}
 		for _, r := range refs {
 			ref := r[1] + r[2]
@@ -96,7 +96,7 @@ func TestSamplesReadEverySecretFromSecretsInit(t *testing.T) {
 			used[name] = true
 		}
 		for n := range written {
-			if !used[n] && n != "console-session-key" && n != "redis-password" {
+			if !used[n] && n != "redis-password" {
 				t.Errorf("%s does not read %s", name, n)
 			}
 		}
@@ -201,8 +201,14 @@ func TestInitSecrets(t *testing.T) {
 	}
 	// All different, none short, none refused.
 	seen := map[string]string{}
+	if values[ConsoleAccountsFile] != "[]" {
+		t.Errorf("the accounts file starts as %q, want an empty list", values[ConsoleAccountsFile])
+	}
 	for _, f := range files {
 		v := values[f.Name]
+		if f.Name == ConsoleAccountsFile {
+			continue
+		}
 		if len(v) < 32 {
 			t.Errorf("%s: %d characters", f.Name, len(v))
 		}
@@ -236,11 +242,28 @@ func TestInitSecrets(t *testing.T) {
 	if none, err := InitSecrets(dir, SecretsInitOptions{Keep: true}); err != nil || len(none) != 0 {
 		t.Errorf("keep with everything there wrote %q %v", none, err)
 	}
-	// Force: everything new.
+	// Keep after an account was added: the manifest again, with it.
+	accounts := `[{"username":"clerk","passwordHash":"$2a$10$x","role":"staff","towns":["511702102"]}]`
+	if err := os.WriteFile(filepath.Join(dir, ConsoleAccountsFile), []byte(accounts+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if again, err := InitSecrets(dir, SecretsInitOptions{Keep: true}); err != nil || len(again) != 1 || filepath.Base(again[0]) != SecretsManifest {
+		t.Errorf("keep after an account was added wrote %q %v", again, err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, SecretsManifest)); !strings.Contains(string(b), `"username":"clerk"`) {
+		t.Errorf("the manifest lacks the added account:\n%s", b)
+	}
+	// Force: everything new but the accounts operators added.
 	if _, err := InitSecrets(dir, SecretsInitOptions{Force: true}); err != nil {
 		t.Fatal(err)
 	}
+	if b, _ := os.ReadFile(filepath.Join(dir, ConsoleAccountsFile)); strings.TrimSpace(string(b)) != accounts {
+		t.Errorf("force replaced the console's accounts: %s", b)
+	}
 	for _, f := range files {
+		if f.Name == ConsoleAccountsFile {
+			continue
+		}
 		if b, _ := os.ReadFile(filepath.Join(dir, f.Name)); strings.TrimSpace(string(b)) == values[f.Name] && f.Name != "read-token" {
 			t.Errorf("%s not replaced", f.Name)
 		}

@@ -31,8 +31,10 @@ Write a complete random set of secrets to DIR, one file each (mode 0600), and th
 Secret manifest made of them (` + service.SecretsManifest + `). deploy/onething.example.yaml reads
 them as ${file:secrets/NAME}: "secrets init" in a "secrets" folder beside a copy of the sample
 gives a configuration that passes "onething config check". Existing files are not replaced
-unless --force (never force over a data key in use: what it sealed would no longer open);
---keep writes only the missing ones. No value is printed.`,
+unless --force (never force over a data key in use: what it sealed would no longer open;
+the console's accounts, ` + service.ConsoleAccountsFile + `, are kept even then); --keep writes only the
+missing ones, and the manifest again when a file changed (after "onething console adduser").
+No value is printed.`,
 		Example: `  cp deploy/onething.example.yaml /etc/onething/onething.yaml
   onething secrets init /etc/onething/secrets
   onething config check /etc/onething/onething.yaml`,
@@ -63,8 +65,8 @@ unless --force (never force over a data key in use: what it sealed would no long
 		},
 	}
 	fs := initCmd.Flags()
-	fs.BoolVar(&opt.Force, "force", false, "replace files that exist (every holder must get the new values)")
-	fs.BoolVar(&opt.Keep, "keep", false, "keep files that exist, write only the missing ones (a start-up step)")
+	fs.BoolVar(&opt.Force, "force", false, "replace files that exist but the console's accounts (every holder must get the new values)")
+	fs.BoolVar(&opt.Keep, "keep", false, "keep files that exist, write only the missing ones and the manifest when a file changed (a start-up step)")
 	fs.StringVar(&opt.Namespace, "namespace", "onething", "namespace of the Kubernetes Secret")
 	fs.StringVar(&opt.RedisAddr, "redis-addr", "onething-redis:6379", "host:port of Redis in the manifest's store-url")
 	c.AddCommand(initCmd)
