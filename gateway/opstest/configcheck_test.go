@@ -75,10 +75,14 @@ func TestConfigCheckRefusesBadSecrets(t *testing.T) {
 
 	t.Run("fresh secrets pass", func(t *testing.T) {
 		dir := setup(t)
-		if code, out := check(t, dir); code != 0 {
+		code, out := check(t, dir)
+		if code != 0 {
 			t.Fatalf("exit %d:\n%s", code, out)
 		} else if strings.Contains(out, secret(dir, "read-token")) || strings.Contains(out, secret(dir, "portal-secret")) {
 			t.Errorf("a secret shows:\n%s", out)
+		}
+		if !strings.Contains(out, "accountsFile: "+filepath.Join(dir, "secrets", service.ConsoleAccountsFile)) {
+			t.Errorf("the console is not on with its accounts file:\n%s", out)
 		}
 	})
 	// Read tokens from the environment: a JSON array of {subject, token}.

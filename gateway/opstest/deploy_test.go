@@ -185,6 +185,19 @@ func TestKubernetesManifests(t *testing.T) {
 		}
 	}
 
+	// A sticky Service for the console (its sessions live in each pod's
+	// memory), selecting the gateway's pods.
+	sticky := false
+	for name, o := range m {
+		if strings.HasPrefix(name, "Service/") && str(get(o, "spec.sessionAffinity")) == "ClientIP" {
+			sel, _ := get(o, "spec.selector").(obj)
+			sticky = sticky || (len(sel) > 0 && subset(sel, tmplLabels))
+		}
+	}
+	if !sticky {
+		t.Error("no Service with sessionAffinity ClientIP selects the gateway's pods: the console's sessions need one")
+	}
+
 	pdb := m["PodDisruptionBudget/onething"]
 	if pdb != nil {
 		if sel, _ := get(pdb, "spec.selector.matchLabels").(obj); !subset(sel, tmplLabels) || len(sel) == 0 {
@@ -309,7 +322,7 @@ func TestKubernetesConfigurationLoads(t *testing.T) {
 	if text == "" {
 		t.Fatal("the ConfigMap holds no onething.yaml")
 	}
-	for _, ref := range regexp.MustCompile(`\$\{file:([^}]+)\}|keyFile: ([^}\s]+)`).FindAllStringSubmatch(text, -1) {
+	for _, ref := range regexp.MustCompile(`\$\{file:([^}]+)\}|(?:keyFile|KeyFile|accountsFile): ([^}\s]+)`).FindAllStringSubmatch(text, -1) {
 		p := ref[1] + ref[2]
 		if !strings.HasPrefix(p, mount+"/") {
 			t.Errorf("%s is not in the mounted Secret (%s)", p, mount)
@@ -339,6 +352,10 @@ func TestKubernetesConfigurationLoads(t *testing.T) {
 		t.Errorf("config check: %q", problems)
 	}
 	t.Logf("warnings: %q", warnings)
+	// The console is on, its accounts read from the Secret's file.
+	if cc := l.Config.Console; cc == nil || cc.AccountsFile != filepath.Join(dir, service.ConsoleAccountsFile) || len(cc.Accounts) > 0 {
+		t.Errorf("the ConfigMap does not turn the console on with its accounts from the Secret: %+v", l.Config.Console)
+	}
 	if g := time.Duration(l.Config.ShutdownGrace); g <= 0 {
 		t.Error("shutdownGrace should be set within the pod's termination grace period")
 	} else if grace, _ := get(dep, "spec.template.spec.terminationGracePeriodSeconds").(float64); g+15*time.Second > time.Duration(grace)*time.Second {
@@ -440,6 +457,24 @@ func TestDockerCompose(t *testing.T) {
 	}
 	if problems := service.CheckSecrets(l.Config); len(problems) > 0 {
 		t.Errorf("compose gateway template: %q", problems)
+	}
+	// The console is on, its accounts from the file secrets init starts.
+	if cc := l.Config.Console; cc == nil || cc.AccountsFile != filepath.Join(dir, service.ConsoleAccountsFile) || cc.SessionKeyFile == "" {
+		t.Errorf("compose gateway template: the console is not on with its accounts from secrets init's file: %+v", l.Config.Console)
+	}
+	// Sessions live in each replica's memory: the balancer sends one
+	// client's /console/ to one replica, with the Host the browser sent
+	// (the console compares a form's Origin with it).
+	lb := str(get(d, "configs.lb.content"))
+	console := regexp.MustCompile(`(?s)location /console/ \{[^}]*proxy_pass http://(\w+);[^}]*\}`).FindStringSubmatch(lb)
+	if console == nil {
+		t.Fatalf("the balancer has no location /console/:\n%s", lb)
+	}
+	if !regexp.MustCompile(`(?s)upstream ` + console[1] + ` \{\s*(ip_hash|hash [^;]+|sticky[^;]*);`).MatchString(lb) {
+		t.Errorf("the balancer's /console/ upstream %s is not sticky:\n%s", console[1], lb)
+	}
+	if !strings.Contains(console[0], "Host $$http_host") {
+		t.Errorf("the balancer's /console/ does not pass the Host with its port:\n%s", console[0])
 	}
 	conf, err := os.ReadFile(filepath.Join(root, "deploy/redis.conf"))
 	if err != nil || !strings.Contains(string(conf), "appendonly yes") {
