@@ -39,7 +39,7 @@ var staticFS embed.FS
 // Account is a staff or operator sign-in of the console.
 type Account struct {
 	Username string `json:"username"`
-	// PasswordHash is a bcrypt hash (`onething console-hash` makes one).
+	// PasswordHash is a bcrypt hash (`onething console adduser` makes one).
 	PasswordHash string   `json:"passwordHash"`
 	Role         string   `json:"role"`  // staff | admin
 	Towns        []string `json:"towns"` // staff: 9-digit town codes, or 511702 for the district office

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -84,25 +85,79 @@ func (cc *ConsoleConfig) accounts() ([]console.Account, error) {
 		if len(cc.Accounts) > 0 {
 			return nil, errors.New("console: accounts 与 accountsFile 只能给一个 / give accounts or accountsFile, not both")
 		}
-		b, err := os.ReadFile(cc.AccountsFile)
-		if err != nil {
-			return nil, fmt.Errorf("console.accountsFile: 读不到账户文件 / cannot read the accounts file: %w", err)
-		}
-		// Strict: a misspelt field (passwordhash) is an error, not an
-		// account without a password.
-		if err := yaml.UnmarshalStrict(b, &list); err != nil {
-			return nil, fmt.Errorf("console.accountsFile (%s): 不是账户列表（JSON 数组或 YAML 列表，每项如 onething console adduser 所印）/ not a list of accounts (a JSON array or YAML list of entries as onething console adduser prints them): %v",
-				cc.AccountsFile, err)
+		var err error
+		if list, err = ReadConsoleAccounts(cc.AccountsFile); err != nil {
+			return nil, fmt.Errorf("console.accountsFile: %w", err)
 		}
 	}
+	return list, uniqueAccounts(list)
+}
+
+// ReadConsoleAccounts reads an accounts file: a JSON array or YAML list of
+// console accounts (an empty file: none). Strict: a misspelt field is an
+// error, not an account without a password.
+func ReadConsoleAccounts(path string) ([]console.Account, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("读不到账户文件 / cannot read the accounts file: %w", err)
+	}
+	var list []console.Account
+	if err := yaml.UnmarshalStrict(b, &list); err != nil {
+		return nil, fmt.Errorf("%s: 不是账户列表（JSON 数组或 YAML 列表，每项如 onething console adduser 所印）/ not a list of accounts (a JSON array or YAML list of entries as onething console adduser prints them): %v",
+			path, err)
+	}
+	return list, nil
+}
+
+// PutConsoleAccount adds an account to an accounts file, or replaces the
+// one of its name (a new password, other towns); the file is written
+// whole again (mode 0600), as a JSON array of one entry a line. It says
+// whether an account was replaced.
+func PutConsoleAccount(path string, a console.Account) (replaced bool, err error) {
+	list, err := ReadConsoleAccounts(path)
+	if err != nil {
+		return false, err
+	}
+	if err := uniqueAccounts(list); err != nil {
+		return false, fmt.Errorf("%s: %w", path, err)
+	}
+	for i := range list {
+		if list[i].Username == a.Username {
+			list[i], replaced = a, true
+		}
+	}
+	if !replaced {
+		list = append(list, a)
+	}
+	var b strings.Builder
+	b.WriteString("[\n")
+	for i, e := range list {
+		line, err := json.Marshal(e)
+		if err != nil {
+			return false, err
+		}
+		b.WriteString("  ")
+		b.Write(line)
+		if i < len(list)-1 {
+			b.WriteString(",")
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString("]\n")
+	return replaced, writeSecret(path, b.String(), true)
+}
+
+// uniqueAccounts refuses an account listed twice (the console would keep
+// the later one without a word).
+func uniqueAccounts(list []console.Account) error {
 	seen := map[string]bool{}
 	for _, a := range list {
 		if seen[a.Username] {
-			return nil, fmt.Errorf("console: 账户 %q 出现两次 / account %q is listed twice", a.Username, a.Username)
+			return fmt.Errorf("console: 账户 %q 出现两次 / account %q is listed twice", a.Username, a.Username)
 		}
 		seen[a.Username] = true
 	}
-	return list, nil
+	return nil
 }
 
 // httpsURL reports whether a base URL is served over https.

@@ -7,6 +7,8 @@
 //	onething status       show (or watch) an application's consolidated status
 //	onething deadletters  list, inspect and replay dead letters (operators)
 //	onething config check validate a configuration, print it with secrets masked
+//	onething secrets init make a random set of the gateway's secrets (one file each)
+//	onething console adduser  a window console account with its bcrypt hash (console.accountsFile)
 //	onething bench        loopback benchmark of intake, end to end and growth (docs/BENCHMARKS.md)
 //	onething version      version, commit, build date and Go version of this binary
 //
