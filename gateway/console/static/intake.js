@@ -57,12 +57,21 @@
       return !el.disabled && el.type !== "hidden" && el.tagName !== "FIELDSET" && el.tagName !== "BUTTON";
     });
   }
+  function enterInField(e) {
+    var t = e.target;
+    return e.key === "Enter" && !e.isComposing && e.keyCode !== 229 && (t.tagName === "INPUT" || t.tagName === "SELECT") &&
+      t.type !== "submit" && t.type !== "button";
+  }
+  // The form is sent by Enter's keypress; a browser that sends one even
+  // though the keydown was handled (automation does) sends nothing either.
+  form.addEventListener("keypress", function (e) {
+    if (enterInField(e)) {
+      e.preventDefault();
+    }
+  });
   form.addEventListener("keydown", function (e) {
     var t = e.target;
-    if (e.key !== "Enter" || e.isComposing || e.keyCode === 229 || (t.tagName !== "INPUT" && t.tagName !== "SELECT")) {
-      return;
-    }
-    if (t.type === "submit" || t.type === "button") {
+    if (!enterInField(e)) {
       return;
     }
     e.preventDefault();
