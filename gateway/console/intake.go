@@ -42,9 +42,7 @@ var sexes = []choice{{c.SexMale, "男", "male"}, {c.SexFemale, "女", "female"}}
 // intakeData is the form page: the values typed, the problems per field.
 type intakeData struct {
 	page
-	F map[string]string
-	// Errors are the problems by field; present: false where a
-	// problem's field has no place of its own on the form.
+	F      map[string]string
 	Errors map[string]string
 	// Counties are the towns the clerk may take applications of, by
 	// county (one county: a plain list; several: grouped).

@@ -81,6 +81,14 @@ func TestIntakeEthnicityIsTheList(t *testing.T) {
 		t.Error("汉族 is not chosen on a new form")
 	}
 
+	u, _ := url.Parse(r.srv.URL)
+	clerk.http.Jar.SetCookies(u, []*http.Cookie{{Name: "lang", Value: "en", Path: "/"}})
+	if _, en := clerk.get("/console/intake"); !strings.Contains(en, `<option value="彝族">Yi</option>`) || !strings.Contains(en, `<option value="female">female</option>`) ||
+		!strings.Contains(en, "</html>") {
+		t.Error("the English form does not name the groups and sexes in English (or did not render whole)")
+	}
+	clerk.http.Jar.SetCookies(u, []*http.Cookie{{Name: "lang", Value: "zh", Path: "/"}})
+
 	f := clerk.form("51170219850307123X")
 	f.Set("ethnicity", "汉")
 	if page := clerk.refused(f); !strings.Contains(page, "民族须从 56 个民族中选择") {
