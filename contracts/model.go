@@ -44,6 +44,12 @@ const (
 	ChannelOffline Channel = "offline" // 综合受理窗口
 )
 
+// Sexes of Applicant.Sex.
+const (
+	SexMale   = "male"   // 男
+	SexFemale = "female" // 女
+)
+
 // HouseholdType is 户籍类别 on the joint form.
 type HouseholdType string
 
@@ -68,9 +74,13 @@ type Submission struct {
 
 // Applicant is 申请人基本情况 plus the facts the items depend on.
 type Applicant struct {
-	Name          string        `json:"name"`
-	IDNumber      string        `json:"idNumber"`
-	BirthDate     string        `json:"birthDate"` // YYYY-MM-DD, must agree with the ID number
+	Name      string `json:"name"`
+	IDNumber  string `json:"idNumber"`
+	BirthDate string `json:"birthDate"` // YYYY-MM-DD, must agree with the ID number
+	// Sex is 性别 of the joint form (附件5): SexMale or SexFemale, or empty
+	// where the sender does not give it; given, it must agree with the ID
+	// number (its 17th digit: odd for men).
+	Sex           string        `json:"sex,omitempty"`
 	Ethnicity     string        `json:"ethnicity"`
 	Mobile        string        `json:"mobile"`
 	Address       Address       `json:"address"`

@@ -142,6 +142,13 @@ func (v *validator) applicant(a *Applicant, today civil.Date) *IDNumber {
 			v.add("applicant.birthDate", "mismatch", "出生日期与公民身份号码不一致", "birthDate does not match the ID number")
 		}
 	}
+	switch {
+	case a.Sex == "":
+	case a.Sex != SexMale && a.Sex != SexFemale:
+		v.add("applicant.sex", "invalid_choice", "性别须为男（male）或女（female）", "sex must be male or female")
+	case id != nil && (a.Sex == SexMale) != id.Male:
+		v.add("applicant.sex", "mismatch", "性别与公民身份号码不一致（第 17 位奇数为男、偶数为女）", "sex does not match the ID number (its 17th digit is odd for men, even for women)")
+	}
 	if v.required("applicant.ethnicity", a.Ethnicity, "民族") {
 		v.maxLen("applicant.ethnicity", a.Ethnicity, 20)
 	}

@@ -31,6 +31,10 @@ func TestValidateAcceptsTheMainCase(t *testing.T) {
 	if errs := s.Validate(today); len(errs) != 0 {
 		t.Fatalf("valid submission refused: %+v", errs)
 	}
+	s.Applicant.Sex = SexMale // the ID number's 17th digit is 3
+	if errs := s.Validate(today); len(errs) != 0 {
+		t.Fatalf("the sex the ID number says refused: %+v", errs)
+	}
 	s.Applicant.Name = "阿卜杜·热合曼" // minority names carry a middle dot
 	if errs := s.Validate(today); len(errs) != 0 {
 		t.Fatalf("name with middle dot refused: %+v", errs)
@@ -50,6 +54,10 @@ func TestValidateListsEveryProblem(t *testing.T) {
 		}, []FieldError{{Field: "applicant.name", Code: "required"}, {Field: "applicant.idNumber", Code: "invalid_checksum"}}},
 		{"birth date disagrees with ID", func(s *Submission) { s.Applicant.BirthDate = "1985-03-08" },
 			[]FieldError{{Field: "applicant.birthDate", Code: "mismatch"}}},
+		{"sex disagrees with ID (odd 17th digit: male)", func(s *Submission) { s.Applicant.Sex = SexFemale },
+			[]FieldError{{Field: "applicant.sex", Code: "mismatch"}}},
+		{"sex not a choice", func(s *Submission) { s.Applicant.Sex = "男" },
+			[]FieldError{{Field: "applicant.sex", Code: "invalid_choice"}}},
 		{"bad mobile and channel", func(s *Submission) { s.Applicant.Mobile = "12345"; s.Channel = "fax" },
 			[]FieldError{{Field: "channel", Code: "invalid_choice"}, {Field: "applicant.mobile", Code: "invalid_phone"}}},
 		{"unknown Tongchuan town", func(s *Submission) { s.Applicant.HouseholdDivision = "511702199" },

@@ -3,7 +3,8 @@
 // gateway at /console/: sign-in, the case list and detail (applicant masked
 // unless revealed, which is audited), the offline intake form of the seed's
 // joint application (附件5), supplements and withdrawals, and operators'
-// pages. Pages are rendered on the server; no script and no outside asset.
+// pages. Pages are rendered on the server and work without script; the
+// console's own small scripts (static/, no outside asset) only help.
 package console
 
 import (
@@ -28,6 +29,7 @@ import (
 	"onething/gateway/auth"
 	"onething/gateway/calendar"
 	"onething/gateway/engine"
+	"onething/gateway/store"
 )
 
 //go:embed templates/*.html
@@ -72,6 +74,9 @@ type Config struct {
 	// audited actions are refused).
 	Audit    func(ctx context.Context, e c.AuditEntry) error
 	Breakers func() map[string]c.BreakerStatus
+	// Drafts keeps the intake form's drafts on the server (nil: the form
+	// offers none).
+	Drafts store.Drafts
 	// Secure marks cookies Secure and sends HSTS (behind TLS: the gateway
 	// sets it whenever its baseUrl is https).
 	Secure bool
@@ -145,6 +150,7 @@ func New(cfg Config) (*Console, error) {
 	k.mux.HandleFunc("POST /console/cases/{id}/withdraw", k.signedIn(k.withdraw))
 	k.mux.HandleFunc("GET /console/intake", k.signedIn(k.intakePage))
 	k.mux.HandleFunc("POST /console/intake", k.signedIn(k.intake))
+	k.mux.HandleFunc("POST /console/intake/draft/delete", k.signedIn(k.discardDraft))
 	k.mux.HandleFunc("GET /console/ops/dead-letters", k.admin(k.deadLetters))
 	k.mux.HandleFunc("POST /console/ops/dead-letters/{task}/replay", k.admin(k.replay))
 	k.mux.HandleFunc("GET /console/ops/health", k.admin(k.health))
@@ -155,7 +161,7 @@ func New(cfg Config) (*Console, error) {
 // ServeHTTP adds the console's security headers to every page.
 func (k *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
-	h.Set("Content-Security-Policy", "default-src 'self'; script-src 'none'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+	h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Referrer-Policy", "same-origin") // "no-referrer" makes browsers send Origin: null on our own form posts
@@ -323,6 +329,7 @@ var flashes = map[string][2]string{
 	"replayed":     {"已重新发送", "replayed"},
 	"nothing":      {"无需重新发送（部门已答复或已处理）", "nothing to replay (already answered)"},
 	"signedout":    {"已退出", "signed out"},
+	"draftdropped": {"草稿已删除", "the draft is deleted"},
 }
 
 func (k *Console) failPage(w http.ResponseWriter, r *http.Request, req *request, status int, zh, en string) {

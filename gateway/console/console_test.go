@@ -103,6 +103,7 @@ func newRigWith(t *testing.T, accounts []Account, log *slog.Logger) *rig {
 			return nil
 		},
 		FindByIDNumber: st.FindByIDNumber,
+		Drafts:         st,
 		Applications: func(ctx context.Context, yield func(*c.Application) bool) error {
 			r.mu.Lock()
 			ids := append([]string(nil), r.ids...)

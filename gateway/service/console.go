@@ -15,6 +15,7 @@ import (
 	"onething/gateway/api"
 	"onething/gateway/auth"
 	"onething/gateway/console"
+	"onething/gateway/store"
 )
 
 // ConsoleConfig turns the window console on at /console/.
@@ -52,7 +53,11 @@ func (s *Service) newConsole(cc *ConsoleConfig, baseURL string, verify func(stri
 	if err != nil {
 		return nil, err
 	}
+	// Both backends keep drafts; a store without them (a test's stand-in)
+	// leaves the form without the button's use.
+	drafts, _ := s.Store.(store.Drafts)
 	return console.New(console.Config{
+		Drafts: drafts,
 		Engine: s.Engine, Calendar: s.Calendar, Accounts: accounts, SessionKey: []byte(key),
 		Secure:      cc.Secure || httpsURL(baseURL),
 		ClientIP:    func(r *http.Request) string { return api.ClientIP(r.Context()) },

@@ -25,9 +25,11 @@ import (
 	"onething/gateway/store"
 )
 
-// auditSwitch is the store with an audit log that can be broken.
+// auditSwitch is the store with an audit log that can be broken (and
+// its drafts, as the gateway's backends have them).
 type auditSwitch struct {
 	store.Store
+	store.Drafts
 	down *atomic.Bool
 }
 
@@ -73,7 +75,7 @@ func serveConsole(t *testing.T, cfg Config) (*httptest.Server, store.Store, *ato
 	}
 	t.Cleanup(func() { st.Close() })
 	down := &atomic.Bool{}
-	s, err := Assemble(cfg, auditSwitch{st, down}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	s, err := Assemble(cfg, auditSwitch{st, st.(store.Drafts), down}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,13 +126,25 @@ func TestConsoleWithdrawNeedsTheAuditLog(t *testing.T) {
 	form := url.Values{"csrf": {csrf}, "name": {"张志明"}, "idNumber": {"51170219850307123X"}, "birthDate": {"1985-03-07"}, "ethnicity": {"汉族"},
 		"mobile": {"13881801234"}, "town": {"511702102"}, "village": {"龙潭村"}, "householdDivision": {"511702102"}, "householdType": {"agricultural"},
 		"dibao": {"1"}, "business": {"cert.new"}, "category": {"4"}, "twoSubsidies": {"1"}, "pension": {"1"}, "medical": {"1"},
-		"medicalIdentity": {"dibao"}, "delivery": {"pickup"}, "attest": {"1"}, "action": {"submit"}}
+		"medicalIdentity": {"dibao"}, "delivery": {"pickup"}, "attest": {"1"}, "action": {"draft"}}
+	// The gateway's store keeps the console's drafts: saved, offered,
+	// and gone once the application is submitted.
+	if resp, page := post("/console/intake", form); resp.StatusCode != http.StatusOK || !strings.Contains(page, "草稿已保存在服务器上") {
+		t.Fatalf("draft: %d", resp.StatusCode)
+	}
+	if _, page := get("/console/intake"); !strings.Contains(page, "/console/intake?draft=resume") {
+		t.Error("the saved draft is not offered")
+	}
+	form.Set("action", "submit")
 	resp, _ = post("/console/intake", form)
 	loc := resp.Header.Get("Location")
 	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, "/console/cases/") {
 		t.Fatalf("intake: %d %s", resp.StatusCode, loc)
 	}
 	id := strings.TrimPrefix(strings.SplitN(loc, "?", 2)[0], "/console/cases/")
+	if _, page := get("/console/intake"); strings.Contains(page, "/console/intake?draft=resume") {
+		t.Error("the draft is still offered after the submit")
+	}
 	// The console's audit entries carry the request id, as the API's do.
 	rid := resp.Header.Get("X-Request-Id")
 	entries, _, err := st.Audit(context.Background(), store.AuditQuery{Limit: 50})

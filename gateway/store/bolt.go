@@ -54,7 +54,7 @@ type Bolt struct {
 
 // ourBuckets are every bucket an onething store has; a file with any
 // other is not onething's.
-var ourBuckets = [][]byte{bucketApps, bucketKeys, bucketJobs, bucketDue, bucketDead, bucketIdx, bucketAudit, bucketMeta, bucketOpen, bucketUnreadable}
+var ourBuckets = [][]byte{bucketApps, bucketKeys, bucketJobs, bucketDue, bucketDead, bucketIdx, bucketAudit, bucketMeta, bucketOpen, bucketUnreadable, bucketDrafts}
 
 // OpenBolt opens the data file at path. With Strict (the gateway) it opens
 // only a store InitBolt made; without (tests), it makes the file and the

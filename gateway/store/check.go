@@ -180,7 +180,7 @@ func checkBoltContents(ctx context.Context, tx *bolt.Tx, rep *CheckReport, c cod
 		}
 	}()
 	for _, name := range ourBuckets {
-		if tx.Bucket(name) == nil && !bytes.Equal(name, bucketUnreadable) {
+		if tx.Bucket(name) == nil && !bytes.Equal(name, bucketUnreadable) && !bytes.Equal(name, bucketDrafts) {
 			rep.problem("bucket %q is missing", name)
 		}
 	}

@@ -24,3 +24,15 @@ func PutRawRecord(t *testing.T, b *Bolt, id string, data []byte) {
 		t.Fatal(err)
 	}
 }
+
+// RawDraft is a draft's stored bytes (nil: none).
+func RawDraft(b *Bolt, owner string) []byte {
+	var out []byte
+	b.db.View(func(tx *bolt.Tx) error {
+		if db := tx.Bucket(bucketDrafts); db != nil {
+			out = append(out, db.Get([]byte(owner))...)
+		}
+		return nil
+	})
+	return out
+}
