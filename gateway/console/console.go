@@ -3,7 +3,9 @@
 // gateway at /console/: sign-in, the case list and detail (applicant masked
 // unless revealed, which is audited), the offline intake form of the seed's
 // joint application (附件5), supplements and withdrawals, and operators'
-// pages. Pages are rendered on the server; no script and no outside asset.
+// pages. Pages are rendered on the server and work without script; one
+// small script of the console's own (static/console.js) refreshes a case's
+// progress in place. No inline script and no outside asset.
 package console
 
 import (
@@ -140,6 +142,7 @@ func New(cfg Config) (*Console, error) {
 	k.mux.HandleFunc("GET /console/{$}", k.signedIn(k.list))
 	k.mux.HandleFunc("POST /console/{$}", k.signedIn(k.list)) // the search form
 	k.mux.HandleFunc("GET /console/cases/{id}", k.signedIn(k.detail))
+	k.mux.HandleFunc("GET /console/cases/{id}/progress", k.signedIn(k.progress))
 	k.mux.HandleFunc("POST /console/cases/{id}/reveal", k.signedIn(k.reveal))
 	k.mux.HandleFunc("POST /console/cases/{id}/supplement", k.signedIn(k.supplement))
 	k.mux.HandleFunc("POST /console/cases/{id}/withdraw", k.signedIn(k.withdraw))
@@ -155,7 +158,7 @@ func New(cfg Config) (*Console, error) {
 // ServeHTTP adds the console's security headers to every page.
 func (k *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
-	h.Set("Content-Security-Policy", "default-src 'self'; script-src 'none'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+	h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Referrer-Policy", "same-origin") // "no-referrer" makes browsers send Origin: null on our own form posts
@@ -286,6 +289,9 @@ type page struct {
 	Flash string
 	Error string
 }
+
+// M is a display name (contracts' table) in the page's language.
+func (p page) M(m c.Message) string { return p.T(m.ZH, m.EN) }
 
 func (k *Console) base(r *http.Request, req *request, title string) page {
 	lang := langOf(r)
