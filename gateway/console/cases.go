@@ -308,7 +308,7 @@ func steps(p page, state, before c.TaskState) []step {
 		switch {
 		case n == stop:
 			cls = "stopped"
-		case n < reached || n == reached && state.Final():
+		case n < reached || n == reached && (state.Final() || stop > 0):
 			cls = "done"
 		case n == reached:
 			cls = "current"
