@@ -6,9 +6,11 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"golang.org/x/net/html"
 
@@ -207,6 +209,11 @@ func TestNoCodeOnTheChinesePages(t *testing.T) {
 			path string
 		}{clerk, "/console/cases/" + id + "/progress"})
 	}
+	anon := &browser{t: t, r: r, http: &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	pages = append(pages, struct {
+		who  *browser
+		path string
+	}{anon, "/console/login"})
 	for _, pg := range pages {
 		status, body := pg.who.get(pg.path)
 		if status != http.StatusOK && status != http.StatusNotFound {
@@ -332,5 +339,44 @@ func TestConsoleScript(t *testing.T) {
 	scripts := regexp.MustCompile(`<script[^>]*>`).FindAllString(page, -1)
 	if !slices.Equal(scripts, []string{`<script src="/console/static/console.js" defer>`}) {
 		t.Errorf("scripts on the page: %q", scripts)
+	}
+}
+
+// A chart's label column fits its longest label: the label's right edge
+// (its x, anchored at the end) leaves room for the text at its width.
+func TestChartLabelsFit(t *testing.T) {
+	long := c.Items[c.ItemMedicalSubsidy].Name.ZH // the longest item name
+	svg := string(barChart("t", []bar{{Label: "P90", Value: 1}, {Label: long, Value: 3, Note: "12 / 15"}}))
+	m := regexp.MustCompile(`<text x="([0-9]+)" y="[0-9]+" text-anchor="end">` + regexp.QuoteMeta(long) + `</text>`).FindStringSubmatch(svg)
+	if m == nil {
+		t.Fatalf("no label for %s: %s", long, svg)
+	}
+	// 13px CJK characters: 13px each at least.
+	if x, _ := strconv.Atoi(m[1]); x < 13*utf8.RuneCountInString(long) {
+		t.Errorf("the label column is %d px for a label of %d CJK characters", x, utf8.RuneCountInString(long))
+	}
+}
+
+// The 时效统计 page has no figure of its own: the plan's figures are
+// labelled as the plan's, and with no finished case every achieved one
+// is "—".
+func TestSLAFiguresComeFromData(t *testing.T) {
+	r := newRig(t)
+	ops := r.signIn("ops", "pw-ops")
+	_, page := ops.get("/console/ops/sla")
+	text := visibleText(t, page)
+	if strings.Contains(text, "按流程") || !strings.Contains(text, "目标（实施方案）") || !strings.Contains(text, "改革前（实施方案）") {
+		t.Error("the four reductions are not labelled as the plan's figures")
+	}
+	_, four, _ := strings.Cut(page, "“四减”")
+	rows := strings.Split(four, "<tr>")[2:]
+	if len(rows) != 4 {
+		t.Fatalf("%d rows of the four reductions", len(rows))
+	}
+	for _, row := range rows {
+		cells := strings.Split(row, "<td>")
+		if len(cells) != 5 || !strings.HasPrefix(cells[4], "—") {
+			t.Errorf("an achieved figure without data: %s", row)
+		}
 	}
 }
