@@ -389,11 +389,20 @@ func (k *Console) renderDetail(w http.ResponseWriter, r *http.Request, req *requ
 	}
 	var tl []timelineRow
 	for _, e := range view.Timeline {
+		// A state change by its states; any other entry by its kind (a
+		// late report with the move it asked for).
 		change := p.M(c.EntryKindName(e.Kind))
+		move := ""
 		if e.From != "" && e.To != "" {
-			change = p.M(c.TaskStateName(e.From)) + " → " + p.M(c.TaskStateName(e.To))
-		} else if e.To != "" {
+			move = p.M(c.TaskStateName(e.From)) + " → " + p.M(c.TaskStateName(e.To))
+		}
+		switch {
+		case e.Kind == "state" && move != "":
+			change = move
+		case e.Kind == "state" && e.To != "":
 			change = p.M(c.TaskStateName(e.To))
+		case e.Kind == "stale_report" && move != "":
+			change += "（" + move + "）"
 		}
 		if e.Note != nil {
 			change += "：" + p.M(*e.Note)

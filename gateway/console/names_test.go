@@ -230,6 +230,10 @@ func TestNoCodeOnTheChinesePages(t *testing.T) {
 	if text := visibleText(t, page); !strings.Contains(text, "已撤回") || !strings.Contains(text, "残疾人证新办") || !strings.Contains(text, "通川区残联") {
 		t.Error("the withdrawn case does not say 已撤回, or its timeline does not name the item and the office")
 	}
+	_, page = clerk.get("/console/cases/" + busy)
+	if text := visibleText(t, page); !strings.Contains(text, "已推送部门 → 部门已受理") || !strings.Contains(text, "部门办理节点") || !strings.Contains(text, "渠道: 窗口") {
+		t.Error("the timeline does not name the moves and milestones, or the channel is not named")
+	}
 	_, page = ops.get("/console/ops/dead-letters")
 	if text := visibleText(t, page); !strings.Contains(text, "部门系统维护中") || !strings.Contains(text, "通川区医保局") {
 		t.Errorf("the dead letter is not named: %s", text)
