@@ -42,15 +42,6 @@ const (
 // AppStates lists the consolidated states, in the order a list shows them.
 var AppStates = []AppState{AppReceived, AppProcessing, AppSupplementRequired, AppCompleted, AppWithdrawn}
 
-// AppStateNames are the consolidated states as people read them.
-var AppStateNames = map[AppState]Message{
-	AppReceived:           {ZH: "已受理", EN: "received"},
-	AppProcessing:         {ZH: "办理中", EN: "processing"},
-	AppSupplementRequired: {ZH: "待补正", EN: "supplement required"},
-	AppCompleted:          {ZH: "已办结", EN: "completed"},
-	AppWithdrawn:          {ZH: "已撤回", EN: "withdrawn"},
-}
-
 // Application is the stored record of one accepted submission.
 type Application struct {
 	ID         string    `json:"id"`
@@ -180,6 +171,8 @@ type Entry struct {
 // Status is the consolidated status of an application.
 type Status struct {
 	State AppState `json:"state"`
+	// StateName is State for people (AppStateName), filled in with it.
+	StateName Message `json:"stateName,omitzero"`
 	// Counts maps a task state to how many tasks are in it.
 	Counts map[TaskState]int `json:"counts"`
 	// NextDue is the earliest due date among unfinished tasks.

@@ -20,10 +20,14 @@ type TaskBrief struct {
 	Item     ItemCode `json:"item"`
 	ItemName Message  `json:"itemName"`
 	Dept     Dept     `json:"dept"`
+	// DeptName is the office that handles the task, with its county
+	// (达川区人社局; DeptName).
+	DeptName Message `json:"deptName"`
 	// County handles the task (six-digit code) and CountyName names it.
 	County      string       `json:"county,omitempty"`
 	CountyName  *Message     `json:"countyName,omitempty"`
 	State       TaskState    `json:"state"`
+	StateName   Message      `json:"stateName"` // State for people (TaskStateName)
 	DependsOn   []string     `json:"dependsOn,omitempty"`
 	CaseNo      string       `json:"caseNo,omitempty"`
 	Reason      *Message     `json:"reason,omitempty"`

@@ -35,7 +35,8 @@ import (
 	"onething/contracts"
 )
 
-// The console's pages and stylesheet are text: check them as plain strings.
+// The console's pages, stylesheet and script are text: check them as plain
+// strings.
 func init() {
 	openapi3filter.RegisterBodyDecoder("text/html", openapi3filter.PlainBodyDecoder)
 	openapi3filter.RegisterBodyDecoder("text/css", openapi3filter.PlainBodyDecoder)

@@ -166,7 +166,7 @@ func (k *Console) list(w http.ResponseWriter, r *http.Request, req *request) {
 	for _, app := range apps[from:to] {
 		var items []string
 		for _, t := range app.Tasks {
-			items = append(items, p.T(c.Items[t.Item].Name.ZH, c.Items[t.Item].Name.EN)+"："+string(t.State))
+			items = append(items, p.M(c.Items[t.Item].Name)+"："+p.M(c.TaskStateName(t.State)))
 		}
 		d, provisional := app.Status.NextDue, false
 		for _, t := range app.Tasks {
@@ -207,13 +207,13 @@ func (k *Console) list(w http.ResponseWriter, r *http.Request, req *request) {
 		Next      string
 		States    []stateOption
 		ItemCodes []c.ItemInfo
-		DeptCodes []c.Dept
+		DeptCodes []named
 		Towns     []named
 		// PostPages: Prev and Next are page numbers to post with the
 		// filter, not links.
 		PostPages bool
 	}{page: p, Q: f, Rows: rows, Total: total, Page: f.Page, PostPages: byIDNumber, States: stateOptions(p),
-		DeptCodes: c.Depts, Towns: towns()}
+		DeptCodes: deptOptions(p), Towns: towns()}
 	for _, code := range itemOrder {
 		data.ItemCodes = append(data.ItemCodes, c.Items[code])
 	}
@@ -240,21 +240,86 @@ func stateOptions(p page) []stateOption {
 	return out
 }
 
-// stateName is a consolidated state as the clerk reads it (已撤回), the
-// code itself for one without a name.
-func stateName(p page, s c.AppState) string {
-	if n, ok := c.AppStateNames[s]; ok {
-		return p.T(n.ZH, n.EN)
+// stateName is a consolidated state as the clerk reads it (已撤回).
+func stateName(p page, s c.AppState) string { return p.M(c.AppStateName(s)) }
+
+// deptOptions are the departments in the list's filter, by their offices.
+func deptOptions(p page) []named {
+	out := make([]named, 0, len(c.Depts))
+	for _, d := range c.Depts {
+		out = append(out, named{Code: string(d), Name: p.M(c.DeptName(d, ""))})
 	}
-	return string(s)
+	return out
 }
 
+// itemRow is one item on the case page: its names, its step indicator
+// and its time left.
 type itemRow struct {
 	c.TaskBrief
+	Name, Dept, State string
+	Steps             []step
+	// Left is the working days left to the due date ("" when final or
+	// unknown).
 	Left string
+	// Final: nothing more will happen to the item.
+	Final bool
 }
 
-type timelineRow struct{ At, Task, Change, Source string }
+// step is one stage of an item's way: 受理 → 已推送 → 部门办理 → 办结.
+type step struct {
+	Label string
+	// Class is done, current, todo, or stopped (the item ended here
+	// without the stage: withdrawn, or parked for an operator).
+	Class string
+}
+
+// stepReached is how far an item in a state has come (1 受理 … 4 办结).
+var stepReached = map[c.TaskState]int{
+	c.TaskPlanned: 1, c.TaskWaiting: 1, c.TaskReady: 1, c.TaskDeadLetter: 1,
+	c.TaskDispatched: 2,
+	c.TaskAccepted:   3, c.TaskInProgress: 3, c.TaskSupplementRequired: 3,
+	c.TaskApproved: 4, c.TaskRejected: 4, c.TaskCancelled: 4,
+}
+
+// steps draws an item's way. A withdrawn item shows the stages it had
+// reached before (before: its state when withdrawn, from the timeline) and
+// ends in 已撤回; a refused one ends in 办结（不予）; a parked one stops at
+// 推送失败.
+func steps(p page, state, before c.TaskState) []step {
+	labels := []string{p.T("受理", "received"), p.T("已推送", "sent"), p.T("部门办理", "in the department"), p.T("办结", "decided")}
+	reached := stepReached[state]
+	stop := 0 // the stage that did not happen, 0: none
+	switch state {
+	case c.TaskCancelled:
+		reached, stop = stepReached[before], 4
+		labels[3] = p.T("已撤回", "withdrawn")
+	case c.TaskRejected:
+		labels[3] = p.T("办结（不予）", "decided (refused)")
+	case c.TaskApproved:
+		labels[3] = p.T("办结（准予）", "decided (granted)")
+	case c.TaskDeadLetter:
+		stop = 2
+		labels[1] = p.T("推送失败", "sending failed")
+	}
+	out := make([]step, len(labels))
+	for i, l := range labels {
+		n := i + 1
+		cls := "todo"
+		switch {
+		case n == stop:
+			cls = "stopped"
+		case n < reached || n == reached && (state.Final() || stop > 0):
+			cls = "done"
+		case n == reached:
+			cls = "current"
+		}
+		out[i] = step{Label: l, Class: cls}
+	}
+	return out
+}
+
+// timelineRow is one line of the case's timeline, named for people.
+type timelineRow struct{ At, Item, Change, Source string }
 
 func (k *Console) detail(w http.ResponseWriter, r *http.Request, req *request) {
 	if app := k.load(w, r, req); app != nil {
@@ -262,10 +327,44 @@ func (k *Console) detail(w http.ResponseWriter, r *http.Request, req *request) {
 	}
 }
 
-func (k *Console) renderDetail(w http.ResponseWriter, r *http.Request, req *request, app *c.Application, revealed *c.Applicant, reasonErr string) {
+// progress is the items section of the case page alone, for the page's
+// script to refresh it in place (the same access rule as the page).
+func (k *Console) progress(w http.ResponseWriter, r *http.Request, req *request) {
+	app := k.load(w, r, req)
+	if app == nil {
+		return
+	}
 	view := k.cfg.Engine.Flow.View(app)
 	p := k.base(r, req, "办件详情")
+	k.render(w, http.StatusOK, "items", caseItems{page: p, View: view, Items: k.itemRows(p, view)})
+}
+
+// caseItems is what the items section shows.
+type caseItems struct {
+	page
+	View  c.ApplicationView
+	Items []itemRow
+}
+
+// Live reports whether some item is not final yet: the page refreshes its
+// items while so.
+func (d caseItems) Live() bool {
+	for _, it := range d.Items {
+		if !it.Final {
+			return true
+		}
+	}
+	return false
+}
+
+func (k *Console) itemRows(p page, view c.ApplicationView) []itemRow {
 	now := k.cfg.Engine.Flow.Now() // business today, for the working days left
+	before := map[string]c.TaskState{}
+	for _, e := range view.Timeline {
+		if e.Kind == "state" && e.To == c.TaskCancelled {
+			before[e.TaskID] = e.From
+		}
+	}
 	items := make([]itemRow, 0, len(view.Items))
 	for _, it := range view.Items {
 		left := ""
@@ -275,31 +374,57 @@ func (k *Console) renderDetail(w http.ResponseWriter, r *http.Request, req *requ
 				left = strconv.Itoa(n)
 			}
 		}
-		items = append(items, itemRow{TaskBrief: it, Left: left})
+		items = append(items, itemRow{TaskBrief: it, Name: p.M(it.ItemName), Dept: p.M(it.DeptName), State: p.M(it.StateName),
+			Steps: steps(p, it.State, before[it.TaskID]), Left: left, Final: it.State.Final()})
+	}
+	return items
+}
+
+func (k *Console) renderDetail(w http.ResponseWriter, r *http.Request, req *request, app *c.Application, revealed *c.Applicant, reasonErr string) {
+	view := k.cfg.Engine.Flow.View(app)
+	p := k.base(r, req, "办件详情")
+	names, counties := map[string]string{}, map[string]string{}
+	for _, it := range view.Items {
+		names[it.TaskID], counties[it.TaskID] = p.M(it.ItemName), it.County
 	}
 	var tl []timelineRow
 	for _, e := range view.Timeline {
-		change := string(e.From) + " → " + string(e.To)
-		if e.To == "" {
-			change = e.Kind
+		// A state change by its states; any other entry by its kind (a
+		// late report with the move it asked for).
+		change := p.M(c.EntryKindName(e.Kind))
+		move := ""
+		if e.From != "" && e.To != "" {
+			move = p.M(c.TaskStateName(e.From)) + " → " + p.M(c.TaskStateName(e.To))
+		}
+		switch {
+		case e.Kind == "state" && move != "":
+			change = move
+		case e.Kind == "state" && e.To != "":
+			change = p.M(c.TaskStateName(e.To))
+		case e.Kind == "stale_report" && move != "":
+			change += "（" + move + "）"
 		}
 		if e.Note != nil {
-			change += "：" + p.T(e.Note.ZH, e.Note.EN)
+			change += "：" + p.M(*e.Note)
 		}
-		tl = append(tl, timelineRow{At: civil.Display(e.At), Task: e.TaskID, Change: change, Source: e.Source})
+		item := names[e.TaskID]
+		if e.TaskID == "" {
+			item = p.T("整件", "whole case")
+		}
+		tl = append(tl, timelineRow{At: civil.Display(e.At), Item: item, Change: change, Source: p.M(c.SourceName(e.Source, counties[e.TaskID]))})
 	}
 	k.render(w, http.StatusOK, "detail", struct {
-		page
-		View        c.ApplicationView
+		caseItems
 		StateName   string
+		Channel     string
 		Received    string
 		TownName    string
-		Items       []itemRow
 		Timeline    []timelineRow
 		Revealed    *c.Applicant
 		ReasonError string
-	}{page: p, View: view, StateName: stateName(p, view.Status.State), Received: civil.Display(view.ReceivedAt), TownName: townName(app.Applicant.HouseholdDivision),
-		Items: items, Timeline: tl, Revealed: revealed, ReasonError: reasonErr})
+	}{caseItems: caseItems{page: p, View: view, Items: k.itemRows(p, view)}, StateName: stateName(p, view.Status.State), Channel: p.M(c.ChannelName(view.Channel)),
+		Received: civil.Display(view.ReceivedAt), TownName: townName(app.Applicant.HouseholdDivision),
+		Timeline: tl, Revealed: revealed, ReasonError: reasonErr})
 }
 
 // reveal shows the full applicant, for a stated reason, and audits it.

@@ -4,7 +4,9 @@
 // unless revealed, which is audited), the offline intake form of the seed's
 // joint application (附件5), supplements and withdrawals, and operators'
 // pages. Pages are rendered on the server and work without script; the
-// console's own small scripts (static/, no outside asset) only help.
+// console's own small scripts (static/: console.js refreshes a case's
+// progress in place, intake.js helps the intake form) only help. No inline
+// script and no outside asset.
 package console
 
 import (
@@ -145,6 +147,7 @@ func New(cfg Config) (*Console, error) {
 	k.mux.HandleFunc("GET /console/{$}", k.signedIn(k.list))
 	k.mux.HandleFunc("POST /console/{$}", k.signedIn(k.list)) // the search form
 	k.mux.HandleFunc("GET /console/cases/{id}", k.signedIn(k.detail))
+	k.mux.HandleFunc("GET /console/cases/{id}/progress", k.signedIn(k.progress))
 	k.mux.HandleFunc("POST /console/cases/{id}/reveal", k.signedIn(k.reveal))
 	k.mux.HandleFunc("POST /console/cases/{id}/supplement", k.signedIn(k.supplement))
 	k.mux.HandleFunc("POST /console/cases/{id}/withdraw", k.signedIn(k.withdraw))
@@ -292,6 +295,9 @@ type page struct {
 	Flash string
 	Error string
 }
+
+// M is a display name (contracts' table) in the page's language.
+func (p page) M(m c.Message) string { return p.T(m.ZH, m.EN) }
 
 func (k *Console) base(r *http.Request, req *request, title string) page {
 	lang := langOf(r)

@@ -25,10 +25,35 @@ func (k *Console) deadLetters(w http.ResponseWriter, r *http.Request, req *reque
 		k.failPage(w, r, req, http.StatusServiceUnavailable, "暂时无法读取死信", "cannot read the dead letters now")
 		return
 	}
+	p := k.base(r, req, "死信处理")
+	rows := make([]deadLetterRow, 0, len(list))
+	for _, dl := range list {
+		county := ""
+		if app, err := k.cfg.Engine.Store.Get(r.Context(), dl.ApplicationID); err == nil {
+			if t := app.Task(dl.TaskID); t != nil {
+				county = c.TaskCounty(app, t)
+			}
+		}
+		kind, _, _ := strings.Cut(dl.JobID, ":")
+		name, detail := c.DispatchErrorName(dl.LastError)
+		row := deadLetterRow{DeadLetter: dl, Dept: p.M(c.DeptName(dl.Dept, county)), Job: p.M(c.JobKindName(kind)), Error: p.M(name), ErrorDetail: detail}
+		if info, ok := c.Items[dl.Item]; ok {
+			row.ItemName = p.M(info.Name)
+		}
+		rows = append(rows, row)
+	}
 	k.render(w, http.StatusOK, "deadletters", struct {
 		page
-		DeadLetters []c.DeadLetter
-	}{k.base(r, req, "死信处理"), list})
+		DeadLetters []deadLetterRow
+	}{p, rows})
+}
+
+// deadLetterRow is a dead letter named for people: its office, item, job
+// and error from the display table (the error's HTTP status, or the text
+// of an error the table does not know, beside it).
+type deadLetterRow struct {
+	c.DeadLetter
+	Dept, ItemName, Job, Error, ErrorDetail string
 }
 
 func (k *Console) replay(w http.ResponseWriter, r *http.Request, req *request) {
@@ -53,14 +78,15 @@ func (k *Console) replay(w http.ResponseWriter, r *http.Request, req *request) {
 }
 
 type breakerRow struct {
-	Name, State, Rate  string
-	Requests, Failures uint32
+	Name, State, StateName, Rate string
+	Requests, Failures           uint32
 }
 
 func (k *Console) health(w http.ResponseWriter, r *http.Request, req *request) {
 	if !k.audit(w, r, req, c.AuditEntry{Action: c.AuditBreakers}) {
 		return
 	}
+	p := k.base(r, req, "部门接口状态")
 	var rows []breakerRow
 	if k.cfg.Breakers != nil {
 		for name, b := range k.cfg.Breakers() {
@@ -68,7 +94,8 @@ func (k *Console) health(w http.ResponseWriter, r *http.Request, req *request) {
 			if b.Requests > 0 {
 				rate = fmt.Sprintf("%.1f%%", 100*float64(b.Failures)/float64(b.Requests))
 			}
-			rows = append(rows, breakerRow{Name: name, State: b.State, Requests: b.Requests, Failures: b.Failures, Rate: rate})
+			rows = append(rows, breakerRow{Name: p.M(c.SystemName(name)), State: b.State, StateName: p.M(c.BreakerStateName(b.State)),
+				Requests: b.Requests, Failures: b.Failures, Rate: rate})
 		}
 	}
 	sort.Slice(rows, func(i, j int) bool { return rows[i].Name < rows[j].Name })
@@ -82,7 +109,7 @@ func (k *Console) health(w http.ResponseWriter, r *http.Request, req *request) {
 		Breakers  []breakerRow
 		Queue     any
 		OldestDue string
-	}{k.base(r, req, "部门接口状态"), rows, q, oldest})
+	}{p, rows, q, oldest})
 }
 
 type durationRow struct {
@@ -155,10 +182,10 @@ func (k *Console) sla(w http.ResponseWriter, r *http.Request, req *request) {
 	}
 	var stateBars, overdueBars, durBars []bar
 	for _, s := range []c.TaskState{c.TaskWaiting, c.TaskReady, c.TaskDispatched, c.TaskAccepted, c.TaskInProgress, c.TaskSupplementRequired, c.TaskApproved, c.TaskRejected, c.TaskCancelled, c.TaskDeadLetter} {
-		stateBars = append(stateBars, bar{string(s), float64(byState[s]), ""})
+		stateBars = append(stateBars, bar{p.M(c.TaskStateName(s)), float64(byState[s]), ""})
 	}
 	for _, d := range c.Depts {
-		overdueBars = append(overdueBars, bar{string(d), float64(overdue[d]), ""})
+		overdueBars = append(overdueBars, bar{p.M(c.DeptName(d, "")), float64(overdue[d]), ""})
 	}
 	var rows []durationRow
 	for _, code := range itemOrder {
@@ -182,17 +209,47 @@ func (k *Console) sla(w http.ResponseWriter, r *http.Request, req *request) {
 		return fmt.Sprintf("%.1f", float64(sum)/float64(len(v)))
 	}
 	sort.Ints(whole)
-	four := struct{ Days, Steps, Materials, Trips string }{Days: "—", Steps: p.T("13（按流程）", "13 (by design)"), Materials: avg(materials), Trips: avg(trips)}
+	// The achieved figures, from the finished cases; the number of
+	// 环节 is not something the gateway records, so it has none.
+	achieved := map[string]string{"days": "—", "steps": "—", "materials": avg(materials), "trips": avg(trips)}
 	if len(whole) > 0 {
-		four.Days = fmt.Sprintf("%s (P90 %d)", avg(whole), percentile(whole, 0.9))
+		achieved["days"] = fmt.Sprintf("%s (P90 %d)", avg(whole), percentile(whole, 0.9))
+	}
+	var four []fourRow
+	for _, t := range planTargets {
+		four = append(four, fourRow{Name: p.M(t.Name), Before: t.Before, Target: t.Target, Achieved: achieved[t.Key]})
 	}
 	k.render(w, http.StatusOK, "sla", struct {
 		page
 		StateChart, OverdueChart, DurationChart template.HTML
 		Durations                               []durationRow
-		Four                                    any
+		Four                                    []fourRow
+		Finished                                int
 	}{page: p, StateChart: barChart(p.T("事项状态分布", "Items by state"), stateBars), OverdueChart: barChart(p.T("各部门超期事项", "Overdue by department"), overdueBars),
-		DurationChart: barChart(p.T("P90 办理工作日 / 法定时限", "P90 working days / legal limit"), durBars), Durations: rows, Four: four})
+		DurationChart: barChart(p.T("P90 办理工作日 / 法定时限", "P90 working days / legal limit"), durBars), Durations: rows, Four: four, Finished: len(whole)})
+}
+
+// planTargets are the "四减" of the district's implementation plan
+// (通区民发〔2022〕50号, ../shared/DOMAIN.md): the figure before the reform
+// and the plan's target. They are the plan's words, not measurements; the
+// page labels them so, beside what the finished cases show.
+var planTargets = []struct {
+	Key            string
+	Name           c.Message
+	Before, Target int
+}{
+	{"days", c.Message{ZH: "办理时限（工作日）", EN: "Time limit (working days)"}, 60, c.WholeLimitDays},
+	{"steps", c.Message{ZH: "环节数", EN: "Steps"}, 16, 13},
+	{"materials", c.Message{ZH: "申报材料（份）", EN: "Materials"}, 14, 7},
+	{"trips", c.Message{ZH: "跑动次数", EN: "Trips"}, 6, 1},
+}
+
+// fourRow is one of the "four reductions": the plan's figures and the
+// achieved one ("—" where the data has none).
+type fourRow struct {
+	Name           string
+	Before, Target int
+	Achieved       string
 }
 
 type bar struct {
@@ -211,12 +268,19 @@ func barChart(title string, bars []bar) template.HTML {
 	for _, b := range bars {
 		maxV = max(maxV, b.Value)
 	}
-	const labelW, barW, rowH = 220, 420, 26
+	// The label column fits the longest label (a CJK character is about
+	// twice as wide as a Latin one at the chart's 13px), so none is clipped.
+	const barW, rowH = 420, 26
+	labelW, noteW := 40, 40
+	for _, b := range bars {
+		labelW = max(labelW, textWidth(b.Label)+16)
+		noteW = max(noteW, textWidth(b.Note)+16)
+	}
 	hgt := len(bars)*rowH + 10
 	var sb strings.Builder
 	var alt []string
 	fmt.Fprintf(&sb, `<svg role="img" aria-label="%s" width="%d" height="%d" viewBox="0 0 %d %d" xmlns="http://www.w3.org/2000/svg">`,
-		html.EscapeString(title), labelW+barW+80, hgt, labelW+barW+80, hgt)
+		html.EscapeString(title), labelW+barW+noteW, hgt, labelW+barW+noteW, hgt)
 	for i, b := range bars {
 		y := i*rowH + 5
 		w := int(b.Value / maxV * barW)
@@ -230,4 +294,19 @@ func barChart(title string, bars []bar) template.HTML {
 	}
 	sb.WriteString(`</svg><p class="muted">` + html.EscapeString(strings.Join(alt, "；")) + `</p>`)
 	return template.HTML(sb.String())
+}
+
+// textWidth estimates the width in pixels of a text at 13px: CJK and
+// full-width characters about 14px, others about 8px (generous, so the
+// estimate errs towards room to spare).
+func textWidth(s string) int {
+	w := 0
+	for _, r := range s {
+		if r >= 0x2E80 {
+			w += 14
+		} else {
+			w += 8
+		}
+	}
+	return w
 }

@@ -26,6 +26,20 @@ func init() { UseCounties(counties.Default()) }
 func UseCounties(s *counties.Set) {
 	inForce.Store(s)
 	c.SetTownRule(townRule)
+	c.SetCountyNamer(countyName)
+}
+
+// countyName names a county by its pack (达川区 / Dachuan District).
+func countyName(code string) (c.Message, bool) {
+	p, ok := Counties().County(code)
+	if !ok || len(code) != 6 {
+		return c.Message{}, false
+	}
+	en := p.NameEN
+	if en == "" {
+		en = p.Name
+	}
+	return c.Message{ZH: p.Name, EN: en}, true
 }
 
 // Counties are the county rule packs in force.

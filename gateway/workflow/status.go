@@ -54,6 +54,7 @@ func (w *Workflow) Recompute(app *c.Application) {
 		s.State = c.AppReceived
 	}
 	sort.Strings(s.Overdue)
+	s.StateName = c.AppStateName(s.State)
 	s.DueDate, s.Provisional = app.Status.DueDate, app.Status.Provisional
 	app.Status = s
 }

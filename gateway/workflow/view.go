@@ -17,8 +17,10 @@ func (w *Workflow) Briefs(app *c.Application) []c.TaskBrief {
 func (w *Workflow) briefs(app *c.Application, m *c.FreeTextMasker) []c.TaskBrief {
 	out := make([]c.TaskBrief, 0, len(app.Tasks))
 	for _, t := range app.Tasks {
+		county := c.TaskCounty(app, t)
 		out = append(out, c.TaskBrief{
-			TaskID: t.ID, Item: t.Item, ItemName: c.Items[t.Item].Name, Dept: t.Dept, County: c.TaskCounty(app, t), CountyName: countyName(c.TaskCounty(app, t)), State: t.State,
+			TaskID: t.ID, Item: t.Item, ItemName: c.Items[t.Item].Name, Dept: t.Dept, DeptName: c.DeptName(t.Dept, county),
+			County: county, CountyName: countyName(county), State: t.State, StateName: c.TaskStateName(t.State),
 			DependsOn: t.DependsOn, CaseNo: t.CaseNo, Reason: maskedMessage(t.Reason, m), Result: maskedResult(t.Result, m),
 			Certificate: maskedCert(t.Certificate), Milestones: chinaMilestones(t.Milestones), Supplement: maskedSupplement(t.Supplement, m), DueDate: t.DueDate,
 			Overdue: w.Overdue(t), Provisional: t.DueProvisional && t.DueDate != "", UpdatedAt: civil.In(t.UpdatedAt),
