@@ -466,7 +466,7 @@ func TestManifestCoversExamples(t *testing.T) {
 		"withdrawal-result.json", "case-supplement-request.json", "case-cancel-request.json",
 		"case-response-in-progress.json", "error-conflict.json",
 		"case-view.json", "dead-letters.json", "replay-result.json", "breakers.json",
-		"faults.json", "mock-stats.json",
+		"faults.json", "mock-stats.json", "mock-pushes.json",
 	} {
 		if _, ok := m[f]; !ok {
 			t.Errorf("required example %s is missing", f)
@@ -510,7 +510,7 @@ var goTypes = map[string]func() any{
 // schemaOnly are the goTypes of examples of the mocks' admin API: contracts
 // must not import mocks, so those examples are checked against their schema
 // only (their manifest note says so), and only in mocks-admin.yaml.
-var schemaOnly = map[string]bool{"mocks.Faults": true, "mocks.Stats": true}
+var schemaOnly = map[string]bool{"mocks.Faults": true, "mocks.Stats": true, "mocks.PushesReport": true}
 
 // TestExamples checks each example against the schema of its operation,
 // decodes it strictly into its Go type, and checks that what Go writes back

@@ -221,7 +221,7 @@ func TestFaultsAdminAndInjection(t *testing.T) {
 // The examples of contracts/openapi/mocks-admin.yaml are what these types
 // read and write (the contracts package cannot import mocks to check it).
 func TestMockAdminExamplesDecode(t *testing.T) {
-	for name, v := range map[string]any{"faults.json": &Faults{}, "mock-stats.json": &Stats{}} {
+	for name, v := range map[string]any{"faults.json": &Faults{}, "mock-stats.json": &Stats{}, "mock-pushes.json": &PushesReport{}} {
 		raw, err := contracts.Example(name)
 		if err != nil {
 			t.Fatal(err)

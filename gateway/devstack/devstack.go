@@ -55,6 +55,13 @@ type Options struct {
 	// default), "sm3", "sm3+sm4" (SM3 signature, SM4-GCM bodies), "jwt"
 	// (ES256), "jwt-rs256", "jwt-hs256" (see signing.go).
 	Signing map[c.Dept]string
+	// PortalURL, when set, is the portal's status receiver the gateway
+	// pushes to instead of the mock portal (`onething dev --portal-url`):
+	// an absolute http(s) URL, see ReceiverURL.
+	PortalURL string
+	// KeepPushes is how many pushes the mock portal keeps as received
+	// (0: mocks.DefaultKeepPushes).
+	KeepPushes int
 }
 
 // DazhouCounties are the counties `onething dev` configures, the home
@@ -132,6 +139,13 @@ func Start(opts Options) (*Stack, error) {
 	}
 	if opts.Log == nil {
 		opts.Log = slog.Default()
+	}
+	var pushBase, pushPath string
+	if opts.PortalURL != "" {
+		var err error
+		if pushBase, pushPath, err = ReceiverURL(opts.PortalURL); err != nil {
+			return nil, fmt.Errorf("portal URL: %w", err)
+		}
 	}
 	s := &Stack{opts: opts, Depts: map[c.Dept]*mocks.Dept{}, CountyMocks: map[c.Dept]*mocks.Counties{}, MockURLs: map[string]string{},
 		PortalSecret: NewSecret(), PushSecret: NewSecret(), ReadToken: token(), AdminToken: token(),
@@ -250,12 +264,18 @@ func Start(opts Options) (*Stack, error) {
 		s.Stop()
 		return nil, err
 	}
+	if opts.KeepPushes > 0 {
+		s.Portal.Keep(opts.KeepPushes)
+	}
 	if s.MockURLs["portal"], err = s.serve("portal", port(opts.MockBasePort, 4), s.Portal.Handler()); err != nil {
 		gwLn.Close()
 		s.Stop()
 		return nil, err
 	}
 	cfg.PortalPushURL = s.MockURLs["portal"]
+	if opts.PortalURL != "" {
+		cfg.PortalPushURL, cfg.PortalPushPath = pushBase, pushPath
+	}
 	if opts.Tune != nil {
 		opts.Tune(&cfg)
 	}

@@ -161,6 +161,11 @@ func TestUsageErrorsExitTwo(t *testing.T) {
 		{[]string{"dev", "--clock-rate", "0"}, "--clock-rate"},
 		{[]string{"dev", "--clock-rate", "1e9"}, "--clock-rate"},
 		{[]string{"dev", "--clock-rate", "fast"}, "fast"},
+		{[]string{"dev", "--portal-url", "ftp://127.0.0.1:9000/hooks"}, "--portal-url"},
+		{[]string{"dev", "--portal-url", "/hooks"}, "--portal-url"},
+		{[]string{"dev", "--portal-url", "127.0.0.1:9000/hooks"}, "--portal-url"},
+		{[]string{"dev", "--portal-url", "http://127.0.0.1:9000/hooks#x"}, "--portal-url"},
+		{[]string{"dev", "--keep-pushes", "0"}, "--keep-pushes"},
 		{[]string{"serve", "--config", filepath.Join(dir, "none.yaml"), "--now", "2026-12-05T07:43:00+08:00"}, "--now"}, // never a fake clock
 		{[]string{"serve", "--config", filepath.Join(dir, "none.yaml"), "--clock-rate", "3600"}, "--clock-rate"},
 		{[]string{"mocks", "--config-template", "x.json"}, "--config-out"},

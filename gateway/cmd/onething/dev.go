@@ -19,6 +19,7 @@ import (
 	c "onething/contracts"
 	"onething/gateway/calendar"
 	"onething/gateway/devstack"
+	"onething/gateway/secrets"
 	"onething/mocks"
 )
 
@@ -32,21 +33,36 @@ func newDevCmd() *cobra.Command {
 		faults         string
 		now            string
 		clockRate      float64
+		printConfig    string
+		portalURL      string
+		keepPushes     int
 	)
 	cmd := &cobra.Command{
 		Use:   "dev",
 		Short: "开发环境：网关 + 全部模拟部门 + 内嵌存储，一个进程 / gateway + all mocks + embedded store, one process",
 		Long: `开发环境：网关 + 全部模拟部门 + 模拟门户 + 内嵌存储，一个进程 / the gateway, the four mock
 departments, the mock portal and an embedded store in one process, with development secrets
-new each run. It prints the addresses, the secrets and the console logins (the banner's
-labelled lines are stable: scripts read them), then runs until Ctrl-C.`,
+new each run. It prints the addresses and every development credential (the portal's
+signing and push secrets, each department system's event secret and appKey secret, the
+tokens, the console logins; the banner's labelled lines are stable: scripts read them, and
+--print-config writes the same as JSON), then runs until Ctrl-C.`,
 		Example: `  onething dev
   onething dev --port 0 --mock-port 0 --data /tmp/onething-dev
   onething dev --faults '{"errorRate":0.2,"duplicateRate":0.1}'
   onething dev --now 2026-12-05T07:43:00+08:00
-  onething dev --now 2026-12-05T07:43:00+08:00 --clock-rate 3600`,
+  onething dev --now 2026-12-05T07:43:00+08:00 --clock-rate 3600
+  onething dev --print-config dev-credentials.json
+  onething dev --portal-url http://127.0.0.1:9000/onething/status-events`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts := devstack.Options{Dir: dir, GatewayPort: port, MockBasePort: mockPort, Delay: delay}
+			opts := devstack.Options{Dir: dir, GatewayPort: port, MockBasePort: mockPort, Delay: delay, PortalURL: portalURL, KeepPushes: keepPushes}
+			if portalURL != "" {
+				if _, _, err := devstack.ReceiverURL(portalURL); err != nil {
+					return usageErrorf("--portal-url %q: %v", secrets.RedactURL(portalURL), err)
+				}
+			}
+			if keepPushes < 1 {
+				return usageErrorf("--keep-pushes: 须至少为 1 / must be at least 1")
+			}
 			clock, err := businessClock(now, clockRate, cmd.Flags().Changed("now"), cmd.Flags().Changed("clock-rate"))
 			if err != nil {
 				return err
@@ -76,9 +92,21 @@ labelled lines are stable: scripts read them), then runs until Ctrl-C.`,
 			if err != nil {
 				return err
 			}
+			creds := st.Credentials()
+			if printConfig != "" {
+				data, err := json.MarshalIndent(creds, "", "  ")
+				if err == nil {
+					err = writeWhole(printConfig, append(data, '\n'))
+				}
+				if err != nil {
+					st.Stop()
+					return fmt.Errorf("--print-config %s: %w", printConfig, err)
+				}
+			}
 			self := selfCommand()
 			fmt.Fprintf(cmd.OutOrStdout(), `
 onething dev is running (gateway + mock departments + mock portal, embedded store in %s)
+onething dev 已启动（网关 + 模拟部门 + 模拟门户，内嵌存储在 %s）
 
   gateway          %s
   mock cdpf        %s
@@ -88,11 +116,16 @@ onething dev is running (gateway + mock departments + mock portal, embedded stor
   mock portal      %s   (received pushes: %s/_mock/pushes)
 
 development secrets (new each run, for this machine only):
+开发用密钥（每次运行重新生成，仅限本机；门户签名密钥 portal signing secret：门户提交申请时用它签名）:
   portal signing secret   %s
-  read token              %s   (district-office staff: reads every application, asks the guide)
-  admin token             %s   (dead letters, breakers: /v1/admin/…)
+  push secret             %s   (推送签名密钥：状态推送用它签名，接收端用它验签 / status pushes are signed with it: verify them with it)
+  status pushes to        %s   (状态推送发往 / where status pushes go%s)
+  read token              %s   (区县经办人员：查看全部申请、使用办事指引 / district-office staff: reads every application, asks the guide)
+  admin token             %s   (运维：死信、熔断 / dead letters, breakers: /v1/admin/…)
 
+%s
 the window console: %s/console/
+窗口控制台账户（用户名 / 密码）/ the window console's accounts (name / password):
   clerk of 罗江镇         clerk / %s
   operator                ops / %s
 
@@ -100,10 +133,12 @@ send the bundled example (the seed's main case), then watch it:
   %s submit --url %s --secret %s --new-ref %s
   %s status --url %s --token %s --watch APPLICATION_ID
 
-%s%sCtrl-C stops everything.
-`, dir, st.GatewayURL, st.MockURLs["cdpf"], st.MockURLs["civil"], st.MockURLs["hrss"], st.MockURLs["medical"],
-				st.MockURLs["portal"], st.MockURLs["portal"], st.PortalSecret, st.ReadToken, st.AdminToken, st.GatewayURL, st.ClerkPassword, st.OpsPassword,
-				self, st.GatewayURL, st.PortalSecret, exampleSubmission(), self, st.GatewayURL, st.ReadToken, countiesBanner(st), clockBanner(clock))
+%s%s%sCtrl-C stops everything.
+`, dir, dir, st.GatewayURL, st.MockURLs["cdpf"], st.MockURLs["civil"], st.MockURLs["hrss"], st.MockURLs["medical"],
+				st.MockURLs["portal"], st.MockURLs["portal"], st.PortalSecret, st.PushSecret, creds.Portal.ReceiverURL, receiverNote(portalURL),
+				st.ReadToken, st.AdminToken, departmentsBanner(creds), st.GatewayURL, st.ClerkPassword, st.OpsPassword,
+				self, st.GatewayURL, st.PortalSecret, exampleSubmission(), self, st.GatewayURL, st.ReadToken, countiesBanner(st), clockBanner(clock),
+				printConfigBanner(printConfig))
 			<-ctx.Done()
 			fmt.Fprintln(cmd.OutOrStdout(), "stopping…")
 			return st.Stop()
@@ -116,6 +151,9 @@ send the bundled example (the seed's main case), then watch it:
 	fs.DurationVar(&delay, "delay", 300*time.Millisecond, "mock departments' delay between events")
 	fs.StringVar(&now, "now", "", "business clock start, RFC 3339 with offset (e.g. 2026-12-05T07:43:00+08:00): today, validity, ages, due dates and overdue flags of gateway and mocks run from it; signatures, tokens, sessions and rate limits stay on the real clock")
 	fs.Float64Var(&clockRate, "clock-rate", 1, "business seconds per real second (3600: an hour each second); with --now, or from the real time")
+	fs.StringVar(&printConfig, "print-config", "", "also write every development credential to this file as JSON (mode 0600; README: Development credentials)")
+	fs.StringVar(&portalURL, "portal-url", "", "send the status pushes to your own receiver at this absolute http(s) URL instead of the mock portal (signed with the push secret)")
+	fs.IntVar(&keepPushes, "keep-pushes", mocks.DefaultKeepPushes, "how many pushes the mock portal keeps with their headers and bodies (GET /_mock/pushes)")
 	fs.StringVar(&faults, "faults", "", `faults every mock department injects, as JSON, e.g. '{"errorRate":0.2,"duplicateRate":0.1}' (see README)`)
 	return cmd
 }
@@ -254,4 +292,45 @@ func clockBanner(clock *civil.Shifted) string {
   sessions, replay windows and rate limits stay on the real clock
 
 `, civil.Format(clock.Now()), clock.Rate(), civil.Today(clock))
+}
+
+// deptNames are the departments' short Chinese names, for the banner.
+var deptNames = map[c.Dept]string{c.DeptCDPF: "残联", c.DeptCivil: "民政", c.DeptHRSS: "人社", c.DeptMedical: "医保"}
+
+// departmentsBanner is the banner's paragraph on the department systems:
+// per endpoint, its event secret and its appKey with the appKey secret.
+func departmentsBanner(cr devstack.Credentials) string {
+	var b strings.Builder
+	b.WriteString(`department systems (per endpoint: events are posted to ` + cr.GatewayURL + `/v1/departments/{dept}/events
+signed with the event secret, Standard Webhooks; the gateway's requests to a system carry its appKey,
+signed with the appKey secret):
+部门系统（每个端点：事件发往上述地址，用事件签名密钥 event secret 按 Standard Webhooks 签名；网关调用部门系统时
+带 appKey，用 appKey 密钥签名）:
+`)
+	for _, d := range cr.Departments {
+		where := "全国 / national"
+		if d.County != "" {
+			where = d.County + " " + c.Divisions[d.County]
+		}
+		fmt.Fprintf(&b, "  %-15s %s %s   %s\n", d.Endpoint, deptNames[c.Dept(d.Dept)], where, d.BaseURL)
+		fmt.Fprintf(&b, "    event secret    %s\n", d.EventSecret)
+		fmt.Fprintf(&b, "    appKey secret   %s / %s\n", d.AppKey, d.AppSecret)
+	}
+	return b.String()
+}
+
+// receiverNote says where --portal-url sent the pushes, for the banner.
+func receiverNote(portalURL string) string {
+	if portalURL != "" {
+		return ", --portal-url: 模拟门户收不到推送 / the mock portal receives none"
+	}
+	return ": 模拟门户 / the mock portal"
+}
+
+// printConfigBanner is the banner's line on --print-config ("" without).
+func printConfigBanner(path string) string {
+	if path == "" {
+		return ""
+	}
+	return fmt.Sprintf("全部开发凭据已写入 / every development credential written to %s (--print-config)\n\n", path)
 }

@@ -231,9 +231,11 @@ func runMocks(cmd *cobra.Command, f mocksFlags) error {
 	return nil
 }
 
-// writeWhole writes a file so that a reader never sees it half written.
+// writeWhole writes a file (mode 0600: it holds secrets) so that a reader
+// never sees it half written.
 func writeWhole(path string, data []byte) error {
 	tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp")
+	os.Remove(tmp) // a leftover would keep its own mode
 	if err := os.WriteFile(tmp, data, 0o600); err != nil {
 		return err
 	}

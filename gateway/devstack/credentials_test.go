@@ -1,0 +1,25 @@
+package devstack
+
+import "testing"
+
+// A receiver URL for --portal-url becomes the gateway's portalPushUrl and
+// portalPushPath; anything not an absolute http(s) URL is refused.
+func TestReceiverURL(t *testing.T) {
+	for raw, want := range map[string][2]string{
+		"http://127.0.0.1:9000/hooks/onething":     {"http://127.0.0.1:9000", "/hooks/onething"},
+		"https://portal.example.cn":                {"https://portal.example.cn", "/"},
+		"http://localhost:9000/in?team=portal&x=1": {"http://localhost:9000", "/in?team=portal&x=1"},
+		"http://localhost:9000/a%20b":              {"http://localhost:9000", "/a%20b"},
+	} {
+		base, path, err := ReceiverURL(raw)
+		if err != nil || base != want[0] || path != want[1] {
+			t.Errorf("ReceiverURL(%q) = %q, %q, %v; want %q, %q", raw, base, path, err, want[0], want[1])
+		}
+	}
+	for _, raw := range []string{"", "/hooks", "127.0.0.1:9000/hooks", "ftp://host/x", "http://", "http:host/x",
+		"http://host/x#frag", "http://host/x#", "http://u@host/x", "mailto:a@b"} {
+		if _, _, err := ReceiverURL(raw); err == nil {
+			t.Errorf("ReceiverURL(%q) accepted", raw)
+		}
+	}
+}
