@@ -71,6 +71,21 @@ type Application struct {
 	// duplicate, with another one a conflict. Not personal data, and kept
 	// in the clear so it outlives an erasure of the applicant.
 	SubmissionDigest string `json:"submissionDigest,omitempty"`
+	// Intake is who took the application in at a window (nil: it came
+	// from the portal), for the window's receipt: not in the view, the
+	// pushes or the API's full record.
+	Intake *Intake `json:"intake,omitempty"`
+}
+
+// Intake records a window's intake of an application.
+type Intake struct {
+	// Window is the division code of the clerk's window: a town (9
+	// digits), or a county office (6 digits); "" for an operator.
+	Window string `json:"window,omitempty"`
+	Clerk  string `json:"clerk"` // the console username
+	// Attested: the clerk confirmed checking the originals and taking the
+	// photos (the intake form requires it).
+	Attested bool `json:"attested"`
 }
 
 // TaskCounty is the county that handles a task: its own, or for a record

@@ -70,6 +70,9 @@ type Submission struct {
 	Applicant   Applicant `json:"applicant"`
 	Requests    Requests  `json:"requests"`
 	Delivery    Delivery  `json:"delivery"`
+	// Intake is set by the window console only: never read from a
+	// portal's body.
+	Intake *Intake `json:"-"`
 }
 
 // Applicant is 申请人基本情况 plus the facts the items depend on.

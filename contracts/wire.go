@@ -61,6 +61,18 @@ type ApplicationView struct {
 	Version    int64           `json:"version"`
 }
 
+// OpenSupplements are the items waiting for a supplement the applicant has
+// not yet provided: what the window must tell them, all at once.
+func (v ApplicationView) OpenSupplements() []TaskBrief {
+	var out []TaskBrief
+	for _, it := range v.Items {
+		if it.State == TaskSupplementRequired && it.Supplement != nil && it.Supplement.ProvidedAt == nil {
+			out = append(out, it)
+		}
+	}
+	return out
+}
+
 // MaskedApplicant shows who the case is about without disclosing them.
 type MaskedApplicant struct {
 	Name              string `json:"name"`

@@ -24,6 +24,9 @@ func TestKeysMatchExactly(t *testing.T) {
 		{"long s escaped", `"householdDivision":`, `"hou\u017feholdDivision":`, "unknown_field", "applicant.houſeholdDivision"},
 		{"escaped duplicate", `"channel":`, `"\u0063hannel":"x","channel":`, "duplicate_key", "channel"},
 		{"case duplicate of portalRef", `"channel":`, `"PORTALREF":"x","channel":`, "unknown_field", "PORTALREF"},
+		// Who took a case in at a window is the console's to record, never
+		// a portal's to claim (the receipt shows it).
+		{"window intake", `"channel":`, `"intake":{"window":"511702102","clerk":"luojiang","attested":true},"channel":`, "unknown_field", "intake"},
 	}
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

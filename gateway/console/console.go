@@ -148,6 +148,8 @@ func New(cfg Config) (*Console, error) {
 	k.mux.HandleFunc("POST /console/{$}", k.signedIn(k.list)) // the search form
 	k.mux.HandleFunc("GET /console/cases/{id}", k.signedIn(k.detail))
 	k.mux.HandleFunc("GET /console/cases/{id}/progress", k.signedIn(k.progress))
+	k.mux.HandleFunc("GET /console/cases/{id}/receipt", k.signedIn(k.receipt))
+	k.mux.HandleFunc("GET /console/cases/{id}/notice", k.signedIn(k.notice))
 	k.mux.HandleFunc("POST /console/cases/{id}/reveal", k.signedIn(k.reveal))
 	k.mux.HandleFunc("POST /console/cases/{id}/supplement", k.signedIn(k.supplement))
 	k.mux.HandleFunc("POST /console/cases/{id}/withdraw", k.signedIn(k.withdraw))

@@ -305,6 +305,7 @@ func (k *Console) intake(w http.ResponseWriter, r *http.Request, req *request) {
 	if !k.audit(w, r, req, c.AuditEntry{Action: "console.intake", Query: "portalRef=" + sub.PortalRef}) {
 		return
 	}
+	sub.Intake = intakeRecord(req, sub, d.F["attest"] == "1") // for the receipt
 	app, _, err := k.cfg.Engine.Submit(r.Context(), "console:"+randomHex(12), sub)
 	if errors.Is(err, engine.ErrPortalRefConflict) {
 		// Another application holds the reference: the clerk is told so,

@@ -12,8 +12,6 @@ import (
 	"onething/civil"
 	c "onething/contracts"
 	"onething/gateway/engine"
-	"onething/gateway/rules"
-	"onething/gateway/workflow"
 )
 
 func (k *Console) deadLetters(w http.ResponseWriter, r *http.Request, req *request) {
@@ -163,14 +161,7 @@ func (k *Console) sla(w http.ResponseWriter, r *http.Request, req *request) {
 				if n, err := cal.WorkingDaysBetween(app.ReceivedAt, last); err == nil {
 					whole = append(whole, n)
 				}
-				f := rules.FactsOf(&app.Applicant, workflow.AcceptedOn(app))
-				var procs []c.Procedure
-				for _, t := range app.Tasks {
-					if t.Procedure != nil {
-						procs = append(procs, *t.Procedure)
-					}
-				}
-				materials = append(materials, len(rules.Materials(f, app.Requests.Certificate, procs)))
+				materials = append(materials, len(materialsOf(app)))
 				if app.Channel == c.ChannelOnline {
 					trips = append(trips, 0)
 				} else {

@@ -168,6 +168,7 @@ func (e *Engine) Submit(ctx context.Context, deliveryID string, sub *c.Submissio
 		Delivery:         sub.Delivery,
 		Version:          1,
 		SubmissionDigest: digests(e.Keys, canon)[0],
+		Intake:           sub.Intake,
 	}
 	app.Timeline = append(app.Timeline, c.Entry{At: now, Kind: "received", Source: "portal",
 		Note: &c.Message{ZH: "一件事申请已受理登记", EN: "application received"}})
