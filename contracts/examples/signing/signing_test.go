@@ -1,0 +1,253 @@
+// Package signing_test runs the integrators' signing examples (Sign.java,
+// sign.py, sign.mjs) against the dev stack: each signs and posts a
+// submission, verifies a real status push and a real appKey-signed request
+// captured from the stack, and refuses tampered, stale and foreign ones.
+package signing_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
+
+	c "onething/contracts"
+	"onething/gateway/devstack"
+)
+
+// example is one language's example and the command that runs it
+// (command: the tool and file, or how the test runs it after the first time).
+type example struct {
+	lang, tool, file string
+	command          []string
+}
+
+var examples = []example{{lang: "java", tool: "java", file: "Sign.java"}, {lang: "python", tool: "python3", file: "sign.py"},
+	{lang: "javascript", tool: "node", file: "sign.mjs"}}
+
+// captured is a request a mock received, as it came on the wire.
+type captured struct {
+	method, path string
+	header       http.Header
+	body         []byte
+}
+
+// wire keeps the pushes the mock portal and the requests the hrss mock received.
+type wire struct {
+	mu   sync.Mutex
+	seen map[string][]captured
+}
+
+func (w *wire) wrap(name string, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		if !strings.HasPrefix(r.URL.Path, "/_mock/") {
+			body, _ := io.ReadAll(r.Body)
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			w.mu.Lock()
+			w.seen[name] = append(w.seen[name], captured{r.Method, r.URL.EscapedPath(), r.Header.Clone(), body})
+			w.mu.Unlock()
+		}
+		h.ServeHTTP(rw, r)
+	})
+}
+
+// await waits until a request to mock name satisfies ok and returns the
+// newest that does (a wait on a state: the deadline only ends a hung run).
+func (w *wire) await(t *testing.T, name string, ok func(captured) bool) captured {
+	t.Helper()
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		w.mu.Lock()
+		for i := len(w.seen[name]) - 1; i >= 0; i-- {
+			if r := w.seen[name][i]; ok(r) {
+				w.mu.Unlock()
+				return r
+			}
+		}
+		w.mu.Unlock()
+	}
+	t.Fatalf("no matching request reached the %s mock", name)
+	return captured{}
+}
+
+// writeMessage writes a request in the examples' file format: "METHOD
+// PATH", one "Name: value" header a line, an empty line, the raw body.
+func writeMessage(t *testing.T, r captured) string {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "%s %s\n", r.method, r.path)
+	for name, values := range r.header {
+		fmt.Fprintf(&b, "%s: %s\n", name, strings.Join(values, " "))
+	}
+	b.WriteString("\n")
+	b.Write(r.body)
+	file := filepath.Join(t.TempDir(), "message.http")
+	if err := os.WriteFile(file, b.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return file
+}
+
+// run runs an example and returns its exit status and output.
+func run(t *testing.T, ex example, env []string, args ...string) (int, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	command := ex.command
+	if command == nil {
+		command = []string{ex.tool, ex.file}
+	}
+	cmd := exec.CommandContext(ctx, command[0], append(command[1:], args...)...)
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.CombinedOutput()
+	if ctx.Err() != nil {
+		t.Fatalf("%s %v: %v", ex.file, args, ctx.Err())
+	}
+	if exit, ok := err.(*exec.ExitError); ok {
+		return exit.ExitCode(), string(out)
+	} else if err != nil {
+		t.Fatalf("%s %v: %v", ex.file, args, err)
+	}
+	return 0, string(out)
+}
+
+// signedPush signs body with the Go Standard Webhooks signer at time at,
+// with one signature per secret (as during a rotation).
+func signedPush(t *testing.T, body []byte, at time.Time, secrets ...string) captured {
+	t.Helper()
+	var sigs []string
+	for _, s := range secrets {
+		wh, err := standardwebhooks.NewWebhook(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sig, err := wh.Sign("msg_go_signed", at, body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sigs = append(sigs, sig)
+	}
+	h := http.Header{}
+	h.Set(standardwebhooks.HeaderWebhookID, "msg_go_signed")
+	h.Set(standardwebhooks.HeaderWebhookTimestamp, fmt.Sprint(at.Unix()))
+	h.Set(standardwebhooks.HeaderWebhookSignature, strings.Join(sigs, " "))
+	return captured{http.MethodPost, "/onething/status", h, body}
+}
+
+// quickCommand is how the test runs an example after the first run, which
+// ran it as integrators do: Sign.java compiled once (`java Sign.java`
+// compiles on every run, seconds on a busy machine), python3 resolved once
+// (a version manager's shim can take seconds a start).
+func quickCommand(t *testing.T, ex example) []string {
+	switch ex.tool {
+	case "java":
+		if _, err := exec.LookPath("javac"); err != nil {
+			return nil
+		}
+		dir := t.TempDir()
+		if out, err := exec.Command("javac", "-d", dir, ex.file).CombinedOutput(); err != nil {
+			t.Fatalf("javac: %v\n%s", err, out)
+		}
+		return []string{"java", "-cp", dir, "Sign"}
+	case "python3":
+		out, err := exec.Command("python3", "-c", "import sys; print(sys.executable)").Output()
+		if err != nil {
+			t.Fatalf("python3: %v", err)
+		}
+		return []string{strings.TrimSpace(string(out)), ex.file}
+	}
+	return nil
+}
+
+func TestSigningExamples(t *testing.T) {
+	wire := &wire{seen: map[string][]captured{}}
+	st, err := devstack.Start(devstack.Options{
+		Dir: t.TempDir(), Delay: 30 * time.Millisecond,
+		Log:      slog.New(slog.NewTextHandler(io.Discard, nil)),
+		WrapMock: wire.wrap,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Stop() })
+	deptSecret := st.Config.Departments[c.DeptHRSS].Secret
+
+	for _, ex := range examples {
+		t.Run(ex.lang, func(t *testing.T) {
+			if _, err := exec.LookPath(ex.tool); err != nil {
+				if os.Getenv("CI") == "true" {
+					t.Fatalf("%s is required in CI: %v", ex.tool, err)
+				}
+				t.Skipf("no %s: %v", ex.tool, err)
+			}
+			env := []string{"ONETHING_URL=" + st.GatewayURL, "ONETHING_PORTAL_SECRET=" + st.PortalSecret,
+				"ONETHING_PUSH_SECRET=" + st.PushSecret, "ONETHING_DEPT_SECRET=" + deptSecret}
+
+			// (1) A signed submission: 202, then visible with the read token.
+			code, out := run(t, ex, env, "submit", "../submission-full.json")
+			first, reply, _ := strings.Cut(out, "\n")
+			var acc c.SubmissionAccepted
+			if code != 0 || first != "HTTP 202" || json.Unmarshal([]byte(reply), &acc) != nil || acc.ApplicationID == "" {
+				t.Fatalf("submit: exit %d\n%s", code, out)
+			}
+			req, _ := http.NewRequest(http.MethodGet, st.GatewayURL+"/v1/applications/"+acc.ApplicationID, nil)
+			req.Header.Set("Authorization", "Bearer "+st.ReadToken)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var view c.ApplicationView
+			json.NewDecoder(resp.Body).Decode(&view)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK || view.ApplicationID != acc.ApplicationID || !strings.HasPrefix(view.PortalRef, "DEV-") {
+				t.Fatalf("GET the submitted application: HTTP %d %+v", resp.StatusCode, view)
+			}
+			ex.command = quickCommand(t, ex)
+
+			// (2) A real push of that application verifies; (3) altered ones are refused.
+			push := wire.await(t, "portal", func(r captured) bool { return bytes.Contains(r.body, []byte(acc.ApplicationID)) })
+			if code, out := run(t, ex, env, "verify", writeMessage(t, push)); code != 0 ||
+				!strings.Contains(out, "push verified: ") || !strings.Contains(out, acc.ApplicationID) || !strings.Contains(out, "tampered push refused") {
+				t.Errorf("verify a real push: exit %d\n%s", code, out)
+			}
+			tampered := push
+			tampered.body = bytes.Replace(push.body, []byte(acc.ApplicationID), []byte(strings.ToLower(acc.ApplicationID)), 1)
+			other := devstack.NewSecret()
+			refuse := map[string]captured{
+				"tampered body":    tampered,
+				"stale timestamp":  signedPush(t, push.body, time.Now().Add(-c.SignatureTolerance-time.Minute), st.PushSecret),
+				"future timestamp": signedPush(t, push.body, time.Now().Add(c.SignatureTolerance+time.Minute), st.PushSecret),
+				"another secret":   signedPush(t, push.body, time.Now(), other),
+			}
+			for what, msg := range refuse {
+				if code, out := run(t, ex, env, "verify", writeMessage(t, msg)); code == 0 || !strings.Contains(out, "push refused") {
+					t.Errorf("%s: exit %d, want refused\n%s", what, code, out)
+				}
+			}
+			// During a rotation a push carries several signatures; one good one is enough.
+			rotated := signedPush(t, push.body, time.Now(), other, st.PushSecret)
+			if code, out := run(t, ex, env, "verify", writeMessage(t, rotated)); code != 0 {
+				t.Errorf("two signatures, the second good: exit %d\n%s", code, out)
+			}
+
+			// A department system checks the gateway's appKey signature.
+			call := wire.await(t, "hrss", func(r captured) bool { return r.header.Get(c.HeaderSignature) != "" })
+			if code, out := run(t, ex, env, "verify-appkey", writeMessage(t, call)); code != 0 || !strings.Contains(out, "appKey signature verified: onething-hrss") {
+				t.Errorf("verify-appkey on a real request: exit %d\n%s", code, out)
+			}
+			call.body = append(bytes.Clone(call.body), ' ')
+			if code, out := run(t, ex, env, "verify-appkey", writeMessage(t, call)); code == 0 {
+				t.Errorf("verify-appkey on a tampered request: exit 0\n%s", out)
+			}
+		})
+	}
+}
