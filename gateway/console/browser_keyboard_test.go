@@ -13,24 +13,6 @@ import (
 	"onething/gateway/devstack"
 )
 
-// headless starts a headless Chromium with a profile of its own, stopped
-// when the test ends.
-func headless(t *testing.T, exe string) context.Context {
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(exe), chromedp.NoSandbox,
-		chromedp.Flag("disable-gpu", true), chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true), chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1366, 768))
-	alloc, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	t.Cleanup(cancel)
-	ctx, cancel := chromedp.NewContext(alloc)
-	t.Cleanup(cancel)
-	// The first run starts the browser: no deadline on it.
-	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
-		t.Fatal(err)
-	}
-	return ctx
-}
-
 // A clerk takes a form in with the keyboard only: Tab from the top of the
 // page reaches the name field, Enter there moves on to the ID number
 // instead of sending half a form, and leaving the ID field fills birth date
