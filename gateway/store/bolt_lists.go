@@ -83,7 +83,7 @@ func (b *Bolt) ReadList(ctx context.Context, q ListRead) ([]ListEntry, error) {
 				k, _ = c.Next()
 			}
 		}
-		for ; k != nil && bytes.HasPrefix(k, prefix) && len(out) < q.N; {
+		for k != nil && bytes.HasPrefix(k, prefix) && len(out) < q.N {
 			member := string(k[len(prefix):])
 			if !q.Desc && q.Before != "" && member >= q.Before {
 				break
