@@ -102,7 +102,7 @@ func newRigWith(t *testing.T, accounts []Account, log *slog.Logger) *rig {
 			r.entries = append(r.entries, e)
 			return nil
 		},
-		FindByIDNumber: st.FindByIDNumber,
+		FindByIDNumber: st.FindByIDNumber, Lists: st,
 		Applications: func(ctx context.Context, yield func(*c.Application) bool) error {
 			r.mu.Lock()
 			ids := append([]string(nil), r.ids...)

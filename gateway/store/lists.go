@@ -159,3 +159,9 @@ func entryOf(member string) ListEntry {
 // application: set when a store is made, or when the backfill of a store
 // written before the lists (BuildLists) has finished.
 const metaListsBuilt = "lists:built"
+
+// ReceivedEntry is an application's entry in ListReceived (its cursor
+// orders a set of applications as the list does).
+func ReceivedEntry(app *contracts.Application) ListEntry {
+	return ListEntry{Sort: timeSort(app.ReceivedAt), ID: app.ID}
+}
