@@ -91,7 +91,8 @@ as child processes of this binary ("onething bench-child"). It takes long with t
 	}
 	fs := cmd.Flags()
 	fs.StringVar(&backends, "backend", "bolt,redis", "backends to measure: bolt, redis or both")
-	fs.StringVar(&phases, "phases", "intake,baseline,e2e,growth", "phases: intake, baseline, e2e, growth")
+	fs.StringVar(&phases, "phases", "intake,baseline,e2e,growth", "phases: intake, baseline, e2e, growth, console (opt-in: the console's case list on a store of --console-apps)")
+	fs.IntVar(&o.ConsoleApps, "console-apps", 1_000_000, "applications stored before the console phase reads the case list")
 	fs.StringVar(&o.RedisURL, "redis", "", "use this Redis (its database is flushed between phases!) instead of a private redis-server")
 	fs.DurationVar(&o.Duration, "duration", 10*time.Second, "length of each intake and baseline measurement")
 	fs.IntVar(&o.Clients, "clients", 32, "concurrent clients at saturation")
