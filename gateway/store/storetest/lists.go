@@ -135,6 +135,16 @@ func testLists(t *testing.T, s store.Store) {
 	if got := ReadAll(t, l, store.ListRead{List: store.ListReceived, Scope: townA[:9], Desc: true, N: 50}); !slices.Equal(got, wantA) {
 		t.Errorf("final cases stay in the received list: %v, want %v", got, wantA)
 	}
+	// A delivery (a department's event, a withdrawal) moves the entries too.
+	if _, err := s.Deliver(ctx, "A4", "", withdrawal("lists1", "A4", `{}`), func(a *c.Application) (store.Outcome, error) {
+		a.Status.State = c.AppWithdrawn
+		return store.Outcome{Reply: store.Reply{Status: 200, Body: []byte(`{}`)}}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(store.ListDue, townA[:9], ""); n != 2 {
+		t.Errorf("town A open cases after a delivery made one final: %d, want 2", n)
+	}
 	// An update that fails writes no entry.
 	s.Update(ctx, "A3", "", func(a *c.Application) ([]store.Job, error) {
 		a.Status.State = c.AppSupplementRequired
