@@ -226,7 +226,7 @@ func (k *Console) todo(w http.ResponseWriter, r *http.Request, req *request) {
 		if err == nil {
 			limit := k.dueLimit()
 			due, _, _, err = k.collect(ctx, req.p, newMerged(ctx, k.cfg.Lists, store.ListRead{List: store.ListDue, Before: store.UpTo(limit)}, scopes), pageSize, 0,
-				func(app *c.Application) bool { return app.Status.NextDue != "" && app.Status.NextDue <= limit })
+				func(app *c.Application) bool { d := store.DueOf(app); return d != "" && d <= limit })
 		}
 	}
 	var dead []c.DeadLetter
@@ -250,8 +250,9 @@ func (k *Console) todo(w http.ResponseWriter, r *http.Request, req *request) {
 	now := k.cfg.Engine.Flow.Now()
 	today := k.cfg.Engine.Flow.Today().String()
 	for _, app := range due {
-		t := todoRow{row: caseRow(p, app), Late: app.Status.NextDue < today}
-		if d, err := time.ParseInLocation(time.DateOnly, app.Status.NextDue, calendar.Zone); err == nil && !t.Late && k.cfg.Calendar != nil {
+		due := store.DueOf(app)
+		t := todoRow{row: caseRow(p, app), Late: due < today}
+		if d, err := time.ParseInLocation(time.DateOnly, due, calendar.Zone); err == nil && !t.Late && k.cfg.Calendar != nil {
 			if n, err := k.cfg.Calendar.WorkingDaysBetween(now, d); err == nil {
 				t.Left = strconv.Itoa(n)
 			}

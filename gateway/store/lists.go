@@ -98,14 +98,8 @@ func listEntries(app *contracts.Application) []listEntry {
 	}
 	received := timeSort(app.ReceivedAt)
 	sorts := map[string]string{ListReceived: received}
-	final := app.Status.State == contracts.AppCompleted || app.Status.State == contracts.AppWithdrawn
-	if due := app.Status.NextDue; !final {
-		if due == "" {
-			due = app.Status.DueDate
-		}
-		if due != "" {
-			sorts[ListDue] = due
-		}
+	if due := DueOf(app); due != "" {
+		sorts[ListDue] = due
 	}
 	if app.Status.State == contracts.AppSupplementRequired {
 		sorts[ListSupplement] = received
@@ -164,4 +158,16 @@ const metaListsBuilt = "lists:built"
 // orders a set of applications as the list does).
 func ReceivedEntry(app *contracts.Application) ListEntry {
 	return ListEntry{Sort: timeSort(app.ReceivedAt), ID: app.ID}
+}
+
+// DueOf is an open case's place in ListDue: its next due date, else the
+// whole one thing's; "" for a final case (not in the list).
+func DueOf(app *contracts.Application) string {
+	if app.Status.State == contracts.AppCompleted || app.Status.State == contracts.AppWithdrawn {
+		return ""
+	}
+	if app.Status.NextDue != "" {
+		return app.Status.NextDue
+	}
+	return app.Status.DueDate
 }
