@@ -11,6 +11,7 @@ import (
 	"time"
 
 	c "onething/contracts"
+	"onething/gateway/auth"
 	"onething/gateway/calendar"
 	"onething/gateway/store"
 )
@@ -211,5 +212,24 @@ func TestTodoOfTheClerksTowns(t *testing.T) {
 	_, page = ops.get("/console/todo")
 	if ids := caseIDs(strings.SplitN(page, "<h2>", 4)[3]); !slices.Equal(ids, []string{"LJ-FAR", "DC-LATE"}) && !slices.Equal(ids, []string{"DC-LATE", "LJ-FAR"}) {
 		t.Errorf("the operator's dead letters: %v", ids)
+	}
+}
+
+// A person's scopes: each once, none inside another (its cases would be
+// listed twice), everything for operators and the province office.
+func TestScopesOf(t *testing.T) {
+	for _, tc := range []struct {
+		p    auth.Principal
+		want []string
+	}{
+		{auth.Principal{Role: auth.RoleStaff, Towns: []string{luojiang, dongcheng, luojiang}}, []string{luojiang, dongcheng}},
+		{auth.Principal{Role: auth.RoleStaff, Towns: []string{luojiang, "511702"}}, []string{"511702"}},
+		{auth.Principal{Role: auth.RoleStaff, Towns: []string{"5117", "511702", luojiang}}, []string{"5117"}},
+		{auth.Principal{Role: auth.RoleStaff, Towns: []string{auth.ProvinceOffice}}, []string{store.ScopeAll}},
+		{auth.Principal{Role: auth.RoleAdmin}, []string{store.ScopeAll}},
+	} {
+		if got := scopesOf(&tc.p); !slices.Equal(got, tc.want) {
+			t.Errorf("scopes of %v: %v, want %v", tc.p.Towns, got, tc.want)
+		}
 	}
 }
