@@ -57,7 +57,8 @@ type Options struct {
 	Dir string
 	// Backends: "bolt", "redis" (default both).
 	Backends []string
-	// Phases: "intake", "baseline", "e2e", "growth" (default all).
+	// Phases: "intake", "baseline", "e2e", "growth" (default all), and
+	// "console" (opt-in: the case list on a store of ConsoleApps).
 	Phases []string
 	// RedisURL uses that Redis instead of starting a private redis-server;
 	// the bench FLUSHes its database between phases.
@@ -79,6 +80,9 @@ type Options struct {
 	// of GrowTo: one bbolt writer takes a few hundred applications a
 	// second, so a million takes most of an hour there.
 	GrowToBolt int
+	// ConsoleApps is how many applications the console phase stores
+	// before reading the list (default 1,000,000).
+	ConsoleApps int
 	// Profile, when set, is a directory for CPU profiles of the gateway at
 	// intake saturation and during the end-to-end phase.
 	Profile string
@@ -110,8 +114,8 @@ func (o *Options) defaults() error {
 		}
 	}
 	for _, p := range o.Phases {
-		if !strings.Contains(" intake baseline e2e growth ", " "+p+" ") {
-			return fmt.Errorf("phase %q: intake, baseline, e2e or growth", p)
+		if !strings.Contains(" intake baseline e2e growth console ", " "+p+" ") {
+			return fmt.Errorf("phase %q: intake, baseline, e2e, growth or console", p)
 		}
 	}
 	if o.Duration <= 0 {
@@ -131,6 +135,9 @@ func (o *Options) defaults() error {
 	}
 	if o.GrowTo <= 0 {
 		o.GrowTo = 1_000_000
+	}
+	if o.ConsoleApps <= 0 {
+		o.ConsoleApps = 1_000_000
 	}
 	if o.GrowSteps <= 0 {
 		o.GrowSteps = 10
@@ -199,6 +206,7 @@ type OptionsJS struct {
 	GrowTo           int     `json:"growTo"`
 	GrowToBolt       int     `json:"growToBolt,omitempty"`
 	GrowSteps        int     `json:"growSteps"`
+	ConsoleApps      int     `json:"consoleApps,omitempty"`
 }
 
 // Machine is where the run happened.
@@ -241,8 +249,10 @@ type Backend struct {
 	E2E           *E2E         `json:"endToEnd,omitempty"`
 	Growth        []GrowthStep `json:"growth,omitempty"`
 	// IntakeMemory is the gateway's memory after the intake phase.
-	IntakeMemory *Memory  `json:"intakeMemory,omitempty"`
-	Errors       []string `json:"errors,omitempty"`
+	IntakeMemory *Memory `json:"intakeMemory,omitempty"`
+	// Console is the console phase's figures.
+	Console *ConsoleList `json:"consoleList,omitempty"`
+	Errors  []string     `json:"errors,omitempty"`
 }
 
 // ratioMeasured is the intake ratio target's figure, with what a
@@ -339,6 +349,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	r.rep = &Report{Date: time.Now().UTC().Format(time.RFC3339), Commit: o.Commit, Command: o.Command, Machine: machine(),
 		Options: OptionsJS{DurationS: o.Duration.Seconds(), Clients: o.Clients, Rate: o.Rate, E2E: o.E2E, Workers: o.Workers,
 			WorkersPerSystem: o.WorkersPerSystem, GrowTo: o.GrowTo, GrowToBolt: o.GrowToBolt, GrowSteps: o.GrowSteps}}
+	if o.has("console") {
+		r.rep.Options.ConsoleApps = o.ConsoleApps
+	}
 	if o.Profile != "" {
 		if err := os.MkdirAll(o.Profile, 0o755); err != nil {
 			return nil, err
@@ -362,7 +375,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	for _, b := range o.Backends {
 		be := Backend{Name: b}
-		for _, ph := range []string{"intake", "baseline", "e2e", "growth"} {
+		for _, ph := range []string{"intake", "baseline", "e2e", "growth", "console"} {
 			if !o.has(ph) || ctx.Err() != nil {
 				continue
 			}
@@ -376,6 +389,8 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 				err = r.e2e(ctx, &be)
 			case "growth":
 				err = r.growth(ctx, &be)
+			case "console":
+				err = r.consoleList(ctx, &be)
 			}
 			if err != nil {
 				be.Errors = append(be.Errors, ph+": "+err.Error())
@@ -876,6 +891,11 @@ func targets(rep *Report) []Target {
 			}
 			out = append(out, Target{Name: be.Name + ": p99 intake at half of saturation", Want: "< 10 ms",
 				Measured: m, Met: be.Fixed.P99 < 10 && be.Fixed.Late == 0})
+		}
+		if cl := be.Console; cl != nil {
+			out = append(out, Target{Name: be.Name + ": a page of 50 cases of one town (console list)", Want: "p95 < 300 ms on 1,000,000 applications",
+				Measured: fmt.Sprintf("p95 %.1f ms (p50 %.1f ms) on %d stored, %d of them the town's", cl.P95, cl.P50, cl.Stored, cl.TownCases),
+				Met:      cl.P95 < 300 && cl.Stored >= 1_000_000})
 		}
 		if len(be.Growth) >= 2 {
 			first, last := be.Growth[0], be.Growth[len(be.Growth)-1]

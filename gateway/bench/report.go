@@ -63,6 +63,10 @@ func (rep *Report) Table(w io.Writer) {
 				fmt.Fprintf(tw, "%s\tCPU per application\t%.1f ms\t\t\t\t%s\n", be.Name, e.CPU.Machine, e.CPU.shares(inMS))
 			}
 		}
+		if cl := be.Console; cl != nil {
+			fmt.Fprintf(tw, "%s\tconsole list, %d stored\t\t%.1f ms\tp95 %.1f ms\t%.1f ms\tnext page p95 %.1f ms, to-do p95 %.1f ms, town %s with %d cases\n",
+				be.Name, cl.Stored, cl.P50, cl.P95, cl.Max, cl.NextP95, cl.TodoP95, cl.Town, cl.TownCases)
+		}
 		for _, g := range be.Growth {
 			fmt.Fprintf(tw, "%s\tgrowth, %d stored\t%.0f/s\t%.2f ms\t%.2f ms\t\theap %s, RSS anon %s\n",
 				be.Name, g.Stored, g.Rate, g.P50, g.P99, mib(g.Memory.HeapInuse), mib(g.Memory.RSSAnon))
@@ -261,6 +265,9 @@ func (rep *Report) Markdown(w io.Writer) {
 			p("| %s | %d | %.0f | %.2f ms | %.2f ms | %s | %s | %s |\n", be.Name, g.Stored, g.Rate, g.P50, g.P99, mib(g.Memory.HeapInuse), mib(g.Memory.RSSAnon), st)
 		}
 	}
+	if rep.Options.ConsoleApps > 0 {
+		consoleMarkdown(p, rep)
+	}
 	var errs []string
 	for _, be := range rep.Backends {
 		for _, e := range be.Errors {
@@ -274,4 +281,20 @@ func (rep *Report) Markdown(w io.Writer) {
 		}
 	}
 	p("\nProfiles and what was changed because of them: docs/PROFILING.md.\n")
+}
+
+// consoleMarkdown is the console phase's section.
+func consoleMarkdown(p func(string, ...any), rep *Report) {
+	p("\n## Console list\n\n")
+	p("`--phases console` (opt-in): the store is filled with %d applications by the bulk loader (bbolt in transactions of a thousand, Redis pipelined; ", rep.Options.ConsoleApps)
+	p("sealed records like the intake's, five items each, spread over the towns of 通川区 and two years), then the clerk of one town, signed in, ")
+	p("reads through the console handler on loopback HTTP, one request at a time: the first page of the case list (50 newest), the page after it (by cursor) ")
+	p("and the 待办 page, each 200 times after 10 to warm up. Every page also counts the nav bar's 待办 from the lists.\n\n")
+	p("| backend | stored | towns | the town's cases | fill | first page p50 | p95 | max | next page p95 | 待办 p95 | rows | load average |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	for _, be := range rep.Backends {
+		if cl := be.Console; cl != nil {
+			p("| %s | %d | %d | %d | %.0f s | %.1f ms | %.1f ms | %.1f ms | %.1f ms | %.1f ms | %d | %s → %s |\n", be.Name, cl.Stored, cl.Towns, cl.TownCases, cl.FillS,
+				cl.P50, cl.P95, cl.Max, cl.NextP95, cl.TodoP95, cl.Rows, cl.LoadAvg, cl.LoadAvgAfter)
+		}
+	}
 }

@@ -280,6 +280,13 @@ func TestConsoleInABrowser(t *testing.T) {
 		taskCell = text(ops, "tbody tr td")
 	}
 	st.Depts[c.DeptMedical].SetFaults(mocks.Faults{})
+	// The operator's to-do list names the dead letter too.
+	do(ops, chromedp.Navigate(srv.URL+"/console/todo"), chromedp.WaitVisible(chromedp.Search(`//h1[contains(., "待办")]`)))
+	if todo := text(ops, "main"); !strings.Contains(todo, taskCell[:strings.LastIndex(taskCell, "-")]) {
+		t.Errorf("the to-do page does not list the dead letter's case: %.400s", todo)
+	}
+	shot(ops, "07-todo")
+	do(ops, chromedp.Navigate(srv.URL+"/console/ops/dead-letters"), chromedp.WaitVisible(chromedp.CSS("tbody form button")))
 	shot(ops, "08-dead-letters")
 	submit(ops, chromedp.Click(chromedp.CSS("tbody form button")), chromedp.WaitVisible(chromedp.CSS("p.notice")))
 	if flash := text(ops, "p.notice"); !strings.Contains(flash, "已重新发送") {

@@ -1,6 +1,7 @@
 package console
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/url"
@@ -11,23 +12,23 @@ import (
 
 	"onething/civil"
 	c "onething/contracts"
+	"onething/gateway/auth"
 	"onething/gateway/calendar"
 	"onething/gateway/rules"
-	"onething/gateway/workflow"
+	"onething/gateway/store"
 )
-
-const pageSize = 20
 
 // filter is the case list's query.
 type filter struct {
 	Q, Status, Item, Dept, Town string
 	Overdue                     bool
-	Page                        int
+	// Cursor is where the page starts (the list's last entry read).
+	Cursor string
 }
 
 type row struct {
 	ID, PortalRef, Name, IDNumber, Town, State, Due, Items string
-	StateName                                              string
+	StateName, Received                                    string
 	Overdue, Provisional                                   bool
 }
 
@@ -69,11 +70,9 @@ func townName(division string) string {
 	return division
 }
 
-// matches applies the list's filters to one application.
-func (f filter) matches(app *c.Application, flow *workflow.Workflow, ids map[string]bool) bool {
-	if f.Q != "" && app.ID != f.Q && app.PortalRef != f.Q && !ids[app.ID] {
-		return false
-	}
+// matches applies the list's filters to one application (a search's
+// cases are those it names: searched).
+func (f filter) matches(app *c.Application) bool {
 	if f.Status != "" && string(app.Status.State) != f.Status {
 		return false
 	}
@@ -97,96 +96,63 @@ func (f filter) matches(app *c.Application, flow *workflow.Workflow, ids map[str
 	return true
 }
 
-// list shows the cases the filter selects. The search form is posted
-// (POST /console/), so an ID number typed into it stays out of URLs, and
-// so out of browser history, Referer headers and proxy logs; its pages
-// are posted too. A GET with the same fields still works (links without
-// an ID number, bookmarks).
+// list shows the cases the filter selects, 50 a page, newest first,
+// read through the store's lists: the person's scopes (or the town the
+// filter picks) in one merged range read, the other filters applied to
+// the records read, at most readBudget of them a page. The search form
+// is posted (POST /console/), so an ID number typed into it stays out of
+// URLs, and so out of browser history, Referer headers and proxy logs;
+// its pages are posted too. A GET with the same fields still works
+// (links without an ID number, bookmarks).
 func (k *Console) list(w http.ResponseWriter, r *http.Request, req *request) {
 	q := r.URL.Query()
 	if r.Method == http.MethodPost {
 		q = r.PostForm // the CSRF token was checked with the session
 	}
-	f := filter{Q: strings.TrimSpace(q.Get("q")), Status: q.Get("status"), Item: q.Get("item"), Dept: q.Get("dept"), Town: q.Get("town"), Overdue: q.Get("overdue") == "1"}
-	f.Page, _ = strconv.Atoi(q.Get("page"))
-	f.Page = max(f.Page, 1)
-	ids := map[string]bool{}
-	// An ID number is looked up through the blind index: the store does
-	// not hold the number itself.
-	if len(f.Q) == 18 && k.cfg.FindByIDNumber != nil {
-		// Audited first, as the API's search: the number masked.
-		if !k.audit(w, r, req, c.AuditEntry{Action: c.AuditSearch, Query: "idNumber=" + c.MaskID(strings.ToUpper(f.Q))}) {
+	f := filter{Q: strings.TrimSpace(q.Get("q")), Status: q.Get("status"), Item: q.Get("item"), Dept: q.Get("dept"), Town: q.Get("town"), Overdue: q.Get("overdue") == "1", Cursor: q.Get("cursor")}
+	byIDNumber := len(f.Q) == 18
+	ctx := r.Context()
+	var src source
+	budget := readBudget
+	switch {
+	case f.Q != "":
+		// A search names its cases: read them all (no budget).
+		ids, ok := k.searched(w, r, req, f.Q)
+		if !ok {
 			return
 		}
-		if found, err := k.cfg.FindByIDNumber(r.Context(), strings.ToUpper(f.Q)); err == nil {
-			for _, id := range found {
-				ids[id] = true
+		src, budget = k.foundAfter(ctx, ids, f.Cursor), 0
+	case k.cfg.Lists == nil:
+		src = &found{}
+	default:
+		scopes := scopesOf(req.p)
+		if f.Town != "" {
+			scopes = nil
+			if auth.ValidTown(f.Town) && (req.p.Role == auth.RoleAdmin || req.p.SeesHousehold(f.Town)) {
+				scopes = []string{f.Town}
 			}
 		}
+		src = newMerged(ctx, k.cfg.Lists, store.ListRead{List: store.ListReceived, Desc: true, After: f.Cursor}, scopes)
 	}
-	flow := k.cfg.Engine.Flow
-	var apps []*c.Application
-	if k.cfg.Applications != nil {
-		err := k.cfg.Applications(r.Context(), func(app *c.Application) bool {
-			if sees(req.p, app) {
-				flow.Recompute(app)
-				if f.matches(app, flow, ids) {
-					apps = append(apps, app)
-				}
-			}
-			return true
-		})
-		if err != nil {
-			k.cfg.Log.Error("console list", "err", err)
-			k.failPage(w, r, req, http.StatusServiceUnavailable, "暂时无法查询，请稍后重试", "cannot list cases now; retry later")
-			return
-		}
+	apps, next, exhausted, err := k.collect(ctx, req.p, src, pageSize, budget, f.matches)
+	if err != nil {
+		k.cfg.Log.Error("console list", "err", err)
+		k.failPage(w, r, req, http.StatusServiceUnavailable, "暂时无法查询，请稍后重试", "cannot list cases now; retry later")
+		return
 	}
-	// By due date: the nearest first, cases without one last.
-	due := func(a *c.Application) string {
-		if a.Status.NextDue != "" {
-			return a.Status.NextDue
-		}
-		if a.Status.DueDate != "" {
-			return a.Status.DueDate
-		}
-		return "9999"
-	}
-	sort.SliceStable(apps, func(i, j int) bool {
-		if due(apps[i]) != due(apps[j]) {
-			return due(apps[i]) < due(apps[j])
-		}
-		return apps[i].ID < apps[j].ID
-	})
-	total := len(apps)
-	from := min((f.Page-1)*pageSize, total)
-	to := min(from+pageSize, total)
 	p := k.base(r, req, "办件查询")
-	rows := make([]row, 0, to-from)
-	for _, app := range apps[from:to] {
-		var items []string
-		for _, t := range app.Tasks {
-			items = append(items, p.M(c.Items[t.Item].Name)+"："+p.M(c.TaskStateName(t.State)))
-		}
-		d, provisional := app.Status.NextDue, false
-		for _, t := range app.Tasks {
-			provisional = provisional || (!t.State.Final() && t.DueDate == d && t.DueProvisional)
-		}
-		if d == "" {
-			d, provisional = app.Status.DueDate, app.Status.Provisional
-		}
-		rows = append(rows, row{ID: app.ID, PortalRef: app.PortalRef, Name: c.MaskName(app.Applicant.Name), IDNumber: c.MaskID(app.Applicant.IDNumber),
-			Town: townName(app.Applicant.HouseholdDivision), State: string(app.Status.State), StateName: stateName(p, app.Status.State), Due: d, Provisional: provisional, Items: strings.Join(items, "；"), Overdue: len(app.Status.Overdue) > 0})
+	rows := make([]row, 0, len(apps))
+	for _, app := range apps {
+		rows = append(rows, caseRow(p, app))
 	}
 	// Pages of a search by ID number are posted (the number in the body);
 	// other pages are plain links.
-	byIDNumber := len(f.Q) == 18
-	link := func(page int) string {
+	link := func(cursor string) string {
 		if byIDNumber {
-			return strconv.Itoa(page)
+			return cursor
 		}
 		v := url.Values{}
-		for key, val := range map[string]string{"q": f.Q, "status": f.Status, "item": f.Item, "dept": f.Dept, "town": f.Town} {
+		for key, val := range map[string]string{"q": f.Q, "status": f.Status, "item": f.Item, "dept": f.Dept, "town": f.Town, "cursor": cursor} {
 			if val != "" {
 				v.Set(key, val)
 			}
@@ -194,36 +160,97 @@ func (k *Console) list(w http.ResponseWriter, r *http.Request, req *request) {
 		if f.Overdue {
 			v.Set("overdue", "1")
 		}
-		v.Set("page", strconv.Itoa(page))
 		return "/console/?" + v.Encode()
 	}
 	data := struct {
 		page
 		Q         filter
 		Rows      []row
-		Total     int
-		Page      int
-		Prev      string
+		First     string
+		Later     bool // not the first page
 		Next      string
+		Exhausted bool
 		States    []stateOption
 		ItemCodes []c.ItemInfo
 		DeptCodes []named
 		Towns     []named
-		// PostPages: Prev and Next are page numbers to post with the
-		// filter, not links.
+		// PostPages: First and Next are cursors to post with the filter,
+		// not links.
 		PostPages bool
-	}{page: p, Q: f, Rows: rows, Total: total, Page: f.Page, PostPages: byIDNumber, States: stateOptions(p),
+	}{page: p, Q: f, Rows: rows, PostPages: byIDNumber, States: stateOptions(p), Exhausted: exhausted,
 		DeptCodes: deptOptions(p), Towns: towns()}
 	for _, code := range itemOrder {
 		data.ItemCodes = append(data.ItemCodes, c.Items[code])
 	}
-	if f.Page > 1 {
-		data.Prev = link(f.Page - 1)
+	if f.Cursor != "" {
+		data.First = link("") // for a posted search: "" (a post without a cursor)
+		data.Later = true
 	}
-	if to < total {
-		data.Next = link(f.Page + 1)
+	if next != "" {
+		data.Next = link(next)
 	}
 	k.render(w, http.StatusOK, "list", data)
+}
+
+// searched finds the cases a search names: an application id, a portal
+// reference (its dedupe key), or an ID number through the blind index,
+// audited first as the API's search (the number masked). ok false: the
+// answer is written (the audit failed).
+func (k *Console) searched(w http.ResponseWriter, r *http.Request, req *request, q string) ([]string, bool) {
+	ctx := r.Context()
+	ids := []string{q}
+	if id, err := k.cfg.Engine.Store.Lookup(ctx, "ref:"+q); err == nil {
+		ids = append(ids, id)
+	}
+	if len(q) == 18 && k.cfg.FindByIDNumber != nil {
+		if !k.audit(w, r, req, c.AuditEntry{Action: c.AuditSearch, Query: "idNumber=" + c.MaskID(strings.ToUpper(q))}) {
+			return nil, false
+		}
+		if found, err := k.cfg.FindByIDNumber(ctx, strings.ToUpper(q)); err == nil {
+			ids = append(ids, found...)
+		}
+	}
+	return ids, true
+}
+
+// foundAfter orders the cases of a search as the list (newest first)
+// and keeps those after the cursor.
+func (k *Console) foundAfter(ctx context.Context, ids []string, cursor string) *found {
+	f := &found{}
+	seen := map[string]bool{}
+	for _, id := range ids {
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		app, err := k.cfg.Engine.Store.Get(ctx, id)
+		if err != nil {
+			continue
+		}
+		if e := store.ReceivedEntry(app); cursor == "" || e.Cursor() < cursor {
+			f.entries = append(f.entries, e)
+		}
+	}
+	sort.Slice(f.entries, func(i, j int) bool { return f.entries[i].Cursor() > f.entries[j].Cursor() })
+	return f
+}
+
+// caseRow is a case as the lists show it: the applicant masked.
+func caseRow(p page, app *c.Application) row {
+	var items []string
+	for _, t := range app.Tasks {
+		items = append(items, p.M(c.Items[t.Item].Name)+"："+p.M(c.TaskStateName(t.State)))
+	}
+	d, provisional := app.Status.NextDue, false
+	for _, t := range app.Tasks {
+		provisional = provisional || (!t.State.Final() && t.DueDate == d && t.DueProvisional)
+	}
+	if d == "" {
+		d, provisional = app.Status.DueDate, app.Status.Provisional
+	}
+	return row{ID: app.ID, PortalRef: app.PortalRef, Name: c.MaskName(app.Applicant.Name), IDNumber: c.MaskID(app.Applicant.IDNumber),
+		Town: townName(app.Applicant.HouseholdDivision), State: string(app.Status.State), StateName: stateName(p, app.Status.State), Due: d, Provisional: provisional,
+		Items: strings.Join(items, "；"), Overdue: len(app.Status.Overdue) > 0, Received: civil.Display(app.ReceivedAt)}
 }
 
 var itemOrder = []c.ItemCode{c.ItemCertNew, c.ItemCertRenew, c.ItemCertMigrate, c.ItemCertReissue, c.ItemCertCancel, c.ItemCertChange,

@@ -61,8 +61,11 @@ type Config struct {
 	// account's entry: a changed password ends its sessions); at least 32
 	// bytes.
 	SessionKey []byte
-	// Applications walks every application (decrypted), for the list and
-	// the SLA figures.
+	// Lists reads the store's lists (store.Lister): the case list and
+	// the to-do list page through them.
+	Lists store.Lister
+	// Applications walks every application (decrypted), for the SLA
+	// figures.
 	Applications func(ctx context.Context, yield func(*c.Application) bool) error
 	// FindByIDNumber finds applications by ID number through the blind
 	// index (optional).
@@ -146,6 +149,7 @@ func New(cfg Config) (*Console, error) {
 	k.mux.HandleFunc("POST /console/logout", k.signedIn(k.logout))
 	k.mux.HandleFunc("GET /console/{$}", k.signedIn(k.list))
 	k.mux.HandleFunc("POST /console/{$}", k.signedIn(k.list)) // the search form
+	k.mux.HandleFunc("GET /console/todo", k.signedIn(k.todo))
 	k.mux.HandleFunc("GET /console/cases/{id}", k.signedIn(k.detail))
 	k.mux.HandleFunc("GET /console/cases/{id}/progress", k.signedIn(k.progress))
 	k.mux.HandleFunc("GET /console/cases/{id}/receipt", k.signedIn(k.receipt))
@@ -296,6 +300,8 @@ type page struct {
 	CSRF  string
 	Flash string
 	Error string
+	// Todo is the count on the navigation bar's 待办 (-1: not shown).
+	Todo int
 }
 
 // M is a display name (contracts' table) in the page's language.
@@ -303,7 +309,7 @@ func (p page) M(m c.Message) string { return p.T(m.ZH, m.EN) }
 
 func (k *Console) base(r *http.Request, req *request, title string) page {
 	lang := langOf(r)
-	p := page{Title: title, Lang: lang, T: func(zh, en string) string {
+	p := page{Title: title, Lang: lang, Todo: -1, T: func(zh, en string) string {
 		if lang == "en" {
 			return en
 		}
@@ -313,6 +319,7 @@ func (k *Console) base(r *http.Request, req *request, title string) page {
 		p.User = strings.TrimPrefix(req.p.Subject, "console:")
 		p.Admin = req.p.Role == auth.RoleAdmin
 		p.CSRF = req.csrf
+		p.Todo = k.todoCount(r.Context(), req.p)
 	}
 	// Only the messages of a fixed set of codes: never the caller's text.
 	if m, ok := flashes[r.URL.Query().Get("flash")]; ok {

@@ -104,6 +104,7 @@ func newRigWith(t *testing.T, accounts []Account, log *slog.Logger) *rig {
 		},
 		FindByIDNumber: st.FindByIDNumber,
 		Drafts:         st,
+		Lists:          st,
 		Applications: func(ctx context.Context, yield func(*c.Application) bool) error {
 			r.mu.Lock()
 			ids := append([]string(nil), r.ids...)

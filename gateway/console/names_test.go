@@ -195,6 +195,8 @@ func TestNoCodeOnTheChinesePages(t *testing.T) {
 		{clerk, "/console/?status=processing&dept=cdpf&item=cert.new&town=511702102"},
 		{clerk, "/console/intake"},
 		{clerk, "/console/ops/sla"},
+		{clerk, "/console/todo"},
+		{ops, "/console/todo"},
 		{ops, "/console/ops/dead-letters"},
 		{ops, "/console/ops/health"},
 		{ops, "/console/ops/sla"},
@@ -237,6 +239,10 @@ func TestNoCodeOnTheChinesePages(t *testing.T) {
 	_, page = ops.get("/console/ops/dead-letters")
 	if text := visibleText(t, page); !strings.Contains(text, "部门系统维护中") || !strings.Contains(text, "通川区医保局") {
 		t.Errorf("the dead letter is not named: %s", text)
+	}
+	_, page = ops.get("/console/todo")
+	if text := visibleText(t, page); !strings.Contains(text, "通川区医保局") {
+		t.Errorf("the to-do page does not name the dead letter's office: %s", text)
 	}
 	_, page = ops.get("/console/ops/health")
 	if text := visibleText(t, page); !strings.Contains(text, "达川区人社局") || !strings.Contains(text, "已熔断") {

@@ -70,3 +70,46 @@ func TestBenchRuns(t *testing.T) {
 		}
 	}
 }
+
+// The console phase (opt-in) fills a store through the bulk loaders and
+// reads full pages of one town's list on both backends (its figures too
+// belong to docs/BENCHMARKS.md).
+func TestBenchConsoleRuns(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs Redis as a process")
+	}
+	backends := "bolt,redis"
+	if redistest.Binary() == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("redis-server is required in CI")
+		}
+		backends = "bolt"
+	}
+	dir := t.TempDir()
+	doc := filepath.Join(dir, "BENCHMARKS.md")
+	cmd := exec.Command(build(t), "bench", "--backend", backends, "--phases", "console", "--console-apps", "1200",
+		"--json", "--quiet", "--commit", "opstest", "--dir", dir, "--doc", doc)
+	cmd.Dir = root
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("onething bench: %v\n%s", err, stderr.String())
+	}
+	var rep bench.Report
+	if err := json.Unmarshal(out, &rep); err != nil {
+		t.Fatalf("bench --json: %v\n%s", err, out)
+	}
+	for _, be := range rep.Backends {
+		if len(be.Errors) > 0 || be.Console == nil {
+			t.Fatalf("%s: %v, %+v", be.Name, be.Errors, be.Console)
+		}
+		if cl := be.Console; cl.Stored != 1200 || cl.Rows != 50 || cl.TownCases <= 50 || cl.Requests == 0 || cl.P95 <= 0 {
+			t.Errorf("%s console list: %+v", be.Name, cl)
+		}
+	}
+	md, _ := os.ReadFile(doc)
+	if !strings.Contains(string(md), "## Console list") {
+		t.Error("BENCHMARKS.md lacks the console list")
+	}
+}

@@ -62,7 +62,7 @@ func (s *Service) newConsole(cc *ConsoleConfig, baseURL string, verify func(stri
 		Secure:      cc.Secure || httpsURL(baseURL),
 		ClientIP:    func(r *http.Request) string { return api.ClientIP(r.Context()) },
 		VerifyToken: verify, Applications: s.Applications, Breakers: s.breakerStatus, Log: s.log,
-		FindByIDNumber: s.Store.FindByIDNumber,
+		FindByIDNumber: s.Store.FindByIDNumber, Lists: lister(s.Store),
 		Reveal: func(ctx context.Context, p *auth.Principal, appID, reason string) (*c.Application, error) {
 			// Audited first: a read that cannot be recorded is not served.
 			if _, err := s.Engine.Audit(ctx, c.AuditEntry{Subject: p.Subject, Role: string(p.Role), Action: c.AuditRecordRead,
@@ -168,4 +168,11 @@ func uniqueAccounts(list []console.Account) error {
 // httpsURL reports whether a base URL is served over https.
 func httpsURL(u string) bool {
 	return strings.HasPrefix(strings.ToLower(strings.TrimSpace(u)), "https://")
+}
+
+// lister is the store's lists (both backends have them; nil for a store
+// without, whose console lists show nothing rather than walk every case).
+func lister(st store.Store) store.Lister {
+	l, _ := st.(store.Lister)
+	return l
 }

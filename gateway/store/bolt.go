@@ -40,6 +40,10 @@ var (
 	// bucketUnreadable lists the applications whose record does not open
 	// (unreadable.go): id -> JSON of a contracts.UnreadableRecord.
 	bucketUnreadable = []byte("unreadable")
+	// bucketLists holds the lists (lists.go): list + 0x00 + scope + 0x00 +
+	// sort + "|" + id -> nothing. A file without it is from before the
+	// lists: Open fills it once (fillLists).
+	bucketLists = []byte("lists")
 )
 
 // Bolt is the embedded backend: one bbolt file, one writer at a time, every
@@ -54,7 +58,7 @@ type Bolt struct {
 
 // ourBuckets are every bucket an onething store has; a file with any
 // other is not onething's.
-var ourBuckets = [][]byte{bucketApps, bucketKeys, bucketJobs, bucketDue, bucketDead, bucketIdx, bucketAudit, bucketMeta, bucketOpen, bucketUnreadable, bucketDrafts}
+var ourBuckets = [][]byte{bucketApps, bucketKeys, bucketJobs, bucketDue, bucketDead, bucketIdx, bucketAudit, bucketMeta, bucketOpen, bucketUnreadable, bucketLists, bucketDrafts}
 
 // OpenBolt opens the data file at path. With Strict (the gateway) it opens
 // only a store InitBolt made; without (tests), it makes the file and the
@@ -262,11 +266,13 @@ func openBolt(path string, o options) (*Bolt, InitResult, error) {
 	}
 	// An init of a store made before changes nothing.
 	unchanged := o.mode == modeInit && has
-	indexOpen := false // a file from before the open index: build it
+	indexOpen := false  // a file from before the open index: build it
+	indexLists := false // a file from before the lists: fill them
 	if !unchanged {
 		err = readSafely(func() error {
 			return db.Update(func(tx *bolt.Tx) error {
 				indexOpen = tx.Bucket(bucketOpen) == nil && !res.Created
+				indexLists = tx.Bucket(bucketLists) == nil && !res.Created
 				for _, b := range ourBuckets {
 					if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 						return err
@@ -297,6 +303,11 @@ func openBolt(path string, o options) (*Bolt, InitResult, error) {
 	if indexOpen {
 		if err := readSafely(b.indexOpenApps); err != nil {
 			return fail(fmt.Errorf("open store %s: index open applications: %w", path, err))
+		}
+	}
+	if indexLists {
+		if err := readSafely(b.fillLists); err != nil {
+			return fail(fmt.Errorf("open store %s: fill the lists: %w", path, err))
 		}
 	}
 	return b, res, nil
@@ -410,7 +421,7 @@ func (b *Bolt) Create(_ context.Context, app *contracts.Application, keys []stri
 				return err
 			}
 		}
-		if err := b.putApp(tx, app, ""); err != nil {
+		if err := b.putApp(tx, app, "", nil); err != nil {
 			return err
 		}
 		return enqueue(tx, jobs)
@@ -423,7 +434,7 @@ func (b *Bolt) Create(_ context.Context, app *contracts.Application, keys []stri
 
 // putApp writes an application through the codec and moves its blind
 // index entry from oldIdx (what the stored record had) to the new one.
-func (b *Bolt) putApp(tx *bolt.Tx, app *contracts.Application, oldIdx string) error {
+func (b *Bolt) putApp(tx *bolt.Tx, app *contracts.Application, oldIdx string, oldLists []listEntry) error {
 	data, idx, err := b.codec.encode(app)
 	if err != nil {
 		return err
@@ -447,6 +458,9 @@ func (b *Bolt) putApp(tx *bolt.Tx, app *contracts.Application, oldIdx string) er
 		err = tx.Bucket(bucketOpen).Delete([]byte(app.ID))
 	}
 	if err != nil {
+		return err
+	}
+	if err := writeLists(tx, oldLists, listEntries(app)); err != nil {
 		return err
 	}
 	return tx.Bucket(bucketApps).Put([]byte(app.ID), data)
@@ -538,7 +552,7 @@ func (b *Bolt) Reseal(ctx context.Context) (ResealStats, error) {
 				if err != nil {
 					return err
 				}
-				if err := b.putApp(tx, app, idx); err != nil {
+				if err := b.putApp(tx, app, idx, listEntries(app)); err != nil {
 					return err
 				}
 			}
@@ -591,6 +605,7 @@ func (b *Bolt) update(id, onceKey string, ack *Job, fn UpdateFunc) error {
 		if err != nil {
 			return err
 		}
+		lists := listEntries(app) // before fn changes it
 		jobs, err := fn(app)
 		if err != nil {
 			return err
@@ -600,7 +615,7 @@ func (b *Bolt) update(id, onceKey string, ack *Job, fn UpdateFunc) error {
 				return err
 			}
 		}
-		if err := b.putApp(tx, app, idx); err != nil {
+		if err := b.putApp(tx, app, idx, lists); err != nil {
 			return err
 		}
 		if ack != nil {
@@ -653,6 +668,7 @@ func (b *Bolt) Deliver(_ context.Context, id, onceKey string, d Delivery, fn Del
 		if err != nil {
 			return err
 		}
+		lists := listEntries(app) // before fn changes it
 		out, err := fn(app)
 		if err != nil {
 			return err
@@ -676,7 +692,7 @@ func (b *Bolt) Deliver(_ context.Context, id, onceKey string, d Delivery, fn Del
 				return err
 			}
 		}
-		if err := b.putApp(tx, app, idx); err != nil {
+		if err := b.putApp(tx, app, idx, lists); err != nil {
 			return err
 		}
 		return enqueue(tx, out.Jobs)

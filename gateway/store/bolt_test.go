@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -108,5 +109,42 @@ func TestBoltBuildsOpenIndexOfAnOlderFile(t *testing.T) {
 	s.OpenApps(ctx, func(id string) error { ids = append(ids, id); return nil })
 	if len(ids) != 1 || ids[0] != "A" {
 		t.Errorf("open applications after reopening an older file: %v, want [A]", ids)
+	}
+}
+
+// A file written before the lists existed gets them at open.
+func TestBoltFillsListsOfAnOlderFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "t.db")
+	s, err := store.OpenBolt(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	t0 := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	for i, id := range []string{"A", "B", "C"} {
+		if _, err := s.Create(ctx, storetest.ListApp(id, "511702102001", t0.Add(time.Duration(i)*time.Minute), "2026-04-10"), nil, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Close()
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Update(func(tx *bolt.Tx) error { return tx.DeleteBucket([]byte("lists")) }); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	s, err = store.OpenBolt(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	got := storetest.ReadAll(t, s, store.ListRead{List: store.ListReceived, Scope: "511702102", Desc: true, N: 2})
+	if !slices.Equal(got, []string{"C", "B", "A"}) {
+		t.Errorf("the town's list after reopening an older file: %v, want [C B A]", got)
+	}
+	if n, err := s.CountList(ctx, store.ListDue, store.ScopeAll, ""); err != nil || n != 3 {
+		t.Errorf("due list after the fill: %d, %v; want 3", n, err)
 	}
 }

@@ -180,7 +180,10 @@ func checkBoltContents(ctx context.Context, tx *bolt.Tx, rep *CheckReport, c cod
 		}
 	}()
 	for _, name := range ourBuckets {
-		if tx.Bucket(name) == nil && !bytes.Equal(name, bucketUnreadable) && !bytes.Equal(name, bucketDrafts) {
+		// The unreadable list is made when first needed; the lists are
+		// filled when the gateway first opens a file from before them; drafts
+		// when the first is saved.
+		if tx.Bucket(name) == nil && !bytes.Equal(name, bucketUnreadable) && !bytes.Equal(name, bucketLists) && !bytes.Equal(name, bucketDrafts) {
 			rep.problem("bucket %q is missing", name)
 		}
 	}
@@ -219,6 +222,20 @@ func checkBoltContents(ctx context.Context, tx *bolt.Tx, rep *CheckReport, c cod
 		return nil
 	})
 	rep.Counts["indexEntries"] = idx
+
+	if lb := tx.Bucket(bucketLists); lb != nil {
+		entries := 0
+		lb.ForEach(func(k, _ []byte) error {
+			entries++
+			if i := bytes.LastIndexByte(k, '|'); i < 0 {
+				rep.problem("a list entry without an application id")
+			} else if !has(k[i+1:]) {
+				rep.problem("a list names application %s, which is not stored", k[i+1:])
+			}
+			return nil
+		})
+		rep.Counts["listEntries"] = entries
+	}
 
 	due := tx.Bucket(bucketDue)
 	dueEntries := map[string]bool{}

@@ -52,7 +52,8 @@ func TestBoltCheck(t *testing.T) {
 	if !rep.OK() {
 		t.Fatalf("a sound store: %v", rep.Problems)
 	}
-	for k, want := range map[string]int{"applications": 300, "jobs": 300, "openApplications": 300, "indexEntries": 300, "dedupeKeys": 300, "keyChecks": 2, "unreadableFound": 0} {
+	for k, want := range map[string]int{"applications": 300, "jobs": 300, "openApplications": 300, "indexEntries": 300, "dedupeKeys": 300, "keyChecks": 2, "unreadableFound": 0,
+		"listEntries": 1200} { // received, in 4 scopes each
 		if rep.Counts[k] != want {
 			t.Errorf("count %s = %d, want %d", k, rep.Counts[k], want)
 		}
@@ -74,6 +75,19 @@ func TestBoltCheck(t *testing.T) {
 	rep, err = store.CheckBolt(ctx, broken, store.CheckOptions{}, store.WithKeys(keys))
 	if err != nil || rep.OK() || !strings.Contains(strings.Join(rep.Problems, "\n"), "not in the due index") {
 		t.Errorf("a job out of the due index: %v, %v", rep, err)
+	}
+
+	// A list entry of an application that is not stored.
+	stray := filepath.Join(t.TempDir(), "l.db")
+	os.WriteFile(stray, data, 0o600)
+	db, _ = bolt.Open(stray, 0o600, nil)
+	db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket([]byte("lists")).Put([]byte("time\x00all\x000000001700000000000|GONE"), nil)
+	})
+	db.Close()
+	rep, err = store.CheckBolt(ctx, stray, store.CheckOptions{}, store.WithKeys(keys))
+	if err != nil || rep.OK() || !strings.Contains(strings.Join(rep.Problems, "\n"), "a list names application GONE") {
+		t.Errorf("a list entry of no application: %v, %v", rep, err)
 	}
 
 	// Wrong key material under the store's key id.

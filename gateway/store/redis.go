@@ -41,6 +41,7 @@ import (
 //	P:{queue}:dead             hash: parked jobs (dead letters) for an operator
 //	P:{queue}:reconcile        lock of the reconciler pass (TTL)
 //	P:idx:INDEX                set: ids of the applications whose ID number has this blind index
+//	P:list:LIST:SCOPE          zset: the console's lists (lists.go), members "sort|id" at score 0
 //	P:audit                    stream: the audit log (append-only; entry ids are its times)
 //	P:meta                     hash: the key checks (codec.go)
 //
@@ -197,6 +198,10 @@ func newRedis(ctx context.Context, rdb *redis.Client, opts RedisOptions, o optio
 		rdb.Close()
 		return nil, res, fmt.Errorf("open store: %w", err)
 	}
+	if err := r.prepareLists(ctx, res.Created, o.mode); err != nil {
+		rdb.Close()
+		return nil, res, fmt.Errorf("open store %s: %w", r.where(), err)
+	}
 	return r, res, nil
 }
 
@@ -335,8 +340,9 @@ end
 // luaEnqueue, whose mark_open it uses), the same in an update and a
 // delivery: KEYS 1 app, 7 the old blind index set, 8 the new one;
 // ARGV 1 id, 3 doc, 4 token, 5 open flag, 6 open score, 9 index flags
-// ('1' or '0' each: leave the old set, join the new one).
-const luaWriteApp = `
+// ('1' or '0' each: leave the old set, join the new one); the lists'
+// keys and arguments last (luaLists).
+const luaWriteApp = luaLists + `
 local function write_app()
   if string.sub(ARGV[9], 1, 1) == '1' then
     redis.call('SREM', KEYS[7], ARGV[1])
@@ -347,6 +353,7 @@ local function write_app()
   redis.call('HSET', KEYS[1], 'doc', ARGV[3], 'op', ARGV[4])
   redis.call('HINCRBY', KEYS[1], 'rev', 1)
   mark_open(ARGV[5], ARGV[6], ARGV[1])
+  write_lists()
 end
 `
 
@@ -368,18 +375,19 @@ func (r *Redis) errIdentityGone() error {
 }
 
 // KEYS: 1 app, 2 jobs, 3 due, 4 open, 5 done, 6 blind index set (the app
-// key when there is no index), 7 meta, 8… dedupe keys.
+// key when there is no index), 7 meta, 8… dedupe keys, then the list sets.
 // ARGV: 1 id, 2 doc, 3 token, 4 open flag, 5 open score, 6 index flag
 // ('1': add the id to KEYS[6]), 7 the store's id, 8… one TTL (ms, 0 none)
-// per dedupe key, then the jobs.
-var scriptCreate = redis.NewScript(luaEnqueue + luaIdentity + `
+// per dedupe key, then the jobs, then the lists' members (luaLists).
+var scriptCreate = redis.NewScript(luaEnqueue + luaIdentity + luaLists + `
+local nkeys = #KEYS - list_count()
 if identity_gone(KEYS[7], ARGV[7]) then
   return {'identity'}
 end
 if redis.call('HGET', KEYS[1], 'op') == ARGV[3] then
   return {'ok'}
 end
-for i = 8, #KEYS do
+for i = 8, nkeys do
   local v = redis.call('GET', KEYS[i])
   if v then
     return {'dup', v}
@@ -388,7 +396,7 @@ end
 if redis.call('EXISTS', KEYS[1]) == 1 then
   return {'exists'}
 end
-for i = 8, #KEYS do
+for i = 8, nkeys do
   local ttl = tonumber(ARGV[i])
   if ttl > 0 then
     redis.call('SET', KEYS[i], ARGV[1], 'PX', ttl)
@@ -401,7 +409,8 @@ if ARGV[6] == '1' then
   redis.call('SADD', KEYS[6], ARGV[1])
 end
 mark_open(ARGV[4], ARGV[5], ARGV[1])
-enqueue(7 + #KEYS - 6, false)
+write_lists()
+enqueue(7 + nkeys - 6, false)
 return {'ok'}
 `)
 
@@ -425,7 +434,8 @@ func (r *Redis) Create(ctx context.Context, app *contracts.Application, keys []s
 		rkeys = append(rkeys, r.dedupeKey(k))
 		args = append(args, r.keyTTL(k).Milliseconds())
 	}
-	res, err := scriptCreate.Run(ctx, r.rdb, rkeys, append(args, jargs...)...).StringSlice()
+	lkeys, largs := r.listArgs(nil, listEntries(app))
+	res, err := scriptCreate.Run(ctx, r.rdb, append(rkeys, lkeys...), append(append(args, jargs...), largs...)...).StringSlice()
 	if err != nil {
 		return "", fmt.Errorf("create application: %w", err)
 	}
@@ -503,12 +513,12 @@ func (r *Redis) Lookup(ctx context.Context, key string) (string, error) {
 
 // KEYS: 1 app, 2 jobs, 3 due, 4 open, 5 done, 6 once key, 7 old blind
 // index set, 8 new blind index set (the app key where unused), 9 leases,
-// 10 meta.
+// 10 meta, then the list sets (luaLists).
 // ARGV: 1 id, 2 expected rev, 3 doc, 4 token, 5 open flag, 6 open score,
 // 7 once TTL (ms), 8 once flag ('1': check and set KEYS[6]), 9 index flags
 // ('01': add to KEYS[8], '10': remove from KEYS[7], '11': both), 10-13 the
 // job to ack (id, lease token, now, cutoff; an empty id: none), 14 the
-// store's id (luaIdentity), 15… the jobs.
+// store's id (luaIdentity), 15… the jobs, then the lists' members.
 // The ack comes before the new jobs: a job a change queues again under
 // the acked id is work still to do.
 var scriptUpdate = redis.NewScript(luaEnqueue + luaAck + luaIdentity + luaWriteApp + `
@@ -593,6 +603,7 @@ func (r *Redis) update(ctx context.Context, id, onceKey string, ack *Job, fn Upd
 			r.notes.note(r, err)
 			return err
 		}
+		lists := listEntries(app) // before fn changes it
 		jobs, err := fn(app)
 		if err != nil {
 			return err
@@ -612,7 +623,8 @@ func (r *Redis) update(ctx context.Context, id, onceKey string, ack *Job, fn Upd
 		args := append([]any{id, rev, doc, tok, flag(open(app)), ms(now), r.dedupeTTL.Milliseconds(), flag(onceKey != ""), iflags}, ackArgs(ack, now)...)
 		args = append(args, r.identity.ID)
 		_, _, leases, _ := r.QueueKeys()
-		res, err := scriptUpdate.Run(ctx, r.rdb, append(append(rkeys[:6:6], ikeys...), leases, r.metaKey()), append(args, jargs...)...).Text()
+		lkeys, largs := r.listArgs(lists, listEntries(app))
+		res, err := scriptUpdate.Run(ctx, r.rdb, append(append(append(rkeys[:6:6], ikeys...), leases, r.metaKey()), lkeys...), append(append(args, jargs...), largs...)...).Text()
 		if err != nil {
 			return fmt.Errorf("update application: %w", err)
 		}

@@ -15,10 +15,11 @@ func (r *Redis) ReplyKey(key string) string { return r.prefix + ":" + replyKey(k
 
 // KEYS: as scriptUpdate (1 app, 2 jobs, 3 due, 4 open, 5 done, 6 once key,
 // 7 old blind index set, 8 new one, 9 leases), then the delivery's record
-// keys (hashes: fp, reply), then its taken keys.
+// keys (hashes: fp, reply), then its taken keys, then the list sets.
 // ARGV: 1-13 as scriptUpdate, 14 fingerprint, 15 the sealed reply,
 // 16 number of record keys, 17 number of taken keys, 18 refused ('1':
-// record the delivery only, leave the application), 19… the jobs.
+// record the delivery only, leave the application), 19… the jobs, then
+// the lists' members (luaLists).
 // Records are checked before anything else: a delivery id recorded for
 // another request is refused whether or not this application exists.
 var scriptDeliver = redis.NewScript(luaEnqueue + luaAck + luaWriteApp + `
@@ -130,6 +131,7 @@ func (r *Redis) Deliver(ctx context.Context, id, onceKey string, d Delivery, fn 
 			r.notes.note(r, err)
 			return Reply{}, err
 		}
+		lists := listEntries(app) // before fn changes it
 		out, err := fn(app)
 		if err != nil {
 			return Reply{}, err
@@ -152,7 +154,8 @@ func (r *Redis) Deliver(ctx context.Context, id, onceKey string, d Delivery, fn 
 		args = append(args, d.Fingerprint, sealed, len(recKeys), len(taken), flag(out.Refused))
 		_, _, leases, _ := r.QueueKeys()
 		keys := append(append(append(append(rkeys[:6:6], ikeys...), leases), recKeys...), taken...)
-		res, err := scriptDeliver.Run(ctx, r.rdb, keys, append(args, jargs...)...).StringSlice()
+		lkeys, largs := r.listArgs(lists, listEntries(app))
+		res, err := scriptDeliver.Run(ctx, r.rdb, append(keys, lkeys...), append(append(args, jargs...), largs...)...).StringSlice()
 		if err != nil {
 			return Reply{}, fmt.Errorf("update application: %w", err)
 		}

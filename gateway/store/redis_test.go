@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -246,4 +247,44 @@ func keySlot(key string) int {
 		}
 	}
 	return int(crc) % 16384
+}
+
+// A store written before the lists existed (no lists, no mark) gets them
+// at the next open.
+func TestRedisFillsListsOfAnOlderStore(t *testing.T) {
+	srv := redistest.Start(t)
+	url := srv.URL()
+	s := openRedis(t, url)
+	ctx := context.Background()
+	t0 := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	for i, id := range []string{"A", "B", "C"} {
+		if _, err := s.Create(ctx, storetest.ListApp(id, "511702102001", t0.Add(time.Duration(i)*time.Minute), "2026-04-10"), nil, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rdb := s.Client()
+	keys, err := rdb.Keys(ctx, s.Prefix()+":list:*").Result()
+	if err != nil || len(keys) == 0 {
+		t.Fatalf("list keys: %v, %v", keys, err)
+	}
+	if err := rdb.Del(ctx, keys...).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := rdb.HDel(ctx, s.MetaKey(), "lists:built").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if got := storetest.ReadAll(t, s, store.ListRead{List: store.ListReceived, Scope: store.ScopeAll, Desc: true, N: 2}); len(got) != 0 {
+		t.Fatalf("lists emptied, still %v", got)
+	}
+	s2 := openRedis(t, url)
+	got := storetest.ReadAll(t, s2, store.ListRead{List: store.ListReceived, Scope: "511702102", Desc: true, N: 2})
+	if !slices.Equal(got, []string{"C", "B", "A"}) {
+		t.Errorf("the town's list after reopening an older store: %v, want [C B A]", got)
+	}
+	if n, err := s2.CountList(ctx, store.ListDue, store.ScopeAll, ""); err != nil || n != 3 {
+		t.Errorf("due list after the fill: %d, %v; want 3", n, err)
+	}
+	if ok, _ := rdb.HExists(ctx, s.MetaKey(), "lists:built").Result(); !ok {
+		t.Error("the fill did not mark the store")
+	}
 }

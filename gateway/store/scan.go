@@ -11,9 +11,9 @@ import (
 )
 
 // Scanner walks every stored application, oldest id first where the
-// backend keeps an order, until yield returns false. The console lists and
-// counts cases with it; a district holds thousands, and a province would
-// page through a search index instead.
+// backend keeps an order, until yield returns false. The console's SLA
+// figures count with it; its lists page through the store's lists
+// instead (lists.go).
 type Scanner interface {
 	Scan(ctx context.Context, yield func(*contracts.Application) bool) error
 }

@@ -35,10 +35,13 @@ func newBenchCmd() *cobra.Command {
 		Long: `本机回环基准 / a loopback benchmark of the gateway against the raw cost of its own parts, on
 both backends: intake at saturation and at a fixed rate, the raw baseline, end to end through the
 mock departments, and growth of the store (docs/BENCHMARKS.md). The gateway and the baseline run
-as child processes of this binary ("onething bench-child"). It takes long with the defaults.`,
+as child processes of this binary ("onething bench-child"). It takes long with the defaults.
+The console phase (opt-in) fills a store with --console-apps applications and reads the case list
+of one town through the console, signed in as its clerk.`,
 		Example: `  onething bench --backend redis --phases intake,baseline --duration 10s
   onething bench --json > bench.json
-  onething bench --doc docs/BENCHMARKS.md --grow-to 1000000 --grow-to-bolt 100000`,
+  onething bench --doc docs/BENCHMARKS.md --grow-to 1000000 --grow-to-bolt 100000
+  onething bench --phases console --console-apps 1000000   # the console's case list on a large store`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Backends, o.Phases = split(backends), split(phases)
 			// The command line as given, for the report.
@@ -91,7 +94,8 @@ as child processes of this binary ("onething bench-child"). It takes long with t
 	}
 	fs := cmd.Flags()
 	fs.StringVar(&backends, "backend", "bolt,redis", "backends to measure: bolt, redis or both")
-	fs.StringVar(&phases, "phases", "intake,baseline,e2e,growth", "phases: intake, baseline, e2e, growth")
+	fs.StringVar(&phases, "phases", "intake,baseline,e2e,growth", "phases: intake, baseline, e2e, growth, console (opt-in: the console's case list on a store of --console-apps)")
+	fs.IntVar(&o.ConsoleApps, "console-apps", 1_000_000, "applications stored before the console phase reads the case list")
 	fs.StringVar(&o.RedisURL, "redis", "", "use this Redis (its database is flushed between phases!) instead of a private redis-server")
 	fs.DurationVar(&o.Duration, "duration", 10*time.Second, "length of each intake and baseline measurement")
 	fs.IntVar(&o.Clients, "clients", 32, "concurrent clients at saturation")
