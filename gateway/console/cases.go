@@ -173,12 +173,12 @@ func (k *Console) list(w http.ResponseWriter, r *http.Request, req *request) {
 		States    []stateOption
 		ItemCodes []c.ItemInfo
 		DeptCodes []named
-		Towns     []named
+		Towns     []countyTowns
 		// PostPages: First and Next are cursors to post with the filter,
 		// not links.
 		PostPages bool
 	}{page: p, Q: f, Rows: rows, PostPages: byIDNumber, States: stateOptions(p), Exhausted: exhausted,
-		DeptCodes: deptOptions(p), Towns: towns()}
+		DeptCodes: deptOptions(p), Towns: filterTowns(req.p)}
 	for _, code := range itemOrder {
 		data.ItemCodes = append(data.ItemCodes, c.Items[code])
 	}
@@ -251,6 +251,25 @@ func caseRow(p page, app *c.Application) row {
 	return row{ID: app.ID, PortalRef: app.PortalRef, Name: c.MaskName(app.Applicant.Name), IDNumber: c.MaskID(app.Applicant.IDNumber),
 		Town: townName(app.Applicant.HouseholdDivision), State: string(app.Status.State), StateName: stateName(p, app.Status.State), Due: d, Provisional: provisional,
 		Items: strings.Join(items, "；"), Overdue: len(app.Status.Overdue) > 0, Received: civil.Display(app.ReceivedAt)}
+}
+
+// filterTowns are the towns the list's filter offers a person: those of
+// the counties they serve that they may see, by county.
+func filterTowns(p *auth.Principal) []countyTowns {
+	var out []countyTowns
+	for _, ct := range townChoices(p) {
+		var mine []named
+		for _, t := range ct.Towns {
+			if p.Role == auth.RoleAdmin || p.SeesHousehold(t.Code) {
+				mine = append(mine, t)
+			}
+		}
+		if len(mine) > 0 {
+			ct.Towns = mine
+			out = append(out, ct)
+		}
+	}
+	return out
 }
 
 var itemOrder = []c.ItemCode{c.ItemCertNew, c.ItemCertRenew, c.ItemCertMigrate, c.ItemCertReissue, c.ItemCertCancel, c.ItemCertChange,

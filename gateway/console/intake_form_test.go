@@ -352,3 +352,23 @@ func TestScriptsKeepNothingInTheBrowser(t *testing.T) {
 		t.Errorf("policy %q", csp)
 	}
 }
+
+// The case list's town filter offers the towns a person may see, of the
+// counties they serve: a 达川区 town clerk their own town only, an
+// operator every county's towns, grouped.
+func TestListTownFilterOfTheCounties(t *testing.T) {
+	withDachuan(t)
+	accounts := append(rigAccounts(t), Account{Username: "yizhen", PasswordHash: hash(t, "pw-yizhen"), Role: "staff", Towns: []string{"511703101"}})
+	r := newRigWith(t, accounts, nil)
+	filter := regexp.MustCompile(`(?s)<select name="town">(.*?)</select>`)
+	_, page := r.signIn("yizhen", "pw-yizhen").get("/console/")
+	m := filter.FindStringSubmatch(page)
+	if m == nil || !strings.Contains(m[1], `<option value="511703101" >乙镇</option>`) || strings.Contains(m[1], "511703001") || strings.Contains(m[1], "511702") {
+		t.Errorf("the town filter of a 乙镇 clerk: %v", m)
+	}
+	_, page = r.signIn("ops", "pw-ops").get("/console/")
+	m = filter.FindStringSubmatch(page)
+	if m == nil || !strings.Contains(m[1], `<optgroup label="通川区"><option value="511702001" >`) || !strings.Contains(m[1], `<optgroup label="达川区"><option value="511703001" >甲街道</option>`) {
+		t.Errorf("the operator's town filter is not every county's, grouped: %.400v", m)
+	}
+}
