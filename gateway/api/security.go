@@ -350,11 +350,13 @@ func (s *server) secure(g *gin.Context) {
 		}
 		s.refuse(g, http.StatusUnauthorized, r, nil, reason)
 		return
+	case r.signer != bearerOnly && p.Via != auth.ViaSignature:
+		// Before the role: a token of any role is the wrong credential
+		// here (the signature binds the body and the delivery id).
+		s.refuse(g, http.StatusUnauthorized, r, p, "this operation must be signed (Standard Webhooks), a bearer token is not enough")
+		return
 	case !slices.Contains(r.roles, p.Role):
 		s.refuse(g, http.StatusForbidden, r, p, "role "+string(p.Role)+" may not use this operation")
-		return
-	case r.signer != bearerOnly && p.Via != auth.ViaSignature:
-		s.refuse(g, http.StatusUnauthorized, r, p, "this operation must be signed (Standard Webhooks), a bearer token is not enough")
 		return
 	case r.signer == signedByPathDept && c.Dept(g.Param("dept")) != p.Dept:
 		s.refuse(g, http.StatusForbidden, r, p, "department on another department's path")

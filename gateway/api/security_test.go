@@ -124,6 +124,8 @@ func TestEveryRouteEveryRole(t *testing.T) {
 	fixed := func(p string) func() string { return func() string { return p } }
 	// Allowed outcomes for the roles each route is for; everyone else 403
 	// (authenticated) or 401 (not).
+	// A signed route takes its signature only: any bearer token, whatever
+	// its role, is the wrong credential (401, not 403).
 	signedPortal := map[string]int{"none": 401, "bad-token": 401, "portal-sig": 0, "cdpf-sig": 401, "portal-jwt": 401}
 	bearerRoute := map[string]int{"none": 401, "bad-token": 401, "portal-sig": 401, "cdpf-sig": 401}
 	with := func(base map[string]int, allowed map[string]int) map[string]int {
@@ -145,18 +147,18 @@ func TestEveryRouteEveryRole(t *testing.T) {
 	}
 	routes := []route{
 		{"POST", "/v1/portal/submissions", fixed("/v1/portal/submissions"), submission,
-			with(signedPortal, map[string]int{"portal-sig": 202}), 403},
+			with(signedPortal, map[string]int{"portal-sig": 202}), 401},
 		{"GET", "/v1/applications/:id", fixed("/v1/applications/" + app), nil,
 			with(bearerRoute, map[string]int{"portal-jwt": 200, "staff-jwt": 200, "other-town-jwt": 404, "other-county-jwt": 404, "district-jwt": 200, "city-jwt": 200, "read-token": 200}), 403},
 		{"POST", "/v1/applications/:id/supplements", fixed("/v1/applications/" + app + "/supplements"),
 			j(c.SupplementSubmission{TaskID: cert, Materials: []string{"photos"}}),
-			with(signedPortal, map[string]int{"portal-sig": 409}), 403},
+			with(signedPortal, map[string]int{"portal-sig": 409}), 401},
 		{"POST", "/v1/applications/:id/withdraw", fixed("/v1/applications/" + acc2.ApplicationID + "/withdraw"), j(c.Withdrawal{Reason: "不再需要"}),
-			with(signedPortal, map[string]int{"portal-sig": 200}), 403},
+			with(signedPortal, map[string]int{"portal-sig": 200}), 401},
 		{"POST", "/v1/guide", fixed("/v1/guide"), j(guide),
 			with(bearerRoute, map[string]int{"portal-jwt": 200, "staff-jwt": 200, "other-town-jwt": 200, "other-county-jwt": 200, "district-jwt": 200, "city-jwt": 200, "read-token": 200}), 403},
 		{"POST", "/v1/departments/:dept/events", fixed("/v1/departments/cdpf/events"), event,
-			map[string]int{"none": 401, "bad-token": 401, "portal-sig": 401, "cdpf-sig": 200, "cdpf-jwt": 401}, 403},
+			map[string]int{"none": 401, "bad-token": 401, "portal-sig": 401, "cdpf-sig": 200, "cdpf-jwt": 401}, 401},
 		{"GET", "/v1/admin/breakers", fixed("/v1/admin/breakers"), nil, admin(200), 403},
 		{"GET", "/v1/admin/dead-letters", fixed("/v1/admin/dead-letters"), nil, admin(200), 403},
 		{"GET", "/v1/admin/dead-letters/:task", fixed("/v1/admin/dead-letters/" + cert), nil, admin(404), 403},
@@ -487,6 +489,19 @@ func TestBearerOnSignedRoutes(t *testing.T) {
 	status, resp := f.do(req)
 	if status != 401 || decodeError(t, resp).Code != "unauthorized" {
 		t.Errorf("portal JWT on the submission webhook: %d %s", status, resp)
+	}
+	// A token of a role the route does not take is the wrong credential
+	// too: 401, as the contract says, not 403.
+	for name, token := range map[string]string{"read token": readToken, "admin token": adminToken,
+		"staff JWT": is.Token("luojiang-1", auth.RoleStaff, "", "511702102")} {
+		for _, path := range []string{"/v1/portal/submissions", "/v1/departments/cdpf/events"} {
+			req, _ := http.NewRequest(http.MethodPost, f.srv.URL+path, bytes.NewReader(example(t)))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Authorization", "Bearer "+token)
+			if status, resp := f.do(req); status != 401 || decodeError(t, resp).Code != "unauthorized" {
+				t.Errorf("%s on %s: %d %s", name, path, status, resp)
+			}
+		}
 	}
 	if f.queued() != 0 {
 		t.Error("stored a submission without a signature")

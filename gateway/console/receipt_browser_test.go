@@ -81,19 +81,8 @@ func TestReceiptPrintsOnA4(t *testing.T) {
 		chromedp.SendKeys(chromedp.ID("username"), "clerk"), chromedp.SendKeys(chromedp.ID("password"), st.ClerkPassword))
 	load("sign in", chromedp.Click(chromedp.CSS("form button[type=submit]")), chromedp.WaitVisible(chromedp.CSS("form[role=search]")))
 	const idNumber = "51170219850307123X"
-	step("fill the form", chromedp.Navigate(st.GatewayURL+"/console/intake"),
-		chromedp.SendKeys(chromedp.ID("name"), "张志明"),
-		chromedp.SetValue(chromedp.ID("idNumber"), idNumber),
-		chromedp.SetValue(chromedp.ID("birthDate"), "1985-03-07"),
-		chromedp.SendKeys(chromedp.ID("mobile"), "13881801234"),
-		chromedp.SendKeys(chromedp.ID("village"), "龙潭村"),
-		chromedp.Click(chromedp.CSS("input[name=dibao]")),
-		chromedp.SetValue(chromedp.ID("business"), "cert.new"),
-		chromedp.SetValue(chromedp.ID("category"), "4"),
-		chromedp.Click(chromedp.CSS("input[name=twoSubsidies]")),
-		chromedp.Click(chromedp.CSS("input[name=pension]")),
-		chromedp.Click(chromedp.CSS("input[name=medical]")),
-		chromedp.Click(chromedp.CSS("input[name=attest]")))
+	step("fill the form", append([]chromedp.Action[chromedp.Void]{chromedp.Navigate(st.GatewayURL + "/console/intake")},
+		intakeForm(idNumber, chromedp.Click(chromedp.CSS("input[name=pension]")))...)...)
 	load("take the case in", chromedp.Click(chromedp.CSS("button[value=submit]")), chromedp.WaitVisible(chromedp.Search(`//h1[contains(., "办件详情")]`)))
 	location, err := chromedp.Run(ctx, chromedp.Location())
 	if err != nil {
