@@ -21,12 +21,17 @@ type Notifier struct {
 }
 
 // New returns a notifier posting to baseURL+path, signing with the push
-// secret (whsec_… base64). cfg carries the transport settings.
+// secret (whsec_… base64). cfg carries the transport settings (its
+// Retries are ignored: see below).
 func New(cfg client.Config, path, secret string) (*Notifier, error) {
 	wh, err := standardwebhooks.NewWebhook(secret)
 	if err != nil {
 		return nil, err
 	}
+	// A push is never retried in place: its job is, and the job sends only
+	// the application's newest version, so a version that failed is not
+	// sent again after a newer one got through.
+	cfg.Retries = -1
 	cfg.Sign = func(req *http.Request, body []byte) error {
 		// The message id is the push's idempotency key: the same on every
 		// retry of one version, so the portal can drop repeats.
