@@ -40,7 +40,7 @@ func newDevCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "dev",
 		Short: "开发环境：网关 + 全部模拟部门 + 内嵌存储，一个进程 / gateway + all mocks + embedded store, one process",
-		Long: `开发环境：网关 + 全部模拟部门 + 模拟门户 + 内嵌存储，一个进程 / the gateway, the four mock
+		Long: `开发环境：网关 + 全部模拟部门 + 模拟省平台 + 内嵌存储，一个进程 / the gateway, the four mock
 departments, the mock portal and an embedded store in one process, with development secrets
 new each run. It prints the addresses and every development credential (the portal's
 signing and push secrets, each department system's event secret and appKey secret, the
@@ -106,36 +106,36 @@ tokens, the console logins; the banner's labelled lines are stable: scripts read
 			self := selfCommand()
 			fmt.Fprintf(cmd.OutOrStdout(), `
 onething dev is running (gateway + mock departments + mock portal, embedded store in %s)
-onething dev 已启动（网关 + 模拟部门 + 模拟门户，内嵌存储在 %s）
+onething dev 已启动（网关 + 模拟部门 + 模拟省平台，内嵌存储在 %s）
 
   gateway          %s
   mock cdpf        %s
   mock civil       %s
   mock hrss        %s
   mock medical     %s
-  mock portal      %s   (received pushes: %s/_mock/pushes)
+  mock portal      %s   %s
 
 development secrets (new each run, for this machine only):
-开发用密钥（每次运行重新生成，仅限本机；门户签名密钥 portal signing secret：门户提交申请时用它签名）:
+开发用密钥（每次运行重新生成，仅限本机）。省平台签名密钥 portal signing secret：省平台提交申请、补正、撤回时用它签名。
   portal signing secret   %s
   push secret             %s   (推送签名密钥：状态推送用它签名，接收端用它验签 / status pushes are signed with it: verify them with it)
   status pushes to        %s   (状态推送发往 / where status pushes go%s)
-  read token              %s   (区县经办人员：查看全部申请、使用办事指引 / district-office staff: reads every application, asks the guide)
+  read token              %s   (查询令牌，全省范围：查看全部申请、使用办事指引 / province scope: reads every application, asks the guide)
   admin token             %s   (运维：死信、熔断 / dead letters, breakers: /v1/admin/…)
 
 %s
-the window console: %s/console/
+窗口控制台 / the window console: %s/console/
 窗口控制台账户（用户名 / 密码）/ the window console's accounts (name / password):
   clerk of 罗江镇         clerk / %s
   operator                ops / %s
 
-send the bundled example (the seed's main case), then watch it:
+提交自带的示例申请（实施方案的主要情形）并跟踪进度（在仓库根目录运行）/ send the bundled example (the seed's main case) from the repository's root, then watch it:
   %s submit --url %s --secret %s --new-ref %s
   %s status --url %s --token %s --watch APPLICATION_ID
 
-%s%s%sCtrl-C stops everything.
+%s%s%s按 Ctrl-C 全部停止 / Ctrl-C stops everything.
 `, dir, dir, st.GatewayURL, st.MockURLs["cdpf"], st.MockURLs["civil"], st.MockURLs["hrss"], st.MockURLs["medical"],
-				st.MockURLs["portal"], st.MockURLs["portal"], st.PortalSecret, st.PushSecret, creds.Portal.ReceiverURL, receiverNote(portalURL),
+				st.MockURLs["portal"], mockPortalNote(portalURL, st.MockURLs["portal"]), st.PortalSecret, st.PushSecret, creds.Portal.ReceiverURL, receiverNote(portalURL),
 				st.ReadToken, st.AdminToken, departmentsBanner(creds), st.GatewayURL, st.ClerkPassword, st.OpsPassword,
 				self, st.GatewayURL, st.PortalSecret, exampleSubmission(), self, st.GatewayURL, st.ReadToken, countiesBanner(st), clockBanner(clock),
 				printConfigBanner(printConfig))
@@ -270,7 +270,7 @@ func businessClock(now string, rate float64, nowSet, rateSet bool) (*civil.Shift
 // cdpf and civil national.
 func countiesBanner(st *devstack.Stack) string {
 	var b strings.Builder
-	b.WriteString("counties of 达州市 (hrss and medical per county; cdpf and civil are national):\n")
+	b.WriteString("达州市各县（人社、医保按县设系统；残联、民政为全国系统）/ counties of 达州市 (hrss and medical per county; cdpf and civil are national):\n")
 	for _, code := range devstack.DazhouCounties {
 		hrss, medical := st.MockURLs["hrss:"+code], st.MockURLs["medical:"+code]
 		if hrss == "" {
@@ -319,12 +319,21 @@ signed with the appKey secret):
 	return b.String()
 }
 
+// mockPortalNote is the banner's note beside the mock portal: where it
+// keeps the pushes it received, or that --portal-url sends them elsewhere.
+func mockPortalNote(portalURL, mock string) string {
+	if portalURL != "" {
+		return "(模拟省平台；推送发往 --portal-url，此处不接收 / the mock portal; pushes go to --portal-url, none here)"
+	}
+	return "(模拟省平台；收到的推送 / received pushes: " + mock + "/_mock/pushes)"
+}
+
 // receiverNote says where --portal-url sent the pushes, for the banner.
 func receiverNote(portalURL string) string {
 	if portalURL != "" {
-		return ", --portal-url: 模拟门户收不到推送 / the mock portal receives none"
+		return ", --portal-url: 模拟省平台收不到推送 / the mock portal receives none"
 	}
-	return ": 模拟门户 / the mock portal"
+	return ": 模拟省平台 / the mock portal"
 }
 
 // printConfigBanner is the banner's line on --print-config ("" without).
