@@ -108,6 +108,20 @@ type Console struct {
 
 const cookieName = "onething_console"
 
+// CheckUsername is the rule for an account's name: not empty (an account
+// without a name signs in as nobody, shows no name on its pages and is
+// audited as "console:"), and a valid subject (letters, digits and
+// . _ @ # / + -; never an ID or phone number).
+func CheckUsername(name string) error {
+	if name == "" {
+		return errors.New("用户名不能为空 / the username is empty")
+	}
+	if err := auth.ValidSubject("console:" + name); err != nil {
+		return fmt.Errorf("用户名无效（字母、数字和 . _ @ # / + -，不能是身份证号或手机号）/ not a valid username: %w", err)
+	}
+	return nil
+}
+
 // New builds the console.
 func New(cfg Config) (*Console, error) {
 	if len(cfg.SessionKey) < 32 {
@@ -124,6 +138,9 @@ func New(cfg Config) (*Console, error) {
 	}
 	accounts := map[string]*Account{}
 	for i, a := range cfg.Accounts {
+		if err := CheckUsername(a.Username); err != nil {
+			return nil, fmt.Errorf("console: account %q: %w", a.Username, err)
+		}
 		accounts[a.Username] = &cfg.Accounts[i]
 		p := &auth.Principal{Role: auth.Role(a.Role), Towns: a.Towns, Subject: "console:" + a.Username}
 		if a.Role != string(auth.RoleStaff) && a.Role != string(auth.RoleAdmin) {

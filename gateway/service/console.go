@@ -153,10 +153,13 @@ func PutConsoleAccount(path string, a console.Account) (replaced bool, err error
 }
 
 // uniqueAccounts refuses an account listed twice (the console would keep
-// the later one without a word).
+// the later one without a word) and one without a valid name.
 func uniqueAccounts(list []console.Account) error {
 	seen := map[string]bool{}
 	for _, a := range list {
+		if err := console.CheckUsername(a.Username); err != nil {
+			return fmt.Errorf("console: 账户 %q / account %q: %w", a.Username, a.Username, err)
+		}
 		if seen[a.Username] {
 			return fmt.Errorf("console: 账户 %q 出现两次 / account %q is listed twice", a.Username, a.Username)
 		}

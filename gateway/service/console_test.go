@@ -280,6 +280,8 @@ func TestConsoleAccountsFile(t *testing.T) {
 			[]string{"not a list of accounts", `unknown field "password"`}},
 		{"twice", &ConsoleConfig{SessionKey: key, AccountsFile: write("twice.json", "["+entry+","+entry+"]")}, []string{"出现两次", "listed twice"}},
 		{"missing", &ConsoleConfig{SessionKey: key, AccountsFile: filepath.Join(dir, "none.json")}, []string{"读不到账户文件", "cannot read"}},
+		{"no name", &ConsoleConfig{SessionKey: key, AccountsFile: write("noname.json", "["+strings.Replace(entry, `"luojiang"`, `""`, 1)+"]")},
+			[]string{"用户名不能为空", "the username is empty"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := consoleConfig(t, "http://127.0.0.1:1", tc.cc)

@@ -120,8 +120,8 @@ func newAccount(name, role string, towns []string) (console.Account, error) {
 		return a, usageErrorf("--role %q: 须为 staff 或 admin / must be staff or admin", role)
 	}
 	p := auth.Principal{Role: auth.Role(role), Towns: a.Towns, Subject: "console:" + name}
-	if err := auth.ValidSubject(p.Subject); err != nil {
-		return a, usageErrorf("用户名 %q 无效（字母、数字和 . _ @ # / + -，不能是身份证号或手机号）/ username %q: %v", name, name, err)
+	if err := console.CheckUsername(name); err != nil {
+		return a, usageErrorf("用户名 %q / username %q: %v", name, name, err)
 	}
 	if err := p.Validate(); err != nil {
 		return a, usageErrorf("账户无效 / not a valid account: %v", err)

@@ -109,6 +109,7 @@ func TestConsoleAdduserRefusesBadInput(t *testing.T) {
 		{"an admin with towns", pw, []string{"ops", "--role", "admin", "--towns", "511702102"}, []string{"不要给 --towns", "no towns"}},
 		{"a role", pw, []string{"clerk", "--role", "boss", "--towns", "511702102"}, []string{"须为 staff 或 admin", "must be staff or admin"}},
 		{"a name like an ID number", pw, []string{"51170219850307123X", "--towns", "511702102"}, []string{"用户名", "username"}},
+		{"an empty name", pw, []string{"", "--towns", "511702102"}, []string{"用户名不能为空", "the username is empty"}},
 		{"a short password", "short-pw-11", []string{"clerk", "--towns", "511702102"}, []string{"11 个字符，至少需要 12", "11 characters, at least 12"}},
 		{"a password over bcrypt's limit", strings.Repeat("长", 25), []string{"clerk", "--towns", "511702102"}, []string{"72 字节", "72 bytes"}},
 		{"two lines", pw + "\n" + pw + "\n", []string{"clerk", "--towns", "511702102"}, []string{"读一行", "one line"}},
