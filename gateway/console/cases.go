@@ -307,6 +307,12 @@ type itemRow struct {
 	// Left is the working days left to the due date ("" when final or
 	// unknown).
 	Left string
+	// Estimated: the department has not started the item's clock yet, and
+	// DueDate is counted from the window's acceptance day, as the receipt
+	// prints it; DueText says when the clock starts where no date can be
+	// given yet.
+	Estimated bool
+	DueText   string
 	// Final: nothing more will happen to the item.
 	Final bool
 }
@@ -382,7 +388,7 @@ func (k *Console) progress(w http.ResponseWriter, r *http.Request, req *request)
 	}
 	view := k.cfg.Engine.Flow.View(app)
 	p := k.base(r, req, "办件详情")
-	k.render(w, http.StatusOK, "items", caseItems{page: p, View: view, Items: k.itemRows(p, view)})
+	k.render(w, http.StatusOK, "items", caseItems{page: p, View: view, Items: k.itemRows(p, app, view)})
 }
 
 // caseItems is what the items section shows.
@@ -403,7 +409,7 @@ func (d caseItems) Live() bool {
 	return false
 }
 
-func (k *Console) itemRows(p page, view c.ApplicationView) []itemRow {
+func (k *Console) itemRows(p page, app *c.Application, view c.ApplicationView) []itemRow {
 	now := k.cfg.Engine.Flow.Now() // business today, for the working days left
 	before := map[string]c.TaskState{}
 	for _, e := range view.Timeline {
@@ -413,7 +419,17 @@ func (k *Console) itemRows(p page, view c.ApplicationView) []itemRow {
 	}
 	items := make([]itemRow, 0, len(view.Items))
 	for _, it := range view.Items {
-		left := ""
+		left, estimated, dueText := "", false, ""
+		if it.DueDate == "" && !it.State.Final() {
+			// Not started by the department yet: the receipt's date.
+			due, provisional := k.dueFromAcceptance(p, app, app.Task(it.TaskID))
+			if _, err := civil.Parse(due); err == nil {
+				it.DueDate, it.Provisional, estimated = due, provisional, true
+				it.Overdue = due < k.cfg.Engine.Flow.Today().String()
+			} else {
+				dueText = due
+			}
+		}
 		if it.DueDate != "" && !it.State.Final() && k.cfg.Calendar != nil {
 			due, _ := time.ParseInLocation(time.DateOnly, it.DueDate, calendar.Zone)
 			if n, err := k.cfg.Calendar.WorkingDaysBetween(now, due); err == nil {
@@ -421,7 +437,7 @@ func (k *Console) itemRows(p page, view c.ApplicationView) []itemRow {
 			}
 		}
 		items = append(items, itemRow{TaskBrief: it, Name: p.M(it.ItemName), Dept: p.M(it.DeptName), State: p.M(it.StateName),
-			Steps: steps(p, it.State, before[it.TaskID]), Left: left, Final: it.State.Final()})
+			Steps: steps(p, it.State, before[it.TaskID]), Left: left, Final: it.State.Final(), Estimated: estimated, DueText: dueText})
 	}
 	return items
 }
@@ -468,7 +484,7 @@ func (k *Console) renderDetail(w http.ResponseWriter, r *http.Request, req *requ
 		Timeline    []timelineRow
 		Revealed    *c.Applicant
 		ReasonError string
-	}{caseItems: caseItems{page: p, View: view, Items: k.itemRows(p, view)}, StateName: stateName(p, view.Status.State), Channel: p.M(c.ChannelName(view.Channel)),
+	}{caseItems: caseItems{page: p, View: view, Items: k.itemRows(p, app, view)}, StateName: stateName(p, view.Status.State), Channel: p.M(c.ChannelName(view.Channel)),
 		Received: civil.Display(view.ReceivedAt), TownName: townName(app.Applicant.HouseholdDivision),
 		Timeline: tl, Revealed: revealed, ReasonError: reasonErr})
 }

@@ -46,7 +46,10 @@ type intakeData struct {
 	Errors map[string]string
 	// Counties are the towns the clerk may take applications of, by
 	// county (one county: a plain list; several: grouped).
-	Counties    []countyTowns
+	Counties []countyTowns
+	// Households are the towns the household registration may be in: the
+	// clerk's own (a case registered elsewhere is not theirs to take).
+	Households  []countyTowns
 	Ethnicities []c.Ethnicity
 	Sexes       []choice
 	Businesses  []c.ItemInfo
@@ -68,7 +71,7 @@ var formFields = []string{"name", "idNumber", "birthDate", "sex", "ethnicity", "
 	"recipientPhone", "attest", "portalRef"}
 
 func (k *Console) intakeData(r *http.Request, req *request) intakeData {
-	d := intakeData{page: k.base(r, req, "窗口受理"), F: map[string]string{}, Errors: map[string]string{}, Counties: townChoices(req.p),
+	d := intakeData{page: k.base(r, req, "窗口受理"), F: map[string]string{}, Errors: map[string]string{}, Counties: townChoices(req.p), Households: filterTowns(req.p),
 		Ethnicities: c.Ethnicities, Sexes: sexes, SubKinds: subKinds, Categories: categories(), Identities: identities}
 	for _, code := range itemOrder[:6] {
 		d.Businesses = append(d.Businesses, c.Items[code])

@@ -366,6 +366,13 @@ func TestListTownFilterOfTheCounties(t *testing.T) {
 	if m == nil || !strings.Contains(m[1], `<option value="511703101" >乙镇</option>`) || strings.Contains(m[1], "511703001") || strings.Contains(m[1], "511702") {
 		t.Errorf("the town filter of a 乙镇 clerk: %v", m)
 	}
+	// The household town on the intake form: the clerk's own towns only
+	// (the address may be anywhere in the county).
+	_, page = r.signIn("yizhen", "pw-yizhen").get("/console/intake")
+	household := regexp.MustCompile(`(?s)<select id="householdDivision"[^>]*>(.*?)</select>`).FindStringSubmatch(page)
+	if household == nil || !strings.Contains(household[1], `value="511703101"`) || strings.Contains(household[1], "511703001") {
+		t.Errorf("the household towns of a 乙镇 clerk: %v", household)
+	}
 	_, page = r.signIn("ops", "pw-ops").get("/console/")
 	m = filter.FindStringSubmatch(page)
 	if m == nil || !strings.Contains(m[1], `<optgroup label="通川区"><option value="511702001" >`) || !strings.Contains(m[1], `<optgroup label="达川区"><option value="511703001" >甲街道</option>`) {

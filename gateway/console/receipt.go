@@ -127,7 +127,13 @@ func (k *Console) receipt(w http.ResponseWriter, r *http.Request, req *request) 
 			ri.Due, ri.Provisional = k.dueFromAcceptance(p, app, app.Task(it.TaskID))
 		}
 		if it.State.Final() {
-			ri.State = p.T("（已办结）", " (finished)")
+			// Short, so an item stays on one line of the A4 sheet: 已办结
+			// when granted, the state's own name otherwise (已撤回).
+			m := c.TaskStateName(it.State)
+			if it.State == c.TaskApproved {
+				m = c.AppStateName(c.AppCompleted)
+			}
+			ri.State = p.T("（"+m.ZH+"）", " ("+m.EN+")")
 		}
 		items = append(items, ri)
 	}
@@ -156,7 +162,7 @@ func (k *Console) receipt(w http.ResponseWriter, r *http.Request, req *request) 
 		View                   c.ApplicationView
 		Channel, Town, Window  string
 		Clerk                  string
-		FromWindow             bool
+		FromWindow, Offline    bool
 		Attested               bool
 		AcceptedOn, ReceivedAt string
 		WholeDue               string
@@ -166,7 +172,7 @@ func (k *Console) receipt(w http.ResponseWriter, r *http.Request, req *request) 
 		QR                     template.HTML
 		HasNotice              bool
 	}{page: p, View: view, Channel: channel, Town: townName(app.Applicant.HouseholdDivision), Window: windowName(p, intake.Window),
-		Clerk: intake.Clerk, FromWindow: app.Intake != nil, Attested: intake.Attested,
+		Clerk: intake.Clerk, FromWindow: app.Intake != nil, Offline: app.Channel == c.ChannelOffline, Attested: intake.Attested,
 		AcceptedOn: view.AcceptedOn, ReceivedAt: civil.Display(app.ReceivedAt), WholeDue: view.Status.DueDate, WholeProvisional: view.Status.Provisional,
 		Items: items, Materials: materials, QR: qr, HasNotice: len(view.OpenSupplements()) > 0})
 }
@@ -179,6 +185,13 @@ func (k *Console) receipt(w http.ResponseWriter, r *http.Request, req *request) 
 func (k *Console) dueFromAcceptance(p page, app *c.Application, t *c.Task) (string, bool) {
 	if t == nil {
 		return "", false
+	}
+	// An item waiting on another (the subsidies on the certificate)
+	// starts its clock after it: no date to give yet.
+	for _, dep := range t.DependsOn {
+		if d := app.Task(dep); d != nil && !d.State.Final() {
+			return p.T("前序事项办结后起算", "counted once the item it waits for is done"), false
+		}
 	}
 	limit := rules.LimitDays(c.TaskCounty(app, t), t.Item)
 	days := strconv.Itoa(limit)

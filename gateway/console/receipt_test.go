@@ -230,3 +230,39 @@ func TestOneTimeNotice(t *testing.T) {
 		}
 	}
 }
+
+// The receipt and the case page give an item that no department has
+// started the same due date (counted from the window's acceptance), an
+// item waiting on another no date on either (its clock starts later), and
+// a withdrawn item is 已撤回 on the receipt, never 已办结.
+func TestReceiptAndCasePageAgree(t *testing.T) {
+	r := newRig(t)
+	lateInLastYear(r)
+	clerk := r.signIn("luojiang", "pw-luojiang")
+	id := clerk.takeIn("51170219850307123X")
+	_, receipt := clerk.get("/console/cases/" + id + "/receipt")
+	_, detail := clerk.get("/console/cases/" + id)
+	rows := receiptRows(receipt)
+	pension := rows["城乡居民基本养老保险补助"][1]
+	date := strings.TrimSuffix(pension, "（暂定）")
+	if _, err := civil.Parse(date); err != nil {
+		t.Fatalf("the receipt's pension due %q", pension)
+	}
+	if !strings.Contains(detail, date) || !strings.Contains(detail, "按窗口受理日计算") {
+		t.Errorf("the case page does not give the receipt's pension due date %s, counted from the window's acceptance", date)
+	}
+	if living := rows["困难残疾人生活补贴"][1]; living != "前序事项办结后起算" {
+		t.Errorf("the living subsidy waiting on the certificate has a due %q on the receipt", living)
+	}
+	if !strings.Contains(detail, "前序事项办结后起算") {
+		t.Error("the case page gives a waiting item a date")
+	}
+
+	if _, err := r.eng.Withdraw(context.Background(), id, "test-withdraw", "不再需要"); err != nil {
+		t.Fatal(err)
+	}
+	_, receipt = clerk.get("/console/cases/" + id + "/receipt")
+	if !strings.Contains(receipt, "已撤回") || strings.Contains(receipt, "已办结") {
+		t.Errorf("the receipt of a withdrawn case: %s", visibleText(t, receipt))
+	}
+}
