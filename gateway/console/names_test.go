@@ -185,7 +185,15 @@ func TestNoCodeOnTheChinesePages(t *testing.T) {
 	r, clerk, busy, asked, gone := casesInStates(t)
 	ops := r.signIn("ops", "pw-ops")
 	r.k.cfg.Breakers = func() map[string]c.BreakerStatus {
-		return map[string]c.BreakerStatus{"cdpf": {State: "closed"}, "hrss:511703": {State: "open", Requests: 10, Failures: 9}, "portal": {State: "half-open"}}
+		return map[string]c.BreakerStatus{"cdpf": {State: "closed"}, "hrss": {State: "closed"}, "hrss:511703": {State: "open", Requests: 10, Failures: 9}, "portal": {State: "half-open"}}
+	}
+	// As the service routes: hrss per county (通川区 on the home system),
+	// cdpf one system for every county.
+	r.eng.SystemOf = func(d c.Dept, county string) string {
+		if d == c.DeptHRSS && county != "511702" {
+			return "hrss:" + county
+		}
+		return string(d)
 	}
 	pages := []struct {
 		who  *browser
@@ -245,7 +253,7 @@ func TestNoCodeOnTheChinesePages(t *testing.T) {
 		t.Errorf("the to-do page does not name the dead letter's office: %s", text)
 	}
 	_, page = ops.get("/console/ops/health")
-	if text := visibleText(t, page); !strings.Contains(text, "达川区人社局") || !strings.Contains(text, "已熔断") {
+	if text := visibleText(t, page); !strings.Contains(text, "达川区人社局") || !strings.Contains(text, "通川区人社局") || !strings.Contains(text, "区残联") || !strings.Contains(text, "已熔断") {
 		t.Errorf("the breakers are not named: %s", text)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"onething/civil"
 	c "onething/contracts"
 	"onething/gateway/engine"
+	"onething/gateway/rules"
 )
 
 func (k *Console) deadLetters(w http.ResponseWriter, r *http.Request, req *request) {
@@ -92,7 +93,7 @@ func (k *Console) health(w http.ResponseWriter, r *http.Request, req *request) {
 			if b.Requests > 0 {
 				rate = fmt.Sprintf("%.1f%%", 100*float64(b.Failures)/float64(b.Requests))
 			}
-			rows = append(rows, breakerRow{Name: p.M(c.SystemName(name)), State: b.State, StateName: p.M(c.BreakerStateName(b.State)),
+			rows = append(rows, breakerRow{Name: p.M(k.systemName(name)), State: b.State, StateName: p.M(c.BreakerStateName(b.State)),
 				Requests: b.Requests, Failures: b.Failures, Rate: rate})
 		}
 	}
@@ -300,4 +301,27 @@ func textWidth(s string) int {
 		}
 	}
 	return w
+}
+
+// systemName names a remote system for people: with its county's name
+// where one county's cases go to it alone (the home system "hrss" serves
+// 通川区: 通川区人社局), else as the table names it (区残联).
+func (k *Console) systemName(system string) c.Message {
+	dept, county, _ := strings.Cut(system, ":")
+	if county != "" || k.cfg.Engine.SystemOf == nil {
+		return c.SystemName(system)
+	}
+	only := ""
+	for _, pk := range rules.Counties().Counties() {
+		if k.cfg.Engine.SystemOf(c.Dept(dept), pk.Code) == system {
+			if only != "" {
+				return c.SystemName(system) // several counties: the district's name
+			}
+			only = pk.Code
+		}
+	}
+	if only == "" {
+		return c.SystemName(system)
+	}
+	return c.DeptName(c.Dept(dept), only)
 }
