@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -15,6 +16,7 @@ import (
 
 	"onething/gateway/auth"
 	"onething/gateway/console"
+	"onething/gateway/rules"
 	"onething/gateway/service"
 )
 
@@ -62,6 +64,15 @@ office, 511702 for the district office); an admin has none.`,
 			if err != nil {
 				return err
 			}
+			// A scope of a county no rule pack knows is allowed (packs are
+			// configured at the gateway), but most likely a typing error.
+			for _, t := range account.Towns {
+				if len(t) >= 6 {
+					if _, ok := rules.Counties().County(t); !ok {
+						fmt.Fprintf(cmd.ErrOrStderr(), "注意：%s 的区县没有规则包（内置的是达州市各县），请确认代码无误 / note: no rule pack knows the county of %s (the built-in ones are 达州市's); check the code\n", t, t)
+					}
+				}
+			}
 			password, err := readNewPassword(cmd.InOrStdin(), cmd.ErrOrStderr(), fromStdin)
 			if err != nil {
 				return err
@@ -105,6 +116,13 @@ office, 511702 for the district office); an admin has none.`,
 // then auth.Principal.Validate), with the operator's words for what is
 // wrong: usage errors.
 func newAccount(name, role string, towns []string) (console.Account, error) {
+	var unique []string
+	for _, t := range towns {
+		if !slices.Contains(unique, t) {
+			unique = append(unique, t) // a town given twice is one scope
+		}
+	}
+	towns = unique
 	a := console.Account{Username: name, Role: role, Towns: towns}
 	switch auth.Role(role) {
 	case auth.RoleStaff:

@@ -84,6 +84,15 @@ func TestConsoleAdduserPrintsAnEntry(t *testing.T) {
 		t.Errorf("no word on where the entry goes:\n%s", r)
 	}
 
+	// A town given twice is one scope; a county no pack knows is noted.
+	r = onethingIn(t, pw+"\n", nil, "console", "adduser", "x", "--towns", "511702102,511702102,511799100", "--password-stdin")
+	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &a) != nil || strings.Join(a.Towns, ",") != "511702102,511799100" {
+		t.Errorf("towns given twice:\n%s", r)
+	}
+	if !strings.Contains(r.stderr, "511799100") || strings.Contains(r.stderr, "511702102 的区县") {
+		t.Errorf("no note on the unknown county, or one on a known county:\n%s", r)
+	}
+
 	r = onethingIn(t, pw, nil, "console", "adduser", "ops", "--role", "admin", "--password-stdin")
 	if r.code != 0 {
 		t.Fatalf("adduser --role admin:\n%s", r)
