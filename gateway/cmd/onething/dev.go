@@ -55,7 +55,12 @@ tokens, the console logins; the banner's labelled lines are stable: scripts read
   onething dev --portal-url http://127.0.0.1:9000/onething/status-events`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts := devstack.Options{Dir: dir, GatewayPort: port, MockBasePort: mockPort, Delay: delay, PortalURL: portalURL, KeepPushes: keepPushes}
-			if portalURL != "" {
+			// Given, even empty, it must name a receiver: an empty value
+			// (an unset shell variable) would quietly mean the mock portal.
+			if cmd.Flags().Changed("portal-url") {
+				if portalURL == "" {
+					return usageErrorf("--portal-url 不能为空（推送发往模拟省平台时不给此参数）/ must not be empty (leave it out to send the pushes to the mock portal)")
+				}
 				if _, _, err := devstack.ReceiverURL(portalURL); err != nil {
 					return usageErrorf("--portal-url %q: %v", secrets.RedactURL(portalURL), err)
 				}
