@@ -65,9 +65,9 @@ function load(file) {
   if (all.toString("utf8").trimStart().startsWith("{")) {
     // /_mock/pushes 的一条推送（或整个返回的最新一条）/ a push as /_mock/pushes serves it (or its newest)
     const doc = JSON.parse(all.toString("utf8"));
-    const entry = doc.pushes ? doc.pushes.at(-1) : doc;
-    const headers = Object.fromEntries(Object.entries(entry.headers).map(([k, v]) => [k.toLowerCase(), v]));
-    return { method: "POST", path: "", headers, body: Buffer.from(entry.body, "utf8") };
+    const entry = doc.pushes ? (doc.pushes.at(-1) ?? {}) : doc; // 没有推送：按缺少请求头拒绝 / none: refused as headerless
+    const headers = Object.fromEntries(Object.entries(entry.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
+    return { method: "POST", path: "", headers, body: Buffer.from(entry.body ?? "", "utf8") };
   }
   // 请求头逐行读到空行为止，行尾 LF 或 CRLF 均可；请求体逐字节不变
   // headers line by line up to the empty line, LF or CRLF; the body stays byte for byte

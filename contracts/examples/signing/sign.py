@@ -73,9 +73,9 @@ def load(file):
     if data.lstrip()[:1] == b"{":
         # /_mock/pushes 的一条推送（或整个返回的最新一条）/ a push as /_mock/pushes serves it (or its newest)
         doc = json.loads(data)
-        entry = doc["pushes"][-1] if "pushes" in doc else doc
-        headers = {k.lower(): v for k, v in entry["headers"].items()}
-        return {"method": "POST", "path": "", "headers": headers}, entry["body"].encode()
+        entry = (doc["pushes"] or [{}])[-1] if "pushes" in doc else doc  # 没有推送：按缺少请求头拒绝 / none: refused as headerless
+        headers = {k.lower(): v for k, v in entry.get("headers", {}).items()}
+        return {"method": "POST", "path": "", "headers": headers}, entry.get("body", "").encode()
     # 请求头逐行读到空行为止，行尾 LF 或 CRLF 均可；请求体逐字节不变
     # headers line by line up to the empty line, LF or CRLF; the body stays byte for byte
     lines, pos = [], 0

@@ -305,6 +305,10 @@ func TestSigningExamples(t *testing.T) {
 				if code, out := run(t, ex, env, "verify", writeFile(t, "pushes.json", whole)); code != 0 || !strings.Contains(out, "push verified: ") {
 					t.Errorf("verify the newest of /_mock/pushes: exit %d\n%s", code, out)
 				}
+				if code, out := run(t, ex, env, "verify", writeFile(t, "none.json", []byte(`{"received":0,"pushes":[]}`))); code == 0 ||
+					!strings.Contains(out, "no webhook-id, webhook-timestamp or webhook-signature header") {
+					t.Errorf("an empty /_mock/pushes reply: exit %d, want refused as headerless\n%s", code, out)
+				}
 				forged := bytes.Replace(entry, []byte(acc.ApplicationID), []byte(strings.ToLower(acc.ApplicationID)), -1)
 				if code, out := run(t, ex, env, "verify", writeFile(t, "forged.json", forged)); code == 0 || !strings.Contains(out, "push refused") {
 					t.Errorf("a tampered entry of /_mock/pushes: exit %d, want refused\n%s", code, out)
