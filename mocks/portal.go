@@ -3,6 +3,7 @@ package mocks
 import (
 	"encoding/json"
 	"io"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -99,10 +100,10 @@ func (p *Portal) Handler() http.Handler {
 // version per application and the last n pushes kept (all by default).
 func (p *Portal) report(w http.ResponseWriter, r *http.Request) {
 	limit := -1
-	if s := r.URL.Query().Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 {
-			writeError(w, http.StatusBadRequest, "bad_limit", "limit 须为正整数", "limit must be a positive integer")
+	if vs, given := r.URL.Query()["limit"]; given {
+		n, ok := pushesLimit(vs)
+		if !ok {
+			writeError(w, http.StatusBadRequest, "bad_limit", "limit 须为一个正整数（只含数字）", "limit must be one positive integer, digits only")
 			return
 		}
 		limit = n
@@ -110,6 +111,19 @@ func (p *Portal) report(w http.ResponseWriter, r *http.Request) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	writeJSON(w, http.StatusOK, PushesReport{Received: len(p.pushes), Rejected: p.rejected, Latest: p.latest, Pushes: p.lastRaw(limit)})
+}
+
+// pushesLimit reads ?limit: given once, digits only (no sign, not empty),
+// not zero. A number past any int means all: at most that many are kept.
+func pushesLimit(vs []string) (int, bool) {
+	if len(vs) != 1 || vs[0] == "" || strings.Trim(vs[0], "0123456789") != "" || strings.Trim(vs[0], "0") == "" {
+		return 0, false
+	}
+	n, err := strconv.Atoi(vs[0])
+	if err != nil { // digits only, so out of range
+		return math.MaxInt, true
+	}
+	return n, true
 }
 
 // lastRaw copies the last n pushes kept (n < 0: all); p.mu held.

@@ -114,9 +114,24 @@ func TestPortalServesPushesAsReceived(t *testing.T) {
 	if status, last := get("?limit=1"); status != http.StatusOK || len(last.Pushes) != 1 || last.Pushes[0].Body != all.Pushes[1].Body {
 		t.Errorf("?limit=1: %d, %d pushes; want the newest alone", status, len(last.Pushes))
 	}
-	for _, bad := range []string{"?limit=0", "?limit=-1", "?limit=ten"} {
-		if status, _ := get(bad); status != http.StatusBadRequest {
-			t.Errorf("%s: %d, want 400", bad, status)
+	// Any positive integer of digits is "at most that many", however large;
+	// anything else (empty, signed, repeated, zero) is 400 bad_limit.
+	for _, q := range []string{"?limit=2", "?limit=3", "?limit=002", "?limit=99999999999999999999", "?limit=9223372036854775807"} {
+		if status, r := get(q); status != http.StatusOK || len(r.Pushes) != 2 || r.Pushes[1].Body != all.Pushes[1].Body {
+			t.Errorf("%s: %d, %d pushes; want 200 and both kept", q, status, len(r.Pushes))
+		}
+	}
+	for _, bad := range []string{"?limit=0", "?limit=00", "?limit=-1", "?limit=ten", "?limit=", "?limit", "?limit=+2", "?limit=-0",
+		"?limit=2&limit=5", "?limit=2&limit=2", "?limit=%202", "?limit=2.0", "?limit=1e3", "?limit=0x2", "?limit=%EF%BC%92"} {
+		resp, err := http.Get(admin.URL + "/_mock/pushes" + bad)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var e struct{ Code string }
+		json.NewDecoder(resp.Body).Decode(&e)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest || e.Code != "bad_limit" {
+			t.Errorf("%s: %d %q, want 400 bad_limit", bad, resp.StatusCode, e.Code)
 		}
 	}
 }

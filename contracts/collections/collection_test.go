@@ -179,6 +179,75 @@ func TestCollectionIsPostmanV21(t *testing.T) {
 	}
 }
 
+// The Postman environment of the dev credentials (`onething dev
+// --postman-env`) has exactly the collection's variables, in the v2.1
+// environment shape, each enabled and filled: the credentials from the
+// stack (hrss and medical the home county's system), secrets and tokens
+// typed secret, and what is no credential (pollLimit) the collection's
+// own default.
+func TestPostmanEnvironmentFillsEveryVariable(t *testing.T) {
+	col := load(t)
+	st, err := devstack.Start(devstack.Options{Dir: t.TempDir(), Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Stop() })
+	data, err := st.Credentials().PostmanEnvironment()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var env struct {
+		Name   string `json:"name"`
+		Values []struct {
+			Key     string `json:"key"`
+			Value   string `json:"value"`
+			Type    string `json:"type"`
+			Enabled bool   `json:"enabled"`
+		} `json:"values"`
+		Scope string `json:"_postman_variable_scope"`
+	}
+	dec := json.NewDecoder(strings.NewReader(string(data)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&env); err != nil {
+		t.Fatalf("not a Postman environment: %v\n%s", err, data)
+	}
+	if !bilingual(env.Name) || env.Scope != "environment" {
+		t.Errorf("name %q, scope %q", env.Name, env.Scope)
+	}
+	links := st.Config.Departments
+	want := map[string]string{
+		"baseUrl": st.GatewayURL, "portalSecret": st.PortalSecret, "readToken": st.ReadToken, "adminToken": st.AdminToken,
+		"cdpfUrl": st.MockURLs["cdpf"], "cdpfAppKey": links[c.DeptCDPF].AppKey, "cdpfAppSecret": links[c.DeptCDPF].Secret,
+	}
+	for _, d := range c.Depts {
+		want[string(d)+"EventSecret"] = links[d].EventSecrets[0]
+	}
+	var keys, colKeys []string
+	for _, v := range env.Values {
+		keys = append(keys, v.Key)
+		secret := strings.HasSuffix(v.Key, "Secret") || strings.HasSuffix(v.Key, "Token")
+		if v.Value == "" || !v.Enabled || (secret && v.Type != "secret") || (!secret && v.Type != "default") {
+			t.Errorf("%s: %+v, want enabled, filled, type secret for a secret or token, else default", v.Key, v)
+		}
+		if w, ok := want[v.Key]; ok && v.Value != w {
+			t.Errorf("%s = %q, want the stack's %q", v.Key, v.Value, w)
+		}
+	}
+	for _, v := range col.Variable {
+		colKeys = append(colKeys, v.Key)
+		if _, ok := want[v.Key]; !ok {
+			for _, e := range env.Values {
+				if e.Key == v.Key && e.Value != v.Value {
+					t.Errorf("%s = %q, want the collection's default %q", v.Key, e.Value, v.Value)
+				}
+			}
+		}
+	}
+	if strings.Join(keys, " ") != strings.Join(colKeys, " ") {
+		t.Errorf("the environment's variables\n  %v\nthe collection's\n  %v", keys, colKeys)
+	}
+}
+
 // gatewayOps are the operations of gateway.yaml, "METHOD /path/{param}".
 func gatewayOps(t *testing.T) map[string]bool {
 	t.Helper()
@@ -335,25 +404,22 @@ func TestCollectionAgainstDev(t *testing.T) {
 	gw := httptest.NewServer(contracttest.New(t, "gateway").Middleware(httputil.NewSingleHostReverseProxy(target)))
 	t.Cleanup(gw.Close)
 
-	links := st.Config.Departments
-	vars := map[string]string{
-		"baseUrl": gw.URL, "portalSecret": st.PortalSecret, "readToken": st.ReadToken, "adminToken": st.AdminToken,
-		"cdpfUrl": st.MockURLs["cdpf"], "cdpfAppKey": links[c.DeptCDPF].AppKey, "cdpfAppSecret": links[c.DeptCDPF].Secret,
+	// The variables come from the Postman environment `onething dev
+	// --postman-env` writes, run with -e as an integrator would; only the
+	// gateway's address is the contract checker's in front of it.
+	creds := st.Credentials()
+	creds.GatewayURL = gw.URL
+	env, err := creds.PostmanEnvironment()
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, d := range c.Depts {
-		vars[string(d)+"EventSecret"] = links[d].EventSecrets[0]
+	envFile := filepath.Join(t.TempDir(), "dev.postman_environment.json")
+	if err := os.WriteFile(envFile, env, 0o600); err != nil {
+		t.Fatal(err)
 	}
 	out := filepath.Join(t.TempDir(), "newman.json")
-	args := []string{"run", collectionFile, "--reporters", "cli,json", "--reporter-json-export", out,
+	args := []string{"run", collectionFile, "-e", envFile, "--reporters", "cli,json", "--reporter-json-export", out,
 		"--timeout-request", "15000", "--timeout", "180000", "--color", "off", "--disable-unicode"}
-	keys := make([]string, 0, len(vars))
-	for k := range vars {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		args = append(args, "--env-var", k+"="+vars[k])
-	}
 	cmd := exec.Command(bin, args...)
 	var log strings.Builder
 	cmd.Stdout, cmd.Stderr = &log, &log

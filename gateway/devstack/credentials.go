@@ -3,6 +3,7 @@ package devstack
 import (
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"onething/gateway/service"
@@ -108,12 +109,18 @@ func (s *Stack) Credentials() Credentials {
 
 // ReceiverURL splits the URL of a portal's status receiver (`onething dev
 // --portal-url`) into the gateway's portalPushUrl and portalPushPath: an
-// absolute http:// or https:// URL, no user:password, no fragment (a
+// absolute http:// or https:// URL with a host and, if any, a port of
+// 1-65535 (url.Parse takes any digits), no user:password, no fragment (a
 // query stays with the path).
 func ReceiverURL(raw string) (base, path string, err error) {
 	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Opaque != "" {
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" || u.Opaque != "" {
 		return "", "", fmt.Errorf("须为绝对的 http:// 或 https:// 地址 / must be an absolute http:// or https:// URL")
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return "", "", fmt.Errorf("端口 %q 不在 1-65535 之内 / the port %q is not in 1-65535", p, p)
+		}
 	}
 	if u.User != nil {
 		return "", "", fmt.Errorf("不能带用户名或密码 / must carry no user:password")

@@ -5,8 +5,10 @@
 //   ONETHING_URL=http://127.0.0.1:8080 ONETHING_PORTAL_SECRET=whsec_… java Sign.java submit [FILE.json]
 //   ONETHING_PUSH_SECRET=whsec_… java Sign.java verify PUSH.http
 //   ONETHING_DEPT_SECRET=… java Sign.java verify-appkey REQUEST.http
-// PUSH.http / REQUEST.http：首行 "METHOD PATH"，每行一个 "名称: 值" 请求头，空行，原样的请求体。
-//   First line "METHOD PATH", one "name: value" header a line, an empty line, the raw body.
+// PUSH.http / REQUEST.http：首行 "METHOD PATH"，每行一个 "名称: 值" 请求头，空行，原样的请求体（行尾 LF 或 CRLF）。
+//   First line "METHOD PATH", one "name: value" header a line, an empty line, the raw body (LF or CRLF line ends).
+// 标准库没有 JSON 解析，本示例只读这种格式，不读 /_mock/pushes 的 JSON（Python、JavaScript 示例两者都读）。
+//   No JSON in the standard library: this one reads that format only, not /_mock/pushes' JSON (sign.py and sign.mjs read both).
 // 退出码：0 成功，1 被拒绝 / exit status: 0 success, 1 refused.
 
 import java.net.URI;
@@ -90,21 +92,38 @@ public class Sign {
 
     static Message load(String file) throws Exception {
         byte[] all = Files.readAllBytes(Path.of(file));
-        int cut = 0;
-        while (cut + 1 < all.length && !(all[cut] == '\n' && all[cut + 1] == '\n')) cut++;
-        String[] lines = new String(all, 0, cut, StandardCharsets.UTF_8).split("\n");
+        if (new String(all, StandardCharsets.UTF_8).stripLeading().startsWith("{"))
+            throw new IllegalArgumentException("Java 示例只读 .http 格式（首行 METHOD PATH、请求头、空行、请求体），不读 JSON"
+                + " / the Java example reads the .http format only (METHOD PATH, headers, an empty line, the body), not JSON");
+        // 请求头逐行读到空行为止，行尾 LF 或 CRLF 均可；请求体逐字节不变
+        // headers line by line up to the empty line, LF or CRLF; the body stays byte for byte
+        List<String> lines = new ArrayList<>();
+        int pos = 0;
+        while (pos < all.length) {
+            int end = pos;
+            while (end < all.length && all[end] != '\n') end++;
+            int cr = end > pos && all[end - 1] == '\r' ? 1 : 0; // CRLF, as on the wire
+            String line = new String(all, pos, end - pos - cr, StandardCharsets.UTF_8);
+            pos = end + 1;
+            if (line.isEmpty()) break;
+            lines.add(line);
+        }
         Map<String, String> headers = new HashMap<>();
-        for (int i = 1; i < lines.length; i++) {
-            String[] kv = lines[i].split(":", 2);
+        for (int i = 1; i < lines.size(); i++) {
+            String[] kv = lines.get(i).split(":", 2);
             headers.put(kv[0].trim().toLowerCase(Locale.ROOT), kv.length > 1 ? kv[1].trim() : "");
         }
-        String[] first = lines[0].split(" ", 2);
-        return new Message(first[0], first[1], headers, Arrays.copyOfRange(all, Math.min(cut + 2, all.length), all.length));
+        String[] first = (lines.isEmpty() ? " " : lines.get(0)).split(" ", 2);
+        return new Message(first[0], first.length > 1 ? first[1] : "", headers, Arrays.copyOfRange(all, Math.min(pos, all.length), all.length));
     }
 
     // (2) 校验推送；(3) 篡改后的推送必须被拒绝 / verify the push; a tampered copy must be refused
     static boolean verify(String file, String secret) throws Exception {
         Message m = load(file);
+        if (!List.of("webhook-id", "webhook-timestamp", "webhook-signature").stream().allMatch(h -> !m.headers().getOrDefault(h, "").isEmpty())) {
+            System.out.println("缺少 webhook-id、webhook-timestamp 或 webhook-signature 请求头，已拒绝 / push refused: no webhook-id, webhook-timestamp or webhook-signature header");
+            return false;
+        }
         if (!verifyPush(secret, m.headers(), m.body())) {
             System.out.println("推送签名无效，已拒绝 / push refused: bad or stale signature");
             return false;
@@ -136,7 +155,16 @@ public class Sign {
 
     public static void main(String[] args) throws Exception {
         String cmd = args.length > 0 ? args[0] : "";
-        boolean ok = switch (cmd) {
+        try {
+            System.exit(run(cmd, args) ? 0 : 1);
+        } catch (IllegalArgumentException e) {
+            System.out.println(e.getMessage());
+            System.exit(1);
+        }
+    }
+
+    static boolean run(String cmd, String[] args) throws Exception {
+        return switch (cmd) {
             // 密钥只从环境变量读取 / secrets come from the environment only
             case "submit" -> submit(args.length > 1 ? args[1] : "contracts/examples/submission-full.json", System.getenv("ONETHING_PORTAL_SECRET"));
             case "verify" -> args.length > 1 && verify(args[1], System.getenv("ONETHING_PUSH_SECRET"));
@@ -146,6 +174,5 @@ public class Sign {
                 yield false;
             }
         };
-        System.exit(ok ? 0 : 1);
     }
 }

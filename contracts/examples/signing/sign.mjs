@@ -2,10 +2,12 @@
 //
 // 用法 / Usage:
 //   ONETHING_URL=http://127.0.0.1:8080 ONETHING_PORTAL_SECRET=whsec_… node sign.mjs submit [FILE.json]
-//   ONETHING_PUSH_SECRET=whsec_… node sign.mjs verify PUSH.http
+//   ONETHING_PUSH_SECRET=whsec_… node sign.mjs verify PUSH.http|PUSH.json
 //   ONETHING_DEPT_SECRET=… node sign.mjs verify-appkey REQUEST.http
-// PUSH.http / REQUEST.http：首行 "METHOD PATH"，每行一个 "名称: 值" 请求头，空行，原样的请求体。
-//   First line "METHOD PATH", one "name: value" header a line, an empty line, the raw body.
+// PUSH.http / REQUEST.http：首行 "METHOD PATH"，每行一个 "名称: 值" 请求头，空行，原样的请求体（行尾 LF 或 CRLF）。
+//   First line "METHOD PATH", one "name: value" header a line, an empty line, the raw body (LF or CRLF line ends).
+// PUSH.json：模拟省平台 GET /_mock/pushes 返回的一条推送 {"headers":{…},"body":"…"}，或整个返回（取最新一条）。
+//   One push as GET /_mock/pushes serves it, or the whole reply (its newest push).
 // 退出码：0 成功，1 被拒绝 / exit status: 0 success, 1 refused.
 import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { readFileSync } from "node:fs";
@@ -60,16 +62,37 @@ async function submit(file, secret) {
 // 读取 "METHOD PATH"、请求头、空行、请求体 / read the request line, headers, empty line, raw body
 function load(file) {
   const all = readFileSync(file);
-  const cut = all.indexOf("\n\n") < 0 ? all.length : all.indexOf("\n\n");
-  const [first, ...lines] = all.subarray(0, cut).toString("utf8").split("\n");
+  if (all.toString("utf8").trimStart().startsWith("{")) {
+    // /_mock/pushes 的一条推送（或整个返回的最新一条）/ a push as /_mock/pushes serves it (or its newest)
+    const doc = JSON.parse(all.toString("utf8"));
+    const entry = doc.pushes ? (doc.pushes.at(-1) ?? {}) : doc; // 没有推送：按缺少请求头拒绝 / none: refused as headerless
+    const headers = Object.fromEntries(Object.entries(entry.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
+    return { method: "POST", path: "", headers, body: Buffer.from(entry.body ?? "", "utf8") };
+  }
+  // 请求头逐行读到空行为止，行尾 LF 或 CRLF 均可；请求体逐字节不变
+  // headers line by line up to the empty line, LF or CRLF; the body stays byte for byte
+  const lines = [];
+  let pos = 0;
+  while (pos < all.length) {
+    const nl = all.indexOf("\n", pos), end = nl < 0 ? all.length : nl;
+    const line = all.subarray(pos, end).toString("utf8").replace(/\r$/, "");
+    pos = end + 1;
+    if (line === "") break;
+    lines.push(line);
+  }
+  const [first = " ", ...rest] = lines;
   const [method, path] = [first.slice(0, first.indexOf(" ")), first.slice(first.indexOf(" ") + 1)];
-  const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(":")).trim().toLowerCase(), l.slice(l.indexOf(":") + 1).trim()]));
-  return { method, path, headers, body: all.subarray(cut + 2) };
+  const headers = Object.fromEntries(rest.map((l) => [l.slice(0, l.indexOf(":")).trim().toLowerCase(), l.slice(l.indexOf(":") + 1).trim()]));
+  return { method, path, headers, body: all.subarray(Math.min(pos, all.length)) };
 }
 
 // (2) 校验推送；(3) 篡改后的推送必须被拒绝 / verify the push; a tampered copy must be refused
 function verify(file, secret) {
   const m = load(file);
+  if (!["webhook-id", "webhook-timestamp", "webhook-signature"].every((h) => m.headers[h])) {
+    console.log("缺少 webhook-id、webhook-timestamp 或 webhook-signature 请求头，已拒绝 / push refused: no webhook-id, webhook-timestamp or webhook-signature header");
+    return false;
+  }
   if (!verifyPush(secret, m.headers, m.body)) {
     console.log("推送签名无效，已拒绝 / push refused: bad or stale signature");
     return false;
@@ -104,5 +127,5 @@ const env = process.env;
 if (cmd === "submit") ok = await submit(arg ?? "contracts/examples/submission-full.json", env.ONETHING_PORTAL_SECRET);
 else if (cmd === "verify" && arg) ok = verify(arg, env.ONETHING_PUSH_SECRET);
 else if (cmd === "verify-appkey" && arg) ok = verifyAppKeyRequest(arg, env.ONETHING_DEPT_SECRET);
-else console.error("usage: node sign.mjs submit [FILE.json] | verify PUSH.http | verify-appkey REQUEST.http");
+else console.error("usage: node sign.mjs submit [FILE.json] | verify PUSH.http|PUSH.json | verify-appkey REQUEST.http");
 process.exit(ok ? 0 : 1);

@@ -3,10 +3,12 @@
 
 用法 / Usage:
   ONETHING_URL=http://127.0.0.1:8080 ONETHING_PORTAL_SECRET=whsec_… python3 sign.py submit [FILE.json]
-  ONETHING_PUSH_SECRET=whsec_… python3 sign.py verify PUSH.http
+  ONETHING_PUSH_SECRET=whsec_… python3 sign.py verify PUSH.http|PUSH.json
   ONETHING_DEPT_SECRET=… python3 sign.py verify-appkey REQUEST.http
-PUSH.http / REQUEST.http：首行 "METHOD PATH"，然后每行一个 "名称: 值" 请求头，空行，原样的请求体。
-  First line "METHOD PATH", then one "name: value" header a line, an empty line, the raw body.
+PUSH.http / REQUEST.http：首行 "METHOD PATH"，然后每行一个 "名称: 值" 请求头，空行，原样的请求体（行尾 LF 或 CRLF）。
+  First line "METHOD PATH", then one "name: value" header a line, an empty line, the raw body (LF or CRLF line ends).
+PUSH.json：模拟省平台 GET /_mock/pushes 返回的一条推送 {"headers":{…},"body":"…"}，或整个返回（取最新一条）。
+  One push as GET /_mock/pushes serves it, or the whole reply (its newest push).
 退出码：0 成功，1 被拒绝 / exit status: 0 success, 1 refused.
 """
 import base64, hashlib, hmac, json, os, secrets, sys, time, urllib.error, urllib.request
@@ -67,16 +69,35 @@ def submit(file, secret):
 
 def load(file):
     # 读取 "METHOD PATH"、请求头、空行、请求体 / read the request line, headers, empty line, raw body
-    head, _, body = open(file, "rb").read().partition(b"\n\n")
-    first, *lines = head.decode().split("\n")
-    method, path = first.split(" ", 1)
+    data = open(file, "rb").read()
+    if data.lstrip()[:1] == b"{":
+        # /_mock/pushes 的一条推送（或整个返回的最新一条）/ a push as /_mock/pushes serves it (or its newest)
+        doc = json.loads(data)
+        entry = (doc["pushes"] or [{}])[-1] if "pushes" in doc else doc  # 没有推送：按缺少请求头拒绝 / none: refused as headerless
+        headers = {k.lower(): v for k, v in entry.get("headers", {}).items()}
+        return {"method": "POST", "path": "", "headers": headers}, entry.get("body", "").encode()
+    # 请求头逐行读到空行为止，行尾 LF 或 CRLF 均可；请求体逐字节不变
+    # headers line by line up to the empty line, LF or CRLF; the body stays byte for byte
+    lines, pos = [], 0
+    while pos < len(data):
+        end = data.find(b"\n", pos)
+        end = len(data) if end < 0 else end
+        line, pos = data[pos:end].removesuffix(b"\r").decode(), end + 1
+        if not line:
+            break
+        lines.append(line)
+    first, *lines = lines or [" "]
+    method, _, path = first.partition(" ")
     headers = {k.strip().lower(): v.strip() for k, _, v in (ln.partition(":") for ln in lines)}
-    return {"method": method, "path": path, "headers": headers}, body
+    return {"method": method, "path": path, "headers": headers}, data[pos:]
 
 
 def verify(file, secret):
     # (2) 校验推送；(3) 篡改后的推送必须被拒绝 / verify the push; a tampered copy must be refused
     msg, body = load(file)
+    if not all(msg["headers"].get(h) for h in ("webhook-id", "webhook-timestamp", "webhook-signature")):
+        print("缺少 webhook-id、webhook-timestamp 或 webhook-signature 请求头，已拒绝 / push refused: no webhook-id, webhook-timestamp or webhook-signature header")
+        return False
     if not verify_push(secret, msg["headers"], body):
         print("推送签名无效，已拒绝 / push refused: bad or stale signature")
         return False

@@ -1,7 +1,9 @@
 // Package signing_test runs the integrators' signing examples (Sign.java,
 // sign.py, sign.mjs) against the dev stack: each signs and posts a
-// submission, verifies a real status push and a real appKey-signed request
-// captured from the stack, and refuses tampered, stale and foreign ones.
+// submission, verifies a real status push (LF or CRLF header lines, and in
+// Python and JavaScript as /_mock/pushes serves it) and a real
+// appKey-signed request captured from the stack, and refuses tampered,
+// stale and foreign ones.
 package signing_test
 
 import (
@@ -82,19 +84,41 @@ func (w *wire) await(t *testing.T, name string, ok func(captured) bool) captured
 
 // writeMessage writes a request in the examples' file format: "METHOD
 // PATH", one "Name: value" header a line, an empty line, the raw body.
-func writeMessage(t *testing.T, r captured) string {
+func writeMessage(t *testing.T, r captured) string { return writeMessageEOL(t, r, "\n") }
+
+// writeMessageEOL is writeMessage with the header part's lines ended by
+// eol: "\r\n" is a request as received off the wire.
+func writeMessageEOL(t *testing.T, r captured, eol string) string {
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "%s %s\n", r.method, r.path)
+	fmt.Fprintf(&b, "%s %s%s", r.method, r.path, eol)
 	for name, values := range r.header {
-		fmt.Fprintf(&b, "%s: %s\n", name, strings.Join(values, " "))
+		fmt.Fprintf(&b, "%s: %s%s", name, strings.Join(values, " "), eol)
 	}
-	b.WriteString("\n")
+	b.WriteString(eol)
 	b.Write(r.body)
-	file := filepath.Join(t.TempDir(), "message.http")
-	if err := os.WriteFile(file, b.Bytes(), 0o600); err != nil {
+	return writeFile(t, "message.http", b.Bytes())
+}
+
+func writeFile(t *testing.T, name string, data []byte) string {
+	file := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(file, data, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return file
+}
+
+// mockPushes GETs the mock portal's /_mock/pushes as it serves it.
+func mockPushes(t *testing.T, st *devstack.Stack) []byte {
+	resp, err := http.Get(st.MockURLs["portal"] + "/_mock/pushes")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /_mock/pushes: %d %s", resp.StatusCode, body)
+	}
+	return body
 }
 
 // run runs an example and returns its exit status and output.
@@ -233,6 +257,64 @@ func TestSigningExamples(t *testing.T) {
 					t.Errorf("%s: exit %d, want refused\n%s", what, code, out)
 				}
 			}
+			// As received off the wire: CRLF ends the header lines (the body
+			// stays byte for byte); a tampered body is still refused.
+			if code, out := run(t, ex, env, "verify", writeMessageEOL(t, push, "\r\n")); code != 0 || !strings.Contains(out, "push verified: ") {
+				t.Errorf("verify a real push with CRLF header lines: exit %d\n%s", code, out)
+			}
+			if code, out := run(t, ex, env, "verify", writeMessageEOL(t, tampered, "\r\n")); code == 0 || !strings.Contains(out, "push refused") {
+				t.Errorf("a tampered push with CRLF header lines: exit %d, want refused\n%s", code, out)
+			}
+			// A body with CRLF inside is signed as it is: never rewritten.
+			crlfBody := signedPush(t, []byte("{\r\n\"applicationId\": \"X\", \"version\": 1, \"status\": {\"state\": \"received\"}\r\n}\r\n"), time.Now(), st.PushSecret)
+			if code, out := run(t, ex, env, "verify", writeMessageEOL(t, crlfBody, "\r\n")); code != 0 {
+				t.Errorf("a push whose body has CRLF, CRLF header lines: exit %d\n%s", code, out)
+			}
+			// No Standard Webhooks headers: said so, not "bad signature".
+			if code, out := run(t, ex, env, "verify", writeFile(t, "bare.http", append([]byte("POST /x\r\n\r\n"), push.body...))); code == 0 ||
+				!strings.Contains(out, "no webhook-id, webhook-timestamp or webhook-signature header") {
+				t.Errorf("a push without its headers: exit %d\n%s", code, out)
+			}
+
+			// A push as GET /_mock/pushes serves it: one entry, or the whole
+			// reply (its newest push). Java reads the .http format only and says so.
+			var report struct {
+				Pushes []json.RawMessage `json:"pushes"`
+			}
+			whole := mockPushes(t, st)
+			if err := json.Unmarshal(whole, &report); err != nil {
+				t.Fatal(err)
+			}
+			var entry json.RawMessage
+			for _, e := range report.Pushes {
+				if bytes.Contains(e, []byte(acc.ApplicationID)) {
+					entry = e
+				}
+			}
+			if entry == nil {
+				t.Fatalf("no push of %s in /_mock/pushes", acc.ApplicationID)
+			}
+			if ex.lang == "java" {
+				if code, out := run(t, ex, env, "verify", writeFile(t, "push.json", entry)); code == 0 || !strings.Contains(out, "reads the .http format only") {
+					t.Errorf("Java given a JSON push: exit %d, want a plain refusal\n%s", code, out)
+				}
+			} else {
+				if code, out := run(t, ex, env, "verify", writeFile(t, "push.json", entry)); code != 0 || !strings.Contains(out, acc.ApplicationID) {
+					t.Errorf("verify an entry of /_mock/pushes: exit %d\n%s", code, out)
+				}
+				if code, out := run(t, ex, env, "verify", writeFile(t, "pushes.json", whole)); code != 0 || !strings.Contains(out, "push verified: ") {
+					t.Errorf("verify the newest of /_mock/pushes: exit %d\n%s", code, out)
+				}
+				if code, out := run(t, ex, env, "verify", writeFile(t, "none.json", []byte(`{"received":0,"pushes":[]}`))); code == 0 ||
+					!strings.Contains(out, "no webhook-id, webhook-timestamp or webhook-signature header") {
+					t.Errorf("an empty /_mock/pushes reply: exit %d, want refused as headerless\n%s", code, out)
+				}
+				forged := bytes.Replace(entry, []byte(acc.ApplicationID), []byte(strings.ToLower(acc.ApplicationID)), -1)
+				if code, out := run(t, ex, env, "verify", writeFile(t, "forged.json", forged)); code == 0 || !strings.Contains(out, "push refused") {
+					t.Errorf("a tampered entry of /_mock/pushes: exit %d, want refused\n%s", code, out)
+				}
+			}
+
 			// During a rotation a push carries several signatures; one good one is enough.
 			rotated := signedPush(t, push.body, time.Now(), other, st.PushSecret)
 			if code, out := run(t, ex, env, "verify", writeMessage(t, rotated)); code != 0 {
@@ -243,6 +325,9 @@ func TestSigningExamples(t *testing.T) {
 			call := wire.await(t, "hrss", func(r captured) bool { return r.header.Get(c.HeaderSignature) != "" })
 			if code, out := run(t, ex, env, "verify-appkey", writeMessage(t, call)); code != 0 || !strings.Contains(out, "appKey signature verified: onething-hrss") {
 				t.Errorf("verify-appkey on a real request: exit %d\n%s", code, out)
+			}
+			if code, out := run(t, ex, env, "verify-appkey", writeMessageEOL(t, call, "\r\n")); code != 0 || !strings.Contains(out, "appKey signature verified: onething-hrss") {
+				t.Errorf("verify-appkey on a real request with CRLF header lines: exit %d\n%s", code, out)
 			}
 			call.body = append(bytes.Clone(call.body), ' ')
 			if code, out := run(t, ex, env, "verify-appkey", writeMessage(t, call)); code == 0 {

@@ -26,6 +26,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -104,6 +105,40 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return exitFailure
 }
 
+// flagError is a flag the parser refused, as a usage error that says in
+// Chinese and English what the value should be (not pflag's "invalid
+// argument … strconv.ParseInt: …").
+func flagError(err error) error {
+	var bad *pflag.InvalidValueError
+	if errors.As(err, &bad) {
+		return usageErrorf("--%s %q: %s", bad.GetFlag().Name, bad.GetValue(), wantedValue(bad.GetFlag(), bad.Unwrap()))
+	}
+	var missing *pflag.ValueRequiredError
+	if errors.As(err, &missing) {
+		return usageErrorf("--%s 需要一个值 / needs a value", missing.GetFlag().Name)
+	}
+	return asUsage(err)
+}
+
+// wantedValue says what a flag's value should be, from its type; cause is
+// the parser's error, shown only for types without a sentence here.
+func wantedValue(f *pflag.Flag, cause error) string {
+	if errors.Is(cause, strconv.ErrRange) {
+		return "超出范围 / out of range"
+	}
+	switch f.Value.Type() {
+	case "int", "int8", "int16", "int32", "int64", "uint", "uint8", "uint16", "uint32", "uint64":
+		return "须为整数 / must be a whole number"
+	case "float32", "float64":
+		return "须为数字 / must be a number"
+	case "duration":
+		return "须为时长，如 300ms、2s、1m / must be a duration such as 300ms, 2s or 1m"
+	case "bool":
+		return "须为 true 或 false / must be true or false"
+	}
+	return fmt.Sprintf("值无效 / not a valid value: %v", cause)
+}
+
 func oneLine(err error) string {
 	return strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", " ")), " ")
 }
@@ -158,7 +193,7 @@ Flags may come before or after arguments; "--" ends the flags.
 	root.SetErr(stderr)
 	root.SetVersionTemplate("onething {{.Version}}\n")
 	root.CompletionOptions.DisableDefaultCmd = true
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return asUsage(err) })
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return flagError(err) })
 	root.AddGroup(
 		&cobra.Group{ID: groupRun, Title: "运行 / Run:"},
 		&cobra.Group{ID: groupClient, Title: "客户端 / Client (to a running gateway):"},
@@ -291,7 +326,7 @@ func resolveEnvDefaults(cmd *cobra.Command) error {
 		}
 		if v := os.Getenv(env[0]); v != "" {
 			if err := f.Value.Set(v); err != nil {
-				errs = append(errs, usageErrorf("环境变量 / environment variable %s (--%s): %v", env[0], f.Name, err))
+				errs = append(errs, usageErrorf("环境变量 / environment variable %s (--%s): %s", env[0], f.Name, wantedValue(f, err)))
 			}
 		}
 	})

@@ -225,6 +225,42 @@ func TestUsageErrorsExitTwo(t *testing.T) {
 	}
 }
 
+// A bad flag value, whether the parser or the command finds it, is a usage
+// error said in Chinese and English with the flag and what it wants; never
+// the parser's raw "strconv.ParseInt: …". dev's --portal-url, given, must
+// name a receiver: an invalid port or an empty value (an unset shell
+// variable) is refused, not the mock portal quietly used.
+func TestFlagValueErrorsBilingual(t *testing.T) {
+	cases := []struct {
+		args []string
+		want string // in the error line, beside some Chinese
+	}{
+		{[]string{"dev", "--keep-pushes", "abc"}, `--keep-pushes "abc"`},
+		{[]string{"dev", "--keep-pushes", "99999999999999999999"}, "--keep-pushes"},
+		{[]string{"dev", "--keep-pushes", "0"}, "--keep-pushes"},
+		{[]string{"dev", "--port", "abc"}, `--port "abc"`},
+		{[]string{"dev", "--delay", "soon"}, `--delay "soon"`},
+		{[]string{"dev", "--clock-rate", "fast"}, `--clock-rate "fast"`},
+		{[]string{"dev", "--mock-port"}, "--mock-port"},
+		{[]string{"status", "APP", "--watch=maybe"}, `--watch "maybe"`},
+		{[]string{"dev", "--portal-url", "http://127.0.0.1:99999/x"}, "99999"},
+		{[]string{"dev", "--portal-url", "http://127.0.0.1:0/x"}, "--portal-url"},
+		{[]string{"dev", "--portal-url", "http://:9000/x"}, "--portal-url"},
+		{[]string{"dev", "--portal-url", ""}, "--portal-url"},
+		{[]string{"dev", "--portal-url="}, "--portal-url"},
+	}
+	chinese := regexp.MustCompile(`\p{Han}`)
+	for _, c := range cases {
+		r := onething(t, nil, c.args...)
+		lines := strings.Split(strings.TrimRight(r.stderr, "\n"), "\n")
+		if r.code != 2 || r.stdout != "" || len(lines) != 2 || !strings.Contains(lines[0], c.want) ||
+			!chinese.MatchString(strings.TrimPrefix(lines[0], "onething "+c.args[0]+": 用法错误 / usage error: ")) ||
+			strings.Contains(lines[0], "strconv") || strings.Contains(lines[0], "invalid argument") {
+			t.Errorf("onething %q: want exit 2, one bilingual error line naming %q; got %s", c.args, c.want, r)
+		}
+	}
+}
+
 // A command that ran and failed: exit status 1, and no usage error.
 func TestFailuresExitOne(t *testing.T) {
 	dir := t.TempDir()

@@ -34,6 +34,7 @@ func newDevCmd() *cobra.Command {
 		now            string
 		clockRate      float64
 		printConfig    string
+		postmanEnv     string
 		portalURL      string
 		keepPushes     int
 	)
@@ -45,17 +46,24 @@ departments, the mock portal and an embedded store in one process, with developm
 new each run. It prints the addresses and every development credential (the portal's
 signing and push secrets, each department system's event secret and appKey secret, the
 tokens, the console logins; the banner's labelled lines are stable: scripts read them, and
---print-config writes the same as JSON), then runs until Ctrl-C.`,
+--print-config writes the same as JSON; --postman-env a Postman environment for the
+request collection in contracts/collections), then runs until Ctrl-C.`,
 		Example: `  onething dev
   onething dev --port 0 --mock-port 0 --data /tmp/onething-dev
   onething dev --faults '{"errorRate":0.2,"duplicateRate":0.1}'
   onething dev --now 2026-12-05T07:43:00+08:00
   onething dev --now 2026-12-05T07:43:00+08:00 --clock-rate 3600
   onething dev --print-config dev-credentials.json
+  onething dev --postman-env dev.postman_environment.json
   onething dev --portal-url http://127.0.0.1:9000/onething/status-events`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts := devstack.Options{Dir: dir, GatewayPort: port, MockBasePort: mockPort, Delay: delay, PortalURL: portalURL, KeepPushes: keepPushes}
-			if portalURL != "" {
+			// Given, even empty, it must name a receiver: an empty value
+			// (an unset shell variable) would quietly mean the mock portal.
+			if cmd.Flags().Changed("portal-url") {
+				if portalURL == "" {
+					return usageErrorf("--portal-url 不能为空（推送发往模拟省平台时不给此参数）/ must not be empty (leave it out to send the pushes to the mock portal)")
+				}
 				if _, _, err := devstack.ReceiverURL(portalURL); err != nil {
 					return usageErrorf("--portal-url %q: %v", secrets.RedactURL(portalURL), err)
 				}
@@ -103,6 +111,16 @@ tokens, the console logins; the banner's labelled lines are stable: scripts read
 					return fmt.Errorf("--print-config %s: %w", printConfig, err)
 				}
 			}
+			if postmanEnv != "" {
+				data, err := creds.PostmanEnvironment()
+				if err == nil {
+					err = writeWhole(postmanEnv, append(data, '\n'))
+				}
+				if err != nil {
+					st.Stop()
+					return fmt.Errorf("--postman-env %s: %w", postmanEnv, err)
+				}
+			}
 			self := selfCommand()
 			fmt.Fprintf(cmd.OutOrStdout(), `
 onething dev is running (gateway + mock departments + mock portal, embedded store in %s)
@@ -138,7 +156,7 @@ development secrets (new each run, for this machine only):
 				st.MockURLs["portal"], mockPortalNote(portalURL, st.MockURLs["portal"]), st.PortalSecret, st.PushSecret, creds.Portal.ReceiverURL, receiverNote(portalURL),
 				st.ReadToken, st.AdminToken, departmentsBanner(creds), st.GatewayURL, st.ClerkPassword, st.OpsPassword,
 				self, st.GatewayURL, st.PortalSecret, exampleSubmission(), self, st.GatewayURL, st.ReadToken, countiesBanner(st), clockBanner(clock),
-				printConfigBanner(printConfig))
+				printConfigBanner(printConfig, postmanEnv))
 			<-ctx.Done()
 			fmt.Fprintln(cmd.OutOrStdout(), "stopping…")
 			return st.Stop()
@@ -152,6 +170,7 @@ development secrets (new each run, for this machine only):
 	fs.StringVar(&now, "now", "", "business clock start, RFC 3339 with offset (e.g. 2026-12-05T07:43:00+08:00): today, validity, ages, due dates and overdue flags of gateway and mocks run from it; signatures, tokens, sessions and rate limits stay on the real clock")
 	fs.Float64Var(&clockRate, "clock-rate", 1, "business seconds per real second (3600: an hour each second); with --now, or from the real time")
 	fs.StringVar(&printConfig, "print-config", "", "also write every development credential to this file as JSON (mode 0600; README: Development credentials)")
+	fs.StringVar(&postmanEnv, "postman-env", "", "also write a Postman environment for contracts/collections' request collection to this file: its variables filled from these credentials (mode 0600; import it, or newman run … -e FILE)")
 	fs.StringVar(&portalURL, "portal-url", "", "send the status pushes to your own receiver at this absolute http(s) URL instead of the mock portal (signed with the push secret)")
 	fs.IntVar(&keepPushes, "keep-pushes", mocks.DefaultKeepPushes, "how many pushes the mock portal keeps with their headers and bodies (GET /_mock/pushes)")
 	fs.StringVar(&faults, "faults", "", `faults every mock department injects, as JSON, e.g. '{"errorRate":0.2,"duplicateRate":0.1}' (see README)`)
@@ -336,10 +355,18 @@ func receiverNote(portalURL string) string {
 	return ": 模拟省平台 / the mock portal"
 }
 
-// printConfigBanner is the banner's line on --print-config ("" without).
-func printConfigBanner(path string) string {
-	if path == "" {
+// printConfigBanner is the banner's lines on --print-config and
+// --postman-env ("" without).
+func printConfigBanner(path, postmanEnv string) string {
+	var b strings.Builder
+	if path != "" {
+		fmt.Fprintf(&b, "全部开发凭据已写入 / every development credential written to %s (--print-config)\n", path)
+	}
+	if postmanEnv != "" {
+		fmt.Fprintf(&b, "Postman 环境已写入（导入 Postman，或 newman run … -e 此文件）/ the Postman environment written to %s (--postman-env): import it, or newman run … -e FILE\n", postmanEnv)
+	}
+	if b.Len() == 0 {
 		return ""
 	}
-	return fmt.Sprintf("全部开发凭据已写入 / every development credential written to %s (--print-config)\n\n", path)
+	return b.String() + "\n"
 }

@@ -119,7 +119,8 @@ func TestDevPrintsEveryCredential(t *testing.T) {
 		t.Skip("starts the whole development stack")
 	}
 	file := filepath.Join(t.TempDir(), "dev-credentials.json")
-	d := startDev(t, "--print-config", file, "--keep-pushes", "500")
+	postmanEnv := filepath.Join(t.TempDir(), "dev.postman_environment.json")
+	d := startDev(t, "--print-config", file, "--postman-env", postmanEnv, "--keep-pushes", "500")
 	go func() {
 		for range d.lines {
 		}
@@ -137,6 +138,11 @@ func TestDevPrintsEveryCredential(t *testing.T) {
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&cr); err != nil {
 		t.Fatalf("--print-config: %v\n%s", err, data)
+	}
+
+	checkPostmanEnv(t, postmanEnv, cr)
+	if !strings.Contains(d.banner, postmanEnv+" (--postman-env)") {
+		t.Errorf("the banner does not name the --postman-env file:\n%s", d.banner)
 	}
 
 	// The banner and the file agree, credential by credential.
@@ -283,6 +289,48 @@ func TestDevPrintsEveryCredential(t *testing.T) {
 	}
 	if s := consoleSignIn(t, cr.ConsoleURL, "clerk", "not-"+logins["clerk"].Password); s == http.StatusSeeOther {
 		t.Errorf("console sign-in with a wrong password: %d", s)
+	}
+}
+
+// checkPostmanEnv reads the environment --postman-env wrote: mode 0600,
+// exactly the variables of the collection in contracts/collections, each
+// enabled and filled with dev's credential (hrss, medical: the home
+// county's system) or, for what is none, the collection's default.
+func checkPostmanEnv(t *testing.T, file string, cr devstack.Credentials) {
+	t.Helper()
+	if fi, err := os.Stat(file); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("--postman-env %s: %v, want a file of mode 0600", file, err)
+	}
+	var col, env struct {
+		Values   []struct{ Key, Value, Type string } `json:"values"`
+		Variable []struct{ Key, Value string }       `json:"variable"`
+	}
+	data, _ := os.ReadFile(file)
+	colData, err := os.ReadFile("../../../contracts/collections/onething.postman_collection.json")
+	if err != nil || json.Unmarshal(data, &env) != nil || json.Unmarshal(colData, &col) != nil {
+		t.Fatalf("--postman-env: %v\n%s", err, data)
+	}
+	endpoint := map[string]devstack.DeptCredentials{}
+	for _, d := range cr.Departments {
+		endpoint[d.Endpoint] = d
+	}
+	want := map[string]string{"baseUrl": cr.GatewayURL, "portalSecret": cr.Portal.SigningSecret, "readToken": cr.Tokens.Read,
+		"adminToken": cr.Tokens.Admin, "cdpfUrl": endpoint["cdpf"].BaseURL, "cdpfAppKey": endpoint["cdpf"].AppKey,
+		"cdpfAppSecret": endpoint["cdpf"].AppSecret, "pollLimit": "150"}
+	for _, d := range c.Depts {
+		want[string(d)+"EventSecret"] = endpoint[string(d)].EventSecret
+	}
+	got := map[string]string{}
+	for _, v := range env.Values {
+		got[v.Key] = v.Value
+	}
+	if len(env.Values) != len(col.Variable) {
+		t.Errorf("--postman-env has %d variables, the collection %d", len(env.Values), len(col.Variable))
+	}
+	for _, v := range col.Variable {
+		if w, ok := want[v.Key]; !ok || got[v.Key] != w || w == "" {
+			t.Errorf("--postman-env %s = %q, want %q (dev's value for the collection's variable)", v.Key, got[v.Key], w)
+		}
 	}
 }
 
