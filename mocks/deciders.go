@@ -210,3 +210,27 @@ func Medical(unit time.Duration) Decider {
 		return Decision{Reply: c.CaseResponse{Status: c.CaseAccepted}, Steps: []Step{{After: unit, Event: ev}}}
 	}
 }
+
+// CasePaths are where the mock departments take their cases.
+var CasePaths = map[c.Dept]string{
+	c.DeptCDPF: "/api/v1/certificate-cases", c.DeptCivil: "/api/v1/subsidy-cases",
+	c.DeptHRSS: "/api/v1/pension-subsidy-cases", c.DeptMedical: "/api/v1/medical-subsidy-cases",
+}
+
+// Deciders are the four mock departments' behaviour: cdpf follows
+// DefaultScript (the people of contracts/examples) with extra on top.
+// `onething dev`, `onething mocks` (docker-compose) and the tests all take
+// this one set, so an example is decided alike everywhere (e.g.
+// submission-cert-refused.json is refused under each).
+func Deciders(extra map[string]CertOutcome, unit time.Duration) map[c.Dept]Decider {
+	script := DefaultScript()
+	for id, o := range extra {
+		script[id] = o
+	}
+	return map[c.Dept]Decider{
+		c.DeptCDPF:    CDPF(script, 1, unit),
+		c.DeptCivil:   Civil(unit),
+		c.DeptHRSS:    HRSS(),
+		c.DeptMedical: Medical(unit),
+	}
+}

@@ -132,10 +132,10 @@ func codeText(t *testing.T, files []string) string {
 	return b.String()
 }
 
-// A path of the gateway or the mocks: /v1, /console, /_mock and the probes,
+// A path of the gateway or the mocks: /v1, /console, /_mock, the probes and /openapi,
 // not preceded by a letter (so gateway/console/guard.go and a department's
 // /api/v1/… are not endpoints of ours), up to a query, … or punctuation.
-const ourPath = `(/(?:v1|console|_mock|healthz|readyz|metrics)\b[^\s` + "`" + `?…,;)'"]*)`
+const ourPath = `(/(?:v1|console|_mock|healthz|readyz|metrics|openapi)\b[^\s` + "`" + `?…,;)'"]*)`
 
 var (
 	methodPath = regexp.MustCompile(`\b(GET|POST|PUT|PATCH|DELETE) ` + ourPath)

@@ -152,6 +152,7 @@ func New(cfg Config) (http.Handler, error) {
 	r.GET("/healthz", func(g *gin.Context) { g.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	r.GET("/readyz", s.ready)
 	r.GET("/metrics", gin.WrapH(s.cfg.Metrics))
+	r.GET("/openapi/:name", s.openapi)
 	s.mountConsole(r)
 	return r, nil
 }

@@ -85,6 +85,7 @@ var policy = map[string]rule{
 	"GET /healthz":                             {public: true, probe: true},
 	"GET /readyz":                              {public: true, probe: true},
 	"GET /metrics":                             {public: true, probe: true},
+	"GET /openapi/:name":                       {public: true}, // the OpenAPI documents (openapi.go); rate-limited by address
 }
 
 // consolePrefix: the window console (gateway/console) signs its users in

@@ -176,20 +176,7 @@ func Start(opts Options) (*Stack, error) {
 			{Username: "ops", PasswordHash: devHash(s.OpsPassword), Role: "admin"},
 		}},
 	}
-	script := mocks.DefaultScript()
-	for id, o := range opts.CertScript {
-		script[id] = o
-	}
-	deciders := map[c.Dept]mocks.Decider{
-		c.DeptCDPF:    mocks.CDPF(script, 1, opts.Delay),
-		c.DeptCivil:   mocks.Civil(opts.Delay),
-		c.DeptHRSS:    mocks.HRSS(),
-		c.DeptMedical: mocks.Medical(opts.Delay),
-	}
-	paths := map[c.Dept]string{
-		c.DeptCDPF: "/api/v1/certificate-cases", c.DeptCivil: "/api/v1/subsidy-cases",
-		c.DeptHRSS: "/api/v1/pension-subsidy-cases", c.DeptMedical: "/api/v1/medical-subsidy-cases",
-	}
+	deciders := mocks.Deciders(opts.CertScript, opts.Delay)
 	var today func() time.Time // the mocks' business clock: the gateway's
 	if opts.Clock != nil {
 		today = opts.Clock.Now
@@ -203,7 +190,7 @@ func Start(opts Options) (*Stack, error) {
 				return nil, service.Dept{}, fmt.Errorf("%s: %w", d, err)
 			}
 			appKey := "onething-" + string(d)
-			m, err := mocks.NewDept(mocks.Config{Dept: d, Path: paths[d], AppKey: appKey, Secret: reqSecret, County: county,
+			m, err := mocks.NewDept(mocks.Config{Dept: d, Path: mocks.CasePaths[d], AppKey: appKey, Secret: reqSecret, County: county,
 				EventSecret: eventSecret, Delay: opts.Delay, Log: opts.Log, Faults: opts.Faults[d], Expect: expect, Today: today}, deciders[d])
 			return m, service.Dept{AppKey: appKey, Secret: reqSecret, EventSecrets: []string{eventSecret}, Signing: signing}, err
 		}

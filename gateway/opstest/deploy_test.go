@@ -309,6 +309,41 @@ func TestKubernetesConfigurationLoads(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	text, env := kubernetesConfig(t, m, values, dir)
+	l, err := service.LoadConfigBytes([]byte(text), dir, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(l.Config.Store, "redis://") {
+		t.Errorf("the store %q should come from the Secret through ONETHING_STORE", l.Config.Store)
+	}
+	problems, warnings := service.Check(l.Config)
+	if len(problems) > 0 {
+		t.Errorf("config check: %q", problems)
+	}
+	t.Logf("warnings: %q", warnings)
+	// The console is on, its accounts read from the Secret's file.
+	if cc := l.Config.Console; cc == nil || cc.AccountsFile != filepath.Join(dir, service.ConsoleAccountsFile) || len(cc.Accounts) > 0 {
+		t.Errorf("the ConfigMap does not turn the console on with its accounts from the Secret: %+v", l.Config.Console)
+	}
+	if g := time.Duration(l.Config.ShutdownGrace); g <= 0 {
+		t.Error("shutdownGrace should be set within the pod's termination grace period")
+	} else if grace, _ := get(dep, "spec.template.spec.terminationGracePeriodSeconds").(float64); g+15*time.Second > time.Duration(grace)*time.Second {
+		t.Errorf("shutdownGrace %s plus the preStop pause and HTTP drain does not fit in terminationGracePeriodSeconds %v", g, grace)
+	}
+}
+
+// kubernetesConfig is the ConfigMap's onething.yaml as the pod reads it,
+// with the Secret's mount path turned into dir (where its files are), and
+// the environment the Deployment gives the container (values: the Secret
+// onething secrets init makes). Every file the configuration reads must be
+// a key of that Secret.
+func kubernetesConfig(t *testing.T, m map[string]obj, values obj, dir string) (string, []string) {
+	t.Helper()
+	cm, dep := m["ConfigMap/onething-config"], m["Deployment/onething"]
+	if cm == nil || dep == nil {
+		t.Fatal("ConfigMap or Deployment missing")
+	}
 	mount := ""
 	for _, vm := range get(dep, "spec.template.spec.containers.0.volumeMounts").([]any) {
 		if str(get(vm, "name")) == "secrets" {
@@ -340,27 +375,7 @@ func TestKubernetesConfigurationLoads(t *testing.T) {
 			env = append(env, name+"="+str(v))
 		}
 	}
-	l, err := service.LoadConfigBytes([]byte(text), dir, env)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.HasPrefix(l.Config.Store, "redis://") {
-		t.Errorf("the store %q should come from the Secret through ONETHING_STORE", l.Config.Store)
-	}
-	problems, warnings := service.Check(l.Config)
-	if len(problems) > 0 {
-		t.Errorf("config check: %q", problems)
-	}
-	t.Logf("warnings: %q", warnings)
-	// The console is on, its accounts read from the Secret's file.
-	if cc := l.Config.Console; cc == nil || cc.AccountsFile != filepath.Join(dir, service.ConsoleAccountsFile) || len(cc.Accounts) > 0 {
-		t.Errorf("the ConfigMap does not turn the console on with its accounts from the Secret: %+v", l.Config.Console)
-	}
-	if g := time.Duration(l.Config.ShutdownGrace); g <= 0 {
-		t.Error("shutdownGrace should be set within the pod's termination grace period")
-	} else if grace, _ := get(dep, "spec.template.spec.terminationGracePeriodSeconds").(float64); g+15*time.Second > time.Duration(grace)*time.Second {
-		t.Errorf("shutdownGrace %s plus the preStop pause and HTTP drain does not fit in terminationGracePeriodSeconds %v", g, grace)
-	}
+	return text, env
 }
 
 func TestDockerfile(t *testing.T) {

@@ -46,11 +46,6 @@ type MocksInfo struct {
 	URLs map[string]string `json:"urls"`
 }
 
-var mockPaths = map[c.Dept]string{
-	c.DeptCDPF: "/api/v1/certificate-cases", c.DeptCivil: "/api/v1/subsidy-cases",
-	c.DeptHRSS: "/api/v1/pension-subsidy-cases", c.DeptMedical: "/api/v1/medical-subsidy-cases",
-}
-
 func init() { register(groupRun, newMocksCmd) }
 
 type mocksFlags struct {
@@ -134,16 +129,12 @@ func runMocks(cmd *cobra.Command, f mocksFlags) error {
 		}
 		return "http://" + addr, nil
 	}
-	deciders := map[c.Dept]mocks.Decider{
-		c.DeptCDPF:    mocks.CDPF(nil, 1, f.delay),
-		c.DeptCivil:   mocks.Civil(f.delay),
-		c.DeptHRSS:    mocks.HRSS(),
-		c.DeptMedical: mocks.Medical(f.delay),
-	}
+	// The same behaviour as dev's, script.json included.
+	deciders := mocks.Deciders(nil, f.delay)
 	for i, d := range c.Depts {
 		newMock := func(county string) (*mocks.Dept, service.Dept, error) {
 			eventSecret, reqSecret, appKey := whsecret(), hexToken(), "onething-"+string(d)
-			m, err := mocks.NewDept(mocks.Config{Dept: d, Path: mockPaths[d], AppKey: appKey, Secret: reqSecret, County: county,
+			m, err := mocks.NewDept(mocks.Config{Dept: d, Path: mocks.CasePaths[d], AppKey: appKey, Secret: reqSecret, County: county,
 				EventSecret: eventSecret, Delay: f.delay, Log: log, Faults: faults}, deciders[d])
 			if err == nil {
 				depts = append(depts, m)
