@@ -495,7 +495,7 @@ func exported(t *testing.T) map[string]bool {
 	m.DeadLettered(c.DeptCDPF)
 	m.Pushed(true)
 	m.Retried("cdpf", "dispatch")
-	m.EventApplied(c.DeptCDPF, "applied", c.TaskApproved)
+	m.EventApplied(c.DeptCDPF, "posted", "applied", c.TaskApproved)
 	m.ParkedPastDue(c.DeptCDPF)
 	m.HandedBack(1)
 	m.BreakerState("cdpf", 0)
