@@ -105,6 +105,10 @@ func (w *Worker) ops() OpsObserver {
 	return nopOps{}
 }
 
+// DefaultConcurrency is how many jobs a Worker runs at once when its
+// Concurrency is not set.
+const DefaultConcurrency = 16
+
 // Worker takes due jobs from the store's queue and runs them.
 type Worker struct {
 	Engine      *Engine
@@ -151,7 +155,7 @@ func (w *Worker) init() {
 	w.once.Do(func() {
 		w.wake = make(chan struct{}, 1)
 		if w.Concurrency == 0 {
-			w.Concurrency = 16
+			w.Concurrency = DefaultConcurrency
 		}
 		if w.PerSystem == 0 {
 			w.PerSystem = max(1, w.Concurrency/4)
