@@ -37,9 +37,18 @@ var ErrWrongCounty = errors.New("task belongs to a county the sender does not se
 // committed like commit's, and the reply Answer makes of its result
 // (evaluated after the status is recomputed) is recorded with it.
 func (e *Engine) deliver(ctx context.Context, appID, onceKey string, d Delivered, act func(app *c.Application) (workflow.Change, func() any, error)) (store.Reply, error) {
+	reply, _, err := e.deliverResult(ctx, appID, onceKey, d, act)
+	return reply, err
+}
+
+// deliverResult is deliver that also returns the result the committed
+// write answered with: nil for a refusal and for the same request again
+// (its first reply), which did nothing now.
+func (e *Engine) deliverResult(ctx context.Context, appID, onceKey string, d Delivered, act func(app *c.Application) (workflow.Change, func() any, error)) (store.Reply, any, error) {
 	var applied bool
+	var committed any // of the last attempt: the store may run fn again
 	reply, err := e.Store.Deliver(ctx, appID, onceKey, d.Delivery, func(app *c.Application) (store.Outcome, error) {
-		applied = false
+		applied, committed = false, nil
 		ch, result, err := act(app)
 		if err != nil {
 			r, ok := d.Answer(nil, err)
@@ -55,16 +64,20 @@ func (e *Engine) deliver(ctx context.Context, appID, onceKey string, d Delivered
 			jobs = e.jobs(app, ch)
 			applied = true
 		}
-		r, _ := d.Answer(result(), nil)
+		committed = result()
+		r, _ := d.Answer(committed, nil)
 		return store.Outcome{Jobs: jobs, Reply: r}, nil
 	})
 	if err == nil && applied && e.Wake != nil {
 		e.Wake()
 	}
 	if errors.Is(err, store.ErrAlreadyApplied) && reply.Status != 0 {
-		return reply, nil // the same request again: the first reply
+		return reply, nil, nil // the same request again: the first reply
 	}
-	return reply, err
+	if err != nil {
+		return reply, nil, err
+	}
+	return reply, committed, nil
 }
 
 // WithdrawDelivered is Withdraw for a signed delivery: the reply (what was
@@ -108,7 +121,7 @@ func (e *Engine) EventDelivered(ctx context.Context, dept c.Dept, d Delivered, e
 	if !ok {
 		return store.Reply{}, ErrUnknownTask
 	}
-	reply, err := e.deliver(ctx, appID, eventKey(dept, d.Sender, ev.EventID), d, func(app *c.Application) (workflow.Change, func() any, error) {
+	reply, res, err := e.deliverResult(ctx, appID, eventKey(dept, d.Sender, ev.EventID), d, func(app *c.Application) (workflow.Change, func() any, error) {
 		if t := app.Task(ev.TaskID); t != nil && t.Dept == dept && d.Serves != nil && !d.Serves(t.County) {
 			return workflow.Change{}, nil, ErrWrongCounty
 		}
@@ -141,8 +154,12 @@ func (e *Engine) EventDelivered(ctx context.Context, dept c.Dept, d Delivered, e
 		if err != nil {
 			return store.Reply{}, err
 		}
+		e.eventApplied(dept, EventPosted, outcome, state)
 		r, _ := d.Answer(EventResult{Outcome: outcome, State: state}, nil)
 		return r, nil
+	}
+	if r, ok := res.(EventResult); ok {
+		e.eventApplied(dept, EventPosted, r.Outcome, r.State)
 	}
 	return reply, err
 }

@@ -41,13 +41,13 @@ type countingObserver struct {
 	retried    atomic.Int64
 }
 
-func (*countingObserver) Dispatched(c.Dept, string)                {}
-func (*countingObserver) DeadLettered(c.Dept)                      {}
-func (*countingObserver) Pushed(bool)                              {}
-func (o *countingObserver) Retried(string, string)                 { o.retried.Add(1) }
-func (*countingObserver) ParkedPastDue(c.Dept)                     {}
-func (*countingObserver) EventApplied(c.Dept, string, c.TaskState) {}
-func (o *countingObserver) HandedBack(n int)                       { o.handedBack.Add(int64(n)) }
+func (*countingObserver) Dispatched(c.Dept, string)                        {}
+func (*countingObserver) DeadLettered(c.Dept)                              {}
+func (*countingObserver) Pushed(bool)                                      {}
+func (o *countingObserver) Retried(string, string)                         { o.retried.Add(1) }
+func (*countingObserver) ParkedPastDue(c.Dept)                             {}
+func (*countingObserver) EventApplied(c.Dept, string, string, c.TaskState) {}
+func (o *countingObserver) HandedBack(n int)                               { o.handedBack.Add(int64(n)) }
 
 func drainRig(t *testing.T, drain time.Duration) (*engine.Engine, *engine.Worker, *slowDept, *countingObserver, store.Store) {
 	st, err := store.OpenBolt(filepath.Join(t.TempDir(), "d.db"))

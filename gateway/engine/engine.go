@@ -38,6 +38,29 @@ type Engine struct {
 	// the worker's bulkhead): the endpoint of its department serving its
 	// county, e.g. "hrss:511703". Nil: the department.
 	SystemOf func(dept c.Dept, county string) string
+	// Events is told of each department event a department posted (the
+	// worker tells its Observer of polled ones); nil: nobody.
+	Events EventObserver
+}
+
+// EventObserver is told of a department event applied (or found a
+// duplicate, or stale): its source (EventPosted, EventPolled), outcome and
+// the task's state after it.
+type EventObserver interface {
+	EventApplied(dept c.Dept, source, outcome string, state c.TaskState)
+}
+
+// The sources of a department event (a metric label: keep it to these).
+const (
+	EventPosted = "posted" // POST /v1/departments/{dept}/events
+	EventPolled = "polled" // read back by the worker's poll
+)
+
+// eventApplied tells Events of a posted event.
+func (e *Engine) eventApplied(dept c.Dept, source string, outcome workflow.Outcome, state c.TaskState) {
+	if e.Events != nil {
+		e.Events.EventApplied(dept, source, string(outcome), state)
+	}
 }
 
 // system is the remote system of a task's jobs.

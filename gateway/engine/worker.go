@@ -81,20 +81,21 @@ func (nopObserver) Pushed(bool)               {}
 
 // OpsObserver is what an Observer may also be told (metrics): durable
 // retries by remote system and job kind, tasks parked because their due
-// date was near, polled events, jobs a shutdown handed back.
+// date was near, polled events (source EventPolled), jobs a shutdown
+// handed back.
 type OpsObserver interface {
 	Retried(system, kind string)
 	ParkedPastDue(dept c.Dept)
-	EventApplied(dept c.Dept, outcome string, state c.TaskState)
+	EventObserver
 	HandedBack(n int)
 }
 
 type nopOps struct{}
 
-func (nopOps) Retried(string, string)                   {}
-func (nopOps) ParkedPastDue(c.Dept)                     {}
-func (nopOps) EventApplied(c.Dept, string, c.TaskState) {}
-func (nopOps) HandedBack(int)                           {}
+func (nopOps) Retried(string, string)                           {}
+func (nopOps) ParkedPastDue(c.Dept)                             {}
+func (nopOps) EventApplied(c.Dept, string, string, c.TaskState) {}
+func (nopOps) HandedBack(int)                                   {}
 
 // ops is the Observer's OpsObserver side, if it has one.
 func (w *Worker) ops() OpsObserver {
@@ -103,6 +104,10 @@ func (w *Worker) ops() OpsObserver {
 	}
 	return nopOps{}
 }
+
+// DefaultConcurrency is how many jobs a Worker runs at once when its
+// Concurrency is not set.
+const DefaultConcurrency = 16
 
 // Worker takes due jobs from the store's queue and runs them.
 type Worker struct {
@@ -150,7 +155,7 @@ func (w *Worker) init() {
 	w.once.Do(func() {
 		w.wake = make(chan struct{}, 1)
 		if w.Concurrency == 0 {
-			w.Concurrency = 16
+			w.Concurrency = DefaultConcurrency
 		}
 		if w.PerSystem == 0 {
 			w.PerSystem = max(1, w.Concurrency/4)
@@ -611,7 +616,7 @@ func (w *Worker) poll(ctx context.Context, j store.Job) error {
 		case err != nil:
 			return err
 		default:
-			w.ops().EventApplied(t.Dept, string(outcome), state)
+			w.ops().EventApplied(t.Dept, EventPolled, string(outcome), state)
 		}
 		final = final || state.Final()
 	}

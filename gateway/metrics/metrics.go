@@ -98,8 +98,8 @@ func New(queueJobs func() float64) *Metrics {
 		Name: "onething_job_retries_total", Help: "Durable retries scheduled after a failed remote call, by remote system and job kind.",
 	}, []string{"system", "kind"})
 	m.taskEvents = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "onething_task_events_total", Help: "Department events (posted or polled) by department, outcome (applied, duplicate, stale) and the task's state after it.",
-	}, []string{"dept", "outcome", "state"})
+		Name: "onething_task_events_total", Help: "Department events by department, source (posted to the gateway, polled from the department), outcome (applied, duplicate, stale) and the task's state after it.",
+	}, []string{"dept", "source", "outcome", "state"})
 	m.pastDue = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "onething_tasks_parked_past_due_total", Help: "Tasks parked because retrying would pass the case's legal due date, by department.",
 	}, []string{"dept"})
@@ -235,12 +235,17 @@ func (m *Metrics) Pushed(ok bool) {
 // Retried counts a durable retry of a job of a kind against a system.
 func (m *Metrics) Retried(system, kind string) { m.retries.WithLabelValues(system, kind).Inc() }
 
-// EventApplied counts a department event by outcome and resulting state.
-func (m *Metrics) EventApplied(dept c.Dept, outcome string, state c.TaskState) {
+// EventApplied counts a department event by its source ("posted" to
+// the gateway or "polled" from the department), outcome and resulting
+// state. Any other source is counted as "unknown": the label stays small.
+func (m *Metrics) EventApplied(dept c.Dept, source, outcome string, state c.TaskState) {
 	if outcome == "" {
 		outcome = "unknown"
 	}
-	m.taskEvents.WithLabelValues(string(dept), outcome, string(state)).Inc()
+	if source != "posted" && source != "polled" {
+		source = "unknown"
+	}
+	m.taskEvents.WithLabelValues(string(dept), source, outcome, string(state)).Inc()
 }
 
 // ParkedPastDue counts a task parked because its due date was near.

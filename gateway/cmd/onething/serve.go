@@ -70,7 +70,8 @@ the jobs under way finish (shutdownGrace). Check the file first with "onething c
 			}
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			log.Info("gateway serving", "listen", ln.Addr().String())
+			// One line saying what this replica runs on (no secrets).
+			log.Info("gateway serving", append([]any{"listen", ln.Addr().String()}, svc.StartAttrs()...)...)
 			return svc.Run(ctx, ln)
 		},
 	}
