@@ -116,6 +116,11 @@ func CheckUsername(name string) error {
 	if name == "" {
 		return errors.New("用户名不能为空 / the username is empty")
 	}
+	// A name of marks alone (".", "..", "/") or with a colon (the
+	// subject's separator) names nobody.
+	if strings.Contains(name, ":") || strings.Trim(name, "._@#/+-") == "" {
+		return errors.New("用户名须含字母或数字，不能含冒号 / a username needs a letter or digit and no colon")
+	}
 	if err := auth.ValidSubject("console:" + name); err != nil {
 		return fmt.Errorf("用户名无效（字母、数字和 . _ @ # / + -，不能是身份证号或手机号）/ not a valid username: %w", err)
 	}

@@ -117,6 +117,9 @@ func ReceiverURL(raw string) (base, path string, err error) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" || u.Opaque != "" {
 		return "", "", fmt.Errorf("须为绝对的 http:// 或 https:// 地址 / must be an absolute http:// or https:// URL")
 	}
+	if strings.HasSuffix(u.Host, ":") {
+		return "", "", fmt.Errorf("端口为空 / the port is empty")
+	}
 	if p := u.Port(); p != "" {
 		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
 			return "", "", fmt.Errorf("端口 %q 不在 1-65535 之内 / the port %q is not in 1-65535", p, p)

@@ -18,7 +18,7 @@ func TestReceiverURL(t *testing.T) {
 		}
 	}
 	for _, raw := range []string{"", "/hooks", "127.0.0.1:9000/hooks", "ftp://host/x", "http://", "http:host/x",
-		"http://host/x#frag", "http://host/x#", "http://u@host/x", "mailto:a@b",
+		"http://host/x#frag", "http://host/x#", "http://127.0.0.1:/x", "http://u@host/x", "mailto:a@b",
 		"http://127.0.0.1:99999/x", "http://127.0.0.1:0/x", "http://127.0.0.1:65536", "http://:9000/x", "http://[::1]:70000/"} {
 		if _, _, err := ReceiverURL(raw); err == nil {
 			t.Errorf("ReceiverURL(%q) accepted", raw)

@@ -12,9 +12,11 @@ import (
 	"onething/gateway/store/redistest"
 )
 
-// A short `onething bench` on both backends: every phase runs and reports
-// (the figures themselves belong to docs/BENCHMARKS.md, not to a test).
-func TestBenchRuns(t *testing.T) {
+// runBench runs `onething bench` as a process on both backends (bolt alone
+// without Redis, outside CI), with --json into a temp dir, and returns its
+// report, the backends asked for and the document it wrote.
+func runBench(t *testing.T, args ...string) (bench.Report, []string, string) {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("runs the gateway, mocks and Redis as processes")
 	}
@@ -27,9 +29,9 @@ func TestBenchRuns(t *testing.T) {
 	}
 	dir := t.TempDir()
 	doc := filepath.Join(dir, "BENCHMARKS.md")
-	cmd := exec.Command(build(t), "bench", "--backend", backends, "--duration", "1s", "--clients", "4", "--e2e", "10",
-		"--grow-to", "40", "--grow-steps", "2", "--json", "--quiet", "--commit", "opstest", "--dir", dir, "--doc", doc)
-	cmd.Dir = filepath.Join(root) // finds deploy/redis.conf
+	cmd := exec.Command(build(t), append(append([]string{"bench", "--backend", backends}, args...),
+		"--json", "--quiet", "--commit", "opstest", "--dir", dir, "--doc", doc)...)
+	cmd.Dir = root // finds deploy/redis.conf
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -40,7 +42,14 @@ func TestBenchRuns(t *testing.T) {
 	if err := json.Unmarshal(out, &rep); err != nil {
 		t.Fatalf("bench --json: %v\n%s", err, out)
 	}
-	if rep.Commit != "opstest" || rep.Machine.Cores == 0 || len(rep.Backends) != len(strings.Split(backends, ",")) {
+	return rep, strings.Split(backends, ","), doc
+}
+
+// A short `onething bench` on both backends: every phase runs and reports
+// (the figures themselves belong to docs/BENCHMARKS.md, not to a test).
+func TestBenchRuns(t *testing.T) {
+	rep, backends, doc := runBench(t, "--duration", "1s", "--clients", "4", "--e2e", "10", "--grow-to", "40", "--grow-steps", "2")
+	if rep.Commit != "opstest" || rep.Machine.Cores == 0 || len(rep.Backends) != len(backends) {
 		t.Fatalf("report: %+v", rep)
 	}
 	for _, be := range rep.Backends {
@@ -75,31 +84,7 @@ func TestBenchRuns(t *testing.T) {
 // reads full pages of one town's list on both backends (its figures too
 // belong to docs/BENCHMARKS.md).
 func TestBenchConsoleRuns(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs Redis as a process")
-	}
-	backends := "bolt,redis"
-	if redistest.Binary() == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("redis-server is required in CI")
-		}
-		backends = "bolt"
-	}
-	dir := t.TempDir()
-	doc := filepath.Join(dir, "BENCHMARKS.md")
-	cmd := exec.Command(build(t), "bench", "--backend", backends, "--phases", "console", "--console-apps", "1200",
-		"--json", "--quiet", "--commit", "opstest", "--dir", dir, "--doc", doc)
-	cmd.Dir = root
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("onething bench: %v\n%s", err, stderr.String())
-	}
-	var rep bench.Report
-	if err := json.Unmarshal(out, &rep); err != nil {
-		t.Fatalf("bench --json: %v\n%s", err, out)
-	}
+	rep, _, doc := runBench(t, "--phases", "console", "--console-apps", "1200")
 	for _, be := range rep.Backends {
 		if len(be.Errors) > 0 || be.Console == nil {
 			t.Fatalf("%s: %v, %+v", be.Name, be.Errors, be.Console)

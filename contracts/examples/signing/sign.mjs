@@ -61,7 +61,8 @@ async function submit(file, secret) {
 
 // 读取 "METHOD PATH"、请求头、空行、请求体 / read the request line, headers, empty line, raw body
 function load(file) {
-  const all = readFileSync(file);
+  let all = readFileSync(file);
+  if (all[0] === 0xef && all[1] === 0xbb && all[2] === 0xbf) all = all.subarray(3); // 记事本保存的 BOM / the BOM Notepad writes
   if (all.toString("utf8").trimStart().startsWith("{")) {
     // /_mock/pushes 的一条推送（或整个返回的最新一条）/ a push as /_mock/pushes serves it (or its newest)
     const doc = JSON.parse(all.toString("utf8"));
@@ -123,7 +124,16 @@ function verifyAppKeyRequest(file, secret) {
 const [cmd, arg] = process.argv.slice(2);
 let ok = false;
 // 密钥只从环境变量读取 / secrets come from the environment only
-const env = process.env;
+const env = new Proxy(process.env, {
+  // 缺少环境变量时给出说明 / a missing variable is said, not a stack trace
+  get(vars, name) {
+    if (vars[name] === undefined) {
+      console.error(`缺少环境变量 ${String(name)}（onething dev 会打印它）/ ${String(name)} is not set (onething dev prints it)`);
+      process.exit(1);
+    }
+    return vars[name];
+  },
+});
 if (cmd === "submit") ok = await submit(arg ?? "contracts/examples/submission-full.json", env.ONETHING_PORTAL_SECRET);
 else if (cmd === "verify" && arg) ok = verify(arg, env.ONETHING_PUSH_SECRET);
 else if (cmd === "verify-appkey" && arg) ok = verifyAppKeyRequest(arg, env.ONETHING_DEPT_SECRET);

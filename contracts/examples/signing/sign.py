@@ -70,6 +70,8 @@ def submit(file, secret):
 def load(file):
     # 读取 "METHOD PATH"、请求头、空行、请求体 / read the request line, headers, empty line, raw body
     data = open(file, "rb").read()
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]  # 记事本保存的 BOM / the BOM Notepad writes
     if data.lstrip()[:1] == b"{":
         # /_mock/pushes 的一条推送（或整个返回的最新一条）/ a push as /_mock/pushes serves it (or its newest)
         doc = json.loads(data)
@@ -124,15 +126,22 @@ def verify_appkey(file, secret):
     return ok
 
 
+def env(name):
+    # 缺少环境变量时给出说明，而不是异常堆栈 / a missing variable is said, not a traceback
+    if name not in os.environ:
+        sys.exit(f"缺少环境变量 {name}（onething dev 会打印它）/ {name} is not set (onething dev prints it)")
+    return os.environ[name]
+
+
 if __name__ == "__main__":
     cmd, args = (sys.argv[1], sys.argv[2:]) if len(sys.argv) > 1 else ("", [])
     # 密钥只从环境变量读取 / secrets come from the environment only
     if cmd == "submit":
-        ok = submit(args[0] if args else "contracts/examples/submission-full.json", os.environ["ONETHING_PORTAL_SECRET"])
+        ok = submit(args[0] if args else "contracts/examples/submission-full.json", env("ONETHING_PORTAL_SECRET"))
     elif cmd == "verify" and args:
-        ok = verify(args[0], os.environ["ONETHING_PUSH_SECRET"])
+        ok = verify(args[0], env("ONETHING_PUSH_SECRET"))
     elif cmd == "verify-appkey" and args:
-        ok = verify_appkey(args[0], os.environ["ONETHING_DEPT_SECRET"])
+        ok = verify_appkey(args[0], env("ONETHING_DEPT_SECRET"))
     else:
         sys.exit(__doc__)
     sys.exit(0 if ok else 1)

@@ -305,6 +305,20 @@ func TestSigningExamples(t *testing.T) {
 				if code, out := run(t, ex, env, "verify", writeFile(t, "pushes.json", whole)); code != 0 || !strings.Contains(out, "push verified: ") {
 					t.Errorf("verify the newest of /_mock/pushes: exit %d\n%s", code, out)
 				}
+				// Saved by Notepad: a BOM before the JSON.
+				if code, out := run(t, ex, env, "verify", writeFile(t, "bom.json", append([]byte("\xef\xbb\xbf"), entry...))); code != 0 || !strings.Contains(out, acc.ApplicationID) {
+					t.Errorf("verify an entry saved with a BOM: exit %d\n%s", code, out)
+				}
+				// Without the secret in the environment: said, not a stack trace.
+				var bare []string
+				for _, kv := range env {
+					if !strings.HasPrefix(kv, "ONETHING_PUSH_SECRET=") {
+						bare = append(bare, kv)
+					}
+				}
+				if code, out := run(t, ex, bare, "verify", writeFile(t, "push2.json", entry)); code == 0 || !strings.Contains(out, "ONETHING_PUSH_SECRET is not set") || strings.Contains(out, "Traceback") || strings.Contains(out, "    at ") {
+					t.Errorf("verify without the push secret: exit %d\n%s", code, out)
+				}
 				if code, out := run(t, ex, env, "verify", writeFile(t, "none.json", []byte(`{"received":0,"pushes":[]}`))); code == 0 ||
 					!strings.Contains(out, "no webhook-id, webhook-timestamp or webhook-signature header") {
 					t.Errorf("an empty /_mock/pushes reply: exit %d, want refused as headerless\n%s", code, out)

@@ -119,6 +119,8 @@ func TestConsoleAdduserRefusesBadInput(t *testing.T) {
 		{"a role", pw, []string{"clerk", "--role", "boss", "--towns", "511702102"}, []string{"须为 staff 或 admin", "must be staff or admin"}},
 		{"a name like an ID number", pw, []string{"51170219850307123X", "--towns", "511702102"}, []string{"用户名", "username"}},
 		{"an empty name", pw, []string{"", "--towns", "511702102"}, []string{"用户名不能为空", "the username is empty"}},
+		{"a name with a colon", pw, []string{"a:b", "--towns", "511702102"}, []string{"不能含冒号", "no colon"}},
+		{"a name of marks alone", pw, []string{"..", "--towns", "511702102"}, []string{"须含字母或数字", "a letter or digit"}},
 		{"a short password", "short-pw-11", []string{"clerk", "--towns", "511702102"}, []string{"11 个字符，至少需要 12", "11 characters, at least 12"}},
 		{"a password over bcrypt's limit", strings.Repeat("长", 25), []string{"clerk", "--towns", "511702102"}, []string{"72 字节", "72 bytes"}},
 		{"two lines", pw + "\n" + pw + "\n", []string{"clerk", "--towns", "511702102"}, []string{"读一行", "one line"}},
