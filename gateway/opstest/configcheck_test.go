@@ -2,9 +2,7 @@ package opstest
 
 import (
 	"bytes"
-	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -24,20 +22,7 @@ func TestConfigCheckRefusesBadSecrets(t *testing.T) {
 	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()} // no ONETHING_* of the caller's
 	check := func(t *testing.T, dir string, extraEnv ...string) (int, string) {
 		t.Helper()
-		cmd := exec.Command(bin, "config", "check", filepath.Join(dir, "onething.yaml"))
-		cmd.Env = append(env, extraEnv...)
-		var out bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &out
-		err := cmd.Run()
-		var exit *exec.ExitError
-		switch {
-		case err == nil:
-			return 0, out.String()
-		case errors.As(err, &exit):
-			return exit.ExitCode(), out.String()
-		}
-		t.Fatal(err)
-		return -1, ""
+		return runIn(t, bin, "", append(append([]string{}, env...), extraEnv...), "config", "check", filepath.Join(dir, "onething.yaml"))
 	}
 	setup := func(t *testing.T) string {
 		dir := t.TempDir()

@@ -28,20 +28,7 @@ func TestEveryDeploySamplePassesConfigCheck(t *testing.T) {
 	baseEnv := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()} // no ONETHING_* of the caller's
 	run := func(env []string, args ...string) (int, string) {
 		t.Helper()
-		cmd := exec.Command(bin, args...)
-		cmd.Dir, cmd.Env = dir, append(append([]string{}, baseEnv...), env...)
-		var out bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &out
-		err := cmd.Run()
-		var exit *exec.ExitError
-		switch {
-		case err == nil:
-			return 0, out.String()
-		case errors.As(err, &exit):
-			return exit.ExitCode(), out.String()
-		}
-		t.Fatal(err)
-		return -1, ""
+		return runIn(t, bin, dir, append(append([]string{}, baseEnv...), env...), args...)
 	}
 	secretsDir := filepath.Join(dir, "secrets")
 	if code, out := run(nil, "secrets", "init", secretsDir); code != 0 {
@@ -102,4 +89,24 @@ func TestEveryDeploySamplePassesConfigCheck(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("deploy/k8s ConfigMap", env, k8sPath)
+}
+
+// runIn runs the onething binary in dir with exactly env and returns its
+// exit code and its output (stdout and stderr together).
+func runIn(t *testing.T, bin, dir string, env []string, args ...string) (int, string) {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Dir, cmd.Env = dir, env
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	var exit *exec.ExitError
+	switch {
+	case err == nil:
+		return 0, out.String()
+	case errors.As(err, &exit):
+		return exit.ExitCode(), out.String()
+	}
+	t.Fatal(err)
+	return -1, ""
 }

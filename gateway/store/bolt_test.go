@@ -92,18 +92,7 @@ func TestBoltBuildsOpenIndexOfAnOlderFile(t *testing.T) {
 		}
 	}
 	s.Close()
-	db, err := bolt.Open(path, 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := db.Update(func(tx *bolt.Tx) error { return tx.DeleteBucket([]byte("open")) }); err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
-	s, err = store.OpenBolt(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s = reopenWithout(t, path, "open")
 	defer s.Close()
 	var ids []string
 	s.OpenApps(ctx, func(id string) error { ids = append(ids, id); return nil })
@@ -127,18 +116,7 @@ func TestBoltFillsListsOfAnOlderFile(t *testing.T) {
 		}
 	}
 	s.Close()
-	db, err := bolt.Open(path, 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := db.Update(func(tx *bolt.Tx) error { return tx.DeleteBucket([]byte("lists")) }); err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
-	s, err = store.OpenBolt(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s = reopenWithout(t, path, "lists")
 	defer s.Close()
 	got := storetest.ReadAll(t, s, store.ListRead{List: store.ListReceived, Scope: "511702102", Desc: true, N: 2})
 	if !slices.Equal(got, []string{"C", "B", "A"}) {
@@ -147,4 +125,23 @@ func TestBoltFillsListsOfAnOlderFile(t *testing.T) {
 	if n, err := s.CountList(ctx, store.ListDue, store.ScopeAll, ""); err != nil || n != 3 {
 		t.Errorf("due list after the fill: %d, %v; want 3", n, err)
 	}
+}
+
+// reopenWithout drops a bucket from a closed bbolt file, as a file written
+// before that bucket existed lacks it, and opens the file as the store.
+func reopenWithout(t *testing.T, path, bucket string) *store.Bolt {
+	t.Helper()
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Update(func(tx *bolt.Tx) error { return tx.DeleteBucket([]byte(bucket)) }); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	s, err := store.OpenBolt(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
