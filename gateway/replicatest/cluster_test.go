@@ -128,14 +128,20 @@ type options struct {
 	jobLease time.Duration
 	// pollMedical makes the replicas poll medical's cases as well.
 	pollMedical time.Duration
+	// sentinel: a primary, a replica and three sentinels instead of one
+	// Redis; the replicas find the primary through the sentinels and
+	// every write waits for the replica (redis.minReplicas 1).
+	sentinel bool
 }
 
 // cluster: one Redis, the mocks process, the balancer, two gateways.
 type cluster struct {
 	t        *testing.T
 	dir      string
-	redis    *redistest.Server
+	redis    *redistest.Server // the primary, at the start
 	storeURL string
+	// sentinels watch redis and its replica (options.sentinel).
+	sentinels []*redistest.Sentinel
 	mocks    mocksInfo
 	mockProc *proctest.Proc
 	lb       *balancer
@@ -155,7 +161,14 @@ type replica struct {
 func newCluster(t *testing.T, o options) *cluster {
 	t.Helper()
 	srv := redistest.Start(t)
-	cl := &cluster{t: t, dir: t.TempDir(), redis: srv, storeURL: srv.URL(),
+	storeURL := srv.URL()
+	var sentinels []*redistest.Sentinel
+	if o.sentinel {
+		redistest.StartReplica(t, srv)
+		sentinels = redistest.StartSentinels(t, "onething", srv, 3, time.Second)
+		storeURL = redistest.SentinelURL("onething", sentinels)
+	}
+	cl := &cluster{t: t, dir: t.TempDir(), redis: srv, storeURL: storeURL, sentinels: sentinels,
 		secret: devstack.NewSecret(), token: secrets.Token(), http: &http.Client{Timeout: 10 * time.Second}}
 	keys := seal.DevConfig()
 	cl.keys = &keys
@@ -198,6 +211,9 @@ func (cl *cluster) startReplica(name string, o options) *replica {
 		Workers: 16, WorkersPerSystem: 6, MaxAttempts: 8, BaseBackoff: service.Duration(50 * time.Millisecond), MaxBackoff: service.Duration(time.Second),
 		JobLease: service.Duration(lease), ReconcileEvery: service.Duration(time.Second),
 		DataProtection: cl.keys,
+	}
+	if o.sentinel {
+		cfg.Redis = &service.RedisConfig{MinReplicas: 1, WaitTimeout: service.Duration(time.Second)}
 	}
 	if o.pollMedical > 0 {
 		d := cfg.Departments[c.DeptMedical]

@@ -230,3 +230,94 @@ func TestQueueWipedReconcilerRecovers(t *testing.T) {
 	cl.waitCompleted(ids, 2*time.Minute)
 	cl.checkEffects(ids)
 }
+
+// Redis high availability: a primary, a replica and three sentinels; two
+// gateways find the primary through the sentinels and every write waits
+// for the replica (redis.minReplicas 1). With submissions and department
+// events in flight the primary is killed (SIGKILL); the sentinels promote
+// the replica, the gateways follow it, and the old primary comes back as
+// a replica. Every submission that got 202 completes, each department
+// applied each task once: nothing acknowledged was lost. Submissions
+// refused meanwhile (503) are retried as the portal retries them.
+func TestSentinelFailover(t *testing.T) {
+	cl := newCluster(t, options{latency: 100 * time.Millisecond, delay: 50 * time.Millisecond, sentinel: true})
+	const n = 40
+	var (
+		mu      sync.Mutex
+		ids     []string
+		refused int
+	)
+	submit := func(i int) error {
+		b := body(t, fmt.Sprintf("SENTINEL-%02d", i))
+		msg := fmt.Sprintf("msg_sentinel_%02d", i)
+		deadline := time.Now().Add(90 * time.Second)
+		for {
+			status, acc, err := cl.submit(cl.gw[i%2], msg, b)
+			if err == nil && (status == http.StatusAccepted || status == http.StatusOK) {
+				mu.Lock()
+				ids = append(ids, acc.ApplicationID)
+				mu.Unlock()
+				return nil
+			}
+			if err == nil && status != http.StatusServiceUnavailable {
+				return fmt.Errorf("submission %d: HTTP %d", i, status)
+			}
+			mu.Lock()
+			refused++
+			mu.Unlock()
+			if time.Now().After(deadline) {
+				return fmt.Errorf("submission %d not accepted within 90s: %d %v", i, status, err)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	for i := 0; i < n/2; i++ {
+		if err := submit(i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The second half goes on while the primary dies.
+	errs := make(chan error, n)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := n / 2; i < n; i++ {
+			errs <- submit(i)
+			time.Sleep(50 * time.Millisecond)
+		}
+	}()
+	st, err := cl.store().QueueStats(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Jobs == 0 {
+		t.Fatal("no work pending when the primary died: the test would show nothing")
+	}
+	cl.redis.Kill()
+	killed := time.Now()
+	for {
+		addr, err := cl.sentinels[0].Primary("onething")
+		if err == nil && addr != cl.redis.Addr {
+			break
+		}
+		if time.Since(killed) > 45*time.Second {
+			t.Fatalf("no failover within 45s: %s %v", addr, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Logf("the sentinels promoted the replica %s after the kill", time.Since(killed).Round(time.Millisecond))
+	// The old primary comes back on its data; the sentinels make it the
+	// new primary's replica, so writes are confirmed again.
+	cl.redis.Restart()
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Logf("%d submissions refused during the failover and retried", refused)
+	cl.waitCompleted(ids, 3*time.Minute)
+	cl.checkEffects(ids)
+}

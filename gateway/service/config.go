@@ -43,8 +43,8 @@ import (
 // for a list, one entry per line. In the file itself, a string value of
 // the form ${file:/run/secrets/name} is replaced by that file's content
 // (a relative path is taken from the configuration file's directory, and
-// so are relative keyFile, jwtKeyFile, sessionKeyFile, accountsFile and
-// jwksFile paths).
+// so are relative keyFile, jwtKeyFile, sessionKeyFile, accountsFile,
+// jwksFile, passwordFile and sentinelPasswordFile paths).
 const EnvPrefix = "ONETHING_"
 
 // notSettings are ONETHING_ variables that are read elsewhere (the command
@@ -161,7 +161,8 @@ func resolveFileRefs(node any, dir string, path []string, from *[]string, errs *
 // keyFileSettings are the settings that name a file of secret material;
 // a relative path in the configuration file is taken from the file's
 // directory, as ${file:…} is (a path from the environment stays as given).
-var keyFileSettings = map[string]bool{"keyFile": true, "jwtKeyFile": true, "sessionKeyFile": true, "accountsFile": true, "jwksFile": true}
+var keyFileSettings = map[string]bool{"keyFile": true, "jwtKeyFile": true, "sessionKeyFile": true, "accountsFile": true, "jwksFile": true,
+	"passwordFile": true, "sentinelPasswordFile": true}
 
 func resolveKeyFiles(node any, dir string) {
 	switch v := node.(type) {
@@ -476,11 +477,12 @@ func Check(cfg Config) (problems, warnings []string) {
 	case s == "" && cfg.DataFile == "":
 		bad("store: set store (redis://… or bolt:///path) or dataFile")
 	case s == "", strings.HasPrefix(s, "bolt://"):
-	case strings.HasPrefix(s, "redis://"), strings.HasPrefix(s, "rediss://"):
+	case strings.HasPrefix(s, "redis://"), strings.HasPrefix(s, "rediss://"), store.IsSentinelURL(s):
 		problems = append(problems, CheckStoreURL(cfg)...)
 	default:
-		bad("store: must be bolt:///path or redis://host:port/db")
+		bad("store: must be bolt:///path, redis://host:port/db or redis+sentinel://SENTINELS/MASTER")
 	}
+	checkRedis(cfg, bad, warn)
 	if len(cfg.PortalSecrets) == 0 {
 		bad("portalSecrets: at least one is required (submissions are verified with it)")
 	}

@@ -17,6 +17,7 @@ import (
 	c "onething/contracts"
 	"onething/gateway/seal"
 	"onething/gateway/secrets"
+	"onething/gateway/store"
 )
 
 // Minimum sizes of the secrets the policy checks.
@@ -111,7 +112,8 @@ func CheckSecrets(cfg Config) []string {
 // problems of the URL, not of a secret (CheckSecrets).
 func CheckStoreURL(cfg Config) []string {
 	s := cfg.Store
-	if !strings.HasPrefix(s, "redis://") && !strings.HasPrefix(s, "rediss://") {
+	sentinel := store.IsSentinelURL(s)
+	if !strings.HasPrefix(s, "redis://") && !strings.HasPrefix(s, "rediss://") && !sentinel {
 		return nil
 	}
 	bad := func(reason string) []string {
@@ -123,6 +125,14 @@ func CheckStoreURL(cfg Config) []string {
 			return bad(ue.Reason)
 		}
 		return bad("malformed")
+	}
+	if sentinel {
+		// The store's own parser: its messages name options and
+		// addresses, never a password.
+		if err := store.CheckRedisURL(s); err != nil {
+			return bad(strings.TrimPrefix(err.Error(), "store URL: "))
+		}
+		return nil
 	}
 	u, _ := url.Parse(s)
 	q := u.Query()

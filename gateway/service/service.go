@@ -138,6 +138,9 @@ type Config struct {
 	// replica) may take it (default 1m); keep it above a department call's
 	// timeout times its in-call attempts.
 	JobLease Duration `json:"jobLease"`
+	// Redis tunes the Redis backend beyond its URL: passwords from files
+	// and the replicas every write must reach (RedisConfig).
+	Redis *RedisConfig `json:"redis,omitempty"`
 	// ReconcileEvery is how often the Redis backend's queue is reconciled
 	// with the applications' state (default 1m).
 	ReconcileEvery Duration `json:"reconcileEvery"`

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -20,6 +21,9 @@ import (
 //	bolt:///path/onething.db  the embedded bbolt file at that path
 //	redis://host:6379/0       Redis (several replicas share it; rediss:// for TLS,
 //	                          ?prefix=… and ?dedupe_ttl=… as in store.OpenRedis)
+//	redis+sentinel://s1:26379,s2:26379,s3:26379/MASTER
+//	                          Redis found through Sentinel (RedisConfig for
+//	                          passwords from files and minReplicas)
 //
 // It opens only a store `onething store init` made (InitStore): it never
 // creates one, and refuses a missing, empty, foreign, other-format or
@@ -40,10 +44,14 @@ func OpenStore(cfg Config, log *slog.Logger) (store.Store, error) {
 	if t.Backend == "bolt" {
 		return store.OpenBolt(t.Path, opts...)
 	}
+	ro, err := RedisStoreOptions(cfg)
+	if err != nil {
+		return nil, err
+	}
 	quietRedisLog(log)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	return store.OpenRedis(ctx, t.URL, opts...)
+	return store.OpenRedis(ctx, t.URL, append(opts, ro...)...)
 }
 
 // Target is the store a configuration names.
@@ -67,10 +75,10 @@ func StoreTarget(cfg Config) (Target, error) {
 			return Target{}, fmt.Errorf("configuration: store %q names no file", u)
 		}
 		return Target{Backend: "bolt", Path: path}, nil
-	case strings.HasPrefix(u, "redis://"), strings.HasPrefix(u, "rediss://"):
+	case strings.HasPrefix(u, "redis://"), strings.HasPrefix(u, "rediss://"), store.IsSentinelURL(u):
 		return Target{Backend: "redis", URL: u}, nil
 	default:
-		return Target{}, fmt.Errorf("configuration: store must be bolt:///path or redis://host:port/db")
+		return Target{}, fmt.Errorf("configuration: store must be bolt:///path, redis://host:port/db or redis+sentinel://SENTINELS/MASTER")
 	}
 }
 
@@ -97,8 +105,12 @@ func InitStore(ctx context.Context, cfg Config, log *slog.Logger) (store.InitRes
 	if t.Backend == "bolt" {
 		return store.InitBolt(t.Path, store.WithKeys(keys))
 	}
+	ro, err := RedisStoreOptions(cfg)
+	if err != nil {
+		return store.InitResult{}, err
+	}
 	quietRedisLog(log)
-	return store.InitRedis(ctx, t.URL, store.WithKeys(keys))
+	return store.InitRedis(ctx, t.URL, append(ro, store.WithKeys(keys))...)
 }
 
 // CheckStore runs the offline consistency check of the store the
@@ -118,8 +130,12 @@ func CheckStore(ctx context.Context, cfg Config, co store.CheckOptions, log *slo
 	if t.Backend == "bolt" {
 		return store.CheckBolt(ctx, t.Path, co, store.WithKeys(keys))
 	}
+	ro, err := RedisStoreOptions(cfg)
+	if err != nil {
+		return nil, err
+	}
 	quietRedisLog(log)
-	return store.CheckRedis(ctx, t.URL, co, store.WithKeys(keys))
+	return store.CheckRedis(ctx, t.URL, co, append(ro, store.WithKeys(keys))...)
 }
 
 var redisLogOnce sync.Once
@@ -150,4 +166,85 @@ func (s *Service) runReconciler(ctx context.Context, wg *sync.WaitGroup) {
 	}
 	r := &reconcile.Reconciler{Src: src, Every: time.Duration(s.cfg.ReconcileEvery), Log: s.log, PollEvery: s.Engine.PollEvery, SystemOf: s.Engine.SystemOf}
 	s.goTask(ctx, wg, "reconcile", true, r.Run)
+}
+
+// RedisConfig tunes the Redis backend beyond its URL ("redis" in the
+// configuration).
+type RedisConfig struct {
+	// PasswordFile holds the data nodes' password (in place of one in the
+	// store URL); SentinelPasswordFile the sentinels' own, where they
+	// require one (requirepass in sentinel.conf).
+	PasswordFile         string `json:"passwordFile,omitempty"`
+	SentinelPasswordFile string `json:"sentinelPasswordFile,omitempty"`
+	// MinReplicas > 0 makes every write wait until that many replicas have
+	// received it (Redis WAIT, for at most WaitTimeout, default 1s) and
+	// answer 503 when they have not: the write stays and a retry is a
+	// duplicate. With MinReplicas equal to the number of replicas Sentinel
+	// may promote, nothing acknowledged is lost when the primary is. 0 (the
+	// default) does not wait: a single Redis, or asynchronous replicas.
+	MinReplicas int      `json:"minReplicas,omitempty"`
+	WaitTimeout Duration `json:"waitTimeout,omitempty"`
+}
+
+// RedisStoreOptions are the store options of the redis section, its
+// password files read.
+func RedisStoreOptions(cfg Config) ([]store.Option, error) {
+	rc := cfg.Redis
+	if rc == nil {
+		return nil, nil
+	}
+	password, err := readSecretFile("redis.passwordFile", rc.PasswordFile)
+	if err != nil {
+		return nil, err
+	}
+	sentinelPassword, err := readSecretFile("redis.sentinelPasswordFile", rc.SentinelPasswordFile)
+	if err != nil {
+		return nil, err
+	}
+	wait := time.Duration(rc.WaitTimeout)
+	if wait == 0 {
+		wait = store.DefaultWaitTimeout
+	}
+	return []store.Option{store.WithRedisPasswords(password, sentinelPassword), store.WithMinReplicas(rc.MinReplicas, wait)}, nil
+}
+
+// readSecretFile reads a file holding one secret (without its final line
+// break); "" names none.
+func readSecretFile(setting, path string) (string, error) {
+	if path == "" {
+		return "", nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("configuration: %s: %w", setting, err)
+	}
+	v := strings.TrimRight(string(b), "\r\n")
+	if v == "" {
+		return "", fmt.Errorf("configuration: %s: the file is empty", setting)
+	}
+	return v, nil
+}
+
+// checkRedis checks the redis section (config check, serve).
+func checkRedis(cfg Config, bad, warn func(string, ...any)) {
+	rc := cfg.Redis
+	if rc == nil {
+		return
+	}
+	if t, err := StoreTarget(cfg); err != nil || t.Backend != "redis" {
+		warn("redis: set, but the store is not Redis; ignored")
+		return
+	}
+	if rc.MinReplicas < 0 {
+		bad("redis.minReplicas: %d is negative (0: do not wait for replicas)", rc.MinReplicas)
+	}
+	if rc.WaitTimeout < 0 {
+		bad("redis.waitTimeout: %s is negative", time.Duration(rc.WaitTimeout))
+	}
+	if rc.MinReplicas > 0 && time.Duration(rc.WaitTimeout) >= 3*time.Second {
+		warn("redis.waitTimeout: %s must stay below the Redis read timeout (read_timeout in the store URL, default 3s)", time.Duration(rc.WaitTimeout))
+	}
+	if _, err := RedisStoreOptions(cfg); err != nil {
+		bad("%s", strings.TrimPrefix(err.Error(), "configuration: "))
+	}
 }

@@ -208,7 +208,7 @@ func (r *Redis) rewriteAudit(ctx context.Context, fn func(e *contracts.AuditEntr
 	if len(args) == 0 {
 		return 0, nil
 	}
-	n, err := scriptRewriteAudit.Run(ctx, r.rdb, []string{r.auditKey()}, args...).Int()
+	n, err := r.runWrite(ctx, scriptRewriteAudit, []string{r.auditKey()}, args...).Int()
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return 0, fmt.Errorf("rewrite audit log: %w", err)
 	}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -342,15 +343,12 @@ func checkMeta(rep *CheckReport, meta map[string]string, c codec) {
 // key checks against the configured keys, the counts of what it holds,
 // and with Records every application. The replicas may keep running.
 func CheckRedis(ctx context.Context, rawURL string, co CheckOptions, opts ...Option) (*CheckReport, error) {
-	ropts, ro, err := parseRedisURL(rawURL)
+	t, err := parseRedisURL(rawURL)
 	if err != nil {
 		return nil, err
 	}
 	o := buildOptions(opts)
-	if ro.Prefix == "" {
-		ro.Prefix = "onething"
-	}
-	r := &Redis{rdb: redis.NewClient(ropts), prefix: ro.Prefix, codec: codec{keys: o.keys}}
+	r := &Redis{rdb: t.client(o), prefix: cmp.Or(t.opts.Prefix, "onething"), codec: codec{keys: o.keys}, at: t.where}
 	defer r.rdb.Close()
 	rep := &CheckReport{Backend: "redis", Store: r.where(), Counts: map[string]int{}}
 	if err := r.rdb.Ping(ctx).Err(); err != nil {

@@ -42,6 +42,10 @@ type Option func(*options)
 type options struct {
 	keys *seal.Keyring
 	mode openMode
+	// Redis only (redis_conn.go).
+	redisPassword, sentinelPassword string
+	minReplicas                     int
+	waitTimeout                     time.Duration
 }
 
 // openMode is how an open treats a store that is not there yet.

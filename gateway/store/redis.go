@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -8,7 +9,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	mrand "math/rand/v2"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -67,6 +67,12 @@ type Redis struct {
 	// answers at once), and every lost round cost a full decode
 	// (docs/PROFILING.md).
 	writers [256]chan struct{}
+	// at names the store in messages (no credentials).
+	at string
+	// minReplicas > 0: every write waits for that many replicas (WAIT)
+	// for at most waitTimeout (WithMinReplicas).
+	minReplicas int
+	waitTimeout time.Duration
 }
 
 // RedisOptions tune the Redis backend.
@@ -92,20 +98,24 @@ const DefaultDedupeTTL = 30 * 24 * time.Hour
 // forgets it at once.
 const DoneRetention = 7 * 24 * time.Hour
 
-// OpenRedis connects to the Redis a URL names:
+// OpenRedis connects to the Redis a URL names (redis_conn.go):
 //
 //	redis://[user:password@]host:port/db[?prefix=onething&dedupe_ttl=720h&...]
+//	redis+sentinel://[:password@]s1:26379,s2:26379,s3:26379/MASTER[/db][?...]
 //
-// (rediss:// for TLS). prefix and dedupe_ttl are this backend's; every
-// other query option is go-redis's (dial_timeout, pool_size, …). With
-// Strict (the gateway) it opens only a store InitRedis made under the
-// prefix; without (tests), it records the identity of a new one.
+// (rediss:// and rediss+sentinel:// for TLS). prefix and dedupe_ttl are
+// this backend's; every other query option is go-redis's (dial_timeout,
+// pool_size, …). With Strict (the gateway) it opens only a store
+// InitRedis made under the prefix; without (tests), it records the
+// identity of a new one.
 func OpenRedis(ctx context.Context, rawURL string, o ...Option) (*Redis, error) {
-	ropts, opts, err := parseRedisURL(rawURL)
+	t, err := parseRedisURL(rawURL)
 	if err != nil {
 		return nil, err
 	}
-	return NewRedis(ctx, redis.NewClient(ropts), opts, o...)
+	oo := buildOptions(o)
+	r, _, err := newRedis(ctx, t.client(oo), t.opts, oo, t.where)
+	return r, err
 }
 
 // InitRedis makes the store under the URL's prefix (`onething store
@@ -119,58 +129,29 @@ func OpenRedis(ctx context.Context, rawURL string, o ...Option) (*Redis, error) 
 // Other keys in the database (other programs, other prefixes) are left
 // alone.
 func InitRedis(ctx context.Context, rawURL string, o ...Option) (InitResult, error) {
-	ropts, opts, err := parseRedisURL(rawURL)
+	t, err := parseRedisURL(rawURL)
 	if err != nil {
 		return InitResult{}, err
 	}
 	oo := buildOptions(o)
 	oo.mode = modeInit
-	r, res, err := newRedis(ctx, redis.NewClient(ropts), opts, oo)
+	r, res, err := newRedis(ctx, t.client(oo), t.opts, oo, t.where)
 	if err != nil {
 		return res, err
 	}
 	return res, r.Close()
 }
 
-// parseRedisURL splits a store URL into go-redis's options and the
-// backend's own.
-func parseRedisURL(rawURL string) (*redis.Options, RedisOptions, error) {
-	var opts RedisOptions
-	u, err := url.Parse(rawURL)
-	if err != nil {
-		// url.Error repeats the URL, password and all: say only what is wrong.
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return nil, opts, fmt.Errorf("store URL: not a valid URL: %v", err)
-	}
-	q := u.Query()
-	opts.Prefix = q.Get("prefix")
-	if v := q.Get("dedupe_ttl"); v != "" {
-		if opts.DedupeTTL, err = time.ParseDuration(v); err != nil {
-			return nil, opts, fmt.Errorf("store URL: dedupe_ttl: %w", err)
-		}
-	}
-	q.Del("prefix")
-	q.Del("dedupe_ttl")
-	u.RawQuery = q.Encode()
-	ropts, err := redis.ParseURL(u.String())
-	if err != nil {
-		return nil, opts, fmt.Errorf("store URL: %w", err)
-	}
-	return ropts, opts, nil
-}
-
 // NewRedis builds the backend on a client and checks that Redis answers,
 // that the store is there (see Strict) and that the keys fit the data
 // (see OpenBolt).
 func NewRedis(ctx context.Context, rdb *redis.Client, opts RedisOptions, o ...Option) (*Redis, error) {
-	r, _, err := newRedis(ctx, rdb, opts, buildOptions(o))
+	ro := rdb.Options()
+	r, _, err := newRedis(ctx, rdb, opts, buildOptions(o), fmt.Sprintf("redis://%s/%d?prefix=%s", ro.Addr, ro.DB, cmp.Or(opts.Prefix, "onething")))
 	return r, err
 }
 
-func newRedis(ctx context.Context, rdb *redis.Client, opts RedisOptions, o options) (*Redis, InitResult, error) {
+func newRedis(ctx context.Context, rdb *redis.Client, opts RedisOptions, o options, where string) (*Redis, InitResult, error) {
 	if opts.Prefix == "" {
 		opts.Prefix = "onething"
 	}
@@ -180,11 +161,17 @@ func newRedis(ctx context.Context, rdb *redis.Client, opts RedisOptions, o optio
 	if opts.MaxConflicts == 0 {
 		opts.MaxConflicts = 200
 	}
-	r := &Redis{rdb: rdb, prefix: opts.Prefix, dedupeTTL: opts.DedupeTTL, maxRetries: opts.MaxConflicts}
+	r := &Redis{rdb: rdb, prefix: opts.Prefix, dedupeTTL: opts.DedupeTTL, maxRetries: opts.MaxConflicts, at: where,
+		minReplicas: o.minReplicas, waitTimeout: cmp.Or(o.waitTimeout, DefaultWaitTimeout)}
 	for i := range r.writers {
 		r.writers[i] = make(chan struct{}, 1)
 	}
 	r.codec = codec{keys: o.keys, cache: newRecordCache(recordCacheSize)}
+	if rt := rdb.Options().ReadTimeout; r.minReplicas > 0 && rt > 0 && r.waitTimeout >= rt {
+		// WAIT travels in a pipeline, read under the client's read timeout.
+		rdb.Close()
+		return nil, InitResult{}, fmt.Errorf("open store: the wait for replicas (%s) must be shorter than the Redis read timeout (%s, read_timeout in the store URL)", r.waitTimeout, rt)
+	}
 	if err := r.rdb.Ping(ctx).Err(); err != nil {
 		rdb.Close()
 		return nil, InitResult{}, fmt.Errorf("open store: redis: %w", err)
@@ -435,7 +422,7 @@ func (r *Redis) Create(ctx context.Context, app *contracts.Application, keys []s
 		args = append(args, r.keyTTL(k).Milliseconds())
 	}
 	lkeys, largs := r.listArgs(nil, listEntries(app))
-	res, err := scriptCreate.Run(ctx, r.rdb, append(rkeys, lkeys...), append(append(args, jargs...), largs...)...).StringSlice()
+	res, err := r.runWrite(ctx, scriptCreate, append(rkeys, lkeys...), append(append(args, jargs...), largs...)...).StringSlice()
 	if err != nil {
 		return "", fmt.Errorf("create application: %w", err)
 	}
@@ -624,7 +611,7 @@ func (r *Redis) update(ctx context.Context, id, onceKey string, ack *Job, fn Upd
 		args = append(args, r.identity.ID)
 		_, _, leases, _ := r.QueueKeys()
 		lkeys, largs := r.listArgs(lists, listEntries(app))
-		res, err := scriptUpdate.Run(ctx, r.rdb, append(append(append(rkeys[:6:6], ikeys...), leases, r.metaKey()), lkeys...), append(append(args, jargs...), largs...)...).Text()
+		res, err := r.runWrite(ctx, scriptUpdate, append(append(append(rkeys[:6:6], ikeys...), leases, r.metaKey()), lkeys...), append(append(args, jargs...), largs...)...).Text()
 		if err != nil {
 			return fmt.Errorf("update application: %w", err)
 		}
@@ -678,7 +665,7 @@ func (r *Redis) enqueue(ctx context.Context, restore bool, jobs []Job) (int, err
 		return 0, err
 	}
 	jk, dk, _, _ := r.QueueKeys()
-	n, err := scriptEnqueue.Run(ctx, r.rdb, []string{jk, jk, dk, jk, r.DoneKey()}, append([]any{flag(restore)}, jargs...)...).Int()
+	n, err := r.runWrite(ctx, scriptEnqueue, []string{jk, jk, dk, jk, r.DoneKey()}, append([]any{flag(restore)}, jargs...)...).Int()
 	if err != nil {
 		return 0, fmt.Errorf("enqueue: %w", err)
 	}
@@ -723,6 +710,9 @@ func (r *Redis) Lease(ctx context.Context, now time.Time, n int, d time.Duration
 	}
 	until := time.UnixMilli(ms(now.Add(d)))
 	jk, dk, lk, _ := r.QueueKeys()
+	// A lease is not waited for (WithMinReplicas): one lost with the
+	// primary only makes the job due again, and a lease refused after it
+	// was taken would hold the job until the lease ran out.
 	res, err := scriptLease.Run(ctx, r.rdb, []string{jk, dk, lk}, ms(now), n, ms(until)).StringSlice()
 	if err != nil {
 		return nil, fmt.Errorf("lease jobs: %w", err)
@@ -788,7 +778,7 @@ func ackArgs(job *Job, now time.Time) []any {
 func (r *Redis) Ack(ctx context.Context, job Job) error {
 	jk, dk, lk, _ := r.QueueKeys()
 	now := time.Now()
-	if err := scriptAck.Run(ctx, r.rdb, []string{jk, dk, lk, r.DoneKey()}, ackArgs(&job, now)...).Err(); err != nil {
+	if err := r.runWrite(ctx, scriptAck, []string{jk, dk, lk, r.DoneKey()}, ackArgs(&job, now)...).Err(); err != nil {
 		return fmt.Errorf("ack job: %w", err)
 	}
 	return nil
@@ -822,7 +812,7 @@ func (r *Redis) Retry(ctx context.Context, job Job, at time.Time) error {
 		return err
 	}
 	jk, dk, lk, _ := r.QueueKeys()
-	n, err := scriptRetry.Run(ctx, r.rdb, []string{jk, dk, lk}, job.ID, tok, data, ms(at)).Int()
+	n, err := r.runWrite(ctx, scriptRetry, []string{jk, dk, lk}, job.ID, tok, data, ms(at)).Int()
 	if err != nil {
 		return fmt.Errorf("retry job: %w", err)
 	}
@@ -908,7 +898,7 @@ return 1
 // on a snapshot is never applied to state that has moved on.
 func (r *Redis) DropJob(ctx context.Context, job Job, rev int64) (bool, error) {
 	jk, dk, lk, _ := r.QueueKeys()
-	n, err := scriptDrop.Run(ctx, r.rdb, []string{jk, dk, lk, r.appKey(job.AppID)}, job.ID, rev).Int()
+	n, err := r.runWrite(ctx, scriptDrop, []string{jk, dk, lk, r.appKey(job.AppID)}, job.ID, rev).Int()
 	if err != nil {
 		return false, fmt.Errorf("drop job: %w", err)
 	}

@@ -112,7 +112,11 @@ func (r *Redis) AppendAudit(ctx context.Context, e contracts.AuditEntry) (contra
 	if err != nil {
 		return e, err
 	}
-	id, err := r.rdb.XAdd(ctx, &redis.XAddArgs{Stream: r.auditKey(), Values: []any{"e", data}}).Result()
+	var add *redis.StringCmd
+	err = r.writeReplicated(ctx, func(p redis.Pipeliner) {
+		add = p.XAdd(ctx, &redis.XAddArgs{Stream: r.auditKey(), Values: []any{"e", data}})
+	})
+	id := add.Val()
 	if err != nil {
 		return contracts.AuditEntry{}, fmt.Errorf("append audit entry: %w", err)
 	}
@@ -212,7 +216,7 @@ return redis.call('HGET', KEYS[1], ARGV[1])
 `)
 
 func (r *Redis) putMeta(ctx context.Context, name, value string) (string, error) {
-	return scriptPutMeta.Run(ctx, r.rdb, []string{r.metaKey()}, name, value).Text()
+	return r.runWrite(ctx, scriptPutMeta, []string{r.metaKey()}, name, value).Text()
 }
 
 func (r *Redis) delMeta(ctx context.Context, name string) error {

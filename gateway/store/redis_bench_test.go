@@ -45,11 +45,26 @@ func BenchmarkStore(b *testing.B) {
 			return s
 		}
 	}
+	// A primary with a replica, every write waiting for it (WAIT 1):
+	// what redis.minReplicas 1 costs.
+	replicated := func(o ...store.Option) func(b *testing.B) store.Store {
+		return func(b *testing.B) store.Store {
+			srv := redistest.Start(b)
+			redistest.StartReplica(b, srv)
+			s, err := store.OpenRedis(context.Background(), srv.URL(), append(o, store.WithMinReplicas(1, time.Second))...)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { s.Close() })
+			return s
+		}
+	}
 	backends := map[string]func(b *testing.B) store.Store{
 		"bolt": bolted(), "redis": redised(),
 		"bolt-sealed": bolted(store.WithKeys(keys)), "redis-sealed": redised(store.WithKeys(keys)),
+		"redis-sealed-wait1": replicated(store.WithKeys(keys)),
 	}
-	for _, name := range []string{"bolt", "redis", "bolt-sealed", "redis-sealed"} {
+	for _, name := range []string{"bolt", "redis", "bolt-sealed", "redis-sealed", "redis-sealed-wait1"} {
 		open := backends[name]
 		b.Run(name+"/Create", func(b *testing.B) {
 			s := open(b)

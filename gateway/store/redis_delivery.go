@@ -155,7 +155,7 @@ func (r *Redis) Deliver(ctx context.Context, id, onceKey string, d Delivery, fn 
 		_, _, leases, _ := r.QueueKeys()
 		keys := append(append(append(append(rkeys[:6:6], ikeys...), leases), recKeys...), taken...)
 		lkeys, largs := r.listArgs(lists, listEntries(app))
-		res, err := scriptDeliver.Run(ctx, r.rdb, append(keys, lkeys...), append(append(args, jargs...), largs...)...).StringSlice()
+		res, err := r.runWrite(ctx, scriptDeliver, append(keys, lkeys...), append(append(args, jargs...), largs...)...).StringSlice()
 		if err != nil {
 			return Reply{}, fmt.Errorf("update application: %w", err)
 		}

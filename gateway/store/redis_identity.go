@@ -16,8 +16,7 @@ func (r *Redis) Identity() Identity { return r.identity }
 // where names the store in messages: address, database and prefix (never
 // the password).
 func (r *Redis) where() string {
-	o := r.rdb.Options()
-	return fmt.Sprintf("redis://%s/%d?prefix=%s", o.Addr, o.DB, r.prefix)
+	return r.at
 }
 
 // KEYS: 1 meta. ARGV: id, format, created. Records the identity unless
@@ -105,7 +104,7 @@ func (r *Redis) prepare(ctx context.Context, mode openMode) (res InitResult, unc
 	}
 	want := newIdentity()
 	f := want.fields()
-	out, err := scriptIdentity.Run(ctx, r.rdb, []string{r.metaKey()}, f[metaStoreID], f[metaStoreFormat], f[metaStoreCreated]).Slice()
+	out, err := r.runWrite(ctx, scriptIdentity, []string{r.metaKey()}, f[metaStoreID], f[metaStoreFormat], f[metaStoreCreated]).Slice()
 	if err != nil || len(out) != 4 {
 		return res, false, fmt.Errorf("init store %s: record the identity: %v", where, err)
 	}

@@ -164,7 +164,7 @@ func (r *Redis) fillOne(ctx context.Context, id string) error {
 			keys = append(keys, r.listKey(e.list, e.scope))
 			args = append(args, e.member)
 		}
-		ok, err := scriptFillLists.Run(ctx, r.rdb, keys, args...).Int()
+		ok, err := r.runWrite(ctx, scriptFillLists, keys, args...).Int()
 		if err != nil {
 			return fmt.Errorf("fill lists: %w", err)
 		}

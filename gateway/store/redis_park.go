@@ -28,7 +28,7 @@ func (r *Redis) Park(ctx context.Context, job Job) error {
 		return err
 	}
 	jk, dk, lk, _ := r.QueueKeys()
-	if err := scriptPark.Run(ctx, r.rdb, []string{jk, dk, lk, r.deadKey()}, job.ID, data).Err(); err != nil {
+	if err := r.runWrite(ctx, scriptPark, []string{jk, dk, lk, r.deadKey()}, job.ID, data).Err(); err != nil {
 		return fmt.Errorf("park job: %w", err)
 	}
 	return nil

@@ -17,6 +17,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -30,11 +31,13 @@ type Server struct {
 	t    testing.TB
 	bin  string
 	conf string
-	Port int
-	Addr string // 127.0.0.1:port
-	Dir  string // data directory (AOF files)
-	cmd  *exec.Cmd
-	done chan struct{}
+	// extra are further arguments (a replica's --replicaof).
+	extra []string
+	Port  int
+	Addr  string // 127.0.0.1:port
+	Dir   string // data directory (AOF files)
+	cmd   *exec.Cmd
+	done  chan struct{}
 }
 
 // Binary finds redis-server (REDIS_SERVER names it where it is not on
@@ -91,11 +94,41 @@ func Conf() string {
 // Start starts a redis-server for t; it is killed when t ends.
 func Start(t testing.TB) *Server {
 	t.Helper()
+	return startWith(t)
+}
+
+// StartReplica starts a redis-server replicating primary (its data in a
+// directory of its own) and waits until the first sync is done.
+func StartReplica(t testing.TB, primary *Server) *Server {
+	t.Helper()
+	s := startWith(t, "--replicaof", "127.0.0.1", strconv.Itoa(primary.Port))
+	deadline := time.Now().Add(20 * time.Second)
+	for !s.linked() {
+		if time.Now().After(deadline) {
+			t.Fatalf("replica %s did not sync with %s: %s", s.Addr, primary.Addr, s.logTail())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return s
+}
+
+// linked reports whether a replica's link to its primary is up.
+func (s *Server) linked() bool {
+	c := redis.NewClient(&redis.Options{Addr: s.Addr, MaxRetries: -1, DialTimeout: time.Second})
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	info, err := c.Info(ctx, "replication").Result()
+	return err == nil && strings.Contains(info, "master_link_status:up")
+}
+
+func startWith(t testing.TB, extra ...string) *Server {
+	t.Helper()
 	bin := Binary()
 	if bin == "" {
 		unavailable(t, "no redis-server binary on PATH")
 	}
-	s := &Server{t: t, bin: bin, conf: Conf(), Dir: t.TempDir()}
+	s := &Server{t: t, bin: bin, conf: Conf(), Dir: t.TempDir(), extra: extra}
 	var err error
 	for try := 0; try < 5; try++ {
 		s.Port, err = freePort()
@@ -126,7 +159,19 @@ func freePort() (int, error) {
 func (s *Server) start() error {
 	var args []string
 	if s.conf != "" {
-		args = append(args, s.conf)
+		// A copy in the server's directory: a server Sentinel reconfigures
+		// rewrites its configuration file (CONFIG REWRITE).
+		conf := filepath.Join(s.Dir, "redis.conf")
+		if _, err := os.Stat(conf); err != nil {
+			data, err := os.ReadFile(s.conf)
+			if err != nil {
+				return err
+			}
+			if err := os.WriteFile(conf, data, 0o600); err != nil {
+				return err
+			}
+		}
+		args = append(args, conf)
 	} else {
 		args = append(args, "--appendonly", "yes", "--appendfsync", "always")
 	}
@@ -134,6 +179,7 @@ func (s *Server) start() error {
 		"--port", strconv.Itoa(s.Port), "--bind", "127.0.0.1", "--dir", s.Dir,
 		"--daemonize", "no", "--protected-mode", "yes",
 		"--logfile", filepath.Join(s.Dir, "redis.log"), "--save", "")
+	args = append(args, s.extra...)
 	cmd := exec.Command(s.bin, args...)
 	dieWithParent(cmd)
 	if err := cmd.Start(); err != nil {
