@@ -79,6 +79,7 @@ func (m *Counties) Stats() Stats {
 		st := d.Stats()
 		sum.Requests += st.Requests
 		sum.Repeats += st.Repeats
+		sum.Conflicts += st.Conflicts
 		sum.Cases += st.Cases
 		sum.Cancelled += st.Cancelled
 		sum.Supplements += st.Supplements

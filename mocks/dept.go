@@ -89,6 +89,7 @@ type Dept struct {
 	nonces    map[string]time.Time
 	requests  int
 	repeats   int
+	conflicts int
 	cancelled int
 	pending   sync.WaitGroup
 	ctx       context.Context
@@ -170,7 +171,10 @@ type Stats struct {
 	Dept     contracts.Dept `json:"dept"`
 	Requests int            `json:"requests"` // case requests received
 	Repeats  int            `json:"repeats"`  // answered from the idempotency store
-	Cases    int            `json:"cases"`    // distinct cases opened
+	// Conflicts counts the repeats refused 409 idempotency_conflict: a
+	// used key with another body (the gateway sent one request two ways).
+	Conflicts int `json:"conflicts"`
+	Cases     int `json:"cases"` // distinct cases opened
 	// Cancelled counts cases withdrawn; Supplements, supplements taken.
 	Cancelled   int `json:"cancelled"`
 	Supplements int `json:"supplements"`
@@ -217,7 +221,7 @@ func (d *Dept) Stats() Stats {
 	for _, mc := range d.cases {
 		sup += mc.supplements
 	}
-	return Stats{Dept: d.cfg.Dept, Requests: d.requests, Repeats: d.repeats, Cases: len(d.cases), Effects: eff, Counties: counties,
+	return Stats{Dept: d.cfg.Dept, Requests: d.requests, Repeats: d.repeats, Conflicts: d.conflicts, Cases: len(d.cases), Effects: eff, Counties: counties,
 		Cancelled: d.cancelled, Supplements: sup}
 }
 
@@ -265,8 +269,12 @@ func (d *Dept) open(w http.ResponseWriter, r *http.Request) {
 	d.requests++
 	if prev, ok := d.byKey[key]; ok {
 		d.repeats++
+		conflict := prev.hash != hash
+		if conflict {
+			d.conflicts++
+		}
 		d.mu.Unlock()
-		if prev.hash != hash {
+		if conflict {
 			writeError(w, http.StatusConflict, "idempotency_conflict", "幂等键已用于不同的请求", "Idempotency-Key reused with a different body")
 			return
 		}
@@ -409,6 +417,7 @@ func (d *Dept) followUp(w http.ResponseWriter, r *http.Request, into any, act fu
 	if prev, ok := d.byKey[key]; ok {
 		d.repeats++
 		if prev.hash != sha256.Sum256(body) {
+			d.conflicts++
 			writeError(w, http.StatusConflict, "idempotency_conflict", "幂等键已用于不同的请求", "Idempotency-Key reused with a different body")
 			return
 		}

@@ -69,7 +69,7 @@ func TestMockAbsorbsRepeats(t *testing.T) {
 		t.Errorf("same key, other body: %d, want 409", status)
 	}
 	s := d.Stats()
-	if s.Requests != 3 || s.Repeats != 2 || s.Cases != 1 || s.Effects["A-1"] != 1 {
+	if s.Requests != 3 || s.Repeats != 2 || s.Conflicts != 1 || s.Cases != 1 || s.Effects["A-1"] != 1 {
 		t.Errorf("stats %+v", s)
 	}
 }

@@ -10,9 +10,10 @@ import (
 // Path is the certificate-case endpoint (contracts/openapi/dept-cdpf.yaml).
 const Path = "/api/v1/certificate-cases"
 
-// New returns the adapter; callbackURL is where cdpf posts its events.
-func New(c *client.Client, callbackURL string) *client.CaseAdapter {
-	return client.NewCaseAdapter(c, Path, callbackURL, Request)
+// New returns the adapter; callbackPath is the gateway's path where cdpf
+// posts its events ("": none, it is polled).
+func New(c *client.Client, callbackPath string) *client.CaseAdapter {
+	return client.NewCaseAdapter(c, Path, callbackPath, Request)
 }
 
 // Request maps a certificate task: cdpf handles the whole person (the

@@ -10,9 +10,10 @@ import (
 // Path is the subsidy-case endpoint (contracts/openapi/dept-civil.yaml).
 const Path = "/api/v1/subsidy-cases"
 
-// New returns the adapter; callbackURL is where civil posts its events.
-func New(c *client.Client, callbackURL string) *client.CaseAdapter {
-	return client.NewCaseAdapter(c, Path, callbackURL, Request)
+// New returns the adapter; callbackPath is the gateway's path where civil
+// posts its events ("": none, it is polled).
+func New(c *client.Client, callbackPath string) *client.CaseAdapter {
+	return client.NewCaseAdapter(c, Path, callbackPath, Request)
 }
 
 // Request maps a subsidy task: Civil Affairs decides from the applicant's

@@ -374,20 +374,33 @@ type Mapper func(app *contracts.Application, task *contracts.Task, callbackURL s
 
 // CaseAdapter is a department adapter: its mapping over the shared client.
 type CaseAdapter struct {
-	c        *Client
-	path     string
-	callback string
-	mapper   Mapper
+	c            *Client
+	path         string
+	callbackPath string
+	mapper       Mapper
 }
 
-// NewCaseAdapter builds the adapter of one department.
-func NewCaseAdapter(c *Client, path, callbackURL string, m Mapper) *CaseAdapter {
-	return &CaseAdapter{c: c, path: path, callback: callbackURL, mapper: m}
+// NewCaseAdapter builds the adapter of one department. callbackPath is
+// the gateway's path the department posts its events to; "": the
+// department is not given a callback URL (it is polled).
+func NewCaseAdapter(c *Client, path, callbackPath string, m Mapper) *CaseAdapter {
+	return &CaseAdapter{c: c, path: path, callbackPath: callbackPath, mapper: m}
 }
 
-// OpenCase sends a task to the department.
-func (a *CaseAdapter) OpenCase(ctx context.Context, app *contracts.Application, task *contracts.Task, key, requestID string) (*contracts.CaseResponse, error) {
-	return a.c.OpenCase(ctx, a.path, a.mapper(app, task, a.callback), key, requestID)
+// OpenCase sends a task to the department; its callbackUrl is
+// callbackBase (the gateway's public base URL the dispatch was queued
+// with) followed by the callback path.
+func (a *CaseAdapter) OpenCase(ctx context.Context, app *contracts.Application, task *contracts.Task, callbackBase, key, requestID string) (*contracts.CaseResponse, error) {
+	return a.c.OpenCase(ctx, a.path, a.mapper(app, task, a.CallbackURL(callbackBase)), key, requestID)
+}
+
+// CallbackURL is the callbackUrl a case request names on a base ("" when
+// the department is not called back).
+func (a *CaseAdapter) CallbackURL(base string) string {
+	if a.callbackPath == "" {
+		return ""
+	}
+	return base + a.callbackPath
 }
 
 // Supplement forwards an applicant's supplement to the department's case.

@@ -10,9 +10,10 @@ import (
 // Path is the subsidy-case endpoint (contracts/openapi/dept-hrss.yaml).
 const Path = "/api/v1/pension-subsidy-cases"
 
-// New returns the adapter; callbackURL is where hrss posts its events.
-func New(c *client.Client, callbackURL string) *client.CaseAdapter {
-	return client.NewCaseAdapter(c, Path, callbackURL, Request)
+// New returns the adapter; callbackPath is the gateway's path where hrss
+// posts its events ("": none, it is polled).
+func New(c *client.Client, callbackPath string) *client.CaseAdapter {
+	return client.NewCaseAdapter(c, Path, callbackPath, Request)
 }
 
 // Request maps a pension task: HRSS grants it from shared data (免审即享):

@@ -10,9 +10,10 @@ import (
 // Path is the subsidy-case endpoint (contracts/openapi/dept-medical.yaml).
 const Path = "/api/v1/medical-subsidy-cases"
 
-// New returns the adapter; callbackURL is where medical posts its events.
-func New(c *client.Client, callbackURL string) *client.CaseAdapter {
-	return client.NewCaseAdapter(c, Path, callbackURL, Request)
+// New returns the adapter; callbackPath is the gateway's path where medical
+// posts its events ("": none, it is polled).
+func New(c *client.Client, callbackPath string) *client.CaseAdapter {
+	return client.NewCaseAdapter(c, Path, callbackPath, Request)
 }
 
 // Request maps a medical-subsidy task: the identity category and whether the

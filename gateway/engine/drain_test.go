@@ -23,14 +23,14 @@ type slowDept struct {
 	traces  chan c.TraceContext
 }
 
-func (d *slowDept) OpenCase(ctx context.Context, app *c.Application, t *c.Task, key, rid string) (*c.CaseResponse, error) {
+func (d *slowDept) OpenCase(ctx context.Context, app *c.Application, t *c.Task, base, key, rid string) (*c.CaseResponse, error) {
 	if tc, ok := c.TraceFrom(ctx); ok {
 		d.traces <- tc
 	}
 	d.started <- t.ID
 	select {
 	case <-d.release:
-		return d.fakeDept.OpenCase(ctx, app, t, key, rid)
+		return d.fakeDept.OpenCase(ctx, app, t, base, key, rid)
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}

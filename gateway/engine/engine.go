@@ -41,6 +41,10 @@ type Engine struct {
 	// Events is told of each department event a department posted (the
 	// worker tells its Observer of polled ones); nil: nobody.
 	Events EventObserver
+	// BaseURL is the gateway's public base URL (config baseUrl): the
+	// dispatch jobs this engine queues carry it (store.Job.BaseURL), and
+	// a dispatch job without one is sent with it.
+	BaseURL string
 }
 
 // EventObserver is told of a department event applied (or found a
@@ -88,6 +92,12 @@ func (e *Engine) commit(ctx context.Context, appID, onceKey string, fn func(app 
 // commitAck is commit that also acks the job whose outcome the change
 // records, in the same write (done, a worker's job; nil: none).
 func (e *Engine) commitAck(ctx context.Context, appID, onceKey string, done *store.Job, fn func(app *c.Application) (workflow.Change, error)) (workflow.Change, *c.Application, error) {
+	return e.commitJobs(ctx, appID, onceKey, done, nil, fn)
+}
+
+// commitJobs is commitAck that lets keep adjust the jobs the change
+// queues before they are written (nil: as queued).
+func (e *Engine) commitJobs(ctx context.Context, appID, onceKey string, done *store.Job, keep func([]store.Job), fn func(app *c.Application) (workflow.Change, error)) (workflow.Change, *c.Application, error) {
 	var ch workflow.Change
 	var saved *c.Application
 	update := func(app *c.Application) ([]store.Job, error) {
@@ -102,7 +112,11 @@ func (e *Engine) commitAck(ctx context.Context, appID, onceKey string, done *sto
 		}
 		e.Flow.Recompute(app)
 		app.Version++
-		return e.jobs(app, ch), nil
+		jobs := e.jobs(app, ch)
+		if keep != nil {
+			keep(jobs)
+		}
+		return jobs, nil
 	}
 	var err error
 	if done != nil {
@@ -126,6 +140,7 @@ func (e *Engine) jobs(app *c.Application, ch workflow.Change) []store.Job {
 	}
 	for _, t := range ch.Ready {
 		add(store.DispatchJobID(t.ID, t.Step), store.JobDispatch, t)
+		jobs[len(jobs)-1].BaseURL = e.BaseURL
 	}
 	for _, t := range ch.Resume {
 		add(store.ResumeJobID(t.ID, t.Supplement.Round), store.JobResume, t)
@@ -380,7 +395,17 @@ func (e *Engine) Replay(ctx context.Context, dept c.Dept, taskID string) (c.Repl
 			continue
 		}
 		found = true
-		ch, _, err := e.commit(ctx, j.AppID, "", func(app *c.Application) (workflow.Change, error) {
+		// The job queued again under the parked one's id names the
+		// callback base the parked one did: the department may have the
+		// first request under that key.
+		keep := func(jobs []store.Job) {
+			for i := range jobs {
+				if jobs[i].ID == j.ID && j.BaseURL != "" {
+					jobs[i].BaseURL = j.BaseURL
+				}
+			}
+		}
+		ch, _, err := e.commitJobs(ctx, j.AppID, "", nil, keep, func(app *c.Application) (workflow.Change, error) {
 			return e.Flow.Replay(app, j.TaskID)
 		})
 		if err != nil && !errors.Is(err, store.ErrNotFound) {

@@ -20,12 +20,12 @@ type panickyDept struct {
 	panics atomic.Int32
 }
 
-func (d *panickyDept) OpenCase(ctx context.Context, app *c.Application, t *c.Task, key, rid string) (*c.CaseResponse, error) {
+func (d *panickyDept) OpenCase(ctx context.Context, app *c.Application, t *c.Task, base, key, rid string) (*c.CaseResponse, error) {
 	if d.panics.Add(-1) >= 0 {
 		var m map[string]int
 		m["boom"]++ // a nil map: a runtime error
 	}
-	return d.fakeDept.OpenCase(ctx, app, t, key, rid)
+	return d.fakeDept.OpenCase(ctx, app, t, base, key, rid)
 }
 
 // A job that panics does not take the worker (or the process) down: the

@@ -16,9 +16,12 @@ import (
 )
 
 // Department is one department system as the gateway uses it (an adapter):
-// open a case, forward a supplement to it, withdraw it.
+// open a case, forward a supplement to it, withdraw it. OpenCase's
+// callbackBase is the gateway's public base URL the case's callbackUrl is
+// built on (the dispatch job's, so that every sender of one key sends
+// one body).
 type Department interface {
-	OpenCase(ctx context.Context, app *c.Application, task *c.Task, idempotencyKey, requestID string) (*c.CaseResponse, error)
+	OpenCase(ctx context.Context, app *c.Application, task *c.Task, callbackBase, idempotencyKey, requestID string) (*c.CaseResponse, error)
 	Supplement(ctx context.Context, task *c.Task, sub *c.SupplementRequest, idempotencyKey, requestID string) (*c.CaseResponse, error)
 	Cancel(ctx context.Context, task *c.Task, req *c.CancelRequest, idempotencyKey, requestID string) (*c.CaseResponse, error)
 	Poll(ctx context.Context, task *c.Task, requestID string) (*c.CaseView, error)
@@ -398,7 +401,11 @@ func (w *Worker) dispatch(ctx context.Context, j store.Job) error {
 	if dept == nil {
 		return w.fail(ctx, j, app, t, errors.New("no adapter for "+string(t.Dept)), false)
 	}
-	resp, callErr := dept.OpenCase(ctx, app, t, j.ID, j.ID)
+	base := j.BaseURL
+	if base == "" {
+		base = w.Engine.BaseURL // queued by an earlier version, or rebuilt by the reconciler
+	}
+	resp, callErr := dept.OpenCase(ctx, app, t, base, j.ID, j.ID)
 	if callErr != nil {
 		if ctx.Err() != nil {
 			return w.handBack(ctx, j) // shutting down

@@ -33,17 +33,19 @@ type fakeDept struct {
 	errs  []error
 	reply c.CaseStatus
 	keys  []string
+	bases []string // the callback base of each case request
 	calls int
 	// onCall, when set, runs at each case request (a test moves its
 	// business clock there).
 	onCall func()
 }
 
-func (d *fakeDept) OpenCase(_ context.Context, _ *c.Application, t *c.Task, key, _ string) (*c.CaseResponse, error) {
+func (d *fakeDept) OpenCase(_ context.Context, _ *c.Application, t *c.Task, base, key, _ string) (*c.CaseResponse, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.calls++
 	d.keys = append(d.keys, key)
+	d.bases = append(d.bases, base)
 	if d.onCall != nil {
 		d.onCall()
 	}

@@ -132,6 +132,10 @@ type options struct {
 	// Redis; the replicas find the primary through the sentinels and
 	// every write waits for the replica (redis.minReplicas 1).
 	sentinel bool
+	// ownBaseURL gives each replica a baseUrl of its own (a balancer of
+	// its own, in front of both replicas, so callbacks still arrive):
+	// the configuration the README warns against.
+	ownBaseURL bool
 }
 
 // cluster: one Redis, the mocks process, the balancer, two gateways.
@@ -142,13 +146,16 @@ type cluster struct {
 	storeURL string
 	// sentinels watch redis and its replica (options.sentinel).
 	sentinels []*redistest.Sentinel
-	mocks    mocksInfo
-	mockProc *proctest.Proc
-	lb       *balancer
-	gw       []*replica
-	secret   string
-	token    string
-	http     *http.Client
+	mocks     mocksInfo
+	mockProc  *proctest.Proc
+	lb        *balancer
+	// bases are the replicas' own balancers (options.ownBaseURL), by
+	// replica name.
+	bases  map[string]*balancer
+	gw     []*replica
+	secret string
+	token  string
+	http   *http.Client
 	// keys seal the personal data; every replica has the same.
 	keys *seal.Config
 }
@@ -189,10 +196,20 @@ func newCluster(t *testing.T, o options) *cluster {
 		time.Sleep(20 * time.Millisecond)
 	}
 	cl.lb = newBalancer(t)
+	lbs := []*balancer{cl.lb}
+	if o.ownBaseURL {
+		cl.bases = map[string]*balancer{}
+		for _, name := range []string{"A", "B"} {
+			cl.bases[name] = newBalancer(t)
+			lbs = append(lbs, cl.bases[name])
+		}
+	}
 	for _, name := range []string{"A", "B"} {
 		cl.gw = append(cl.gw, cl.startReplica(name, o))
 	}
-	cl.lb.set(cl.gw[0].url, cl.gw[1].url)
+	for _, lb := range lbs {
+		lb.set(cl.gw[0].url, cl.gw[1].url)
+	}
 	return cl
 }
 
@@ -205,7 +222,7 @@ func (cl *cluster) startReplica(name string, o options) *replica {
 	}
 	addr := proctest.FreeAddr(t)
 	cfg := service.Config{
-		Listen: addr, BaseURL: cl.lb.URL,
+		Listen: addr, BaseURL: cl.baseURL(name),
 		PortalSecrets: []string{cl.secret}, PortalPushURL: cl.mocks.PortalPushURL, PortalPushPath: cl.mocks.PortalPushPath,
 		PortalPushSecret: cl.mocks.PortalPushSecret, ReadTokens: []service.NamedToken{{Subject: "district-office", Token: cl.token}}, Departments: cl.mocks.Departments,
 		Workers: 16, WorkersPerSystem: 6, MaxAttempts: 8, BaseBackoff: service.Duration(50 * time.Millisecond), MaxBackoff: service.Duration(time.Second),
@@ -254,6 +271,15 @@ func (cl *cluster) startReplica(name string, o options) *replica {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// baseURL is the public base URL a replica is configured with: the
+// shared balancer's, or with options.ownBaseURL one of its own.
+func (cl *cluster) baseURL(name string) string {
+	if b := cl.bases[name]; b != nil {
+		return b.URL
+	}
+	return cl.lb.URL
 }
 
 // body is the bundled main example under another portal reference.
@@ -420,6 +446,44 @@ func (cl *cluster) checkEffects(ids []string) {
 	for _, d := range c.Depts {
 		if len(effects[d]) != want[d] {
 			t.Errorf("%s opened cases for %d tasks, want %d", d, len(effects[d]), want[d])
+		}
+	}
+}
+
+// mockTotals sums the department mocks' repeats (requests sent again
+// under their idempotency key) and conflicts (repeats refused 409
+// idempotency_conflict: the key sent again with another body).
+func (cl *cluster) mockTotals() (sum struct{ Repeats, Conflicts int }) {
+	cl.t.Helper()
+	for _, d := range c.Depts {
+		var s struct {
+			Repeats   int `json:"repeats"`
+			Conflicts int `json:"conflicts"`
+		}
+		if err := cl.getJSON(cl.mocks.URLs[string(d)]+"/_mock/stats", &s); err != nil {
+			cl.t.Fatal(err)
+		}
+		sum.Repeats += s.Repeats
+		sum.Conflicts += s.Conflicts
+	}
+	return sum
+}
+
+// setFaults sets every department mock's faults (PUT /_mock/faults).
+func (cl *cluster) setFaults(faults string) {
+	cl.t.Helper()
+	for _, d := range c.Depts {
+		req, err := http.NewRequest(http.MethodPut, cl.mocks.URLs[string(d)]+"/_mock/faults", strings.NewReader(faults))
+		if err != nil {
+			cl.t.Fatal(err)
+		}
+		resp, err := cl.http.Do(req)
+		if err != nil {
+			cl.t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			cl.t.Fatalf("set faults of %s: HTTP %d", d, resp.StatusCode)
 		}
 	}
 }

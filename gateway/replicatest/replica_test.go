@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	c "onething/contracts"
 )
 
 // 200 submissions spread over two replicas on one Redis all complete, and
@@ -59,7 +61,23 @@ func TestReplicaKilledHoldingWork(t *testing.T) {
 	for i := 0; i < n; i++ {
 		ids = append(ids, cl.mustSubmit(cl.gw[i%2], fmt.Sprintf("msg_crash_%02d", i), fmt.Sprintf("CRASH-%02d", i)))
 	}
-	// Wait until the victim is itself waiting on departments.
+	cl.killHolding(victim)
+	st, err := cl.store().QueueStats(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Leased == 0 {
+		t.Error("no job was leased when the replica died")
+	}
+	cl.waitCompleted(ids, 2*time.Minute)
+	cl.checkEffects(ids)
+}
+
+// killHolding waits until a replica is itself waiting on departments,
+// then kills it (SIGKILL) with those calls in flight.
+func (cl *cluster) killHolding(victim *replica) {
+	t := cl.t
+	t.Helper()
 	var held []string
 	deadline := time.Now().Add(30 * time.Second)
 	for len(held) == 0 {
@@ -81,15 +99,68 @@ func TestReplicaKilledHoldingWork(t *testing.T) {
 	}
 	victim.Kill()
 	t.Logf("killed replica %s with %d department calls in flight: %v", victim.Name, len(held), held)
-	st, err := cl.store().QueueStats(context.Background())
-	if err != nil {
-		t.Fatal(err)
+}
+
+// Two replicas each configured with a baseUrl of its own (what the README
+// forbids, but what an operator may do) send a retried department request
+// the same whichever of them sends it: the base a job's callback names is
+// the one it was queued with. Departments apply a request and lose their
+// answer now and then, so the same idempotency key is sent again, by
+// either replica; then one replica is killed with calls in flight, so the
+// other takes its jobs over. No retry may be refused 409
+// idempotency_conflict; every application completes, each task applied
+// once.
+func TestReplicasWithOwnBaseURLsRetryAlike(t *testing.T) {
+	cl := newCluster(t, options{latency: 300 * time.Millisecond, delay: 20 * time.Millisecond, jobLease: 3 * time.Second, ownBaseURL: true})
+	// Half of the errors are "applied, answer lost" (mocks/faults.go). At
+	// this rate a task fails all its 8 attempts once in ~65000.
+	cl.setFaults(`{"latency": "300ms", "errorRate": 0.25}`)
+	noConflicts := func() {
+		t.Helper()
+		if st := cl.mockTotals(); st.Conflicts > 0 {
+			t.Fatalf("the departments refused %d of %d repeated requests 409 idempotency_conflict: a replica sent a key another had sent, with another body", st.Conflicts, st.Repeats)
+		}
 	}
-	if st.Leased == 0 {
-		t.Error("no job was leased when the replica died")
+	var ids []string
+	wave := func(name string, n int) {
+		for i := 0; i < n; i++ {
+			ids = append(ids, cl.mustSubmit(cl.gw[i%2], fmt.Sprintf("msg_%s_%02d", name, i), fmt.Sprintf("%s-%02d", name, i)))
+		}
 	}
-	cl.waitCompleted(ids, 2*time.Minute)
+	// Both replicas retry each other's requests for a while.
+	wave("BASES1", 24)
+	const repeats = 6
+	for deadline := time.Now().Add(time.Minute); cl.mockTotals().Repeats < repeats; time.Sleep(100 * time.Millisecond) {
+		noConflicts()
+		if time.Now().After(deadline) {
+			t.Fatalf("fewer than %d requests were sent twice in a minute: the test shows nothing", repeats)
+		}
+	}
+	noConflicts()
+	// Then one dies holding calls; the other takes its jobs over.
+	wave("BASES2", 24)
+	cl.killHolding(cl.gw[0])
+	// Until everything completes, or a retry is refused (then a task is
+	// dead-lettered and would never complete).
+	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(200 * time.Millisecond) {
+		noConflicts()
+		latest, err := cl.latest()
+		done := 0
+		if err == nil {
+			for _, id := range ids {
+				if p, ok := latest[id]; ok && p.Status.State == c.AppCompleted {
+					done++
+				}
+			}
+		}
+		if done == len(ids) || time.Now().After(deadline) {
+			break
+		}
+	}
+	cl.waitCompleted(ids, time.Second)
 	cl.checkEffects(ids)
+	noConflicts()
+	t.Logf("%d requests repeated under their idempotency key, none refused", cl.mockTotals().Repeats)
 }
 
 // Redis is killed (SIGKILL, no shutdown) mid-run and started again on its

@@ -280,12 +280,12 @@ func (r *routed) to(county string) (engine.Department, error) {
 	return r.adapters[e.Name], nil
 }
 
-func (r *routed) OpenCase(ctx context.Context, app *c.Application, task *c.Task, key, rid string) (*c.CaseResponse, error) {
+func (r *routed) OpenCase(ctx context.Context, app *c.Application, task *c.Task, base, key, rid string) (*c.CaseResponse, error) {
 	d, err := r.to(task.County)
 	if err != nil {
 		return nil, err
 	}
-	return d.OpenCase(ctx, app, task, key, rid)
+	return d.OpenCase(ctx, app, task, base, key, rid)
 }
 
 func (r *routed) Supplement(ctx context.Context, task *c.Task, sub *c.SupplementRequest, key, rid string) (*c.CaseResponse, error) {

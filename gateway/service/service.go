@@ -273,7 +273,7 @@ func Assemble(cfg Config, st store.Store, log *slog.Logger) (*Service, error) {
 	if cfg.Clock != nil {
 		flow.Now = cfg.Clock.Now
 	}
-	s.Engine = &engine.Engine{Store: st, Flow: flow, PollEvery: map[c.Dept]time.Duration{}, Events: s.Metrics}
+	s.Engine = &engine.Engine{Store: st, Flow: flow, PollEvery: map[c.Dept]time.Duration{}, Events: s.Metrics, BaseURL: cfg.BaseURL}
 	if cfg.DataProtection != nil {
 		// The index keys also key the digest an application keeps of its
 		// submission (engine/digest.go).
@@ -310,7 +310,10 @@ func Assemble(cfg Config, st store.Store, log *slog.Logger) (*Service, error) {
 		ccfg.Sign = sign
 		cl := client.New(ccfg)
 		s.breakers[e.Name] = cl
-		callback := cfg.BaseURL + "/v1/departments/" + string(d) + "/events"
+		// The path only: the base is the one each dispatch job was queued
+		// with (store.Job.BaseURL), so a retry by another replica sends
+		// the same request.
+		callback := "/v1/departments/" + string(d) + "/events"
 		if dc.NoCallback {
 			if dc.PollEvery <= 0 {
 				return nil, fmt.Errorf("department %s (%s): noCallback needs pollEvery", e.Name, e.Path)

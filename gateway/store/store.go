@@ -58,6 +58,13 @@ type Job struct {
 	// the same write if it is waiting, and leaves it alone if a worker
 	// holds it. A burst of changes so queues one push, not one per version.
 	Replaces string `json:"replaces,omitempty"`
+	// BaseURL, on a dispatch job, is the gateway's public base URL the
+	// case request's callbackUrl is built on, fixed when the job is first
+	// queued: a retry, a lease another replica takes over or a replay
+	// sends the same body under the same idempotency key, whichever
+	// replica sends it. Empty (a job queued by an earlier version, or
+	// rebuilt by the reconciler): the sending replica's baseUrl.
+	BaseURL string `json:"baseUrl,omitempty"`
 	// Quarantined, on a job Lease hands out, says the job's stored record
 	// was damaged (it does not decode, or its id is not the one it is
 	// stored under): the store has parked it as a dead letter instead of

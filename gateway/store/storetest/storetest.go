@@ -107,8 +107,13 @@ func app(id string) *c.Application {
 	return &c.Application{ID: id, PortalRef: "ref-" + id, Version: 1, Tasks: []*c.Task{{ID: id + "-1", Item: c.ItemMedicalSubsidy, Dept: c.DeptMedical, State: c.TaskReady}}}
 }
 
+// jobBase is the callback base every test dispatch job carries: a store
+// keeps it through leases, retries, take-overs and parking (a retried
+// case request must be the same whichever replica sends it).
+const jobBase = "https://gw-a.example"
+
 func job(id, appID string, at time.Time) store.Job {
-	return store.Job{ID: id, Kind: store.JobDispatch, AppID: appID, TaskID: appID + "-1", NotBefore: at}
+	return store.Job{ID: id, Kind: store.JobDispatch, AppID: appID, TaskID: appID + "-1", NotBefore: at, BaseURL: jobBase}
 }
 
 var ctx = context.Background()
@@ -227,8 +232,8 @@ func testQueue(t *testing.T, s store.Store) {
 	now := time.Now()
 	s.Enqueue(ctx, job("early", "A", now.Add(-time.Second)), job("later", "A", now.Add(time.Hour)))
 	jobs, err := s.Lease(ctx, now, 10, time.Minute)
-	if err != nil || len(jobs) != 1 || jobs[0].ID != "early" {
-		t.Fatalf("Lease = %+v, %v; want only the due job", jobs, err)
+	if err != nil || len(jobs) != 1 || jobs[0].ID != "early" || jobs[0].BaseURL != jobBase {
+		t.Fatalf("Lease = %+v, %v; want only the due job, with its base", jobs, err)
 	}
 	if again, _ := s.Lease(ctx, now, 10, time.Minute); len(again) != 0 {
 		t.Errorf("a leased job was handed out twice: %+v", again)
@@ -242,7 +247,7 @@ func testQueue(t *testing.T, s store.Store) {
 		t.Errorf("retried job due too early: %+v", got)
 	}
 	got, _ := s.Lease(ctx, now.Add(3*time.Second), 10, time.Minute)
-	if len(got) != 1 || got[0].Attempt != 1 || got[0].LastError != "HTTP 503" {
+	if len(got) != 1 || got[0].Attempt != 1 || got[0].LastError != "HTTP 503" || got[0].BaseURL != jobBase {
 		t.Fatalf("retried job = %+v", got)
 	}
 	if err := s.Ack(ctx, got[0]); err != nil {
@@ -607,8 +612,8 @@ func testTakeOver(t *testing.T, open OpenPair) {
 		t.Fatalf("a held lease handed to the other process: %+v", got)
 	}
 	second, _ := b.Lease(ctx, now.Add(61*time.Second), 1, time.Minute)
-	if len(second) != 1 || second[0].ID != "j" {
-		t.Fatalf("expired lease not taken over: %+v", second)
+	if len(second) != 1 || second[0].ID != "j" || second[0].BaseURL != jobBase {
+		t.Fatalf("expired lease not taken over, with its base: %+v", second)
 	}
 	// The first holder wakes up late and retries: the new holder keeps it.
 	late := first[0]
@@ -647,7 +652,7 @@ func RunParking(t *testing.T, s store.Store) {
 		t.Errorf("a parked job is still in the queue: %+v", again)
 	}
 	parked, err := s.Parked(ctx)
-	if err != nil || len(parked) != 1 || parked[0].ID != "dispatch:A-1:1" || parked[0].LastError != "HTTP 503" || parked[0].Attempt != 8 {
+	if err != nil || len(parked) != 1 || parked[0].ID != "dispatch:A-1:1" || parked[0].LastError != "HTTP 503" || parked[0].Attempt != 8 || parked[0].BaseURL != jobBase {
 		t.Fatalf("Parked = %+v, %v", parked, err)
 	}
 	// Replay: the same id goes back into the queue, then the record goes.
