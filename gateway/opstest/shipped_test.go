@@ -460,7 +460,7 @@ func TestNetworkPolicies(t *testing.T) {
 		}
 		for _, peer := range r.From {
 			if peer.PodSelector == nil || peer.NamespaceSelector != nil || peer.IPBlock != nil || !selects(t, *peer.PodSelector, gwLabels) ||
-				selects(t, *peer.PodSelector, map[string]string{"app.kubernetes.io/name": "other"}) {
+				selects(t, *peer.PodSelector, redisLabels) {
 				t.Errorf("NetworkPolicy %s: admits %+v, want only the gateway's pods", redis.Name, peer)
 			}
 		}
@@ -777,7 +777,7 @@ func TestPreStop(t *testing.T) {
 		}
 	}
 	if wait <= 0 {
-		t.Fatalf("preStop %q: no --wait", cmd)
+		t.Fatalf("preStop %q: no --wait above 0", cmd)
 	}
 	bin := build(t)
 	if code, out := runIn(t, bin, t.TempDir(), []string{"PATH=" + os.Getenv("PATH")}, args...); code != 0 {
