@@ -384,16 +384,13 @@ func TestDockerfile(t *testing.T) {
 		t.Fatal(err)
 	}
 	var froms, users []string
-	for _, line := range strings.Split(string(data), "\n") {
-		f := strings.Fields(line)
-		if len(f) < 2 {
-			continue
-		}
-		switch strings.ToUpper(f[0]) {
-		case "FROM":
-			froms = append(froms, f[1])
-		case "USER":
-			users = append(users, f[1])
+	d := dockerfile(t) // FROM images with their ARG defaults
+	for _, f := range d.froms {
+		froms = append(froms, f.image)
+	}
+	for _, in := range d.instrs {
+		if in.op == "USER" {
+			users = append(users, in.args)
 		}
 	}
 	if len(froms) < 2 {
