@@ -75,7 +75,35 @@ type Application struct {
 	// from the portal), for the window's receipt: not in the view, the
 	// pushes or the API's full record.
 	Intake *Intake `json:"intake,omitempty"`
+	// PushedAt is when the portal took the push of PushedVersion (nil:
+	// never): the retention of a final case counts from it.
+	PushedAt *time.Time `json:"pushedAt,omitempty"`
+	// Erased is set when the personal part was erased (on request or at
+	// the end of its retention); what is left is the pseudonymous trace.
+	Erased *Erasure `json:"erased,omitempty"`
 }
+
+// Erasure records that an application's personal part was erased.
+type Erasure struct {
+	At time.Time `json:"at"`
+	// Kind is ErasureRequest (an admin, on the person's request) or
+	// ErasureRetention (the sweep, at the end of the retention period).
+	Kind string `json:"kind"`
+	// By is the subject who asked (an admin's account; "system:retention"
+	// for the sweep), never a person's data.
+	By string `json:"by"`
+	// Reason is the admin's reason (masked free text); empty for the sweep.
+	Reason string `json:"reason,omitempty"`
+	// Forced: items were still open at a department and the admin erased
+	// all the same.
+	Forced bool `json:"forced,omitempty"`
+}
+
+// The kinds of erasure.
+const (
+	ErasureRequest   = "request"
+	ErasureRetention = "retention"
+)
 
 // Intake records a window's intake of an application.
 type Intake struct {

@@ -518,6 +518,8 @@ func (w *Worker) push(ctx context.Context, j store.Job) error {
 	return st.UpdateAck(ctx, app.ID, j, func(app *c.Application) ([]store.Job, error) {
 		if app.PushedVersion < push.Version {
 			app.PushedVersion = push.Version
+			at := time.Now()
+			app.PushedAt = &at
 		}
 		return nil, nil
 	})

@@ -34,6 +34,11 @@ const (
 	// ListSupplement: cases waiting for the applicant's supplement
 	// (sort: as ListReceived).
 	ListSupplement = "supp"
+	// ListRetention: final cases not yet erased, by the China civil date
+	// their retention counts from (RetentionStart, YYYY-MM-DD); scope
+	// ScopeAll only. The retention sweep reads it up to today less the
+	// retention period.
+	ListRetention = "ret"
 
 	// ScopeAll is the scope of every application.
 	ScopeAll = "all"
@@ -105,6 +110,9 @@ func listEntries(app *contracts.Application) []listEntry {
 		sorts[ListSupplement] = received
 	}
 	var out []listEntry
+	if start := RetentionStart(app); start != "" {
+		out = append(out, listEntry{ListRetention, ScopeAll, start + "|" + app.ID})
+	}
 	for _, scope := range ListScopes(app.Applicant.HouseholdDivision) {
 		for _, list := range []string{ListReceived, ListDue, ListSupplement} {
 			if s, ok := sorts[list]; ok {
@@ -152,7 +160,9 @@ func entryOf(member string) ListEntry {
 // metaListsBuilt marks (in the store's meta) that the lists hold every
 // application: set when a store is made, or when the backfill of a store
 // written before the lists (BuildLists) has finished.
-const metaListsBuilt = "lists:built"
+// The name changes when a list is added (v2: ListRetention), so a store
+// written before fills the new list once.
+const metaListsBuilt = "lists:built:v2"
 
 // ReceivedEntry is an application's entry in ListReceived (its cursor
 // orders a set of applications as the list does).

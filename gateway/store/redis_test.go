@@ -270,7 +270,7 @@ func TestRedisFillsListsOfAnOlderStore(t *testing.T) {
 	if err := rdb.Del(ctx, keys...).Err(); err != nil {
 		t.Fatal(err)
 	}
-	if err := rdb.HDel(ctx, s.MetaKey(), "lists:built").Err(); err != nil {
+	if err := rdb.HDel(ctx, s.MetaKey(), "lists:built:v2").Err(); err != nil {
 		t.Fatal(err)
 	}
 	if got := storetest.ReadAll(t, s, store.ListRead{List: store.ListReceived, Scope: store.ScopeAll, Desc: true, N: 2}); len(got) != 0 {
@@ -284,7 +284,7 @@ func TestRedisFillsListsOfAnOlderStore(t *testing.T) {
 	if n, err := s2.CountList(ctx, store.ListDue, store.ScopeAll, ""); err != nil || n != 3 {
 		t.Errorf("due list after the fill: %d, %v; want 3", n, err)
 	}
-	if ok, _ := rdb.HExists(ctx, s.MetaKey(), "lists:built").Result(); !ok {
+	if ok, _ := rdb.HExists(ctx, s.MetaKey(), "lists:built:v2").Result(); !ok {
 		t.Error("the fill did not mark the store")
 	}
 }
