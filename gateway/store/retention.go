@@ -1,6 +1,9 @@
 package store
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"time"
 
 	"onething/civil"
@@ -83,4 +86,55 @@ func ErasePersonal(app *contracts.Application) {
 	for i := range app.Timeline {
 		app.Timeline[i].Note = nil
 	}
+}
+
+// ErrErased: the application's personal part was erased before.
+var ErrErased = errors.New("the application was erased")
+
+// EraseCheck may refuse an erasure after reading the application (its
+// error aborts the write): the engine refuses one while items are open at
+// a department unless forced.
+type EraseCheck func(app *contracts.Application) error
+
+// KeyShredder is a backend whose applications' personal parts are sealed
+// under keys of their own: ShredKey destroys one application's key, so
+// that no copy of its sealed part (a backup, Redis's AOF, bbolt's free
+// pages) opens any more. It is idempotent.
+type KeyShredder interface {
+	ShredKey(ctx context.Context, id string) error
+}
+
+// Erase erases an application's personal part in one write (ErasePersonal,
+// app.Erased = e, a timeline entry "erased"), then destroys its key where
+// the backend has one (KeyShredder). The version does not change: nothing
+// is pushed or sent for an erasure. An application erased before is
+// ErrErased (nothing written; its key is destroyed again, in case a crash
+// came between the write and the shredding). It returns the record as
+// written.
+func Erase(ctx context.Context, s Store, id string, e contracts.Erasure, check EraseCheck) (*contracts.Application, error) {
+	var out *contracts.Application
+	err := s.Update(ctx, id, "", func(app *contracts.Application) ([]Job, error) {
+		if app.Erased != nil {
+			return nil, ErrErased
+		}
+		if check != nil {
+			if err := check(app); err != nil {
+				return nil, err
+			}
+		}
+		ErasePersonal(app)
+		app.Erased = &e
+		app.Timeline = append(app.Timeline, contracts.Entry{At: e.At, Kind: "erased", Source: "gateway"})
+		out = app
+		return nil, nil
+	})
+	if err != nil && !errors.Is(err, ErrErased) {
+		return nil, err
+	}
+	if ks, ok := s.(KeyShredder); ok {
+		if serr := ks.ShredKey(ctx, id); serr != nil {
+			return out, fmt.Errorf("erase %s: the record is erased, its key not yet destroyed: %w", id, serr)
+		}
+	}
+	return out, err
 }
