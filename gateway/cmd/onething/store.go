@@ -25,9 +25,10 @@ func newStoreCmd() *cobra.Command {
 		Use:   "store",
 		Short: "创建与检查存储 / make and check the store",
 		Example: `  onething store init --config /etc/onething/onething.yaml
-  onething store check --config /etc/onething/onething.yaml --records`,
+  onething store check --config /etc/onething/onething.yaml --records
+  onething store compact --config /etc/onething/onething.yaml`,
 	}
-	c.AddCommand(newStoreInitCmd(), newStoreCheckCmd())
+	c.AddCommand(newStoreInitCmd(), newStoreCheckCmd(), newStoreCompactCmd())
 	return c
 }
 
@@ -140,4 +141,41 @@ store). Exit 0: no problem; 1: problems found, or the store could not be checked
 // quietLog is the log of the store commands: warnings and errors only.
 func quietLog(cmd *cobra.Command) *slog.Logger {
 	return slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), logOptions(slog.LevelWarn)))
+}
+
+func newStoreCompactCmd() *cobra.Command {
+	var path, storeURL string
+	cmd := &cobra.Command{
+		Use:   "compact",
+		Short: "离线压缩 bbolt 存储文件 / compact the bbolt store file, offline",
+		Long: `重写 bbolt 存储文件，去掉空闲页（删除的数据留下的页面及其旧内容），文件随之缩小；须先停止网关。
+Redis 自行释放内存，无需压缩（AOF 由 Redis 重写）。
+Rewrite the bbolt store file without its free pages (the pages deletions left, with the bytes they
+held), so the file shrinks: stop the gateway first (the file is locked while it runs). Redis frees
+its memory itself and rewrites its AOF: there is nothing to compact.`,
+		Example: `  onething store compact --config /etc/onething/onething.yaml
+  onething store compact --config onething.yaml --store bolt:///data/onething.db`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := storeConfig(path, storeURL)
+			if err != nil {
+				return err
+			}
+			t, err := service.StoreTarget(cfg)
+			if err != nil {
+				return err
+			}
+			if t.Backend != "bolt" {
+				return errors.New("Redis 存储无需压缩：Redis 自行释放内存并重写 AOF / a Redis store needs no compaction: Redis frees its memory and rewrites its AOF itself")
+			}
+			res, err := store.CompactBolt(t.Path)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), res.String())
+			return nil
+		},
+	}
+	addConfigFlag(cmd, &path)
+	cmd.Flags().StringVar(&storeURL, "store", "", "store to compact instead of the file's: bolt:///path/onething.db")
+	return cmd
 }

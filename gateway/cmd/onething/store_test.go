@@ -89,3 +89,27 @@ func TestStoreInitAndCheck(t *testing.T) {
 		t.Errorf("store without a subcommand is a usage error:\n%s", r)
 	}
 }
+
+// store compact rewrites a stopped gateway's bbolt file; it refuses a
+// Redis store and a missing --config.
+func TestStoreCompact(t *testing.T) {
+	cfg, db := sampleWithSecrets(t)
+	env := []string{"ONETHING_DATA_FILE=" + db}
+	if r := onething(t, env, "store", "init", "--config", cfg); r.code != 0 {
+		t.Fatalf("store init:\n%s", r)
+	}
+	r := onething(t, env, "store", "compact", "--config", cfg)
+	if r.code != 0 || !strings.Contains(r.stdout, "→") || !strings.Contains(r.stdout, db) {
+		t.Fatalf("store compact:\n%s", r)
+	}
+	if r := onething(t, env, "store", "check", "--config", cfg); r.code != 0 {
+		t.Errorf("store check after compact:\n%s", r)
+	}
+	r = onething(t, env, "store", "compact", "--config", cfg, "--store", "redis://127.0.0.1:1/0")
+	if r.code != 1 || !strings.Contains(r.stderr, "needs no compaction") {
+		t.Errorf("store compact on Redis:\n%s", r)
+	}
+	if r := onething(t, env, "store", "compact"); r.code != 2 {
+		t.Errorf("store compact without --config:\n%s", r)
+	}
+}
