@@ -265,7 +265,9 @@ func gatewayOps(t *testing.T) map[string]bool {
 }
 
 // notInCollection are the gateway's operations the collection leaves out, and why.
-var notInCollection = map[string]string{}
+var notInCollection = map[string]string{
+	"HEAD /openapi/{name}": "the headers of GET /openapi/{name}, which the collection has",
+}
 
 var (
 	variableSegment = regexp.MustCompile(`\{\{[^}]+\}\}`)

@@ -121,6 +121,10 @@ func New(cfg Config) (http.Handler, error) {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
+	// No redirects for a trailing slash: gin's are bare (a 301 or 307
+	// without the headers every answer carries); such a path is the
+	// JSON 404 like any other unknown address.
+	r.RedirectTrailingSlash = false
 	if err := r.SetTrustedProxies(cfg.TrustedProxies); err != nil {
 		return nil, fmt.Errorf("trusted proxies: %w", err)
 	}
@@ -153,6 +157,7 @@ func New(cfg Config) (http.Handler, error) {
 	r.GET("/readyz", s.ready)
 	r.GET("/metrics", gin.WrapH(s.cfg.Metrics))
 	r.GET("/openapi/:name", s.openapi)
+	r.HEAD("/openapi/:name", s.openapi) // caches and link checkers ask HEAD
 	s.mountConsole(r)
 	return r, nil
 }

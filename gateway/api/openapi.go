@@ -51,7 +51,7 @@ var openapiDocs = func() map[string]openapiDoc {
 	return docs
 }()
 
-// openapi serves GET /openapi/:name.
+// openapi serves GET (and HEAD) /openapi/:name.
 func (s *server) openapi(g *gin.Context) {
 	doc, ok := openapiDocs[g.Param("name")]
 	if !ok {

@@ -84,3 +84,41 @@ func TestOpenAPIDocumentsServed(t *testing.T) {
 		}
 	}
 }
+
+// HEAD answers a document's headers without its body, and a path with a
+// trailing slash is the JSON 404 with every answer's headers, not a bare
+// redirect.
+func TestOpenAPIHeadAndNoTrailingSlashRedirect(t *testing.T) {
+	f := newFixture(t)
+	req, _ := http.NewRequest(http.MethodHead, f.srv.URL+"/openapi/gateway.yaml", nil)
+	resp, err := f.http.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || len(body) != 0 || resp.Header.Get("ETag") == "" || resp.Header.Get("Cache-Control") != "public, max-age=3600" {
+		t.Errorf("HEAD: %d, %d bytes, ETag %q, Cache-Control %q", resp.StatusCode, len(body), resp.Header.Get("ETag"), resp.Header.Get("Cache-Control"))
+	}
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for _, path := range []string{"/openapi/dept-cdpf.yaml/", "/healthz/", "/v1/portal/submissions/"} {
+		method := http.MethodGet
+		if path == "/v1/portal/submissions/" {
+			method = http.MethodPost
+		}
+		req, _ := http.NewRequest(method, f.srv.URL+path, nil)
+		resp, err := noRedirect.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var e c.Error
+		err = json.NewDecoder(resp.Body).Decode(&e)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNotFound || err != nil || e.Code != "not_found" {
+			t.Errorf("%s %s: %d %v %+v, want the JSON 404", method, path, resp.StatusCode, err, e)
+		}
+		if resp.Header.Get("X-Request-Id") == "" || resp.Header.Get("Cache-Control") != "no-store" {
+			t.Errorf("%s %s: headers %v", method, path, resp.Header)
+		}
+	}
+}

@@ -86,6 +86,7 @@ var policy = map[string]rule{
 	"GET /readyz":                              {public: true, probe: true},
 	"GET /metrics":                             {public: true, probe: true},
 	"GET /openapi/:name":                       {public: true}, // the OpenAPI documents (openapi.go); rate-limited by address
+	"HEAD /openapi/:name":                      {public: true},
 }
 
 // consolePrefix: the window console (gateway/console) signs its users in

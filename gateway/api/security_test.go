@@ -168,6 +168,7 @@ func TestEveryRouteEveryRole(t *testing.T) {
 		{"GET", "/readyz", fixed("/readyz"), nil, public, 200},
 		{"GET", "/metrics", fixed("/metrics"), nil, public, 200},
 		{"GET", "/openapi/:name", fixed("/openapi/gateway.yaml"), nil, public, 200},
+		{"HEAD", "/openapi/:name", fixed("/openapi/gateway.yaml"), nil, public, 200},
 		// Part A's personal-data routes (records.go): staff of the
 		// application's town and admins; others 403, another town 404.
 		{"GET", "/v1/applications", fixed("/v1/applications?idNumber=51170219850307123X"), nil,

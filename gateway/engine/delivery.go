@@ -68,11 +68,17 @@ func (e *Engine) deliverResult(ctx context.Context, appID, onceKey string, d Del
 		r, _ := d.Answer(committed, nil)
 		return store.Outcome{Jobs: jobs, Reply: r}, nil
 	})
-	if err == nil && applied && e.Wake != nil {
+	// Not replicated in time: written all the same (a retry is answered
+	// from it), so what it did counts now; the caller answers 503.
+	stands := errors.Is(err, store.ErrNotReplicated)
+	if (err == nil || stands) && applied && e.Wake != nil {
 		e.Wake()
 	}
 	if errors.Is(err, store.ErrAlreadyApplied) && reply.Status != 0 {
 		return reply, nil, nil // the same request again: the first reply
+	}
+	if stands {
+		return reply, committed, err
 	}
 	if err != nil {
 		return reply, nil, err

@@ -376,3 +376,14 @@ func (m *Metrics) RegisterScanGauges(withOpenApps bool) {
 		m.reg.MustRegister(m.openApps, m.openTasks, m.overdue, m.pushPending)
 	}
 }
+
+// RegisterUnreplicatedWrites adds the count of store writes refused for
+// want of replicas (a Redis store with redis.minReplicas): each was
+// answered 503 and stays written. A store without replicas has no such
+// metric.
+func (m *Metrics) RegisterUnreplicatedWrites(count func() float64) {
+	m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "onething_store_writes_unreplicated_total",
+		Help: "Store writes not confirmed by redis.minReplicas replicas in time (answered 503, kept written).",
+	}, count))
+}

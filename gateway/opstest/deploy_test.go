@@ -514,6 +514,7 @@ func exported(t *testing.T) map[string]bool {
 	m.CalendarGap(2030)
 	m.SetScan(metrics.Scan{Tasks: map[c.Dept]map[c.TaskState]int{c.DeptCDPF: {c.TaskDispatched: 1}}, Overdue: map[c.Dept]int{}, DeadLetters: 0})
 	metrics.NewHealth(m.Registry()).SetUnreadable(0)
+	m.RegisterUnreplicatedWrites(func() float64 { return 0 })
 	mfs, err := m.Registry().Gather()
 	if err != nil {
 		t.Fatal(err)

@@ -586,6 +586,12 @@ func (cl *cluster) countApps() int {
 // dispatches is how many department calls a replica made (its metrics).
 func (cl *cluster) dispatches(r *replica) int {
 	cl.t.Helper()
+	return cl.metric(r, "onething_dispatches_total")
+}
+
+// metric sums the series of one metric a replica exports.
+func (cl *cluster) metric(r *replica, name string) int {
+	cl.t.Helper()
 	resp, err := cl.http.Get(r.url + "/metrics")
 	if err != nil {
 		cl.t.Fatal(err)
@@ -595,7 +601,7 @@ func (cl *cluster) dispatches(r *replica) int {
 	sc := bufio.NewScanner(resp.Body)
 	for sc.Scan() {
 		line := sc.Text()
-		if !strings.HasPrefix(line, "onething_dispatches_total{") {
+		if !strings.HasPrefix(line, name+"{") && !strings.HasPrefix(line, name+" ") {
 			continue
 		}
 		f := strings.Fields(line)

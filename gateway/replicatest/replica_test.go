@@ -391,4 +391,12 @@ func TestSentinelFailover(t *testing.T) {
 	t.Logf("%d submissions refused during the failover and retried", refused)
 	cl.waitCompleted(ids, 3*time.Minute)
 	cl.checkEffects(ids)
+	// The refusals for want of a replica are there for the alert.
+	unreplicated := 0
+	for _, r := range cl.gw {
+		unreplicated += cl.metric(r, "onething_store_writes_unreplicated_total")
+	}
+	if unreplicated == 0 {
+		t.Error("onething_store_writes_unreplicated_total is 0 on both gateways after writes were refused for want of the replica")
+	}
 }

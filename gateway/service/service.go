@@ -249,6 +249,9 @@ func Assemble(cfg Config, st store.Store, log *slog.Logger) (*Service, error) {
 	}
 	s := &Service{cfg: cfg, log: log, Store: st, breakers: map[string]*client.Client{}, gaps: map[int]bool{}}
 	s.Metrics = metrics.New(nil)
+	if r, ok := st.(interface{ UnreplicatedWrites() int64 }); ok && cfg.Redis != nil && cfg.Redis.MinReplicas > 0 {
+		s.Metrics.RegisterUnreplicatedWrites(func() float64 { return float64(r.UnreplicatedWrites()) })
+	}
 	s.health = metrics.NewHealth(s.Metrics.Registry())
 	s.watchQueue()
 	if cfg.CountyRules != "" {

@@ -216,11 +216,11 @@ func readSecretFile(setting, path string) (string, error) {
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return "", fmt.Errorf("configuration: %s: %w", setting, err)
+		return "", fmt.Errorf("configuration: %s: 无法读取文件 / cannot read the file: %w", setting, err)
 	}
 	v := strings.TrimRight(string(b), "\r\n")
 	if v == "" {
-		return "", fmt.Errorf("configuration: %s: the file is empty", setting)
+		return "", fmt.Errorf("configuration: %s: 文件为空 / the file is empty", setting)
 	}
 	return v, nil
 }
@@ -232,17 +232,19 @@ func checkRedis(cfg Config, bad, warn func(string, ...any)) {
 		return
 	}
 	if t, err := StoreTarget(cfg); err != nil || t.Backend != "redis" {
-		warn("redis: set, but the store is not Redis; ignored")
+		warn("redis: 存储不是 Redis，此设置被忽略 / set, but the store is not Redis; ignored")
 		return
 	}
 	if rc.MinReplicas < 0 {
-		bad("redis.minReplicas: %d is negative (0: do not wait for replicas)", rc.MinReplicas)
+		bad("redis.minReplicas: %d 不能为负数（0 表示不等待从节点）/ is negative (0: do not wait for replicas)", rc.MinReplicas)
 	}
 	if rc.WaitTimeout < 0 {
-		bad("redis.waitTimeout: %s is negative", time.Duration(rc.WaitTimeout))
+		bad("redis.waitTimeout: %s 不能为负数 / is negative", time.Duration(rc.WaitTimeout))
 	}
 	if rc.MinReplicas > 0 && time.Duration(rc.WaitTimeout) >= 3*time.Second {
-		warn("redis.waitTimeout: %s must stay below the Redis read timeout (read_timeout in the store URL, default 3s)", time.Duration(rc.WaitTimeout))
+		// Only a warning: read_timeout in the store URL may be longer; the
+		// store refuses to open when it is not.
+		warn("redis.waitTimeout: %s 须小于 Redis 读超时（存储 URL 的 read_timeout，默认 3s），否则存储拒绝打开 / must stay below the Redis read timeout (read_timeout in the store URL, default 3s), or the store refuses to open", time.Duration(rc.WaitTimeout))
 	}
 	if _, err := RedisStoreOptions(cfg); err != nil {
 		bad("%s", strings.TrimPrefix(err.Error(), "configuration: "))

@@ -11,6 +11,7 @@ import (
 	mrand "math/rand/v2"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -73,6 +74,8 @@ type Redis struct {
 	// for at most waitTimeout (WithMinReplicas).
 	minReplicas int
 	waitTimeout time.Duration
+	// unreplicated counts writes refused for want of replicas.
+	unreplicated atomic.Int64
 }
 
 // RedisOptions tune the Redis backend.
@@ -583,6 +586,9 @@ func (r *Redis) update(ctx context.Context, id, onceKey string, ack *Job, fn Upd
 			return fmt.Errorf("read application: %w", err)
 		}
 		if once != nil && once.Val() == 1 {
+			if err := r.confirmed(ctx); err != nil {
+				return fmt.Errorf("update application: %w", err)
+			}
 			return ErrAlreadyApplied
 		}
 		app, rev, oldIdx, err := r.decodeApp(id, get.Val(), r.codec.decode)

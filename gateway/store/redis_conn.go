@@ -202,6 +202,7 @@ func (r *Redis) runWrite(ctx context.Context, s *redis.Script, keys []string, ar
 	for try := 0; ; try++ {
 		pipe := r.rdb.Pipeline()
 		cmd = s.EvalSha(ctx, pipe, keys, args...)
+		r.barrier(ctx, pipe)
 		wait = pipe.(*redis.Pipeline).Wait(ctx, r.minReplicas, r.waitTimeout)
 		_, _ = pipe.Exec(ctx) // each command carries its own error
 		if try > 0 || !redis.HasErrorPrefix(cmd.Err(), "NOSCRIPT") {
@@ -230,11 +231,12 @@ func (r *Redis) writeReplicated(ctx context.Context, fill func(p redis.Pipeliner
 	fill(pipe)
 	var wait *redis.IntCmd
 	if r.minReplicas > 0 {
+		r.barrier(ctx, pipe)
 		wait = pipe.(*redis.Pipeline).Wait(ctx, r.minReplicas, r.waitTimeout)
 	}
 	cmds, _ := pipe.Exec(ctx)
 	for _, c := range cmds {
-		if c == wait {
+		if c == wait || isBarrier(c) {
 			continue
 		}
 		if err := c.Err(); err != nil && !errors.Is(err, redis.Nil) {
@@ -251,10 +253,42 @@ func (r *Redis) writeReplicated(ctx context.Context, fill func(p redis.Pipeliner
 func (r *Redis) replicated(wait *redis.IntCmd) error {
 	n, err := wait.Result()
 	if err != nil {
+		r.unreplicated.Add(1)
 		return fmt.Errorf("%w: WAIT: %v", ErrNotReplicated, err)
 	}
 	if n < int64(r.minReplicas) {
+		r.unreplicated.Add(1)
 		return fmt.Errorf("%w: %d of %d replicas within %s", ErrNotReplicated, n, r.minReplicas, r.waitTimeout)
 	}
 	return nil
 }
+
+// barrier adds to a pipeline, before its WAIT, a write of its own: WAIT
+// counts the replicas that have the connection's last write, and a script
+// that wrote nothing (a duplicate answered from what an earlier write
+// recorded, on another connection, perhaps never replicated) would leave
+// that at an older offset. The barrier's offset is the primary's newest,
+// so the WAIT behind it confirms everything written before.
+func (r *Redis) barrier(ctx context.Context, pipe redis.Pipeliner) {
+	pipe.Set(ctx, r.prefix+":sync", "1", time.Minute)
+}
+
+func isBarrier(c redis.Cmder) bool {
+	args := c.Args()
+	return len(args) > 1 && c.Name() == "set" && strings.HasSuffix(fmt.Sprint(args[1]), ":sync")
+}
+
+// confirmed is for an answer given from what an earlier write recorded
+// (a duplicate delivery, an event applied before): with minReplicas it
+// holds the answer back until the replicas have that write too.
+func (r *Redis) confirmed(ctx context.Context) error {
+	if r.minReplicas <= 0 {
+		return nil
+	}
+	return r.writeReplicated(ctx, func(redis.Pipeliner) {})
+}
+
+// UnreplicatedWrites counts the writes refused for want of replicas
+// (ErrNotReplicated) since the store was opened: the metric
+// onething_store_writes_unreplicated_total.
+func (r *Redis) UnreplicatedWrites() int64 { return r.unreplicated.Load() }

@@ -118,12 +118,18 @@ func (r *Redis) Deliver(ctx context.Context, id, onceKey string, d Delivery, fn 
 				return Reply{}, ErrReplayed
 			}
 			v, _ := rc.Val()[1].(string)
+			if err := r.confirmed(ctx); err != nil {
+				return Reply{}, fmt.Errorf("update application: %w", err)
+			}
 			return r.recorded(d.Fingerprint, v)
 		}
 		if takenN != nil && takenN.Val() > 0 {
 			return Reply{}, ErrReplayed
 		}
 		if once != nil && once.Val() == 1 {
+			if err := r.confirmed(ctx); err != nil {
+				return Reply{}, fmt.Errorf("update application: %w", err)
+			}
 			return Reply{}, ErrAlreadyApplied
 		}
 		app, rev, oldIdx, err := r.decodeApp(id, get.Val(), r.codec.decode)

@@ -39,13 +39,25 @@ func TestRedisMinReplicasRefusesUnreplicatedWrites(t *testing.T) {
 	if n := replica.Client().Exists(ctx, s.AppKey("A")).Val(); n != 1 {
 		t.Fatalf("the replica does not hold A after an acknowledged write")
 	}
+	noop := func(*c.Application) ([]store.Job, error) { return nil, nil }
+	if err := s.Update(ctx, "A", "event:cdpf:e1", noop); err != nil {
+		t.Fatalf("an event with the replica up: %v", err)
+	}
 	replica.Kill()
+	// An event applied before is answered from what that write recorded:
+	// held back too, since the replica cannot confirm it now.
+	if err := s.Update(ctx, "A", "event:cdpf:e1", noop); !errors.Is(err, store.ErrNotReplicated) {
+		t.Errorf("a repeated event with the replica down = %v, want ErrNotReplicated", err)
+	}
 	_, err := s.Create(ctx, testApp("B"), []string{"delivery:m2"}, nil)
 	if !errors.Is(err, store.ErrNotReplicated) {
 		t.Fatalf("create with the replica down = %v, want ErrNotReplicated", err)
 	}
 	if _, err := s.AppendAudit(ctx, c.AuditEntry{Action: "test", Subject: "t"}); !errors.Is(err, store.ErrNotReplicated) {
 		t.Errorf("audit with the replica down = %v, want ErrNotReplicated", err)
+	}
+	if n := s.UnreplicatedWrites(); n < 3 {
+		t.Errorf("UnreplicatedWrites = %d, want the 3 refusals counted", n)
 	}
 	// Refused, not undone: the primary has B.
 	if app, err := s.Get(ctx, "B"); err != nil || app.ID != "B" {
@@ -66,6 +78,9 @@ func TestRedisMinReplicasRefusesUnreplicatedWrites(t *testing.T) {
 	}
 	if !errors.Is(err, store.ErrDuplicate) || id != "B" {
 		t.Fatalf("retry of the refused submission = %q, %v; want a duplicate of B", id, err)
+	}
+	if err := s.Update(ctx, "A", "event:cdpf:e1", noop); !errors.Is(err, store.ErrAlreadyApplied) {
+		t.Errorf("the repeated event with the replica back = %v, want ErrAlreadyApplied", err)
 	}
 }
 

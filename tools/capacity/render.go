@@ -59,11 +59,11 @@ func Render(w io.Writer, p Params, m Measured) error {
 	if boltProv {
 		f("按容量，保留 %d 天时 bolt 连全省最高情景也够；", p.Retentions[0].Days)
 	}
-	f("市和全省用 Redis 是为了可用性：\n  至少两个网关副本，Redis 主从加 Sentinel。/ A county can run the embedded bolt store (one process, no failover).")
+	f("市和全省用 Redis 是为了可用性：\n  至少两个网关副本，Redis 主从加 Sentinel（`redis.minReplicas` 见 README“Scale-out on Redis”）。/ A county can run the embedded bolt store (one process, no failover).")
 	if boltProv {
 		f(" By\n  capacity bolt would carry even the province's highest scenario with a retention of %d days;", p.Retentions[0].Days)
 	}
-	f(" a city or the province\n  runs Redis for availability: two gateway replicas or more, a Redis primary with a replica under Sentinel.\n\n")
+	f(" a city or the province\n  runs Redis for availability: two gateway replicas or more, a Redis primary with a replica under Sentinel (`redis.minReplicas`: README, Scale-out on Redis).\n\n")
 
 	f("## 实测数据 / Measured\n\n")
 	f("| 数据 / figure | 值 / value | 来源（benchmarks.json 字段）/ source field |\n|---|---|---|\n")

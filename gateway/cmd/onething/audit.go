@@ -73,7 +73,7 @@ atomic script rebuilds the stream); a bbolt file is locked by a running gateway:
 		},
 	}
 	addConfigFlag(cmd, &path)
-	cmd.Flags().StringVar(&storeURL, "store", "", "store to scrub instead of the file's: bolt:///path/onething.db or redis://host:6379/0")
+	cmd.Flags().StringVar(&storeURL, "store", "", "store to scrub instead of the file's: bolt:///path/onething.db, redis://host:6379/0 or redis+sentinel://s1:26379,s2:26379,s3:26379/MASTER")
 	cmd.Flags().StringVar(&operator, "operator", "", "the operator's account name, for the scrub's own audit entry (default $USER)")
 	return cmd
 }

@@ -77,7 +77,7 @@ the jobs under way finish (shutdownGrace). Check the file first with "onething c
 	}
 	fs := cmd.Flags()
 	addConfigFlag(cmd, &path)
-	fs.StringVar(&storeURL, "store", "", "store to use instead of the file's: bolt:///path/onething.db or redis://host:6379/0")
+	fs.StringVar(&storeURL, "store", "", "store to use instead of the file's: bolt:///path/onething.db, redis://host:6379/0 or redis+sentinel://s1:26379,s2:26379,s3:26379/MASTER")
 	fs.StringVar(&logFormat, "log-format", "json", "log format: json (production) or text")
 	envDefault(fs, "log-format", "ONETHING_LOG_FORMAT")
 	fs.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")

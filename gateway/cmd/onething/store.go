@@ -84,7 +84,7 @@ empty, foreign, damaged or other-format store, and keys that do not fit the data
 		},
 	}
 	addConfigFlag(cmd, &path)
-	cmd.Flags().StringVar(&storeURL, "store", "", "store to make instead of the file's: bolt:///path/onething.db or redis://host:6379/0")
+	cmd.Flags().StringVar(&storeURL, "store", "", "store to make instead of the file's: bolt:///path/onething.db, redis://host:6379/0 or redis+sentinel://s1:26379,s2:26379,s3:26379/MASTER")
 	return cmd
 }
 
@@ -132,7 +132,7 @@ store). Exit 0: no problem; 1: problems found, or the store could not be checked
 	}
 	addConfigFlag(cmd, &path)
 	fs := cmd.Flags()
-	fs.StringVar(&storeURL, "store", "", "store to check instead of the file's: bolt:///path/onething.db or redis://host:6379/0")
+	fs.StringVar(&storeURL, "store", "", "store to check instead of the file's: bolt:///path/onething.db, redis://host:6379/0 or redis+sentinel://s1:26379,s2:26379,s3:26379/MASTER")
 	fs.BoolVar(&records, "records", false, "also open every application and list those that do not open (walks the whole store)")
 	fs.BoolVar(&asJSON, "json", false, "print the report as JSON")
 	return cmd
