@@ -536,6 +536,7 @@ func Check(cfg Config) (problems, warnings []string) {
 			bad("%s: must not be negative", name)
 		}
 	}
+	checkRetention(cfg, bad)
 	if cfg.CalendarFile != "" {
 		if _, err := os.Stat(cfg.CalendarFile); err != nil {
 			bad("calendarFile: %v", err)
