@@ -111,6 +111,7 @@ func LoadConfigBytes(data []byte, dir string, environ []string) (Loaded, error) 
 	resolveFileRefs(root, dir, nil, &l.FromFiles, &errs)
 	resolveKeyFiles(root, dir)
 	applyEnv(root, environ, &l, &errs)
+	daysProblems(root, &errs) // named by their key, which the decoder's error would not
 	if err := errors.Join(errs...); err != nil {
 		return l, err
 	}

@@ -91,6 +91,28 @@ func (d Days) String() string {
 	return strconv.Itoa(int(d)) + "d"
 }
 
+// daysKeys are the settings written in days.
+var daysKeys = []string{"retention", "auditRetention"}
+
+// daysProblems adds an error, named by its key, for each setting in days
+// of the document that does not read.
+func daysProblems(root map[string]any, errs *[]error) {
+	for _, k := range daysKeys {
+		v, ok := root[k]
+		if !ok {
+			continue
+		}
+		b, err := json.Marshal(v)
+		if err != nil {
+			continue
+		}
+		var d Days
+		if err := d.UnmarshalJSON(b); err != nil {
+			*errs = append(*errs, fmt.Errorf("%s: %w", k, err))
+		}
+	}
+}
+
 // RetentionDays is the configured retention of applications (the
 // default when absent; 0: forever).
 func (c Config) RetentionDays() Days {
