@@ -63,6 +63,8 @@ type Sweeper struct {
 	Erased func()
 	// OnPass is told each pass's result (metrics, tests).
 	OnPass func(Result)
+	// OnError is told a pass's error (the service's background check).
+	OnError func(error)
 }
 
 // Result is what one pass did.
@@ -252,6 +254,9 @@ func (s *Sweeper) Run(ctx context.Context) {
 		switch {
 		case err != nil && ctx.Err() == nil:
 			log.Error("retention sweep", "err", err)
+			if s.OnError != nil {
+				s.OnError(err)
+			}
 		case res.Erased > 0 || res.AuditTrimmed > 0 || res.Unreadable > 0:
 			log.Info("retention sweep", "erased", res.Erased, "cutoff", res.Cutoff, "auditTrimmed", res.AuditTrimmed, "unreadable", res.Unreadable)
 		}

@@ -153,6 +153,7 @@ func (s *Service) runRetention(ctx context.Context, wg *sync.WaitGroup) {
 		Every:          time.Duration(s.cfg.RetentionSweepEvery),
 		Now:            s.Engine.Flow.Now,
 		Log:            s.log,
+		OnError:        func(error) { s.taskFailed("retention", "error") },
 		Erased:         func() { s.Metrics.Erased("retention") },
 		OnPass: func(r retention.Result) {
 			if !r.Skipped {
