@@ -91,13 +91,13 @@ func (d Days) String() string {
 	return strconv.Itoa(int(d)) + "d"
 }
 
-// daysKeys are the settings written in days.
-var daysKeys = []string{"retention", "auditRetention"}
+// daysSettings are the settings written in days.
+var daysSettings = []string{"retention", "auditRetention"}
 
 // daysProblems adds an error, named by its key, for each setting in days
 // of the document that does not read.
 func daysProblems(root map[string]any, errs *[]error) {
-	for _, k := range daysKeys {
+	for _, k := range daysSettings {
 		v, ok := root[k]
 		if !ok {
 			continue
