@@ -44,6 +44,7 @@ type Metrics struct {
 	parked       prometheus.Gauge
 	scanDuration prometheus.Gauge
 	scanTime     prometheus.Gauge
+	erasure      erasureMetrics
 
 	queueOnce sync.Once
 	calendar  atomic.Pointer[func() CalendarState]
@@ -68,6 +69,7 @@ var HTTPBuckets = []float64{.0005, .001, .002, .005, .01, .025, .05, .1, .25, .5
 // size on scrape (WatchQueue reports more).
 func New(queueJobs func() float64) *Metrics {
 	m := &Metrics{reg: prometheus.NewRegistry()}
+	m.erasure = newErasureMetrics(m.reg)
 	m.dispatches = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "onething_dispatches_total", Help: "Task dispatch attempts by department and outcome (received, accepted, approved, rejected, retry, deferred).",
 	}, []string{"dept", "outcome"})

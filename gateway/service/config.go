@@ -111,6 +111,7 @@ func LoadConfigBytes(data []byte, dir string, environ []string) (Loaded, error) 
 	resolveFileRefs(root, dir, nil, &l.FromFiles, &errs)
 	resolveKeyFiles(root, dir)
 	applyEnv(root, environ, &l, &errs)
+	daysProblems(root, &errs) // named by their key, which the decoder's error would not
 	if err := errors.Join(errs...); err != nil {
 		return l, err
 	}
@@ -536,6 +537,7 @@ func Check(cfg Config) (problems, warnings []string) {
 			bad("%s: must not be negative", name)
 		}
 	}
+	checkRetention(cfg, bad)
 	if cfg.CalendarFile != "" {
 		if _, err := os.Stat(cfg.CalendarFile); err != nil {
 			bad("calendarFile: %v", err)

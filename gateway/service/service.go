@@ -151,6 +151,17 @@ type Config struct {
 	// ScanEvery paces the scan behind the overdue-task, open-task and
 	// pending-push gauges (default 30s).
 	ScanEvery Duration `json:"scanEvery"`
+	// Retention is how long a final application keeps its personal part,
+	// in days ("180d"), counted from store.RetentionStart; the sweep then
+	// erases it and keeps the pseudonymous trace. Absent: DefaultRetention;
+	// "0" keeps everything forever.
+	Retention *Days `json:"retention,omitempty"`
+	// AuditRetention is how long audit entries are kept ("365d"; at least
+	// MinAuditRetention, the six months of the 网络安全法). Absent:
+	// DefaultAuditRetention; "0" keeps the log forever.
+	AuditRetention *Days `json:"auditRetention,omitempty"`
+	// RetentionSweepEvery paces the retention sweep (default 1h).
+	RetentionSweepEvery Duration `json:"retentionSweepEvery"`
 }
 
 // JWTConfig configures bearer JWTs (see gateway/auth.JWTConfig).
@@ -483,6 +494,7 @@ func (s *Service) Run(ctx context.Context, ln net.Listener) error {
 		s.Worker.Run(ctx)
 	})
 	s.runReconciler(workCtx, &wg)
+	s.runRetention(workCtx, &wg)
 	s.runScanner(workCtx, &wg)
 	s.runReseal(workCtx, &wg)
 	errc := make(chan error, 1)

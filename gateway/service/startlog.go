@@ -36,7 +36,8 @@ func (s *Service) StartAttrs() []any {
 		names = append(names, d)
 	}
 	sort.Strings(names)
-	return append(attrs, "departments", names, "endpoints", endpoints, "calendarYears", s.Calendar.Years())
+	return append(attrs, "departments", names, "endpoints", endpoints, "calendarYears", s.Calendar.Years(),
+		"retention", s.cfg.RetentionDays().String(), "auditRetention", s.cfg.AuditRetentionDays().String())
 }
 
 // storeAttrs names the store: its bolt file, or its Redis scheme, host

@@ -102,8 +102,8 @@ func (r *Redis) Reseal(ctx context.Context) (ResealStats, error) {
 
 // The audit log is one stream. Redis gives each entry its id, from its own
 // clock and never decreasing, so the log's order is the same for every
-// replica; the entry's time is its id's. Nothing in the backend trims or
-// deletes it (retention is the district's decision).
+// replica; the entry's time is its id's. Only the audit retention trims
+// it, every entry before a time (TrimAudit, audit_retention.go).
 
 // AppendAudit XADDs the entry; its id and time are the stream id's.
 func (r *Redis) AppendAudit(ctx context.Context, e contracts.AuditEntry) (contracts.AuditEntry, error) {

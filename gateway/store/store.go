@@ -152,7 +152,9 @@ type Store interface {
 
 	// AppendAudit adds an entry to the audit log and returns it with the
 	// id and time the store gave it (times never decrease). The log is
-	// append-only: the store has no way to change or remove an entry.
+	// append-only: the store has no way to change or remove an entry; the
+	// only removal is trimming, past the audit retention, every entry
+	// before a time (AuditTrimmer), never a single one.
 	AppendAudit(ctx context.Context, e contracts.AuditEntry) (contracts.AuditEntry, error)
 	// Audit returns the entries q selects, newest first, at most q's limit,
 	// and the cursor of the next (older) page, "" when there is none.
