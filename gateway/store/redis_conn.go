@@ -226,11 +226,16 @@ func (r *Redis) runWrite(ctx context.Context, s *redis.Script, keys []string, ar
 // writeReplicated sends commands that write (fill) and, with minReplicas,
 // WAIT behind them on the same connection.
 func (r *Redis) writeReplicated(ctx context.Context, fill func(p redis.Pipeliner)) error {
-	pipe := r.rdb.Pipeline()
+	return writeReplicatedOn(ctx, r.rdb, r.minReplicas, r.waitTimeout, fill)
+}
+
+// writeReplicatedOn is writeReplicated on any client (the key store's).
+func writeReplicatedOn(ctx context.Context, rdb *redis.Client, minReplicas int, waitTimeout time.Duration, fill func(p redis.Pipeliner)) error {
+	pipe := rdb.Pipeline()
 	fill(pipe)
 	var wait *redis.IntCmd
-	if r.minReplicas > 0 {
-		wait = pipe.(*redis.Pipeline).Wait(ctx, r.minReplicas, r.waitTimeout)
+	if minReplicas > 0 {
+		wait = pipe.(*redis.Pipeline).Wait(ctx, minReplicas, waitTimeout)
 	}
 	cmds, _ := pipe.Exec(ctx)
 	for _, c := range cmds {
@@ -244,17 +249,21 @@ func (r *Redis) writeReplicated(ctx context.Context, fill func(p redis.Pipeliner
 	if wait == nil {
 		return nil
 	}
-	return r.replicated(wait)
+	return replicatedN(wait, minReplicas, waitTimeout)
 }
 
 // replicated reads a WAIT's answer.
 func (r *Redis) replicated(wait *redis.IntCmd) error {
+	return replicatedN(wait, r.minReplicas, r.waitTimeout)
+}
+
+func replicatedN(wait *redis.IntCmd, minReplicas int, waitTimeout time.Duration) error {
 	n, err := wait.Result()
 	if err != nil {
 		return fmt.Errorf("%w: WAIT: %v", ErrNotReplicated, err)
 	}
-	if n < int64(r.minReplicas) {
-		return fmt.Errorf("%w: %d of %d replicas within %s", ErrNotReplicated, n, r.minReplicas, r.waitTimeout)
+	if n < int64(minReplicas) {
+		return fmt.Errorf("%w: %d of %d replicas within %s", ErrNotReplicated, n, minReplicas, waitTimeout)
 	}
 	return nil
 }
