@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"onething/gateway/store"
 	"onething/gateway/store/redistest"
@@ -76,7 +77,11 @@ func TestBoltKeyStoreUpgrade(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, open := range []func() error{
-		func() error { b, err := store.OpenBolt(path, store.WithKeys(keys), store.Strict()); closeIf(b, err); return err },
+		func() error {
+			b, err := store.OpenBolt(path, store.WithKeys(keys), store.Strict())
+			closeIf(b, err)
+			return err
+		},
 		func() error { _, err := store.InitBolt(path, store.WithKeys(keys)); return err },
 	} {
 		err := open()
@@ -160,5 +165,32 @@ func TestRedisKeyStore(t *testing.T) {
 	if s, err := store.OpenRedis(ctx, u, store.WithKeys(keys), store.WithKeyStore(ksURL), store.Strict()); !errors.Is(err, store.ErrKeyStoreMissing) {
 		closeIf(s, err)
 		t.Errorf("open with an empty key store: %v, want ErrKeyStoreMissing", err)
+	}
+}
+
+// With minReplicas, destroying a key waits for the replicas like every
+// other write: an erasure is not confirmed while a replica may still
+// hold the key.
+func TestRedisShredKeyWaitsForReplicas(t *testing.T) {
+	ctx := context.Background()
+	primary := redistest.Start(t)
+	replica := redistest.StartReplica(t, primary)
+	s, err := store.OpenRedis(ctx, primary.URL(), store.WithKeys(devKeys(t)), store.WithMinReplicas(1, 300*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Create(ctx, storetest.PersonalApp("A", storetest.ExampleIDNumber, "ref-A"), nil, nil); err != nil {
+		t.Fatalf("create with the replica up: %v", err)
+	}
+	if err := s.ShredKey(ctx, "A"); err != nil {
+		t.Fatalf("ShredKey with the replica up: %v", err)
+	}
+	replica.Kill()
+	if _, err := s.Create(ctx, storetest.PersonalApp("B", storetest.ExampleIDNumber, "ref-B"), nil, nil); !errors.Is(err, store.ErrNotReplicated) {
+		t.Errorf("create (its key's write) with the replica down: %v, want ErrNotReplicated", err)
+	}
+	if err := s.ShredKey(ctx, "B"); !errors.Is(err, store.ErrNotReplicated) {
+		t.Errorf("ShredKey with the replica down: %v, want ErrNotReplicated", err)
 	}
 }
