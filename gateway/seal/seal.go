@@ -70,6 +70,12 @@ type KeySpec struct {
 
 // Config is the keyring's configuration.
 type Config struct {
+	// KeyStore is where the store keeps the applications' own data keys,
+	// wrapped under these keys (the store reads it; the keyring does not):
+	// for the embedded store a file (default: the data file's path with
+	// ".keys"), for Redis a redis:// or redis+sentinel:// URL (default:
+	// the data Redis, under the store's prefix).
+	KeyStore string `json:"keyStore,omitempty"`
 	// CurrentKey is the id of the data key new blobs are sealed with.
 	CurrentKey string `json:"currentKey"`
 	// Keys are every data key that may have sealed stored data: the
@@ -260,10 +266,10 @@ func aad(hdr string, context []byte) []byte {
 
 // Seal encrypts plaintext with the current key, bound to context.
 func (k *Keyring) Seal(plaintext, context []byte) (string, error) {
-	return k.sealWith(k.current, plaintext, context)
+	return sealWith(k.current, plaintext, context)
 }
 
-func (k *Keyring) sealWith(dk *dataKey, plaintext, context []byte) (string, error) {
+func sealWith(dk *dataKey, plaintext, context []byte) (string, error) {
 	hdr := header(dk)
 	nonce := make([]byte, dk.aead.NonceSize(), dk.aead.NonceSize()+len(plaintext)+dk.aead.Overhead())
 	if _, err := rand.Read(nonce); err != nil {
@@ -294,6 +300,13 @@ func (k *Keyring) Open(blob string, context []byte) ([]byte, error) {
 	dk := k.keys[parts[1]]
 	if dk == nil {
 		return nil, fmt.Errorf("%w: sealed with key %q, which is not configured", ErrOpen, parts[1])
+	}
+	return openWith(dk, parts, context)
+}
+
+func openWith(dk *dataKey, parts []string, context []byte) ([]byte, error) {
+	if parts[1] != dk.id {
+		return nil, fmt.Errorf("%w: sealed with key %q, not %q", ErrOpen, parts[1], dk.id)
 	}
 	if parts[2] != dk.alg {
 		return nil, fmt.Errorf("%w: sealed with %s under key %q, which is configured as %s", ErrOpen, parts[2], dk.id, dk.alg)
@@ -368,7 +381,7 @@ func (k *Keyring) KeyCheck(id string) (string, error) {
 	if dk == nil {
 		return "", fmt.Errorf("data protection: no key %q", id)
 	}
-	return k.sealWith(dk, checkText, checkContext(id))
+	return sealWith(dk, checkText, checkContext(id))
 }
 
 // VerifyKeyCheck checks that data key id opens its check value.
@@ -427,4 +440,116 @@ func DevConfig() Config {
 		CurrentIndexKey: "devidx1",
 		IndexKeys:       []KeySpec{{ID: "devidx1", Algorithm: HMACSHA256, Key: NewKey(HMACSHA256)}},
 	}
+}
+
+// Application keys. Each application's personal part is sealed under a
+// data key of its own (an AppKey, a DEK), random, which the store keeps
+// wrapped (sealed) under the keyring's current key in a key store apart
+// from the data. Destroying the wrapped key leaves every copy of the
+// application's sealed part (backups, Redis's AOF, bbolt's free pages)
+// unopenable; rotating the keyring rewraps the keys and leaves the data
+// alone.
+
+// appKeyID names an application's own key in its blobs: it is never
+// looked up in the keyring.
+const appKeyID = "app"
+
+// AppKey is one application's own data key, of the algorithm of the
+// keyring's current key when it was made.
+type AppKey struct{ dk *dataKey }
+
+func appKey(alg string, raw []byte) (*AppKey, error) {
+	var block cipher.Block
+	var err error
+	switch {
+	case alg == AES256GCM && len(raw) == 32:
+		block, err = aes.NewCipher(raw)
+	case alg == SM4GCM && len(raw) == 16:
+		block, err = sm4.NewCipher(raw)
+	default:
+		return nil, fmt.Errorf("%w: an application key of %d bytes for %q", ErrOpen, len(raw), alg)
+	}
+	if err != nil {
+		return nil, err
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, err
+	}
+	clear(raw) // the AEAD keeps its own schedule
+	return &AppKey{dk: &dataKey{id: appKeyID, alg: alg, aead: aead}}, nil
+}
+
+// Seal encrypts plaintext with the application key, bound to context.
+func (a *AppKey) Seal(plaintext, context []byte) (string, error) {
+	return sealWith(a.dk, plaintext, context)
+}
+
+// Open decrypts a blob the application key sealed, checking context.
+func (a *AppKey) Open(blob string, context []byte) ([]byte, error) {
+	parts := strings.SplitN(blob, ".", 4)
+	if len(parts) != 4 || parts[0] != version {
+		return nil, fmt.Errorf("%w: not a sealed blob", ErrOpen)
+	}
+	return openWith(a.dk, parts, context)
+}
+
+func wrapContext(context []byte) []byte {
+	return append([]byte("onething/app-key\x00"), context...)
+}
+
+// wrap seals an application key's algorithm and material under the
+// current key, bound to context: what the key store keeps.
+func (k *Keyring) wrap(alg string, raw, context []byte) (string, error) {
+	plain := append(append([]byte(alg), 0), raw...)
+	defer clear(plain)
+	return k.Seal(plain, wrapContext(context))
+}
+
+// NewWrappedAppKey makes a random application key and returns it with
+// its wrapped form (sealed under the current key, bound to context).
+func (k *Keyring) NewWrappedAppKey(context []byte) (*AppKey, string, error) {
+	n := 32
+	if k.current.alg == SM4GCM {
+		n = 16
+	}
+	raw := make([]byte, n)
+	if _, err := rand.Read(raw); err != nil {
+		return nil, "", fmt.Errorf("new application key: %w", err)
+	}
+	wrapped, err := k.wrap(k.current.alg, raw, context)
+	if err != nil {
+		return nil, "", err
+	}
+	a, err := appKey(k.current.alg, raw)
+	return a, wrapped, err
+}
+
+// UnwrapAppKey opens a wrapped application key (with the keyring key it
+// names), checking context.
+func (k *Keyring) UnwrapAppKey(wrapped string, context []byte) (*AppKey, error) {
+	plain, err := k.Open(wrapped, wrapContext(context))
+	if err != nil {
+		return nil, err
+	}
+	alg, raw, ok := bytes.Cut(plain, []byte{0})
+	if !ok {
+		return nil, fmt.Errorf("%w: not a wrapped application key", ErrOpen)
+	}
+	return appKey(string(alg), raw)
+}
+
+// RewrapAppKey wraps a wrapped application key again under the current
+// key (a keyring rotation: the data it sealed stays as it is).
+func (k *Keyring) RewrapAppKey(wrapped string, context []byte) (string, error) {
+	plain, err := k.Open(wrapped, wrapContext(context))
+	if err != nil {
+		return "", err
+	}
+	defer clear(plain)
+	alg, raw, ok := bytes.Cut(plain, []byte{0})
+	if !ok {
+		return "", fmt.Errorf("%w: not a wrapped application key", ErrOpen)
+	}
+	return k.wrap(string(alg), raw, context)
 }

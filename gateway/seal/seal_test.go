@@ -178,3 +178,70 @@ func TestConfigFailsLoudly(t *testing.T) {
 		}
 	}
 }
+
+// An application key seals under its own key, of the current key's
+// algorithm; its wrapped form opens only with the keyring, under the same
+// context; a rewrap under a new current key opens to the same key, with
+// the old keyring key gone.
+func TestAppKeys(t *testing.T) {
+	for _, alg := range []string{seal.AES256GCM, seal.SM4GCM} {
+		t.Run(alg, func(t *testing.T) {
+			cfg := seal.DevConfig()
+			cfg.Keys[0].Algorithm, cfg.Keys[0].Key = alg, seal.NewKey(alg)
+			k := keyring(t, cfg)
+			ak, wrapped, err := k.NewWrappedAppKey([]byte("A"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if kid, _ := seal.BlobKey(wrapped); kid != "dev1" || !strings.Contains(wrapped, "."+alg+".") {
+				t.Errorf("wrapped under %q: %s", kid, wrapped)
+			}
+			blob, err := ak.Seal([]byte("张志明"), []byte("app:A"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(blob, "."+alg+".") {
+				t.Errorf("an application key of %s sealed %s", alg, blob)
+			}
+			if _, err := k.Open(blob, []byte("app:A")); err == nil {
+				t.Error("the keyring opened what an application key sealed")
+			}
+			if _, err := k.UnwrapAppKey(wrapped, []byte("B")); !errors.Is(err, seal.ErrOpen) {
+				t.Errorf("unwrapped under another context: %v", err)
+			}
+			if _, err := ak.Open(blob, []byte("app:B")); !errors.Is(err, seal.ErrOpen) {
+				t.Errorf("opened under another context: %v", err)
+			}
+			other, _, _ := k.NewWrappedAppKey([]byte("A"))
+			if _, err := other.Open(blob, []byte("app:A")); !errors.Is(err, seal.ErrOpen) {
+				t.Errorf("another application key opened the blob: %v", err)
+			}
+
+			// Rotation: a new current key rewraps; the old one may go.
+			cfg2 := cfg
+			cfg2.CurrentKey = "dev2"
+			cfg2.Keys = append([]seal.KeySpec{{ID: "dev2", Algorithm: seal.AES256GCM, Key: seal.NewKey(seal.AES256GCM)}}, cfg.Keys...)
+			k2 := keyring(t, cfg2)
+			again, err := k2.RewrapAppKey(wrapped, []byte("A"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if kid, _ := seal.BlobKey(again); kid != "dev2" {
+				t.Errorf("rewrapped under %q", kid)
+			}
+			cfg3 := cfg2
+			cfg3.Keys = cfg2.Keys[:1]
+			k3 := keyring(t, cfg3)
+			back, err := k3.UnwrapAppKey(again, []byte("A"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if plain, err := back.Open(blob, []byte("app:A")); err != nil || string(plain) != "张志明" {
+				t.Errorf("after the rewrap: %q, %v", plain, err)
+			}
+			if _, err := k3.UnwrapAppKey(wrapped, []byte("A")); !errors.Is(err, seal.ErrOpen) {
+				t.Errorf("the old wrapping opened without its key: %v", err)
+			}
+		})
+	}
+}

@@ -484,6 +484,7 @@ func Check(cfg Config) (problems, warnings []string) {
 		bad("store: must be bolt:///path, redis://host:port/db or redis+sentinel://SENTINELS/MASTER")
 	}
 	checkRedis(cfg, bad, warn)
+	checkKeyStore(cfg, bad, warn)
 	if len(cfg.PortalSecrets) == 0 {
 		bad("portalSecrets: at least one is required (submissions are verified with it)")
 	}

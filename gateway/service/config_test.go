@@ -252,3 +252,39 @@ func TestNoClockInTheConfiguration(t *testing.T) {
 		t.Error("the environment set a business clock")
 	}
 }
+
+// dataProtection.keyStore: a Redis store without a key store of its own
+// is warned about (an erasure does not shred the AOF's copies of a key);
+// a key store that does not fit the store is a problem.
+func TestCheckKeyStore(t *testing.T) {
+	good := goodSecrets(t)
+	good.Console, good.JWT, good.Tokens = nil, nil, nil
+	dp := *good.DataProtection
+	good.DataProtection = &dp
+	check := func(storeURL, keyStore string) ([]string, []string) {
+		cfg := good
+		d := dp
+		d.KeyStore = keyStore
+		cfg.Store, cfg.DataProtection = storeURL, &d
+		return Check(cfg)
+	}
+	shared := "AOF/RDB"
+	if p, w := check("redis://127.0.0.1:6379/0", ""); len(p) != 0 || !strings.Contains(strings.Join(w, "\n"), shared) || !strings.Contains(strings.Join(w, "\n"), "密钥库") {
+		t.Errorf("Redis, key store shared: %q, %q; want a warning in Chinese and English", p, w)
+	}
+	if p, w := check("redis://127.0.0.1:6379/0", "redis://127.0.0.1:6380/0"); len(p) != 0 || strings.Contains(strings.Join(w, "\n"), shared) {
+		t.Errorf("Redis, a key store of its own: %q, %q", p, w)
+	}
+	if p, w := check("", ""); len(p) != 0 || strings.Contains(strings.Join(w, "\n"), shared) {
+		t.Errorf("bbolt, the default key store file: %q, %q", p, w)
+	}
+	for _, tc := range [][2]string{
+		{"redis://127.0.0.1:6379/0", "/var/lib/onething/keys.db"},
+		{"", "redis://127.0.0.1:6380/0"},
+		{"bolt:///var/lib/onething/onething.db", "/var/lib/onething/onething.db"},
+	} {
+		if p, _ := check(tc[0], tc[1]); !strings.Contains(strings.Join(p, "\n"), "dataProtection.keyStore") {
+			t.Errorf("store %q, key store %q: %q, want a problem", tc[0], tc[1], p)
+		}
+	}
+}

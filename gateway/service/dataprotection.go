@@ -21,8 +21,10 @@ func Keyring(cfg Config) (*seal.Keyring, error) {
 }
 
 // runReseal seals again, in the background, what the store holds plain
-// (written before keys were configured) or under an older key, so that a
-// rotated-out key can leave the configuration once the log says so.
+// (written before keys were configured) or directly under the keyring
+// (before the applications' own keys), and rewraps the applications'
+// keys wrapped under an older key, so that a rotated-out key can leave
+// the configuration once the log says so.
 func (s *Service) runReseal(ctx context.Context, wg *sync.WaitGroup) {
 	s.goTask(ctx, wg, "reseal", false, func(ctx context.Context) {
 		st, err := s.Store.Reseal(ctx)
@@ -30,9 +32,9 @@ func (s *Service) runReseal(ctx context.Context, wg *sync.WaitGroup) {
 		case err != nil && ctx.Err() == nil:
 			s.log.Error("reseal of stored applications failed; it runs again at the next start", "err", err)
 			s.taskFailed("reseal", "error")
-		case st.Resealed > 0 || st.Unreadable > 0:
+		case st.Resealed > 0 || st.Unreadable > 0 || st.Keys.Rewrapped > 0 || st.Keys.Unreadable > 0:
 			s.log.Info("stored applications sealed again with the current keys", "resealed", st.Resealed, "scanned", st.Scanned,
-				"unreadable", st.Unreadable)
+				"unreadable", st.Unreadable, "keysRewrapped", st.Keys.Rewrapped, "keys", st.Keys.Keys, "keysUnreadable", st.Keys.Unreadable)
 		}
 	})
 }

@@ -84,11 +84,17 @@ func CheckSecrets(cfg Config) []string {
 	var problems []string
 	bad := func(f string, a ...any) { problems = append(problems, fmt.Sprintf(f, a...)) }
 
-	if s := cfg.Store; strings.HasPrefix(s, "redis://") || strings.HasPrefix(s, "rediss://") {
-		// A URL that does not parse is CheckStoreURL's problem, not a secret's.
-		if u, err := url.Parse(s); err == nil && u.User != nil {
-			if pw, ok := u.User.Password(); ok {
-				checkValue(secretUse{path: "store (password)", principal: "store", kind: kindOpaque, value: pw}, bad)
+	urls := []struct{ path, url string }{{"store", cfg.Store}}
+	if dp := cfg.DataProtection; dp != nil {
+		urls = append(urls, struct{ path, url string }{"dataProtection.keyStore", dp.KeyStore})
+	}
+	for _, su := range urls {
+		if s := su.url; strings.HasPrefix(s, "redis://") || strings.HasPrefix(s, "rediss://") {
+			// A URL that does not parse is CheckStoreURL's problem, not a secret's.
+			if u, err := url.Parse(s); err == nil && u.User != nil {
+				if pw, ok := u.User.Password(); ok {
+					checkValue(secretUse{path: su.path + " (password)", principal: su.path, kind: kindOpaque, value: pw}, bad)
+				}
 			}
 		}
 	}

@@ -40,7 +40,7 @@ func OpenStore(cfg Config, log *slog.Logger) (store.Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts := []store.Option{store.WithKeys(keys), store.Strict()}
+	opts := append(KeyStoreOptions(cfg), store.WithKeys(keys), store.Strict())
 	if t.Backend == "bolt" {
 		return store.OpenBolt(t.Path, opts...)
 	}
@@ -102,15 +102,16 @@ func InitStore(ctx context.Context, cfg Config, log *slog.Logger) (store.InitRes
 	if err != nil {
 		return store.InitResult{}, err
 	}
+	opts := append(KeyStoreOptions(cfg), store.WithKeys(keys))
 	if t.Backend == "bolt" {
-		return store.InitBolt(t.Path, store.WithKeys(keys))
+		return store.InitBolt(t.Path, opts...)
 	}
 	ro, err := RedisStoreOptions(cfg)
 	if err != nil {
 		return store.InitResult{}, err
 	}
 	quietRedisLog(log)
-	return store.InitRedis(ctx, t.URL, append(ro, store.WithKeys(keys))...)
+	return store.InitRedis(ctx, t.URL, append(ro, opts...)...)
 }
 
 // CheckStore runs the offline consistency check of the store the
@@ -127,15 +128,16 @@ func CheckStore(ctx context.Context, cfg Config, co store.CheckOptions, log *slo
 	if err != nil {
 		return nil, err
 	}
+	opts := append(KeyStoreOptions(cfg), store.WithKeys(keys))
 	if t.Backend == "bolt" {
-		return store.CheckBolt(ctx, t.Path, co, store.WithKeys(keys))
+		return store.CheckBolt(ctx, t.Path, co, opts...)
 	}
 	ro, err := RedisStoreOptions(cfg)
 	if err != nil {
 		return nil, err
 	}
 	quietRedisLog(log)
-	return store.CheckRedis(ctx, t.URL, co, append(ro, store.WithKeys(keys))...)
+	return store.CheckRedis(ctx, t.URL, co, append(ro, opts...)...)
 }
 
 var redisLogOnce sync.Once
@@ -248,5 +250,44 @@ func checkRedis(cfg Config, bad, warn func(string, ...any)) {
 	}
 	if _, err := RedisStoreOptions(cfg); err != nil {
 		bad("%s", strings.TrimPrefix(err.Error(), "configuration: "))
+	}
+}
+
+// KeyStoreOptions name the key store of the applications' own data keys
+// (dataProtection.keyStore): for the embedded store a file (bolt:///path
+// or a path; default the data file's path with ".keys"), for Redis a
+// redis:// or redis+sentinel:// URL (default the data Redis). See
+// store.WithKeyStore.
+func KeyStoreOptions(cfg Config) []store.Option {
+	dp := cfg.DataProtection
+	if dp == nil || dp.KeyStore == "" {
+		return nil
+	}
+	return []store.Option{store.WithKeyStore(strings.TrimPrefix(dp.KeyStore, "bolt://"))}
+}
+
+// checkKeyStore checks dataProtection.keyStore against the store (config
+// check, serve).
+func checkKeyStore(cfg Config, bad, warn func(string, ...any)) {
+	t, err := StoreTarget(cfg)
+	if err != nil || cfg.DataProtection == nil {
+		return
+	}
+	ks := cfg.DataProtection.KeyStore
+	redisURL := strings.HasPrefix(ks, "redis://") || strings.HasPrefix(ks, "rediss://") || store.IsSentinelURL(ks)
+	switch {
+	case t.Backend == "bolt" && redisURL:
+		bad("dataProtection.keyStore: 嵌入式存储的密钥库是一个文件，不是 Redis / the embedded store's key store is a file, not Redis")
+	case t.Backend == "bolt" && ks != "" && strings.TrimPrefix(ks, "bolt://") == t.Path:
+		bad("dataProtection.keyStore: 密钥库不能是数据文件本身 / the key store cannot be the data file itself")
+	case t.Backend == "redis" && ks == "":
+		warn("dataProtection.keyStore: 未设置，申请的数据密钥与数据存于同一个 Redis：删除（擦除）申请时，该 Redis 的 AOF/RDB 文件及其备份中仍留有被销毁密钥的副本，直到 AOF 重写、备份过期；请为密钥库另设一个 Redis / " +
+			"not set: the applications' data keys live in the data Redis, so an erasure does not shred the copies of a destroyed key in its AOF/RDB files and their backups (until the AOF is rewritten and the backups expire); name a Redis of its own")
+	case t.Backend == "redis" && !redisURL:
+		bad("dataProtection.keyStore: Redis 存储的密钥库须是 redis:// 或 redis+sentinel:// URL / the Redis store's key store must be a redis:// or redis+sentinel:// URL")
+	case t.Backend == "redis":
+		if err := store.CheckRedisURL(ks); err != nil {
+			bad("dataProtection.keyStore: %s", strings.TrimPrefix(err.Error(), "store URL: "))
+		}
 	}
 }

@@ -51,6 +51,7 @@ var (
 // it; that lets Open hand back leases a crashed process held.
 type Bolt struct {
 	db       *bolt.DB
+	keyStore *boltKeyStore // with keys: the applications' own keys (bolt_keys.go)
 	codec    codec
 	identity Identity
 	notes    unreadableNotes
@@ -69,8 +70,18 @@ var ourBuckets = [][]byte{bucketApps, bucketKeys, bucketJobs, bucketDue, bucketD
 // has data of is missing or wrong; without, it refuses a file that holds
 // sealed data.
 func OpenBolt(path string, opts ...Option) (*Bolt, error) {
-	b, _, err := openBolt(path, buildOptions(opts))
+	b, _, err := openBolt(path, boltOptions(path, opts))
 	return b, err
+}
+
+// boltOptions are the options with the key store file's default (the data
+// file's path with KeyStoreSuffix).
+func boltOptions(path string, opts []Option) options {
+	o := buildOptions(opts)
+	if o.keyStore == "" {
+		o.keyStore = path + KeyStoreSuffix
+	}
+	return o
 }
 
 // InitBolt makes the bbolt file at path a store (`onething store init`):
@@ -83,7 +94,7 @@ func OpenBolt(path string, opts ...Option) (*Bolt, error) {
 // before every start. It refuses an empty or damaged file, another
 // program's bbolt file and a store of another format.
 func InitBolt(path string, opts ...Option) (InitResult, error) {
-	o := buildOptions(opts)
+	o := boltOptions(path, opts)
 	o.mode = modeInit
 	if _, err := os.Lstat(path); errors.Is(err, fs.ErrNotExist) {
 		res, err := createBolt(path, o)
@@ -300,6 +311,21 @@ func openBolt(path string, o options) (*Bolt, InitResult, error) {
 	if err := readSafely(func() error { return checkKeys(context.Background(), b, o.keys, !unchanged) }); err != nil {
 		return fail(fmt.Errorf("open store %s: %w", path, err))
 	}
+	if o.keys != nil {
+		ks, err := b.attachKeyStore(path, o.keyStore)
+		if err != nil {
+			return fail(err)
+		}
+		b.keyStore, b.codec.dek = ks, newAppKeys(o.keys, ks)
+		fail = func(err error) (*Bolt, InitResult, error) {
+			ks.close()
+			db.Close()
+			if errors.As(err, &d) {
+				return nil, res, damaged(path, d)
+			}
+			return nil, res, err
+		}
+	}
 	if indexOpen {
 		if err := readSafely(b.indexOpenApps); err != nil {
 			return fail(fmt.Errorf("open store %s: index open applications: %w", path, err))
@@ -392,7 +418,13 @@ func releaseLeases(tx *bolt.Tx) error {
 	return nil
 }
 
-func (b *Bolt) Close() error { return b.db.Close() }
+func (b *Bolt) Close() error {
+	err := b.db.Close()
+	if b.keyStore != nil {
+		err = errors.Join(err, b.keyStore.close())
+	}
+	return err
+}
 
 func (b *Bolt) Ping(context.Context) error {
 	return b.db.View(func(tx *bolt.Tx) error {
@@ -515,7 +547,8 @@ func sortedUnique(ids []string) []string {
 }
 
 // Reseal seals again, in batches of one transaction each, the records
-// that are plain or sealed/indexed with an older key.
+// that are plain, sealed under the keyring (version 2) or indexed with an
+// older key, then rewraps the applications' own keys (codec.finishReseal).
 func (b *Bolt) Reseal(ctx context.Context) (ResealStats, error) {
 	var st ResealStats
 	if b.codec.keys == nil {
@@ -568,10 +601,7 @@ func (b *Bolt) Reseal(ctx context.Context) (ResealStats, error) {
 		st.Unreadable += len(bad)
 		stale = stale[n:]
 	}
-	if st.Unreadable > 0 {
-		return st, nil // keep every key check while records are left behind
-	}
-	return st, forgetOldKeys(ctx, b, b.codec.keys)
+	return b.codec.finishReseal(ctx, b, st)
 }
 
 func (b *Bolt) Lookup(_ context.Context, key string) (string, error) {

@@ -114,7 +114,7 @@ func (r InitResult) String() string {
 // damage found (a truncated file, pages bbolt's check refuses) is a
 // problem in the report.
 func CheckBolt(ctx context.Context, path string, co CheckOptions, opts ...Option) (*CheckReport, error) {
-	o := buildOptions(opts)
+	o := boltOptions(path, opts)
 	rep := &CheckReport{Backend: "bolt", Store: path, Counts: map[string]int{}}
 	if _, err := readBoltHeader(path); err != nil {
 		var d *damage
@@ -163,7 +163,22 @@ func CheckBolt(ctx context.Context, path string, co CheckOptions, opts ...Option
 			rep.problem("the file's pages are damaged: restore it from a backup")
 			return nil
 		}
-		checkBoltContents(ctx, tx, rep, codec{keys: o.keys}, co)
+		c := codec{keys: o.keys}
+		if o.keys != nil {
+			ks, ksID, err := openBoltKeyStore(o.keyStore, false, true)
+			if err != nil {
+				if tx.Bucket(bucketMeta).Get([]byte(metaKeyStore)) != nil {
+					rep.problem("the key store of the applications' own data keys does not open: %v", err)
+				}
+			} else {
+				defer ks.close()
+				if want := string(tx.Bucket(bucketMeta).Get([]byte(metaKeyStore))); want != "" && ksID != want {
+					rep.problem("the key store %s is not this store's (its id differs)", o.keyStore)
+				}
+				c.dek = newAppKeys(o.keys, ks)
+			}
+		}
+		checkBoltContents(ctx, tx, rep, c, co)
 		return nil
 	})
 	if err != nil {
@@ -300,7 +315,7 @@ func checkBoltContents(ctx context.Context, tx *bolt.Tx, rep *CheckReport, c cod
 			if _, _, err := c.decodeRecord(string(k), v); err != nil {
 				found++
 				if len(rep.Unreadable) < MaxUnreadableListed {
-					rep.Unreadable = append(rep.Unreadable, contracts.UnreadableRecord{ApplicationID: err.ID, Reason: err.Reason})
+					rep.Unreadable = append(rep.Unreadable, unreadableOf(string(k), err))
 				}
 			}
 			return nil
@@ -350,6 +365,15 @@ func CheckRedis(ctx context.Context, rawURL string, co CheckOptions, opts ...Opt
 	o := buildOptions(opts)
 	r := &Redis{rdb: t.client(o), prefix: cmp.Or(t.opts.Prefix, "onething"), codec: codec{keys: o.keys}, at: t.where}
 	defer r.rdb.Close()
+	if o.keys != nil {
+		// Read only: the check writes nothing, not even the key store's id.
+		ks, err := r.openRedisKeyStore(ctx, o)
+		if err != nil {
+			return nil, fmt.Errorf("check store %s: %w", r.where(), err)
+		}
+		defer ks.close()
+		r.codec.dek = newAppKeys(o.keys, ks)
+	}
 	rep := &CheckReport{Backend: "redis", Store: r.where(), Counts: map[string]int{}}
 	if err := r.rdb.Ping(ctx).Err(); err != nil {
 		return nil, fmt.Errorf("check store %s: redis: %w", rep.Store, err)
@@ -405,10 +429,10 @@ func CheckRedis(ctx context.Context, rawURL string, co CheckOptions, opts ...Opt
 		if err != nil {
 			return err
 		}
-		if _, _, ue := r.codec.decodeRecord(id, []byte(doc)); ue != nil {
+		if _, _, err := r.codec.decodeRecord(id, []byte(doc)); err != nil {
 			found++
 			if len(rep.Unreadable) < MaxUnreadableListed {
-				rep.Unreadable = append(rep.Unreadable, contracts.UnreadableRecord{ApplicationID: ue.ID, Reason: ue.Reason})
+				rep.Unreadable = append(rep.Unreadable, unreadableOf(id, err))
 			}
 		}
 		return nil
@@ -424,4 +448,13 @@ func CheckRedis(ctx context.Context, rawURL string, co CheckOptions, opts ...Opt
 		}
 	}
 	return rep, nil
+}
+
+// unreadableOf is how the check lists a record that did not decode.
+func unreadableOf(id string, err error) contracts.UnreadableRecord {
+	var ue *UnreadableError
+	if errors.As(err, &ue) {
+		return contracts.UnreadableRecord{ApplicationID: ue.ID, Reason: ue.Reason}
+	}
+	return contracts.UnreadableRecord{ApplicationID: id, Reason: "it could not be read: " + err.Error()}
 }

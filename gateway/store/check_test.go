@@ -72,7 +72,7 @@ func TestBoltCheck(t *testing.T) {
 		return tx.Bucket([]byte("due")).Delete(k)
 	})
 	db.Close()
-	rep, err = store.CheckBolt(ctx, broken, store.CheckOptions{}, store.WithKeys(keys))
+	rep, err = store.CheckBolt(ctx, broken, store.CheckOptions{}, store.WithKeys(keys), store.WithKeyStore(path+store.KeyStoreSuffix))
 	if err != nil || rep.OK() || !strings.Contains(strings.Join(rep.Problems, "\n"), "not in the due index") {
 		t.Errorf("a job out of the due index: %v, %v", rep, err)
 	}
@@ -85,7 +85,7 @@ func TestBoltCheck(t *testing.T) {
 		return tx.Bucket([]byte("lists")).Put([]byte("time\x00all\x000000001700000000000|GONE"), nil)
 	})
 	db.Close()
-	rep, err = store.CheckBolt(ctx, stray, store.CheckOptions{}, store.WithKeys(keys))
+	rep, err = store.CheckBolt(ctx, stray, store.CheckOptions{}, store.WithKeys(keys), store.WithKeyStore(path+store.KeyStoreSuffix))
 	if err != nil || rep.OK() || !strings.Contains(strings.Join(rep.Problems, "\n"), "a list names application GONE") {
 		t.Errorf("a list entry of no application: %v, %v", rep, err)
 	}
@@ -200,7 +200,7 @@ func TestRedisCheck(t *testing.T) {
 	}
 	rdb := srv.Client()
 	doc, _ := rdb.HGet(ctx, s.AppKey("A0003"), "doc").Bytes()
-	rdb.HSet(ctx, s.AppKey("A0003"), "doc", strings.Replace(string(doc), `"sealed":"ot1.k1.`, `"sealed":"ot1.k9.`, 1))
+	rdb.HSet(ctx, s.AppKey("A0003"), "doc", strings.Replace(string(doc), `"sealed":"ot1.app.`, `"sealed":"ot1.k9.`, 1))
 	rep, err = store.CheckRedis(ctx, url, store.CheckOptions{Records: true}, store.WithKeys(keys))
 	if err != nil || rep.OK() || len(rep.Unreadable) != 1 || rep.Unreadable[0].ApplicationID != "A0003" {
 		t.Errorf("a record that does not open: %v, %v", rep, err)

@@ -42,6 +42,9 @@ type Option func(*options)
 type options struct {
 	keys *seal.Keyring
 	mode openMode
+	// keyStore is where the applications' own keys are kept (appkeys.go):
+	// a file (bbolt) or a Redis URL; "" the default.
+	keyStore string
 	// Redis only (redis_conn.go).
 	redisPassword, sentinelPassword string
 	minReplicas                     int
@@ -87,13 +90,23 @@ func buildOptions(opts []Option) options {
 // codec turns applications into what a backend stores, and back.
 type codec struct {
 	keys *seal.Keyring
+	// dek holds the applications' own data keys (appkeys.go); with keys,
+	// nil only where nothing is written (a check without its key store).
+	dek *appKeys
 	// cache holds recently decoded and encoded records (nil: none).
 	cache *recordCache
 }
 
 // envelopeVersion marks a sealed record; a plain one (no "v") is an
-// Application as JSON.
-const envelopeVersion = 2
+// Application as JSON. Version 3: the personal part is sealed under the
+// application's own data key (appkeys.go); an erased record has none.
+// Version 2 (sealed directly under the keyring) still opens; Reseal
+// moves it to 3.
+const (
+	envelopeVersion   = 3
+	envelopeKeyring   = 2
+	errNoKeyStoreText = "no key store: the applications' own data keys cannot be read"
+)
 
 // envelope is a sealed application as stored: the workflow's part in the
 // clear, the personal part sealed, the ID number's blind index.
@@ -187,11 +200,25 @@ func (c codec) encodeRecord(app *contracts.Application) ([]byte, string, error) 
 			cp.Timeline[i] = e
 		}
 	}
+	if app.Erased != nil && erasedPersonal(p) {
+		// The personal part was erased (ErasePersonal): nothing to seal,
+		// no key needed. The household division is the trace's.
+		cp.Applicant = contracts.Applicant{HouseholdDivision: app.Applicant.HouseholdDivision}
+		data, err := marshalJSON(envelope{V: envelopeVersion, App: &cp})
+		return data, "", err
+	}
+	if c.dek == nil {
+		return nil, "", errors.New(errNoKeyStoreText)
+	}
+	ak, err := c.dek.getOrMake(context.Background(), app.ID)
+	if err != nil {
+		return nil, "", err
+	}
 	plain, err := marshalJSON(p)
 	if err != nil {
 		return nil, "", err
 	}
-	blob, err := c.keys.Seal(plain, appContext(app.ID))
+	blob, err := ak.Seal(plain, appContext(app.ID))
 	if err != nil {
 		return nil, "", err
 	}
@@ -201,6 +228,22 @@ func (c codec) encodeRecord(app *contracts.Application) ([]byte, string, error) 
 	}
 	data, err := marshalJSON(env)
 	return data, env.Index, err
+}
+
+var emptyPersonal, _ = marshalJSON(personal{})
+
+// erasedPersonal reports whether p holds nothing but the household
+// division (which the trace keeps): what ErasePersonal leaves.
+func erasedPersonal(p personal) bool {
+	p.Applicant.HouseholdDivision = ""
+	for _, n := range p.Notes {
+		if n != nil {
+			return false
+		}
+	}
+	p.Notes = nil
+	data, err := marshalJSON(p)
+	return err == nil && bytes.Equal(data, emptyPersonal)
 }
 
 // sealedPrefix starts every sealed record (encode writes the envelope's
@@ -238,8 +281,10 @@ func (c codec) decodeUncached(id string, data []byte) (*contracts.Application, s
 	return app, idx, nil
 }
 
-func (c codec) decodeRecord(id string, data []byte) (*contracts.Application, string, *UnreadableError) {
-	bad := func(reason string, err error) (*contracts.Application, string, *UnreadableError) {
+// decodeRecord's error is an *UnreadableError, or (the key store did
+// not answer) another.
+func (c codec) decodeRecord(id string, data []byte) (*contracts.Application, string, error) {
+	bad := func(reason string, err error) (*contracts.Application, string, error) {
 		return nil, "", &UnreadableError{ID: id, Reason: reason, err: err}
 	}
 	if !isEnvelope(data) {
@@ -261,14 +306,37 @@ func (c codec) decodeRecord(id string, data []byte) (*contracts.Application, str
 	if err := unmarshalJSON(data, &env); err != nil || env.App == nil {
 		return bad(ReasonMalformed, nil)
 	}
-	if env.V != envelopeVersion {
+	if env.V != envelopeVersion && env.V != envelopeKeyring {
 		return bad(fmt.Sprintf("unknown record version %d", env.V), nil)
 	}
 	app := env.App
 	if app.ID != id {
 		return bad(ReasonOtherRecord, nil)
 	}
-	plain, err := c.keys.Open(env.Sealed, appContext(id))
+	var plain []byte
+	var err error
+	switch {
+	case env.V == envelopeKeyring:
+		plain, err = c.keys.Open(env.Sealed, appContext(id))
+	case env.Sealed == "" && app.Erased != nil:
+		return app, "", nil // erased: no personal part
+	case env.Sealed == "":
+		return bad(ReasonMalformed, nil)
+	case c.dek == nil:
+		return nil, "", errors.New(errNoKeyStoreText)
+	default:
+		var ak *seal.AppKey
+		ak, err = c.dek.get(context.Background(), id)
+		if errors.Is(err, ErrKeyDestroyed) {
+			return bad(ReasonKeyDestroyed, err)
+		}
+		if err != nil && !errors.Is(err, seal.ErrOpen) {
+			return nil, "", fmt.Errorf("read application %s: %w", id, err)
+		}
+		if err == nil {
+			plain, err = ak.Open(env.Sealed, appContext(id))
+		}
+	}
 	if err != nil {
 		// The keyring's messages name key ids and algorithms only.
 		return bad(err.Error(), err)
@@ -310,11 +378,20 @@ func (c codec) stale(data []byte) bool {
 		return true
 	}
 	var pr struct {
+		V      int    `json:"v"`
 		Sealed string `json:"sealed"`
 		Index  string `json:"idx"`
 	}
 	if unmarshalJSON(data, &pr) != nil {
 		return false // Get reports it; resealing cannot help
+	}
+	if pr.V == envelopeVersion {
+		// Under the application's own key, which a rewrap keeps under the
+		// current keyring key: only an old index calls for a rewrite.
+		return pr.Index != "" && seal.IndexKeyOf(pr.Index) != c.keys.CurrentIndexKey()
+	}
+	if pr.V == envelopeKeyring {
+		return true // moves to its own key
 	}
 	kid, err := seal.BlobKey(pr.Sealed)
 	if err != nil {
@@ -461,7 +538,35 @@ type ResealStats struct {
 	// Unreadable: stale records that did not open, left as they are and
 	// listed for operators (UnreadableRecords).
 	Unreadable int
+	// Keys says what the rewrap of the applications' own keys did (a key
+	// wrapped under an older keyring key is wrapped again under the
+	// current one; the data stays as it is).
+	Keys RewrapStats
 }
+
+// finishReseal ends a reseal whose records are done: it rewraps the
+// applications' own keys under the current keyring key and then, when
+// neither a record nor a key is left under an older one, forgets the
+// older keys' checks (they may leave the configuration).
+func (c codec) finishReseal(ctx context.Context, m metaStore, st ResealStats) (ResealStats, error) {
+	if c.dek != nil {
+		ks, err := c.dek.rewrap(ctx)
+		st.Keys = ks
+		if err != nil {
+			return st, fmt.Errorf("rewrap the applications' keys: %w", err)
+		}
+	}
+	if st.Unreadable > 0 || st.Keys.Unreadable > 0 {
+		return st, nil // keep every key check while anything is left behind
+	}
+	return st, forgetOldKeys(ctx, m, c.keys)
+}
+
+// WithKeyStore names the key store of the applications' own data keys
+// (appkeys.go): for the embedded store a file (default: the data file's
+// path with KeyStoreSuffix), for Redis a redis:// or redis+sentinel://
+// URL (default: the data Redis, under the store's prefix).
+func WithKeyStore(where string) Option { return func(o *options) { o.keyStore = where } }
 
 // Audit log.
 

@@ -32,7 +32,7 @@ func BenchmarkCodec(b *testing.B) {
 		name string
 		keys *seal.Keyring
 	}{{"plain", nil}, {"sealed", keys}} {
-		cd := codec{keys: k.keys}
+		cd := codec{keys: k.keys, dek: newAppKeys(keys, memKeyStore{})}
 		data, _, _ := cd.encode(app)
 		b.Run(k.name+"/encode", func(b *testing.B) {
 			for b.Loop() {

@@ -1,9 +1,13 @@
 package store
 
 import (
+	"context"
 	"testing"
 
 	bolt "go.etcd.io/bbolt"
+
+	"onething/contracts"
+	"onething/gateway/seal"
 )
 
 // RawRecord and PutRawRecord read and write an application's stored bytes
@@ -34,5 +38,37 @@ func RawDraft(b *Bolt, owner string) []byte {
 		}
 		return nil
 	})
+	return out
+}
+
+// V2Record is what a gateway from before the applications' own keys
+// stored for app: envelope version 2, sealed directly under the keyring.
+func V2Record(t *testing.T, keys *seal.Keyring, app *contracts.Application) []byte {
+	t.Helper()
+	c := codec{keys: keys, dek: newAppKeys(keys, memKeyStore{})}
+	data, _, err := c.encodeRecord(app)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var env envelope
+	if err := unmarshalJSON(data, &env); err != nil {
+		t.Fatal(err)
+	}
+	ak, err := c.dek.get(context.Background(), app.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := ak.Open(env.Sealed, appContext(app.ID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.V = envelopeKeyring
+	if env.Sealed, err = keys.Seal(plain, appContext(app.ID)); err != nil {
+		t.Fatal(err)
+	}
+	out, err := marshalJSON(env)
+	if err != nil {
+		t.Fatal(err)
+	}
 	return out
 }

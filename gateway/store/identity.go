@@ -91,6 +91,9 @@ var (
 	ErrOtherFormat = errors.New("store of another format version")
 	// ErrDamaged: the file is damaged (meta pages invalid, truncated).
 	ErrDamaged = errors.New("store damaged")
+	// ErrKeyStoreMissing: the key store that holds the applications' own
+	// data keys (appkeys.go) is missing, empty or another store's.
+	ErrKeyStoreMissing = errors.New("key store missing")
 )
 
 // InitCommand is the command that makes a store; every refusal to open
@@ -102,7 +105,7 @@ const CheckCommand = "onething store check --config FILE"
 
 // OpenError is a refusal to open a store: Chinese first, English beside.
 type OpenError struct {
-	Kind  error  // ErrNotInitialised, ErrForeign, ErrOtherFormat or ErrDamaged
+	Kind  error  // ErrNotInitialised, ErrForeign, ErrOtherFormat, ErrDamaged or ErrKeyStoreMissing
 	Where string // the file, or the Redis database and prefix
 	ZH    string // what is wrong and what to do, in Chinese
 	EN    string // the same in English

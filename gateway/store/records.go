@@ -65,3 +65,10 @@ func (rc *recordCache) put(id string, data []byte, app *contracts.Application, i
 	}
 	rc.lru.Add(id, cachedRecord{data: data, app: app.Clone(), idx: idx})
 }
+
+// drop forgets what the cache holds of id (its data key was destroyed).
+func (rc *recordCache) drop(id string) {
+	if rc != nil {
+		rc.lru.Remove(id)
+	}
+}

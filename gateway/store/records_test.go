@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"context"
 	"reflect"
 	"testing"
 	"time"
@@ -17,8 +18,46 @@ func cachedCodec(t *testing.T) codec {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return codec{keys: keys, cache: newRecordCache(4)}
+	return codec{keys: keys, cache: newRecordCache(4), dek: newAppKeys(keys, memKeyStore{})}
 }
+
+// memKeyStore is a key store in memory (tests of the codec alone).
+type memKeyStore map[string]string
+
+func (m memKeyStore) get(_ context.Context, id string) (string, error) {
+	if v, ok := m[id]; ok {
+		return v, nil
+	}
+	return "", ErrNotFound
+}
+
+func (m memKeyStore) add(_ context.Context, id, w string) (string, error) {
+	if v, ok := m[id]; ok {
+		return v, nil
+	}
+	m[id] = w
+	return w, nil
+}
+
+func (m memKeyStore) swap(_ context.Context, id, old, w string) error {
+	if m[id] == old {
+		m[id] = w
+	}
+	return nil
+}
+
+func (m memKeyStore) remove(_ context.Context, id string) error { delete(m, id); return nil }
+
+func (m memKeyStore) each(_ context.Context, fn func(id, w string) error) error {
+	for id, w := range m {
+		if err := fn(id, w); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (m memKeyStore) close() error { return nil }
 
 // richApp has every field set, and times as the workflow makes them
 // (time.Now: a monotonic reading, the local zone).

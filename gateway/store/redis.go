@@ -45,6 +45,9 @@ import (
 //	P:list:LIST:SCOPE          zset: the console's lists (lists.go), members "sort|id" at score 0
 //	P:audit                    stream: the audit log (append-only; entry ids are its times)
 //	P:meta                     hash: the key checks (codec.go)
+//	P:dek:{app:ID}             string: the application's own data key, wrapped (redis_keys.go;
+//	                           in the key store's Redis when it has one of its own)
+//	P:dekmeta                  hash: the key store's id (idem)
 //
 // With keys (WithKeys) doc is the sealed envelope of codec.go: the
 // personal fields never reach Redis in the clear.
@@ -58,6 +61,7 @@ type Redis struct {
 	dedupeTTL  time.Duration
 	maxRetries int
 	codec      codec
+	keyStore   *redisKeyStore // with keys: the applications' own keys (redis_keys.go)
 	identity   Identity
 	notes      unreadableNotes
 	// writers queues this process's updates of one application (by a
@@ -188,8 +192,16 @@ func newRedis(ctx context.Context, rdb *redis.Client, opts RedisOptions, o optio
 		rdb.Close()
 		return nil, res, fmt.Errorf("open store: %w", err)
 	}
+	if o.keys != nil {
+		ks, err := r.attachKeyStore(ctx, o)
+		if err != nil {
+			rdb.Close()
+			return nil, res, fmt.Errorf("open store %s: %w", r.where(), err)
+		}
+		r.keyStore, r.codec.dek = ks, newAppKeys(o.keys, ks)
+	}
 	if err := r.prepareLists(ctx, res.Created, o.mode); err != nil {
-		rdb.Close()
+		r.Close()
 		return nil, res, fmt.Errorf("open store %s: %w", r.where(), err)
 	}
 	return r, res, nil
@@ -239,7 +251,13 @@ func (r *Redis) AppKey(id string) string { return r.appKey(id) }
 func (r *Redis) OnceKey(appID, key string) string { return r.onceKey(appID, key) }
 func (r *Redis) DedupeKey(key string) string      { return r.dedupeKey(key) }
 
-func (r *Redis) Close() error { return r.rdb.Close() }
+func (r *Redis) Close() error {
+	err := r.rdb.Close()
+	if r.keyStore != nil {
+		err = errors.Join(err, r.keyStore.close())
+	}
+	return err
+}
 
 // Ping checks that Redis answers and still holds this store: the
 // identity read at open is still there (a Redis that lost its data, or

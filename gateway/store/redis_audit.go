@@ -61,8 +61,9 @@ func escapeGlob(s string) string {
 }
 
 // Reseal rewrites, each by an Update (optimistic, safe beside running
-// replicas), the applications that are plain or sealed/indexed with an
-// older key.
+// replicas), the applications that are plain, sealed under the keyring
+// (version 2) or indexed with an older key, then rewraps the
+// applications' own keys (codec.finishReseal).
 func (r *Redis) Reseal(ctx context.Context) (ResealStats, error) {
 	var st ResealStats
 	if r.codec.keys == nil {
@@ -94,10 +95,7 @@ func (r *Redis) Reseal(ctx context.Context) (ResealStats, error) {
 	if err != nil {
 		return st, err
 	}
-	if st.Unreadable > 0 {
-		return st, nil // keep every key check while records are left behind
-	}
-	return st, forgetOldKeys(ctx, r, r.codec.keys)
+	return r.codec.finishReseal(ctx, r, st)
 }
 
 // The audit log is one stream. Redis gives each entry its id, from its own

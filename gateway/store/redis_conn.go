@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -227,12 +228,18 @@ func (r *Redis) runWrite(ctx context.Context, s *redis.Script, keys []string, ar
 // writeReplicated sends commands that write (fill) and, with minReplicas,
 // WAIT behind them on the same connection.
 func (r *Redis) writeReplicated(ctx context.Context, fill func(p redis.Pipeliner)) error {
-	pipe := r.rdb.Pipeline()
+	return writeReplicatedOn(ctx, r.rdb, r.prefix, r.minReplicas, r.waitTimeout, &r.unreplicated, fill)
+}
+
+// writeReplicatedOn is writeReplicated on any client (the key store's):
+// its barrier key under prefix, its refusals counted in unreplicated.
+func writeReplicatedOn(ctx context.Context, rdb *redis.Client, prefix string, minReplicas int, waitTimeout time.Duration, unreplicated *atomic.Int64, fill func(p redis.Pipeliner)) error {
+	pipe := rdb.Pipeline()
 	fill(pipe)
 	var wait *redis.IntCmd
-	if r.minReplicas > 0 {
-		r.barrier(ctx, pipe)
-		wait = pipe.(*redis.Pipeline).Wait(ctx, r.minReplicas, r.waitTimeout)
+	if minReplicas > 0 {
+		barrierOn(ctx, pipe, prefix)
+		wait = pipe.(*redis.Pipeline).Wait(ctx, minReplicas, waitTimeout)
 	}
 	cmds, _ := pipe.Exec(ctx)
 	for _, c := range cmds {
@@ -246,19 +253,23 @@ func (r *Redis) writeReplicated(ctx context.Context, fill func(p redis.Pipeliner
 	if wait == nil {
 		return nil
 	}
-	return r.replicated(wait)
+	return replicatedN(wait, minReplicas, waitTimeout, unreplicated)
 }
 
 // replicated reads a WAIT's answer.
 func (r *Redis) replicated(wait *redis.IntCmd) error {
+	return replicatedN(wait, r.minReplicas, r.waitTimeout, &r.unreplicated)
+}
+
+func replicatedN(wait *redis.IntCmd, minReplicas int, waitTimeout time.Duration, unreplicated *atomic.Int64) error {
 	n, err := wait.Result()
 	if err != nil {
-		r.unreplicated.Add(1)
+		unreplicated.Add(1)
 		return fmt.Errorf("%w: WAIT: %v", ErrNotReplicated, err)
 	}
-	if n < int64(r.minReplicas) {
-		r.unreplicated.Add(1)
-		return fmt.Errorf("%w: %d of %d replicas within %s", ErrNotReplicated, n, r.minReplicas, r.waitTimeout)
+	if n < int64(minReplicas) {
+		unreplicated.Add(1)
+		return fmt.Errorf("%w: %d of %d replicas within %s", ErrNotReplicated, n, minReplicas, waitTimeout)
 	}
 	return nil
 }
@@ -269,8 +280,10 @@ func (r *Redis) replicated(wait *redis.IntCmd) error {
 // recorded, on another connection, perhaps never replicated) would leave
 // that at an older offset. The barrier's offset is the primary's newest,
 // so the WAIT behind it confirms everything written before.
-func (r *Redis) barrier(ctx context.Context, pipe redis.Pipeliner) {
-	pipe.Set(ctx, r.prefix+":sync", "1", time.Minute)
+func (r *Redis) barrier(ctx context.Context, pipe redis.Pipeliner) { barrierOn(ctx, pipe, r.prefix) }
+
+func barrierOn(ctx context.Context, pipe redis.Pipeliner, prefix string) {
+	pipe.Set(ctx, prefix+":sync", "1", time.Minute)
 }
 
 func isBarrier(c redis.Cmder) bool {
@@ -291,4 +304,10 @@ func (r *Redis) confirmed(ctx context.Context) error {
 // UnreplicatedWrites counts the writes refused for want of replicas
 // (ErrNotReplicated) since the store was opened: the metric
 // onething_store_writes_unreplicated_total.
-func (r *Redis) UnreplicatedWrites() int64 { return r.unreplicated.Load() }
+func (r *Redis) UnreplicatedWrites() int64 {
+	n := r.unreplicated.Load()
+	if r.keyStore != nil { // its own count, the same Redis or not
+		n += r.keyStore.unreplicated.Load()
+	}
+	return n
+}

@@ -144,10 +144,14 @@ type Store interface {
 	// Without keys (WithKeys) nothing is indexed and nothing is found.
 	FindByIDNumber(ctx context.Context, idNumber string) ([]string, error)
 	// Reseal writes again, with the current keys, every application that
-	// is plain (written before keys were configured) or sealed or indexed
-	// with an older key; when none is left under an older key, the store
-	// forgets that key's check, so the key may leave the configuration.
-	// Safe while the gateway runs (each rewrite is an Update).
+	// is plain (written before keys were configured), sealed directly
+	// under the keyring (envelope version 2, before the applications' own
+	// keys) or indexed with an older key, then rewraps under the current
+	// key every application key wrapped under an older one (appkeys.go;
+	// the data stays as it is); when neither a record nor a key is left
+	// under an older key, the store forgets that key's check, so the key
+	// may leave the configuration. Safe while the gateway runs (each
+	// rewrite is an Update, each rewrap a compare-and-set).
 	Reseal(ctx context.Context) (ResealStats, error)
 
 	// AppendAudit adds an entry to the audit log and returns it with the

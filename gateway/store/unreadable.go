@@ -29,6 +29,10 @@ const (
 	ReasonMalformed   = "the stored record is not a well-formed application record"
 	ReasonOtherRecord = "the stored record is not this application's"
 	ReasonNoKeys      = "the record is sealed and no data keys are configured"
+	// ReasonKeyDestroyed: the application's own data key is not in the
+	// key store: an erasure destroyed it (a copy of the record from
+	// before the erasure), or the key store is not the data's.
+	ReasonKeyDestroyed = "the application's data key is not in the key store (destroyed by an erasure?)"
 )
 
 // UnreadableError is a stored record that does not open.

@@ -70,8 +70,8 @@ func unreadable(t *testing.T, s store.Store, r raw) {
 	if err != nil || n != 1 || len(list) != 1 || list[0].ApplicationID != "B" || list[0].FirstSeen.IsZero() || list[0].LastSeen.Before(list[0].FirstSeen) {
 		t.Fatalf("UnreadableRecords = %+v, %d, %v", list, n, err)
 	}
-	if !strings.Contains(list[0].Reason, "k1") {
-		t.Errorf("the reason does not name the key: %q", list[0].Reason)
+	if !strings.Contains(list[0].Reason, "does not open") {
+		t.Errorf("the reason does not say the sealed part does not open: %q", list[0].Reason)
 	}
 	if cnt, err := l.UnreadableCount(ctx); cnt != 1 || err != nil {
 		t.Errorf("UnreadableCount = %d, %v", cnt, err)

@@ -122,13 +122,48 @@ func (s *Server) linked() bool {
 	return err == nil && strings.Contains(info, "master_link_status:up")
 }
 
+// StartCopy starts a redis-server on a copy of src's data directory as
+// it is now (its AOF and any RDB file, as a backup of them would hold):
+// what a copy of the files opens to. src keeps running.
+func StartCopy(t testing.TB, src *Server) *Server {
+	t.Helper()
+	dir := t.TempDir()
+	err := filepath.WalkDir(src.Dir, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src.Dir, path)
+		to := filepath.Join(dir, rel)
+		switch {
+		case d.IsDir():
+			return os.MkdirAll(to, 0o700)
+		case rel == "redis.log":
+			return nil
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(to, data, 0o600)
+	})
+	if err != nil {
+		t.Fatalf("copy %s: %v", src.Dir, err)
+	}
+	return startIn(t, dir)
+}
+
 func startWith(t testing.TB, extra ...string) *Server {
+	t.Helper()
+	return startIn(t, t.TempDir(), extra...)
+}
+
+func startIn(t testing.TB, dir string, extra ...string) *Server {
 	t.Helper()
 	bin := Binary()
 	if bin == "" {
 		unavailable(t, "no redis-server binary on PATH")
 	}
-	s := &Server{t: t, bin: bin, conf: Conf(), Dir: t.TempDir(), extra: extra}
+	s := &Server{t: t, bin: bin, conf: Conf(), Dir: dir, extra: extra}
 	var err error
 	for try := 0; try < 5; try++ {
 		s.Port, err = freePort()

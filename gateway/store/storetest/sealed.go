@@ -243,11 +243,13 @@ func testRotation(t *testing.T, open func(*seal.Keyring) (store.Store, error)) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.Scanned != 2 || st.Resealed != 1 {
-		t.Errorf("reseal %+v: want 2 scanned, 1 (A, the only one under key 1) resealed", st)
+	// The data is sealed under the applications' own keys: the rotation
+	// rewraps A's key (the only one under key 1) and reseals no record.
+	if st.Scanned != 2 || st.Resealed != 0 || st.Keys.Keys != 2 || st.Keys.Rewrapped != 1 {
+		t.Errorf("reseal %+v: want 2 scanned, none resealed, 2 keys of which 1 (A's, the only one under key 1) rewrapped", st)
 	}
-	if st, _ := s.Reseal(ctx); st.Resealed != 0 {
-		t.Errorf("a second reseal rewrote %d", st.Resealed)
+	if st, _ := s.Reseal(ctx); st.Resealed != 0 || st.Keys.Rewrapped != 0 {
+		t.Errorf("a second reseal rewrote %d records, %d keys", st.Resealed, st.Keys.Rewrapped)
 	}
 	s.Close()
 
