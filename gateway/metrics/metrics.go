@@ -36,6 +36,7 @@ type Metrics struct {
 	taskEvents   *prometheus.CounterVec
 	pastDue      *prometheus.CounterVec
 	handedBack   prometheus.Counter
+	erasures     *prometheus.CounterVec
 
 	openApps     prometheus.Gauge
 	openTasks    *prometheus.GaugeVec
@@ -106,6 +107,9 @@ func New(queueJobs func() float64) *Metrics {
 	m.handedBack = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "onething_jobs_handed_back_total", Help: "Jobs cut short by a shutdown and handed back to the queue at once.",
 	})
+	m.erasures = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "onething_erasures_total", Help: "Applications whose personal part was erased, by kind: request (an admin, on the person's request), retention (the sweep).",
+	}, []string{"kind"})
 
 	m.openApps = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "onething_open_applications", Help: "Applications with work left (a task not final or a version not pushed), at the last scan.",
@@ -152,7 +156,7 @@ func New(queueJobs func() float64) *Metrics {
 			func(s CalendarState) float64 { return b2f(s.ThisYearMissing) }),
 	)
 	m.reg.MustRegister(m.dispatches, m.deadLetters, m.pushes, m.breakerState, m.calendarGaps,
-		m.httpRequests, m.httpDuration, m.httpInFlight, m.retries, m.taskEvents, m.pastDue, m.handedBack,
+		m.httpRequests, m.httpDuration, m.httpInFlight, m.retries, m.taskEvents, m.pastDue, m.handedBack, m.erasures,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		buildInfo())
 	if queueJobs != nil {
@@ -168,8 +172,15 @@ func New(queueJobs func() float64) *Metrics {
 		m.deadLetters.WithLabelValues(string(d))
 	}
 	m.breakerState.WithLabelValues("portal")
+	for _, k := range []string{c.ErasureRequest, c.ErasureRetention} {
+		m.erasures.WithLabelValues(k)
+	}
 	return m
 }
+
+// Erased counts an erasure of an application's personal part, by kind
+// (contracts.ErasureRequest, ErasureRetention).
+func (m *Metrics) Erased(kind string) { m.erasures.WithLabelValues(kind).Inc() }
 
 // stampedVersion and stampedRevision are the build's stamp (SetBuild).
 var stampedVersion, stampedRevision string
