@@ -33,6 +33,8 @@ func (a *Application) Clone() *Application {
 		}
 	}
 	c.WithdrawnAt = clonePtr(a.WithdrawnAt)
+	c.PushedAt = clonePtr(a.PushedAt)
+	c.Erased = clonePtr(a.Erased)
 	c.Intake = clonePtr(a.Intake)
 	c.Status.Counts = maps.Clone(a.Status.Counts)
 	c.Status.Overdue = slices.Clone(a.Status.Overdue)
@@ -87,7 +89,7 @@ func (t *Task) Clone() *Task {
 // clonePtr copies what p points to; only for types without pointers,
 // slices or maps of their own (a time.Time's location is shared, as every
 // copy of a time.Time shares it).
-func clonePtr[T Message | Guardian | Certificate | CertificateRequest | TwoSubsidiesRequest | PensionRequest | MedicalRequest | Intake | time.Time](p *T) *T {
+func clonePtr[T Message | Guardian | Certificate | CertificateRequest | TwoSubsidiesRequest | PensionRequest | MedicalRequest | Intake | Erasure | time.Time](p *T) *T {
 	if p == nil {
 		return nil
 	}
