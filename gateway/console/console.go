@@ -179,6 +179,7 @@ func New(cfg Config) (*Console, error) {
 	k.mux.HandleFunc("POST /console/cases/{id}/reveal", k.signedIn(k.reveal))
 	k.mux.HandleFunc("POST /console/cases/{id}/supplement", k.signedIn(k.supplement))
 	k.mux.HandleFunc("POST /console/cases/{id}/withdraw", k.signedIn(k.withdraw))
+	k.mux.HandleFunc("POST /console/cases/{id}/erase", k.admin(k.erase))
 	k.mux.HandleFunc("GET /console/intake", k.signedIn(k.intakePage))
 	k.mux.HandleFunc("POST /console/intake", k.signedIn(k.intake))
 	k.mux.HandleFunc("POST /console/intake/draft/delete", k.signedIn(k.discardDraft))
