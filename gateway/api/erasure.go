@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -152,16 +151,10 @@ func (s *server) subjectAccess(g *gin.Context) {
 	if !ok {
 		return
 	}
-	apps, err := s.cfg.Engine.FindByIDNumber(g.Request.Context(), idn)
+	out, err := s.cfg.Engine.SubjectAccess(g.Request.Context(), idn, entry.ID)
 	if err != nil {
 		s.storeFailed(g, err)
 		return
-	}
-	out := c.SubjectAccessExport{GeneratedAt: civil.In(time.Now()), IDNumberMasked: masked, Applications: []c.ApplicationRecord{}, AuditID: entry.ID}
-	for _, app := range apps {
-		if app.Erased == nil {
-			out.Applications = append(out.Applications, s.cfg.Engine.Record(app, entry.ID))
-		}
 	}
 	s.cfg.Log.Info("subject access export", "applications", len(out.Applications), "caller", entry.Subject, "audit", entry.ID, "requestId", g.GetString(ridKey))
 	g.Header("Content-Disposition", `attachment; filename="subject-access-`+entry.ID+`.json"`)

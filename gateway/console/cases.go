@@ -248,7 +248,11 @@ func caseRow(p page, app *c.Application) row {
 	if d == "" {
 		d, provisional = app.Status.DueDate, app.Status.Provisional
 	}
-	return row{ID: app.ID, PortalRef: app.PortalRef, Name: c.MaskName(app.Applicant.Name), IDNumber: c.MaskID(app.Applicant.IDNumber),
+	name, idn := c.MaskName(app.Applicant.Name), c.MaskID(app.Applicant.IDNumber)
+	if app.Erased != nil {
+		name, idn = p.M(c.ErasedName), "" // the trace: nobody to name
+	}
+	return row{ID: app.ID, PortalRef: app.PortalRef, Name: name, IDNumber: idn,
 		Town: townName(app.Applicant.HouseholdDivision), State: string(app.Status.State), StateName: stateName(p, app.Status.State), Due: d, Provisional: provisional,
 		Items: strings.Join(items, "；"), Overdue: len(app.Status.Overdue) > 0, Received: civil.Display(app.ReceivedAt)}
 }

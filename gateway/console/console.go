@@ -186,6 +186,8 @@ func New(cfg Config) (*Console, error) {
 	k.mux.HandleFunc("GET /console/ops/dead-letters", k.admin(k.deadLetters))
 	k.mux.HandleFunc("POST /console/ops/dead-letters/{task}/replay", k.admin(k.replay))
 	k.mux.HandleFunc("GET /console/ops/health", k.admin(k.health))
+	k.mux.HandleFunc("GET /console/ops/subject-access", k.admin(k.subjectAccessPage))
+	k.mux.HandleFunc("POST /console/ops/subject-access", k.admin(k.subjectAccess))
 	k.mux.HandleFunc("GET /console/ops/sla", k.signedIn(k.sla))
 	return k, nil
 }

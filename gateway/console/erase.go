@@ -1,13 +1,17 @@
 package console
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
+	"time"
 
 	"onething/civil"
 	c "onething/contracts"
 	"onething/gateway/engine"
+	"onething/gateway/store"
 )
 
 // Erasure on request in the console, for admins: the case page's form
@@ -117,4 +121,48 @@ func (k *Console) erase(w http.ResponseWriter, r *http.Request, req *request) {
 	data.Kept = []string{p.T("申请编号和平台办件号", "the ids and the portal reference"), p.T("户籍所在乡镇", "the household town"),
 		p.T("事项、状态、日期和部门办件号", "items, states, dates and department case numbers"), p.T("办理过程（不含说明）", "the timeline (without notes)")}
 	k.render(w, http.StatusOK, "erase-done", data)
+}
+
+// subjectAccessPage is GET /console/ops/subject-access (admins): the form
+// of a subject-access export (an ID number and a reason, posted).
+func (k *Console) subjectAccessPage(w http.ResponseWriter, r *http.Request, req *request) {
+	k.render(w, http.StatusOK, "subject-access", k.base(r, req, "本人查阅导出"))
+}
+
+// subjectAccess is POST /console/ops/subject-access (admins): one
+// person's applications as a JSON attachment, the API's export
+// (engine.SubjectAccess), audited first with the number masked.
+func (k *Console) subjectAccess(w http.ResponseWriter, r *http.Request, req *request) {
+	raw := strings.TrimSpace(r.PostFormValue("idNumber"))
+	idn := store.NormalizeIDNumber(raw)
+	if _, err := c.ParseIDNumber(idn, k.cfg.Engine.Flow.Today()); raw == "" || err != nil {
+		k.failPage(w, r, req, http.StatusUnprocessableEntity, "公民身份号码不正确（18 位，校验位须正确）", "not a valid citizen ID number (18 characters, correct check character)")
+		return
+	}
+	reason, problem := checkReason(r.PostFormValue("reason"), true)
+	if problem != nil {
+		k.failPage(w, r, req, http.StatusUnprocessableEntity, problem[0], problem[1])
+		return
+	}
+	if !k.audit(w, r, req, c.AuditEntry{Action: c.AuditSubjectAccess, Query: "idNumber=" + c.MaskID(idn), Reason: reason}) {
+		return
+	}
+	// The console's audit hook does not return the entry's id: the
+	// export names none (the audit log finds it by the request id).
+	out, err := k.cfg.Engine.SubjectAccess(r.Context(), idn, "")
+	if err != nil {
+		k.cfg.Log.Error("console subject access", "err", err)
+		k.failPage(w, r, req, http.StatusServiceUnavailable, "暂时无法导出，请稍后重试", "cannot export now; retry later")
+		return
+	}
+	body, err := json.MarshalIndent(out, "", "  ")
+	if err != nil {
+		k.failPage(w, r, req, http.StatusInternalServerError, "导出失败", "the export failed")
+		return
+	}
+	k.cfg.Log.Info("subject access export (console)", "applications", len(out.Applications), "caller", req.p.Subject)
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="subject-access-`+time.Now().In(civil.Zone).Format("20060102-150405")+`.json"`)
+	w.WriteHeader(http.StatusOK)
+	w.Write(body)
 }

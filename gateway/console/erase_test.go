@@ -2,6 +2,7 @@ package console
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
@@ -126,5 +127,69 @@ func TestEraseFromTheConsole(t *testing.T) {
 	}
 	if status, _, _ := ops.post(path, form(ops, url.Values{"force": {"1"}, "confirm": {"1"}})); status != http.StatusConflict {
 		t.Errorf("a second erasure: %d, want 409", status)
+	}
+}
+
+// The console's subject-access export: operators only, CSRF, audited
+// first with the number masked (nothing exported when the audit log is
+// down), a JSON attachment with the person's full records.
+func TestSubjectAccessFromTheConsole(t *testing.T) {
+	r := newRig(t)
+	clerk := r.signIn("luojiang", "pw-luojiang")
+	ops := r.signIn("ops", "pw-ops")
+	idn := withCheck("123")
+	id := clerk.takeIn(idn)
+	const path = "/console/ops/subject-access"
+	if status, _ := clerk.get(path); status != http.StatusForbidden {
+		t.Errorf("a clerk's export page: %d", status)
+	}
+	status, page := ops.get(path)
+	if status != http.StatusOK || !strings.Contains(page, `action="`+path+`"`) {
+		t.Fatalf("the export page: %d", status)
+	}
+	if found := codesShown(t, page); len(found) > 0 {
+		t.Errorf("the export page shows codes: %v", found)
+	}
+	form := func(b *browser) url.Values {
+		return url.Values{"csrf": {b.csrf}, "idNumber": {idn}, "reason": {"本人申请查阅复制"}}
+	}
+	if status, body, _ := clerk.post(path, form(clerk)); status != http.StatusForbidden || strings.Contains(body, idn) {
+		t.Errorf("a clerk's export: %d", status)
+	}
+	if status, body, _ := ops.post(path, url.Values{"idNumber": {idn}, "reason": {"x"}}); status != http.StatusForbidden || strings.Contains(body, idn) {
+		t.Errorf("an export without the CSRF token: %d", status)
+	}
+	r.mu.Lock()
+	r.auditDown = true
+	r.mu.Unlock()
+	status, body, _ := ops.post(path, form(ops))
+	r.mu.Lock()
+	r.auditDown = false
+	n := len(r.entries)
+	r.mu.Unlock()
+	if status != http.StatusServiceUnavailable || strings.Contains(body, idn) {
+		t.Errorf("export with the audit log down: %d", status)
+	}
+
+	resp, err := ops.http.PostForm(r.srv.URL+path, form(ops))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var x c.SubjectAccessExport
+	if err := json.NewDecoder(resp.Body).Decode(&x); err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Disposition"), "attachment;") ||
+		len(x.Applications) != 1 || x.Applications[0].ApplicationID != id || x.Applications[0].Applicant.IDNumber != idn {
+		t.Errorf("export: %d %q %+v", resp.StatusCode, resp.Header.Get("Content-Disposition"), x)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.entries) != n+1 {
+		t.Fatalf("audit entries: %d, want %d", len(r.entries), n+1)
+	}
+	if e := r.entries[n]; e.Action != c.AuditSubjectAccess || e.Query != "idNumber="+c.MaskID(idn) || strings.Contains(e.Query+e.Reason, idn) {
+		t.Errorf("audit entry %+v", e)
 	}
 }

@@ -3,6 +3,9 @@ package engine
 import (
 	"context"
 	"fmt"
+	"time"
+
+	"onething/civil"
 
 	c "onething/contracts"
 	"onething/gateway/store"
@@ -132,4 +135,23 @@ func (e *Engine) applyCase(app *c.Application, taskID string, resp *c.CaseRespon
 		return workflow.Change{Outcome: workflow.Stale}, nil
 	}
 	return workflow.Change{Outcome: workflow.Applied, Notify: []*c.Task{t}}, nil
+}
+
+// SubjectAccess is one person's applications as the gateway holds them,
+// for a subject-access request (PIPL art. 45): each the full record
+// (Record), under the audit entry the caller wrote first. Erased
+// applications are not linked to the number any more and are not found;
+// one erased meanwhile is left out.
+func (e *Engine) SubjectAccess(ctx context.Context, idNumber, auditID string) (c.SubjectAccessExport, error) {
+	out := c.SubjectAccessExport{GeneratedAt: civil.In(time.Now()), IDNumberMasked: c.MaskID(idNumber), Applications: []c.ApplicationRecord{}, AuditID: auditID}
+	apps, err := e.FindByIDNumber(ctx, idNumber)
+	if err != nil {
+		return out, err
+	}
+	for _, app := range apps {
+		if app.Erased == nil {
+			out.Applications = append(out.Applications, e.Record(app, auditID))
+		}
+	}
+	return out, nil
 }
