@@ -149,3 +149,53 @@ func TestAnErasedApplicationIsNeverDispatched(t *testing.T) {
 		t.Errorf("an erased application was dispatched %d times", dept.calls)
 	}
 }
+
+// Items no department holds yet (planned, waiting) do not need force:
+// they are withdrawn with the erasure, no department is told, and the
+// erasure is not recorded as forced. A final case is erased as it is.
+func TestErasureWithNothingAtADepartment(t *testing.T) {
+	st, err := store.OpenBolt(filepath.Join(t.TempDir(), "n.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	eng := &engine.Engine{Store: st, Flow: workflow.New(calendar.Default())}
+	ctx := context.Background()
+	app, _, err := eng.Submit(ctx, "d1", medicalOnly())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// As if it waited on another item: no department has it.
+	if err := st.Update(ctx, app.ID, "", func(a *c.Application) ([]store.Job, error) {
+		a.Tasks[0].State = c.TaskWaiting
+		return nil, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := eng.Erase(ctx, app.ID, "本人申请删除", "admin#1", false)
+	if err != nil {
+		t.Fatalf("erasure with nothing at a department: %v", err)
+	}
+	if res.Erasure.Forced || len(res.Cancelled) != 1 || len(res.Notified) != 0 || res.App.Tasks[0].State != c.TaskCancelled {
+		t.Errorf("result %+v cancelled %v notified %v", res.Erasure, res.Cancelled, res.Notified)
+	}
+
+	// A final case: nothing to cancel, the version unchanged (no push).
+	sub := medicalOnly()
+	sub.PortalRef = "R2"
+	done, _, err := eng.Submit(ctx, "d2", sub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eng.Withdraw(ctx, done.ID, "w1", ""); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := st.Get(ctx, done.ID)
+	res, err = eng.Erase(ctx, done.ID, "本人申请删除", "admin#1", false)
+	if err != nil || len(res.Cancelled) != 0 || res.Erasure.Forced {
+		t.Fatalf("erasure of a final case: %v %+v", err, res)
+	}
+	if after, _ := st.Get(ctx, done.ID); after.Version != before.Version || after.Erased == nil {
+		t.Errorf("version %d → %d, erased %v", before.Version, after.Version, after.Erased)
+	}
+}
