@@ -11,5 +11,6 @@ func TestAuditActionsMatchGo(t *testing.T) {
 	enumIs(t, mustSpec(t, "gateway"), "AuditAction", []string{
 		contracts.AuditRecordRead, contracts.AuditSearch, contracts.AuditDeadLetters, contracts.AuditDeadLetter,
 		contracts.AuditReplay, contracts.AuditBreakers, contracts.AuditQueryAction, contracts.AuditUnreadable,
+		contracts.AuditErase, contracts.AuditSubjectAccess,
 	})
 }

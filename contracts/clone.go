@@ -33,6 +33,8 @@ func (a *Application) Clone() *Application {
 		}
 	}
 	c.WithdrawnAt = clonePtr(a.WithdrawnAt)
+	c.PushedAt = clonePtr(a.PushedAt)
+	c.Erased = clonePtr(a.Erased)
 	c.Intake = clonePtr(a.Intake)
 	c.PushedAt = clonePtr(a.PushedAt)
 	c.Erased = clonePtr(a.Erased)

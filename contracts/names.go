@@ -76,6 +76,17 @@ var EntryKindNames = map[string]Message{
 	"department_notified": {ZH: "已通知部门", EN: "department notified"},
 	"stale_report":        {ZH: "部门迟到的回报（未采用）", EN: "late department report (not applied)"},
 	"event_ignored":       {ZH: "部门回报（未采用）", EN: "department report (ignored)"},
+	"erased":              {ZH: "已删除个人信息", EN: "personal data erased"},
+}
+
+// ErasedName is what an erased application shows in place of its
+// applicant: its personal part was erased, the trace is kept.
+var ErasedName = Message{ZH: "已删除个人信息", EN: "personal data erased"}
+
+// ErasureKindNames are why an application's personal part was erased.
+var ErasureKindNames = map[string]Message{
+	ErasureRequest:   {ZH: "依本人申请删除", EN: "erased at the person's request"},
+	ErasureRetention: {ZH: "保存期限届满删除", EN: "erased at the end of its retention period"},
 }
 
 // EventTypeNames are what a department reports about a task.
@@ -184,6 +195,10 @@ func AppStateName(s AppState) Message { return named(AppStateNames, s) }
 
 // ChannelName is how an application came in, for people.
 func ChannelName(ch Channel) Message { return named(ChannelNames, ch) }
+
+// ErasureKindName is why an application's personal part was erased, for
+// people.
+func ErasureKindName(kind string) Message { return named(ErasureKindNames, kind) }
 
 // EntryKindName is a timeline entry's kind for people.
 func EntryKindName(kind string) Message { return named(EntryKindNames, kind) }
@@ -305,7 +320,7 @@ func DisplayKeys() []string {
 	for k := range ChannelNames {
 		add(string(k))
 	}
-	for _, t := range []map[string]Message{SourceNames, EntryKindNames, MilestoneNames, BreakerStateNames, JobKindNames, RemoteErrorNames} {
+	for _, t := range []map[string]Message{SourceNames, EntryKindNames, MilestoneNames, BreakerStateNames, JobKindNames, RemoteErrorNames, ErasureKindNames} {
 		for k := range t {
 			add(k)
 		}

@@ -362,8 +362,8 @@ func TestAdminOperations(t *testing.T) {
 			}
 		}
 	}
-	if n != 7 {
-		t.Errorf("gateway: %d admin operations, want 7 (breakers, dead letters, one dead letter, two replays, audit log, unreadable records)", n)
+	if n != 9 {
+		t.Errorf("gateway: %d admin operations, want 9 (breakers, dead letters, one dead letter, two replays, audit log, unreadable records, erasure, subject access)", n)
 	}
 }
 
@@ -505,6 +505,11 @@ var goTypes = map[string]func() any{
 	"AuditPage":         func() any { return new(contracts.AuditPage) },
 
 	"UnreadableRecordList": func() any { return new(contracts.UnreadableRecordList) },
+
+	"EraseRequest":         func() any { return new(contracts.EraseRequest) },
+	"ErasureResult":        func() any { return new(contracts.ErasureResult) },
+	"SubjectAccessRequest": func() any { return new(contracts.SubjectAccessRequest) },
+	"SubjectAccessExport":  func() any { return new(contracts.SubjectAccessExport) },
 }
 
 // schemaOnly are the goTypes of examples of the mocks' admin API: contracts

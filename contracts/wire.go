@@ -59,6 +59,20 @@ type ApplicationView struct {
 	Items      []TaskBrief     `json:"items"`
 	Timeline   []Entry         `json:"timeline"`
 	Version    int64           `json:"version"`
+	// Erased is set once the personal part was erased: what the view
+	// shows is the pseudonymous trace (the applicant's name and number
+	// are empty).
+	Erased *ErasureMark `json:"erased,omitempty"`
+}
+
+// ErasureMark says, in a view, that an application's personal part was
+// erased: when (China time) and why.
+type ErasureMark struct {
+	At       time.Time `json:"at"`
+	Kind     string    `json:"kind"` // request | retention
+	KindName Message   `json:"kindName"`
+	// Name is 已删除个人信息 / personal data erased.
+	Name Message `json:"name"`
 }
 
 // OpenSupplements are the items waiting for a supplement the applicant has
@@ -457,8 +471,69 @@ type ApplicationRecord struct {
 	AuditID       string    `json:"auditId"`
 }
 
+// EraseRequest is the body of POST /v1/admin/applications/{id}/erase.
+type EraseRequest struct {
+	// Reason is why (the person's request, its reference): required, at
+	// most AuditReasonMaxRunes characters, no personal data; it goes to
+	// the audit log and stays with the trace.
+	Reason string `json:"reason"`
+	// Force erases even while items are open at a department: they are
+	// cancelled, and the departments holding a case told.
+	Force bool `json:"force"`
+}
+
+// ErasureResult is the reply of an erasure on request: what was erased
+// and what is kept.
+type ErasureResult struct {
+	ApplicationID string    `json:"applicationId"`
+	ErasedAt      time.Time `json:"erasedAt"` // China time (+08:00)
+	Kind          string    `json:"kind"`
+	Forced        bool      `json:"forced"`
+	// AlreadyErased: it was erased before (this request changed nothing;
+	// erasedAt, kind and forced are the first erasure's).
+	AlreadyErased bool `json:"alreadyErased"`
+	// Removed are the categories of personal data removed (ErasedCategories).
+	Removed []string `json:"removed"`
+	// Kept is the pseudonymous trace kept (KeptTrace).
+	Kept []string `json:"kept"`
+	// Cancelled are the items the erasure ended; Notified those whose
+	// department is told to stop.
+	Cancelled []string `json:"cancelled"`
+	Notified  []string `json:"notified"`
+	AuditID   string   `json:"auditId"`
+}
+
+// ErasedCategories are what an erasure removes (store.ErasePersonal).
+// The applicant covers name, ID number, contacts, address, guardian and
+// the disability, poverty and health facts given.
+var ErasedCategories = []string{"applicant", "delivery", "requests", "tasks.certificates", "tasks.results", "tasks.supplements", "tasks.reasons", "tasks.errors", "timeline.notes"}
+
+// KeptTrace is the pseudonymous trace an erasure keeps.
+// The portal can link portalRef back to the person: the trace is
+// pseudonymous, not anonymous.
+var KeptTrace = []string{"applicationId", "portalRef", "channel", "receivedAt", "acceptedOn", "householdDivision", "items", "states", "dates", "caseNumbers", "timeline"}
+
+// SubjectAccessRequest is the body of POST /v1/admin/subject-access.
+type SubjectAccessRequest struct {
+	IDNumber string `json:"idNumber"`
+	// Reason is required (the request's reference): to the audit log.
+	Reason string `json:"reason"`
+}
+
+// SubjectAccessExport is one person's applications as the gateway holds
+// them (PIPL art. 45), for a subject-access request: each the full record
+// as GET /v1/applications/{id}/record gives it.
+type SubjectAccessExport struct {
+	GeneratedAt    time.Time           `json:"generatedAt"` // China time (+08:00)
+	IDNumberMasked string              `json:"idNumberMasked"`
+	Applications   []ApplicationRecord `json:"applications"`
+	AuditID        string              `json:"auditId"`
+}
+
 // Audit actions: what an audit entry records.
 const (
+	AuditErase          = "application.erase"   // an application's personal part was erased on request
+	AuditSubjectAccess  = "subject.access"      // one person's applications were exported
 	AuditRecordRead     = "record.read"         // a full (unmasked) record was read
 	AuditSearch         = "applications.search" // applications were looked up by ID number
 	AuditDeadLetters    = "deadletters.list"    // dead letters were listed

@@ -152,6 +152,8 @@ func New(cfg Config) (http.Handler, error) {
 	admin.POST("/dead-letters/replay", s.replayDept)
 	admin.GET("/audit", s.auditLog)
 	admin.GET("/unreadable-records", s.unreadableRecords)
+	admin.POST("/applications/:id/erase", s.erase)
+	admin.POST("/subject-access", s.subjectAccess)
 	r.POST("/v1/departments/:dept/events", s.event)
 	r.GET("/healthz", func(g *gin.Context) { g.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	r.GET("/readyz", s.ready)

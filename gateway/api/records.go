@@ -114,6 +114,10 @@ func (s *server) record(g *gin.Context) {
 		s.storeFailed(g, err)
 		return
 	}
+	if app.Erased != nil {
+		s.erased(g, app) // nothing personal is left to read
+		return
+	}
 	entry, ok := s.audit(g, c.AuditEntry{Action: c.AuditRecordRead, ApplicationID: app.ID, Reason: reason})
 	if !ok {
 		return

@@ -84,7 +84,12 @@ func (w syncWriter) Write(p []byte) (int, error) {
 
 func newRecFixture(t *testing.T) *recFixture {
 	t.Helper()
-	st := storetest.SealedBolt(t)
+	return newRecFixtureOn(t, storetest.SealedBolt(t))
+}
+
+// newRecFixtureOn is newRecFixture on a given store.
+func newRecFixtureOn(t *testing.T, st store.Store) *recFixture {
+	t.Helper()
 	sw := &auditSwitch{Store: st}
 	logs, mu := &strings.Builder{}, &sync.Mutex{}
 	eng := &engine.Engine{Store: sw, Flow: workflow.New(calendar.Default())}

@@ -82,6 +82,8 @@ var policy = map[string]rule{
 	"POST /v1/admin/dead-letters/replay":       {roles: adminOnly},
 	"GET /v1/admin/audit":                      {roles: adminOnly},
 	"GET /v1/admin/unreadable-records":         {roles: adminOnly},
+	"POST /v1/admin/applications/:id/erase":    {roles: adminOnly}, // erasure on request, audited first (erasure.go)
+	"POST /v1/admin/subject-access":            {roles: adminOnly}, // one person's applications exported, audited first
 	"GET /healthz":                             {public: true, probe: true},
 	"GET /readyz":                              {public: true, probe: true},
 	"GET /metrics":                             {public: true, probe: true},

@@ -179,6 +179,11 @@ func TestEveryRouteEveryRole(t *testing.T) {
 			with(bearerRoute, map[string]int{"staff-jwt": 200, "other-town-jwt": 404, "other-county-jwt": 404, "district-jwt": 200, "city-jwt": 200, "admin-jwt": 200, "read-token": 200, "admin-token": 200}), 403},
 		{"GET", "/v1/admin/audit", fixed("/v1/admin/audit"), nil, admin(200), 403},
 		{"GET", "/v1/admin/unreadable-records", fixed("/v1/admin/unreadable-records"), nil, admin(200), 403},
+		// Erasure and access on request (erasure.go): admins only. The
+		// application's items are on their way to departments, so an
+		// erasure without force is refused (nothing erased).
+		{"POST", "/v1/admin/applications/:id/erase", fixed("/v1/admin/applications/" + app + "/erase"), j(c.EraseRequest{Reason: "本人申请删除"}), admin(409), 403},
+		{"POST", "/v1/admin/subject-access", fixed("/v1/admin/subject-access"), j(c.SubjectAccessRequest{IDNumber: "51170219850307123X", Reason: "本人申请查阅"}), admin(200), 403},
 	}
 
 	// Every route the gateway serves is in the matrix (and only those).

@@ -248,7 +248,11 @@ func caseRow(p page, app *c.Application) row {
 	if d == "" {
 		d, provisional = app.Status.DueDate, app.Status.Provisional
 	}
-	return row{ID: app.ID, PortalRef: app.PortalRef, Name: c.MaskName(app.Applicant.Name), IDNumber: c.MaskID(app.Applicant.IDNumber),
+	name, idn := c.MaskName(app.Applicant.Name), c.MaskID(app.Applicant.IDNumber)
+	if app.Erased != nil {
+		name, idn = p.M(c.ErasedName), "" // the trace: nobody to name
+	}
+	return row{ID: app.ID, PortalRef: app.PortalRef, Name: name, IDNumber: idn,
 		Town: townName(app.Applicant.HouseholdDivision), State: string(app.Status.State), StateName: stateName(p, app.Status.State), Due: d, Provisional: provisional,
 		Items: strings.Join(items, "；"), Overdue: len(app.Status.Overdue) > 0, Received: civil.Display(app.ReceivedAt)}
 }
@@ -475,6 +479,7 @@ func (k *Console) renderDetail(w http.ResponseWriter, r *http.Request, req *requ
 		}
 		tl = append(tl, timelineRow{At: civil.Display(e.At), Item: item, Change: change, Source: p.M(c.SourceName(e.Source, counties[e.TaskID]))})
 	}
+	erase, erased := erasureOf(p, app)
 	k.render(w, http.StatusOK, "detail", struct {
 		caseItems
 		StateName   string
@@ -484,15 +489,21 @@ func (k *Console) renderDetail(w http.ResponseWriter, r *http.Request, req *requ
 		Timeline    []timelineRow
 		Revealed    *c.Applicant
 		ReasonError string
+		Erase       *erasePanel
+		Erased      *erasedPanel
 	}{caseItems: caseItems{page: p, View: view, Items: k.itemRows(p, app, view)}, StateName: stateName(p, view.Status.State), Channel: p.M(c.ChannelName(view.Channel)),
 		Received: civil.Display(view.ReceivedAt), TownName: townName(app.Applicant.HouseholdDivision),
-		Timeline: tl, Revealed: revealed, ReasonError: reasonErr})
+		Timeline: tl, Revealed: revealed, ReasonError: reasonErr, Erase: erase, Erased: erased})
 }
 
 // reveal shows the full applicant, for a stated reason, and audits it.
 func (k *Console) reveal(w http.ResponseWriter, r *http.Request, req *request) {
 	app := k.load(w, r, req)
 	if app == nil {
+		return
+	}
+	if app.Erased != nil {
+		k.failPage(w, r, req, http.StatusGone, "该申请的个人信息已删除，无完整信息可查看", "this application's personal data was erased: there is no full record to see")
 		return
 	}
 	reason, problem := checkReason(r.PostFormValue("reason"), true, namesOf(app)...)

@@ -179,12 +179,15 @@ func New(cfg Config) (*Console, error) {
 	k.mux.HandleFunc("POST /console/cases/{id}/reveal", k.signedIn(k.reveal))
 	k.mux.HandleFunc("POST /console/cases/{id}/supplement", k.signedIn(k.supplement))
 	k.mux.HandleFunc("POST /console/cases/{id}/withdraw", k.signedIn(k.withdraw))
+	k.mux.HandleFunc("POST /console/cases/{id}/erase", k.admin(k.erase))
 	k.mux.HandleFunc("GET /console/intake", k.signedIn(k.intakePage))
 	k.mux.HandleFunc("POST /console/intake", k.signedIn(k.intake))
 	k.mux.HandleFunc("POST /console/intake/draft/delete", k.signedIn(k.discardDraft))
 	k.mux.HandleFunc("GET /console/ops/dead-letters", k.admin(k.deadLetters))
 	k.mux.HandleFunc("POST /console/ops/dead-letters/{task}/replay", k.admin(k.replay))
 	k.mux.HandleFunc("GET /console/ops/health", k.admin(k.health))
+	k.mux.HandleFunc("GET /console/ops/subject-access", k.admin(k.subjectAccessPage))
+	k.mux.HandleFunc("POST /console/ops/subject-access", k.admin(k.subjectAccess))
 	k.mux.HandleFunc("GET /console/ops/sla", k.signedIn(k.sla))
 	return k, nil
 }

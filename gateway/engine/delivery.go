@@ -131,7 +131,7 @@ func (e *Engine) EventDelivered(ctx context.Context, dept c.Dept, d Delivered, e
 		if t := app.Task(ev.TaskID); t != nil && t.Dept == dept && d.Serves != nil && !d.Serves(t.County) {
 			return workflow.Change{}, nil, ErrWrongCounty
 		}
-		ch, err := e.Flow.ApplyEvent(app, dept, ev)
+		ch, err := e.applyEvent(app, dept, ev)
 		return ch, func() any {
 			res := EventResult{Outcome: ch.Outcome}
 			if t := app.Task(ev.TaskID); t != nil {

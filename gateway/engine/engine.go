@@ -41,6 +41,8 @@ type Engine struct {
 	// Events is told of each department event a department posted (the
 	// worker tells its Observer of polled ones); nil: nobody.
 	Events EventObserver
+	// Erasures is told of each erasure on request (erase.go); nil: nobody.
+	Erasures ErasureObserver
 	// BaseURL is the gateway's public base URL (config baseUrl): the
 	// dispatch jobs this engine queues carry it (store.Job.BaseURL), and
 	// a dispatch job without one is sent with it.
@@ -294,7 +296,7 @@ func (e *Engine) ApplyEventFrom(ctx context.Context, dept c.Dept, system string,
 	}
 	var state c.TaskState
 	ch, _, err := e.commit(ctx, appID, eventKey(dept, system, ev.EventID), func(app *c.Application) (workflow.Change, error) {
-		ch, err := e.Flow.ApplyEvent(app, dept, ev)
+		ch, err := e.applyEvent(app, dept, ev)
 		if t := app.Task(ev.TaskID); t != nil {
 			state = t.State
 		}
@@ -315,6 +317,23 @@ func (e *Engine) ApplyEventFrom(ctx context.Context, dept c.Dept, system string,
 		return "", "", err
 	}
 	return ch.Outcome, state, nil
+}
+
+// applyEvent applies a department event to an application, unless its
+// personal part was erased: then a department's late word (a decision, a
+// certificate, a grant) is absorbed as stale and not recorded.
+func (e *Engine) applyEvent(app *c.Application, dept c.Dept, ev *c.DeptEvent) (workflow.Change, error) {
+	if app.Erased == nil {
+		return e.Flow.ApplyEvent(app, dept, ev)
+	}
+	t := app.Task(ev.TaskID)
+	switch {
+	case t == nil:
+		return workflow.Change{}, ErrUnknownTask
+	case t.Dept != dept:
+		return workflow.Change{}, workflow.ErrWrongDept
+	}
+	return workflow.Change{Outcome: workflow.Stale}, nil
 }
 
 // ErrNotFound is returned for an application nobody has.

@@ -39,7 +39,7 @@ func (e *Engine) Summary(app *c.Application) c.ApplicationSummary {
 	for _, t := range app.Tasks {
 		items = append(items, t.Item)
 	}
-	return c.ApplicationSummary{
+	sum := c.ApplicationSummary{
 		ApplicationID: app.ID, PortalRef: app.PortalRef, Channel: app.Channel, ReceivedAt: app.ReceivedAt, AcceptedOn: workflow.AcceptedOn(app).String(),
 		Applicant: c.MaskedApplicant{
 			Name: c.MaskName(app.Applicant.Name), IDNumber: c.MaskID(app.Applicant.IDNumber),
@@ -47,6 +47,10 @@ func (e *Engine) Summary(app *c.Application) c.ApplicationSummary {
 		},
 		Status: app.Status.State, Items: items, Version: app.Version,
 	}
+	if app.Erased != nil {
+		sum.Applicant.Name, sum.Applicant.IDNumber = "", "" // the trace: nothing to mask
+	}
+	return sum
 }
 
 // Record is the full, unmasked record of an application; auditID names

@@ -388,6 +388,9 @@ func (w *Worker) dispatch(ctx context.Context, j store.Job) error {
 	if gone || err != nil {
 		return err
 	}
+	if app.Erased != nil {
+		return st.Ack(ctx, j) // erased: nothing personal leaves any more
+	}
 	t := app.Task(j.TaskID)
 	if t != nil && t.State == c.TaskDeadLetter && store.DispatchJobID(t.ID, t.Step) == j.ID {
 		// Marked dead but not yet parked (a crash in between): park it now,
@@ -414,7 +417,7 @@ func (w *Worker) dispatch(ctx context.Context, j store.Job) error {
 	}
 	// The case and the end of the job in one write.
 	_, _, err = w.Engine.commitAck(ctx, app.ID, "", &j, func(app *c.Application) (workflow.Change, error) {
-		return w.Engine.Flow.ApplyCase(app, j.TaskID, resp)
+		return w.Engine.applyCase(app, j.TaskID, resp)
 	})
 	if err != nil {
 		return err
@@ -544,6 +547,9 @@ func (w *Worker) followUp(ctx context.Context, j store.Job) error {
 	var apply func(app *c.Application) (workflow.Change, error)
 	switch j.Kind {
 	case store.JobResume:
+		if app.Erased != nil {
+			return st.Ack(ctx, j) // erased: the supplement is gone, and stays here
+		}
 		if t.State != c.TaskSupplementRequired || t.Supplement == nil || store.ResumeJobID(t.ID, t.Supplement.Round) != j.ID {
 			return st.Ack(ctx, j)
 		}
@@ -552,13 +558,18 @@ func (w *Worker) followUp(ctx context.Context, j store.Job) error {
 			sub.Materials = []string{}
 		}
 		resp, callErr = dept.Supplement(ctx, t, sub, j.ID, j.ID)
-		apply = func(app *c.Application) (workflow.Change, error) { return w.Engine.Flow.ApplyCase(app, t.ID, resp) }
+		apply = func(app *c.Application) (workflow.Change, error) { return w.Engine.applyCase(app, t.ID, resp) }
 	default:
 		if !store.CancelOwed(app, t) {
 			return st.Ack(ctx, j) // told already, or it decided before the withdrawal
 		}
 		why := c.Message{ZH: "申请人撤回申请", EN: "withdrawn by the applicant"}
-		if t.Reason != nil {
+		switch {
+		case app.Erased != nil:
+			// The notice of a forced erasure: it names the task, nothing
+			// personal (the applicant's reason went with the erasure).
+			why = workflow.ErasureEnded
+		case t.Reason != nil:
 			why = *t.Reason
 		}
 		resp, callErr = dept.Cancel(ctx, t, &c.CancelRequest{TaskID: t.ID, Reason: why}, j.ID, j.ID)
@@ -598,7 +609,7 @@ func (w *Worker) poll(ctx context.Context, j store.Job) error {
 		return err
 	}
 	t := app.Task(j.TaskID)
-	if t == nil || t.State.Final() || t.CaseNo == "" || w.Departments[t.Dept] == nil {
+	if app.Erased != nil || t == nil || t.State.Final() || t.CaseNo == "" || w.Departments[t.Dept] == nil {
 		return st.Ack(ctx, j)
 	}
 	view, err := w.Departments[t.Dept].Poll(ctx, t, j.ID)

@@ -35,6 +35,8 @@ type fakeDept struct {
 	keys  []string
 	bases []string // the callback base of each case request
 	calls int
+	// cancels are the withdrawal notices received.
+	cancels []c.CancelRequest
 	// onCall, when set, runs at each case request (a test moves its
 	// business clock there).
 	onCall func()
@@ -64,10 +66,11 @@ func (d *fakeDept) Supplement(_ context.Context, t *c.Task, _ *c.SupplementReque
 	return &c.CaseResponse{CaseNo: t.CaseNo, Status: c.CaseInProgress}, nil
 }
 
-func (d *fakeDept) Cancel(_ context.Context, t *c.Task, _ *c.CancelRequest, key, _ string) (*c.CaseResponse, error) {
+func (d *fakeDept) Cancel(_ context.Context, t *c.Task, req *c.CancelRequest, key, _ string) (*c.CaseResponse, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.keys = append(d.keys, key)
+	d.cancels = append(d.cancels, *req)
 	return &c.CaseResponse{CaseNo: t.CaseNo, Status: c.CaseCancelled}, nil
 }
 

@@ -287,7 +287,7 @@ func Assemble(cfg Config, st store.Store, log *slog.Logger) (*Service, error) {
 	if cfg.Clock != nil {
 		flow.Now = cfg.Clock.Now
 	}
-	s.Engine = &engine.Engine{Store: st, Flow: flow, PollEvery: map[c.Dept]time.Duration{}, Events: s.Metrics, BaseURL: cfg.BaseURL}
+	s.Engine = &engine.Engine{Store: st, Flow: flow, PollEvery: map[c.Dept]time.Duration{}, Events: s.Metrics, Erasures: s.Metrics, BaseURL: cfg.BaseURL}
 	if cfg.DataProtection != nil {
 		// The index keys also key the digest an application keeps of its
 		// submission (engine/digest.go).

@@ -112,21 +112,42 @@ type KeyShredder interface {
 // came between the write and the shredding). It returns the record as
 // written.
 func Erase(ctx context.Context, s Store, id string, e contracts.Erasure, check EraseCheck) (*contracts.Application, error) {
+	var prepare ErasePrepare
+	if check != nil {
+		prepare = func(app *contracts.Application, _ *contracts.Erasure) ([]Job, error) { return nil, check(app) }
+	}
+	return EraseWith(ctx, s, id, e, prepare)
+}
+
+// ErasePrepare runs in an erasure's write before the personal part goes:
+// it may refuse the erasure (its error aborts the write), end what is
+// still open (the engine cancels open items, telling the departments that
+// hold a case), adjust the erasure recorded (Forced) and return the jobs
+// to queue in the same write (notices that carry no personal data).
+type ErasePrepare func(app *contracts.Application, e *contracts.Erasure) ([]Job, error)
+
+// EraseWith is Erase with an ErasePrepare instead of a check: the
+// engine's erasure on request, which may cancel open items in the same
+// write.
+func EraseWith(ctx context.Context, s Store, id string, e contracts.Erasure, prepare ErasePrepare) (*contracts.Application, error) {
 	var out *contracts.Application
 	err := s.Update(ctx, id, "", func(app *contracts.Application) ([]Job, error) {
 		if app.Erased != nil {
 			return nil, ErrErased
 		}
-		if check != nil {
-			if err := check(app); err != nil {
+		rec := e
+		var jobs []Job
+		if prepare != nil {
+			var err error
+			if jobs, err = prepare(app, &rec); err != nil {
 				return nil, err
 			}
 		}
 		ErasePersonal(app)
-		app.Erased = &e
-		app.Timeline = append(app.Timeline, contracts.Entry{At: e.At, Kind: "erased", Source: "gateway"})
+		app.Erased = &rec
+		app.Timeline = append(app.Timeline, contracts.Entry{At: rec.At, Kind: "erased", Source: "gateway"})
 		out = app
-		return nil, nil
+		return jobs, nil
 	})
 	if err != nil && !errors.Is(err, ErrErased) {
 		return nil, err

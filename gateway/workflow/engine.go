@@ -496,3 +496,52 @@ func (w *Workflow) Replay(app *c.Application, taskID string) (Change, error) {
 	moveTask(app, t, c.TaskReady, w.Now(), "operator", &c.Message{ZH: "运维人员重新发送", EN: "replayed by an operator"})
 	return Change{Outcome: Applied, Ready: []*c.Task{t}}, nil
 }
+
+// AtDepartment reports whether a task not final is with a department, or
+// on its way to one: it holds a case (CaseNo), is queued or sent for
+// dispatch (ready, dispatched), or is parked after a dispatch that may
+// have reached it (dead_letter). Erasing such a task's application on
+// request needs force.
+func AtDepartment(t *c.Task) bool {
+	if t.State.Final() {
+		return false
+	}
+	switch t.State {
+	case c.TaskReady, c.TaskDispatched, c.TaskDeadLetter:
+		return true
+	}
+	return t.CaseNo != ""
+}
+
+// ErasureEnded is the reason an item ended because the applicant's
+// personal data was erased: sent to the department that holds its case
+// (it carries nothing personal).
+var ErasureEnded = c.Message{ZH: "应申请人要求删除个人信息，本事项终止办理", EN: "ended: the applicant's personal data was erased at their request"}
+
+// EndForErasure cancels every item not final before an application's
+// personal part is erased, so that nothing is sent or asked for it any
+// more: the departments holding a case are told (Notify: the withdrawal
+// path, whose notice carries no personal data). The application becomes
+// withdrawn. Nothing to cancel is a Duplicate.
+func (w *Workflow) EndForErasure(app *c.Application) Change {
+	now := w.Now()
+	why := ErasureEnded
+	var ch Change
+	for _, t := range app.Tasks {
+		if t.State.Final() {
+			continue
+		}
+		moveTask(app, t, c.TaskCancelled, now, "gateway", &why)
+		if t.CaseNo != "" {
+			ch.Notify = append(ch.Notify, t)
+		}
+		ch.Outcome = Applied
+	}
+	if ch.Outcome != Applied {
+		return Change{Outcome: Duplicate}
+	}
+	if app.WithdrawnAt == nil {
+		app.WithdrawnAt = &now
+	}
+	return ch
+}

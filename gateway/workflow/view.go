@@ -141,7 +141,7 @@ func maskedCert(cert *c.Certificate) *c.Certificate {
 func (w *Workflow) View(app *c.Application) c.ApplicationView {
 	w.Recompute(app)
 	m := masker(app)
-	return c.ApplicationView{
+	v := c.ApplicationView{
 		ApplicationID: app.ID, PortalRef: app.PortalRef, Channel: app.Channel, ReceivedAt: civil.In(app.ReceivedAt), AcceptedOn: AcceptedOn(app).String(),
 		Applicant: c.MaskedApplicant{
 			Name: c.MaskName(app.Applicant.Name), IDNumber: c.MaskID(app.Applicant.IDNumber),
@@ -149,6 +149,21 @@ func (w *Workflow) View(app *c.Application) c.ApplicationView {
 		},
 		Status: app.Status, Items: w.briefs(app, m), Timeline: maskedTimeline(app.Timeline, m), Version: app.Version,
 	}
+	if e := app.Erased; e != nil {
+		// The trace: nobody's name or number is left to mask.
+		v.Applicant.Name, v.Applicant.IDNumber = "", ""
+		v.Erased = ErasureMark(e)
+	}
+	return v
+}
+
+// ErasureMark is how a view says that an application's personal part
+// was erased (nil: it was not).
+func ErasureMark(e *c.Erasure) *c.ErasureMark {
+	if e == nil {
+		return nil
+	}
+	return &c.ErasureMark{At: civil.In(e.At), Kind: e.Kind, KindName: c.ErasureKindName(e.Kind), Name: c.ErasedName}
 }
 
 // Push is the status webhook body for the application's current version,
