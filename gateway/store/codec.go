@@ -150,7 +150,9 @@ func appContext(id string) []byte { return []byte("onething/application/" + id) 
 // change app.
 func (c codec) encode(app *contracts.Application) ([]byte, string, error) {
 	data, idx, err := c.encodeRecord(app)
-	if err == nil {
+	// An erased application's bytes drop what a change put in its
+	// personal part: app is not what they decode to, so it is not cached.
+	if err == nil && app.Erased == nil {
 		// The next read of these bytes, usually this process's next
 		// change of the application, is spared a decode. What they decode
 		// to is app (TestCachedReadsDecodeAlike).
@@ -200,9 +202,12 @@ func (c codec) encodeRecord(app *contracts.Application) ([]byte, string, error) 
 			cp.Timeline[i] = e
 		}
 	}
-	if app.Erased != nil && erasedPersonal(p) {
-		// The personal part was erased (ErasePersonal): nothing to seal,
-		// no key needed. The household division is the trace's.
+	if app.Erased != nil {
+		// The personal part was erased (ErasePersonal): nothing is sealed
+		// for an erased application any more, and no key made. Whatever a
+		// later change put in the personal part (a timeline note, a
+		// department's late text) is dropped: its key would outlive the
+		// erasure. The household division is the trace's.
 		cp.Applicant = contracts.Applicant{HouseholdDivision: app.Applicant.HouseholdDivision}
 		data, err := marshalJSON(envelope{V: envelopeVersion, App: &cp})
 		return data, "", err
@@ -228,22 +233,6 @@ func (c codec) encodeRecord(app *contracts.Application) ([]byte, string, error) 
 	}
 	data, err := marshalJSON(env)
 	return data, env.Index, err
-}
-
-var emptyPersonal, _ = marshalJSON(personal{})
-
-// erasedPersonal reports whether p holds nothing but the household
-// division (which the trace keeps): what ErasePersonal leaves.
-func erasedPersonal(p personal) bool {
-	p.Applicant.HouseholdDivision = ""
-	for _, n := range p.Notes {
-		if n != nil {
-			return false
-		}
-	}
-	p.Notes = nil
-	data, err := marshalJSON(p)
-	return err == nil && bytes.Equal(data, emptyPersonal)
 }
 
 // sealedPrefix starts every sealed record (encode writes the envelope's

@@ -66,6 +66,7 @@ func richApp(id string) *c.Application {
 	contracttest.Fill(reflect.ValueOf(&app).Elem())
 	app.ID = id
 	app.Applicant.IDNumber = "51170219850307123X"
+	app.Erased = nil // a live application: an erased one keeps no personal part
 	now := time.Now()
 	app.ReceivedAt = now
 	for i := range app.Timeline {

@@ -300,6 +300,7 @@ func (s *Server) signal(sig syscall.Signal) {
 		s.cmd.Process.Kill()
 		<-s.done
 	}
+	killGroup(s.cmd.Process.Pid)
 	s.cmd = nil
 }
 

@@ -154,6 +154,7 @@ func (s *Sentinel) Kill() {
 	}
 	s.cmd.Process.Signal(syscall.SIGKILL)
 	<-s.done
+	killGroup(s.cmd.Process.Pid)
 	s.cmd = nil
 }
 

@@ -152,6 +152,22 @@ func testErase(t *testing.T, es ErasureStore) {
 	if err := s.Update(ctx, "A", "", func(x *c.Application) ([]store.Job, error) { x.PushedVersion = x.Version; return nil, nil }); err != nil {
 		t.Errorf("Update of the erased application: %v", err)
 	}
+	// A later change that puts personal text back (a timeline note, a
+	// phone number) does not keep it: an erased application seals nothing,
+	// so no key is made that no erasure would destroy.
+	err = s.Update(ctx, "A", "", func(x *c.Application) ([]store.Job, error) {
+		x.Applicant.Mobile = "13800000000"
+		x.Timeline[0].Note = &c.Message{ZH: "迟到的部门说明", EN: "a late note"}
+		return nil, nil
+	})
+	if err != nil {
+		t.Errorf("Update adding personal text to the erased application: %v", err)
+	}
+	if got, err := s.Get(ctx, "A"); err != nil {
+		t.Errorf("Get after personal text was added: %v", err)
+	} else if got.Applicant.Mobile != "" || got.Timeline[0].Note != nil {
+		t.Errorf("the erased application kept personal text written after the erasure: %q %+v", got.Applicant.Mobile, got.Timeline[0].Note)
+	}
 	s.Close()
 
 	s = es.Open(t)
