@@ -83,6 +83,20 @@ type Application struct {
 	Erased *Erasure `json:"erased,omitempty"`
 }
 
+// PeopleNames are the names of an application's people (the applicant,
+// a guardian, the delivery's recipient): an audit reason naming one of
+// them is refused (CheckAuditReason).
+func (a *Application) PeopleNames() []string {
+	names := []string{a.Applicant.Name}
+	if g := a.Applicant.Guardian; g != nil {
+		names = append(names, g.Name)
+	}
+	if a.Delivery.Recipient != "" {
+		names = append(names, a.Delivery.Recipient)
+	}
+	return names
+}
+
 // Erasure records that an application's personal part was erased.
 type Erasure struct {
 	At time.Time `json:"at"`

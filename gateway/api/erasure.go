@@ -19,30 +19,9 @@ import (
 // first like every admin action (when the entry cannot be written,
 // nothing is erased or shown: 503).
 
-// peopleNames are the names of an application's people: a reason naming
-// one of them is refused (contracts.CheckAuditReason).
-func peopleNames(app *c.Application) []string {
-	names := []string{app.Applicant.Name}
-	if g := app.Applicant.Guardian; g != nil {
-		names = append(names, g.Name)
-	}
-	if app.Delivery.Recipient != "" {
-		names = append(names, app.Delivery.Recipient)
-	}
-	return names
-}
-
 // bodyReason checks a required reason given in a body.
 func (s *server) bodyReason(g *gin.Context, raw string, names ...string) (string, bool) {
-	reason, fe := c.CheckAuditReason(raw, true, names...)
-	if fe != nil {
-		if fe.Code == "required" {
-			fe.Message, fe.MessageEn = "须说明理由（reason），例如本人申请的编号", "a reason is required (reason), e.g. the reference of the person's request"
-		}
-		s.invalid(g, []c.FieldError{*fe})
-		return "", false
-	}
-	return reason, true
+	return s.reasonOf(g, raw, true, "须说明理由（reason），例如本人申请的编号", "a reason is required (reason), e.g. the reference of the person's request", names...)
 }
 
 // erase is POST /v1/admin/applications/{id}/erase {"reason", "force"}:
@@ -62,7 +41,7 @@ func (s *server) erase(g *gin.Context) {
 		s.storeFailed(g, err)
 		return
 	}
-	reason, ok := s.bodyReason(g, req.Reason, peopleNames(app)...)
+	reason, ok := s.bodyReason(g, req.Reason, app.PeopleNames()...)
 	if !ok {
 		return
 	}

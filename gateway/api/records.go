@@ -44,10 +44,17 @@ func (s *server) reasonParam(g *gin.Context, required bool) (string, bool) {
 // checkReason checks an audit reason (from the query or a body): the
 // limits of reasonParam.
 func (s *server) checkReason(g *gin.Context, reason string, required bool) (string, bool) {
-	reason, fe := c.CheckAuditReason(reason, required)
+	return s.reasonOf(g, reason, required, "查看完整记录须说明理由（?reason=）", "reading a full record needs a reason (?reason=)")
+}
+
+// reasonOf checks an audit reason against contracts.CheckAuditReason (and
+// the names of the application's people); a missing required one is
+// refused with the message given, any other problem with the rule's own.
+func (s *server) reasonOf(g *gin.Context, reason string, required bool, missingZH, missingEN string, names ...string) (string, bool) {
+	reason, fe := c.CheckAuditReason(reason, required, names...)
 	if fe != nil {
 		if fe.Code == "required" {
-			fe.Message, fe.MessageEn = "查看完整记录须说明理由（?reason=）", "reading a full record needs a reason (?reason=)"
+			fe.Message, fe.MessageEn = missingZH, missingEN
 		}
 		s.invalid(g, []c.FieldError{*fe})
 		return "", false

@@ -506,7 +506,7 @@ func (k *Console) reveal(w http.ResponseWriter, r *http.Request, req *request) {
 		k.failPage(w, r, req, http.StatusGone, "该申请的个人信息已删除，无完整信息可查看", "this application's personal data was erased: there is no full record to see")
 		return
 	}
-	reason, problem := checkReason(r.PostFormValue("reason"), true, namesOf(app)...)
+	reason, problem := checkReason(r.PostFormValue("reason"), true, app.PeopleNames()...)
 	if problem != nil {
 		k.renderDetail(w, r, req, app, nil, k.base(r, req, "").T(problem[0], problem[1]))
 		return
@@ -555,7 +555,7 @@ func (k *Console) withdraw(w http.ResponseWriter, r *http.Request, req *request)
 	}
 	// The reason is the applicant's (told to the window): it goes, sealed,
 	// with the application to the departments, never to the audit log.
-	reason, problem := checkReason(r.PostFormValue("reason"), false, namesOf(app)...)
+	reason, problem := checkReason(r.PostFormValue("reason"), false, app.PeopleNames()...)
 	if problem != nil {
 		k.failPage(w, r, req, http.StatusUnprocessableEntity, problem[0], problem[1])
 		return
@@ -592,18 +592,6 @@ func (k *Console) audit(w http.ResponseWriter, r *http.Request, req *request, e 
 		return false
 	}
 	return true
-}
-
-// namesOf are the names of an application's people (for the reason rule).
-func namesOf(app *c.Application) []string {
-	names := []string{app.Applicant.Name}
-	if g := app.Applicant.Guardian; g != nil {
-		names = append(names, g.Name)
-	}
-	if app.Delivery.Recipient != "" {
-		names = append(names, app.Delivery.Recipient)
-	}
-	return names
 }
 
 // checkReason is the API's rule for a reason (contracts.CheckAuditReason),

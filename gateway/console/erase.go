@@ -58,7 +58,7 @@ func (k *Console) erase(w http.ResponseWriter, r *http.Request, req *request) {
 		k.failPage(w, r, req, http.StatusConflict, "该申请的个人信息已删除", "this application's personal data was erased before")
 		return
 	}
-	reason, problem := checkReason(r.PostFormValue("reason"), true, namesOf(app)...)
+	reason, problem := checkReason(r.PostFormValue("reason"), true, app.PeopleNames()...)
 	if problem != nil {
 		k.failPage(w, r, req, http.StatusUnprocessableEntity, problem[0], problem[1])
 		return

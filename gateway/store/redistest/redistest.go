@@ -215,28 +215,38 @@ func (s *Server) start() error {
 		"--daemonize", "no", "--protected-mode", "yes",
 		"--logfile", filepath.Join(s.Dir, "redis.log"), "--save", "")
 	args = append(args, s.extra...)
-	cmd := exec.Command(s.bin, args...)
+	cmd, done, err := startProcess("redis-server", s.bin, args, s.ping, s.logTail)
+	s.cmd, s.done = cmd, done
+	return err
+}
+
+// startProcess starts a server and waits up to 10 s until ping answers;
+// a server that exits or does not answer is an error naming its log's
+// tail (one that does not answer is killed).
+func startProcess(what, bin string, args []string, ping func() error, logTail func() string) (*exec.Cmd, chan struct{}, error) {
+	cmd := exec.Command(bin, args...)
 	dieWithParent(cmd)
 	if err := cmd.Start(); err != nil {
-		return err
+		return nil, nil, err
 	}
 	done := make(chan struct{})
 	go func() { cmd.Wait(); close(done) }()
-	s.cmd, s.done = cmd, done
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
 		select {
 		case <-done:
-			return fmt.Errorf("redis-server exited at start: %s", s.logTail())
+			return nil, nil, fmt.Errorf("%s exited at start: %s", what, logTail())
 		default:
 		}
-		if s.ping() == nil {
-			return nil
+		if ping() == nil {
+			return cmd, done, nil
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	s.Kill()
-	return fmt.Errorf("redis-server did not answer within 10s: %s", s.logTail())
+	cmd.Process.Kill()
+	<-done
+	killGroup(cmd.Process.Pid)
+	return nil, nil, fmt.Errorf("%s did not answer within 10s: %s", what, logTail())
 }
 
 func (s *Server) ping() error {

@@ -89,33 +89,17 @@ func StartSentinels(t testing.TB, master string, primary *Server, n int, downAft
 }
 
 func (s *Sentinel) start(bin string, args []string) error {
-	cmd := exec.Command(bin, args...)
-	dieWithParent(cmd)
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	done := make(chan struct{})
-	go func() { cmd.Wait(); close(done) }()
+	cmd, done, err := startProcess("sentinel", bin, args, s.ping, s.logTail)
 	s.cmd, s.done = cmd, done
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case <-done:
-			return fmt.Errorf("sentinel exited at start: %s", s.logTail())
-		default:
-		}
-		c := redis.NewSentinelClient(&redis.Options{Addr: s.Addr, MaxRetries: -1, DialTimeout: time.Second})
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		err := c.Ping(ctx).Err()
-		cancel()
-		c.Close()
-		if err == nil {
-			return nil
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	s.Kill()
-	return fmt.Errorf("sentinel did not answer within 10s: %s", s.logTail())
+	return err
+}
+
+func (s *Sentinel) ping() error {
+	c := redis.NewSentinelClient(&redis.Options{Addr: s.Addr, MaxRetries: -1, DialTimeout: time.Second})
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	return c.Ping(ctx).Err()
 }
 
 // knows reports whether the sentinel sees others other sentinels and at
