@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -102,6 +103,13 @@ func (e *Engine) Erase(ctx context.Context, id, reason, subject string, force bo
 	app, err := store.EraseWith(ctx, e.Store, id, rec, prepare)
 	if app != nil {
 		out.App, out.Erasure = app, *app.Erased
+	}
+	if err == nil || errors.Is(err, store.ErrErased) {
+		// The destroyed key's copies in the key store's files go too (a
+		// repeated request purges again, in case this one failed).
+		if perr := store.PurgeShredded(ctx, e.Store); perr != nil {
+			return out, fmt.Errorf("erase %s: erased, the key store not yet purged: %w", id, perr)
+		}
 	}
 	if err != nil {
 		return out, err

@@ -120,7 +120,13 @@ func (s *Sweeper) Pass(ctx context.Context) (Result, error) {
 	stop := time.Now().Add(ttl / 2) // the lock's own time, not the business clock
 
 	if s.Retention > 0 {
-		if err := s.erase(ctx, &res, stop); err != nil {
+		err := s.erase(ctx, &res, stop)
+		if res.Erased > 0 {
+			// Once per pass, not per key: the key store is rewritten
+			// without the copies of the keys destroyed.
+			err = errors.Join(err, store.PurgeShredded(ctx, s.Store))
+		}
+		if err != nil {
 			return res, err
 		}
 	}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
+	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -30,7 +32,11 @@ var (
 const KeyStoreSuffix = ".keys"
 
 type boltKeyStore struct {
-	db *bolt.DB
+	// mu: every use of db holds it for reading; purge, which swaps the
+	// file, for writing.
+	mu   sync.RWMutex
+	db   *bolt.DB
+	path string
 }
 
 // openBoltKeyStore opens (making it when create) the key store file at
@@ -47,7 +53,7 @@ func openBoltKeyStore(path string, create, readOnly bool) (*boltKeyStore, string
 	if err != nil {
 		return nil, "", fmt.Errorf("key store %s: %w", path, err)
 	}
-	ks := &boltKeyStore{db: db}
+	ks := &boltKeyStore{db: db, path: path}
 	var id string
 	read := func(tx *bolt.Tx) error {
 		if mb := tx.Bucket(bucketKSMeta); mb != nil {
@@ -75,12 +81,16 @@ func openBoltKeyStore(path string, create, readOnly bool) (*boltKeyStore, string
 }
 
 func (k *boltKeyStore) setID(id string) error {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
 	return k.db.Update(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketKSMeta).Put([]byte(metaKeyStore), []byte(id))
 	})
 }
 
 func (k *boltKeyStore) get(_ context.Context, id string) (string, error) {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
 	var out string
 	err := k.db.View(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketAppKeys)
@@ -98,6 +108,8 @@ func (k *boltKeyStore) get(_ context.Context, id string) (string, error) {
 }
 
 func (k *boltKeyStore) add(_ context.Context, id, wrapped string) (string, error) {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
 	got := wrapped
 	err := k.db.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketAppKeys)
@@ -111,6 +123,8 @@ func (k *boltKeyStore) add(_ context.Context, id, wrapped string) (string, error
 }
 
 func (k *boltKeyStore) swap(_ context.Context, id, old, wrapped string) error {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
 	return k.db.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketAppKeys)
 		if v := b.Get([]byte(id)); v == nil || string(v) != old {
@@ -121,10 +135,14 @@ func (k *boltKeyStore) swap(_ context.Context, id, old, wrapped string) error {
 }
 
 func (k *boltKeyStore) remove(_ context.Context, id string) error {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
 	return k.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketAppKeys).Delete([]byte(id)) })
 }
 
 func (k *boltKeyStore) each(ctx context.Context, fn func(id, wrapped string) error) error {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
 	type kv struct{ id, wrapped string }
 	var all []kv
 	err := k.db.View(func(tx *bolt.Tx) error {
@@ -151,7 +169,70 @@ func (k *boltKeyStore) each(ctx context.Context, fn func(id, wrapped string) err
 	return nil
 }
 
-func (k *boltKeyStore) close() error { return k.db.Close() }
+func (k *boltKeyStore) close() error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.db.Close()
+}
+
+// purge rewrites the key store file with the live keys only (bbolt's
+// Compact into a new file, synced, renamed over it), so that the wrapped
+// keys ShredKey deleted leave no copy in the file's free pages: bbolt
+// frees a page without clearing it. The old file's blocks go back to the
+// file system (a full-disk encryption key or the disk's own erase is
+// what reaches below that).
+func (k *boltKeyStore) purge() error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	dir := filepath.Dir(k.path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(k.path)+".purge-*")
+	if err != nil {
+		return fmt.Errorf("key store %s: %w", k.path, err)
+	}
+	name := tmp.Name()
+	tmp.Close()
+	os.Remove(name) // bbolt makes it
+	defer os.Remove(name)
+	dst, err := bolt.Open(name, 0o600, nil)
+	if err != nil {
+		return fmt.Errorf("key store %s: %w", k.path, err)
+	}
+	if err := bolt.Compact(dst, k.db, 0); err != nil {
+		dst.Close()
+		return fmt.Errorf("key store %s: %w", k.path, err)
+	}
+	if err := dst.Close(); err != nil {
+		return fmt.Errorf("key store %s: %w", k.path, err)
+	}
+	// The new file takes the old one's place while no one uses it; the
+	// old one is closed first (its lock goes with it).
+	if err := k.db.Close(); err != nil {
+		return fmt.Errorf("key store %s: %w", k.path, err)
+	}
+	renameErr := os.Rename(name, k.path)
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	db, err := bolt.Open(k.path, 0o600, &bolt.Options{Timeout: 5 * time.Second, OpenFile: noCreate})
+	if err != nil {
+		return fmt.Errorf("key store %s: reopen after the purge: %w", k.path, err)
+	}
+	k.db = db
+	if renameErr != nil {
+		return fmt.Errorf("key store %s: %w", k.path, renameErr)
+	}
+	return nil
+}
+
+// PurgeShredded rewrites the key store file without the pages that held
+// destroyed keys (KeyPurger).
+func (b *Bolt) PurgeShredded(context.Context) error {
+	if b.keyStore == nil {
+		return nil
+	}
+	return b.keyStore.purge()
+}
 
 // attachBoltKeyStore opens the key store of the data file at path (see
 // above) and ties the two together.

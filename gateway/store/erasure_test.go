@@ -1,11 +1,14 @@
 package store_test
 
 import (
+	"bytes"
 	"context"
 	"net/url"
 	"os"
 	"path/filepath"
 	"testing"
+
+	bolt "go.etcd.io/bbolt"
 
 	"onething/gateway/seal"
 	"onething/gateway/store"
@@ -55,6 +58,28 @@ func TestBoltErasure(t *testing.T) {
 				}
 				return func(t *testing.T) store.Store { return open(t, cp) }
 			},
+			WrappedKey: func(t *testing.T, id string) string {
+				db, err := bolt.Open(path+store.KeyStoreSuffix, 0o600, &bolt.Options{ReadOnly: true})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer db.Close()
+				var v string
+				db.View(func(tx *bolt.Tx) error {
+					if b := tx.Bucket([]byte("appkeys")); b != nil {
+						v = string(b.Get([]byte(id)))
+					}
+					return nil
+				})
+				return v
+			},
+			KeyFilesHold: func(t *testing.T, wrapped string) bool {
+				data, err := os.ReadFile(path + store.KeyStoreSuffix)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return bytes.Contains(data, []byte(wrapped))
+			},
 		}
 	})
 }
@@ -63,7 +88,9 @@ func TestBoltErasure(t *testing.T) {
 // own; the copy is of the data Redis's directory (its AOF), started as a
 // Redis of its own and opened with the current key-store Redis.
 func TestRedisErasure(t *testing.T) {
-	data, keyStore := redistest.Start(t), redistest.Start(t)
+	// The key store's snapshot parts uncompressed, so that a search of
+	// its files for a key's bytes finds them when they are there.
+	data, keyStore := redistest.Start(t), redistest.StartWith(t, "--rdbcompression", "no")
 	ctx := context.Background()
 	storetest.RunErasure(t, func(t *testing.T) storetest.ErasureStore {
 		dataURL, ksURL, keys := data.URL(), keyStore.URL(), devKeys(t)
@@ -85,6 +112,18 @@ func TestRedisErasure(t *testing.T) {
 				u, _ := url.Parse(dataURL)
 				u.Host = cp.Addr
 				return func(t *testing.T) store.Store { return open(t, u.String()) }
+			},
+			WrappedKey: func(t *testing.T, id string) string {
+				u, _ := url.Parse(ksURL)
+				v, err := keyStore.Client().Get(ctx, u.Query().Get("prefix")+":dek:{app:"+id+"}").Result()
+				if err != nil {
+					t.Fatal(err)
+				}
+				return v
+			},
+			KeyFilesHold: func(t *testing.T, wrapped string) bool {
+				keyStore.WaitRewrite()
+				return keyStore.FilesHold(wrapped)
 			},
 		}
 	})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -201,3 +202,22 @@ func (r *Redis) ShredKey(ctx context.Context, id string) error {
 // KeyStoreShared reports whether the applications' keys live in the data
 // Redis (no key store of its own).
 func (r *Redis) KeyStoreShared() bool { return r.keyStore != nil && !r.keyStore.own }
+
+// PurgeShredded asks the Redis holding the keys to rewrite its AOF
+// (BGREWRITEAOF), so that the writes of destroyed keys leave its files
+// (KeyPurger). Only a key store of its own is rewritten: the data Redis
+// rewrites its AOF on its own schedule (auto-aof-rewrite-percentage), and
+// holding the keys there is what config check warns about. A rewrite
+// already under way is left to finish; the next purge starts another.
+// Snapshots (RDB) are the operator's: a key-store Redis runs without
+// `save` (README, "Keys that shred").
+func (r *Redis) PurgeShredded(ctx context.Context) error {
+	if r.keyStore == nil || !r.keyStore.own {
+		return nil
+	}
+	err := r.keyStore.rdb.BgRewriteAOF(ctx).Err()
+	if err != nil && strings.Contains(err.Error(), "in progress") {
+		return nil
+	}
+	return err
+}

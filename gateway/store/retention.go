@@ -104,6 +104,22 @@ type KeyShredder interface {
 	ShredKey(ctx context.Context, id string) error
 }
 
+// KeyPurger is a backend whose key store keeps copies of destroyed keys
+// until it is rewritten (bbolt's free pages, Redis's AOF): PurgeShredded
+// rewrites it without them. Callers run it after erasures (the API after
+// each, the retention sweep after a pass that erased), not per key.
+type KeyPurger interface {
+	PurgeShredded(ctx context.Context) error
+}
+
+// PurgeShredded runs the backend's KeyPurger, if it has one.
+func PurgeShredded(ctx context.Context, s Store) error {
+	if p, ok := s.(KeyPurger); ok {
+		return p.PurgeShredded(ctx)
+	}
+	return nil
+}
+
 // Erase erases an application's personal part in one write (ErasePersonal,
 // app.Erased = e, a timeline entry "erased"), then destroys its key where
 // the backend has one (KeyShredder). The version does not change: nothing

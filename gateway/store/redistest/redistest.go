@@ -12,6 +12,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io/fs"
 	"net"
 	"os"
 	"os/exec"
@@ -95,6 +96,70 @@ func Conf() string {
 func Start(t testing.TB) *Server {
 	t.Helper()
 	return startWith(t)
+}
+
+// StartWith starts a redis-server for t with further arguments (e.g.
+// "--rdbcompression", "no").
+func StartWith(t testing.TB, args ...string) *Server {
+	t.Helper()
+	return startWith(t, args...)
+}
+
+// RewriteAOF has the server rewrite its AOF and waits until it is done
+// (the files then hold what the data is now, not the writes that made
+// it).
+func (s *Server) RewriteAOF() {
+	s.t.Helper()
+	c := redis.NewClient(&redis.Options{Addr: s.Addr})
+	defer c.Close()
+	ctx := context.Background()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		err := c.BgRewriteAOF(ctx).Err()
+		if err == nil {
+			break
+		}
+		if !strings.Contains(err.Error(), "in progress") || time.Now().After(deadline) {
+			s.t.Fatalf("BGREWRITEAOF: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	s.WaitRewrite()
+}
+
+// WaitRewrite waits until no AOF rewrite is under way or scheduled.
+func (s *Server) WaitRewrite() {
+	s.t.Helper()
+	c := redis.NewClient(&redis.Options{Addr: s.Addr})
+	defer c.Close()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		info, err := c.Info(context.Background(), "persistence").Result()
+		if err == nil && strings.Contains(info, "aof_rewrite_in_progress:0") && strings.Contains(info, "aof_rewrite_scheduled:0") {
+			return
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("the AOF rewrite did not finish: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// FilesHold reports whether any file in the server's directory (its AOF
+// parts, a snapshot) holds needle.
+func (s *Server) FilesHold(needle string) bool {
+	s.t.Helper()
+	found := false
+	filepath.WalkDir(s.Dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || found {
+			return nil
+		}
+		if data, err := os.ReadFile(path); err == nil && strings.Contains(string(data), needle) {
+			found = true
+		}
+		return nil
+	})
+	return found
 }
 
 // StartReplica starts a redis-server replicating primary (its data in a

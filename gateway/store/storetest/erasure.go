@@ -22,6 +22,14 @@ type ErasureStore struct {
 	// every key the gateway holds at that time: the keyring and the
 	// current key store (not a copy of it).
 	CopyData func(t *testing.T) (openCopy func(t *testing.T) store.Store)
+	// WrappedKey reads an application's wrapped key from the key store
+	// (no handle open), and KeyFilesHold reports whether the key store's
+	// files hold those bytes (bbolt: the key file, free pages too; Redis:
+	// a key-store Redis's AOF and snapshot, once the rewrite asked for is
+	// done). With them the case also shows that store.PurgeShredded
+	// leaves no copy of a destroyed key in the key store's own files.
+	WrappedKey   func(t *testing.T, id string) string
+	KeyFilesHold func(t *testing.T, wrapped string) bool
 }
 
 // OpenErasure makes a fresh, empty store for one test.
@@ -252,12 +260,31 @@ func testShredding(t *testing.T, es ErasureStore) {
 	s.Close()
 	opens("after shredding", false)
 
-	// And through store.Erase, which shreds: B erased, its copy dead too.
+	// And through store.Erase, which shreds: B erased, its copy dead too;
+	// and, purged, no copy of its key left in the key store's files.
+	var wrapped string
+	if es.WrappedKey != nil {
+		wrapped = es.WrappedKey(t, "B")
+		if wrapped == "" || !es.KeyFilesHold(t, wrapped) {
+			t.Fatalf("the control: the key store's files do not hold B's wrapped key %q", wrapped)
+		}
+	}
 	s = es.Open(t)
 	if _, err := store.Erase(ctx, s, "B", erasure(), nil); err != nil {
 		t.Fatal(err)
 	}
+	if err := store.PurgeShredded(ctx, s); err != nil {
+		t.Fatalf("PurgeShredded: %v", err)
+	}
+	if got, err := s.Get(ctx, "B"); err != nil {
+		t.Errorf("the erased B after the purge: %v", err)
+	} else {
+		checkTrace(t, got, b)
+	}
 	s.Close()
+	if wrapped != "" && es.KeyFilesHold(t, wrapped) {
+		t.Error("after the erasure and the purge, the key store's files still hold B's destroyed key")
+	}
 	cp := openCopy(t)
 	defer cp.Close()
 	if _, err := cp.Get(ctx, "B"); !errors.Is(err, store.ErrUnreadable) {
