@@ -521,7 +521,9 @@ func (w *Worker) push(ctx context.Context, j store.Job) error {
 	return st.UpdateAck(ctx, app.ID, j, func(app *c.Application) ([]store.Job, error) {
 		if app.PushedVersion < push.Version {
 			app.PushedVersion = push.Version
-			at := time.Now()
+			// The business clock, as the case's other times: retention
+			// counts from this day (onething dev --now moves it too).
+			at := w.Engine.Flow.Now()
 			app.PushedAt = &at
 		}
 		return nil, nil

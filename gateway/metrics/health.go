@@ -11,14 +11,14 @@ type Health struct {
 
 // BackgroundTasks are the gateway's background tasks (the label values of
 // onething_background_failures_total).
-var BackgroundTasks = []string{"reseal", "scan", "reconcile", "workers", "job"}
+var BackgroundTasks = []string{"reseal", "scan", "reconcile", "retention", "workers", "job"}
 
 // NewHealth registers the health metrics on reg.
 func NewHealth(reg prometheus.Registerer) *Health {
 	h := &Health{
 		bgFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "onething_background_failures_total",
-			Help: "Failures of background tasks (a panic or an error), by task: reseal, scan, reconcile, workers (the worker loop), job (one job a worker ran). The gateway keeps running; /readyz lists the last.",
+			Help: "Failures of background tasks (a panic or an error), by task: reseal, scan, reconcile, retention (the retention sweep), workers (the worker loop), job (one job a worker ran). The gateway keeps running; /readyz lists the last.",
 		}, []string{"task"}),
 		unreadable: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "onething_records_unreadable",

@@ -138,9 +138,27 @@ func checkRetention(cfg Config, bad func(string, ...any)) {
 		bad("auditRetention: %s 少于 %d 天，网络安全法要求日志至少保存六个月（\"0\" 为永久） / %s is below the floor of %d days: the Cybersecurity Law asks for at least six months of logs (\"0\" keeps them forever)",
 			a, MinAuditRetention, a, MinAuditRetention)
 	}
-	if cfg.RetentionSweepEvery < 0 {
-		bad("retentionSweepEvery: must not be negative")
+	if e := time.Duration(cfg.RetentionSweepEvery); e != 0 && e < MinRetentionSweepEvery {
+		bad("retentionSweepEvery: %s 太短，至少 %s（不填为 %s） / is too short: at least %s (absent: %s)", e, MinRetentionSweepEvery, DefaultRetentionSweepEvery, MinRetentionSweepEvery, DefaultRetentionSweepEvery)
 	}
+}
+
+// The retention sweep's pace: by default hourly, and never more often than
+// once a minute (each pass takes the store's lock and reads the list).
+const (
+	DefaultRetentionSweepEvery = time.Hour
+	MinRetentionSweepEvery     = time.Minute
+)
+
+// WithRetentionDefaults fills the retention settings left out with their
+// defaults, as serve runs them: what `config check` prints.
+func WithRetentionDefaults(cfg Config) Config {
+	r, a := cfg.RetentionDays(), cfg.AuditRetentionDays()
+	cfg.Retention, cfg.AuditRetention = &r, &a
+	if cfg.RetentionSweepEvery == 0 {
+		cfg.RetentionSweepEvery = Duration(DefaultRetentionSweepEvery)
+	}
+	return cfg
 }
 
 // runRetention starts the retention sweep: one pass at start, then every
@@ -150,7 +168,7 @@ func (s *Service) runRetention(ctx context.Context, wg *sync.WaitGroup) {
 		Store:          s.Store,
 		Retention:      int(s.cfg.RetentionDays()),
 		AuditRetention: time.Duration(s.cfg.AuditRetentionDays()) * 24 * time.Hour,
-		Every:          time.Duration(s.cfg.RetentionSweepEvery),
+		Every:          time.Duration(WithRetentionDefaults(s.cfg).RetentionSweepEvery),
 		Now:            s.Engine.Flow.Now,
 		Log:            s.log,
 		OnError:        func(error) { s.taskFailed("retention", "error") },

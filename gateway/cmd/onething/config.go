@@ -82,7 +82,7 @@ func configCheck(path string, asJSON, quiet bool, stdout, stderr io.Writer) erro
 	problems, warnings := service.Check(l.Config)
 	warnings = append(l.Warnings, warnings...)
 	if !quiet {
-		masked, err := service.Masked(l.Config)
+		masked, err := service.Masked(service.WithRetentionDefaults(l.Config))
 		if err != nil {
 			return err
 		}
