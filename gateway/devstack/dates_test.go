@@ -1,6 +1,7 @@
 package devstack_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -21,6 +22,7 @@ import (
 	"onething/gateway/calendar"
 	"onething/gateway/devstack"
 	"onething/gateway/rules"
+	"onething/gateway/store"
 )
 
 // movableClock is a business clock a test sets to any instant.
@@ -338,4 +340,38 @@ func (r *dateRig) view(id string) c.ApplicationView {
 		r.t.Fatalf("view: %d %v", resp.StatusCode, err)
 	}
 	return v
+}
+
+// The portal's taking of a case's last push is stamped by the business
+// clock, as the case's other times are: the retention counts from that
+// China day (under dev --now a date in the past too), not from the
+// server's.
+func TestPushDeliveredOnTheBusinessClock(t *testing.T) {
+	r := newDateRig(t)
+	day := civil.MustParse("2026-06-01")
+	code, _, b := r.submit(chinaInstant(day, "07:30:00"), r.submission(civil.MustParse("1980-05-05"), civil.MustParse("2020-01-01"), civil.MustParse("2030-01-01"), false, subsidies))
+	if code != http.StatusAccepted {
+		t.Fatalf("submission: %d %s", code, b)
+	}
+	var acc c.SubmissionAccepted
+	if err := json.Unmarshal(b, &acc); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		app, err := r.st.Service.Store.Get(context.Background(), acc.ApplicationID)
+		if err == nil && (app.Status.State == c.AppCompleted || app.Status.State == c.AppWithdrawn) && app.PushedVersion >= app.Version && app.PushedAt != nil {
+			if got := civil.Of(*app.PushedAt); got != day {
+				t.Errorf("the last push was taken on %s (%s), want the business day %s", got, app.PushedAt, day)
+			}
+			if got := store.RetentionStart(app); got != day.String() {
+				t.Errorf("the retention starts on %q, want %s", got, day)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the case was not final and pushed within 30s: %+v %v", app, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
