@@ -125,6 +125,12 @@ func TestEraseFromTheConsole(t *testing.T) {
 	if status, _, _ := clerk.post("/console/cases/"+id+"/reveal", form(clerk, nil)); status != http.StatusGone {
 		t.Errorf("reveal after erasure: %d, want 410", status)
 	}
+	// The printed forms are the applicant's: gone with the data.
+	for _, p := range []string{"/receipt", "/notice"} {
+		if status, page := clerk.get("/console/cases/" + id + p); status != http.StatusGone || !strings.Contains(visibleText(t, page), "已删除个人信息") {
+			t.Errorf("%s after erasure: %d, want 410 saying so", p, status)
+		}
+	}
 	if status, _, _ := ops.post(path, form(ops, url.Values{"force": {"1"}, "confirm": {"1"}})); status != http.StatusConflict {
 		t.Errorf("a second erasure: %d, want 409", status)
 	}

@@ -115,7 +115,7 @@ type receiptMaterial struct{ Name, Note string }
 // receipt is GET /console/cases/{id}/receipt: the 受理回执, for A4.
 func (k *Console) receipt(w http.ResponseWriter, r *http.Request, req *request) {
 	app := k.load(w, r, req)
-	if app == nil {
+	if app == nil || k.erasedPrint(w, r, req, app) {
 		return
 	}
 	view := k.cfg.Engine.Flow.View(app)
@@ -221,7 +221,7 @@ type noticeItem struct{ Item, Dept, What, Where, AskedOn string }
 // missing when there is none.
 func (k *Console) notice(w http.ResponseWriter, r *http.Request, req *request) {
 	app := k.load(w, r, req)
-	if app == nil {
+	if app == nil || k.erasedPrint(w, r, req, app) {
 		return
 	}
 	view := k.cfg.Engine.Flow.View(app)
@@ -244,4 +244,15 @@ func (k *Console) notice(w http.ResponseWriter, r *http.Request, req *request) {
 	}{page: p, View: view, Town: townName(app.Applicant.HouseholdDivision), Missing: missing,
 		Window: windowName(p, windowOf(req.p, app.Applicant.HouseholdDivision)), Clerk: clerkName(req.p),
 		Today: k.cfg.Engine.Flow.Today().String()})
+}
+
+// erasedPrint refuses the printed forms of an erased case (410): they are
+// for the applicant, whose data is gone; the case page shows the trace.
+func (k *Console) erasedPrint(w http.ResponseWriter, r *http.Request, req *request, app *c.Application) bool {
+	if app.Erased == nil {
+		return false
+	}
+	k.failPage(w, r, req, http.StatusGone, "本件已删除个人信息，不能再打印回执或告知书；办件痕迹见案件页",
+		"this case's personal data was erased: its receipt and notice can no longer be printed; the case page shows its trace")
+	return true
 }
