@@ -32,6 +32,7 @@ func TestConfigCheckRetention(t *testing.T) {
 		{name: "keep forever", old: ret, new: `retention: "0"`, ok: true, masked: "retention: \"0\""},
 		{name: "absent: the default", old: ret, new: "", ok: true, masked: "retention: 180d"},
 		{name: "the sweep's pace absent: the default", old: "retentionSweepEvery: 1h", new: "", ok: true, masked: "retentionSweepEvery: 1h0m0s"},
+		{name: "the sweep's pace too long", old: "retentionSweepEvery: 1h", new: "retentionSweepEvery: 12h", wants: []string{"retentionSweepEvery: 12h0m0s", "至多 6h0m0s", "at most 6h0m0s"}},
 		{name: "the sweep's pace too short", old: "retentionSweepEvery: 1h", new: "retentionSweepEvery: 1ms", wants: []string{"retentionSweepEvery: 1ms", "至少 1m0s", "at least 1m0s"}},
 		{name: "from the environment", old: ret, new: "", env: []string{"ONETHING_RETENTION=90d"}, ok: true, masked: "retention: 90d"},
 		{name: "no unit", old: ret, new: "retention: 180", wants: []string{"retention: ", "须写成天数", "must be days"}},

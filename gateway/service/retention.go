@@ -140,14 +140,19 @@ func checkRetention(cfg Config, bad func(string, ...any)) {
 	}
 	if e := time.Duration(cfg.RetentionSweepEvery); e != 0 && e < MinRetentionSweepEvery {
 		bad("retentionSweepEvery: %s 太短，至少 %s（不填为 %s） / is too short: at least %s (absent: %s)", e, MinRetentionSweepEvery, DefaultRetentionSweepEvery, MinRetentionSweepEvery, DefaultRetentionSweepEvery)
+	} else if e > MaxRetentionSweepEvery {
+		// The alert OnethingRetentionSweepStale fires after 8 hours without one.
+		bad("retentionSweepEvery: %s 太长，至多 %s / is too long: at most %s (the alert OnethingRetentionSweepStale fires after 8h without a sweep)", e, MaxRetentionSweepEvery, MaxRetentionSweepEvery)
 	}
 }
 
-// The retention sweep's pace: by default hourly, and never more often than
-// once a minute (each pass takes the store's lock and reads the list).
+// The retention sweep's pace: by default hourly, never more often than
+// once a minute (each pass takes the store's lock and reads the list) nor
+// less often than every 6 hours (the staleness alert's 8 hours).
 const (
 	DefaultRetentionSweepEvery = time.Hour
 	MinRetentionSweepEvery     = time.Minute
+	MaxRetentionSweepEvery     = 6 * time.Hour
 )
 
 // WithRetentionDefaults fills the retention settings left out with their
