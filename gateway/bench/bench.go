@@ -939,6 +939,14 @@ func targets(rep *Report) []Target {
 				Measured: fmt.Sprintf("p95 %.1f ms (p50 %.1f ms) on %d stored, %d of them the town's", cl.P95, cl.P50, cl.Stored, cl.TownCases),
 				Met:      cl.P95 < 300 && cl.Stored >= 1_000_000})
 		}
+		if rr := be.Retention; rr != nil && rr.FirstWeek > 0 {
+			// Once applications pass their retention only their traces
+			// should add: a week's growth at most a quarter of the first
+			// week's, when every application was new and full.
+			out = append(out, Target{Name: be.Name + ": storage levels off under retention", Want: "last week's growth ≤ 0.25 × the first week's",
+				Measured: fmt.Sprintf("%.2f × (%.0f bytes per trace against %.0f per final application, %s)", rr.WeekRatio, rr.PerTrace, rr.PerApplication, rr.Bytes),
+				Met:      rr.WeekRatio <= 0.25})
+		}
 		if len(be.Growth) >= 2 {
 			first, last := be.Growth[0], be.Growth[len(be.Growth)-1]
 			ratio := last.Rate / first.Rate

@@ -324,10 +324,9 @@ func consoleMarkdown(p func(string, ...any), rep *Report) {
 // shown are the days a table shows: every RetentionDays/3 days (at least
 // weekly), the day before the first erasure and the last day.
 func (rr *RetentionRun) shown() []RetentionDay {
-	step := max(1, min(7, rr.RetentionDays/3))
 	var out []RetentionDay
 	for i, d := range rr.Samples {
-		if i%step == 0 || i == rr.RetentionDays-1 || i == len(rr.Samples)-1 {
+		if shownDay(i, rr.RetentionDays, len(rr.Samples)) {
 			out = append(out, d)
 		}
 	}

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"time"
 
+	bolt "go.etcd.io/bbolt"
+
 	"onething/civil"
 	c "onething/contracts"
 	"onething/gateway/calendar"
@@ -47,13 +49,20 @@ type RetentionRun struct {
 	FullBytes     int64 `json:"fullBytes"`
 	FullCompacted int64 `json:"fullCompactedBytes,omitempty"`
 	EndCompacted  int64 `json:"endCompactedBytes,omitempty"`
+	// EmptyLive, FullLive and EndLive are the bbolt file's pages in use
+	// (not free) in bytes, before the first day, on that day and at the
+	// end (bolt only): the file grows in steps of 16 MiB, its pages in use
+	// by the page.
+	EmptyLive int64 `json:"emptyLiveBytes,omitempty"`
+	FullLive  int64 `json:"fullLiveBytes,omitempty"`
+	EndLive   int64 `json:"endLiveBytes,omitempty"`
 	// PerApplication is what one final application with its personal part
-	// costs: (FullBytes − EmptyBytes) / (RetentionDays × PerDay), or from
-	// the compacted copies on bolt.
+	// costs: (FullBytes − EmptyBytes) / (RetentionDays × PerDay), from the
+	// pages in use on bolt.
 	PerApplication float64 `json:"bytesPerApplication"`
 	// PerTrace is what one erased application still costs (its trace, the
 	// sweep's audit entry): the growth from the day before the first
-	// erasure to the end over the traces made (compacted copies on bolt).
+	// erasure to the end over the traces made (pages in use on bolt).
 	PerTrace float64 `json:"bytesPerTrace"`
 	// FirstWeek and LastWeek are the growth of the measure over the first
 	// and the last seven days; WeekRatio is LastWeek / FirstWeek.
@@ -74,6 +83,9 @@ type RetentionDay struct {
 	Traces     int   `json:"traces"`
 	ErasedThat int   `json:"erasedThatDay"`
 	Bytes      int64 `json:"bytes"`
+	// LiveBytes is the bbolt file's pages in use (bolt, on the days a
+	// table shows).
+	LiveBytes int64 `json:"liveBytes,omitempty"`
 }
 
 // retentionSim is one run of the phase on an open store.
@@ -85,9 +97,11 @@ type retentionSim struct {
 	keep    int        // retention in days
 	first   civil.Date // the first simulated day
 	clients int
-	// size measures the store; compact (bolt) the size of a compacted copy.
+	// size measures the store; compact (bolt) the size of a compacted copy
+	// and live the pages in use.
 	size    func() int64
 	compact func() (int64, error)
+	live    func() (int64, error)
 	prog    *progress
 }
 
@@ -137,6 +151,11 @@ func (s *retentionSim) run(ctx context.Context) (*RetentionRun, error) {
 	sw := &retention.Sweeper{Store: s.st, Retention: s.keep, Now: now}
 
 	res := &RetentionRun{PerDay: s.perDay, Days: s.days, RetentionDays: s.keep, FirstDate: s.first.String(), EmptyBytes: s.size()}
+	if s.live != nil {
+		if res.EmptyLive, err = s.live(); err != nil {
+			return res, err
+		}
+	}
 	run := strconv.FormatInt(time.Now().UnixNano(), 36)
 	traces := 0
 	for d := 0; d < s.days; d++ {
@@ -159,9 +178,15 @@ func (s *retentionSim) run(ctx context.Context) (*RetentionRun, error) {
 		if err != nil {
 			return res, err
 		}
-		res.Samples = append(res.Samples, RetentionDay{Day: d, Date: day.String(), Stored: stored, Traces: traces, ErasedThat: pr.Erased, Bytes: s.size()})
+		sample := RetentionDay{Day: d, Date: day.String(), Stored: stored, Traces: traces, ErasedThat: pr.Erased, Bytes: s.size()}
+		if s.live != nil && shownDay(d, s.keep, s.days) {
+			if sample.LiveBytes, err = s.live(); err != nil {
+				return res, err
+			}
+		}
+		res.Samples = append(res.Samples, sample)
 		if d == s.keep-1 {
-			res.FullBytes = res.Samples[d].Bytes
+			res.FullBytes, res.FullLive = sample.Bytes, sample.LiveBytes
 			if s.compact != nil {
 				if res.FullCompacted, err = s.compact(); err != nil {
 					return res, err
@@ -169,6 +194,7 @@ func (s *retentionSim) run(ctx context.Context) (*RetentionRun, error) {
 			}
 		}
 	}
+	res.EndLive = res.Samples[len(res.Samples)-1].LiveBytes
 	if s.compact != nil {
 		var err error
 		if res.EndCompacted, err = s.compact(); err != nil {
@@ -186,18 +212,13 @@ func (res *RetentionRun) figures() {
 	n := len(res.Samples)
 	if res.RetentionDays >= 1 && res.RetentionDays <= n {
 		full := float64(res.RetentionDays * res.PerDay)
-		base, fullB := float64(res.EmptyBytes), float64(res.FullBytes)
-		if res.FullCompacted > 0 {
-			fullB = float64(res.FullCompacted)
+		base, fullB, end := float64(res.EmptyBytes), float64(res.FullBytes), float64(res.Samples[n-1].Bytes)
+		if res.FullLive > 0 && res.EndLive > 0 {
+			base, fullB, end = float64(res.EmptyLive), float64(res.FullLive), float64(res.EndLive)
 		}
 		res.PerApplication = (fullB - base) / full
-		last := res.Samples[n-1]
-		if last.Traces > 0 {
-			end := float64(last.Bytes)
-			if res.EndCompacted > 0 {
-				end = float64(res.EndCompacted)
-			}
-			res.PerTrace = (end - fullB) / float64(last.Traces)
+		if tr := res.Samples[n-1].Traces; tr > 0 {
+			res.PerTrace = (end - fullB) / float64(tr)
 		}
 	}
 	if n >= 14 {
@@ -346,6 +367,7 @@ func (r *runner) retention(ctx context.Context, be *Backend) error {
 		path := strings.TrimPrefix(su, "bolt://")
 		sim.size = func() int64 { return fileSize(path) }
 		sim.compact = func() (int64, error) { return compactedCopy(path) }
+		sim.live = func() (int64, error) { return liveBytes(path) }
 	}
 	r.prog.begin(fmt.Sprintf("%s retention: %d days of %d", be.Name, r.o.RetentionRun, r.o.RetentionPerDay), r.o.RetentionRun*r.o.RetentionPerDay)
 	res, err := sim.run(ctx)
@@ -368,28 +390,67 @@ func fileSize(path string) int64 {
 	return fi.Size()
 }
 
-// compactedCopy copies a bbolt file (between the store's transactions:
-// the phase writes nothing meanwhile) and compacts the copy with `onething
-// store compact`'s code, returning its size.
-func compactedCopy(path string) (int64, error) {
-	cp := filepath.Join(filepath.Dir(path), "compact-copy.db")
-	defer os.Remove(cp)
-	src, err := os.Open(path)
+// shownDay says whether day d of a run of days with a retention of keep
+// is one a table shows: every keep/3 days (at least weekly), the day
+// before the first erasure and the last day.
+func shownDay(d, keep, days int) bool {
+	return d%max(1, min(7, keep/3)) == 0 || d == keep-1 || d == days-1
+}
+
+// liveBytes is a bbolt file's pages in use, in bytes: its size as far as
+// the last page written less its free pages (read from a copy: the store
+// holds the file's lock).
+func liveBytes(path string) (int64, error) {
+	cp, err := copyFile(path, "live-copy.db")
 	if err != nil {
 		return 0, err
+	}
+	defer os.Remove(cp)
+	// Read-write: bbolt loads the free list only then (it is a copy).
+	db, err := bolt.Open(cp, 0o600, &bolt.Options{Timeout: 5 * time.Second})
+	if err != nil {
+		return 0, err
+	}
+	defer db.Close()
+	var live int64
+	err = db.View(func(tx *bolt.Tx) error {
+		st := db.Stats()
+		live = tx.Size() - int64(st.FreePageN+st.PendingPageN)*int64(db.Info().PageSize)
+		return nil
+	})
+	return live, err
+}
+
+// copyFile copies a bbolt file beside it (between the store's
+// transactions: the phase writes nothing meanwhile).
+func copyFile(path, name string) (string, error) {
+	cp := filepath.Join(filepath.Dir(path), name)
+	src, err := os.Open(path)
+	if err != nil {
+		return "", err
 	}
 	defer src.Close()
 	dst, err := os.OpenFile(cp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
 	if err != nil {
-		return 0, err
+		return "", err
 	}
 	if _, err := io.Copy(dst, src); err != nil {
 		dst.Close()
+		os.Remove(cp)
+		return "", err
+	}
+	return cp, dst.Close()
+}
+
+// compactedCopy copies a bbolt file (between the store's transactions:
+// the phase writes nothing meanwhile) and compacts the copy with `onething
+// store compact`'s code, returning its size.
+func compactedCopy(path string) (int64, error) {
+	cp, err := copyFile(path, "compact-copy.db")
+	if err != nil {
 		return 0, err
 	}
-	if err := dst.Close(); err != nil {
-		return 0, err
-	}
+	defer os.Remove(cp)
 	cr, err := store.CompactBolt(cp)
 	if err != nil {
 		return 0, err
