@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 )
@@ -354,7 +355,7 @@ func retentionMarkdown(p func(string, ...any), rep *Report) {
 		return
 	}
 	o := rep.Options
-	p("\n## Retention: storage levels off\n\n")
+	p("\n## Retention: storage under the sweep\n\n")
 	p("`--phases retention`: on a simulated business clock, each day %d applications are submitted through the engine's intake code ", o.RetentionPerDay)
 	p("(the personal data of `contracts/examples/submission-full.json`, sealed with the keys the bench's gateways use) into a store opened ")
 	p("as the gateway opens it, then made final in one update (every item approved that day with a result and its department's ")
@@ -369,23 +370,49 @@ func retentionMarkdown(p func(string, ...any), rep *Report) {
 	for _, be := range runs {
 		rr := be.Retention
 		p("### %s (%s)\n\n", be.Name, rr.Bytes)
-		p("| day | date | stored with personal data | traces | erased that day | %s |\n|---|---|---|---|---|---|\n", rr.Bytes)
-		p("| before | | 0 | 0 | 0 | %s |\n", mib(uint64(rr.EmptyBytes)))
+		live := rr.FullLive > 0
+		p("| day | date | stored with personal data | traces | erased that day | %s |", rr.Bytes)
+		if live {
+			p(" pages in use |")
+		}
+		p("\n|---|---|---|---|---|---|%s\n", map[bool]string{true: "---|"}[live])
+		p("| before | | 0 | 0 | 0 | %s |", mib(uint64(rr.EmptyBytes)))
+		if live {
+			p(" %s |", mib(uint64(rr.EmptyLive)))
+		}
+		p("\n")
 		for _, d := range rr.shown() {
-			p("| %d | %s | %d | %d | %d | %s |\n", d.Day, d.Date, d.Stored, d.Traces, d.ErasedThat, mib(uint64(d.Bytes)))
+			p("| %d | %s | %d | %d | %d | %s |", d.Day, d.Date, d.Stored, d.Traces, d.ErasedThat, mib(uint64(d.Bytes)))
+			if live {
+				p(" %s |", mib(uint64(d.LiveBytes)))
+			}
+			p("\n")
 		}
-		p("\n- growth over the first week %s, over the last week %s: **last week / first week = %.2f**\n",
-			mib(uint64(max(0, rr.FirstWeek))), mib(uint64(max(0, rr.LastWeek))), rr.WeekRatio)
-		if rr.FullCompacted > 0 {
-			p("- a compacted copy of the file: %s on day %d (%d applications with personal data, no traces), %s at the end (as many, and %d traces)\n",
-				mib(uint64(rr.FullCompacted)), rr.RetentionDays-1, rr.RetentionDays*rr.PerDay, mib(uint64(rr.EndCompacted)), rr.Samples[len(rr.Samples)-1].Traces)
+		weeks := "the measure"
+		if live {
+			weeks = "the pages in use"
 		}
-		what := "used_memory"
+		p("\n- growth of %s over the first week %s, over the last week %s: **last week / first week = %.2f**\n",
+			weeks, mib(uint64(max(0, rr.FirstWeek))), mib(uint64(max(0, rr.LastWeek))), rr.WeekRatio)
 		if rr.FullCompacted > 0 {
-			what = "the compacted copies"
+			p("- a copy of the file compacted by `onething store compact`'s code: %s on day %d (%d applications with personal data, no traces), %s at the end (as many, and %d traces); its pages in use then: %s and %s\n",
+				mib(uint64(rr.FullCompacted)), rr.RetentionDays-1, rr.RetentionDays*rr.PerDay, mib(uint64(rr.EndCompacted)), rr.Samples[len(rr.Samples)-1].Traces,
+				mib(uint64(rr.FullLive)), mib(uint64(rr.EndLive)))
+		}
+		what := "used_memory on day " + strconv.Itoa(rr.RetentionDays-1) + " and at the end"
+		if live {
+			what = "the pages in use on day " + strconv.Itoa(rr.RetentionDays-1) + " and at the end"
 		}
 		p("- per final application with its personal part: **%.0f bytes**; per erased application (trace and audit entry): **%.0f bytes** (from %s)\n",
 			rr.PerApplication, rr.PerTrace, what)
+		if rr.PerApplication > 0 {
+			if rr.WeekRatio <= 0.25 {
+				p("- **levels off**: once the first applications pass their retention, only their traces add\n")
+			} else {
+				p("- **does not level off**: a trace keeps %.0f %% of what a final application costs, so once the first applications pass their ", 100*rr.PerTrace/rr.PerApplication)
+				p("retention the store still grows at %.2f × its first week's rate, by the traces alone\n", rr.WeekRatio)
+			}
+		}
 		p("- %d days simulated in %.0f s\n\n", rr.Days, rr.Seconds)
 	}
 }

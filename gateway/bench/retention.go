@@ -65,7 +65,8 @@ type RetentionRun struct {
 	// erasure to the end over the traces made (pages in use on bolt).
 	PerTrace float64 `json:"bytesPerTrace"`
 	// FirstWeek and LastWeek are the growth of the measure over the first
-	// and the last seven days; WeekRatio is LastWeek / FirstWeek.
+	// and the last seven days (of the pages in use on bolt); WeekRatio is
+	// LastWeek / FirstWeek.
 	FirstWeek int64   `json:"firstWeekGrowthBytes"`
 	LastWeek  int64   `json:"lastWeekGrowthBytes"`
 	WeekRatio float64 `json:"lastOverFirstWeek"`
@@ -179,7 +180,8 @@ func (s *retentionSim) run(ctx context.Context) (*RetentionRun, error) {
 			return res, err
 		}
 		sample := RetentionDay{Day: d, Date: day.String(), Stored: stored, Traces: traces, ErasedThat: pr.Erased, Bytes: s.size()}
-		if s.live != nil && shownDay(d, s.keep, s.days) {
+		// The days shown, and those the week figures need.
+		if s.live != nil && (shownDay(d, s.keep, s.days) || d == 6 || d == s.days-8) {
 			if sample.LiveBytes, err = s.live(); err != nil {
 				return res, err
 			}
@@ -224,6 +226,10 @@ func (res *RetentionRun) figures() {
 	if n >= 14 {
 		res.FirstWeek = res.Samples[6].Bytes - res.EmptyBytes
 		res.LastWeek = res.Samples[n-1].Bytes - res.Samples[n-8].Bytes
+		if l := func(i int) int64 { return res.Samples[i].LiveBytes }; res.EmptyLive > 0 && l(6) > 0 && l(n-8) > 0 && l(n-1) > 0 {
+			// bbolt's file grows in steps of 16 MiB: its pages in use.
+			res.FirstWeek, res.LastWeek = l(6)-res.EmptyLive, l(n-1)-l(n-8)
+		}
 		if res.FirstWeek > 0 {
 			res.WeekRatio = float64(res.LastWeek) / float64(res.FirstWeek)
 		}
