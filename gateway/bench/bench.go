@@ -943,8 +943,12 @@ func targets(rep *Report) []Target {
 			// Once applications pass their retention only their traces
 			// should add: a week's growth at most a quarter of the first
 			// week's, when every application was new and full.
+			measure := rr.Bytes
+			if rr.FullLive > 0 {
+				measure = "bbolt pages in use"
+			}
 			out = append(out, Target{Name: be.Name + ": storage levels off under retention", Want: "last week's growth ≤ 0.25 × the first week's",
-				Measured: fmt.Sprintf("%.2f × (%.0f bytes per trace against %.0f per final application, %s)", rr.WeekRatio, rr.PerTrace, rr.PerApplication, rr.Bytes),
+				Measured: fmt.Sprintf("%.2f × (%.0f bytes per trace against %.0f per final application, %s)", rr.WeekRatio, rr.PerTrace, rr.PerApplication, measure),
 				Met:      rr.WeekRatio <= 0.25})
 		}
 		if len(be.Growth) >= 2 {

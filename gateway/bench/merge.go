@@ -85,10 +85,20 @@ func Merge(base, add *Report) *Report {
 	if out.Machine.Redis == "" {
 		out.Machine.Redis = add.Machine.Redis
 	}
+	// An earlier merge keeps what this one does not replace: its backends
+	// not run now, or its phases not run now.
 	var merged []MergedRun
+	subset := func(a, b []string) bool {
+		return !slices.ContainsFunc(a, func(x string) bool { return !slices.Contains(b, x) })
+	}
 	for _, m := range base.Merged {
-		m.Phases = slices.DeleteFunc(slices.Clone(m.Phases), func(p string) bool { return slices.Contains(phases, p) })
-		if len(m.Phases) > 0 {
+		switch {
+		case subset(m.Phases, phases):
+			m.Backends = slices.DeleteFunc(slices.Clone(m.Backends), func(b string) bool { return slices.Contains(backends, b) })
+		case subset(m.Backends, backends):
+			m.Phases = slices.DeleteFunc(slices.Clone(m.Phases), func(p string) bool { return slices.Contains(phases, p) })
+		}
+		if len(m.Phases) > 0 && len(m.Backends) > 0 {
 			merged = append(merged, m)
 		}
 	}

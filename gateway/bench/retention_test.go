@@ -110,4 +110,14 @@ func TestMerge(t *testing.T) {
 	if len(m2.Merged) != 1 {
 		t.Errorf("merged twice: %+v", m2.Merged)
 	}
+	// The phase on both backends, then again on one: each backend's
+	// figures say which run they come from.
+	add.Backends = append(add.Backends, Backend{Name: "redis", Retention: &RetentionRun{PerDay: 6}})
+	both := Merge(base, add)
+	add.Backends, add.Commit = add.Backends[:1], "newer"
+	m3 := Merge(both, add)
+	if len(m3.Merged) != 2 || !slices.Equal(m3.Merged[0].Backends, []string{"redis"}) || m3.Merged[0].Commit != "new" ||
+		!slices.Equal(m3.Merged[1].Backends, []string{"bolt"}) || m3.Merged[1].Commit != "newer" {
+		t.Errorf("merged %+v", m3.Merged)
+	}
 }
