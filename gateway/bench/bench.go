@@ -12,7 +12,10 @@
 //   - end to end: completed applications per second through all four
 //     department mocks (zero delays) and the portal, and the time from the
 //     202 to the portal being told "completed" (p50/p99);
-//   - growth: intake rate and the gateway's memory as the store grows.
+//   - growth: intake rate and the gateway's memory as the store grows;
+//   - retention: on a simulated business clock, final applications day
+//     after day and the gateway's retention sweep with a short retention:
+//     Redis memory and the bbolt file level off (retention.go).
 //
 // Everything listens on 127.0.0.1 only and every phase is bounded.
 package bench
@@ -57,8 +60,8 @@ type Options struct {
 	Dir string
 	// Backends: "bolt", "redis" (default both).
 	Backends []string
-	// Phases: "intake", "baseline", "e2e", "growth" (default all), and
-	// "console" (opt-in: the case list on a store of ConsoleApps).
+	// Phases: "intake", "baseline", "e2e", "growth", "retention" (default
+	// all), and "console" (opt-in: the case list on a store of ConsoleApps).
 	Phases []string
 	// RedisURL uses that Redis instead of starting a private redis-server;
 	// the bench FLUSHes its database between phases.
@@ -83,6 +86,10 @@ type Options struct {
 	// ConsoleApps is how many applications the console phase stores
 	// before reading the list (default 1,000,000).
 	ConsoleApps int
+	// RetentionPerDay applications become final on each of RetentionRun
+	// simulated days, swept with a retention of RetentionDays (defaults
+	// 1,000, 90 and 30).
+	RetentionPerDay, RetentionRun, RetentionDays int
 	// Profile, when set, is a directory for CPU profiles of the gateway at
 	// intake saturation and during the end-to-end phase.
 	Profile string
@@ -106,7 +113,7 @@ func (o *Options) defaults() error {
 		o.Backends = []string{"bolt", "redis"}
 	}
 	if len(o.Phases) == 0 {
-		o.Phases = []string{"intake", "baseline", "e2e", "growth"}
+		o.Phases = []string{"intake", "baseline", "e2e", "growth", "retention"}
 	}
 	for _, b := range o.Backends {
 		if b != "bolt" && b != "redis" {
@@ -114,8 +121,8 @@ func (o *Options) defaults() error {
 		}
 	}
 	for _, p := range o.Phases {
-		if !strings.Contains(" intake baseline e2e growth console ", " "+p+" ") {
-			return fmt.Errorf("phase %q: intake, baseline, e2e, growth or console", p)
+		if !slices.Contains(allPhases, p) {
+			return fmt.Errorf("phase %q: intake, baseline, e2e, growth, retention or console", p)
 		}
 	}
 	if o.Duration <= 0 {
@@ -139,6 +146,18 @@ func (o *Options) defaults() error {
 	if o.ConsoleApps <= 0 {
 		o.ConsoleApps = 1_000_000
 	}
+	if o.RetentionPerDay <= 0 {
+		o.RetentionPerDay = 1000
+	}
+	if o.RetentionDays <= 0 {
+		o.RetentionDays = 30
+	}
+	if o.RetentionRun <= 0 {
+		o.RetentionRun = 3 * o.RetentionDays
+	}
+	if o.RetentionRun <= o.RetentionDays {
+		return fmt.Errorf("retention: run %d days, more than the retention of %d", o.RetentionRun, o.RetentionDays)
+	}
 	if o.GrowSteps <= 0 {
 		o.GrowSteps = 10
 	}
@@ -147,6 +166,9 @@ func (o *Options) defaults() error {
 	}
 	return nil
 }
+
+// allPhases are the phases in the order they run.
+var allPhases = []string{"intake", "baseline", "e2e", "growth", "retention", "console"}
 
 func (o *Options) has(phase string) bool {
 	for _, p := range o.Phases {
@@ -193,6 +215,11 @@ type Report struct {
 	Backends    []Backend `json:"backends"`
 	Targets     []Target  `json:"targets"`
 	Seconds     float64   `json:"seconds"`
+	// Phases are the phases this run measured.
+	Phases []string `json:"phases,omitempty"`
+	// Merged are the later runs whose phases replaced this run's figures
+	// (`onething bench --merge`).
+	Merged []MergedRun `json:"merged,omitempty"`
 }
 
 // OptionsJS is the part of Options a report shows.
@@ -207,6 +234,9 @@ type OptionsJS struct {
 	GrowToBolt       int     `json:"growToBolt,omitempty"`
 	GrowSteps        int     `json:"growSteps"`
 	ConsoleApps      int     `json:"consoleApps,omitempty"`
+	RetentionPerDay  int     `json:"retentionPerDay,omitempty"`
+	RetentionRun     int     `json:"retentionRunDays,omitempty"`
+	RetentionDays    int     `json:"retentionDays,omitempty"`
 }
 
 // Machine is where the run happened.
@@ -252,7 +282,9 @@ type Backend struct {
 	IntakeMemory *Memory `json:"intakeMemory,omitempty"`
 	// Console is the console phase's figures.
 	Console *ConsoleList `json:"consoleList,omitempty"`
-	Errors  []string     `json:"errors,omitempty"`
+	// Retention is the retention phase's figures.
+	Retention *RetentionRun `json:"retention,omitempty"`
+	Errors    []string      `json:"errors,omitempty"`
 }
 
 // ratioMeasured is the intake ratio target's figure, with what a
@@ -352,6 +384,14 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if o.has("console") {
 		r.rep.Options.ConsoleApps = o.ConsoleApps
 	}
+	if o.has("retention") {
+		r.rep.Options.RetentionPerDay, r.rep.Options.RetentionRun, r.rep.Options.RetentionDays = o.RetentionPerDay, o.RetentionRun, o.RetentionDays
+	}
+	for _, p := range allPhases {
+		if o.has(p) {
+			r.rep.Phases = append(r.rep.Phases, p)
+		}
+	}
 	if o.Profile != "" {
 		if err := os.MkdirAll(o.Profile, 0o755); err != nil {
 			return nil, err
@@ -375,7 +415,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	for _, b := range o.Backends {
 		be := Backend{Name: b}
-		for _, ph := range []string{"intake", "baseline", "e2e", "growth", "console"} {
+		for _, ph := range allPhases {
 			if !o.has(ph) || ctx.Err() != nil {
 				continue
 			}
@@ -389,6 +429,8 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 				err = r.e2e(ctx, &be)
 			case "growth":
 				err = r.growth(ctx, &be)
+			case "retention":
+				err = r.retention(ctx, &be)
 			case "console":
 				err = r.consoleList(ctx, &be)
 			}
@@ -896,6 +938,18 @@ func targets(rep *Report) []Target {
 			out = append(out, Target{Name: be.Name + ": a page of 50 cases of one town (console list)", Want: "p95 < 300 ms on 1,000,000 applications",
 				Measured: fmt.Sprintf("p95 %.1f ms (p50 %.1f ms) on %d stored, %d of them the town's", cl.P95, cl.P50, cl.Stored, cl.TownCases),
 				Met:      cl.P95 < 300 && cl.Stored >= 1_000_000})
+		}
+		if rr := be.Retention; rr != nil && rr.FirstWeek > 0 {
+			// Once applications pass their retention only their traces
+			// should add: a week's growth at most a quarter of the first
+			// week's, when every application was new and full.
+			measure := rr.Bytes
+			if rr.FullLive > 0 {
+				measure = "bbolt pages in use"
+			}
+			out = append(out, Target{Name: be.Name + ": storage levels off under retention", Want: "last week's growth ≤ 0.25 × the first week's",
+				Measured: fmt.Sprintf("%.2f × (%.0f bytes per trace against %.0f per final application, %s)", rr.WeekRatio, rr.PerTrace, rr.PerApplication, measure),
+				Met:      rr.WeekRatio <= 0.25})
 		}
 		if len(be.Growth) >= 2 {
 			first, last := be.Growth[0], be.Growth[len(be.Growth)-1]

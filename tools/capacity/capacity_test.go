@@ -104,6 +104,26 @@ func TestArithmetic(t *testing.T) {
 	near(t, "host", host, 2.5e9)
 }
 
+// TestRetentionArithmetic checks the retention model on a case worked by
+// hand: 365,000 a year is 1,000 a day, open 30 days on average.
+func TestRetentionArithmetic(t *testing.T) {
+	p := Params{OpenDays: 30, PushGrace: 30, Horizon: 5}
+	r := Retention{Days: 180}
+	// 1,000 a day × (30 open + 180 retention) hold personal data; 30
+	// more days of them while the portal takes no push.
+	near(t, "stored, 180 days", p.Stored(365_000, r), 210_000)
+	near(t, "stored, pushes failing", p.StoredNoPush(365_000, r), 240_000)
+	// Five years bring 1,825,000; all but the 210,000 are traces.
+	near(t, "traces after 5 years", p.Traces(365_000, r), 1_615_000)
+	// 210,000 × 12,000 B + 1,615,000 × 8,000 B = 2.52 GB + 12.92 GB.
+	near(t, "bytes after 5 years", p.Bytes(365_000, r, 12_000, 8_000), 15.44e9)
+	// Forever: all five years hold personal data, no traces.
+	forever := Retention{Years: 5}
+	near(t, "stored forever", p.Stored(365_000, forever), 1_825_000)
+	near(t, "traces forever", p.Traces(365_000, forever), 0)
+	near(t, "bytes forever", p.Bytes(365_000, forever, 12_000, 8_000), 21.9e9)
+}
+
 // TestMeasure checks which fields the figures come from, on a small report.
 func TestMeasure(t *testing.T) {
 	cpu := func(gw, redis, machine float64) *bench.CPUCost {
@@ -111,9 +131,11 @@ func TestMeasure(t *testing.T) {
 	}
 	r := &bench.Report{Date: "2026-01-02T03:04:05Z", Commit: "abc1234", Backends: []bench.Backend{
 		{Name: "bolt", E2E: &bench.E2E{CPU: cpu(8, 0, 11)}, Growth: []bench.GrowthStep{
-			{Stored: 100, StoreSize: 1_000_000}, {Stored: 600, StoreSize: 2_000_000}, {Stored: 1100, StoreSize: 11_000_000}}},
+			{Stored: 100, StoreSize: 1_000_000}, {Stored: 600, StoreSize: 2_000_000}, {Stored: 1100, StoreSize: 11_000_000}},
+			Retention: &bench.RetentionRun{PerApplication: 11_000, PerTrace: 9_000}},
 		{Name: "redis", E2E: &bench.E2E{CPU: cpu(5, 2, 9), Memory: bench.Memory{RSSAnon: 100 << 20}}, Growth: []bench.GrowthStep{
-			{Stored: 100, RedisUsed: 1_000_000}, {Stored: 1100, RedisUsed: 6_000_000}}},
+			{Stored: 100, RedisUsed: 1_000_000}, {Stored: 1100, RedisUsed: 6_000_000}},
+			Retention: &bench.RetentionRun{PerApplication: 12_000, PerTrace: 8_000}},
 	}}
 	m, err := Measure(r)
 	if err != nil {
@@ -124,6 +146,17 @@ func TestMeasure(t *testing.T) {
 	near(t, "redis gateway ms", m.RedisGatewayMs, 5)
 	near(t, "redis ms", m.RedisRedisMs, 2)
 	near(t, "bolt gateway ms", m.BoltGatewayMs, 8)
+	near(t, "redis per final", m.RedisPerFinal, 12_000)
+	near(t, "redis per trace", m.RedisPerTrace, 8_000)
+	near(t, "bolt per final", m.BoltPerFinal, 11_000)
+	near(t, "bolt per trace", m.BoltPerTrace, 9_000)
+
+	saved := r.Backends[0].Retention
+	r.Backends[0].Retention = nil
+	if _, err := Measure(r); err == nil || !strings.Contains(err.Error(), "retention") {
+		t.Errorf("no retention phase: err = %v, want one naming it", err)
+	}
+	r.Backends[0].Retention = saved
 
 	r.Backends[1].Growth = r.Backends[1].Growth[:1]
 	if _, err := Measure(r); err == nil || !strings.Contains(err.Error(), "redis") {

@@ -4,10 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
+	"onething/civil"
 	"onething/gateway/bench"
 	"onething/gateway/calendar"
+	"onething/gateway/store"
 )
 
 // Scenario is one assumption about demand for the whole province.
@@ -69,6 +72,17 @@ type Params struct {
 	// RDB save forks, and copy-on-write can double the pages in the worst case.
 	ForkFactor float64
 	Retentions []Retention
+	// OpenDays is how long a case is open on average, from receipt to
+	// final: its personal part is kept that long before its retention
+	// starts.
+	OpenDays int
+	// PushGrace is how many days more a final case whose last status push
+	// never gets through waits before its retention starts anyway
+	// (store.PushGrace).
+	PushGrace int
+	// Horizon is the years the tables look ahead: the traces of erased
+	// applications keep adding (and "forever" keeps everything).
+	Horizon int
 	// BoltMaxFile is the largest bbolt file this document calls fine for one
 	// machine (copied in minutes for a backup, on an ordinary VM disk).
 	BoltMaxFile float64
@@ -99,6 +113,9 @@ func DefaultParams(year int) (Params, error) {
 		MaxmemoryFill:   0.8,
 		ForkFactor:      2,
 		Retentions:      []Retention{{Days: 180}, {Days: 365}, {Years: 5}},
+		OpenDays:        30,
+		PushGrace:       store.PushGrace,
+		Horizon:         5,
 		BoltMaxFile:     64 << 30,
 	}
 	p.Scopes = []Scope{
@@ -145,12 +162,40 @@ func (p Params) Replicas(cores float64) int {
 	return max(p.MinReplicas, int(math.Ceil(cores/p.CoresPerReplica)))
 }
 
-// Stored is the applications kept with retention r at perYear.
+// Stored is the applications holding personal data with retention r at
+// perYear, at steady state: each is kept while open (OpenDays) and for the
+// retention after it is final and its last push delivered.
 func (p Params) Stored(perYear float64, r Retention) float64 {
 	if r.Years > 0 {
 		return perYear * float64(r.Years)
 	}
-	return perYear * float64(r.Days) / 365
+	return perYear / 365 * float64(r.Days+p.OpenDays)
+}
+
+// StoredNoPush is Stored when the portal never takes the last pushes: the
+// retention then starts PushGrace days after final.
+func (p Params) StoredNoPush(perYear float64, r Retention) float64 {
+	if r.Years > 0 {
+		return p.Stored(perYear, r)
+	}
+	return perYear / 365 * float64(r.Days+p.OpenDays+p.PushGrace)
+}
+
+// Traces is the erased applications' traces after Horizon years with
+// retention r: everything received less what still holds personal data
+// (none with "forever").
+func (p Params) Traces(perYear float64, r Retention) float64 {
+	if r.Years > 0 {
+		return 0
+	}
+	return max(0, perYear*float64(p.Horizon)-p.Stored(perYear, r))
+}
+
+// Bytes is the store after Horizon years with retention r: the
+// applications holding personal data at perApp bytes each and the traces
+// at perTrace.
+func (p Params) Bytes(perYear float64, r Retention, perApp, perTrace float64) float64 {
+	return p.Stored(perYear, r)*perApp + p.Traces(perYear, r)*perTrace
 }
 
 // RedisMemory is the data, the maxmemory to set and the host's memory for
@@ -176,6 +221,15 @@ type Measured struct {
 	// GatewayRSS is a Redis-backed gateway's anonymous resident memory after
 	// the end-to-end phase.
 	GatewayRSS float64
+	// The retention phase: bytes per final application holding personal
+	// data and per erased application's trace (Redis used_memory, bbolt
+	// pages in use), and the run they come from.
+	RedisPerFinal, RedisPerTrace  float64
+	BoltPerFinal, BoltPerTrace    float64
+	RedisRetention, BoltRetention *bench.RetentionRun
+	// RedisRetentionSrc and BoltRetentionSrc say which run the retention
+	// figures come from (a later one merged into the report, or its own).
+	RedisRetentionSrc, BoltRetentionSrc string
 }
 
 // Measure takes the figures the document uses from a bench report.
@@ -197,6 +251,9 @@ func Measure(r *bench.Report) (Measured, error) {
 		if b.E2E == nil || b.E2E.CPU == nil || len(b.Growth) < 2 {
 			return m, fmt.Errorf("benchmarks.json: %s needs endToEnd.cpuPerApplication and two growth steps or more", b.Name)
 		}
+		if rr := b.Retention; rr == nil || rr.PerApplication <= 0 || rr.PerTrace <= 0 {
+			return m, fmt.Errorf("benchmarks.json: %s needs the retention phase (`onething bench --phases retention --merge`) with bytes per application and per trace", b.Name)
+		}
 	}
 	m.RedisGatewayMs = rb.E2E.CPU.Procs["gateway"]
 	m.RedisRedisMs = rb.E2E.CPU.Procs["redis"]
@@ -206,6 +263,10 @@ func Measure(r *bench.Report) (Measured, error) {
 	m.GatewayRSS = float64(rb.E2E.Memory.RSSAnon)
 	m.RedisFirst, m.RedisLast = rb.Growth[0], rb.Growth[len(rb.Growth)-1]
 	m.BoltFirst, m.BoltLast = bb.Growth[0], bb.Growth[len(bb.Growth)-1]
+	m.RedisRetention, m.BoltRetention = rb.Retention, bb.Retention
+	m.RedisRetentionSrc, m.BoltRetentionSrc = source(r, "retention", "redis"), source(r, "retention", "bolt")
+	m.RedisPerFinal, m.RedisPerTrace = rb.Retention.PerApplication, rb.Retention.PerTrace
+	m.BoltPerFinal, m.BoltPerTrace = bb.Retention.PerApplication, bb.Retention.PerTrace
 	var err error
 	if m.RedisPerApp, err = slope(m.RedisFirst.Stored, m.RedisLast.Stored, float64(m.RedisFirst.RedisUsed), float64(m.RedisLast.RedisUsed)); err != nil {
 		return m, fmt.Errorf("redis growth: %w", err)
@@ -223,4 +284,22 @@ func slope(n0, n1 int, b0, b1 float64) (float64, error) {
 		return 0, fmt.Errorf("no growth between %d and %d stored (%.0f → %.0f bytes)", n0, n1, b0, b1)
 	}
 	return (b1 - b0) / float64(n1-n0), nil
+}
+
+// source names the run a backend's phase comes from: the last merge of
+// it, else the report's own run.
+func source(r *bench.Report, phase, backend string) string {
+	date, commit := r.Date, r.Commit
+	for _, m := range r.Merged {
+		if slices.Contains(m.Phases, phase) && slices.Contains(m.Backends, backend) {
+			date, commit = m.Date, m.Commit
+		}
+	}
+	if t, err := time.Parse(time.RFC3339, date); err == nil {
+		date = civil.Display(t)
+	}
+	if len(commit) > 12 {
+		commit = commit[:12]
+	}
+	return fmt.Sprintf("bench %s, commit `%s`", date, commit)
 }

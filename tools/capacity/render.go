@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"onething/civil"
+	"onething/gateway/bench"
 )
 
 // Render writes docs/CAPACITY.md.
@@ -48,13 +49,16 @@ func Render(w io.Writer, p Params, m Measured) error {
 		f("  scenario (%s applications a year in the province) the peak is %s applications/s and the gateway needs %s cores,\n  %d replicas on Redis.\n",
 			count(hi.PerYear()), sig(peak), sig(cores), p.Replicas(cores))
 	}
-	f("- **内存由保留期决定。** Redis 每件申请约 %s，永不删除时内存逐年增长；保留期（尚未实现，见下文）把存量限定为\n", bytesOf(m.RedisPerApp))
-	f("  “每天申请数 × 保留天数”。/ Memory is what retention decides: about %s of Redis per application; kept forever it grows\n", bytesOf(m.RedisPerApp))
-	f("  every year, with retention (not yet implemented, see below) it stays at applications per day × retention days.\n")
+	f("- **内存由保留期决定。** Redis 每件办结申请约 %s，永不删除时内存逐年增长；保留期把含个人信息的存量限定为\n", bytesOf(m.RedisPerFinal))
+	f("  “每天申请数 × (办理天数 + 保留天数)”，但删除后保留的假名化痕迹每件仍占约 %s（实测为办结申请的 %s），\n", bytesOf(m.RedisPerTrace), share(m.RedisPerTrace/m.RedisPerFinal))
+	f("  所以内存仍按每年申请数 × %s 增长。/ Memory is what retention decides: about %s of Redis per final application; kept\n", bytesOf(m.RedisPerTrace), bytesOf(m.RedisPerFinal))
+	f("  forever it grows every year. Retention bounds the applications holding personal data at applications per day × (days\n")
+	f("  open + retention days), but the pseudonymous trace an erasure keeps still takes about %s (measured: %s of a final\n", bytesOf(m.RedisPerTrace), share(m.RedisPerTrace/m.RedisPerFinal))
+	f("  application), so memory still grows by applications per year × %s.\n", bytesOf(m.RedisPerTrace))
 	// Would one bolt process carry the province at the highest scenario
 	// with the shortest retention?
 	provYear := hi.PerYear() * prov.Share
-	boltProv := p.boltVerdict(p.Cores(peak, m.BoltGatewayMs), p.Stored(provYear, p.Retentions[0])*m.BoltPerApp) == boltYes
+	boltProv := p.boltVerdict(p.Cores(peak, m.BoltGatewayMs), p.Bytes(provYear, p.Retentions[0], m.BoltPerFinal, m.BoltPerTrace)) == boltYes
 	f("- **区县用内嵌 bolt 即可**（单进程，没有故障切换）。")
 	if boltProv {
 		f("按容量，保留 %d 天时 bolt 连全省最高情景也够；", p.Retentions[0].Days)
@@ -63,7 +67,11 @@ func Render(w io.Writer, p Params, m Measured) error {
 	if boltProv {
 		f(" By\n  capacity bolt would carry even the province's highest scenario with a retention of %d days;", p.Retentions[0].Days)
 	}
-	f(" a city or the province\n  runs Redis for availability: two gateway replicas or more, a Redis primary with a replica under Sentinel (`redis.minReplicas`: README, Scale-out on Redis).\n\n")
+	if boltProv {
+		f(" a city or the province\n  runs Redis for availability: two gateway replicas or more, a Redis primary with a replica under Sentinel (`redis.minReplicas`: README, Scale-out on Redis).\n\n")
+	} else {
+		f(" A city or the province\n  runs Redis for availability: two gateway replicas or more, a Redis primary with a replica under Sentinel (`redis.minReplicas`: README, Scale-out on Redis).\n\n")
+	}
 
 	f("## 实测数据 / Measured\n\n")
 	f("| 数据 / figure | 值 / value | 来源（benchmarks.json 字段）/ source field |\n|---|---|---|\n")
@@ -76,13 +84,25 @@ func Render(w io.Writer, p Params, m Measured) error {
 		bytesOf(m.RedisPerApp), count(float64(m.RedisLast.RedisUsed)), count(float64(m.RedisFirst.RedisUsed)), count(float64(m.RedisLast.Stored)), count(float64(m.RedisFirst.Stored)))
 	f("| 每件存量申请 bolt 文件 / bolt file per stored application | %s | `backends[bolt].growth[].storeFileBytes`：(%s − %s) / (%s − %s) 件 |\n",
 		bytesOf(m.BoltPerApp), count(float64(m.BoltLast.StoreSize)), count(float64(m.BoltFirst.StoreSize)), count(float64(m.BoltLast.Stored)), count(float64(m.BoltFirst.Stored)))
+	rr, br := m.RedisRetention, m.BoltRetention
+	f("| 每件办结申请（含个人信息）Redis 内存 / Redis memory per final application with its personal part | %s | `backends[redis].retention.bytesPerApplication`：(%s − %s) / (%d 天 × %d 件) |\n",
+		bytesOf(m.RedisPerFinal), count(float64(rr.FullBytes)), count(float64(rr.EmptyBytes)), rr.RetentionDays, rr.PerDay)
+	f("| 每条删除痕迹 Redis 内存 / Redis memory per erased application's trace | %s | `backends[redis].retention.bytesPerTrace`：%s |\n", bytesOf(m.RedisPerTrace), traceSource(rr, false))
+	f("| 每件办结申请（含个人信息）bolt 页 / bolt pages per final application with its personal part | %s | `backends[bolt].retention.bytesPerApplication`：(%s − %s) / (%d 天 × %d 件) |\n",
+		bytesOf(m.BoltPerFinal), count(float64(br.FullLive)), count(float64(br.EmptyLive)), br.RetentionDays, br.PerDay)
+	f("| 每条删除痕迹 bolt 页 / bolt pages per erased application's trace | %s | `backends[bolt].retention.bytesPerTrace`：%s |\n", bytesOf(m.BoltPerTrace), traceSource(br, true))
 	f("| 网关进程常驻内存（端到端后）/ a gateway's resident memory after end to end | %s | `backends[redis].endToEnd.memory.rssAnonBytes` |\n\n", bytesOf(m.GatewayRSS))
 	f("全部取自 %s。CPU 是端到端（提交到推送“办结”，经四个模拟部门）每件办结申请的 CPU 时间；整机数字另含内核（回环 TCP、fsync）、\n", src)
-	f("模拟部门和压测程序本身，作为上限参考。存储量是增长阶段首末两步之间的斜率（扣除空库的固定开销）。\n\n")
+	f("模拟部门和压测程序本身，作为上限参考。存储量是增长阶段首末两步之间的斜率（扣除空库的固定开销）；办结申请和删除痕迹的\n")
+	f("数字来自保留期阶段（模拟时钟上每天 %d 件申请办结，保留 %d 天，共 %d 天，见 `docs/BENCHMARKS.md`；bolt 按使用中的页计，不含空闲页；\n",
+		rr.PerDay, rr.RetentionDays, rr.Days)
+	f("Redis：%s；bolt：%s）。\n\n", m.RedisRetentionSrc, m.BoltRetentionSrc)
 	f("All from %s. CPU is the CPU time per completed application end to end (submission to the portal receiving\n", src)
 	f("`completed`, through the four department mocks); the machine's figure adds the kernel (loopback TCP, fsync), the mocks\n")
 	f("and the load generator, and is an upper bound. Bytes per application are the slope between the growth phase's first\n")
-	f("and last steps (the empty store's fixed size left out).\n\n")
+	f("and last steps (the empty store's fixed size left out); the figures per final application and per trace come from\n")
+	f("the retention phase (%d applications final a day on a simulated clock, a retention of %d days, %d days; see\n", rr.PerDay, rr.RetentionDays, rr.Days)
+	f("`docs/BENCHMARKS.md`; bolt by its pages in use, free pages left out; Redis: %s; bolt: %s).\n\n", m.RedisRetentionSrc, m.BoltRetentionSrc)
 	f("**这些存储数字的局限 / What these storage figures are and are not:**\n\n")
 	f("- 增长阶段提交的是 `contracts/examples/submission-full.json`（事项和材料齐全的申请），且不运行工作协程，所以每件申请的\n")
 	f("  首批任务也留在队列中，30 天后过期的去重键也都还在（比实际部署多）；但不含部门办理结果、事件和审计记录（办结的申请\n")
@@ -121,14 +141,28 @@ func Render(w io.Writer, p Params, m Measured) error {
 	f("certificate holders (disability rates differ between places; not modelled).\n\n")
 
 	f("## 保留期 / Retention\n\n")
-	f("个人信息只在需要的期限内保存（议题“Personal data kept only as long as needed”）**尚未实现**：目前申请永不删除，内存按\n")
-	f("“永久”一列增长。保留期各列表示实现后的效果：申请在保留期满后删除，存量 = 每年申请数 × 保留天数 / 365（按全年平均；\n")
-	f("申请集中在某一季节时保留期内的存量会更多）。bolt 文件不会缩小：删除释放的页会被重用，文件停在最高水位。\n\n")
-	f("Retention (the issue \"Personal data kept only as long as needed\") is **not yet implemented**: today applications are never\n")
-	f("erased and memory grows as in the \"forever\" column. The retention columns show what it will do once applications are\n")
-	f("erased after their retention: kept = applications per year × retention days / 365 (the year's average; more if\n")
-	f("applications bunch in one season). A bbolt file does not shrink: freed pages are reused and the file stays at its\n")
-	f("high-water mark.\n\n")
+	f("申请办结且最后一次状态推送送达后开始计算保留期（推送一直未送达的，最迟在办结后 %d 天开始），期满后清除个人信息，\n", p.PushGrace)
+	f("只留假名化痕迹（README“保存期限”）。所以含个人信息的存量 = 每年申请数 / 365 × (平均办理天数 %d + 保留天数)；推送长期失败时\n", p.OpenDays)
+	f("最多再加 %d 天。痕迹不删除：下表按 %d 年计，痕迹数 = %d 年的申请数 − 含个人信息的存量，数据 = 存量 × 每件办结申请 + 痕迹 × 每条痕迹。\n", p.PushGrace, p.Horizon, p.Horizon)
+	f("“永久”一列是 %d 年内全部保留。bolt 文件不会缩小：删除释放的页会被重用，文件停在最高水位（按 16 MiB 增长）；\n", p.Horizon)
+	f("`onething store compact` 离线重写文件。\n\n")
+	f("Retention counts from the day a case is final and its last status push delivered (at the latest %d days after final\n", p.PushGrace)
+	f("when the push never gets through); after it the personal part is erased and a pseudonymous trace kept (README,\n")
+	f("Retention). So the applications holding personal data = applications per year / 365 × (%d days open on average +\n", p.OpenDays)
+	f("retention days), up to %d days more while pushes fail. Traces are not erased: the tables look %d years ahead, traces =\n", p.PushGrace, p.Horizon)
+	f("%d years of applications − those holding personal data, data = those × bytes per final application + traces × bytes\n", p.Horizon)
+	f("per trace. \"Forever\" keeps all of %d years. A bbolt file does not shrink: freed pages are reused and the file stays\n", p.Horizon)
+	f("at its high-water mark (growing by 16 MiB); `onething store compact` rewrites it offline.\n\n")
+	f("保留期阶段实测（`docs/BENCHMARKS.md`）：最后一周的增长是第一周的 %s 倍（Redis）和 %s 倍（bolt 使用中的页），痕迹占办结申请的 %s（Redis）\n",
+		num(rr.WeekRatio, 2), num(br.WeekRatio, 2), share(m.RedisPerTrace/m.RedisPerFinal))
+	f("和 %s（bolt）。/ Measured by the retention phase: the last week's growth is %s× the first week's (Redis) and %s× (bolt pages\n",
+		share(m.BoltPerTrace/m.BoltPerFinal), num(rr.WeekRatio, 2), num(br.WeekRatio, 2))
+	f("in use); a trace is %s of a final application (Redis) and %s (bolt).\n\n", share(m.RedisPerTrace/m.RedisPerFinal), share(m.BoltPerTrace/m.BoltPerFinal))
+	r0 := p.Retentions[0]
+	f("例如全省最高情景、保留 %d 天：推送正常时 %s 件申请含个人信息，推送一直失败时 %s 件。/ For example the province at the highest\n",
+		r0.Days, count(p.Stored(provYear, r0)), count(p.StoredNoPush(provYear, r0)))
+	f("scenario with a retention of %d days: %s applications hold personal data while pushes are delivered, %s while they all fail.\n\n",
+		r0.Days, count(p.Stored(provYear, r0)), count(p.StoredNoPush(provYear, r0)))
 
 	for _, sc := range p.Scopes {
 		f("## %s / %s\n\n", sc.Name, titleCase(sc.NameEn))
@@ -143,16 +177,17 @@ func Render(w io.Writer, p Params, m Measured) error {
 			f("| %s / %s | %s | %s | %s | %s | %s | %s | %d |\n", s.Name, s.NameEn, count(year), count(day), sig(ps),
 				sig(rc), sig(p.Cores(ps, m.RedisRedisMs)), sig(p.Cores(ps, m.BoltGatewayMs)), p.Replicas(rc))
 		}
-		f("\n| 情景 / scenario | 保留 / retention | 存量申请 / stored | Redis 数据 / data | maxmemory | Redis 主机内存 / host memory | bolt 文件 / file | bolt 够用 / bolt enough |\n")
-		f("|---|---|---|---|---|---|---|---|\n")
+		f("\n| 情景 / scenario | 保留 / retention | 含个人信息 / with personal data | %d 年后痕迹 / traces after %d years | Redis 数据 / data | maxmemory | Redis 主机内存 / host memory | bolt 使用中的页 / bolt pages in use | bolt 够用 / bolt enough |\n", p.Horizon, p.Horizon)
+		f("|---|---|---|---|---|---|---|---|---|\n")
 		for _, s := range p.Scenarios {
 			year := s.PerYear() * sc.Share
 			boltCores := p.Cores(p.PeakPerSecond(p.PeakDay(year)), m.BoltGatewayMs)
 			for _, r := range p.Retentions {
 				stored := p.Stored(year, r)
-				data, maxm, host := p.RedisMemory(stored, m.RedisPerApp)
-				file := stored * m.BoltPerApp
-				f("| %s / %s | %s | %s | %s | %s | %s | %s | %s |\n", s.Name, s.NameEn, r.Label(), count(stored),
+				// RedisMemory of one "application" of all the bytes.
+				data, maxm, host := p.RedisMemory(1, p.Bytes(year, r, m.RedisPerFinal, m.RedisPerTrace))
+				file := p.Bytes(year, r, m.BoltPerFinal, m.BoltPerTrace)
+				f("| %s / %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", s.Name, s.NameEn, r.Label(), count(stored), count(p.Traces(year, r)),
 					bytesOf(data), bytesOf(maxm), bytesOf(host), bytesOf(file), p.boltVerdict(boltCores, file))
 			}
 		}
@@ -218,6 +253,9 @@ func sig(x float64) string {
 
 func num(x float64, prec int) string { return strconv.FormatFloat(x, 'f', prec, 64) }
 
+// share is a ratio as a whole percentage.
+func share(x float64) string { return num(x*100, 0) + " %" }
+
 func pct(x float64) string {
 	if x >= 1 {
 		return "100 %"
@@ -238,4 +276,13 @@ func bytesOf(x float64) string {
 		return num(x/(1<<10), 1) + " KiB"
 	}
 	return num(x, 0) + " B"
+}
+
+// traceSource says how a bytes-per-trace figure was derived.
+func traceSource(rr *bench.RetentionRun, live bool) string {
+	full, end := rr.FullBytes, rr.Samples[len(rr.Samples)-1].Bytes
+	if live {
+		full, end = rr.FullLive, rr.EndLive
+	}
+	return fmt.Sprintf("(%s − %s) / %s 条 / traces", count(float64(end)), count(float64(full)), count(float64(rr.Samples[len(rr.Samples)-1].Traces)))
 }

@@ -27,6 +27,7 @@ func newBenchCmd() *cobra.Command {
 	var (
 		o                          bench.Options
 		backends, phases, out, doc string
+		merge                      string
 		asJSON, quiet              bool
 	)
 	cmd := &cobra.Command{
@@ -36,12 +37,16 @@ func newBenchCmd() *cobra.Command {
 both backends: intake at saturation and at a fixed rate, the raw baseline, end to end through the
 mock departments, and growth of the store (docs/BENCHMARKS.md). The gateway and the baseline run
 as child processes of this binary ("onething bench-child"). It takes long with the defaults.
+The retention phase makes --retention-per-day applications final on each of --retention-run
+simulated days and runs the retention sweep with --retention-days: storage levels off.
 The console phase (opt-in) fills a store with --console-apps applications and reads the case list
-of one town through the console, signed in as its clerk.`,
+of one town through the console, signed in as its clerk.
+--merge FILE keeps the report in FILE and replaces only the figures of the phases run.`,
 		Example: `  onething bench --backend redis --phases intake,baseline --duration 10s
   onething bench --json > bench.json
   onething bench --doc docs/BENCHMARKS.md --grow-to 1000000 --grow-to-bolt 100000
-  onething bench --phases console --console-apps 1000000   # the console's case list on a large store`,
+  onething bench --phases console --console-apps 1000000   # the console's case list on a large store
+  onething bench --phases retention --merge docs/benchmarks.json --out docs/benchmarks.json --doc docs/BENCHMARKS.md`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Backends, o.Phases = split(backends), split(phases)
 			// The command line as given, for the report.
@@ -54,11 +59,30 @@ of one town through the console, signed in as its clerk.`,
 			if !quiet {
 				o.Progress = cmd.ErrOrStderr()
 			}
+			var base *bench.Report
+			if merge != "" {
+				// Read before the run: a bad file fails at once.
+				data, rerr := os.ReadFile(merge)
+				if rerr != nil {
+					return rerr
+				}
+				base = new(bench.Report)
+				if rerr := json.Unmarshal(data, base); rerr != nil {
+					return fmt.Errorf("--merge %s: %w", merge, rerr)
+				}
+			}
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			rep, err := bench.Run(ctx, o)
 			if rep == nil {
 				return err
+			}
+			if base != nil {
+				if err != nil {
+					// An interrupted run does not replace good figures.
+					return fmt.Errorf("not merged into %s: %w", merge, err)
+				}
+				rep = bench.Merge(base, rep)
 			}
 			if asJSON {
 				enc := json.NewEncoder(cmd.OutOrStdout())
@@ -94,7 +118,11 @@ of one town through the console, signed in as its clerk.`,
 	}
 	fs := cmd.Flags()
 	fs.StringVar(&backends, "backend", "bolt,redis", "backends to measure: bolt, redis or both")
-	fs.StringVar(&phases, "phases", "intake,baseline,e2e,growth", "phases: intake, baseline, e2e, growth, console (opt-in: the console's case list on a store of --console-apps)")
+	fs.StringVar(&phases, "phases", "intake,baseline,e2e,growth,retention", "phases: intake, baseline, e2e, growth, retention, console (opt-in: the console's case list on a store of --console-apps)")
+	fs.IntVar(&o.RetentionPerDay, "retention-per-day", 1000, "retention phase: applications made final each simulated day")
+	fs.IntVar(&o.RetentionRun, "retention-run", 0, "retention phase: simulated days (0: three times --retention-days)")
+	fs.IntVar(&o.RetentionDays, "retention-days", 30, "retention phase: the retention the sweep runs with, in days")
+	fs.StringVar(&merge, "merge", "", "start from the report in this file and replace only the figures of the phases run (then --out may name the same file)")
 	fs.IntVar(&o.ConsoleApps, "console-apps", 1_000_000, "applications stored before the console phase reads the case list")
 	fs.StringVar(&o.RedisURL, "redis", "", "use this Redis (its database is flushed between phases!) instead of a private redis-server")
 	fs.DurationVar(&o.Duration, "duration", 10*time.Second, "length of each intake and baseline measurement")
