@@ -63,7 +63,7 @@ func FinalAt(app *contracts.Application) time.Time {
 // ErasePersonal removes an application's personal part in place and
 // keeps its pseudonymous trace: ids, the portal reference, items, states,
 // dates, the household county and town, durations (what statistics, the
-// SLA pages and dedupe need). It removes everything the store seals
+// SLA pages and dedupe need), and of the timeline only TraceEntry's. It removes everything the store seals
 // (codec.go's personal) and what else in the clear says something about
 // the person (the disability category asked for, the subsidy grade box,
 // the medical assistance identity, department error texts). It does not
@@ -82,10 +82,33 @@ func ErasePersonal(app *contracts.Application) {
 	}
 	for _, t := range app.Tasks {
 		t.Certificate, t.Result, t.Supplement, t.SupplementNote, t.Reason, t.LastError = nil, nil, nil, "", nil, ""
+		t.Procedure = nil // the certificate business's clauses: the item says which
 	}
-	for i := range app.Timeline {
-		app.Timeline[i].Note = nil
+	// The timeline is most of a final record's size (tens of entries):
+	// the trace keeps what durations and the workflow still need (when it
+	// was received, when each item ended, which departments confirmed a
+	// withdrawal), so that erased cases cost a small part of live ones.
+	kept := app.Timeline[:0]
+	for _, e := range app.Timeline {
+		if TraceEntry(e) {
+			e.Note = nil
+			kept = append(kept, e)
+		}
 	}
+	app.Timeline = kept
+}
+
+// TraceEntry reports whether an erasure keeps a timeline entry in the
+// trace: the receipt, an item's final state, a department's confirmation
+// of a withdrawal (CancelOwed reads it), the erasure itself.
+func TraceEntry(e contracts.Entry) bool {
+	switch e.Kind {
+	case "received", "department_notified", "erased":
+		return true
+	case "state":
+		return e.To.Final()
+	}
+	return false
 }
 
 // ErrErased: the application's personal part was erased before.
