@@ -13,8 +13,6 @@ import (
 	"sync"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"onething/civil"
 	c "onething/contracts"
 	"onething/gateway/calendar"
@@ -372,8 +370,12 @@ func (r *runner) retention(ctx context.Context, be *Backend) error {
 	} else {
 		path := strings.TrimPrefix(su, "bolt://")
 		sim.size = func() int64 { return fileSize(path) }
-		sim.compact = func() (int64, error) { return compactedCopy(path) }
-		sim.live = func() (int64, error) { return liveBytes(path) }
+		if b, ok := st.(interface{ CopyFile(string) error }); ok {
+			sim.compact = func() (int64, error) { return compactedCopy(path, b.CopyFile) }
+		}
+		if b, ok := st.(interface{ BytesInUse() (int64, error) }); ok {
+			sim.live = b.BytesInUse // in a transaction: a copy of a file being written may be torn
+		}
 	}
 	r.prog.begin(fmt.Sprintf("%s retention: %d days of %d", be.Name, r.o.RetentionRun, r.o.RetentionPerDay), r.o.RetentionRun*r.o.RetentionPerDay)
 	res, err := sim.run(ctx)
@@ -403,57 +405,12 @@ func shownDay(d, keep, days int) bool {
 	return d%max(1, min(7, keep/3)) == 0 || d == keep-1 || d == days-1
 }
 
-// liveBytes is a bbolt file's pages in use, in bytes: its size as far as
-// the last page written less its free pages (read from a copy: the store
-// holds the file's lock).
-func liveBytes(path string) (int64, error) {
-	cp, err := copyFile(path, "live-copy.db")
-	if err != nil {
-		return 0, err
-	}
-	defer os.Remove(cp)
-	// Read-write: bbolt loads the free list only then (it is a copy).
-	db, err := bolt.Open(cp, 0o600, &bolt.Options{Timeout: 5 * time.Second})
-	if err != nil {
-		return 0, err
-	}
-	defer db.Close()
-	var live int64
-	err = db.View(func(tx *bolt.Tx) error {
-		st := db.Stats()
-		live = tx.Size() - int64(st.FreePageN+st.PendingPageN)*int64(db.Info().PageSize)
-		return nil
-	})
-	return live, err
-}
-
-// copyFile copies a bbolt file beside it (between the store's
-// transactions: the phase writes nothing meanwhile).
-func copyFile(path, name string) (string, error) {
-	cp := filepath.Join(filepath.Dir(path), name)
-	src, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer src.Close()
-	dst, err := os.OpenFile(cp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
-	if err != nil {
-		return "", err
-	}
-	if _, err := io.Copy(dst, src); err != nil {
-		dst.Close()
-		os.Remove(cp)
-		return "", err
-	}
-	return cp, dst.Close()
-}
-
-// compactedCopy copies a bbolt file (between the store's transactions:
-// the phase writes nothing meanwhile) and compacts the copy with `onething
+// compactedCopy copies the store's bbolt file (copy: in a read
+// transaction of the open store) and compacts the copy with `onething
 // store compact`'s code, returning its size.
-func compactedCopy(path string) (int64, error) {
-	cp, err := copyFile(path, "compact-copy.db")
-	if err != nil {
+func compactedCopy(path string, copy func(string) error) (int64, error) {
+	cp := filepath.Join(filepath.Dir(path), "compact-copy.db")
+	if err := copy(cp); err != nil {
 		return 0, err
 	}
 	defer os.Remove(cp)

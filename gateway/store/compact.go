@@ -102,3 +102,31 @@ func CompactBolt(path string) (CompactResult, error) {
 	}
 	return res, nil
 }
+
+// BytesInUse is the bbolt file's size as far as its last page less its
+// free pages: what a compaction would keep (the bench's "pages in use").
+// Read in a transaction of the open store, so it is consistent while it
+// writes.
+func (b *Bolt) BytesInUse() (int64, error) {
+	var live int64
+	err := b.db.View(func(tx *bolt.Tx) error {
+		st := b.db.Stats()
+		live = tx.Size() - int64(st.FreePageN+st.PendingPageN)*int64(b.db.Info().PageSize)
+		return nil
+	})
+	return live, err
+}
+
+// CopyFile writes a consistent copy of the open store's bbolt file to
+// path (in a read transaction: a plain copy of a file being written may be
+// torn). Not its key store.
+func (b *Bolt) CopyFile(path string) error {
+	// bbolt opens the copy with the store's OpenFile, which never creates
+	// (noCreate): make it first.
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	f.Close()
+	return b.db.View(func(tx *bolt.Tx) error { return tx.CopyFile(path, 0o600) })
+}
