@@ -48,7 +48,8 @@ func runBench(t *testing.T, args ...string) (bench.Report, []string, string) {
 // A short `onething bench` on both backends: every phase runs and reports
 // (the figures themselves belong to docs/BENCHMARKS.md, not to a test).
 func TestBenchRuns(t *testing.T) {
-	rep, backends, doc := runBench(t, "--duration", "1s", "--clients", "4", "--e2e", "10", "--grow-to", "40", "--grow-steps", "2")
+	rep, backends, doc := runBench(t, "--duration", "1s", "--clients", "4", "--e2e", "10", "--grow-to", "40", "--grow-steps", "2",
+		"--retention-per-day", "10", "--retention-days", "2", "--retention-run", "5")
 	if rep.Commit != "opstest" || rep.Machine.Cores == 0 || len(rep.Backends) != len(backends) {
 		t.Fatalf("report: %+v", rep)
 	}
@@ -64,6 +65,9 @@ func TestBenchRuns(t *testing.T) {
 		}
 		if len(be.Growth) != 2 || be.Growth[1].Stored < 40 || be.Growth[1].Memory.HeapInuse == 0 {
 			t.Errorf("%s growth: %+v", be.Name, be.Growth)
+		}
+		if be.Retention == nil || len(be.Retention.Samples) != 5 {
+			t.Errorf("%s retention: %+v", be.Name, be.Retention)
 		}
 	}
 	if len(rep.Targets) == 0 {
