@@ -69,17 +69,7 @@ type bulkStore interface {
 // console handler on loopback HTTP: the page of 50 newest, the page after
 // it, and the to-do list.
 func (r *runner) consoleList(ctx context.Context, be *Backend) error {
-	su, err := r.storeURL(be.Name)
-	if err != nil {
-		return err
-	}
-	cfg := service.Config{Store: su}
-	dp := seal.DevConfig()
-	cfg.DataProtection = &dp
-	if _, err := service.InitStore(ctx, cfg, nil); err != nil {
-		return fmt.Errorf("init the store: %w", err)
-	}
-	opened, err := service.OpenStore(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	cfg, opened, err := r.phaseStore(ctx, be)
 	if err != nil {
 		return err
 	}
@@ -124,7 +114,7 @@ func (r *runner) consoleList(ctx context.Context, be *Backend) error {
 	res.FillS = time.Since(started).Seconds()
 	if be.Name == "redis" {
 		res.RedisUsed = redisMemory(r.rurl)
-	} else if fi, err := os.Stat(strings.TrimPrefix(su, "bolt://")); err == nil {
+	} else if fi, err := os.Stat(strings.TrimPrefix(cfg.Store, "bolt://")); err == nil {
 		res.StoreSize = fi.Size()
 	}
 
@@ -263,4 +253,22 @@ func benchApp(flow *workflow.Workflow, i int, town string, received, now time.Ti
 	}
 	flow.Recompute(a)
 	return a
+}
+
+// phaseStore makes a new store of the backend for a phase and opens it as
+// the gateway does, with the keys its gateways use (seal.DevConfig); the
+// configuration names it.
+func (r *runner) phaseStore(ctx context.Context, be *Backend) (service.Config, store.Store, error) {
+	su, err := r.storeURL(be.Name)
+	if err != nil {
+		return service.Config{}, nil, err
+	}
+	cfg := service.Config{Store: su}
+	dp := seal.DevConfig()
+	cfg.DataProtection = &dp
+	if _, err := service.InitStore(ctx, cfg, nil); err != nil {
+		return cfg, nil, fmt.Errorf("init the store: %w", err)
+	}
+	st, err := service.OpenStore(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	return cfg, st, err
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -342,25 +340,16 @@ func countList(ctx context.Context, l store.Lister) (int, error) {
 // retention runs the phase on a new store of the backend, opened as the
 // gateway opens it, with the keys its gateways use (seal.DevConfig).
 func (r *runner) retention(ctx context.Context, be *Backend) error {
-	su, err := r.storeURL(be.Name)
-	if err != nil {
-		return err
-	}
-	cfg := service.Config{Store: su}
-	dp := seal.DevConfig()
-	cfg.DataProtection = &dp
-	if _, err := service.InitStore(ctx, cfg, nil); err != nil {
-		return fmt.Errorf("init the store: %w", err)
-	}
-	keys, err := service.Keyring(cfg)
-	if err != nil {
-		return err
-	}
-	st, err := service.OpenStore(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	cfg, st, err := r.phaseStore(ctx, be)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	keys, err := service.Keyring(cfg)
+	if err != nil {
+		return err
+	}
+	su := cfg.Store
 	// The simulated days end on the day before the run (China date).
 	first := civil.Of(time.Now()).AddDays(-r.o.RetentionRun)
 	sim := &retentionSim{st: st, keys: keys, perDay: r.o.RetentionPerDay, days: r.o.RetentionRun, keep: r.o.RetentionDays,
