@@ -162,10 +162,49 @@ func (c codec) encode(app *contracts.Application) ([]byte, string, error) {
 }
 
 func (c codec) encodeRecord(app *contracts.Application) ([]byte, string, error) {
+	if app.Erased != nil {
+		// The personal part was erased (ErasePersonal): nothing is sealed
+		// for an erased application any more, and no key made. Whatever a
+		// later change put in the personal part (a timeline note, a
+		// department's late text) is dropped: its key would outlive the
+		// erasure. The household division is the trace's. What stays is
+		// stored as a trace record (trace.go).
+		cp, _ := splitPersonal(app)
+		cp.Applicant = contracts.Applicant{HouseholdDivision: app.Applicant.HouseholdDivision}
+		data, err := encodeTrace(&cp)
+		return data, "", err
+	}
 	if c.keys == nil {
 		data, err := marshalJSON(app)
 		return data, "", err
 	}
+	cp, p := splitPersonal(app)
+	if c.dek == nil {
+		return nil, "", errors.New(errNoKeyStoreText)
+	}
+	ak, err := c.dek.getOrMake(context.Background(), app.ID)
+	if err != nil {
+		return nil, "", err
+	}
+	plain, err := marshalJSON(p)
+	if err != nil {
+		return nil, "", err
+	}
+	blob, err := ak.Seal(plain, appContext(app.ID))
+	if err != nil {
+		return nil, "", err
+	}
+	env := envelope{V: envelopeVersion, App: &cp, Sealed: blob}
+	if n := NormalizeIDNumber(app.Applicant.IDNumber); n != "" {
+		env.Index = c.keys.Index(IDNumberField, n)
+	}
+	data, err := marshalJSON(env)
+	return data, env.Index, err
+}
+
+// splitPersonal is app without what the codec seals (cp, sharing
+// nothing the caller changes with app) and the part it seals (p).
+func splitPersonal(app *contracts.Application) (contracts.Application, personal) {
 	cp := *app
 	p := personal{Applicant: app.Applicant, Delivery: app.Delivery}
 	cp.Applicant, cp.Delivery = contracts.Applicant{}, contracts.Delivery{}
@@ -202,37 +241,7 @@ func (c codec) encodeRecord(app *contracts.Application) ([]byte, string, error) 
 			cp.Timeline[i] = e
 		}
 	}
-	if app.Erased != nil {
-		// The personal part was erased (ErasePersonal): nothing is sealed
-		// for an erased application any more, and no key made. Whatever a
-		// later change put in the personal part (a timeline note, a
-		// department's late text) is dropped: its key would outlive the
-		// erasure. The household division is the trace's.
-		cp.Applicant = contracts.Applicant{HouseholdDivision: app.Applicant.HouseholdDivision}
-		data, err := marshalJSON(envelope{V: envelopeVersion, App: &cp})
-		return data, "", err
-	}
-	if c.dek == nil {
-		return nil, "", errors.New(errNoKeyStoreText)
-	}
-	ak, err := c.dek.getOrMake(context.Background(), app.ID)
-	if err != nil {
-		return nil, "", err
-	}
-	plain, err := marshalJSON(p)
-	if err != nil {
-		return nil, "", err
-	}
-	blob, err := ak.Seal(plain, appContext(app.ID))
-	if err != nil {
-		return nil, "", err
-	}
-	env := envelope{V: envelopeVersion, App: &cp, Sealed: blob}
-	if n := NormalizeIDNumber(app.Applicant.IDNumber); n != "" {
-		env.Index = c.keys.Index(IDNumberField, n)
-	}
-	data, err := marshalJSON(env)
-	return data, env.Index, err
+	return cp, p
 }
 
 // sealedPrefix starts every sealed record (encode writes the envelope's
@@ -275,6 +284,16 @@ func (c codec) decodeUncached(id string, data []byte) (*contracts.Application, s
 func (c codec) decodeRecord(id string, data []byte) (*contracts.Application, string, error) {
 	bad := func(reason string, err error) (*contracts.Application, string, error) {
 		return nil, "", &UnreadableError{ID: id, Reason: reason, err: err}
+	}
+	if isTrace(data) {
+		app, err := decodeTrace(data)
+		if err != nil || app.Erased == nil {
+			return bad(ReasonMalformed, nil)
+		}
+		if app.ID != id {
+			return bad(ReasonOtherRecord, nil)
+		}
+		return app, "", nil
 	}
 	if !isEnvelope(data) {
 		var app contracts.Application
@@ -360,7 +379,7 @@ func (c codec) decodeRecord(id string, data []byte) (*contracts.Application, str
 // plain, or sealed with a key that is no longer the current one, or its
 // index was made with an index key that is no longer the current one.
 func (c codec) stale(data []byte) bool {
-	if c.keys == nil {
+	if c.keys == nil || isTrace(data) {
 		return false
 	}
 	if !isEnvelope(data) {
@@ -373,6 +392,9 @@ func (c codec) stale(data []byte) bool {
 	}
 	if unmarshalJSON(data, &pr) != nil {
 		return false // Get reports it; resealing cannot help
+	}
+	if pr.V == envelopeVersion && pr.Sealed == "" {
+		return true // an erased application written before trace records
 	}
 	if pr.V == envelopeVersion {
 		// Under the application's own key, which a rewrap keeps under the
