@@ -69,7 +69,7 @@ func (b *Bolt) TrimAudit(ctx context.Context, before time.Time) (int, error) {
 			return total, err
 		}
 		n, more := 0, false
-		err := b.db.Update(func(tx *bolt.Tx) error {
+		err := b.commit(func(tx *bolt.Tx) error {
 			c := tx.Bucket(bucketAudit).Cursor()
 			for k, v := c.First(); k != nil; k, v = c.First() {
 				e, err := decodeAudit("", v)

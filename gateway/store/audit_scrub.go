@@ -114,7 +114,7 @@ func ScrubAudit(ctx context.Context, st Store, subject string) (ScrubStats, erro
 // rewriteAudit rewrites, in one transaction, the entries fn changes.
 func (b *Bolt) rewriteAudit(_ context.Context, fn func(e *contracts.AuditEntry) bool) (int, error) {
 	n := 0
-	err := b.db.Update(func(tx *bolt.Tx) error {
+	err := b.commit(func(tx *bolt.Tx) error {
 		ab := tx.Bucket(bucketAudit)
 		type put struct{ k, v []byte }
 		var puts []put

@@ -345,7 +345,7 @@ func (b *Bolt) Identity() Identity { return b.identity }
 // indexOpenApps fills the open index from every application (once, for a
 // file written before the index existed).
 func (b *Bolt) indexOpenApps() error {
-	return b.db.Update(func(tx *bolt.Tx) error {
+	return b.commit(func(tx *bolt.Tx) error {
 		ob := tx.Bucket(bucketOpen)
 		return tx.Bucket(bucketApps).ForEach(func(k, v []byte) error {
 			app, _, err := b.codec.decodeUncached(string(k), v)
@@ -418,6 +418,11 @@ func releaseLeases(tx *bolt.Tx) error {
 	return nil
 }
 
+// commit runs one write transaction. Every write of the store goes
+// through it, so how writes are committed (one fsync each, or several
+// together) is decided here for all of them.
+func (b *Bolt) commit(fn func(tx *bolt.Tx) error) error { return b.db.Update(fn) }
+
 func (b *Bolt) Close() error {
 	err := b.db.Close()
 	if b.keyStore != nil {
@@ -437,7 +442,7 @@ func (b *Bolt) Ping(context.Context) error {
 
 func (b *Bolt) Create(_ context.Context, app *contracts.Application, keys []string, jobs []Job) (string, error) {
 	var existing string
-	err := b.db.Update(func(tx *bolt.Tx) error {
+	err := b.commit(func(tx *bolt.Tx) error {
 		kb := tx.Bucket(bucketKeys)
 		for _, k := range keys {
 			if v := kb.Get([]byte(k)); v != nil {
@@ -574,7 +579,7 @@ func (b *Bolt) Reseal(ctx context.Context) (ResealStats, error) {
 		}
 		n := min(batch, len(stale))
 		var bad []error
-		err := b.db.Update(func(tx *bolt.Tx) error {
+		err := b.commit(func(tx *bolt.Tx) error {
 			bad = bad[:0]
 			for _, id := range stale[:n] {
 				app, idx, err := b.getApp(tx, id)
@@ -627,7 +632,7 @@ func (b *Bolt) UpdateAck(_ context.Context, id string, job Job, fn UpdateFunc) e
 }
 
 func (b *Bolt) update(id, onceKey string, ack *Job, fn UpdateFunc) error {
-	err := b.db.Update(func(tx *bolt.Tx) error {
+	err := b.commit(func(tx *bolt.Tx) error {
 		if onceKey != "" && tx.Bucket(bucketKeys).Get([]byte(onceKey)) != nil {
 			return ErrAlreadyApplied
 		}
@@ -665,7 +670,7 @@ func (b *Bolt) update(id, onceKey string, ack *Job, fn UpdateFunc) error {
 // checked and written in the update's transaction.
 func (b *Bolt) Deliver(_ context.Context, id, onceKey string, d Delivery, fn DeliverFunc) (Reply, error) {
 	var reply Reply
-	err := b.db.Update(func(tx *bolt.Tx) error {
+	err := b.commit(func(tx *bolt.Tx) error {
 		kb := tx.Bucket(bucketKeys)
 		for _, k := range d.Keys {
 			v := kb.Get([]byte(replyKey(k)))
@@ -789,12 +794,12 @@ func enqueue(tx *bolt.Tx, jobs []Job) error {
 }
 
 func (b *Bolt) Enqueue(_ context.Context, jobs ...Job) error {
-	return b.db.Update(func(tx *bolt.Tx) error { return enqueue(tx, jobs) })
+	return b.commit(func(tx *bolt.Tx) error { return enqueue(tx, jobs) })
 }
 
 func (b *Bolt) Lease(_ context.Context, now time.Time, n int, d time.Duration) ([]Job, error) {
 	var out []Job
-	err := b.db.Update(func(tx *bolt.Tx) error {
+	err := b.commit(func(tx *bolt.Tx) error {
 		out = out[:0]
 		limit := dueKey(now, "")
 		c := tx.Bucket(bucketDue).Cursor()
@@ -910,7 +915,7 @@ func getJob(tx *bolt.Tx, id string) (Job, error) {
 }
 
 func (b *Bolt) Ack(_ context.Context, job Job) error {
-	return b.db.Update(func(tx *bolt.Tx) error { return ackJob(tx, job.ID) })
+	return b.commit(func(tx *bolt.Tx) error { return ackJob(tx, job.ID) })
 }
 
 func ackJob(tx *bolt.Tx, id string) error {
@@ -928,7 +933,7 @@ func ackJob(tx *bolt.Tx, id string) error {
 }
 
 func (b *Bolt) Retry(_ context.Context, job Job, at time.Time) error {
-	return b.db.Update(func(tx *bolt.Tx) error {
+	return b.commit(func(tx *bolt.Tx) error {
 		cur, err := getJob(tx, job.ID)
 		if err != nil {
 			return err
@@ -967,7 +972,7 @@ func (b *Bolt) QueueStats(context.Context) (QueueStats, error) {
 }
 
 func (b *Bolt) Park(_ context.Context, job Job) error {
-	return b.db.Update(func(tx *bolt.Tx) error {
+	return b.commit(func(tx *bolt.Tx) error {
 		if cur, err := getJob(tx, job.ID); err == nil {
 			if err := tx.Bucket(bucketDue).Delete(dueKey(cur.Due, cur.ID)); err != nil {
 				return err
@@ -1001,14 +1006,14 @@ func (b *Bolt) Parked(context.Context) ([]Job, error) {
 }
 
 func (b *Bolt) Unpark(_ context.Context, id string) error {
-	return b.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketDead).Delete([]byte(id)) })
+	return b.commit(func(tx *bolt.Tx) error { return tx.Bucket(bucketDead).Delete([]byte(id)) })
 }
 
 // AppendAudit appends an entry under the next sequence number. Its time is
 // the store's clock, never before the previous entry's, so the log is in
 // time order and a time range can stop early.
 func (b *Bolt) AppendAudit(_ context.Context, e contracts.AuditEntry) (contracts.AuditEntry, error) {
-	err := b.db.Update(func(tx *bolt.Tx) error {
+	err := b.commit(func(tx *bolt.Tx) error {
 		ab := tx.Bucket(bucketAudit)
 		at := time.Now().UTC().Truncate(time.Millisecond)
 		if k, v := ab.Cursor().Last(); k != nil {
@@ -1117,7 +1122,7 @@ func (b *Bolt) meta(context.Context) (map[string]string, error) {
 
 func (b *Bolt) putMeta(_ context.Context, name, value string) (string, error) {
 	got := value
-	err := b.db.Update(func(tx *bolt.Tx) error {
+	err := b.commit(func(tx *bolt.Tx) error {
 		mb := tx.Bucket(bucketMeta)
 		if v := mb.Get([]byte(name)); v != nil {
 			got = string(v)
@@ -1129,13 +1134,13 @@ func (b *Bolt) putMeta(_ context.Context, name, value string) (string, error) {
 }
 
 func (b *Bolt) delMeta(_ context.Context, name string) error {
-	return b.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Delete([]byte(name)) })
+	return b.commit(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Delete([]byte(name)) })
 }
 
 // The list of unreadable records (unreadable.go).
 
 func (b *Bolt) putUnreadable(_ context.Context, rec contracts.UnreadableRecord) error {
-	return b.db.Update(func(tx *bolt.Tx) error {
+	return b.commit(func(tx *bolt.Tx) error {
 		ub, err := tx.CreateBucketIfNotExists(bucketUnreadable)
 		if err != nil {
 			return err
@@ -1177,7 +1182,7 @@ func (b *Bolt) allUnreadable(context.Context) ([]contracts.UnreadableRecord, err
 }
 
 func (b *Bolt) delUnreadable(_ context.Context, id string) error {
-	return b.db.Update(func(tx *bolt.Tx) error {
+	return b.commit(func(tx *bolt.Tx) error {
 		if ub := tx.Bucket(bucketUnreadable); ub != nil {
 			return ub.Delete([]byte(id))
 		}

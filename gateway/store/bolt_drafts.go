@@ -19,7 +19,7 @@ func (b *Bolt) PutDraft(_ context.Context, owner string, d Draft) error {
 	if err != nil {
 		return err
 	}
-	return b.db.Update(func(tx *bolt.Tx) error {
+	return b.commit(func(tx *bolt.Tx) error {
 		db, err := tx.CreateBucketIfNotExists(bucketDrafts)
 		if err != nil {
 			return err
@@ -55,7 +55,7 @@ func (b *Bolt) Draft(_ context.Context, owner string, now time.Time) (Draft, err
 	if !ok {
 		// Expired or no longer readable: removed on the way, unless a new
 		// one took its place meanwhile.
-		err := b.db.Update(func(tx *bolt.Tx) error {
+		err := b.commit(func(tx *bolt.Tx) error {
 			if db := tx.Bucket(bucketDrafts); db != nil && bytes.Equal(db.Get([]byte(owner)), data) {
 				return db.Delete([]byte(owner))
 			}
@@ -70,7 +70,7 @@ func (b *Bolt) Draft(_ context.Context, owner string, now time.Time) (Draft, err
 }
 
 func (b *Bolt) DeleteDraft(_ context.Context, owner string) error {
-	return b.db.Update(func(tx *bolt.Tx) error {
+	return b.commit(func(tx *bolt.Tx) error {
 		if db := tx.Bucket(bucketDrafts); db != nil {
 			return db.Delete([]byte(owner))
 		}

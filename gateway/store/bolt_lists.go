@@ -41,7 +41,7 @@ func writeLists(tx *bolt.Tx, old, cur []listEntry) error {
 // hold the file, so no write comes in between). A record that does not
 // open is left out: it is listed for operators (unreadable.go).
 func (b *Bolt) fillLists() error {
-	return b.db.Update(func(tx *bolt.Tx) error {
+	return b.commit(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketApps).ForEach(func(k, v []byte) error {
 			app, _, err := b.codec.decodeUncached(string(k), v)
 			if errors.Is(err, ErrUnreadable) {
@@ -127,7 +127,7 @@ func (b *Bolt) Bulk(ctx context.Context, apps []*contracts.Application) error {
 			return err
 		}
 		n := min(len(apps), 1000)
-		err := b.db.Update(func(tx *bolt.Tx) error {
+		err := b.commit(func(tx *bolt.Tx) error {
 			for _, app := range apps[:n] {
 				if err := b.putApp(tx, app, "", nil); err != nil {
 					return err
