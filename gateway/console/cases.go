@@ -574,6 +574,12 @@ func (k *Console) withdraw(w http.ResponseWriter, r *http.Request, req *request)
 // API does: when it cannot be written, the clerk is told so (503) and
 // the caller must do nothing.
 func (k *Console) audit(w http.ResponseWriter, r *http.Request, req *request, e c.AuditEntry) bool {
+	_, ok := k.auditEntry(w, r, req, e)
+	return ok
+}
+
+// auditEntry is audit, returning the entry as written (its id).
+func (k *Console) auditEntry(w http.ResponseWriter, r *http.Request, req *request, e c.AuditEntry) (c.AuditEntry, bool) {
 	e.Subject, e.Role = req.p.Subject, string(req.p.Role)
 	e.Method = r.Method
 	e.Route = r.Pattern
@@ -581,17 +587,17 @@ func (k *Console) audit(w http.ResponseWriter, r *http.Request, req *request, e 
 		e.Route = route
 	}
 	e.RequestID = w.Header().Get(c.HeaderRequestID)
-	err := errors.New("no audit log configured")
+	written, err := c.AuditEntry{}, errors.New("no audit log configured")
 	if k.cfg.Audit != nil {
-		err = k.cfg.Audit(r.Context(), e)
+		written, err = k.cfg.Audit(r.Context(), e)
 	}
 	if err != nil {
 		k.cfg.Log.Error("audit log unavailable: console action refused", "action", e.Action, "caller", e.Subject, "requestId", e.RequestID, "err", err)
 		k.failPage(w, r, req, http.StatusServiceUnavailable, "暂时无法写入审计日志，本次操作未执行，请稍后重试",
 			"cannot write the audit log now; nothing was done; retry later")
-		return false
+		return c.AuditEntry{}, false
 	}
-	return true
+	return written, true
 }
 
 // checkReason is the API's rule for a reason (contracts.CheckAuditReason),

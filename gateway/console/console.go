@@ -77,7 +77,7 @@ type Config struct {
 	// Route are filled in by the console). Every audited action calls it
 	// before it does anything: an error, and the action is not done (nil:
 	// audited actions are refused).
-	Audit    func(ctx context.Context, e c.AuditEntry) error
+	Audit    func(ctx context.Context, e c.AuditEntry) (c.AuditEntry, error)
 	Breakers func() map[string]c.BreakerStatus
 	// Drafts keeps the intake form's drafts on the server (nil: the form
 	// offers none).

@@ -3,6 +3,7 @@ package console
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -93,14 +94,15 @@ func newRigWith(t *testing.T, accounts []Account, log *slog.Logger) *rig {
 	k, err := New(Config{
 		Engine: r.eng, Calendar: calendar.Default(), SessionKey: []byte(strings.Repeat("k", 32)),
 		Log: log, Now: r.clock, Accounts: accounts,
-		Audit: func(ctx context.Context, e c.AuditEntry) error {
+		Audit: func(ctx context.Context, e c.AuditEntry) (c.AuditEntry, error) {
 			r.mu.Lock()
 			defer r.mu.Unlock()
 			if r.auditDown {
-				return errors.New("audit stream broken")
+				return c.AuditEntry{}, errors.New("audit stream broken")
 			}
+			e.ID = fmt.Sprintf("audit-%d", len(r.entries)+1)
 			r.entries = append(r.entries, e)
-			return nil
+			return e, nil
 		},
 		FindByIDNumber: st.FindByIDNumber,
 		Drafts:         st,

@@ -144,12 +144,11 @@ func (k *Console) subjectAccess(w http.ResponseWriter, r *http.Request, req *req
 		k.failPage(w, r, req, http.StatusUnprocessableEntity, problem[0], problem[1])
 		return
 	}
-	if !k.audit(w, r, req, c.AuditEntry{Action: c.AuditSubjectAccess, Query: "idNumber=" + c.MaskID(idn), Reason: reason}) {
+	entry, ok := k.auditEntry(w, r, req, c.AuditEntry{Action: c.AuditSubjectAccess, Query: "idNumber=" + c.MaskID(idn), Reason: reason})
+	if !ok {
 		return
 	}
-	// The console's audit hook does not return the entry's id: the
-	// export names none (the audit log finds it by the request id).
-	out, err := k.cfg.Engine.SubjectAccess(r.Context(), idn, "")
+	out, err := k.cfg.Engine.SubjectAccess(r.Context(), idn, entry.ID)
 	if err != nil {
 		k.cfg.Log.Error("console subject access", "err", err)
 		k.failPage(w, r, req, http.StatusServiceUnavailable, "暂时无法导出，请稍后重试", "cannot export now; retry later")

@@ -198,4 +198,7 @@ func TestSubjectAccessFromTheConsole(t *testing.T) {
 	if e := r.entries[n]; e.Action != c.AuditSubjectAccess || e.Query != "idNumber="+c.MaskID(idn) || strings.Contains(e.Query+e.Reason, idn) {
 		t.Errorf("audit entry %+v", e)
 	}
+	if x.AuditID == "" || x.AuditID != r.entries[n].ID {
+		t.Errorf("the export names the audit entry %q, want %q", x.AuditID, r.entries[n].ID)
+	}
 }

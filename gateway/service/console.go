@@ -72,12 +72,11 @@ func (s *Service) newConsole(cc *ConsoleConfig, baseURL string, verify func(stri
 			}
 			return s.Store.Get(ctx, appID)
 		},
-		Audit: func(ctx context.Context, e c.AuditEntry) error {
+		Audit: func(ctx context.Context, e c.AuditEntry) (c.AuditEntry, error) {
 			if e.RequestID == "" {
 				e.RequestID = api.RequestID(ctx)
 			}
-			_, err := s.Engine.Audit(ctx, e)
-			return err
+			return s.Engine.Audit(ctx, e)
 		},
 	})
 }
