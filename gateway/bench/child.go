@@ -36,15 +36,18 @@ import (
 //	baseline  a bare gin handler: binds the submission JSON and writes the
 //	          same number of keys the gateway's intake writes, raw (Redis
 //	          MULTI/EXEC, or one bbolt transaction), no validation or workflow
+//	relay     the end-to-end raw baseline on --config FILE (relay.go): the
+//	          gateway's exchanges with the portal and the departments, one
+//	          small durable write per step, no rules, sealing or timeline
 //
-// Both serve --debug ADDR: /memstats (the Go heap) and /debug/pprof/.
+// Each serves --debug ADDR: /memstats (the Go heap) and /debug/pprof/.
 func Child(args []string) error {
 	if len(args) == 0 {
-		return errors.New("bench-child gateway|baseline …")
+		return errors.New("bench-child gateway|baseline|relay …")
 	}
 	role := args[0]
 	fs := flag.NewFlagSet("bench-child "+role, flag.ContinueOnError)
-	config := fs.String("config", "", "gateway: configuration file")
+	config := fs.String("config", "", "gateway, relay: configuration file")
 	intakeOnly := fs.Bool("intake-only", false, "gateway: no queue workers")
 	listen := fs.String("listen", "127.0.0.1:0", "baseline: address")
 	storeURL := fs.String("store", "", "baseline: redis://… or bolt:///path")
@@ -74,6 +77,8 @@ func Child(args []string) error {
 		return childGateway(ctx, *config, *intakeOnly, log)
 	case "baseline":
 		return childBaseline(ctx, *listen, *storeURL)
+	case "relay":
+		return childRelay(ctx, *config, log)
 	}
 	return fmt.Errorf("bench-child: unknown role %q", role)
 }

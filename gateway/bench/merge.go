@@ -67,6 +67,7 @@ func Merge(base, add *Report) *Report {
 		if be.Saturation != nil && be.Baseline != nil && be.Baseline.Rate > 0 {
 			be.Ratio = be.Saturation.Rate / be.Baseline.Rate
 		}
+		be.E2ERatio = e2eRatio(be)
 		// Errors start with their phase's name ("growth: …").
 		be.Errors = slices.DeleteFunc(slices.Clone(be.Errors), func(e string) bool {
 			return slices.ContainsFunc(phases, func(p string) bool { return strings.HasPrefix(e, p+": ") })
@@ -116,7 +117,7 @@ func mergePhase(be, nb *Backend, phase string) {
 	case "baseline":
 		be.Baseline, be.BaselineFixed = nb.Baseline, nb.BaselineFixed
 	case "e2e":
-		be.E2E = nb.E2E
+		be.E2E, be.E2EBaseline = nb.E2E, nb.E2EBaseline
 	case "growth":
 		be.Growth = nb.Growth
 	case "retention":

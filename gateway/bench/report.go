@@ -57,11 +57,21 @@ func (rep *Report) Table(w io.Writer) {
 				fmt.Fprintf(tw, "%s\t%s\t%.0f µs\t\t\t\t%s\n", be.Name, m.name, m.l.CPU.Machine*1000, m.l.CPU.shares(inUS))
 			}
 		}
-		if e := be.E2E; e != nil {
-			fmt.Fprintf(tw, "%s\tend to end, 202→completed\t%.0f/s\t%.0f ms\t%.0f ms\t%.0f ms\t%d/%d completed, %d workers\n",
-				be.Name, e.PerSec, e.P50, e.P99, e.Max, e.Completed, e.Accepted, e.Workers)
+		for _, m := range []struct {
+			name, cpu string
+			e         *E2E
+		}{{"end to end, 202→completed", "CPU per application", be.E2E}, {"e2e raw baseline (relay)", "CPU per relayed application", be.E2EBaseline}} {
+			e := m.e
+			if e == nil {
+				continue
+			}
+			note := fmt.Sprintf("%d/%d completed, %d workers, per application %.1f case requests and %.1f pushes", e.Completed, e.Accepted, e.Workers, e.CaseRequests, e.Pushes)
+			if e == be.E2EBaseline && be.E2ERatio > 0 {
+				note += fmt.Sprintf("; gateway/baseline %.2f", be.E2ERatio)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%.0f/s\t%.0f ms\t%.0f ms\t%.0f ms\t%s\n", be.Name, m.name, e.PerSec, e.P50, e.P99, e.Max, note)
 			if e.CPU != nil {
-				fmt.Fprintf(tw, "%s\tCPU per application\t%.1f ms\t\t\t\t%s\n", be.Name, e.CPU.Machine, e.CPU.shares(inMS))
+				fmt.Fprintf(tw, "%s\t%s\t%.1f ms\t\t\t\t%s\n", be.Name, m.cpu, e.CPU.Machine, e.CPU.shares(inMS))
 			}
 		}
 		if cl := be.Console; cl != nil {
@@ -181,6 +191,16 @@ func (rep *Report) Markdown(w io.Writer) {
 	p("- **end to end**: the gateway with its workers, the department mocks and the portal receiver; applications are sent ")
 	p("by 16 clients, and each one's time runs from its 202 to the portal receiving `completed`; the rate is completed ")
 	p("applications over the time from the first submission to the last completion.\n")
+	p("- **end-to-end raw baseline**: in the same phase, on the same backend, after the gateway (each on an empty store, with ")
+	p("mocks and a receiver of its own), a minimal relay (`onething bench-child relay`) takes the same load through the same ")
+	p("exchanges: the signed submissions, the same case requests to the same mocks (the gateway's adapters' request mappings ")
+	p("and appKey signature, the same number per application), their signed callbacks, and the signed status pushes to the ")
+	p("receiver, which counts completions alike; it checks the Standard Webhooks signatures (HMAC and timestamp) of what it ")
+	p("receives and nothing else. Each step (the submission, each case answer, each callback, each push sent) is one small ")
+	p("durable write through the store's own committer (bbolt `Bolt.PutRaw`, Redis `Redis.PutRaw`: the paths of the store's ")
+	p("writes, the same fsync policy), so a change to how the store commits moves both sides alike. No rules, sealing, ")
+	p("timeline, dedupe or durable queue: its state is in memory. It follows the route the gateway plans for the example, ")
+	p("planned once at start, and runs at most as many calls at once as the gateway's workers (in all and per system).\n")
 	p("- **growth**: intake at saturation in steps while the store fills up; memory is the gateway process's Go heap in ")
 	p("use and its anonymous resident memory (file pages, such as bbolt's memory map, are not counted there). With no ")
 	p("workers the queue also keeps every application's first jobs, which is harsher than a working deployment.\n")
@@ -260,19 +280,28 @@ func (rep *Report) Markdown(w io.Writer) {
 			p("| %s | %s | %.0f µs | %s | %s | %s | %.0f/s |\n", be.Name, m.name, c.Machine*1000, c.share("server", inUS), c.share("redis", inUS), c.share("bench", inUS), c.Ceiling)
 		}
 	}
-	p("\n## End to end\n\n| backend | completed/s | 202→completed p50 | p99 | max | completed | workers | gateway heap |\n|---|---|---|---|---|---|---|---|\n")
+	p("\n## End to end\n\n| backend | through | completed/s | 202→completed p50 | p99 | max | completed | case requests per application | pushes per application | heap |\n|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, be := range rep.Backends {
-		if e := be.E2E; e != nil {
-			p("| %s | %.0f | %.0f ms | %.0f ms | %.0f ms | %d of %d | %d | %s |\n", be.Name, e.PerSec, e.P50, e.P99, e.Max, e.Completed, e.Accepted, e.Workers, mib(e.Memory.HeapInuse))
+		for _, side := range e2eSides(&be) {
+			e := side.e
+			p("| %s | %s | %.0f | %.0f ms | %.0f ms | %.0f ms | %d of %d | %.1f | %.1f | %s |\n", be.Name, side.name, e.PerSec, e.P50, e.P99, e.Max, e.Completed, e.Accepted,
+				e.CaseRequests, e.Pushes, mib(e.Memory.HeapInuse))
 		}
 	}
-	p("\nCPU time per completed application (from `/proc`, first submission to last completion; the machine's figure ")
-	p("adds the kernel's work for all of them, loopback TCP and fsyncs, and is what bounds the rate on these cores):\n\n")
-	p("| backend | machine | gateway | Redis | mocks | bench | the cores allow at this cost |\n|---|---|---|---|---|---|---|\n")
 	for _, be := range rep.Backends {
-		if e := be.E2E; e != nil && e.CPU != nil {
-			c := e.CPU
-			p("| %s | %.2f ms | %s | %s | %s | %s | %.0f/s |\n", be.Name, c.Machine, c.share("gateway", inMS), c.share("redis", inMS), c.share("mocks", inMS), c.share("bench", inMS), c.Ceiling)
+		if be.E2ERatio > 0 {
+			p("\n%s: gateway / end-to-end baseline = **%.2f** (completed applications per second).", be.Name, be.E2ERatio)
+		}
+	}
+	p("\n\nCPU time per completed application (from `/proc`, first submission to last completion; the machine's figure ")
+	p("adds the kernel's work for all of them, loopback TCP and fsyncs, and is what bounds the rate on these cores):\n\n")
+	p("| backend | through | machine | gateway or relay | Redis | mocks | bench | the cores allow at this cost |\n|---|---|---|---|---|---|---|---|\n")
+	for _, be := range rep.Backends {
+		for _, side := range e2eSides(&be) {
+			if c := side.e.CPU; c != nil {
+				p("| %s | %s | %.2f ms | %s | %s | %s | %s | %.0f/s |\n", be.Name, side.name, c.Machine, c.share(side.proc, inMS), c.share("redis", inMS),
+					c.share("mocks", inMS), c.share("bench", inMS), c.Ceiling)
+			}
 		}
 	}
 	p("\n## Growth\n\n| backend | stored | accepted/s | p50 | p99 | gateway heap | gateway RSS anon | store |\n|---|---|---|---|---|---|---|---|\n")
@@ -304,6 +333,26 @@ func (rep *Report) Markdown(w io.Writer) {
 		}
 	}
 	p("\nProfiles and what was changed because of them: docs/PROFILING.md.\n")
+}
+
+// e2eSide is one side of the end-to-end comparison: its name in the
+// tables, its process's name in the CPU figures, its figures.
+type e2eSide struct {
+	name, proc string
+	e          *E2E
+}
+
+// e2eSides are a backend's end-to-end measurements: the gateway's, then
+// the relay's.
+func e2eSides(be *Backend) []e2eSide {
+	var out []e2eSide
+	if be.E2E != nil {
+		out = append(out, e2eSide{"gateway", "gateway", be.E2E})
+	}
+	if be.E2EBaseline != nil {
+		out = append(out, e2eSide{"raw relay (baseline)", "relay", be.E2EBaseline})
+	}
+	return out
 }
 
 // consoleMarkdown is the console phase's section.

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -63,6 +64,16 @@ func TestBenchRuns(t *testing.T) {
 		if be.E2E == nil || be.E2E.Accepted == 0 || be.E2E.Completed != be.E2E.Accepted {
 			t.Errorf("%s end to end: %+v", be.Name, be.E2E)
 		}
+		// The raw relay completes what it accepted, through as many case
+		// requests per application as the gateway.
+		if rl := be.E2EBaseline; rl == nil || rl.Accepted == 0 || rl.Completed != rl.Accepted || be.E2ERatio <= 0 {
+			t.Errorf("%s end-to-end baseline: %+v, ratio %v", be.Name, rl, be.E2ERatio)
+		} else if be.E2E != nil && (rl.CaseRequests != be.E2E.CaseRequests || rl.CaseRequests == 0 || rl.Pushes == 0) {
+			t.Errorf("%s: %v case requests per application through the relay, %v through the gateway; %v pushes", be.Name, rl.CaseRequests, be.E2E.CaseRequests, rl.Pushes)
+		}
+		if !slices.ContainsFunc(rep.Targets, func(tg bench.Target) bool { return tg.Name == be.Name+": end to end over the end-to-end baseline" }) {
+			t.Errorf("%s: no end-to-end target in %+v", be.Name, rep.Targets)
+		}
 		if len(be.Growth) != 2 || be.Growth[1].Stored < 40 || be.Growth[1].Memory.HeapInuse == 0 {
 			t.Errorf("%s growth: %+v", be.Name, be.Growth)
 		}
@@ -77,7 +88,7 @@ func TestBenchRuns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"# Benchmarks", "## How to run", "## The machine", "## Targets", "## Intake and baseline", "## End to end", "## Growth", "commit `opstest`"} {
+	for _, want := range []string{"# Benchmarks", "## How to run", "## The machine", "## Targets", "## Intake and baseline", "## End to end", "raw relay (baseline)", "## Growth", "commit `opstest`"} {
 		if !strings.Contains(string(md), want) {
 			t.Errorf("BENCHMARKS.md lacks %q", want)
 		}

@@ -35,7 +35,8 @@ func newBenchCmd() *cobra.Command {
 		Short: "本机回环基准：受理、端到端、增长 / loopback benchmark of intake, end to end and growth",
 		Long: `本机回环基准 / a loopback benchmark of the gateway against the raw cost of its own parts, on
 both backends: intake at saturation and at a fixed rate, the raw baseline, end to end through the
-mock departments, and growth of the store (docs/BENCHMARKS.md). The gateway and the baseline run
+mock departments beside its raw baseline (a minimal relay with the same exchanges and one durable
+write per step), and growth of the store (docs/BENCHMARKS.md). The gateway and the baselines run
 as child processes of this binary ("onething bench-child"). It takes long with the defaults.
 The retention phase makes --retention-per-day applications final on each of --retention-run
 simulated days and runs the retention sweep with --retention-days: storage levels off.
