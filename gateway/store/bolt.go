@@ -542,7 +542,7 @@ func (b *Bolt) Get(_ context.Context, id string) (*contracts.Application, error)
 	return app, err
 }
 
-func (b *Bolt) FindByIDNumber(_ context.Context, idNumber string) ([]string, error) {
+func (b *Bolt) FindByIDNumber(ctx context.Context, idNumber string) ([]string, error) {
 	var ids []string
 	err := b.db.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketIdx).Cursor()
@@ -554,7 +554,10 @@ func (b *Bolt) FindByIDNumber(_ context.Context, idNumber string) ([]string, err
 		}
 		return nil
 	})
-	return sortedUnique(ids), err
+	if err != nil {
+		return nil, err
+	}
+	return findVerified(ctx, b.Get, NormalizeIDNumber(idNumber), sortedUnique(ids))
 }
 
 func sortedUnique(ids []string) []string {

@@ -115,7 +115,18 @@ type envelope struct {
 	App    *contracts.Application `json:"app"`
 	Sealed string                 `json:"sealed"`
 	Index  string                 `json:"idx,omitempty"`
+	// Layout is personalLayout for a record whose sealed part holds the
+	// requests' personal fields (absent: written before, with them in the
+	// clear; Reseal rewrites it).
+	Layout int `json:"p,omitempty"`
 }
+
+// personalLayout 2: the disability category asked for, the subsidy grade
+// box, the medical assistance identity and premium, and the departments'
+// error texts are sealed too. In the clear they said something about the
+// person, and a copy of the record (bbolt's free pages, the AOF, a
+// backup) kept them after an erasure had destroyed the key.
+const personalLayout = 2
 
 // personal is the sealed part of an application.
 type personal struct {
@@ -123,12 +134,23 @@ type personal struct {
 	Delivery     contracts.Delivery      `json:"delivery"`
 	CertNote     string                  `json:"certNote,omitempty"`
 	MedicalOther string                  `json:"medicalOther,omitempty"`
+	CertCategory int                     `json:"certCategory,omitempty"`
+	GradeBox     string                  `json:"gradeBox,omitempty"`
+	Medical      *medicalPersonal        `json:"medical,omitempty"`
 	Tasks        map[string]taskPersonal `json:"tasks,omitempty"`
 	// Notes are the timeline's notes, by position (nil: none).
 	Notes []*contracts.Message `json:"notes,omitempty"`
 }
 
+// medicalPersonal is the medical request's assistance identity and
+// whether the premium was paid.
+type medicalPersonal struct {
+	Identity    string `json:"identity,omitempty"`
+	PremiumPaid bool   `json:"premiumPaid,omitempty"`
+}
+
 type taskPersonal struct {
+	LastError      string                 `json:"lastError,omitempty"`
 	Certificate    *contracts.Certificate `json:"certificate,omitempty"`
 	SupplementNote string                 `json:"supplementNote,omitempty"`
 	Reason         *contracts.Message     `json:"reason,omitempty"`
@@ -194,9 +216,9 @@ func (c codec) encodeRecord(app *contracts.Application) ([]byte, string, error) 
 	if err != nil {
 		return nil, "", err
 	}
-	env := envelope{V: envelopeVersion, App: &cp, Sealed: blob}
+	env := envelope{V: envelopeVersion, App: &cp, Sealed: blob, Layout: personalLayout}
 	if n := NormalizeIDNumber(app.Applicant.IDNumber); n != "" {
-		env.Index = c.keys.Index(IDNumberField, n)
+		env.Index = shortIndex(c.keys.Index(IDNumberField, n))
 	}
 	data, err := marshalJSON(env)
 	return data, env.Index, err
@@ -208,28 +230,33 @@ func splitPersonal(app *contracts.Application) (contracts.Application, personal)
 	cp := *app
 	p := personal{Applicant: app.Applicant, Delivery: app.Delivery}
 	cp.Applicant, cp.Delivery = contracts.Applicant{}, contracts.Delivery{}
-	if r := app.Requests.Certificate; r != nil && r.Note != "" {
-		p.CertNote = r.Note
+	if r := app.Requests.Certificate; r != nil {
+		p.CertNote, p.CertCategory = r.Note, r.RequestedCategory
 		rc := *r
-		rc.Note = ""
+		rc.Note, rc.RequestedCategory = "", 0
 		cp.Requests.Certificate = &rc
 	}
-	if m := app.Requests.Medical; m != nil && m.IdentityOther != "" {
+	if r := app.Requests.TwoSubsidies; r != nil {
+		p.GradeBox = r.GradeBox
+		cp.Requests.TwoSubsidies = &contracts.TwoSubsidiesRequest{}
+	}
+	if m := app.Requests.Medical; m != nil {
 		p.MedicalOther = m.IdentityOther
-		mc := *m
-		mc.IdentityOther = ""
-		cp.Requests.Medical = &mc
+		if m.Identity != "" || m.PremiumPaid {
+			p.Medical = &medicalPersonal{Identity: m.Identity, PremiumPaid: m.PremiumPaid}
+		}
+		cp.Requests.Medical = &contracts.MedicalRequest{}
 	}
 	cp.Tasks = make([]*contracts.Task, len(app.Tasks))
 	for i, t := range app.Tasks {
 		tc := *t
-		tp := taskPersonal{Certificate: t.Certificate, SupplementNote: t.SupplementNote, Reason: t.Reason, Result: t.Result, Supplement: t.Supplement}
+		tp := taskPersonal{LastError: t.LastError, Certificate: t.Certificate, SupplementNote: t.SupplementNote, Reason: t.Reason, Result: t.Result, Supplement: t.Supplement}
 		if tp != (taskPersonal{}) {
 			if p.Tasks == nil {
 				p.Tasks = map[string]taskPersonal{}
 			}
 			p.Tasks[t.ID] = tp
-			tc.Certificate, tc.SupplementNote, tc.Reason, tc.Result, tc.Supplement = nil, "", nil, nil, nil
+			tc.LastError, tc.Certificate, tc.SupplementNote, tc.Reason, tc.Result, tc.Supplement = "", nil, "", nil, nil, nil
 		}
 		cp.Tasks[i] = &tc
 	}
@@ -354,15 +381,29 @@ func (c codec) decodeRecord(id string, data []byte) (*contracts.Application, str
 		return bad("the sealed part is not what the gateway seals", nil)
 	}
 	app.Applicant, app.Delivery = p.Applicant, p.Delivery
+	// A record of an earlier layout has the requests' fields in the clear
+	// and not in p: only what p holds replaces them.
 	if r := app.Requests.Certificate; r != nil {
 		r.Note = p.CertNote
+		if p.CertCategory != 0 {
+			r.RequestedCategory = p.CertCategory
+		}
+	}
+	if r := app.Requests.TwoSubsidies; r != nil && p.GradeBox != "" {
+		r.GradeBox = p.GradeBox
 	}
 	if m := app.Requests.Medical; m != nil {
 		m.IdentityOther = p.MedicalOther
+		if p.Medical != nil {
+			m.Identity, m.PremiumPaid = p.Medical.Identity, p.Medical.PremiumPaid
+		}
 	}
 	for _, t := range app.Tasks {
 		if tp, ok := p.Tasks[t.ID]; ok {
 			t.Certificate, t.SupplementNote, t.Reason, t.Result, t.Supplement = tp.Certificate, tp.SupplementNote, tp.Reason, tp.Result, tp.Supplement
+			if tp.LastError != "" {
+				t.LastError = tp.LastError
+			}
 		}
 	}
 	if len(p.Notes) == len(app.Timeline) {
@@ -389,6 +430,7 @@ func (c codec) stale(data []byte) bool {
 		V      int    `json:"v"`
 		Sealed string `json:"sealed"`
 		Index  string `json:"idx"`
+		Layout int    `json:"p"`
 	}
 	if unmarshalJSON(data, &pr) != nil {
 		return false // Get reports it; resealing cannot help
@@ -398,8 +440,9 @@ func (c codec) stale(data []byte) bool {
 	}
 	if pr.V == envelopeVersion {
 		// Under the application's own key, which a rewrap keeps under the
-		// current keyring key: only an old index calls for a rewrite.
-		return pr.Index != "" && seal.IndexKeyOf(pr.Index) != c.keys.CurrentIndexKey()
+		// current keyring key: an earlier layout, a full-length index or
+		// an old index key calls for a rewrite.
+		return pr.Layout < personalLayout || (pr.Index != "" && (!isShortIndex(pr.Index) || seal.IndexKeyOf(pr.Index) != c.keys.CurrentIndexKey()))
 	}
 	if pr.V == envelopeKeyring {
 		return true // moves to its own key
@@ -414,14 +457,20 @@ func (c codec) stale(data []byte) bool {
 	return pr.Index != "" && seal.IndexKeyOf(pr.Index) != c.keys.CurrentIndexKey()
 }
 
-// indexes are the blind indexes an ID number may be stored under (one per
-// index key, the current first).
+// indexes are the blind indexes an ID number may be stored under: per
+// index key (the current first) the short tag, then the full value of a
+// record written before tags were short (until Reseal rewrites it).
 func (c codec) indexes(idNumber string) []string {
 	n := NormalizeIDNumber(idNumber)
 	if c.keys == nil || n == "" {
 		return nil
 	}
-	return c.keys.Indexes(IDNumberField, n)
+	full := c.keys.Indexes(IDNumberField, n)
+	out := make([]string, 0, 2*len(full))
+	for _, f := range full {
+		out = append(out, shortIndex(f))
+	}
+	return append(out, full...)
 }
 
 // Key checks. A backend keeps, per data key and index key it has written

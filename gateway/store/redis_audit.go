@@ -27,7 +27,7 @@ func (r *Redis) FindByIDNumber(ctx context.Context, idNumber string) ([]string, 
 		}
 		ids = append(ids, got...)
 	}
-	return sortedUnique(ids), nil
+	return findVerified(ctx, r.Get, NormalizeIDNumber(idNumber), sortedUnique(ids))
 }
 
 // AppIDs calls fn with the id of every application (SCAN over the

@@ -57,7 +57,21 @@ func checkRaw(t *testing.T, raw []byte) {
 	if !strings.Contains(string(raw), `"sealed":"ot1.`) {
 		t.Errorf("the raw record is not sealed: %s", raw)
 	}
+	// In the clear they said something about the person after an erasure
+	// (a copy of the record outlives the key).
+	for _, s := range []string{`"requestedCategory"`, `"gradeBox"`, `"identity":"other"`, `"premiumPaid":true`, `"lastError"`} {
+		if strings.Contains(string(raw), s) {
+			t.Errorf("the raw record holds %s in the clear: %s", s, raw)
+		}
+	}
+	// The blind index is a short tag: with the index key, a full one in a
+	// copy would confirm a guessed ID number.
+	if m := indexField.FindSubmatch(raw); m == nil || len(m[1]) != 4 {
+		t.Errorf("the raw record's blind index is not a 4-digit tag: %s", raw)
+	}
 }
+
+var indexField = regexp.MustCompile(`"idx":"[^".]+\.([0-9a-f]+)"`)
 
 func refused(t *testing.T, what string, s store.Store, id string) {
 	t.Helper()

@@ -216,15 +216,15 @@ func testShredding(t *testing.T, es ErasureStore) {
 	s.Close()
 	openCopy := es.CopyData(t) // a backup, or the AOF, from before the erasure
 
-	opens := func(what string, want bool) {
+	opens := func(what string, wantA bool) {
 		t.Helper()
 		cp := openCopy(t)
 		defer cp.Close()
 		got, err := cp.Get(ctx, "A")
 		switch {
-		case want && err != nil:
+		case wantA && err != nil:
 			t.Fatalf("%s: the copy's A does not open: %v", what, err)
-		case want:
+		case wantA:
 			same(t, what+": the copy's A", got, a)
 		case err == nil:
 			t.Fatalf("%s: the copy's A opens: %s, %s", what, got.Applicant.Name, got.Applicant.IDNumber)
@@ -236,6 +236,16 @@ func testShredding(t *testing.T, es ErasureStore) {
 			t.Errorf("%s: the copy's B: %v", what, err)
 		} else {
 			same(t, what+": the copy's B", got, b)
+		}
+		// And the copy's blind index, with the index key the gateway
+		// holds, finds the person's applications that still open, not
+		// the shredded one.
+		found := []string{"B"}
+		if wantA {
+			found = []string{"A", "B"}
+		}
+		if ids, err := cp.FindByIDNumber(ctx, ExampleIDNumber); err != nil || !slices.Equal(ids, found) {
+			t.Errorf("%s: the copy finds %v by the ID number (%v), want %v", what, ids, err, found)
 		}
 	}
 	// The controls: the copy opens with the keys the gateway holds, and
@@ -296,5 +306,8 @@ func testShredding(t *testing.T, es ErasureStore) {
 	defer cp.Close()
 	if _, err := cp.Get(ctx, "B"); !errors.Is(err, store.ErrUnreadable) {
 		t.Errorf("the copy's B after store.Erase: %v, want ErrUnreadable", err)
+	}
+	if ids, err := cp.FindByIDNumber(ctx, ExampleIDNumber); err != nil || len(ids) != 0 {
+		t.Errorf("the copy finds %v by the ID number after both erasures (%v), want none", ids, err)
 	}
 }

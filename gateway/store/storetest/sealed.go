@@ -124,12 +124,14 @@ func PersonalApp(id, idNumber, ref string) *c.Application {
 		Certificate: &c.Certificate{Number: idNumber + "42", Category: 4, Grade: 2, IssuedOn: "2020-01-01", ValidFrom: "2020-01-01", ValidUntil: "2030-01-01"},
 	}
 	a.Requests = c.Requests{
-		Certificate: &c.CertificateRequest{Business: c.ItemCertRenew, SubKind: "expiry", Note: "右腿受伤，行走困难"},
-		Medical:     &c.MedicalRequest{Identity: "other", IdentityOther: "低收入家庭", PremiumPaid: false},
+		Certificate:  &c.CertificateRequest{Business: c.ItemCertRenew, SubKind: "expiry", RequestedCategory: 4, Note: "右腿受伤，行走困难"},
+		TwoSubsidies: &c.TwoSubsidiesRequest{GradeBox: "一档"},
+		Medical:      &c.MedicalRequest{Identity: "other", IdentityOther: "低收入家庭", PremiumPaid: true},
 	}
 	a.Delivery = c.Delivery{Method: "post", Address: "通川区罗江镇龙潭村4组27号", Recipient: "张红", Phone: "13981801235"}
 	a.Tasks[0].Certificate = &c.Certificate{Number: idNumber + "42", Category: 4, Grade: 2, IssuedOn: "2026-10-20", ValidFrom: "2026-10-20", ValidUntil: "2036-10-20"}
 	a.Tasks[0].SupplementNote = "补交近期免冠照片，联系电话 13881801234"
+	a.Tasks[0].LastError = "对方系统：申请人 " + ExampleName + " 的残疾证已注销"
 	a.Tasks[0].CaseNo = "MEDICAL-20261012-000001"
 	a.Tasks[0].Reason = &c.Message{ZH: "申请人撤回申请：本人已迁往成都市", EN: "withdrawn by the applicant: moved to Chengdu"}
 	a.Tasks[0].Result = &c.Result{Note: &c.Message{ZH: "精神残疾二级", EN: "mental, grade 2"}, MonthlyAmount: 90}
