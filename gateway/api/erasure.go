@@ -45,7 +45,13 @@ func (s *server) erase(g *gin.Context) {
 	if !ok {
 		return
 	}
-	entry, ok := s.audit(g, c.AuditEntry{Action: c.AuditErase, ApplicationID: app.ID, Reason: reason, Query: fmt.Sprintf("force=%t", req.Force)})
+	query := fmt.Sprintf("force=%t", req.Force)
+	if app.Erased != nil {
+		// A repeat changes nothing, and its reason cannot be checked for
+		// the person's names any more (they were erased): it is not kept.
+		reason, query = "", query+"&alreadyErased=true"
+	}
+	entry, ok := s.audit(g, c.AuditEntry{Action: c.AuditErase, ApplicationID: app.ID, Reason: reason, Query: query})
 	if !ok {
 		return
 	}
@@ -121,12 +127,25 @@ func (s *server) subjectAccess(g *gin.Context) {
 		s.invalid(g, []c.FieldError{{Field: "idNumber", Code: "invalid", Message: "公民身份号码不正确（18 位，校验位须正确）", MessageEn: "not a valid citizen ID number (18 characters, correct check character)"}})
 		return
 	}
-	reason, ok := s.bodyReason(g, req.Reason)
+	// The person's applications are read before the audit entry (nothing
+	// is shown before it) so that a reason naming them is refused.
+	names, found, err := s.cfg.Engine.PeopleOf(g.Request.Context(), idn)
+	if err != nil {
+		s.storeFailed(g, err)
+		return
+	}
+	reason, ok := s.bodyReason(g, req.Reason, names...)
 	if !ok {
 		return
 	}
 	masked := c.MaskID(idn)
-	entry, ok := s.audit(g, c.AuditEntry{Action: c.AuditSubjectAccess, Query: "idNumber=" + masked, Reason: reason})
+	query := "idNumber=" + masked
+	if found == 0 {
+		// No application to check the reason against (none, or all
+		// erased): it is not kept, as it might name the person.
+		reason, query = "", query+"&found=0"
+	}
+	entry, ok := s.audit(g, c.AuditEntry{Action: c.AuditSubjectAccess, Query: query, Reason: reason})
 	if !ok {
 		return
 	}

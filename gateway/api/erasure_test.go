@@ -206,12 +206,18 @@ func testEraseOnRequest(t *testing.T, f *recFixture) {
 	if status != http.StatusOK || len(list.Applications) != 0 {
 		t.Errorf("search after erasure: %d %s", status, out)
 	}
-	// Again: 200, already erased, the first erasure's time.
-	status, out = f.postJSON(recAdmin, path, `{"reason":"重复提交"}`)
+	// Again: 200, already erased, the first erasure's time. Its reason
+	// could name the erased person (the names to check it against are
+	// gone): the audit entry keeps none.
+	status, out = f.postJSON(recAdmin, path, `{"reason":"`+exampleName+`再次要求删除"}`)
 	var again c.ErasureResult
 	json.Unmarshal(out, &again)
 	if status != http.StatusOK || !again.AlreadyErased || !again.ErasedAt.Equal(res.ErasedAt) || !again.Forced {
 		t.Errorf("a second erasure: %d %s", status, out)
+	}
+	if log := f.auditLog(); log[0].ID != again.AuditID || log[0].Reason != "" || log[0].Query != "force=false&alreadyErased=true" ||
+		strings.Contains(string(mustJSON(log[0])), exampleName) {
+		t.Errorf("the second erasure's audit entry: %+v", log[0])
 	}
 	// An unknown application: 404.
 	if status, _ := f.postJSON(recAdmin, "/v1/admin/applications/01NOSUCHAPPLICATION0000000/erase", body); status != http.StatusNotFound {
@@ -230,7 +236,10 @@ func testSubjectAccessExport(t *testing.T, f *recFixture) {
 		}
 	}
 	for _, bad := range []string{`{"idNumber":"` + exampleID + `"}`, `{"idNumber":"511702198503071230","reason":"x"}`,
-		`{"idNumber":"` + exampleID + `","reason":"回电 ` + examplePhone + `"}`, `{"idNumber":"` + exampleID + `","reason":"x","extra":1}`} {
+		`{"idNumber":"` + exampleID + `","reason":"回电 ` + examplePhone + `"}`, `{"idNumber":"` + exampleID + `","reason":"x","extra":1}`,
+		// A reason naming the person is refused: the applications are read
+		// for their names before anything is audited.
+		`{"idNumber":"` + exampleID + `","reason":"` + exampleName + `本人查阅"}`} {
 		status, out := f.postJSON(recAdmin, path, bad)
 		if status != http.StatusUnprocessableEntity && status != http.StatusBadRequest {
 			t.Errorf("%s: %d", bad, status)
@@ -281,9 +290,14 @@ func testSubjectAccessExport(t *testing.T, f *recFixture) {
 	if status, out := f.postJSON(recAdmin, "/v1/admin/applications/"+id+"/erase", `{"reason":"本人申请删除","force":true}`); status != http.StatusOK {
 		t.Fatalf("erase: %d %s", status, out)
 	}
-	status, out = f.postJSON(recAdmin, path, body)
+	status, out = f.postJSON(recAdmin, path, `{"idNumber":"`+exampleID+`","reason":"`+exampleName+`本人查阅"}`)
 	json.Unmarshal(out, &x)
 	if status != http.StatusOK || len(x.Applications) != 0 {
 		t.Errorf("export after erasure: %d %s", status, out)
+	}
+	// Nothing found to check the reason against: it is not kept.
+	if log := f.auditLog(); log[0].ID != x.AuditID || log[0].Reason != "" || log[0].Query != "idNumber=5117**********123X&found=0" ||
+		strings.Contains(string(mustJSON(log[0])), exampleName) {
+		t.Errorf("the audit entry of an export that found nothing: %+v", log[0])
 	}
 }

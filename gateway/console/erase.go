@@ -139,12 +139,26 @@ func (k *Console) subjectAccess(w http.ResponseWriter, r *http.Request, req *req
 		k.failPage(w, r, req, http.StatusUnprocessableEntity, "公民身份号码不正确（18 位，校验位须正确）", "not a valid citizen ID number (18 characters, correct check character)")
 		return
 	}
-	reason, problem := checkReason(r.PostFormValue("reason"), true)
+	// The person's applications are read before the audit entry (nothing
+	// is shown before it) so that a reason naming them is refused.
+	names, found, err := k.cfg.Engine.PeopleOf(r.Context(), idn)
+	if err != nil {
+		k.cfg.Log.Error("console subject access", "err", err)
+		k.failPage(w, r, req, http.StatusServiceUnavailable, "暂时无法导出，请稍后重试", "cannot export now; retry later")
+		return
+	}
+	reason, problem := checkReason(r.PostFormValue("reason"), true, names...)
 	if problem != nil {
 		k.failPage(w, r, req, http.StatusUnprocessableEntity, problem[0], problem[1])
 		return
 	}
-	entry, ok := k.auditEntry(w, r, req, c.AuditEntry{Action: c.AuditSubjectAccess, Query: "idNumber=" + c.MaskID(idn), Reason: reason})
+	query := "idNumber=" + c.MaskID(idn)
+	if found == 0 {
+		// No application to check the reason against (none, or all
+		// erased): it is not kept, as it might name the person.
+		reason, query = "", query+"&found=0"
+	}
+	entry, ok := k.auditEntry(w, r, req, c.AuditEntry{Action: c.AuditSubjectAccess, Query: query, Reason: reason})
 	if !ok {
 		return
 	}

@@ -201,4 +201,15 @@ func TestSubjectAccessFromTheConsole(t *testing.T) {
 	if x.AuditID == "" || x.AuditID != r.entries[n].ID {
 		t.Errorf("the export names the audit entry %q, want %q", x.AuditID, r.entries[n].ID)
 	}
+	r.mu.Unlock()
+	// A reason naming the applicant is refused, not audited.
+	name := x.Applications[0].Applicant.Name
+	named := url.Values{"csrf": {ops.csrf}, "idNumber": {idn}, "reason": {name + "本人查阅"}}
+	if status, body, _ := ops.post(path, named); status != http.StatusUnprocessableEntity || strings.Contains(body, idn) {
+		t.Errorf("an export whose reason names the applicant: %d", status)
+	}
+	r.mu.Lock()
+	if len(r.entries) != n+1 {
+		t.Errorf("the refused export was audited: %d entries, want %d", len(r.entries), n+1)
+	}
 }

@@ -163,3 +163,18 @@ func (e *Engine) SubjectAccess(ctx context.Context, idNumber, auditID string) (c
 	}
 	return out, nil
 }
+
+// PeopleOf is the names of the people of one person's applications (the
+// applicant's, a guardian's: what an audited reason must not carry) and
+// how many applications were found.
+func (e *Engine) PeopleOf(ctx context.Context, idNumber string) ([]string, int, error) {
+	apps, err := e.FindByIDNumber(ctx, idNumber)
+	if err != nil {
+		return nil, 0, err
+	}
+	var names []string
+	for _, app := range apps {
+		names = append(names, app.PeopleNames()...)
+	}
+	return names, len(apps), nil
+}
