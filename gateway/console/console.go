@@ -340,6 +340,9 @@ func (k *Console) base(r *http.Request, req *request, title string) page {
 		}
 		return zh
 	}}
+	if en, ok := titlesEN[title]; ok {
+		p.Title = p.T(title, en)
+	}
 	if req != nil {
 		p.User = strings.TrimPrefix(req.p.Subject, "console:")
 		p.Admin = req.p.Role == auth.RoleAdmin
@@ -370,6 +373,14 @@ var flashes = map[string][2]string{
 	"nothing":      {"无需重新发送（部门已答复或已处理）", "nothing to replay (already answered)"},
 	"signedout":    {"已退出", "signed out"},
 	"draftdropped": {"草稿已删除", "the draft is deleted"},
+}
+
+// titlesEN are the pages' titles in English (base takes the Chinese).
+var titlesEN = map[string]string{
+	"办件查询": "Cases", "办件详情": "Case", "出错了": "Something went wrong", "删除个人信息": "Erase personal data",
+	"本人查阅导出": "Subject-access export", "窗口受理": "Take in an application", "待办": "To do",
+	"死信处理": "Dead letters", "部门接口状态": "Department interfaces", "时效统计": "Deadlines",
+	"受理回执": "Receipt", "一次性告知书": "Notice of what is missing",
 }
 
 func (k *Console) failPage(w http.ResponseWriter, r *http.Request, req *request, status int, zh, en string) {

@@ -331,4 +331,9 @@ func TestOperatorsPages(t *testing.T) {
 	if _, page := ops.get("/console/"); !strings.Contains(page, "Cases") {
 		t.Error("the English toggle did not stick")
 	}
+	// An error page in English has an English heading and title.
+	if status, page := ops.get("/console/cases/01NOSUCHAPPLICATION0000000"); status != http.StatusNotFound ||
+		!strings.Contains(page, "<h1>Something went wrong</h1>") || strings.Contains(page, "出错了") {
+		t.Errorf("an English error page: %d %s", status, page)
+	}
 }

@@ -71,6 +71,20 @@ func TestErasureRefusedWhileOpenThenForced(t *testing.T) {
 	if counted[c.ErasureRequest] != 1 {
 		t.Errorf("erasures counted %v", counted)
 	}
+	// The timeline is in order: the items the erasure ended, then the
+	// erasure, never dated before them.
+	var erasedAt time.Time
+	for i, e := range app.Timeline {
+		if i > 0 && e.At.Before(app.Timeline[i-1].At) {
+			t.Errorf("timeline entry %d (%s) at %v, before the one above it (%s, %v)", i, e.Kind, e.At, app.Timeline[i-1].Kind, app.Timeline[i-1].At)
+		}
+		if e.Kind == "erased" {
+			erasedAt = e.At
+		}
+	}
+	if !erasedAt.Equal(app.Erased.At) {
+		t.Errorf("the erased entry at %v, the erasure at %v", erasedAt, app.Erased.At)
+	}
 	if found, err := r.eng.FindByIDNumber(ctx, "511702201009230885"); err != nil || len(found) != 0 {
 		t.Errorf("search after erasure: %d found, %v", len(found), err)
 	}

@@ -37,7 +37,7 @@ func TestConfigCheckRetention(t *testing.T) {
 		{name: "from the environment", old: ret, new: "", env: []string{"ONETHING_RETENTION=90d"}, ok: true, masked: "retention: 90d"},
 		{name: "no unit", old: ret, new: "retention: 180", wants: []string{"retention: ", "须写成天数", "must be days"}},
 		{name: "months", old: ret, new: "retention: 6m", wants: []string{"retention: ", "须写成天数", "the unit d is missing"}},
-		{name: "negative", old: ret, new: "retention: -5d", wants: []string{"retention: ", "not a whole number"}},
+		{name: "negative", old: ret, new: "retention: -5d", wants: []string{"retention: ", "not a positive whole number"}},
 		{name: "huge", old: ret, new: "retention: 99999999999999999999d", wants: []string{"retention: ", "more than 36500 days"}},
 		{name: "0d", old: ret, new: "retention: 0d", wants: []string{"retention: ", "write \"0\" to keep forever"}},
 		{name: "a number in the environment", old: ret, new: "", env: []string{"ONETHING_RETENTION=180"}, wants: []string{"retention: ", "must be days"}},

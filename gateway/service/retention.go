@@ -58,7 +58,7 @@ func ParseDays(s string) (Days, error) {
 
 var whyEN = map[string]string{
 	"缺少单位 d":     "the unit d is missing",
-	"不是正整数":      "not a whole number",
+	"不是正整数":      "not a positive whole number",
 	"超过 36500 天": "more than 36500 days",
 	"0d 含义不清":    "0d is ambiguous: write \"0\" to keep forever",
 }

@@ -182,6 +182,13 @@ func EraseWith(ctx context.Context, s Store, id string, e contracts.Erasure, pre
 				return nil, err
 			}
 		}
+		// What prepare ended (cancellations) is recorded before the
+		// erasure: it is not dated before them.
+		for _, e := range app.Timeline {
+			if e.At.After(rec.At) {
+				rec.At = e.At
+			}
+		}
 		ErasePersonal(app)
 		app.Erased = &rec
 		app.Timeline = append(app.Timeline, contracts.Entry{At: rec.At, Kind: "erased", Source: "gateway"})

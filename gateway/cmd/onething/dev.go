@@ -20,6 +20,7 @@ import (
 	"onething/gateway/calendar"
 	"onething/gateway/devstack"
 	"onething/gateway/secrets"
+	"onething/gateway/service"
 	"onething/mocks"
 )
 
@@ -139,7 +140,8 @@ development secrets (new each run, for this machine only):
   push secret             %s   (推送签名密钥：状态推送用它签名，接收端用它验签 / status pushes are signed with it: verify them with it)
   status pushes to        %s   (状态推送发往 / where status pushes go%s)
   read token              %s   (查询令牌，全省范围：查看全部申请、使用办事指引 / province scope: reads every application, asks the guide)
-  admin token             %s   (运维：死信、熔断 / dead letters, breakers: /v1/admin/…)
+  admin token             %s   (运维：死信、熔断、删除个人信息、本人查阅导出 / dead letters, breakers, erasure, subject access: /v1/admin/…)
+  retention               %s   (保存期限：办结且末次推送送达后保留个人信息的天数，到期由清理删除 / personal data is kept this long after a case is final and pushed, then erased by the sweep)
 
 %s
 窗口控制台 / the window console: %s/console/
@@ -154,7 +156,7 @@ development secrets (new each run, for this machine only):
 %s%s%s按 Ctrl-C 全部停止 / Ctrl-C stops everything.
 `, dir, dir, st.GatewayURL, st.MockURLs["cdpf"], st.MockURLs["civil"], st.MockURLs["hrss"], st.MockURLs["medical"],
 				st.MockURLs["portal"], mockPortalNote(portalURL, st.MockURLs["portal"]), st.PortalSecret, st.PushSecret, creds.Portal.ReceiverURL, receiverNote(portalURL),
-				st.ReadToken, st.AdminToken, departmentsBanner(creds), st.GatewayURL, st.ClerkPassword, st.OpsPassword,
+				st.ReadToken, st.AdminToken, service.DefaultRetention, departmentsBanner(creds), st.GatewayURL, st.ClerkPassword, st.OpsPassword,
 				self, st.GatewayURL, st.PortalSecret, exampleSubmission(), self, st.GatewayURL, st.ReadToken, countiesBanner(st), clockBanner(clock),
 				printConfigBanner(printConfig, postmanEnv))
 			<-ctx.Done()

@@ -155,6 +155,9 @@ func TestDevPrintsEveryCredential(t *testing.T) {
 			t.Errorf("banner %s %q, file %q", label, got, want)
 		}
 	}
+	if got := bannerValue(t, b, "retention"); got != "180d" {
+		t.Errorf("banner retention %q, want the default 180d", got)
+	}
 	printed := bannerDepts(b)
 	endpoints := map[string]devstack.DeptCredentials{}
 	for _, dc := range cr.Departments {
