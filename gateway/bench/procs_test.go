@@ -11,7 +11,9 @@ import (
 func TestCPUAccounting(t *testing.T) {
 	pids := map[string]int{"self": os.Getpid(), "gone": 1 << 30}
 	from := sampleCPU(pids)
-	if from.procs["self"] <= 0 || from.machine <= 0 {
+	// A test binary just started may not have used a clock tick (10 ms)
+	// yet: self may read 0 here; it must grow below.
+	if from.machine <= 0 {
 		t.Fatalf("nothing read: %+v", from)
 	}
 	if from.procs["gone"] != 0 {
