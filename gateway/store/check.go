@@ -264,6 +264,18 @@ func checkBoltContents(ctx context.Context, tx *bolt.Tx, rep *CheckReport, c cod
 		return nil
 	})
 	jobs, leased := 0, 0
+	// The leased index (a file from before it has none until a gateway
+	// opens it) must name every leased job; an entry of a job no longer
+	// leased (an earlier version ended the lease) is dropped at the next
+	// open, harmless.
+	leasedIndex := map[string]bool{}
+	lb := tx.Bucket(bucketLeased)
+	if lb != nil {
+		lb.ForEach(func(k, _ []byte) error {
+			leasedIndex[string(k)] = true
+			return nil
+		})
+	}
 	tx.Bucket(bucketJobs).ForEach(func(k, v []byte) error {
 		jobs++
 		var j Job
@@ -281,6 +293,9 @@ func checkBoltContents(ctx context.Context, tx *bolt.Tx, rep *CheckReport, c cod
 		}
 		if j.Leased {
 			leased++
+			if lb != nil && !leasedIndex[string(k)] {
+				rep.problem("job %s is leased but not in the leased index: a restart would not hand it back before its lease ends", k)
+			}
 		}
 		key := string(dueKey(j.Due, string(k)))
 		if !dueEntries[key] {
@@ -292,6 +307,7 @@ func checkBoltContents(ctx context.Context, tx *bolt.Tx, rep *CheckReport, c cod
 	for k := range dueEntries {
 		rep.problem("the due index holds job %s, which is not queued", k[8:])
 	}
+
 	rep.Counts["jobs"], rep.Counts["leasedJobs"] = jobs, leased
 	tx.Bucket(bucketDead).ForEach(func(k, v []byte) error {
 		var j Job
