@@ -118,7 +118,7 @@ func mergePhase(be, nb *Backend, phase string) {
 	case "e2e":
 		be.E2E = nb.E2E
 	case "growth":
-		be.Growth = nb.Growth
+		be.Growth, be.Startup = nb.Growth, nb.Startup
 	case "retention":
 		be.Retention = nb.Retention
 	case "console":
