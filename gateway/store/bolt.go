@@ -318,7 +318,7 @@ func openBolt(path string, o options) (*Bolt, InitResult, error) {
 					}
 				}
 				if indexLeased {
-					// Once, on a file from before the index: one walk of the jobs.
+					// Once, on a file from before the index.
 					if err := indexLeases(tx); err != nil {
 						return err
 					}
@@ -447,20 +447,31 @@ func releaseLeases(tx *bolt.Tx) error {
 	return nil
 }
 
-// indexLeases fills the leased index from every job (once, for a file
-// written before the index existed).
+// indexLeases fills the leased index once, for a file written before it.
+// A lease matters to the open only while it runs (a job whose lease has
+// ended is due, and a worker takes it like any other), and a running lease
+// is a due entry after now: so it reads the due index from now on and the
+// jobs it names (the future: leases, retries waiting out a backoff, polls),
+// not every job.
 func indexLeases(tx *bolt.Tx) error {
+	var ids []string
+	c := tx.Bucket(bucketDue).Cursor()
+	for k, _ := c.Seek(dueKey(time.Now(), "")); k != nil; k, _ = c.Next() {
+		if len(k) > 8 {
+			ids = append(ids, string(k[8:]))
+		}
+	}
 	lb := tx.Bucket(bucketLeased)
-	return tx.Bucket(bucketJobs).ForEach(func(k, v []byte) error {
-		var j struct {
-			ID     string `json:"id"`
-			Leased bool   `json:"leased"`
+	for _, id := range ids {
+		j, err := getJob(tx, id)
+		if err != nil || j.ID != id || !j.Leased {
+			continue // a damaged record: Lease parks it, store check lists it
 		}
-		if err := unmarshalJSON(v, &j); err != nil || j.ID != string(k) || !j.Leased {
-			return nil // a damaged record: Lease parks it, store check lists it
+		if err := lb.Put([]byte(id), nil); err != nil {
+			return err
 		}
-		return lb.Put(k, nil)
-	})
+	}
+	return nil
 }
 
 // commit runs one write transaction. Every write of the store goes

@@ -129,7 +129,8 @@ func TestBoltOpenReadsTheLeasedIndexNotTheJobs(t *testing.T) {
 }
 
 // A file written before the leased index: the open builds the index from
-// the jobs once and hands back their leases.
+// the running leases (the due index after now, not every job) and hands
+// them back; a job whose lease had ended is due as it was.
 func TestBoltReleasesLeasesOfAnOlderFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "t.db")
 	ctx := context.Background()
@@ -138,26 +139,35 @@ func TestBoltReleasesLeasesOfAnOlderFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := time.Now()
-	s.Enqueue(ctx, store.Job{ID: "j", Kind: store.JobDispatch, AppID: "A", NotBefore: now}, store.Job{ID: "k", Kind: store.JobDispatch, AppID: "A", NotBefore: now.Add(time.Hour)})
-	if got, _ := s.Lease(ctx, now, 1, time.Hour); len(got) != 1 {
-		t.Fatal("not leased")
+	s.Enqueue(ctx, store.Job{ID: "running", Kind: store.JobDispatch, AppID: "A", NotBefore: now.Add(-2 * time.Hour)},
+		store.Job{ID: "ended", Kind: store.JobDispatch, AppID: "A", NotBefore: now.Add(-time.Hour)},
+		store.Job{ID: "later", Kind: store.JobDispatch, AppID: "A", NotBefore: now.Add(time.Hour)})
+	if got, _ := s.Lease(ctx, now.Add(-2*time.Hour), 1, 3*time.Hour); len(got) != 1 || got[0].ID != "running" {
+		t.Fatalf("leased %+v, want the job leased until an hour from now", got)
+	}
+	if got, _ := s.Lease(ctx, now.Add(-time.Hour), 1, time.Minute); len(got) != 1 || got[0].ID != "ended" {
+		t.Fatalf("leased %+v, want the job whose lease ended 59 minutes ago", got)
 	}
 	s.Close()
 	s = reopenWithout(t, path, "leased")
 	got, _ := s.Lease(ctx, time.Now().Add(time.Second), 10, time.Hour)
-	if len(got) != 1 || got[0].ID != "j" {
-		t.Errorf("after reopening an older file: %+v, want the leased job again", got)
+	var ids []string
+	for _, j := range got {
+		ids = append(ids, j.ID)
+	}
+	if slices.Sort(ids); !slices.Equal(ids, []string{"ended", "running"}) {
+		t.Errorf("due after reopening an older file: %v, want [ended running]", ids)
 	}
 	s.Close()
-	// The index the open built names the lease just taken: the next
-	// open hands it back too.
+	// The index names the leases just taken: the next open hands them
+	// back too.
 	s, err = store.OpenBolt(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if got, _ := s.Lease(ctx, time.Now().Add(time.Second), 10, time.Hour); len(got) != 1 || got[0].ID != "j" {
-		t.Errorf("after the next reopen: %+v, want the leased job again", got)
+	if got, _ := s.Lease(ctx, time.Now().Add(time.Second), 10, time.Hour); len(got) != 2 {
+		t.Errorf("due after the next reopen: %+v, want both jobs again", got)
 	}
 }
 

@@ -265,9 +265,11 @@ func checkBoltContents(ctx context.Context, tx *bolt.Tx, rep *CheckReport, c cod
 	})
 	jobs, leased := 0, 0
 	// The leased index (a file from before it has none until a gateway
-	// opens it) must name every leased job; an entry of a job no longer
-	// leased (an earlier version ended the lease) is dropped at the next
-	// open, harmless.
+	// opens it) must name every job whose lease still runs (one whose
+	// lease has ended is due: it needs no handing back); an entry of a job
+	// no longer leased (an earlier version ended the lease) is dropped at
+	// the next open, harmless.
+	now := time.Now()
 	leasedIndex := map[string]bool{}
 	lb := tx.Bucket(bucketLeased)
 	if lb != nil {
@@ -293,8 +295,8 @@ func checkBoltContents(ctx context.Context, tx *bolt.Tx, rep *CheckReport, c cod
 		}
 		if j.Leased {
 			leased++
-			if lb != nil && !leasedIndex[string(k)] {
-				rep.problem("job %s is leased but not in the leased index: a restart would not hand it back before its lease ends", k)
+			if lb != nil && !leasedIndex[string(k)] && j.Due.After(now) {
+				rep.problem("job %s is leased until %s but not in the leased index: a restart would not hand it back before its lease ends", k, j.Due.UTC().Format(time.RFC3339))
 			}
 		}
 		key := string(dueKey(j.Due, string(k)))
