@@ -287,6 +287,8 @@ type Backend struct {
 	E2EBaseline *E2E         `json:"endToEndBaseline,omitempty"`
 	E2ERatio    float64      `json:"endToEndOverBaseline,omitempty"`
 	Growth      []GrowthStep `json:"growth,omitempty"`
+	// Startup is the restart on the grown store (growth phase).
+	Startup *Startup `json:"startup,omitempty"`
 	// IntakeMemory is the gateway's memory after the intake phase.
 	IntakeMemory *Memory `json:"intakeMemory,omitempty"`
 	// Console is the console phase's figures.
@@ -352,6 +354,20 @@ type GrowthStep struct {
 	P50       float64 `json:"p50Ms"`
 	P99       float64 `json:"p99Ms"`
 	Memory    Memory  `json:"memory"`
+	RedisUsed uint64  `json:"redisUsedMemoryBytes,omitempty"`
+	StoreSize int64   `json:"storeFileBytes,omitempty"`
+}
+
+// Startup is the gateway started again on the store the growth phase
+// filled: seconds from the process's start to the first 200 of /healthz
+// and of /readyz.
+type Startup struct {
+	Stored   int     `json:"stored"`
+	HealthzS float64 `json:"healthzSeconds"`
+	ReadyzS  float64 `json:"readyzSeconds"`
+	// StopS is how long the growth phase's gateway took to stop (SIGTERM
+	// to exit) before the restart.
+	StopS     float64 `json:"stopSeconds"`
 	RedisUsed uint64  `json:"redisUsedMemoryBytes,omitempty"`
 	StoreSize int64   `json:"storeFileBytes,omitempty"`
 }
@@ -500,17 +516,34 @@ type gateway struct {
 	p     *childproc.Proc
 	url   string
 	debug string
+	// config is its configuration file (a restart on the same store
+	// needs the same keys).
+	config string
 }
 
 // startGateway writes a YAML configuration and runs the gateway on it.
 func (r *runner) startGateway(name, storeURL string, intakeOnly bool, depts map[c.Dept]service.Dept, pushURL, pushSecret string) (*gateway, error) {
-	addr, err := childproc.FreeAddr()
+	path, addr, err := r.gatewayConfig(name, storeURL, depts, pushURL, pushSecret)
 	if err != nil {
 		return nil, err
 	}
-	debugAddr, err := childproc.FreeAddr()
+	g, err := r.spawnGateway(name, path, addr, intakeOnly)
 	if err != nil {
 		return nil, err
+	}
+	if err := waitHealthy(g.p, g.url+"/healthz", 30*time.Second); err != nil {
+		g.p.Stop(procStop)
+		return nil, err
+	}
+	return g, nil
+}
+
+// gatewayConfig makes the phase's store and writes the configuration of
+// a gateway on it; it returns the file and the address it listens on.
+func (r *runner) gatewayConfig(name, storeURL string, depts map[c.Dept]service.Dept, pushURL, pushSecret string) (string, string, error) {
+	addr, err := childproc.FreeAddr()
+	if err != nil {
+		return "", "", err
 	}
 	if depts == nil {
 		depts = map[c.Dept]service.Dept{}
@@ -536,21 +569,31 @@ func (r *runner) startGateway(name, storeURL string, intakeOnly bool, depts map[
 	_, err = service.InitStore(ictx, cfg, nil)
 	cancel()
 	if err != nil {
-		return nil, fmt.Errorf("init the store: %w", err)
+		return "", "", fmt.Errorf("init the store: %w", err)
 	}
 	js, err := json.Marshal(cfg)
 	if err != nil {
-		return nil, err
+		return "", "", err
 	}
 	y, err := yaml.JSONToYAML(js)
 	if err != nil {
-		return nil, err
+		return "", "", err
 	}
 	path := filepath.Join(r.o.Dir, name+".yaml")
 	if err := os.WriteFile(path, y, 0o600); err != nil {
+		return "", "", err
+	}
+	return path, addr, nil
+}
+
+// spawnGateway runs the gateway child on a configuration file, without
+// waiting for it to answer.
+func (r *runner) spawnGateway(name, config, addr string, intakeOnly bool) (*gateway, error) {
+	debugAddr, err := childproc.FreeAddr()
+	if err != nil {
 		return nil, err
 	}
-	args := []string{"bench-child", "gateway", "--config", path, "--debug", debugAddr, "--log", filepath.Join(r.o.Dir, name+".log")}
+	args := []string{"bench-child", "gateway", "--config", config, "--debug", debugAddr, "--log", filepath.Join(r.o.Dir, name+".log")}
 	if intakeOnly {
 		args = append(args, "--intake-only")
 	}
@@ -558,12 +601,7 @@ func (r *runner) startGateway(name, storeURL string, intakeOnly bool, depts map[
 	if err != nil {
 		return nil, err
 	}
-	g := &gateway{p: p, url: "http://" + addr, debug: debugAddr}
-	if err := waitHealthy(p, g.url+"/healthz", 30*time.Second); err != nil {
-		p.Stop(procStop)
-		return nil, err
-	}
-	return g, nil
+	return &gateway{p: p, url: "http://" + addr, debug: debugAddr, config: config}, nil
 }
 
 func (g *gateway) memory() Memory { return memoryOf(g.p.Cmd.Process.Pid, g.debug) }
@@ -999,17 +1037,79 @@ func (r *runner) growth(ctx context.Context, be *Backend) error {
 		l, err := closedLoop(ctx, s, r.o.Clients, 0, n, r.prog, nil)
 		stored += l.Accepted
 		gs := GrowthStep{Stored: stored, Rate: l.Rate, P50: l.P50, P99: l.P99, Memory: g.memory()}
-		if be.Name == "redis" {
-			gs.RedisUsed = redisMemory(r.rurl)
-		} else if fi, err := os.Stat(strings.TrimPrefix(su, "bolt://")); err == nil {
-			gs.StoreSize = fi.Size()
-		}
+		gs.RedisUsed, gs.StoreSize = r.storeSize(be, su)
 		be.Growth = append(be.Growth, gs)
 		if err != nil {
 			return err
 		}
 	}
-	return nil
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	stopped := time.Now()
+	g.p.Stop(procStop)
+	be.Startup, err = r.startup(ctx, be, g, stored, time.Since(stopped))
+	if be.Startup != nil {
+		be.Startup.RedisUsed, be.Startup.StoreSize = r.storeSize(be, su)
+	}
+	return err
+}
+
+// storeSize is Redis's used memory or the bbolt file's size.
+func (r *runner) storeSize(be *Backend, storeURL string) (uint64, int64) {
+	if be.Name == "redis" {
+		return redisMemory(r.rurl), 0
+	}
+	if fi, err := os.Stat(strings.TrimPrefix(storeURL, "bolt://")); err == nil {
+		return 0, fi.Size()
+	}
+	return 0, 0
+}
+
+// startupLimit bounds the wait for a restarted gateway.
+const startupLimit = 5 * time.Minute
+
+// startup starts the gateway again, with its workers as `serve` runs
+// them, on the store the growth phase filled (the same configuration and
+// keys), and times /healthz and /readyz from the process's start to their
+// first 200.
+func (r *runner) startup(ctx context.Context, be *Backend, grown *gateway, stored int, stop time.Duration) (*Startup, error) {
+	r.prog.begin(fmt.Sprintf("%s start-up on %d stored", be.Name, stored), 0)
+	addr := strings.TrimPrefix(grown.url, "http://")
+	started := time.Now()
+	g, err := r.spawnGateway("startup-"+be.Name, grown.config, addr, false)
+	if err != nil {
+		return nil, err
+	}
+	defer g.p.Stop(procStop)
+	res := &Startup{Stored: stored, StopS: stop.Seconds()}
+	cl := &http.Client{Timeout: time.Second}
+	answers := func(path string) bool {
+		resp, err := cl.Get(g.url + path)
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}
+	for res.HealthzS == 0 || res.ReadyzS == 0 {
+		if res.HealthzS == 0 && answers("/healthz") {
+			res.HealthzS = time.Since(started).Seconds()
+		}
+		if res.ReadyzS == 0 && answers("/readyz") {
+			res.ReadyzS = time.Since(started).Seconds()
+		}
+		switch {
+		case ctx.Err() != nil:
+			return res, ctx.Err()
+		case !g.p.Alive():
+			return res, fmt.Errorf("the restarted gateway exited: %s", g.p.Tail(8))
+		case time.Since(started) > startupLimit:
+			return res, fmt.Errorf("the restarted gateway did not answer /healthz and /readyz within %s: %s", startupLimit, g.p.Tail(8))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return res, nil
 }
 
 func sortDur(d []time.Duration) { slices.Sort(d) }
@@ -1091,6 +1191,11 @@ func targets(rep *Report) []Target {
 			out = append(out, Target{Name: be.Name + ": storage levels off under retention", Want: "last week's growth ≤ 0.25 × the first week's",
 				Measured: fmt.Sprintf("%.2f × (%.0f bytes per trace against %.0f per final application, %s)", rr.WeekRatio, rr.PerTrace, rr.PerApplication, measure),
 				Met:      rr.WeekRatio <= 0.25})
+		}
+		if st := be.Startup; st != nil && st.HealthzS > 0 && st.ReadyzS > 0 {
+			out = append(out, Target{Name: be.Name + ": start-up on a store of 1,000,000 applications", Want: "≤ 2 s to /healthz and /readyz",
+				Measured: fmt.Sprintf("/healthz %.2f s, /readyz %.2f s on %d stored", st.HealthzS, st.ReadyzS, st.Stored),
+				Met:      st.HealthzS <= 2 && st.ReadyzS <= 2 && st.Stored >= 1_000_000})
 		}
 		if len(be.Growth) >= 2 {
 			first, last := be.Growth[0], be.Growth[len(be.Growth)-1]

@@ -119,7 +119,7 @@ func mergePhase(be, nb *Backend, phase string) {
 	case "e2e":
 		be.E2E, be.E2EBaseline = nb.E2E, nb.E2EBaseline
 	case "growth":
-		be.Growth = nb.Growth
+		be.Growth, be.Startup = nb.Growth, nb.Startup
 	case "retention":
 		be.Retention = nb.Retention
 	case "console":

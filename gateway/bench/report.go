@@ -82,6 +82,10 @@ func (rep *Report) Table(w io.Writer) {
 			fmt.Fprintf(tw, "%s\tgrowth, %d stored\t%.0f/s\t%.2f ms\t%.2f ms\t\theap %s, RSS anon %s\n",
 				be.Name, g.Stored, g.Rate, g.P50, g.P99, mib(g.Memory.HeapInuse), mib(g.Memory.RSSAnon))
 		}
+		if st := be.Startup; st != nil {
+			fmt.Fprintf(tw, "%s\tstart-up, %d stored\t\t\t\t\t/healthz %.2f s, /readyz %.2f s (the growth gateway stopped in %.2f s)\n",
+				be.Name, st.Stored, st.HealthzS, st.ReadyzS, st.StopS)
+		}
 		if rr := be.Retention; rr != nil {
 			for _, d := range rr.shown() {
 				fmt.Fprintf(tw, "%s\tretention %dd, day %d\t\t\t\t\t%d stored, %d traces, %s %s\n",
@@ -204,6 +208,10 @@ func (rep *Report) Markdown(w io.Writer) {
 	p("- **growth**: intake at saturation in steps while the store fills up; memory is the gateway process's Go heap in ")
 	p("use and its anonymous resident memory (file pages, such as bbolt's memory map, are not counted there). With no ")
 	p("workers the queue also keeps every application's first jobs, which is harsher than a working deployment.\n")
+	p("- **start-up**: after the growth phase, its gateway is stopped (SIGTERM) and started again on the same store, with ")
+	p("its workers as `serve` runs them; the time runs from the process's start to the first 200 of `/healthz` and of ")
+	p("`/readyz` (polled every 5 ms). The store's pages are mostly in the page cache then, as on a gateway restarted on ")
+	p("its own machine.\n")
 	p("- **retention**: storage under the retention sweep, on a simulated business clock (see its section).\n\n")
 	p("`--merge FILE` starts from the report in FILE and replaces the figures of the phases run (for the backends run) ")
 	p("with the new ones, keeping the rest: the report then says which phases came from which run. docs/benchmarks.json ")
@@ -316,6 +324,7 @@ func (rep *Report) Markdown(w io.Writer) {
 			p("| %s | %d | %.0f | %.2f ms | %.2f ms | %s | %s | %s |\n", be.Name, g.Stored, g.Rate, g.P50, g.P99, mib(g.Memory.HeapInuse), mib(g.Memory.RSSAnon), st)
 		}
 	}
+	startupMarkdown(p, rep)
 	retentionMarkdown(p, rep)
 	if rep.Options.ConsoleApps > 0 {
 		consoleMarkdown(p, rep)
@@ -353,6 +362,32 @@ func e2eSides(be *Backend) []e2eSide {
 		out = append(out, e2eSide{"raw relay (baseline)", "relay", be.E2EBaseline})
 	}
 	return out
+}
+
+// startupMarkdown is the restart on the grown store.
+func startupMarkdown(p func(string, ...any), rep *Report) {
+	var rows []string
+	for _, be := range rep.Backends {
+		st := be.Startup
+		if st == nil {
+			continue
+		}
+		size := ""
+		if st.RedisUsed > 0 {
+			size = "Redis used " + mib(st.RedisUsed)
+		} else if st.StoreSize > 0 {
+			size = "file " + mib(uint64(st.StoreSize))
+		}
+		rows = append(rows, fmt.Sprintf("| %s | %d | %.2f s | %.2f s | %.2f s | %s |\n", be.Name, st.Stored, st.HealthzS, st.ReadyzS, st.StopS, size))
+	}
+	if len(rows) == 0 {
+		return
+	}
+	p("\n## Start-up\n\nThe gateway started again on the store the growth phase filled (README, \"Start-up\").\n\n")
+	p("| backend | stored | to /healthz 200 | to /readyz 200 | the growth gateway's stop | store |\n|---|---|---|---|---|---|\n")
+	for _, r := range rows {
+		p("%s", r)
+	}
 }
 
 // consoleMarkdown is the console phase's section.

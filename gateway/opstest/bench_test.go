@@ -77,6 +77,9 @@ func TestBenchRuns(t *testing.T) {
 		if len(be.Growth) != 2 || be.Growth[1].Stored < 40 || be.Growth[1].Memory.HeapInuse == 0 {
 			t.Errorf("%s growth: %+v", be.Name, be.Growth)
 		}
+		if st := be.Startup; st == nil || st.Stored < 40 || st.HealthzS <= 0 || st.ReadyzS <= 0 {
+			t.Errorf("%s start-up on the grown store: %+v", be.Name, st)
+		}
 		if be.Retention == nil || len(be.Retention.Samples) != 5 {
 			t.Errorf("%s retention: %+v", be.Name, be.Retention)
 		}
@@ -88,7 +91,7 @@ func TestBenchRuns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"# Benchmarks", "## How to run", "## The machine", "## Targets", "## Intake and baseline", "## End to end", "raw relay (baseline)", "## Growth", "commit `opstest`"} {
+	for _, want := range []string{"# Benchmarks", "## How to run", "## The machine", "## Targets", "## Intake and baseline", "## End to end", "raw relay (baseline)", "## Growth", "## Start-up", "commit `opstest`"} {
 		if !strings.Contains(string(md), want) {
 			t.Errorf("BENCHMARKS.md lacks %q", want)
 		}

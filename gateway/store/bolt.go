@@ -44,6 +44,11 @@ var (
 	// sort + "|" + id -> nothing. A file without it is from before the
 	// lists: Open fills it once (fillLists).
 	bucketLists = []byte("lists")
+	// bucketLeased indexes the jobs a worker holds: job id -> nothing,
+	// kept by every write that leases a job or ends its lease, so the open
+	// hands back a dead process's leases without reading every job. A
+	// file without it is from before the index: Open builds it once.
+	bucketLeased = []byte("leased")
 )
 
 // Bolt is the embedded backend: one bbolt file, one writer at a time, every
@@ -59,7 +64,7 @@ type Bolt struct {
 
 // ourBuckets are every bucket an onething store has; a file with any
 // other is not onething's.
-var ourBuckets = [][]byte{bucketApps, bucketKeys, bucketJobs, bucketDue, bucketDead, bucketIdx, bucketAudit, bucketMeta, bucketOpen, bucketUnreadable, bucketLists, bucketDrafts}
+var ourBuckets = [][]byte{bucketApps, bucketKeys, bucketJobs, bucketDue, bucketDead, bucketIdx, bucketAudit, bucketMeta, bucketOpen, bucketUnreadable, bucketLists, bucketDrafts, bucketLeased}
 
 // OpenBolt opens the data file at path. With Strict (the gateway) it opens
 // only a store InitBolt made; without (tests), it makes the file and the
@@ -180,6 +185,19 @@ func classifyBolt(tx *bolt.Tx) (boltKind, string) {
 
 var errStop = errors.New("stop")
 
+// lookAtRoots reads each bucket's first entry: its root page and the path
+// down to it, a few pages whatever the file's size. The open walks no
+// bucket, so this is where it meets a damaged root page (bbolt panics on
+// it, and readSafely turns that into a refusal) instead of a worker
+// meeting it later.
+func lookAtRoots(tx *bolt.Tx) {
+	for _, name := range ourBuckets {
+		if b := tx.Bucket(name); b != nil {
+			b.Cursor().First()
+		}
+	}
+}
+
 func boltMetaMap(tx *bolt.Tx) map[string]string {
 	out := map[string]string{}
 	if mb := tx.Bucket(bucketMeta); mb != nil {
@@ -252,6 +270,7 @@ func openBolt(path string, o options) (*Bolt, InitResult, error) {
 			if err != nil {
 				return err
 			}
+			lookAtRoots(tx)
 			if !has {
 				kind, other = classifyBolt(tx)
 			}
@@ -284,6 +303,7 @@ func openBolt(path string, o options) (*Bolt, InitResult, error) {
 			return db.Update(func(tx *bolt.Tx) error {
 				indexOpen = tx.Bucket(bucketOpen) == nil && !res.Created
 				indexLists = tx.Bucket(bucketLists) == nil && !res.Created
+				indexLeased := tx.Bucket(bucketLeased) == nil && !res.Created
 				for _, b := range ourBuckets {
 					if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 						return err
@@ -295,6 +315,12 @@ func openBolt(path string, o options) (*Bolt, InitResult, error) {
 						if err := mb.Put([]byte(k), []byte(v)); err != nil {
 							return err
 						}
+					}
+				}
+				if indexLeased {
+					// Once, on a file from before the index.
+					if err := indexLeases(tx); err != nil {
+						return err
 					}
 				}
 				if o.mode == modeInit {
@@ -390,28 +416,58 @@ func (b *Bolt) OpenApps(ctx context.Context, fn func(id string) error) error {
 
 // releaseLeases makes every leased job due now: only this process can hold
 // the file, so any lease found at start belongs to a process that died.
+// It reads the leased index, not the jobs: an open costs the same on a
+// queue of ten jobs or of millions.
 func releaseLeases(tx *bolt.Tx) error {
-	jobs := tx.Bucket(bucketJobs)
-	var leased []Job
-	err := jobs.ForEach(func(k, v []byte) error {
-		var j Job
-		if err := unmarshalJSON(v, &j); err != nil || j.ID != string(k) {
-			// A damaged record: Lease parks it for an operator when its
-			// due entry comes up (quarantine), and store check lists it.
-			return nil
-		}
-		if j.Leased {
-			leased = append(leased, j)
-		}
+	lb := tx.Bucket(bucketLeased)
+	var ids []string
+	if err := lb.ForEach(func(k, _ []byte) error {
+		ids = append(ids, string(k))
 		return nil
-	})
-	if err != nil {
+	}); err != nil {
 		return err
 	}
 	now := time.Now()
-	for _, j := range leased {
+	for _, id := range ids {
+		j, err := getJob(tx, id)
+		if err != nil || j.ID != id || !j.Leased {
+			// Gone, no longer leased (an earlier version wrote it) or
+			// damaged (Lease parks it when its due entry comes up, and
+			// store check lists it): nothing to hand back.
+			if err := lb.Delete([]byte(id)); err != nil {
+				return err
+			}
+			continue
+		}
 		j.Leased = false
 		if err := schedule(tx, &j, now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// indexLeases fills the leased index once, for a file written before it.
+// A lease matters to the open only while it runs (a job whose lease has
+// ended is due, and a worker takes it like any other), and a running lease
+// is a due entry after now: so it reads the due index from now on and the
+// jobs it names (the future: leases, retries waiting out a backoff, polls),
+// not every job.
+func indexLeases(tx *bolt.Tx) error {
+	var ids []string
+	c := tx.Bucket(bucketDue).Cursor()
+	for k, _ := c.Seek(dueKey(time.Now(), "")); k != nil; k, _ = c.Next() {
+		if len(k) > 8 {
+			ids = append(ids, string(k[8:]))
+		}
+	}
+	lb := tx.Bucket(bucketLeased)
+	for _, id := range ids {
+		j, err := getJob(tx, id)
+		if err != nil || j.ID != id || !j.Leased {
+			continue // a damaged record: Lease parks it, store check lists it
+		}
+		if err := lb.Put([]byte(id), nil); err != nil {
 			return err
 		}
 	}
@@ -574,38 +630,82 @@ func sortedUnique(ids []string) []string {
 // Reseal seals again, in batches of one transaction each, the records
 // that are plain, sealed under the keyring (version 2) or indexed with an
 // older key, then rewraps the applications' own keys (codec.finishReseal).
+//
+// It runs at every start, beside the serving gateway, so it reads the
+// applications resealChunk at a time, each chunk its own read transaction,
+// and rewrites that chunk's stale records before reading on: a read
+// transaction over the whole file would hold bbolt's remap lock for the
+// whole walk (a write that grows the file, and every read queued behind
+// it, /readyz's included, would wait for its end), and a stop ends the
+// walk between two chunks instead of after it.
 func (b *Bolt) Reseal(ctx context.Context) (ResealStats, error) {
 	var st ResealStats
 	if b.codec.keys == nil {
 		return st, nil
 	}
-	var stale []string
-	err := b.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketApps).ForEach(func(k, v []byte) error {
-			st.Scanned++
-			if b.codec.stale(v) {
-				stale = append(stale, string(k))
-			}
-			return nil
-		})
-	})
-	if err != nil {
-		return st, err
-	}
-	const batch = 200
-	for len(stale) > 0 {
+	var after []byte // the last key read; nil: from the first
+	for {
 		if err := ctx.Err(); err != nil {
 			return st, err
 		}
+		var stale []string
+		n := 0
+		err := b.db.View(func(tx *bolt.Tx) error {
+			c := tx.Bucket(bucketApps).Cursor()
+			k, v := c.First()
+			if after != nil {
+				k, v = c.Seek(after)
+				if bytes.Equal(k, after) {
+					k, v = c.Next()
+				}
+			}
+			for ; k != nil && n < resealChunk; k, v = c.Next() {
+				n++
+				if b.codec.stale(v) {
+					stale = append(stale, string(k))
+				}
+				after = append(after[:0], k...)
+			}
+			return nil
+		})
+		if err != nil {
+			return st, err
+		}
+		st.Scanned += n
+		if err := b.resealBatch(ctx, stale, &st); err != nil {
+			return st, err
+		}
+		if n < resealChunk {
+			break
+		}
+	}
+	return b.codec.finishReseal(ctx, b, st)
+}
+
+// resealChunk is how many applications one read transaction of the
+// reseal looks at.
+const resealChunk = 1000
+
+// resealBatch writes the stale applications again, 200 to a transaction.
+func (b *Bolt) resealBatch(ctx context.Context, stale []string, st *ResealStats) error {
+	const batch = 200
+	for len(stale) > 0 {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		n := min(batch, len(stale))
 		var bad []error
+		done := 0
 		err := b.commit(func(tx *bolt.Tx) error {
-			bad = bad[:0]
+			bad, done = bad[:0], 0
 			for _, id := range stale[:n] {
 				app, idx, err := b.getApp(tx, id)
 				if errors.Is(err, ErrUnreadable) {
 					bad = append(bad, err) // listed for operators; resealing cannot help
 					continue
+				}
+				if errors.Is(err, ErrNotFound) {
+					continue // erased or gone since it was read
 				}
 				if err != nil {
 					return err
@@ -613,20 +713,21 @@ func (b *Bolt) Reseal(ctx context.Context) (ResealStats, error) {
 				if err := b.putApp(tx, app, idx, listEntries(app)); err != nil {
 					return err
 				}
+				done++
 			}
 			return nil
 		})
 		if err != nil {
-			return st, fmt.Errorf("reseal: %w", err)
+			return fmt.Errorf("reseal: %w", err)
 		}
 		for _, e := range bad {
 			b.notes.note(b, e)
 		}
-		st.Resealed += n - len(bad)
+		st.Resealed += done
 		st.Unreadable += len(bad)
 		stale = stale[n:]
 	}
-	return b.codec.finishReseal(ctx, b, st)
+	return nil
 }
 
 func (b *Bolt) Lookup(_ context.Context, key string) (string, error) {
@@ -777,11 +878,23 @@ func schedule(tx *bolt.Tx, j *Job, at time.Time) error {
 	if err := due.Put(dueKey(at, j.ID), nil); err != nil {
 		return err
 	}
+	if err := markLeased(tx, j.ID, j.Leased); err != nil {
+		return err
+	}
 	data, err := marshalJSON(j)
 	if err != nil {
 		return err
 	}
 	return tx.Bucket(bucketJobs).Put([]byte(j.ID), data)
+}
+
+// markLeased keeps the leased index in step with a job's lease.
+func markLeased(tx *bolt.Tx, id string, leased bool) error {
+	lb := tx.Bucket(bucketLeased)
+	if leased {
+		return lb.Put([]byte(id), nil)
+	}
+	return lb.Delete([]byte(id))
 }
 
 func enqueue(tx *bolt.Tx, jobs []Job) error {
@@ -900,6 +1013,9 @@ func quarantineJob(tx *bolt.Tx, dueEntry []byte, j Job, bad error) (Job, error) 
 	if err := jb.Delete([]byte(id)); err != nil {
 		return j, err
 	}
+	if err := markLeased(tx, id, false); err != nil {
+		return j, err
+	}
 	return j, tx.Bucket(bucketDead).Put([]byte(id), data)
 }
 
@@ -947,6 +1063,9 @@ func ackJob(tx *bolt.Tx, id string) error {
 		return err
 	}
 	if err := tx.Bucket(bucketDue).Delete(dueKey(cur.Due, cur.ID)); err != nil {
+		return err
+	}
+	if err := markLeased(tx, id, false); err != nil {
 		return err
 	}
 	return tx.Bucket(bucketJobs).Delete([]byte(id))
@@ -1000,6 +1119,9 @@ func (b *Bolt) Park(_ context.Context, job Job) error {
 			if err := tx.Bucket(bucketJobs).Delete([]byte(job.ID)); err != nil {
 				return err
 			}
+		}
+		if err := markLeased(tx, job.ID, false); err != nil {
+			return err
 		}
 		job.Leased, job.Due = false, time.Time{}
 		data, err := marshalJSON(job)

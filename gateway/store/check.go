@@ -264,6 +264,20 @@ func checkBoltContents(ctx context.Context, tx *bolt.Tx, rep *CheckReport, c cod
 		return nil
 	})
 	jobs, leased := 0, 0
+	// The leased index (a file from before it has none until a gateway
+	// opens it) must name every job whose lease still runs (one whose
+	// lease has ended is due: it needs no handing back); an entry of a job
+	// no longer leased (an earlier version ended the lease) is dropped at
+	// the next open, harmless.
+	now := time.Now()
+	leasedIndex := map[string]bool{}
+	lb := tx.Bucket(bucketLeased)
+	if lb != nil {
+		lb.ForEach(func(k, _ []byte) error {
+			leasedIndex[string(k)] = true
+			return nil
+		})
+	}
 	tx.Bucket(bucketJobs).ForEach(func(k, v []byte) error {
 		jobs++
 		var j Job
@@ -281,6 +295,9 @@ func checkBoltContents(ctx context.Context, tx *bolt.Tx, rep *CheckReport, c cod
 		}
 		if j.Leased {
 			leased++
+			if lb != nil && !leasedIndex[string(k)] && j.Due.After(now) {
+				rep.problem("job %s is leased until %s but not in the leased index: a restart would not hand it back before its lease ends", k, j.Due.UTC().Format(time.RFC3339))
+			}
 		}
 		key := string(dueKey(j.Due, string(k)))
 		if !dueEntries[key] {
@@ -292,6 +309,7 @@ func checkBoltContents(ctx context.Context, tx *bolt.Tx, rep *CheckReport, c cod
 	for k := range dueEntries {
 		rep.problem("the due index holds job %s, which is not queued", k[8:])
 	}
+
 	rep.Counts["jobs"], rep.Counts["leasedJobs"] = jobs, leased
 	tx.Bucket(bucketDead).ForEach(func(k, v []byte) error {
 		var j Job

@@ -3,12 +3,14 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	c "onething/contracts"
 	"onething/gateway/store"
 	"onething/gateway/store/redistest"
 	"onething/gateway/store/storetest"
@@ -192,5 +194,49 @@ func TestRedisShredKeyWaitsForReplicas(t *testing.T) {
 	}
 	if err := s.ShredKey(ctx, "B"); !errors.Is(err, store.ErrNotReplicated) {
 		t.Errorf("ShredKey with the replica down: %v, want ErrNotReplicated", err)
+	}
+}
+
+// The reseal reads the applications in chunks, one read transaction each
+// (a walk in one transaction held bbolt's remap lock from start to end),
+// and sees every record across the chunks' seams; a stop ends it.
+func TestBoltResealWalksInChunks(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "s.db")
+	b, err := store.OpenBolt(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 2345 // two chunks and a part
+	var apps []*c.Application
+	for i := range n {
+		apps = append(apps, storetest.PersonalApp(fmt.Sprintf("A%05d", i), storetest.ExampleIDNumber, fmt.Sprintf("ref-%d", i)))
+	}
+	if err := b.Bulk(ctx, apps); err != nil {
+		t.Fatal(err)
+	}
+	b.Close()
+	keys := storetest.NewKeys().Ring(t, "k1", "|", "i1")
+	b, err = store.OpenBolt(path, store.WithKeys(keys))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	stopped, cancel := context.WithCancel(ctx)
+	cancel()
+	if st, err := b.Reseal(stopped); !errors.Is(err, context.Canceled) || st.Resealed != 0 {
+		t.Errorf("a stopped reseal: %+v, %v", st, err)
+	}
+	st, err := b.Reseal(ctx)
+	if err != nil || st.Scanned != n || st.Resealed != n {
+		t.Fatalf("reseal of %d plain records: %+v, %v", n, st, err)
+	}
+	for _, id := range []string{"A00000", "A00999", "A01000", "A02344"} {
+		if raw := store.RawRecord(t, b, id); !strings.HasPrefix(string(raw), `{"v":3,`) {
+			t.Errorf("%s after the reseal: %.20s…, want version 3", id, raw)
+		}
+	}
+	if st, err := b.Reseal(ctx); err != nil || st.Scanned != n || st.Resealed != 0 {
+		t.Errorf("a second reseal: %+v, %v", st, err)
 	}
 }
