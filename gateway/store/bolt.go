@@ -463,7 +463,16 @@ func (b *Bolt) Ping(context.Context) error {
 	})
 }
 
-func (b *Bolt) Create(_ context.Context, app *contracts.Application, keys []string, jobs []Job) (string, error) {
+func (b *Bolt) Create(ctx context.Context, app *contracts.Application, keys []string, jobs []Job) (string, error) {
+	// The application's own data key is made before its transaction, not
+	// in it: concurrent submissions then share the key store's fsync as
+	// well, and the transaction does not wait for it. Not for a repeat
+	// (its keys taken): it would leave a key no record uses.
+	if !b.taken(keys) {
+		if err := b.codec.makeKey(ctx, app); err != nil {
+			return "", err
+		}
+	}
 	var existing string
 	err := b.commit(func(tx *bolt.Tx) error {
 		existing = ""
@@ -491,6 +500,22 @@ func (b *Bolt) Create(_ context.Context, app *contracts.Application, keys []stri
 		return existing, ErrDuplicate
 	}
 	return app.ID, err
+}
+
+// taken reports whether one of the dedupe keys is stored.
+func (b *Bolt) taken(keys []string) bool {
+	found := false
+	b.db.View(func(tx *bolt.Tx) error {
+		kb := tx.Bucket(bucketKeys)
+		for _, k := range keys {
+			if kb.Get([]byte(k)) != nil {
+				found = true
+				break
+			}
+		}
+		return nil
+	})
+	return found
 }
 
 // putApp writes an application through the codec and moves its blind

@@ -372,3 +372,44 @@ func TestBoltRolledBackWriteLeavesCacheAlone(t *testing.T) {
 		t.Errorf("read back %v, %v; want the committed record", a.Applicant.Name, err)
 	}
 }
+
+// Create makes the application's own key ahead of its transaction, and
+// none for a repeat (a key no record would use).
+func TestBoltCreateMakesKeysOnlyForNewApplications(t *testing.T) {
+	s := openGroupBolt(t)
+	ctx := context.Background()
+	if _, err := s.Create(ctx, groupApp("A"), []string{"ref:A"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if n := store.AppKeyCount(s); n != 1 {
+		t.Fatalf("%d keys after one application", n)
+	}
+	id, err := s.Create(ctx, groupApp("A-again"), []string{"ref:A"}, nil)
+	if !errors.Is(err, store.ErrDuplicate) || id != "A" {
+		t.Fatalf("the repeat: %q, %v", id, err)
+	}
+	if n := store.AppKeyCount(s); n != 1 {
+		t.Errorf("%d keys after a repeat, want 1", n)
+	}
+	const k = 8
+	store.HoldLeader(s, k)
+	var wg sync.WaitGroup
+	for i := range k {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := s.Create(ctx, groupApp(fmt.Sprint("K", i)), nil, nil); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := store.AppKeyCount(s); n != 1+k {
+		t.Errorf("%d keys, want %d", n, 1+k)
+	}
+	for i := range k {
+		if a, err := s.Get(ctx, fmt.Sprint("K", i)); err != nil || a.Applicant.Name != storetest.ExampleName {
+			t.Errorf("K%d: %v", i, err)
+		}
+	}
+}

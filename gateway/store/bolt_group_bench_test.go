@@ -65,6 +65,35 @@ func BenchmarkBoltConcurrent(b *testing.B) {
 	}
 }
 
+// Concurrent submissions: each a Create of a new application, sealed
+// (its own data key made and kept in the key store file first).
+func BenchmarkBoltConcurrentCreate(b *testing.B) {
+	keys, err := seal.New(seal.DevConfig())
+	if err != nil {
+		b.Fatal(err)
+	}
+	s, err := store.OpenBolt(filepath.Join(b.TempDir(), "b.db"), store.WithKeys(keys))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	var next atomic.Int64
+	before := s.CommitCount()
+	b.SetParallelism(16)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			id := fmt.Sprint("C", next.Add(1))
+			job := store.Job{ID: store.DispatchJobID(id+"-1", 1), Kind: store.JobDispatch, AppID: id, TaskID: id + "-1", NotBefore: time.Now()}
+			if _, err := s.Create(context.Background(), benchApp(id), []string{"delivery:" + id, "ref:" + id}, []store.Job{job}); err != nil {
+				b.Error(err)
+			}
+		}
+	})
+	b.StopTimer()
+	b.ReportMetric(float64(s.CommitCount()-before)/float64(b.N), "commits/op")
+}
+
 func benchEvent(b *testing.B, s *store.Bolt, n, apps int) {
 	id := fmt.Sprint("A", n%apps)
 	err := s.Update(context.Background(), id, fmt.Sprint("event:cdpf:", n), func(a *c.Application) ([]store.Job, error) {

@@ -161,6 +161,16 @@ func (c codec) encode(app *contracts.Application) ([]byte, string, error) {
 	return data, idx, err
 }
 
+// makeKey makes app's own data key, if it has none, ahead of the write
+// that seals app (encode would make it there).
+func (c codec) makeKey(ctx context.Context, app *contracts.Application) error {
+	if c.keys == nil || c.dek == nil || app.Erased != nil {
+		return nil
+	}
+	_, err := c.dek.getOrMake(ctx, app.ID)
+	return err
+}
+
 // encodeUncommitted is encode for a write that may yet be rolled back or
 // run again (bbolt's group commit): the cache learns the bytes only when
 // the caller calls remember, once they are committed.

@@ -133,3 +133,10 @@ func LastTxID(b *Bolt) int {
 	})
 	return id
 }
+
+// AppKeyCount is how many application keys the key store file holds.
+func AppKeyCount(b *Bolt) int {
+	n := 0
+	b.keyStore.each(context.Background(), func(string, string) error { n++; return nil })
+	return n
+}
