@@ -24,8 +24,8 @@ import (
 // written to disk.
 //
 // bbolt has no savepoints: when one function fails, the whole transaction
-// is rolled back and the functions before it run again in a fresh one
-// (bbolt's DB.Batch does the same). The failing function's error is its
+// is rolled back and the others run in a fresh one, those before it for
+// the second time (bbolt's DB.Batch does the same). The failing function's error is its
 // own when it ran first in the transaction (it saw only committed data);
 // when it ran after others, it is run again alone, so that the error it
 // returns is one the committed data gives. A function that panics makes
@@ -111,7 +111,9 @@ func (g *groupCommitter) lead() (own groupResult) {
 	n := min(len(g.queue), g.max)
 	batch := make([]*groupWrite, n)
 	copy(batch, g.queue)
-	g.queue = append(g.queue[:0], g.queue[n:]...)
+	rest := copy(g.queue, g.queue[n:])
+	clear(g.queue[rest:]) // no write stays reachable from the spare room
+	g.queue = g.queue[:rest]
 	g.mu.Unlock()
 	defer func() {
 		p := recover()
@@ -152,7 +154,7 @@ func (g *groupCommitter) run(batch []*groupWrite) {
 		var pv *groupPanic
 		err := g.db.Update(func(tx *bolt.Tx) error {
 			for i, w := range todo {
-				if fnErr, pv = callSafely(w.fn, tx); fnErr != nil || pv != nil {
+				if pv, fnErr = callSafely(w.fn, tx); fnErr != nil || pv != nil {
 					failed = i
 					if fnErr == nil {
 						fnErr = errPanicked
@@ -188,13 +190,13 @@ func (g *groupCommitter) run(batch []*groupWrite) {
 var errPanicked = errors.New("store: a write function panicked")
 
 // callSafely calls fn, turning a panic into its value and trace.
-func callSafely(fn func(*bolt.Tx) error, tx *bolt.Tx) (err error, p *groupPanic) {
+func callSafely(fn func(*bolt.Tx) error, tx *bolt.Tx) (p *groupPanic, err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			p = &groupPanic{value: v, stack: debug.Stack()}
 		}
 	}()
-	return fn(tx), nil
+	return nil, fn(tx)
 }
 
 // finish is what the caller gets of its result: a function run again
@@ -203,10 +205,10 @@ func (g *groupCommitter) finish(w *groupWrite, r groupResult) error {
 	switch {
 	case r.panicked != nil:
 		// The caller's panic, with its value (readSafely and others look
-		// at it); the trace where it happened goes with it when it is an
-		// error, and to stderr when not.
+		// at it). It was caught where it happened, maybe in another
+		// goroutine (the leader's): an error carries that trace along.
 		if e, ok := r.panicked.value.(error); ok {
-			panic(fmt.Errorf("%w\n\n[raised in the group commit's leader]\n%s", e, r.panicked.stack))
+			panic(fmt.Errorf("%w\n\n[where it was raised, in a group commit]\n%s", e, r.panicked.stack))
 		}
 		panic(r.panicked.value)
 	case r.alone:
