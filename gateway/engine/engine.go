@@ -103,6 +103,7 @@ func (e *Engine) commitJobs(ctx context.Context, appID, onceKey string, done *st
 	var ch workflow.Change
 	var saved *c.Application
 	update := func(app *c.Application) ([]store.Job, error) {
+		saved = nil // the store may run update again (it must change nothing else)
 		var err error
 		ch, err = fn(app)
 		if err != nil {

@@ -68,8 +68,10 @@ func (b *Bolt) TrimAudit(ctx context.Context, before time.Time) (int, error) {
 		if err := ctx.Err(); err != nil {
 			return total, err
 		}
-		n, more := 0, false
+		var n int
+		var more bool
 		err := b.commit(func(tx *bolt.Tx) error {
+			n, more = 0, false
 			c := tx.Bucket(bucketAudit).Cursor()
 			for k, v := c.First(); k != nil; k, v = c.First() {
 				e, err := decodeAudit("", v)

@@ -115,6 +115,7 @@ func ScrubAudit(ctx context.Context, st Store, subject string) (ScrubStats, erro
 func (b *Bolt) rewriteAudit(_ context.Context, fn func(e *contracts.AuditEntry) bool) (int, error) {
 	n := 0
 	err := b.commit(func(tx *bolt.Tx) error {
+		n = 0
 		ab := tx.Bucket(bucketAudit)
 		type put struct{ k, v []byte }
 		var puts []put

@@ -51,12 +51,14 @@ var (
 	bucketLeased = []byte("leased")
 )
 
-// Bolt is the embedded backend: one bbolt file, one writer at a time, every
-// change one fsynced transaction. bbolt locks the file, so one process owns
-// it; that lets Open hand back leases a crashed process held.
+// Bolt is the embedded backend: one bbolt file, one writer at a time,
+// every change in an fsynced transaction (concurrent changes share one:
+// bolt_commit.go). bbolt locks the file, so one process owns it; that
+// lets Open hand back leases a crashed process held.
 type Bolt struct {
 	db       *bolt.DB
-	keyStore *boltKeyStore // with keys: the applications' own keys (bolt_keys.go)
+	group    *groupCommitter // every write goes through it (commit)
+	keyStore *boltKeyStore   // with keys: the applications' own keys (bolt_keys.go)
 	codec    codec
 	identity Identity
 	notes    unreadableNotes
@@ -333,7 +335,7 @@ func openBolt(path string, o options) (*Bolt, InitResult, error) {
 			return fail(fmt.Errorf("prepare store %s: %w", path, err))
 		}
 	}
-	b := &Bolt{db: db, identity: res.Identity, codec: codec{keys: o.keys, cache: newRecordCache(recordCacheSize)}}
+	b := &Bolt{db: db, group: newGroupCommitter(db), identity: res.Identity, codec: codec{keys: o.keys, cache: newRecordCache(recordCacheSize)}}
 	if err := readSafely(func() error { return checkKeys(context.Background(), b, o.keys, !unchanged) }); err != nil {
 		return fail(fmt.Errorf("open store %s: %w", path, err))
 	}
@@ -474,10 +476,31 @@ func indexLeases(tx *bolt.Tx) error {
 	return nil
 }
 
-// commit runs one write transaction. Every write of the store goes
-// through it, so how writes are committed (one fsync each, or several
-// together) is decided here for all of them.
-func (b *Bolt) commit(fn func(tx *bolt.Tx) error) error { return b.db.Update(fn) }
+// commit runs fn in a write transaction and returns once that is
+// committed and fsynced, or with fn's error (nothing of fn written).
+// Every write of the store goes through it: concurrent calls share one
+// transaction and one fsync (group commit, bolt_commit.go).
+//
+// So fn may run more than once, and a run may be rolled back after fn
+// returned nil (another function of its transaction failed). fn
+//   - may read and write in tx; each run starts from committed data (and
+//     the writes of the functions committed with it, ahead of it);
+//   - must set every result it hands out of the transaction afresh on
+//     each run (reset at its start), never add to one of a previous run;
+//   - must leave anything outside tx (the record cache, metrics, logs,
+//     wake-ups, the caller's state) as it was, or change it only in a way
+//     that is harmless if repeated or rolled back: a cache entry made
+//     only on commit (tx.OnCommit), a key in the key store that is added
+//     once and then found again (appkeys.go: a key without a record seals
+//     nothing). Whatever must happen once, after the write, the caller
+//     does when commit returned nil;
+//   - must not call commit itself, nor wait for another caller of commit
+//     (its transaction may be the one that caller waits for).
+//
+// A write that arrives while no other runs is committed at once, in the
+// caller's goroutine (no delay is added), which readSafely at open relies
+// on (a memory fault is a panic only in its own goroutine).
+func (b *Bolt) commit(fn func(tx *bolt.Tx) error) error { return b.group.commit(fn) }
 
 func (b *Bolt) Close() error {
 	err := b.db.Close()
@@ -496,9 +519,19 @@ func (b *Bolt) Ping(context.Context) error {
 	})
 }
 
-func (b *Bolt) Create(_ context.Context, app *contracts.Application, keys []string, jobs []Job) (string, error) {
+func (b *Bolt) Create(ctx context.Context, app *contracts.Application, keys []string, jobs []Job) (string, error) {
+	// The application's own data key is made before its transaction, not
+	// in it: concurrent submissions then share the key store's fsync as
+	// well, and the transaction does not wait for it. Not for a repeat
+	// (its keys taken): it would leave a key no record uses.
+	if !b.taken(keys) {
+		if err := b.codec.makeKey(ctx, app); err != nil {
+			return "", err
+		}
+	}
 	var existing string
 	err := b.commit(func(tx *bolt.Tx) error {
+		existing = ""
 		kb := tx.Bucket(bucketKeys)
 		for _, k := range keys {
 			if v := kb.Get([]byte(k)); v != nil {
@@ -529,13 +562,30 @@ func (b *Bolt) Create(_ context.Context, app *contracts.Application, keys []stri
 // (bbolt's default, half, suits keys that come in any order).
 const appendFill = 0.9
 
+// taken reports whether one of the dedupe keys is stored.
+func (b *Bolt) taken(keys []string) bool {
+	found := false
+	b.db.View(func(tx *bolt.Tx) error {
+		kb := tx.Bucket(bucketKeys)
+		for _, k := range keys {
+			if kb.Get([]byte(k)) != nil {
+				found = true
+				break
+			}
+		}
+		return nil
+	})
+	return found
+}
+
 // putApp writes an application through the codec and moves its blind
 // index entry from oldIdx (what the stored record had) to the new one.
 func (b *Bolt) putApp(tx *bolt.Tx, app *contracts.Application, oldIdx string, oldLists []listEntry) error {
-	data, idx, err := b.codec.encode(app)
+	data, idx, remember, err := b.codec.encodeUncommitted(app)
 	if err != nil {
 		return err
 	}
+	tx.OnCommit(remember) // not before: the transaction may be rolled back
 	if idx != oldIdx {
 		ib := tx.Bucket(bucketIdx)
 		if oldIdx != "" {
@@ -579,10 +629,15 @@ func (b *Bolt) putApp(tx *bolt.Tx, app *contracts.Application, oldIdx string, ol
 func idxKey(idx, appID string) []byte { return []byte(idx + "\x00" + appID) }
 
 // getApp reads an application and the blind index its record carries.
+// In a write transaction what it reads may not be committed yet, so the
+// cache is not told of it.
 func (b *Bolt) getApp(tx *bolt.Tx, id string) (*contracts.Application, string, error) {
 	v := tx.Bucket(bucketApps).Get([]byte(id))
 	if v == nil {
 		return nil, "", ErrNotFound
+	}
+	if tx.Writable() {
+		return b.codec.decodeUncommitted(id, v)
 	}
 	return b.codec.decode(id, v)
 }
@@ -792,6 +847,7 @@ func (b *Bolt) update(id, onceKey string, ack *Job, fn UpdateFunc) error {
 func (b *Bolt) Deliver(_ context.Context, id, onceKey string, d Delivery, fn DeliverFunc) (Reply, error) {
 	var reply Reply
 	err := b.commit(func(tx *bolt.Tx) error {
+		reply = Reply{}
 		kb := tx.Bucket(bucketKeys)
 		for _, k := range d.Keys {
 			v := kb.Get([]byte(replyKey(k)))
@@ -1266,8 +1322,9 @@ func (b *Bolt) meta(context.Context) (map[string]string, error) {
 }
 
 func (b *Bolt) putMeta(_ context.Context, name, value string) (string, error) {
-	got := value
+	var got string
 	err := b.commit(func(tx *bolt.Tx) error {
+		got = value
 		mb := tx.Bucket(bucketMeta)
 		if v := mb.Get([]byte(name)); v != nil {
 			got = string(v)
@@ -1290,15 +1347,16 @@ func (b *Bolt) putUnreadable(_ context.Context, rec contracts.UnreadableRecord) 
 		if err != nil {
 			return err
 		}
+		put := rec
 		if v := ub.Get([]byte(rec.ApplicationID)); v != nil {
 			var old contracts.UnreadableRecord
 			if unmarshalJSON(v, &old) == nil {
-				rec = merge(old, rec)
+				put = merge(old, rec)
 			}
 		} else if ub.Stats().KeyN >= maxUnreadable {
 			return nil
 		}
-		data, err := marshalJSON(rec)
+		data, err := marshalJSON(put)
 		if err != nil {
 			return err
 		}

@@ -34,9 +34,12 @@ const KeyStoreSuffix = ".keys"
 type boltKeyStore struct {
 	// mu: every use of db holds it for reading; purge, which swaps the
 	// file, for writing.
-	mu   sync.RWMutex
-	db   *bolt.DB
-	path string
+	mu sync.RWMutex
+	db *bolt.DB
+	// group commits the writes: concurrent submissions' new keys share
+	// one fsync (bolt_commit.go).
+	group *groupCommitter
+	path  string
 }
 
 // openBoltKeyStore opens (making it when create) the key store file at
@@ -53,7 +56,7 @@ func openBoltKeyStore(path string, create, readOnly bool) (*boltKeyStore, string
 	if err != nil {
 		return nil, "", fmt.Errorf("key store %s: %w", path, err)
 	}
-	ks := &boltKeyStore{db: db, path: path}
+	ks := &boltKeyStore{db: db, group: newGroupCommitter(db), path: path}
 	var id string
 	read := func(tx *bolt.Tx) error {
 		if mb := tx.Bucket(bucketKSMeta); mb != nil {
@@ -83,7 +86,7 @@ func openBoltKeyStore(path string, create, readOnly bool) (*boltKeyStore, string
 func (k *boltKeyStore) setID(id string) error {
 	k.mu.RLock()
 	defer k.mu.RUnlock()
-	return k.db.Update(func(tx *bolt.Tx) error {
+	return k.group.commit(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketKSMeta).Put([]byte(metaKeyStore), []byte(id))
 	})
 }
@@ -110,8 +113,9 @@ func (k *boltKeyStore) get(_ context.Context, id string) (string, error) {
 func (k *boltKeyStore) add(_ context.Context, id, wrapped string) (string, error) {
 	k.mu.RLock()
 	defer k.mu.RUnlock()
-	got := wrapped
-	err := k.db.Update(func(tx *bolt.Tx) error {
+	var got string
+	err := k.group.commit(func(tx *bolt.Tx) error {
+		got = wrapped
 		b := tx.Bucket(bucketAppKeys)
 		if v := b.Get([]byte(id)); v != nil {
 			got = string(v)
@@ -125,7 +129,7 @@ func (k *boltKeyStore) add(_ context.Context, id, wrapped string) (string, error
 func (k *boltKeyStore) swap(_ context.Context, id, old, wrapped string) error {
 	k.mu.RLock()
 	defer k.mu.RUnlock()
-	return k.db.Update(func(tx *bolt.Tx) error {
+	return k.group.commit(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketAppKeys)
 		if v := b.Get([]byte(id)); v == nil || string(v) != old {
 			return nil // destroyed or changed meanwhile: leave it
@@ -137,7 +141,7 @@ func (k *boltKeyStore) swap(_ context.Context, id, old, wrapped string) error {
 func (k *boltKeyStore) remove(_ context.Context, id string) error {
 	k.mu.RLock()
 	defer k.mu.RUnlock()
-	return k.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketAppKeys).Delete([]byte(id)) })
+	return k.group.commit(func(tx *bolt.Tx) error { return tx.Bucket(bucketAppKeys).Delete([]byte(id)) })
 }
 
 func (k *boltKeyStore) each(ctx context.Context, fn func(id, wrapped string) error) error {
@@ -218,7 +222,7 @@ func (k *boltKeyStore) purge() error {
 	if err != nil {
 		return fmt.Errorf("key store %s: reopen after the purge: %w", k.path, err)
 	}
-	k.db = db
+	k.db, k.group = db, newGroupCommitter(db)
 	if renameErr != nil {
 		return fmt.Errorf("key store %s: %w", k.path, renameErr)
 	}

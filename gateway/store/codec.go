@@ -183,6 +183,28 @@ func (c codec) encode(app *contracts.Application) ([]byte, string, error) {
 	return data, idx, err
 }
 
+// makeKey makes app's own data key, if it has none, ahead of the write
+// that seals app (encode would make it there).
+func (c codec) makeKey(ctx context.Context, app *contracts.Application) error {
+	if c.keys == nil || c.dek == nil || app.Erased != nil {
+		return nil
+	}
+	_, err := c.dek.getOrMake(ctx, app.ID)
+	return err
+}
+
+// encodeUncommitted is encode for a write that may yet be rolled back or
+// run again (bbolt's group commit): the cache learns the bytes only when
+// the caller calls remember, once they are committed.
+func (c codec) encodeUncommitted(app *contracts.Application) (data []byte, idx string, remember func(), err error) {
+	data, idx, err = c.encodeRecord(app)
+	if err != nil || app.Erased != nil || c.cache == nil {
+		return data, idx, func() {}, err
+	}
+	kept := app.Clone() // app may change before the commit; these bytes do not
+	return data, idx, func() { c.cache.adopt(app.ID, data, kept, idx) }, nil
+}
+
 func (c codec) encodeRecord(app *contracts.Application) ([]byte, string, error) {
 	if app.Erased != nil {
 		// The personal part was erased (ErasePersonal): nothing is sealed
@@ -293,6 +315,17 @@ func (c codec) decode(id string, data []byte) (*contracts.Application, string, e
 		c.cache.put(id, bytes.Clone(data), app, idx)
 	}
 	return app, idx, err
+}
+
+// decodeUncommitted is decode for bytes read in a write transaction,
+// which may be another function's uncommitted write (group commit): it
+// uses the cache, and leaves it as it was (the write that follows puts
+// the new bytes in it when they are committed).
+func (c codec) decodeUncommitted(id string, data []byte) (*contracts.Application, string, error) {
+	if app, idx, ok := c.cache.get(id, data); ok {
+		return app, idx, nil
+	}
+	return c.decodeUncached(id, data)
 }
 
 // decodeUncached is decode without the cache, for a walk through the

@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"sync"
 	"testing"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -71,4 +73,70 @@ func V2Record(t *testing.T, keys *seal.Keyring, app *contracts.Application) []by
 		t.Fatal(err)
 	}
 	return out
+}
+
+// CommitCount is how many write transactions the store committed.
+func (b *Bolt) CommitCount() int64 { return b.group.commits.Load() }
+
+// MaxGroup is the most functions one write transaction holds.
+const MaxGroup = maxGroup
+
+// HoldLeader makes the next writer that leads a transaction wait, before
+// it takes its batch, until n writes (its own included) are queued: what
+// group commit does with n concurrent writers, shown without timing. Set
+// it before the writers start.
+func HoldLeader(b *Bolt, n int) {
+	var once sync.Once
+	b.group.beforeBatch = func() {
+		once.Do(func() {
+			for Queued(b) < n {
+				time.Sleep(50 * time.Microsecond)
+			}
+		})
+	}
+}
+
+// Queued is how many writes wait for a transaction (the leader's own
+// included, until it takes its batch).
+func Queued(b *Bolt) int {
+	b.group.mu.Lock()
+	defer b.group.mu.Unlock()
+	return len(b.group.queue)
+}
+
+// Commit runs fn as the store runs its own writes.
+func Commit(b *Bolt, fn func(tx *bolt.Tx) error) error { return b.commit(fn) }
+
+// PutApp writes app in tx as the store's writes do (a new application:
+// no index or list entries to move).
+func PutApp(b *Bolt, tx *bolt.Tx, app *contracts.Application) error {
+	return b.putApp(tx, app, "", nil)
+}
+
+// CachedRecord is the stored bytes the record cache holds a decoded form
+// of for id (nil: none).
+func CachedRecord(b *Bolt, id string) []byte {
+	e, ok := b.codec.cache.lru.Peek(id)
+	if !ok {
+		return nil
+	}
+	return e.data
+}
+
+// LastTxID is the id of bbolt's last committed write transaction: one
+// more per commit, counted by bbolt itself.
+func LastTxID(b *Bolt) int {
+	var id int
+	b.db.View(func(tx *bolt.Tx) error {
+		id = tx.ID()
+		return nil
+	})
+	return id
+}
+
+// AppKeyCount is how many application keys the key store file holds.
+func AppKeyCount(b *Bolt) int {
+	n := 0
+	b.keyStore.each(context.Background(), func(string, string) error { n++; return nil })
+	return n
 }

@@ -66,6 +66,15 @@ func (rc *recordCache) put(id string, data []byte, app *contracts.Application, i
 	rc.lru.Add(id, cachedRecord{data: data, app: app.Clone(), idx: idx})
 }
 
+// adopt is put of an app the caller cloned for the cache and no longer
+// uses.
+func (rc *recordCache) adopt(id string, data []byte, app *contracts.Application, idx string) {
+	if rc == nil {
+		return
+	}
+	rc.lru.Add(id, cachedRecord{data: data, app: app, idx: idx})
+}
+
 // drop forgets what the cache holds of id (its data key was destroyed).
 func (rc *recordCache) drop(id string) {
 	if rc != nil {
