@@ -44,6 +44,12 @@ var (
 	// sort + "|" + id -> nothing. A file without it is from before the
 	// lists: Open fills it once (fillLists).
 	bucketLists = []byte("lists")
+	// bucketPersonal and bucketTimeline hold the parts of a record of
+	// format 4 (parts.go): id -> the sealed personal part; id + 0x00 +
+	// 4-byte index (big endian) -> a timeline entry. A file without them
+	// is from before the parts: Open makes them.
+	bucketPersonal = []byte("personal")
+	bucketTimeline = []byte("timeline")
 )
 
 // Bolt is the embedded backend: one bbolt file, one writer at a time, every
@@ -59,7 +65,7 @@ type Bolt struct {
 
 // ourBuckets are every bucket an onething store has; a file with any
 // other is not onething's.
-var ourBuckets = [][]byte{bucketApps, bucketKeys, bucketJobs, bucketDue, bucketDead, bucketIdx, bucketAudit, bucketMeta, bucketOpen, bucketUnreadable, bucketLists, bucketDrafts}
+var ourBuckets = [][]byte{bucketApps, bucketKeys, bucketJobs, bucketDue, bucketDead, bucketIdx, bucketAudit, bucketMeta, bucketOpen, bucketUnreadable, bucketLists, bucketDrafts, bucketPersonal, bucketTimeline}
 
 // OpenBolt opens the data file at path. With Strict (the gateway) it opens
 // only a store InitBolt made; without (tests), it makes the file and the
@@ -307,7 +313,7 @@ func openBolt(path string, o options) (*Bolt, InitResult, error) {
 			return fail(fmt.Errorf("prepare store %s: %w", path, err))
 		}
 	}
-	b := &Bolt{db: db, identity: res.Identity, codec: codec{keys: o.keys, cache: newRecordCache(recordCacheSize)}}
+	b := &Bolt{db: db, identity: res.Identity, codec: codec{keys: o.keys, cache: newRecordCache(recordCacheSize), parts: true}}
 	if err := readSafely(func() error { return checkKeys(context.Background(), b, o.keys, !unchanged) }); err != nil {
 		return fail(fmt.Errorf("open store %s: %w", path, err))
 	}
@@ -348,7 +354,7 @@ func (b *Bolt) indexOpenApps() error {
 	return b.commit(func(tx *bolt.Tx) error {
 		ob := tx.Bucket(bucketOpen)
 		return tx.Bucket(bucketApps).ForEach(func(k, v []byte) error {
-			app, _, err := b.codec.decodeUncached(string(k), v)
+			app, _, _, err := b.codec.decodePartsUncached(string(k), partsOf(tx, string(k), v))
 			if errors.Is(err, ErrUnreadable) {
 				return ob.Put(k, nil) // it may need work, once it opens again
 			}
@@ -458,7 +464,7 @@ func (b *Bolt) Create(_ context.Context, app *contracts.Application, keys []stri
 				return err
 			}
 		}
-		if err := b.putApp(tx, app, "", nil); err != nil {
+		if err := b.putApp(tx, app, "", nil, nil); err != nil {
 			return err
 		}
 		return enqueue(tx, jobs)
@@ -473,10 +479,11 @@ func (b *Bolt) Create(_ context.Context, app *contracts.Application, keys []stri
 // (bbolt's default, half, suits keys that come in any order).
 const appendFill = 0.9
 
-// putApp writes an application through the codec and moves its blind
-// index entry from oldIdx (what the stored record had) to the new one.
-func (b *Bolt) putApp(tx *bolt.Tx, app *contracts.Application, oldIdx string, oldLists []listEntry) error {
-	data, idx, err := b.codec.encode(app)
+// putApp writes an application through the codec over the record old
+// (nil: none) and moves its blind index entry from oldIdx (what the
+// stored record had) to the new one.
+func (b *Bolt) putApp(tx *bolt.Tx, app *contracts.Application, oldIdx string, oldLists []listEntry, old *prior) error {
+	w, idx, err := b.codec.encodeParts(app, old)
 	if err != nil {
 		return err
 	}
@@ -504,8 +511,11 @@ func (b *Bolt) putApp(tx *bolt.Tx, app *contracts.Application, oldIdx string, ol
 	if err := writeLists(tx, oldLists, listEntries(app)); err != nil {
 		return err
 	}
+	if err := writeParts(tx, app.ID, w); err != nil {
+		return err
+	}
 	ab := tx.Bucket(bucketApps)
-	if isTrace(data) {
+	if isTrace(w.head) {
 		// A trace replaces a record of several pages by one of a few
 		// hundred bytes, and bbolt merges a page that has become small
 		// only after a delete from it: without one, every trace kept a
@@ -517,25 +527,109 @@ func (b *Bolt) putApp(tx *bolt.Tx, app *contracts.Application, oldIdx string, ol
 		}
 		ab.FillPercent = appendFill
 	}
-	return ab.Put([]byte(app.ID), data)
+	return ab.Put([]byte(app.ID), w.head)
+}
+
+// writeParts writes what w changes in the record's parts (parts.go).
+func writeParts(tx *bolt.Tx, id string, w recordWrite) error {
+	pb, tb := tx.Bucket(bucketPersonal), tx.Bucket(bucketTimeline)
+	if w.dropParts {
+		if err := pb.Delete([]byte(id)); err != nil {
+			return err
+		}
+		return deleteTimeline(tb, id)
+	}
+	if w.per != nil {
+		if err := pb.Put([]byte(id), w.per); err != nil {
+			return err
+		}
+	}
+	for i, e := range w.tl {
+		if err := tb.Put(timelineKey(id, w.tlFrom+i), e); err != nil {
+			return err
+		}
+	}
+	for i := w.tlCount; i < w.tlOld; i++ {
+		if err := tb.Delete(timelineKey(id, i)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// deleteTimeline deletes every timeline entry of id.
+func deleteTimeline(tb *bolt.Bucket, id string) error {
+	prefix := timelinePrefix(id)
+	c := tb.Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Seek(prefix) {
+		if err := c.Delete(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func timelinePrefix(id string) []byte { return append([]byte(id), 0) }
+
+func timelineKey(id string, i int) []byte {
+	return binary.BigEndian.AppendUint32(timelinePrefix(id), uint32(i))
 }
 
 func idxKey(idx, appID string) []byte { return []byte(idx + "\x00" + appID) }
 
-// getApp reads an application and the blind index its record carries.
-func (b *Bolt) getApp(tx *bolt.Tx, id string) (*contracts.Application, string, error) {
+// partsHead starts the head of a record in parts.
+var partsHead = []byte(`{"v":4,`)
+
+// partsOf is the record whose head (the apps bucket's value) is head:
+// with its parts when it is in parts. The bytes are the transaction's.
+func partsOf(tx *bolt.Tx, id string, head []byte) stored {
+	s := stored{head: head}
+	if !bytes.HasPrefix(head, partsHead) {
+		return s
+	}
+	if pb := tx.Bucket(bucketPersonal); pb != nil {
+		s.per = pb.Get([]byte(id))
+	}
+	tb := tx.Bucket(bucketTimeline)
+	if tb == nil {
+		return s
+	}
+	prefix := timelinePrefix(id)
+	c := tb.Cursor()
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		if len(k) != len(prefix)+4 {
+			continue
+		}
+		i := int(binary.BigEndian.Uint32(k[len(prefix):]))
+		if i > len(s.tl) && i > 1<<16 {
+			break // not an index the gateway writes
+		}
+		for len(s.tl) <= i {
+			s.tl = append(s.tl, nil)
+		}
+		s.tl[i] = v
+	}
+	return s
+}
+
+// getApp reads an application, the blind index its record carries and
+// what a write over it needs (prior).
+func (b *Bolt) getApp(tx *bolt.Tx, id string) (*contracts.Application, string, *prior, error) {
 	v := tx.Bucket(bucketApps).Get([]byte(id))
 	if v == nil {
-		return nil, "", ErrNotFound
+		return nil, "", nil, ErrNotFound
 	}
-	return b.codec.decode(id, v)
+	if pr, idx, ok := b.codec.cache.getPrior(id, v); ok {
+		return pr.app.Clone(), idx, pr, nil
+	}
+	return b.codec.decodeParts(id, partsOf(tx, id, v))
 }
 
 func (b *Bolt) Get(_ context.Context, id string) (*contracts.Application, error) {
 	var app *contracts.Application
 	err := b.db.View(func(tx *bolt.Tx) error {
 		var err error
-		app, _, err = b.getApp(tx, id)
+		app, _, _, err = b.getApp(tx, id)
 		return err
 	})
 	b.notes.note(b, err)
@@ -602,7 +696,7 @@ func (b *Bolt) Reseal(ctx context.Context) (ResealStats, error) {
 		err := b.commit(func(tx *bolt.Tx) error {
 			bad = bad[:0]
 			for _, id := range stale[:n] {
-				app, idx, err := b.getApp(tx, id)
+				app, idx, pr, err := b.getApp(tx, id)
 				if errors.Is(err, ErrUnreadable) {
 					bad = append(bad, err) // listed for operators; resealing cannot help
 					continue
@@ -610,7 +704,7 @@ func (b *Bolt) Reseal(ctx context.Context) (ResealStats, error) {
 				if err != nil {
 					return err
 				}
-				if err := b.putApp(tx, app, idx, listEntries(app)); err != nil {
+				if err := b.putApp(tx, app, idx, listEntries(app), pr); err != nil {
 					return err
 				}
 			}
@@ -656,7 +750,7 @@ func (b *Bolt) update(id, onceKey string, ack *Job, fn UpdateFunc) error {
 		if onceKey != "" && tx.Bucket(bucketKeys).Get([]byte(onceKey)) != nil {
 			return ErrAlreadyApplied
 		}
-		app, idx, err := b.getApp(tx, id)
+		app, idx, pr, err := b.getApp(tx, id)
 		if err != nil {
 			return err
 		}
@@ -670,7 +764,7 @@ func (b *Bolt) update(id, onceKey string, ack *Job, fn UpdateFunc) error {
 				return err
 			}
 		}
-		if err := b.putApp(tx, app, idx, lists); err != nil {
+		if err := b.putApp(tx, app, idx, lists, pr); err != nil {
 			return err
 		}
 		if ack != nil {
@@ -719,7 +813,7 @@ func (b *Bolt) Deliver(_ context.Context, id, onceKey string, d Delivery, fn Del
 		if onceKey != "" && kb.Get([]byte(onceKey)) != nil {
 			return ErrAlreadyApplied
 		}
-		app, idx, err := b.getApp(tx, id)
+		app, idx, pr, err := b.getApp(tx, id)
 		if err != nil {
 			return err
 		}
@@ -747,7 +841,7 @@ func (b *Bolt) Deliver(_ context.Context, id, onceKey string, d Delivery, fn Del
 				return err
 			}
 		}
-		if err := b.putApp(tx, app, idx, lists); err != nil {
+		if err := b.putApp(tx, app, idx, lists, pr); err != nil {
 			return err
 		}
 		return enqueue(tx, out.Jobs)

@@ -95,6 +95,9 @@ type codec struct {
 	dek *appKeys
 	// cache holds recently decoded and encoded records (nil: none).
 	cache *recordCache
+	// parts: the backend stores sealed records in parts (format 4,
+	// parts.go); a record of format 3 is then stale.
+	parts bool
 }
 
 // envelopeVersion marks a sealed record; a plain one (no "v") is an
@@ -113,12 +116,18 @@ const (
 type envelope struct {
 	V      int                    `json:"v"`
 	App    *contracts.Application `json:"app"`
-	Sealed string                 `json:"sealed"`
+	Sealed string                 `json:"sealed,omitempty"`
 	Index  string                 `json:"idx,omitempty"`
 	// Layout is personalLayout for a record whose sealed part holds the
 	// requests' personal fields (absent: written before, with them in the
 	// clear; Reseal rewrites it).
 	Layout int `json:"p,omitempty"`
+	// Format 4 (parts.go): the personal part's tag, the tasks' personal
+	// fields sealed, the timeline's entries and its generation.
+	PS  string `json:"ps,omitempty"`
+	TP  string `json:"tp,omitempty"`
+	TL  int    `json:"tl,omitempty"`
+	Gen int    `json:"tg,omitempty"`
 }
 
 // personalLayout 2: the disability category asked for, the subsidy grade
@@ -178,7 +187,7 @@ func (c codec) encode(app *contracts.Application) ([]byte, string, error) {
 		// The next read of these bytes, usually this process's next
 		// change of the application, is spared a decode. What they decode
 		// to is app (TestCachedReadsDecodeAlike).
-		c.cache.put(app.ID, data, app, idx)
+		c.cache.put(app.ID, data, &prior{app: app.Clone()}, idx)
 	}
 	return data, idx, err
 }
@@ -290,7 +299,7 @@ func (c codec) decode(id string, data []byte) (*contracts.Application, string, e
 	}
 	app, idx, err := c.decodeUncached(id, data)
 	if err == nil {
-		c.cache.put(id, bytes.Clone(data), app, idx)
+		c.cache.put(id, bytes.Clone(data), &prior{app: app.Clone()}, idx)
 	}
 	return app, idx, err
 }
@@ -341,6 +350,18 @@ func (c codec) decodeRecord(id string, data []byte) (*contracts.Application, str
 	if err := unmarshalJSON(data, &env); err != nil || env.App == nil {
 		return bad(ReasonMalformed, nil)
 	}
+	if env.V == envelopeParts {
+		// In parts: only the head is here.
+		return bad(ReasonMalformed, nil)
+	}
+	return c.decodeEnvelope(id, &env)
+}
+
+// decodeEnvelope opens a sealed record of format 2 or 3 (one value).
+func (c codec) decodeEnvelope(id string, env *envelope) (*contracts.Application, string, error) {
+	bad := func(reason string, err error) (*contracts.Application, string, error) {
+		return nil, "", &UnreadableError{ID: id, Reason: reason, err: err}
+	}
 	if env.V != envelopeVersion && env.V != envelopeKeyring {
 		return bad(fmt.Sprintf("unknown record version %d", env.V), nil)
 	}
@@ -380,6 +401,19 @@ func (c codec) decodeRecord(id string, data []byte) (*contracts.Application, str
 	if err := unmarshalJSON(plain, &p); err != nil {
 		return bad("the sealed part is not what the gateway seals", nil)
 	}
+	if len(p.Notes) == len(app.Timeline) {
+		for i := range app.Timeline {
+			app.Timeline[i].Note = p.Notes[i]
+		}
+	} else if len(p.Notes) > 0 {
+		return bad("the sealed notes do not match the timeline", nil)
+	}
+	mergePersonal(app, &p)
+	return app, env.Index, nil
+}
+
+// mergePersonal puts the personal part p (but its notes) back into app.
+func mergePersonal(app *contracts.Application, p *personal) {
 	app.Applicant, app.Delivery = p.Applicant, p.Delivery
 	// A record of an earlier layout has the requests' fields in the clear
 	// and not in p: only what p holds replaces them.
@@ -406,14 +440,6 @@ func (c codec) decodeRecord(id string, data []byte) (*contracts.Application, str
 			}
 		}
 	}
-	if len(p.Notes) == len(app.Timeline) {
-		for i := range app.Timeline {
-			app.Timeline[i].Note = p.Notes[i]
-		}
-	} else if len(p.Notes) > 0 {
-		return bad("the sealed notes do not match the timeline", nil)
-	}
-	return app, env.Index, nil
 }
 
 // stale reports whether a stored record should be sealed again: it is
@@ -438,7 +464,10 @@ func (c codec) stale(data []byte) bool {
 	if pr.V == envelopeVersion && pr.Sealed == "" {
 		return true // an erased application written before trace records
 	}
-	if pr.V == envelopeVersion {
+	if pr.V == envelopeVersion && c.parts {
+		return true // one value: moves to parts
+	}
+	if pr.V == envelopeVersion || pr.V == envelopeParts {
 		// Under the application's own key, which a rewrap keeps under the
 		// current keyring key: an earlier layout, a full-length index or
 		// an old index key calls for a rewrite.

@@ -63,8 +63,8 @@ func TestBoltKeyStoreUpgrade(t *testing.T) {
 	if err != nil || st.Resealed != 1 {
 		t.Fatalf("reseal: %+v, %v; want A moved to its own key", st, err)
 	}
-	if raw := store.RawRecord(t, b, "A"); !strings.HasPrefix(string(raw), `{"v":3,`) {
-		t.Errorf("after the reseal: %.20s…, want version 3", raw)
+	if raw := store.RawRecord(t, b, "A"); !strings.HasPrefix(string(raw), `{"v":4,`) {
+		t.Errorf("after the reseal: %.20s…, want version 4", raw)
 	}
 	if st, _ := b.Reseal(ctx); st.Resealed != 0 {
 		t.Errorf("a second reseal rewrote %d", st.Resealed)

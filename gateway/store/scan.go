@@ -28,7 +28,7 @@ func (b *Bolt) Scan(ctx context.Context, yield func(*contracts.Application) bool
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			app, _, err := b.codec.decodeUncached(string(k), v)
+			app, _, _, err := b.codec.decodePartsUncached(string(k), partsOf(tx, string(k), v))
 			if errors.Is(err, ErrUnreadable) {
 				bad = append(bad, err)
 				continue
