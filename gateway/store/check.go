@@ -459,14 +459,22 @@ func CheckRedis(ctx context.Context, rawURL string, co CheckOptions, opts ...Opt
 		if !co.Records {
 			return nil
 		}
-		doc, err := r.rdb.HGet(ctx, r.appKey(id), "doc").Result()
-		if errors.Is(err, redis.Nil) {
-			return nil
-		}
+		h, err := r.rdb.HGetAll(ctx, r.appKey(id)).Result()
 		if err != nil {
 			return err
 		}
-		if _, _, err := r.codec.decodeRecord(id, []byte(doc)); err != nil {
+		if h["doc"] == "" {
+			return nil
+		}
+		if !strings.HasPrefix(h["doc"], string(partsHead)) {
+			for f := range h {
+				if f == "per" || strings.HasPrefix(f, "t:") {
+					rep.problem("application %s: parts (%s) beside a record that is not in parts", id, f)
+					break
+				}
+			}
+		}
+		if _, _, _, err := r.codec.decodeRecordParts(id, storedOfHash(h)); err != nil {
 			found++
 			if len(rep.Unreadable) < MaxUnreadableListed {
 				rep.Unreadable = append(rep.Unreadable, unreadableOf(id, err))

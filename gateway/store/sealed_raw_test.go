@@ -196,19 +196,34 @@ func TestRedisSealedBlobBoundToItsRecord(t *testing.T) {
 	s.Create(ctx, storetest.PersonalApp("B", "110101199003074514", "ref-B"), nil, nil)
 	s.Create(ctx, storetest.PersonalApp("C", "110101199003074514", "ref-C"), nil, nil)
 	rdb := srv.Client()
-	a, err := rdb.HGet(ctx, s.AppKey("A"), "doc").Bytes()
+	ah, err := rdb.HGetAll(ctx, s.AppKey("A")).Result()
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkRaw(t, a)
+	a := []byte(ah["doc"])
+	parts := [][]byte{[]byte(ah["per"])}
+	for f, v := range ah {
+		if strings.HasPrefix(f, "t:") {
+			parts = append(parts, []byte(v))
+		}
+	}
+	if len(parts) < 2 {
+		t.Errorf("no timeline entries stored for A: %v", ah)
+	}
+	checkRaw(t, a, parts...)
 	c, _ := rdb.HGet(ctx, s.AppKey("C"), "doc").Bytes()
-	rdb.HSet(ctx, s.AppKey("B"), "doc", a)
-	rdb.HSet(ctx, s.AppKey("C"), "doc", swapSealed(t, c, a))
+	for f, v := range ah { // the whole record: head, personal part, timeline
+		if f != "rev" && f != "op" {
+			rdb.HSet(ctx, s.AppKey("B"), f, v)
+		}
+	}
+	// Only the personal part (and its tag in the head).
+	rdb.HSet(ctx, s.AppKey("C"), "per", ah["per"], "doc", swapField(t, psField, c, a))
 	if _, err := s.Get(ctx, "A"); err != nil {
 		t.Fatalf("the original: %v", err)
 	}
 	refused(t, "A's record copied to B", s, "B")
-	refused(t, "A's sealed blob copied into C", s, "C")
+	refused(t, "A's personal part copied into C", s, "C")
 	// The blind index set holds ids, and its name is an HMAC.
 	ids, _ := s.FindByIDNumber(ctx, storetest.ExampleIDNumber)
 	if len(ids) != 1 || ids[0] != "A" {
