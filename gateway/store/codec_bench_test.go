@@ -32,16 +32,18 @@ func BenchmarkCodec(b *testing.B) {
 		name string
 		keys *seal.Keyring
 	}{{"plain", nil}, {"sealed", keys}} {
-		cd := codec{keys: k.keys, dek: newAppKeys(keys, memKeyStore{})}
-		data, _, _ := cd.encode(app)
+		cd := codec{keys: k.keys, dek: newAppKeys(keys, memKeyStore{}), parts: true}
+		w, _, _ := cd.encodeParts(app, nil)
+		var m memParts
+		m.apply(w)
 		b.Run(k.name+"/encode", func(b *testing.B) {
 			for b.Loop() {
-				cd.encode(app)
+				cd.encodeParts(app, nil)
 			}
 		})
 		b.Run(k.name+"/decode", func(b *testing.B) {
 			for b.Loop() {
-				if _, _, err := cd.decode("A", data); err != nil {
+				if _, _, _, err := cd.decodeParts("A", m.s); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -60,27 +62,34 @@ func BenchmarkCodecEvent(b *testing.B) {
 		b.Fatal(err)
 	}
 	app := benchCodecApp()
-	cd := codec{keys: keys, dek: newAppKeys(keys, memKeyStore{}), cache: newRecordCache(16)}
-	base, _, err := cd.encode(app)
+	cd := codec{keys: keys, dek: newAppKeys(keys, memKeyStore{}), cache: newRecordCache(16), parts: true}
+	w, _, err := cd.encodeParts(app, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
+	var base memParts
+	base.apply(w)
 	cur, written := base, 0
 	for i := 0; b.Loop(); i++ {
 		if i%20 == 0 {
-			cur = base
+			cur = memParts{stored{head: base.s.head, per: base.s.per, tl: append([][]byte(nil), base.s.tl...)}}
 		}
-		a, _, err := cd.decode("A", cur)
+		a, _, pr, err := cd.decodeParts("A", cur.s)
 		if err != nil {
 			b.Fatal(err)
 		}
 		a.Version++
 		a.Tasks[i%5].State = c.TaskInProgress
 		a.Timeline = append(a.Timeline, c.Entry{At: time.Now(), TaskID: a.Tasks[i%5].ID, Kind: "state", From: c.TaskAccepted, To: c.TaskInProgress, Note: &c.Message{ZH: "审核中", EN: "in review"}})
-		if cur, _, err = cd.encode(a); err != nil {
+		w, _, err := cd.encodeParts(a, pr)
+		if err != nil {
 			b.Fatal(err)
 		}
-		written += len(cur)
+		cur.apply(w)
+		written += len(w.head) + len(w.per)
+		for _, e := range w.tl {
+			written += len(e)
+		}
 	}
 	b.ReportMetric(float64(written)/float64(b.N), "B/write")
 }
