@@ -47,7 +47,8 @@ type stored struct {
 
 // prior is what a write needs of the record it replaces: what is stored
 // of it, and the application it decodes to (never changed: compared with
-// what the write brings).
+// what the write brings; nil when no cache holds it, so the write seals
+// every part again).
 type prior struct {
 	app *contracts.Application
 	// parts: the record is of format 4 (per, tp, tl and gen say what its
@@ -141,7 +142,8 @@ func entryEqual(a, b *contracts.Entry) bool {
 // to write of app over the record old (nil: none, a creation).
 func (c codec) encodeParts(app *contracts.Application, old *prior) (recordWrite, string, error) {
 	w, idx, pr, err := c.encodePartsRecord(app, old)
-	if err == nil && pr != nil {
+	if err == nil && pr != nil && c.cache != nil {
+		pr.app = app.Clone()
 		c.cache.put(app.ID, w.head, pr, idx)
 	}
 	return w, idx, err
@@ -157,7 +159,7 @@ func (c codec) encodePartsRecord(app *contracts.Application, old *prior) (record
 		if err != nil || app.Erased != nil {
 			return w, idx, nil, err
 		}
-		return w, idx, &prior{app: app.Clone()}, nil
+		return w, idx, &prior{}, nil
 	}
 	if c.dek == nil {
 		return recordWrite{}, "", nil, errors.New(errNoKeyStoreText)
@@ -166,12 +168,13 @@ func (c codec) encodePartsRecord(app *contracts.Application, old *prior) (record
 	if err != nil {
 		return recordWrite{}, "", nil, err
 	}
-	pr := &prior{app: app.Clone(), parts: true, per: old.per, tp: old.tp, gen: old.gen, tl: len(app.Timeline)}
+	pr := &prior{parts: true, per: old.per, tp: old.tp, gen: old.gen, tl: len(app.Timeline)}
 	w := recordWrite{tlCount: len(app.Timeline), tlOld: old.tl}
 
 	// The personal part is sealed again only when its plain text changed.
+	same := old.parts && old.app != nil // what was stored can be compared
 	p := personalOf(app)
-	if !old.parts || old.per == "" || !reflect.DeepEqual(personalOf(old.app), p) {
+	if !same || old.per == "" || !reflect.DeepEqual(personalOf(old.app), p) {
 		plain, err := marshalJSON(p)
 		if err != nil {
 			return w, "", nil, err
@@ -185,7 +188,7 @@ func (c codec) encodePartsRecord(app *contracts.Application, old *prior) (record
 	switch {
 	case len(tp) == 0:
 		pr.tp = ""
-	case old.parts && old.tp != "" && reflect.DeepEqual(tasksPersonalOf(old.app), tp):
+	case same && old.tp != "" && reflect.DeepEqual(tasksPersonalOf(old.app), tp):
 	default:
 		plain, err := marshalJSON(tp)
 		if err != nil {
@@ -198,7 +201,7 @@ func (c codec) encodePartsRecord(app *contracts.Application, old *prior) (record
 
 	// The timeline: the entries after the stored ones, when those stay as
 	// they are; else all of them, under a new generation.
-	if old.parts && old.tl <= len(app.Timeline) && len(old.app.Timeline) == old.tl {
+	if same && old.tl <= len(app.Timeline) && len(old.app.Timeline) == old.tl {
 		w.tlFrom = old.tl
 		for i := range old.tl {
 			if !entryEqual(&old.app.Timeline[i], &app.Timeline[i]) {
