@@ -250,6 +250,10 @@ func (c codec) encodePartsRecord(app *contracts.Application, old *prior) (record
 func headOf(app *contracts.Application) contracts.Application {
 	shallow := *app
 	shallow.Timeline = nil
+	if app.Timeline != nil {
+		// An empty timeline reads back empty, not absent.
+		shallow.Timeline = []contracts.Entry{}
+	}
 	cp, _ := splitPersonal(&shallow)
 	return cp
 }

@@ -131,6 +131,13 @@ func TestPartsWriteWhatChanged(t *testing.T) {
 	}
 
 	app = app.Clone()
+	app.Timeline = []c.Entry{}
+	write("an empty timeline", app)
+	app = app.Clone()
+	app.Timeline = nil
+	write("no timeline", app)
+
+	app = app.Clone()
 	app.Erased = &c.Erasure{At: time.Now(), Kind: c.ErasureRetention}
 	w, _, err := cd.encodeParts(app, old)
 	if err != nil || !w.dropParts || !isTrace(w.head) {

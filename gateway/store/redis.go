@@ -511,13 +511,52 @@ func (r *Redis) Snapshot(ctx context.Context, id string) (*contracts.Application
 // snapshot reads an application (the codec's cached decode, or its
 // uncached one for a walk through the store).
 func (r *Redis) snapshot(ctx context.Context, id string, uncached bool) (*contracts.Application, int64, error) {
-	h, err := r.rdb.HGetAll(ctx, r.appKey(id)).Result()
-	if err != nil {
-		return nil, 0, fmt.Errorf("read application: %w", err)
+	var app *contracts.Application
+	var rev int64
+	var err error
+	if uncached {
+		var h map[string]string
+		if h, err = r.rdb.HGetAll(ctx, r.appKey(id)).Result(); err != nil {
+			return nil, 0, fmt.Errorf("read application: %w", err)
+		}
+		app, rev, _, _, err = r.decodeApp(id, h, true)
+	} else {
+		var vals []any
+		if vals, err = r.rdb.HMGet(ctx, r.appKey(id), "doc", "rev").Result(); err != nil {
+			return nil, 0, fmt.Errorf("read application: %w", err)
+		}
+		app, rev, _, _, err = r.readApp(ctx, id, vals)
 	}
-	app, rev, _, _, err := r.decodeApp(id, h, uncached)
 	r.notes.note(r, err)
 	return app, rev, err
+}
+
+// readApp decodes an application from its doc and rev fields (HMGET),
+// through the cache; a record in parts the cache does not hold is read
+// whole (HGETALL) and decoded. Most reads are of records this process
+// wrote last: one round trip of the head alone.
+func (r *Redis) readApp(ctx context.Context, id string, vals []any) (*contracts.Application, int64, string, *prior, error) {
+	doc, _ := vals[0].(string)
+	if doc == "" {
+		return nil, 0, "", nil, ErrNotFound
+	}
+	if pr, idx, ok := r.codec.cache.getPrior(id, []byte(doc)); ok {
+		rev, _ := vals[1].(string)
+		n, err := strconv.ParseInt(rev, 10, 64)
+		if err != nil {
+			return nil, 0, "", nil, fmt.Errorf("application revision: %w", err)
+		}
+		return pr.app.Clone(), n, idx, pr, nil
+	}
+	if !strings.HasPrefix(doc, string(partsHead)) {
+		rev, _ := vals[1].(string)
+		return r.decodeApp(id, map[string]string{"doc": doc, "rev": rev}, false)
+	}
+	h, err := r.rdb.HGetAll(ctx, r.appKey(id)).Result()
+	if err != nil {
+		return nil, 0, "", nil, fmt.Errorf("read application: %w", err)
+	}
+	return r.decodeApp(id, h, false)
 }
 
 // decodeApp decodes an application's hash (HGETALL) through the codec;
@@ -678,7 +717,7 @@ func (r *Redis) update(ctx context.Context, id, onceKey string, ack *Job, fn Upd
 		if onceKey != "" {
 			once = pipe.Exists(ctx, rkeys[5])
 		}
-		get := pipe.HGetAll(ctx, rkeys[0])
+		get := pipe.HMGet(ctx, rkeys[0], "doc", "rev")
 		if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 			return fmt.Errorf("read application: %w", err)
 		}
@@ -688,7 +727,7 @@ func (r *Redis) update(ctx context.Context, id, onceKey string, ack *Job, fn Upd
 			}
 			return ErrAlreadyApplied
 		}
-		app, rev, oldIdx, pr, err := r.decodeApp(id, get.Val(), false)
+		app, rev, oldIdx, pr, err := r.readApp(ctx, id, get.Val())
 		if err != nil {
 			r.notes.note(r, err)
 			return err

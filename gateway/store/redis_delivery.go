@@ -105,7 +105,7 @@ func (r *Redis) Deliver(ctx context.Context, id, onceKey string, d Delivery, fn 
 		if onceKey != "" {
 			once = pipe.Exists(ctx, rkeys[5])
 		}
-		get := pipe.HGetAll(ctx, rkeys[0])
+		get := pipe.HMGet(ctx, rkeys[0], "doc", "rev")
 		if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 			return Reply{}, fmt.Errorf("read application: %w", err)
 		}
@@ -132,7 +132,7 @@ func (r *Redis) Deliver(ctx context.Context, id, onceKey string, d Delivery, fn 
 			}
 			return Reply{}, ErrAlreadyApplied
 		}
-		app, rev, oldIdx, pr, err := r.decodeApp(id, get.Val(), false)
+		app, rev, oldIdx, pr, err := r.readApp(ctx, id, get.Val())
 		if err != nil {
 			r.notes.note(r, err)
 			return Reply{}, err
