@@ -314,4 +314,3 @@ func upgradeAndErase(t *testing.T, s Store, putV3 func(*c.Application), parts fu
 		t.Errorf("A erased reads %+v, %v", got, err)
 	}
 }
-
