@@ -15,9 +15,10 @@ import (
 
 // Personal data at rest. Both backends write an application through the
 // one codec below, so what reaches bbolt or Redis is the same: with a
-// keyring (WithKeys), the applicant's personal fields are sealed into one
-// blob bound to the application's id, and the ID number is kept only as a
-// keyed blind index. Without one (tests of other packages), applications
+// keyring (WithKeys), the applicant's personal fields are sealed, bound to
+// the application's id (in parts, parts.go: the personal part, the tasks'
+// part, each timeline note), and the ID number is kept only as a keyed
+// blind index. Without one (tests of other packages), applications
 // are plain JSON; a store that has ever held sealed data refuses to open
 // without its keys.
 //
