@@ -619,7 +619,11 @@ func (b *Bolt) getApp(tx *bolt.Tx, id string) (*contracts.Application, string, *
 	if v == nil {
 		return nil, "", nil, ErrNotFound
 	}
-	if pr, idx, ok := b.codec.cache.getPrior(id, v); ok {
+	var per []byte
+	if pb := tx.Bucket(bucketPersonal); pb != nil && bytes.HasPrefix(v, partsHead) {
+		per = pb.Get([]byte(id))
+	}
+	if pr, idx, ok := b.codec.cached(id, v, per); ok {
 		return pr.app.Clone(), idx, pr, nil
 	}
 	return b.codec.decodeParts(id, partsOf(tx, id, v))

@@ -261,7 +261,7 @@ func headOf(app *contracts.Application) contracts.Application {
 // decodeParts opens an application stored in parts (or as one value: a
 // record of format 3, a plain record, a trace), through the cache.
 func (c codec) decodeParts(id string, s stored) (*contracts.Application, string, *prior, error) {
-	if pr, idx, ok := c.cache.getPrior(id, s.head); ok {
+	if pr, idx, ok := c.cached(id, s.head, s.per); ok {
 		return pr.app.Clone(), idx, pr, nil
 	}
 	app, idx, pr, err := c.decodePartsUncached(id, s)
@@ -270,6 +270,19 @@ func (c codec) decodeParts(id string, s stored) (*contracts.Application, string,
 	}
 	c.cache.put(id, append([]byte(nil), s.head...), pr, idx)
 	return app, idx, pr, nil
+}
+
+// cached is what the cache holds of the record whose head and personal
+// part are these. The head names every part (ps, tp, tl, tg), so equal
+// heads are equal records as the store writes them; the personal part is
+// compared too, so that one altered or damaged behind the store's back
+// is found at once, as a record of one value was.
+func (c codec) cached(id string, head, per []byte) (*prior, string, bool) {
+	pr, idx, ok := c.cache.getPrior(id, head)
+	if !ok || (pr.parts && string(per) != pr.per) {
+		return nil, "", false
+	}
+	return pr, idx, true
 }
 
 // decodePartsUncached is decodeParts without the cache (a walk through

@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"context"
+	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -312,5 +313,59 @@ func upgradeAndErase(t *testing.T, s Store, putV3 func(*c.Application), parts fu
 	}
 	if got, err := s.Get(ctx, "A"); err != nil || got.Erased == nil {
 		t.Errorf("A erased reads %+v, %v", got, err)
+	}
+}
+
+// A personal part altered behind a running store's back is found at the
+// next read, though the head (and so the cache's entry) is unchanged.
+func TestPartsAlteredPersonalPartFound(t *testing.T) {
+	ctx := context.Background()
+	flip := func(blob []byte) []byte {
+		out := bytes.Clone(blob)
+		i := len(out) - 5
+		out[i] ^= 0x01
+		return out
+	}
+	keys := devKeys(t)
+	b, err := OpenBolt(filepath.Join(t.TempDir(), "t.db"), WithKeys(keys))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	srv := redistest.Start(t)
+	r, err := OpenRedis(ctx, srv.URL(), WithKeys(keys))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	for name, tc := range map[string]struct {
+		s     Store
+		alter func()
+	}{
+		"bolt": {b, func() {
+			b.db.Update(func(tx *bolt.Tx) error {
+				pb := tx.Bucket(bucketPersonal)
+				return pb.Put([]byte("A"), flip(pb.Get([]byte("A"))))
+			})
+		}},
+		"redis": {r, func() {
+			per, _ := r.rdb.HGet(ctx, r.appKey("A"), "per").Bytes()
+			r.rdb.HSet(ctx, r.appKey("A"), "per", flip(per))
+		}},
+	} {
+		if _, err := tc.s.Create(ctx, richApp("A"), nil, nil); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tc.s.Get(ctx, "A"); err != nil {
+			t.Fatal(err)
+		}
+		tc.alter()
+		if _, err := tc.s.Get(ctx, "A"); !errors.Is(err, ErrUnreadable) {
+			t.Errorf("%s: Get after the personal part was altered: %v, want ErrUnreadable", name, err)
+		}
+		err := tc.s.Update(ctx, "A", "", func(*c.Application) ([]Job, error) { return nil, nil })
+		if !errors.Is(err, ErrUnreadable) {
+			t.Errorf("%s: Update after the personal part was altered: %v, want ErrUnreadable", name, err)
+		}
 	}
 }

@@ -522,7 +522,7 @@ func (r *Redis) snapshot(ctx context.Context, id string, uncached bool) (*contra
 		app, rev, _, _, err = r.decodeApp(id, h, true)
 	} else {
 		var vals []any
-		if vals, err = r.rdb.HMGet(ctx, r.appKey(id), "doc", "rev").Result(); err != nil {
+		if vals, err = r.rdb.HMGet(ctx, r.appKey(id), headFields...).Result(); err != nil {
 			return nil, 0, fmt.Errorf("read application: %w", err)
 		}
 		app, rev, _, _, err = r.readApp(ctx, id, vals)
@@ -531,16 +531,20 @@ func (r *Redis) snapshot(ctx context.Context, id string, uncached bool) (*contra
 	return app, rev, err
 }
 
-// readApp decodes an application from its doc and rev fields (HMGET),
-// through the cache; a record in parts the cache does not hold is read
-// whole (HGETALL) and decoded. Most reads are of records this process
-// wrote last: one round trip of the head alone.
+// headFields are what readApp reads first.
+var headFields = []string{"doc", "rev", "per"}
+
+// readApp decodes an application from its doc, rev and per fields
+// (HMGET headFields), through the cache; a record in parts the cache does
+// not hold is read whole (HGETALL) and decoded. Most reads are of records
+// this process wrote last: one round trip, without the timeline.
 func (r *Redis) readApp(ctx context.Context, id string, vals []any) (*contracts.Application, int64, string, *prior, error) {
 	doc, _ := vals[0].(string)
 	if doc == "" {
 		return nil, 0, "", nil, ErrNotFound
 	}
-	if pr, idx, ok := r.codec.cache.getPrior(id, []byte(doc)); ok {
+	per, _ := vals[2].(string)
+	if pr, idx, ok := r.codec.cached(id, []byte(doc), []byte(per)); ok {
 		rev, _ := vals[1].(string)
 		n, err := strconv.ParseInt(rev, 10, 64)
 		if err != nil {
@@ -717,7 +721,7 @@ func (r *Redis) update(ctx context.Context, id, onceKey string, ack *Job, fn Upd
 		if onceKey != "" {
 			once = pipe.Exists(ctx, rkeys[5])
 		}
-		get := pipe.HMGet(ctx, rkeys[0], "doc", "rev")
+		get := pipe.HMGet(ctx, rkeys[0], headFields...)
 		if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 			return fmt.Errorf("read application: %w", err)
 		}

@@ -105,7 +105,7 @@ func (r *Redis) Deliver(ctx context.Context, id, onceKey string, d Delivery, fn 
 		if onceKey != "" {
 			once = pipe.Exists(ctx, rkeys[5])
 		}
-		get := pipe.HMGet(ctx, rkeys[0], "doc", "rev")
+		get := pipe.HMGet(ctx, rkeys[0], headFields...)
 		if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 			return Reply{}, fmt.Errorf("read application: %w", err)
 		}
