@@ -369,3 +369,37 @@ func TestPartsAlteredPersonalPartFound(t *testing.T) {
 		}
 	}
 }
+
+// The bench's loader (Bulk) writes records in parts that read back whole.
+func TestPartsBulk(t *testing.T) {
+	ctx := context.Background()
+	keys := devKeys(t)
+	b, err := OpenBolt(filepath.Join(t.TempDir(), "t.db"), WithKeys(keys))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	srv := redistest.Start(t)
+	r, err := OpenRedis(ctx, srv.URL(), WithKeys(keys))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	for name, s := range map[string]interface {
+		Store
+		Bulk(context.Context, []*c.Application) error
+	}{"bolt": b, "redis": r} {
+		apps := []*c.Application{richApp("A"), richApp("B")}
+		if err := s.Bulk(ctx, apps); err != nil {
+			t.Fatal(err)
+		}
+		b.codec.cache.lru.Purge() // read what is stored
+		r.codec.cache.lru.Purge()
+		for _, want := range apps {
+			got, err := s.Get(ctx, want.ID)
+			if err != nil || jsonOf(t, got) != jsonOf(t, want) {
+				t.Errorf("%s: %s reads as %v, %v", name, want.ID, got, err)
+			}
+		}
+	}
+}
