@@ -49,6 +49,12 @@ var (
 	// hands back a dead process's leases without reading every job. A
 	// file without it is from before the index: Open builds it once.
 	bucketLeased = []byte("leased")
+	// bucketPersonal and bucketTimeline hold the parts of a record of
+	// format 4 (parts.go): id -> the sealed personal part; id + 0x00 +
+	// 4-byte index (big endian) -> a timeline entry. A file without them
+	// is from before the parts: Open makes them.
+	bucketPersonal = []byte("personal")
+	bucketTimeline = []byte("timeline")
 )
 
 // Bolt is the embedded backend: one bbolt file, one writer at a time,
@@ -66,7 +72,7 @@ type Bolt struct {
 
 // ourBuckets are every bucket an onething store has; a file with any
 // other is not onething's.
-var ourBuckets = [][]byte{bucketApps, bucketKeys, bucketJobs, bucketDue, bucketDead, bucketIdx, bucketAudit, bucketMeta, bucketOpen, bucketUnreadable, bucketLists, bucketDrafts, bucketLeased}
+var ourBuckets = [][]byte{bucketApps, bucketKeys, bucketJobs, bucketDue, bucketDead, bucketIdx, bucketAudit, bucketMeta, bucketOpen, bucketUnreadable, bucketLists, bucketDrafts, bucketLeased, bucketPersonal, bucketTimeline}
 
 // OpenBolt opens the data file at path. With Strict (the gateway) it opens
 // only a store InitBolt made; without (tests), it makes the file and the
@@ -335,7 +341,7 @@ func openBolt(path string, o options) (*Bolt, InitResult, error) {
 			return fail(fmt.Errorf("prepare store %s: %w", path, err))
 		}
 	}
-	b := &Bolt{db: db, group: newGroupCommitter(db), identity: res.Identity, codec: codec{keys: o.keys, cache: newRecordCache(recordCacheSize)}}
+	b := &Bolt{db: db, group: newGroupCommitter(db), identity: res.Identity, codec: codec{keys: o.keys, cache: newRecordCache(recordCacheSize), parts: true}}
 	if err := readSafely(func() error { return checkKeys(context.Background(), b, o.keys, !unchanged) }); err != nil {
 		return fail(fmt.Errorf("open store %s: %w", path, err))
 	}
@@ -376,7 +382,7 @@ func (b *Bolt) indexOpenApps() error {
 	return b.commit(func(tx *bolt.Tx) error {
 		ob := tx.Bucket(bucketOpen)
 		return tx.Bucket(bucketApps).ForEach(func(k, v []byte) error {
-			app, _, err := b.codec.decodeUncached(string(k), v)
+			app, _, _, err := b.codec.decodePartsUncached(string(k), partsOf(tx, string(k), v))
 			if errors.Is(err, ErrUnreadable) {
 				return ob.Put(k, nil) // it may need work, once it opens again
 			}
@@ -547,7 +553,7 @@ func (b *Bolt) Create(ctx context.Context, app *contracts.Application, keys []st
 				return err
 			}
 		}
-		if err := b.putApp(tx, app, "", nil); err != nil {
+		if err := b.putApp(tx, app, "", nil, nil); err != nil {
 			return err
 		}
 		return enqueue(tx, jobs)
@@ -578,10 +584,11 @@ func (b *Bolt) taken(keys []string) bool {
 	return found
 }
 
-// putApp writes an application through the codec and moves its blind
-// index entry from oldIdx (what the stored record had) to the new one.
-func (b *Bolt) putApp(tx *bolt.Tx, app *contracts.Application, oldIdx string, oldLists []listEntry) error {
-	data, idx, remember, err := b.codec.encodeUncommitted(app)
+// putApp writes an application through the codec over the record old
+// (nil: none) and moves its blind index entry from oldIdx (what the
+// stored record had) to the new one.
+func (b *Bolt) putApp(tx *bolt.Tx, app *contracts.Application, oldIdx string, oldLists []listEntry, old *prior) error {
+	w, idx, remember, err := b.codec.encodePartsUncommitted(app, old)
 	if err != nil {
 		return err
 	}
@@ -610,8 +617,11 @@ func (b *Bolt) putApp(tx *bolt.Tx, app *contracts.Application, oldIdx string, ol
 	if err := writeLists(tx, oldLists, listEntries(app)); err != nil {
 		return err
 	}
+	if err := writeParts(tx, app.ID, w); err != nil {
+		return err
+	}
 	ab := tx.Bucket(bucketApps)
-	if isTrace(data) {
+	if isTrace(w.head) {
 		// A trace replaces a record of several pages by one of a few
 		// hundred bytes, and bbolt merges a page that has become small
 		// only after a delete from it: without one, every trace kept a
@@ -623,30 +633,118 @@ func (b *Bolt) putApp(tx *bolt.Tx, app *contracts.Application, oldIdx string, ol
 		}
 		ab.FillPercent = appendFill
 	}
-	return ab.Put([]byte(app.ID), data)
+	return ab.Put([]byte(app.ID), w.head)
+}
+
+// writeParts writes what w changes in the record's parts (parts.go).
+func writeParts(tx *bolt.Tx, id string, w recordWrite) error {
+	pb, tb := tx.Bucket(bucketPersonal), tx.Bucket(bucketTimeline)
+	if w.dropParts {
+		if err := pb.Delete([]byte(id)); err != nil {
+			return err
+		}
+		return deleteTimeline(tb, id)
+	}
+	if w.per != nil {
+		if err := pb.Put([]byte(id), w.per); err != nil {
+			return err
+		}
+	}
+	for i, e := range w.tl {
+		if err := tb.Put(timelineKey(id, w.tlFrom+i), e); err != nil {
+			return err
+		}
+	}
+	for i := w.tlCount; i < w.tlOld; i++ {
+		if err := tb.Delete(timelineKey(id, i)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// deleteTimeline deletes every timeline entry of id.
+func deleteTimeline(tb *bolt.Bucket, id string) error {
+	prefix := timelinePrefix(id)
+	c := tb.Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Seek(prefix) {
+		if err := c.Delete(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func timelinePrefix(id string) []byte { return append([]byte(id), 0) }
+
+func timelineKey(id string, i int) []byte {
+	return binary.BigEndian.AppendUint32(timelinePrefix(id), uint32(i))
 }
 
 func idxKey(idx, appID string) []byte { return []byte(idx + "\x00" + appID) }
 
-// getApp reads an application and the blind index its record carries.
-// In a write transaction what it reads may not be committed yet, so the
-// cache is not told of it.
-func (b *Bolt) getApp(tx *bolt.Tx, id string) (*contracts.Application, string, error) {
+// partsHead starts the head of a record in parts.
+var partsHead = []byte(`{"v":4,`)
+
+// partsOf is the record whose head (the apps bucket's value) is head:
+// with its parts when it is in parts. The bytes are the transaction's.
+func partsOf(tx *bolt.Tx, id string, head []byte) stored {
+	s := stored{head: head}
+	if !bytes.HasPrefix(head, partsHead) {
+		return s
+	}
+	if pb := tx.Bucket(bucketPersonal); pb != nil {
+		s.per = pb.Get([]byte(id))
+	}
+	tb := tx.Bucket(bucketTimeline)
+	if tb == nil {
+		return s
+	}
+	prefix := timelinePrefix(id)
+	c := tb.Cursor()
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		if len(k) != len(prefix)+4 {
+			continue
+		}
+		i := int(binary.BigEndian.Uint32(k[len(prefix):]))
+		if i > len(s.tl) && i > 1<<16 {
+			break // not an index the gateway writes
+		}
+		for len(s.tl) <= i {
+			s.tl = append(s.tl, nil)
+		}
+		s.tl[i] = v
+	}
+	return s
+}
+
+// getApp reads an application, the blind index its record carries and
+// what a write over it needs (prior).
+func (b *Bolt) getApp(tx *bolt.Tx, id string) (*contracts.Application, string, *prior, error) {
 	v := tx.Bucket(bucketApps).Get([]byte(id))
 	if v == nil {
-		return nil, "", ErrNotFound
+		return nil, "", nil, ErrNotFound
+	}
+	var per []byte
+	if pb := tx.Bucket(bucketPersonal); pb != nil && bytes.HasPrefix(v, partsHead) {
+		per = pb.Get([]byte(id))
+	}
+	if pr, idx, ok := b.codec.cached(id, v, per); ok {
+		return pr.app.Clone(), idx, pr, nil
 	}
 	if tx.Writable() {
-		return b.codec.decodeUncommitted(id, v)
+		// What a write transaction reads may be another function's
+		// uncommitted write (group commit): the cache is not told of it.
+		return b.codec.decodePartsUncommitted(id, partsOf(tx, id, v))
 	}
-	return b.codec.decode(id, v)
+	return b.codec.decodeParts(id, partsOf(tx, id, v))
 }
 
 func (b *Bolt) Get(_ context.Context, id string) (*contracts.Application, error) {
 	var app *contracts.Application
 	err := b.db.View(func(tx *bolt.Tx) error {
 		var err error
-		app, _, err = b.getApp(tx, id)
+		app, _, _, err = b.getApp(tx, id)
 		return err
 	})
 	b.notes.note(b, err)
@@ -754,7 +852,7 @@ func (b *Bolt) resealBatch(ctx context.Context, stale []string, st *ResealStats)
 		err := b.commit(func(tx *bolt.Tx) error {
 			bad, done = bad[:0], 0
 			for _, id := range stale[:n] {
-				app, idx, err := b.getApp(tx, id)
+				app, idx, pr, err := b.getApp(tx, id)
 				if errors.Is(err, ErrUnreadable) {
 					bad = append(bad, err) // listed for operators; resealing cannot help
 					continue
@@ -765,7 +863,7 @@ func (b *Bolt) resealBatch(ctx context.Context, stale []string, st *ResealStats)
 				if err != nil {
 					return err
 				}
-				if err := b.putApp(tx, app, idx, listEntries(app)); err != nil {
+				if err := b.putApp(tx, app, idx, listEntries(app), pr); err != nil {
 					return err
 				}
 				done++
@@ -812,7 +910,7 @@ func (b *Bolt) update(id, onceKey string, ack *Job, fn UpdateFunc) error {
 		if onceKey != "" && tx.Bucket(bucketKeys).Get([]byte(onceKey)) != nil {
 			return ErrAlreadyApplied
 		}
-		app, idx, err := b.getApp(tx, id)
+		app, idx, pr, err := b.getApp(tx, id)
 		if err != nil {
 			return err
 		}
@@ -826,7 +924,7 @@ func (b *Bolt) update(id, onceKey string, ack *Job, fn UpdateFunc) error {
 				return err
 			}
 		}
-		if err := b.putApp(tx, app, idx, lists); err != nil {
+		if err := b.putApp(tx, app, idx, lists, pr); err != nil {
 			return err
 		}
 		if ack != nil {
@@ -876,7 +974,7 @@ func (b *Bolt) Deliver(_ context.Context, id, onceKey string, d Delivery, fn Del
 		if onceKey != "" && kb.Get([]byte(onceKey)) != nil {
 			return ErrAlreadyApplied
 		}
-		app, idx, err := b.getApp(tx, id)
+		app, idx, pr, err := b.getApp(tx, id)
 		if err != nil {
 			return err
 		}
@@ -904,7 +1002,7 @@ func (b *Bolt) Deliver(_ context.Context, id, onceKey string, d Delivery, fn Del
 				return err
 			}
 		}
-		if err := b.putApp(tx, app, idx, lists); err != nil {
+		if err := b.putApp(tx, app, idx, lists, pr); err != nil {
 			return err
 		}
 		return enqueue(tx, out.Jobs)

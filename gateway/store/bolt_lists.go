@@ -43,7 +43,7 @@ func writeLists(tx *bolt.Tx, old, cur []listEntry) error {
 func (b *Bolt) fillLists() error {
 	return b.commit(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketApps).ForEach(func(k, v []byte) error {
-			app, _, err := b.codec.decodeUncached(string(k), v)
+			app, _, _, err := b.codec.decodePartsUncached(string(k), partsOf(tx, string(k), v))
 			if errors.Is(err, ErrUnreadable) {
 				return nil
 			}
@@ -129,7 +129,7 @@ func (b *Bolt) Bulk(ctx context.Context, apps []*contracts.Application) error {
 		n := min(len(apps), 1000)
 		err := b.commit(func(tx *bolt.Tx) error {
 			for _, app := range apps[:n] {
-				if err := b.putApp(tx, app, "", nil); err != nil {
+				if err := b.putApp(tx, app, "", nil, nil); err != nil {
 					return err
 				}
 			}

@@ -199,7 +199,8 @@ func checkBoltContents(ctx context.Context, tx *bolt.Tx, rep *CheckReport, c cod
 		// The unreadable list is made when first needed; the lists are
 		// filled when the gateway first opens a file from before them; drafts
 		// when the first is saved.
-		if tx.Bucket(name) == nil && !bytes.Equal(name, bucketUnreadable) && !bytes.Equal(name, bucketLists) && !bytes.Equal(name, bucketDrafts) {
+		if tx.Bucket(name) == nil && !bytes.Equal(name, bucketUnreadable) && !bytes.Equal(name, bucketLists) && !bytes.Equal(name, bucketDrafts) &&
+			!bytes.Equal(name, bucketPersonal) && !bytes.Equal(name, bucketTimeline) {
 			rep.problem("bucket %q is missing", name)
 		}
 	}
@@ -238,6 +239,42 @@ func checkBoltContents(ctx context.Context, tx *bolt.Tx, rep *CheckReport, c cod
 		return nil
 	})
 	rep.Counts["indexEntries"] = idx
+
+	// The parts of records of format 4 (parts.go): each belongs to an
+	// application whose record is in parts.
+	inParts := func(id []byte) bool { return bytes.HasPrefix(apps.Get(id), partsHead) }
+	if pb := tx.Bucket(bucketPersonal); pb != nil {
+		n := 0
+		pb.ForEach(func(k, _ []byte) error {
+			n++
+			if !inParts(k) {
+				rep.problem("a personal part of application %s, whose record is not in parts (or not stored)", k)
+			}
+			return nil
+		})
+		rep.Counts["personalParts"] = n
+	}
+	if tb := tx.Bucket(bucketTimeline); tb != nil {
+		n := 0
+		var last []byte
+		tb.ForEach(func(k, _ []byte) error {
+			n++
+			i := bytes.IndexByte(k, 0)
+			if i < 0 {
+				rep.problem("a timeline entry without an application id")
+				return nil
+			}
+			if bytes.Equal(k[:i], last) {
+				return nil
+			}
+			last = append(last[:0], k[:i]...)
+			if !inParts(k[:i]) {
+				rep.problem("timeline entries of application %s, whose record is not in parts (or not stored)", k[:i])
+			}
+			return nil
+		})
+		rep.Counts["timelineEntries"] = n
+	}
 
 	if lb := tx.Bucket(bucketLists); lb != nil {
 		entries := 0
@@ -330,7 +367,7 @@ func checkBoltContents(ctx context.Context, tx *bolt.Tx, rep *CheckReport, c cod
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			if _, _, err := c.decodeRecord(string(k), v); err != nil {
+			if _, _, _, err := c.decodeRecordParts(string(k), partsOf(tx, string(k), v)); err != nil {
 				found++
 				if len(rep.Unreadable) < MaxUnreadableListed {
 					rep.Unreadable = append(rep.Unreadable, unreadableOf(string(k), err))
@@ -440,14 +477,22 @@ func CheckRedis(ctx context.Context, rawURL string, co CheckOptions, opts ...Opt
 		if !co.Records {
 			return nil
 		}
-		doc, err := r.rdb.HGet(ctx, r.appKey(id), "doc").Result()
-		if errors.Is(err, redis.Nil) {
-			return nil
-		}
+		h, err := r.rdb.HGetAll(ctx, r.appKey(id)).Result()
 		if err != nil {
 			return err
 		}
-		if _, _, err := r.codec.decodeRecord(id, []byte(doc)); err != nil {
+		if h["doc"] == "" {
+			return nil
+		}
+		if !strings.HasPrefix(h["doc"], string(partsHead)) {
+			for f := range h {
+				if f == "per" || strings.HasPrefix(f, "t:") {
+					rep.problem("application %s: parts (%s) beside a record that is not in parts", id, f)
+					break
+				}
+			}
+		}
+		if _, _, _, err := r.codec.decodeRecordParts(id, storedOfHash(h)); err != nil {
 			found++
 			if len(rep.Unreadable) < MaxUnreadableListed {
 				rep.Unreadable = append(rep.Unreadable, unreadableOf(id, err))

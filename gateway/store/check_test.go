@@ -221,7 +221,9 @@ func TestRedisCheck(t *testing.T) {
 	}
 	rdb := srv.Client()
 	doc, _ := rdb.HGet(ctx, s.AppKey("A0003"), "doc").Bytes()
-	rdb.HSet(ctx, s.AppKey("A0003"), "doc", strings.Replace(string(doc), `"sealed":"ot1.app.`, `"sealed":"ot1.k9.`, 1))
+	// A record in parts has the tasks' sealed part in its head.
+	doc = []byte(strings.Replace(string(doc), `"sealed":"ot1.app.`, `"sealed":"ot1.k9.`, 1))
+	rdb.HSet(ctx, s.AppKey("A0003"), "doc", strings.Replace(string(doc), `"tp":"ot1.app.`, `"tp":"ot1.k9.`, 1))
 	rep, err = store.CheckRedis(ctx, url, store.CheckOptions{Records: true}, store.WithKeys(keys))
 	if err != nil || rep.OK() || len(rep.Unreadable) != 1 || rep.Unreadable[0].ApplicationID != "A0003" {
 		t.Errorf("a record that does not open: %v, %v", rep, err)

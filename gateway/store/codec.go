@@ -15,9 +15,10 @@ import (
 
 // Personal data at rest. Both backends write an application through the
 // one codec below, so what reaches bbolt or Redis is the same: with a
-// keyring (WithKeys), the applicant's personal fields are sealed into one
-// blob bound to the application's id, and the ID number is kept only as a
-// keyed blind index. Without one (tests of other packages), applications
+// keyring (WithKeys), the applicant's personal fields are sealed, bound to
+// the application's id (in parts, parts.go: the personal part, the tasks'
+// part, each timeline note), and the ID number is kept only as a keyed
+// blind index. Without one (tests of other packages), applications
 // are plain JSON; a store that has ever held sealed data refuses to open
 // without its keys.
 //
@@ -95,6 +96,9 @@ type codec struct {
 	dek *appKeys
 	// cache holds recently decoded and encoded records (nil: none).
 	cache *recordCache
+	// parts: the backend stores sealed records in parts (format 4,
+	// parts.go); a record of format 3 is then stale.
+	parts bool
 }
 
 // envelopeVersion marks a sealed record; a plain one (no "v") is an
@@ -113,12 +117,18 @@ const (
 type envelope struct {
 	V      int                    `json:"v"`
 	App    *contracts.Application `json:"app"`
-	Sealed string                 `json:"sealed"`
+	Sealed string                 `json:"sealed,omitempty"`
 	Index  string                 `json:"idx,omitempty"`
 	// Layout is personalLayout for a record whose sealed part holds the
 	// requests' personal fields (absent: written before, with them in the
 	// clear; Reseal rewrites it).
 	Layout int `json:"p,omitempty"`
+	// Format 4 (parts.go): the personal part's tag, the tasks' personal
+	// fields sealed, the timeline's entries and its generation.
+	PS  string `json:"ps,omitempty"`
+	TP  string `json:"tp,omitempty"`
+	TL  int    `json:"tl,omitempty"`
+	Gen int    `json:"tg,omitempty"`
 }
 
 // personalLayout 2: the disability category asked for, the subsidy grade
@@ -178,7 +188,7 @@ func (c codec) encode(app *contracts.Application) ([]byte, string, error) {
 		// The next read of these bytes, usually this process's next
 		// change of the application, is spared a decode. What they decode
 		// to is app (TestCachedReadsDecodeAlike).
-		c.cache.put(app.ID, data, app, idx)
+		c.cache.put(app.ID, data, &prior{app: app.Clone()}, idx)
 	}
 	return data, idx, err
 }
@@ -191,18 +201,6 @@ func (c codec) makeKey(ctx context.Context, app *contracts.Application) error {
 	}
 	_, err := c.dek.getOrMake(ctx, app.ID)
 	return err
-}
-
-// encodeUncommitted is encode for a write that may yet be rolled back or
-// run again (bbolt's group commit): the cache learns the bytes only when
-// the caller calls remember, once they are committed.
-func (c codec) encodeUncommitted(app *contracts.Application) (data []byte, idx string, remember func(), err error) {
-	data, idx, err = c.encodeRecord(app)
-	if err != nil || app.Erased != nil || c.cache == nil {
-		return data, idx, func() {}, err
-	}
-	kept := app.Clone() // app may change before the commit; these bytes do not
-	return data, idx, func() { c.cache.adopt(app.ID, data, kept, idx) }, nil
 }
 
 func (c codec) encodeRecord(app *contracts.Application) ([]byte, string, error) {
@@ -312,20 +310,9 @@ func (c codec) decode(id string, data []byte) (*contracts.Application, string, e
 	}
 	app, idx, err := c.decodeUncached(id, data)
 	if err == nil {
-		c.cache.put(id, bytes.Clone(data), app, idx)
+		c.cache.put(id, bytes.Clone(data), &prior{app: app.Clone()}, idx)
 	}
 	return app, idx, err
-}
-
-// decodeUncommitted is decode for bytes read in a write transaction,
-// which may be another function's uncommitted write (group commit): it
-// uses the cache, and leaves it as it was (the write that follows puts
-// the new bytes in it when they are committed).
-func (c codec) decodeUncommitted(id string, data []byte) (*contracts.Application, string, error) {
-	if app, idx, ok := c.cache.get(id, data); ok {
-		return app, idx, nil
-	}
-	return c.decodeUncached(id, data)
 }
 
 // decodeUncached is decode without the cache, for a walk through the
@@ -374,6 +361,18 @@ func (c codec) decodeRecord(id string, data []byte) (*contracts.Application, str
 	if err := unmarshalJSON(data, &env); err != nil || env.App == nil {
 		return bad(ReasonMalformed, nil)
 	}
+	if env.V == envelopeParts {
+		// In parts: only the head is here.
+		return bad(ReasonMalformed, nil)
+	}
+	return c.decodeEnvelope(id, &env)
+}
+
+// decodeEnvelope opens a sealed record of format 2 or 3 (one value).
+func (c codec) decodeEnvelope(id string, env *envelope) (*contracts.Application, string, error) {
+	bad := func(reason string, err error) (*contracts.Application, string, error) {
+		return nil, "", &UnreadableError{ID: id, Reason: reason, err: err}
+	}
 	if env.V != envelopeVersion && env.V != envelopeKeyring {
 		return bad(fmt.Sprintf("unknown record version %d", env.V), nil)
 	}
@@ -413,6 +412,19 @@ func (c codec) decodeRecord(id string, data []byte) (*contracts.Application, str
 	if err := unmarshalJSON(plain, &p); err != nil {
 		return bad("the sealed part is not what the gateway seals", nil)
 	}
+	if len(p.Notes) == len(app.Timeline) {
+		for i := range app.Timeline {
+			app.Timeline[i].Note = p.Notes[i]
+		}
+	} else if len(p.Notes) > 0 {
+		return bad("the sealed notes do not match the timeline", nil)
+	}
+	mergePersonal(app, &p)
+	return app, env.Index, nil
+}
+
+// mergePersonal puts the personal part p (but its notes) back into app.
+func mergePersonal(app *contracts.Application, p *personal) {
 	app.Applicant, app.Delivery = p.Applicant, p.Delivery
 	// A record of an earlier layout has the requests' fields in the clear
 	// and not in p: only what p holds replaces them.
@@ -439,14 +451,6 @@ func (c codec) decodeRecord(id string, data []byte) (*contracts.Application, str
 			}
 		}
 	}
-	if len(p.Notes) == len(app.Timeline) {
-		for i := range app.Timeline {
-			app.Timeline[i].Note = p.Notes[i]
-		}
-	} else if len(p.Notes) > 0 {
-		return bad("the sealed notes do not match the timeline", nil)
-	}
-	return app, env.Index, nil
 }
 
 // stale reports whether a stored record should be sealed again: it is
@@ -471,7 +475,10 @@ func (c codec) stale(data []byte) bool {
 	if pr.V == envelopeVersion && pr.Sealed == "" {
 		return true // an erased application written before trace records
 	}
-	if pr.V == envelopeVersion {
+	if pr.V == envelopeVersion && c.parts {
+		return true // one value: moves to parts
+	}
+	if pr.V == envelopeVersion || pr.V == envelopeParts {
 		// Under the application's own key, which a rewrap keeps under the
 		// current keyring key: an earlier layout, a full-length index or
 		// an old index key calls for a rewrite.

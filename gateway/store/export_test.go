@@ -110,7 +110,7 @@ func Commit(b *Bolt, fn func(tx *bolt.Tx) error) error { return b.commit(fn) }
 // PutApp writes app in tx as the store's writes do (a new application:
 // no index or list entries to move).
 func PutApp(b *Bolt, tx *bolt.Tx, app *contracts.Application) error {
-	return b.putApp(tx, app, "", nil)
+	return b.putApp(tx, app, "", nil, nil)
 }
 
 // CachedRecord is the stored bytes the record cache holds a decoded form

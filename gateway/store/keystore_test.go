@@ -65,8 +65,8 @@ func TestBoltKeyStoreUpgrade(t *testing.T) {
 	if err != nil || st.Resealed != 1 {
 		t.Fatalf("reseal: %+v, %v; want A moved to its own key", st, err)
 	}
-	if raw := store.RawRecord(t, b, "A"); !strings.HasPrefix(string(raw), `{"v":3,`) {
-		t.Errorf("after the reseal: %.20s…, want version 3", raw)
+	if raw := store.RawRecord(t, b, "A"); !strings.HasPrefix(string(raw), `{"v":4,`) {
+		t.Errorf("after the reseal: %.20s…, want version 4", raw)
 	}
 	if st, _ := b.Reseal(ctx); st.Resealed != 0 {
 		t.Errorf("a second reseal rewrote %d", st.Resealed)
@@ -232,8 +232,8 @@ func TestBoltResealWalksInChunks(t *testing.T) {
 		t.Fatalf("reseal of %d plain records: %+v, %v", n, st, err)
 	}
 	for _, id := range []string{"A00000", "A00999", "A01000", "A02344"} {
-		if raw := store.RawRecord(t, b, id); !strings.HasPrefix(string(raw), `{"v":3,`) {
-			t.Errorf("%s after the reseal: %.20s…, want version 3", id, raw)
+		if raw := store.RawRecord(t, b, id); !strings.HasPrefix(string(raw), `{"v":4,`) {
+			t.Errorf("%s after the reseal: %.20s…, want version 4", id, raw)
 		}
 	}
 	if st, err := b.Reseal(ctx); err != nil || st.Scanned != n || st.Resealed != 0 {

@@ -32,7 +32,7 @@ type recordCache struct {
 
 type cachedRecord struct {
 	data []byte
-	app  *contracts.Application
+	pr   *prior // its app never changes
 	idx  string
 }
 
@@ -50,29 +50,34 @@ func (rc *recordCache) get(id string, data []byte) (*contracts.Application, stri
 	if rc == nil {
 		return nil, "", false
 	}
+	pr, idx, ok := rc.getPrior(id, data)
+	if !ok {
+		return nil, "", false
+	}
+	return pr.app.Clone(), idx, true
+}
+
+// getPrior is get for a write: what the record is, its app shared (the
+// caller must not change it).
+func (rc *recordCache) getPrior(id string, data []byte) (*prior, string, bool) {
+	if rc == nil {
+		return nil, "", false
+	}
 	e, ok := rc.lru.Get(id)
 	if !ok || !bytes.Equal(e.data, data) {
 		return nil, "", false
 	}
-	return e.app.Clone(), e.idx, true
+	return e.pr, e.idx, true
 }
 
-// put records that data, stored under id, decodes to app. data must not
-// change afterwards; app is cloned.
-func (rc *recordCache) put(id string, data []byte, app *contracts.Application, idx string) {
+// put records that data (a whole record, or the head of one in parts),
+// stored under id, is the record pr. data must not change afterwards, nor
+// pr.
+func (rc *recordCache) put(id string, data []byte, pr *prior, idx string) {
 	if rc == nil {
 		return
 	}
-	rc.lru.Add(id, cachedRecord{data: data, app: app.Clone(), idx: idx})
-}
-
-// adopt is put of an app the caller cloned for the cache and no longer
-// uses.
-func (rc *recordCache) adopt(id string, data []byte, app *contracts.Application, idx string) {
-	if rc == nil {
-		return
-	}
-	rc.lru.Add(id, cachedRecord{data: data, app: app, idx: idx})
+	rc.lru.Add(id, cachedRecord{data: data, pr: pr, idx: idx})
 }
 
 // drop forgets what the cache holds of id (its data key was destroyed).

@@ -151,7 +151,7 @@ func TestCacheAnswersOnlyItsOwnBytes(t *testing.T) {
 	// what decode returns (so the tests above exercise it).
 	planted := richApp("A")
 	planted.PortalRef = "planted"
-	cd.cache.put("A", d2, planted, "")
+	cd.cache.put("A", d2, &prior{app: planted}, "")
 	if got, _, _ := cd.decode("A", d2); got.PortalRef != "planted" {
 		t.Fatalf("decode did not use the cache: portalRef %q", got.PortalRef)
 	}

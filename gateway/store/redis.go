@@ -30,7 +30,9 @@ import (
 //
 // Key layout (P is the prefix, "onething" by default):
 //
-//	P:{app:ID}                 hash: doc (application JSON), rev, op (last write's token)
+//	P:{app:ID}                 hash: doc (application JSON; with keys the head of the record,
+//	                           parts.go), rev, op (last write's token); with keys also per (the
+//	                           sealed personal part) and t:00000… (the timeline's entries)
 //	P:{app:ID}:once:KEY        once key of an update (event ids), TTL DedupeTTL
 //	P:key:KEY                  dedupe key of a creation -> application id
 //	                           ("delivery:…" TTL DedupeTTL; "ref:…" no TTL: it lives as long as the application)
@@ -173,7 +175,7 @@ func newRedis(ctx context.Context, rdb *redis.Client, opts RedisOptions, o optio
 	for i := range r.writers {
 		r.writers[i] = make(chan struct{}, 1)
 	}
-	r.codec = codec{keys: o.keys, cache: newRecordCache(recordCacheSize)}
+	r.codec = codec{keys: o.keys, cache: newRecordCache(recordCacheSize), parts: true}
 	if rt := rdb.Options().ReadTimeout; r.minReplicas > 0 && rt > 0 && r.waitTimeout >= rt {
 		// WAIT travels in a pipeline, read under the client's read timeout.
 		rdb.Close()
@@ -344,14 +346,41 @@ local function mark_open(flag, score, id)
 end
 `
 
+// luaParts writes the parts of a record (parts.go) in the application's
+// hash KEYS[1]: its argument is partsArg's JSON (s: fields and values to
+// set, d: fields to delete, x: delete every part first).
+const luaParts = `
+local function write_parts(arg)
+  local p = cjson.decode(arg)
+  if p.x then
+    local del = {}
+    for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do
+      if f == 'per' or string.sub(f, 1, 2) == 't:' then
+        del[#del + 1] = f
+      end
+    end
+    if #del > 0 then
+      redis.call('HDEL', KEYS[1], unpack(del))
+    end
+  end
+  if #p.s > 0 then
+    redis.call('HSET', KEYS[1], unpack(p.s))
+  end
+  if #p.d > 0 then
+    redis.call('HDEL', KEYS[1], unpack(p.d))
+  end
+end
+`
+
 // luaWriteApp writes an application whose revision was checked (after
 // luaEnqueue, whose mark_open it uses), the same in an update and a
 // delivery: KEYS 1 app, 7 the old blind index set, 8 the new one;
 // ARGV 1 id, 3 doc, 4 token, 5 open flag, 6 open score, 9 index flags
-// ('1' or '0' each: leave the old set, join the new one); the lists'
-// keys and arguments last (luaLists).
-const luaWriteApp = luaLists + `
-local function write_app()
+// ('1' or '0' each: leave the old set, join the new one); its argument
+// the parts (luaParts); the lists' keys and arguments last (luaLists).
+const luaWriteApp = luaLists + luaParts + `
+local function write_app(parts)
+  write_parts(parts)
   if string.sub(ARGV[9], 1, 1) == '1' then
     redis.call('SREM', KEYS[7], ARGV[1])
   end
@@ -385,9 +414,10 @@ func (r *Redis) errIdentityGone() error {
 // KEYS: 1 app, 2 jobs, 3 due, 4 open, 5 done, 6 blind index set (the app
 // key when there is no index), 7 meta, 8… dedupe keys, then the list sets.
 // ARGV: 1 id, 2 doc, 3 token, 4 open flag, 5 open score, 6 index flag
-// ('1': add the id to KEYS[6]), 7 the store's id, 8… one TTL (ms, 0 none)
-// per dedupe key, then the jobs, then the lists' members (luaLists).
-var scriptCreate = redis.NewScript(luaEnqueue + luaIdentity + luaLists + `
+// ('1': add the id to KEYS[6]), 7 the store's id, 8 the parts (luaParts),
+// 9… one TTL (ms, 0 none) per dedupe key, then the jobs, then the lists'
+// members (luaLists).
+var scriptCreate = redis.NewScript(luaEnqueue + luaIdentity + luaLists + luaParts + `
 local nkeys = #KEYS - list_count()
 if identity_gone(KEYS[7], ARGV[7]) then
   return {'identity'}
@@ -405,7 +435,7 @@ if redis.call('EXISTS', KEYS[1]) == 1 then
   return {'exists'}
 end
 for i = 8, nkeys do
-  local ttl = tonumber(ARGV[i])
+  local ttl = tonumber(ARGV[i + 1])
   if ttl > 0 then
     redis.call('SET', KEYS[i], ARGV[1], 'PX', ttl)
   else
@@ -413,17 +443,18 @@ for i = 8, nkeys do
   end
 end
 redis.call('HSET', KEYS[1], 'doc', ARGV[2], 'rev', 1, 'op', ARGV[3])
+write_parts(ARGV[8])
 if ARGV[6] == '1' then
   redis.call('SADD', KEYS[6], ARGV[1])
 end
 mark_open(ARGV[4], ARGV[5], ARGV[1])
 write_lists()
-enqueue(7 + nkeys - 6, false)
+enqueue(nkeys + 2, false)
 return {'ok'}
 `)
 
 func (r *Redis) Create(ctx context.Context, app *contracts.Application, keys []string, jobs []Job) (string, error) {
-	doc, idx, err := r.codec.encode(app)
+	w, idx, err := r.codec.encodeParts(app, nil)
 	if err != nil {
 		return "", err
 	}
@@ -437,7 +468,7 @@ func (r *Redis) Create(ctx context.Context, app *contracts.Application, keys []s
 		ikey = r.indexKey(idx)
 	}
 	rkeys = append(rkeys, ikey, r.metaKey())
-	args := []any{app.ID, doc, token(), flag(open(app)), ms(time.Now()), flag(idx != ""), r.identity.ID}
+	args := []any{app.ID, w.head, token(), flag(open(app)), ms(time.Now()), flag(idx != ""), r.identity.ID, partsArg(w)}
 	for _, k := range keys {
 		rkeys = append(rkeys, r.dedupeKey(k))
 		args = append(args, r.keyTTL(k).Milliseconds())
@@ -474,40 +505,130 @@ func (r *Redis) Get(ctx context.Context, id string) (*contracts.Application, err
 // Snapshot returns an application with its revision, which grows by one
 // on every write; DropJob uses it to act only on unchanged state.
 func (r *Redis) Snapshot(ctx context.Context, id string) (*contracts.Application, int64, error) {
-	return r.snapshot(ctx, id, r.codec.decode)
+	return r.snapshot(ctx, id, false)
 }
 
-// snapshot reads an application through decode (the codec's cached
-// decode, or its uncached one for a walk through the store).
-func (r *Redis) snapshot(ctx context.Context, id string, decode decodeFunc) (*contracts.Application, int64, error) {
-	vals, err := r.rdb.HMGet(ctx, r.appKey(id), "doc", "rev").Result()
-	if err != nil {
-		return nil, 0, fmt.Errorf("read application: %w", err)
+// snapshot reads an application (the codec's cached decode, or its
+// uncached one for a walk through the store).
+func (r *Redis) snapshot(ctx context.Context, id string, uncached bool) (*contracts.Application, int64, error) {
+	var app *contracts.Application
+	var rev int64
+	var err error
+	if uncached {
+		var h map[string]string
+		if h, err = r.rdb.HGetAll(ctx, r.appKey(id)).Result(); err != nil {
+			return nil, 0, fmt.Errorf("read application: %w", err)
+		}
+		app, rev, _, _, err = r.decodeApp(id, h, true)
+	} else {
+		var vals []any
+		if vals, err = r.rdb.HMGet(ctx, r.appKey(id), headFields...).Result(); err != nil {
+			return nil, 0, fmt.Errorf("read application: %w", err)
+		}
+		app, rev, _, _, err = r.readApp(ctx, id, vals)
 	}
-	app, rev, _, err := r.decodeApp(id, vals, decode)
 	r.notes.note(r, err)
 	return app, rev, err
 }
 
-type decodeFunc func(id string, data []byte) (*contracts.Application, string, error)
+// headFields are what readApp reads first.
+var headFields = []string{"doc", "rev", "per"}
 
-// decodeApp decodes an application's doc and rev fields through the
-// codec; it also returns the blind index the record carries.
-func (r *Redis) decodeApp(id string, vals []any, decode decodeFunc) (*contracts.Application, int64, string, error) {
+// readApp decodes an application from its doc, rev and per fields
+// (HMGET headFields), through the cache; a record in parts the cache does
+// not hold is read whole (HGETALL) and decoded. Most reads are of records
+// this process wrote last: one round trip, without the timeline.
+func (r *Redis) readApp(ctx context.Context, id string, vals []any) (*contracts.Application, int64, string, *prior, error) {
 	doc, _ := vals[0].(string)
 	if doc == "" {
-		return nil, 0, "", ErrNotFound
+		return nil, 0, "", nil, ErrNotFound
 	}
-	rev, _ := vals[1].(string)
-	n, err := strconv.ParseInt(rev, 10, 64)
+	per, _ := vals[2].(string)
+	if pr, idx, ok := r.codec.cached(id, []byte(doc), []byte(per)); ok {
+		rev, _ := vals[1].(string)
+		n, err := strconv.ParseInt(rev, 10, 64)
+		if err != nil {
+			return nil, 0, "", nil, fmt.Errorf("application revision: %w", err)
+		}
+		return pr.app.Clone(), n, idx, pr, nil
+	}
+	if !strings.HasPrefix(doc, string(partsHead)) {
+		rev, _ := vals[1].(string)
+		return r.decodeApp(id, map[string]string{"doc": doc, "rev": rev}, false)
+	}
+	h, err := r.rdb.HGetAll(ctx, r.appKey(id)).Result()
 	if err != nil {
-		return nil, 0, "", fmt.Errorf("application revision: %w", err)
+		return nil, 0, "", nil, fmt.Errorf("read application: %w", err)
 	}
-	app, idx, err := decode(id, []byte(doc))
+	return r.decodeApp(id, h, false)
+}
+
+// decodeApp decodes an application's hash (HGETALL) through the codec;
+// it also returns the blind index the record carries and what a write
+// over it needs.
+func (r *Redis) decodeApp(id string, h map[string]string, uncached bool) (*contracts.Application, int64, string, *prior, error) {
+	doc := h["doc"]
+	if doc == "" {
+		return nil, 0, "", nil, ErrNotFound
+	}
+	n, err := strconv.ParseInt(h["rev"], 10, 64)
 	if err != nil {
-		return nil, 0, "", err
+		return nil, 0, "", nil, fmt.Errorf("application revision: %w", err)
 	}
-	return app, n, idx, nil
+	decode := r.codec.decodeParts
+	if uncached {
+		decode = r.codec.decodePartsUncached
+	}
+	app, idx, pr, err := decode(id, storedOfHash(h))
+	if err != nil {
+		return nil, 0, "", nil, err
+	}
+	return app, n, idx, pr, nil
+}
+
+// storedOfHash is the record an application's hash holds.
+func storedOfHash(h map[string]string) stored {
+	s := stored{head: []byte(h["doc"])}
+	if per, ok := h["per"]; ok {
+		s.per = []byte(per)
+	}
+	for f, v := range h {
+		if len(f) != len(timelineField(0)) || !strings.HasPrefix(f, "t:") {
+			continue
+		}
+		i, err := strconv.Atoi(f[2:])
+		if err != nil || i < 0 {
+			continue
+		}
+		for len(s.tl) <= i {
+			s.tl = append(s.tl, nil)
+		}
+		s.tl[i] = []byte(v)
+	}
+	return s
+}
+
+// timelineField names a timeline entry's field in the application's hash.
+func timelineField(i int) string { return fmt.Sprintf("t:%05d", i) }
+
+// partsArg is what a write changes in the record's parts, for luaParts.
+func partsArg(w recordWrite) string {
+	p := struct {
+		S []string `json:"s"`
+		D []string `json:"d"`
+		X bool     `json:"x,omitempty"`
+	}{S: []string{}, D: []string{}, X: w.dropParts}
+	if w.per != nil {
+		p.S = append(p.S, "per", string(w.per))
+	}
+	for i, e := range w.tl {
+		p.S = append(p.S, timelineField(w.tlFrom+i), string(e))
+	}
+	for i := w.tlCount; i < w.tlOld; i++ {
+		p.D = append(p.D, timelineField(i))
+	}
+	data, _ := marshalJSON(p)
+	return string(data)
 }
 
 // Lookup finds the application a creation's dedupe key points to.
@@ -526,7 +647,8 @@ func (r *Redis) Lookup(ctx context.Context, key string) (string, error) {
 // 7 once TTL (ms), 8 once flag ('1': check and set KEYS[6]), 9 index flags
 // ('01': add to KEYS[8], '10': remove from KEYS[7], '11': both), 10-13 the
 // job to ack (id, lease token, now, cutoff; an empty id: none), 14 the
-// store's id (luaIdentity), 15… the jobs, then the lists' members.
+// store's id (luaIdentity), 15 the parts (luaParts), 16… the jobs, then
+// the lists' members.
 // The ack comes before the new jobs: a job a change queues again under
 // the acked id is work still to do.
 var scriptUpdate = redis.NewScript(luaEnqueue + luaAck + luaIdentity + luaWriteApp + `
@@ -549,11 +671,11 @@ if ARGV[8] == '1' then
   end
   redis.call('SET', KEYS[6], ARGV[1], 'PX', ARGV[7])
 end
-write_app()
+write_app(ARGV[15])
 if ARGV[10] ~= '' then
   ack(KEYS[2], KEYS[3], KEYS[9], KEYS[5], ARGV[10], ARGV[11], ARGV[12], ARGV[13])
 end
-enqueue(15, false)
+enqueue(16, false)
 return 'ok'
 `)
 
@@ -599,7 +721,7 @@ func (r *Redis) update(ctx context.Context, id, onceKey string, ack *Job, fn Upd
 		if onceKey != "" {
 			once = pipe.Exists(ctx, rkeys[5])
 		}
-		get := pipe.HMGet(ctx, rkeys[0], "doc", "rev")
+		get := pipe.HMGet(ctx, rkeys[0], headFields...)
 		if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 			return fmt.Errorf("read application: %w", err)
 		}
@@ -609,7 +731,7 @@ func (r *Redis) update(ctx context.Context, id, onceKey string, ack *Job, fn Upd
 			}
 			return ErrAlreadyApplied
 		}
-		app, rev, oldIdx, err := r.decodeApp(id, get.Val(), r.codec.decode)
+		app, rev, oldIdx, pr, err := r.readApp(ctx, id, get.Val())
 		if err != nil {
 			r.notes.note(r, err)
 			return err
@@ -619,7 +741,7 @@ func (r *Redis) update(ctx context.Context, id, onceKey string, ack *Job, fn Upd
 		if err != nil {
 			return err
 		}
-		doc, idx, err := r.codec.encode(app)
+		w, idx, err := r.codec.encodeParts(app, pr)
 		if err != nil {
 			return err
 		}
@@ -631,8 +753,8 @@ func (r *Redis) update(ctx context.Context, id, onceKey string, ack *Job, fn Upd
 		// changed (a reseal); the revision check makes oldIdx current.
 		ikeys, iflags := r.indexMove(rkeys[0], oldIdx, idx)
 		now := time.Now()
-		args := append([]any{id, rev, doc, tok, flag(open(app)), ms(now), r.dedupeTTL.Milliseconds(), flag(onceKey != ""), iflags}, ackArgs(ack, now)...)
-		args = append(args, r.identity.ID)
+		args := append([]any{id, rev, w.head, tok, flag(open(app)), ms(now), r.dedupeTTL.Milliseconds(), flag(onceKey != ""), iflags}, ackArgs(ack, now)...)
+		args = append(args, r.identity.ID, partsArg(w))
 		_, _, leases, _ := r.QueueKeys()
 		lkeys, largs := r.listArgs(lists, listEntries(app))
 		res, err := r.runWrite(ctx, scriptUpdate, append(append(append(rkeys[:6:6], ikeys...), leases, r.metaKey()), lkeys...), append(append(args, jargs...), largs...)...).Text()

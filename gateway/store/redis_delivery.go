@@ -18,8 +18,8 @@ func (r *Redis) ReplyKey(key string) string { return r.prefix + ":" + replyKey(k
 // keys (hashes: fp, reply), then its taken keys, then the list sets.
 // ARGV: 1-13 as scriptUpdate, 14 fingerprint, 15 the sealed reply,
 // 16 number of record keys, 17 number of taken keys, 18 refused ('1':
-// record the delivery only, leave the application), 19… the jobs, then
-// the lists' members (luaLists).
+// record the delivery only, leave the application), 19 the parts
+// (luaParts), 20… the jobs, then the lists' members (luaLists).
 // Records are checked before anything else: a delivery id recorded for
 // another request is refused whether or not this application exists.
 var scriptDeliver = redis.NewScript(luaEnqueue + luaAck + luaWriteApp + `
@@ -58,8 +58,8 @@ end
 if ARGV[8] == '1' then
   redis.call('SET', KEYS[6], ARGV[1], 'PX', ARGV[7])
 end
-write_app()
-enqueue(19, false)
+write_app(ARGV[19])
+enqueue(20, false)
 return {'ok'}
 `)
 
@@ -105,7 +105,7 @@ func (r *Redis) Deliver(ctx context.Context, id, onceKey string, d Delivery, fn 
 		if onceKey != "" {
 			once = pipe.Exists(ctx, rkeys[5])
 		}
-		get := pipe.HMGet(ctx, rkeys[0], "doc", "rev")
+		get := pipe.HMGet(ctx, rkeys[0], headFields...)
 		if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 			return Reply{}, fmt.Errorf("read application: %w", err)
 		}
@@ -132,7 +132,7 @@ func (r *Redis) Deliver(ctx context.Context, id, onceKey string, d Delivery, fn 
 			}
 			return Reply{}, ErrAlreadyApplied
 		}
-		app, rev, oldIdx, err := r.decodeApp(id, get.Val(), r.codec.decode)
+		app, rev, oldIdx, pr, err := r.readApp(ctx, id, get.Val())
 		if err != nil {
 			r.notes.note(r, err)
 			return Reply{}, err
@@ -146,7 +146,7 @@ func (r *Redis) Deliver(ctx context.Context, id, onceKey string, d Delivery, fn 
 		if err != nil {
 			return Reply{}, err
 		}
-		doc, idx, err := r.codec.encode(app)
+		w, idx, err := r.codec.encodeParts(app, pr)
 		if err != nil {
 			return Reply{}, err
 		}
@@ -156,8 +156,8 @@ func (r *Redis) Deliver(ctx context.Context, id, onceKey string, d Delivery, fn 
 		}
 		ikeys, iflags := r.indexMove(rkeys[0], oldIdx, idx)
 		now := time.Now()
-		args := append([]any{id, rev, doc, tok, flag(open(app)), ms(now), r.dedupeTTL.Milliseconds(), flag(onceKey != ""), iflags}, ackArgs(nil, now)...)
-		args = append(args, d.Fingerprint, sealed, len(recKeys), len(taken), flag(out.Refused))
+		args := append([]any{id, rev, w.head, tok, flag(open(app)), ms(now), r.dedupeTTL.Milliseconds(), flag(onceKey != ""), iflags}, ackArgs(nil, now)...)
+		args = append(args, d.Fingerprint, sealed, len(recKeys), len(taken), flag(out.Refused), partsArg(w))
 		_, _, leases, _ := r.QueueKeys()
 		keys := append(append(append(append(rkeys[:6:6], ikeys...), leases), recKeys...), taken...)
 		lkeys, largs := r.listArgs(lists, listEntries(app))

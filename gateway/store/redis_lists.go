@@ -146,11 +146,11 @@ func (r *Redis) fillLists(ctx context.Context) error {
 
 func (r *Redis) fillOne(ctx context.Context, id string) error {
 	for attempt := 0; attempt < r.maxRetries; attempt++ {
-		vals, err := r.rdb.HMGet(ctx, r.appKey(id), "doc", "rev").Result()
+		h, err := r.rdb.HGetAll(ctx, r.appKey(id)).Result()
 		if err != nil {
 			return err
 		}
-		app, rev, _, err := r.decodeApp(id, vals, r.codec.decodeUncached)
+		app, rev, _, _, err := r.decodeApp(id, h, true)
 		if errors.Is(err, ErrNotFound) || errors.Is(err, ErrUnreadable) {
 			r.notes.note(r, err)
 			return nil // gone, or listed for operators
@@ -184,11 +184,18 @@ func (r *Redis) Bulk(ctx context.Context, apps []*contracts.Application) error {
 		n := min(len(apps), 500)
 		pipe := r.rdb.Pipeline()
 		for _, app := range apps[:n] {
-			doc, _, err := r.codec.encode(app)
+			w, _, err := r.codec.encodeParts(app, nil)
 			if err != nil {
 				return err
 			}
-			pipe.HSet(ctx, r.appKey(app.ID), "doc", doc, "rev", 1, "op", "bulk")
+			fields := []any{"doc", w.head, "rev", 1, "op", "bulk"}
+			if w.per != nil {
+				fields = append(fields, "per", w.per)
+			}
+			for i, e := range w.tl {
+				fields = append(fields, timelineField(w.tlFrom+i), e)
+			}
+			pipe.HSet(ctx, r.appKey(app.ID), fields...)
 			if open(app) {
 				pipe.ZAdd(ctx, openKey, redis.Z{Score: float64(ms(app.ReceivedAt)), Member: app.ID})
 			}

@@ -28,7 +28,7 @@ func (b *Bolt) Scan(ctx context.Context, yield func(*contracts.Application) bool
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			app, _, err := b.codec.decodeUncached(string(k), v)
+			app, _, _, err := b.codec.decodePartsUncached(string(k), partsOf(tx, string(k), v))
 			if errors.Is(err, ErrUnreadable) {
 				bad = append(bad, err)
 				continue
@@ -59,7 +59,7 @@ func (r *Redis) Scan(ctx context.Context, yield func(*contracts.Application) boo
 		if !strings.HasSuffix(key, "}") {
 			continue // an application's other keys (once keys, …)
 		}
-		app, _, err := r.snapshot(ctx, strings.TrimSuffix(strings.TrimPrefix(key, head), "}"), r.codec.decodeUncached)
+		app, _, err := r.snapshot(ctx, strings.TrimSuffix(strings.TrimPrefix(key, head), "}"), true)
 		if errors.Is(err, ErrNotFound) || errors.Is(err, ErrUnreadable) {
 			continue // an unreadable one is listed for operators (snapshot)
 		}

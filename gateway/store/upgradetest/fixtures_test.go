@@ -7,8 +7,10 @@
 //
 // The fixtures of format v1 were written by this test with -update at the
 // commit that added them (the record as one JSON envelope, trace records
-// for erased applications). Do not rewrite them after a format change:
-// add a v2 beside them.
+// for erased applications); those of v2 at the commit of the record split
+// (records of format 4 in parts: head, personal part, timeline entries).
+// Do not rewrite them after a format change: add a v3 beside them, and
+// point -update at it (latest).
 package upgradetest
 
 import (
@@ -35,9 +37,10 @@ import (
 	"onething/gateway/workflow"
 )
 
-var update = flag.Bool("update", false, "write the v1 fixtures again (only at the commit that makes a format)")
+var update = flag.Bool("update", false, "write the fixtures of the latest format again (only at the commit that makes a format)")
 
-const fixtures = "testdata/v1"
+// latest is the only fixture set -update writes.
+const latest = "testdata/v2"
 
 // fixtureKeys are the fixtures' keyring: key material derived from fixed
 // labels, test-only, so that the committed files open in any checkout.
@@ -295,11 +298,14 @@ func copyFile(t *testing.T, from, to string) {
 	}
 }
 
-func TestBoltFixturesV1(t *testing.T) {
+func TestBoltFixturesV1(t *testing.T) { boltFixtures(t, "testdata/v1") }
+func TestBoltFixturesV2(t *testing.T) { boltFixtures(t, "testdata/v2") }
+
+func boltFixtures(t *testing.T, fixtures string) {
 	ctx := context.Background()
 	keys := fixtureKeys(t)
 	dir := filepath.Join(fixtures, "bolt")
-	if *update {
+	if *update && fixtures == latest {
 		os.RemoveAll(dir)
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			t.Fatal(err)
@@ -333,12 +339,15 @@ type redisKey struct {
 	Dump string `json:"dump"` // hex
 }
 
-func TestRedisFixturesV1(t *testing.T) {
+func TestRedisFixturesV1(t *testing.T) { redisFixtures(t, "testdata/v1") }
+func TestRedisFixturesV2(t *testing.T) { redisFixtures(t, "testdata/v2") }
+
+func redisFixtures(t *testing.T, fixtures string) {
 	ctx := context.Background()
 	keys := fixtureKeys(t)
 	srv := redistest.Start(t)
 	rdb := srv.Client()
-	if *update {
+	if *update && fixtures == latest {
 		st, err := store.OpenRedis(ctx, srv.BaseURL(), store.WithKeys(keys))
 		if err != nil {
 			t.Fatal(err)
