@@ -116,6 +116,9 @@ func FuzzEvent(f *testing.F) {
 			noEcho(t, body, fe.Field, fe.Message, fe.MessageEn)
 			return
 		}
+		if err := checkStrict(body); err != nil {
+			t.Fatalf("decoded a body with %v", err)
+		}
 		checkDecoded(t, &ev)
 		problems := ev.Validate()
 		for _, p := range problems {

@@ -60,18 +60,65 @@ var (
 	plainKey    = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
 )
 
-// decodeStrict decodes a request body into v: checkStrict, then the v2
-// decoder with requestOptions. An error is a *bodyError: jsonProblem
-// describes it.
+// decodeStrict decodes a request body into v with the v2 decoder and
+// requestOptions, and refuses it if it nests deeper than MaxJSONDepth. An
+// error is a *bodyError: jsonProblem describes it.
+//
+// The decoder refuses everything checkStrict does (duplicate names,
+// invalid UTF-8, trailing data, bad syntax) but deep nesting, so a body
+// that decodes is walked again only to count its nesting, and checkStrict
+// runs only on a body refused, to name the problem as it always has (its
+// error first, then the decoder's): no second parse of every body.
 func decodeStrict(body []byte, v any) error {
-	err := checkStrict(body)
-	if err == nil {
-		err = json.Unmarshal(body, v, requestOptions)
-	}
-	if err == nil {
+	err := json.Unmarshal(body, v, requestOptions)
+	if err == nil && nesting(body) <= MaxJSONDepth {
 		return nil
 	}
+	if serr := checkStrict(body); serr != nil {
+		err = serr
+	}
 	return &bodyError{err: err, problem: describe(body, err)}
+}
+
+// nesting is how deep the objects and arrays of a valid JSON text nest
+// (the tokenizer's stack depth at its deepest), counted up to one past
+// MaxJSONDepth.
+func nesting(body []byte) int {
+	depth, deepest := 0, 0
+	for i := 0; i < len(body); i++ {
+		switch body[i] {
+		case '"':
+			i = stringEnd(body, i)
+		case '{', '[':
+			if depth++; depth > deepest {
+				if deepest = depth; deepest > MaxJSONDepth {
+					return deepest
+				}
+			}
+		case '}', ']':
+			depth--
+		}
+	}
+	return deepest
+}
+
+// stringEnd is the index of the quote that closes the string opened at
+// open: the next one not escaped (after an even run of backslashes).
+func stringEnd(body []byte, open int) int {
+	for j := open + 1; ; j++ {
+		k := bytes.IndexByte(body[j:], '"')
+		if k < 0 {
+			return len(body)
+		}
+		j += k
+		n := 0
+		for b := j - 1; b > open && body[b] == '\\'; b-- {
+			n++
+		}
+		if n%2 == 0 {
+			return j
+		}
+	}
 }
 
 // bodyError is a decode error with its description, made while the body

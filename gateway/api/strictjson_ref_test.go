@@ -143,6 +143,9 @@ func FuzzDuplicateKeys(f *testing.F) {
 			t.Fatalf("%q: checkStrict %v, reference %v", body, got, want)
 		case got != nil && !gotDup && !errors.Is(got, errTooDeep) && !bytes.Contains(body, []byte(`\u`)):
 			t.Fatalf("%q: valid JSON refused: %v", body, got)
+		case got == nil && nesting(body) > MaxJSONDepth, errors.Is(got, errTooDeep) && nesting(body) <= MaxJSONDepth:
+			// decodeStrict counts the nesting of what decoded with nesting.
+			t.Fatalf("%q: checkStrict %v, nesting %d", body, got, nesting(body))
 		}
 	})
 }

@@ -48,8 +48,13 @@ func TestStrictDecoding(t *testing.T) {
 	type small struct {
 		Name string `json:"name"`
 		List []int  `json:"list"`
+		Any  any    `json:"any"` // takes any nesting: only the depth check refuses it
 	}
 	deep := strings.Repeat(`{"a":`, MaxJSONDepth+1) + "1" + strings.Repeat("}", MaxJSONDepth+1)
+	// {"any":[[…]]} nesting n deep, the outer object counted.
+	nested := func(n int) string {
+		return `{"any":` + strings.Repeat("[", n-1) + strings.Repeat("]", n-1) + "}"
+	}
 	cases := []struct {
 		name, body string
 		code       string // "" accepted
@@ -62,6 +67,9 @@ func TestStrictDecoding(t *testing.T) {
 		{"trailing brace", `{"name":"x"}}`, "trailing_data"},
 		{"unknown field", `{"nam":"x"}`, "unknown_field"},
 		{"too deep", deep, "too_deep"},
+		{"as deep as allowed, decodable", nested(MaxJSONDepth), ""},
+		{"too deep, decodable", nested(MaxJSONDepth + 1), "too_deep"},
+		{"brackets in strings", `{"name":"[[{\"[{","any":["]]}}\\",{"x":"{{"}]}`, ""},
 		{"not UTF-8", "{\"name\":\"\xff\xfe\"}", "not_utf8"},
 		{"syntax", `{"name":}`, "syntax"},
 		{"cut short", `{"name":`, "malformed"},
