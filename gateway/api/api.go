@@ -383,7 +383,8 @@ func (s *server) submit(g *gin.Context) {
 		s.cfg.Log.Info("application received", "app", app.ID, "tasks", len(app.Tasks), "requestId", g.GetString(ridKey),
 			"traceId", g.GetString(traceKey), "appTraceId", c.TraceForID(app.ID).TraceIDString())
 	}
-	s.reply(g, status, c.SubmissionAccepted{
+	// Briefs are in China time.
+	s.replyChinaTimed(g, status, c.SubmissionAccepted{
 		ApplicationID: app.ID, PortalRef: app.PortalRef, Status: app.Status.State, Duplicate: dup,
 		Items: s.cfg.Engine.Flow.Briefs(app), StatusURL: s.cfg.BaseURL + "/v1/applications/" + app.ID,
 	})
