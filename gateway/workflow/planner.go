@@ -1,6 +1,7 @@
 package workflow
 
 import (
+	"slices"
 	"strconv"
 	"time"
 
@@ -57,6 +58,10 @@ func (w *Workflow) facts(app *c.Application) rules.Facts {
 // It returns the tasks ready for dispatch.
 func (w *Workflow) Plan(app *c.Application) []*c.Task {
 	p := &planner{app: app, now: w.Now(), w: w}
+	// Room for five items, each planned and moved: the timeline's entries
+	// are large, and growing it one by one copied them over and over.
+	app.Tasks = slices.Grow(app.Tasks, 5)
+	app.Timeline = slices.Grow(app.Timeline, 12)
 	f := w.facts(app)
 	r := &app.Requests
 	held := f.Certificate
