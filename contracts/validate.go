@@ -3,7 +3,6 @@ package contracts
 import (
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -67,13 +66,28 @@ func (v *validator) maxLen(field, value string, n int) bool {
 	return true
 }
 
-var portalRefPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$`)
+// validPortalRef: 1-64 of [A-Za-z0-9_.:-], the first a letter or digit.
+func validPortalRef(ref string) bool {
+	if len(ref) == 0 || len(ref) > 64 || !isASCIIAlnum(ref[0]) {
+		return false
+	}
+	for i := 1; i < len(ref); i++ {
+		if b := ref[i]; !isASCIIAlnum(b) && b != '_' && b != '.' && b != ':' && b != '-' {
+			return false
+		}
+	}
+	return true
+}
+
+func isASCIIAlnum(b byte) bool {
+	return b >= 'A' && b <= 'Z' || b >= 'a' && b <= 'z' || b >= '0' && b <= '9'
+}
 
 func (v *validator) portalRef(field, ref string) {
 	if !v.required(field, ref, "平台办件编号") {
 		return
 	}
-	if !portalRefPattern.MatchString(ref) {
+	if !validPortalRef(ref) {
 		v.add(field, "invalid_format", "平台办件编号只能由字母、数字和 _ . : - 组成，最多 64 位", "portalRef must be 1-64 letters, digits, _ . : -")
 	}
 }
@@ -104,18 +118,45 @@ func (v *validator) personName(field, name, zhName string) {
 	}
 }
 
-var mobilePattern = regexp.MustCompile(`^1[3-9][0-9]{9}$`)
-var phonePattern = regexp.MustCompile(`^(1[3-9][0-9]{9}|0[0-9]{2,3}-?[0-9]{7,8})$`)
+// validMobile: 1, then 3-9, then nine digits.
+func validMobile(s string) bool {
+	return len(s) == 11 && s[0] == '1' && s[1] >= '3' && s[1] <= '9' && allDigits(s[2:])
+}
+
+// validPhone: a mobile number, or a landline: 0, an area code's two or
+// three digits, an optional -, and seven or eight digits.
+func validPhone(s string) bool {
+	if validMobile(s) {
+		return true
+	}
+	if len(s) < 1 || s[0] != '0' {
+		return false
+	}
+	rest := s[1:]
+	if area, number, dashed := strings.Cut(rest, "-"); dashed {
+		return (len(area) == 2 || len(area) == 3) && allDigits(area) && (len(number) == 7 || len(number) == 8) && allDigits(number)
+	}
+	return len(rest) >= 9 && len(rest) <= 11 && allDigits(rest)
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
 
 func (v *validator) phone(field, value, zhName string, mobileOnly bool) {
 	if !v.required(field, value, zhName) {
 		return
 	}
-	p := phonePattern
+	valid := validPhone
 	if mobileOnly {
-		p = mobilePattern
+		valid = validMobile
 	}
-	if !p.MatchString(value) {
+	if !valid(value) {
 		v.add(field, "invalid_phone", zhName+"格式不正确", field+" is not a valid phone number")
 	}
 }
@@ -208,11 +249,16 @@ func (v *validator) address(field string, a *Address) {
 		{"province", a.Province, "省"}, {"city", a.City, "市"}, {"county", a.County, "县（区）"},
 		{"town", a.Town, "乡镇（街道）"}, {"village", a.Village, "村（社区）"},
 	} {
+		if strings.TrimSpace(f.value) != "" && utf8.RuneCountInString(f.value) <= 50 {
+			continue // fine: no field path to build
+		}
 		if v.required(field+"."+f.name, f.value, "现住址"+f.zh) {
 			v.maxLen(field+"."+f.name, f.value, 50)
 		}
 	}
-	v.maxLen(field+".detail", a.Detail, 200)
+	if utf8.RuneCountInString(a.Detail) > 200 {
+		v.maxLen(field+".detail", a.Detail, 200)
+	}
 	if a.DivisionCode != "" && !ValidDivisionCode(a.DivisionCode) {
 		v.add(field+".divisionCode", "invalid_division", "现住址区划代码不存在", "address.divisionCode is not a known division code")
 	}
