@@ -49,15 +49,6 @@ func (m *memParts) apply(w recordWrite) {
 	}
 }
 
-func jsonOf(t *testing.T, app *c.Application) string {
-	t.Helper()
-	b, err := marshalJSON(app)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
-}
-
 // A write stores what changed: an appended entry alone, the personal
 // part only when it changed, the whole timeline when an old entry
 // changed; every stored state decodes (cached or not) to what was
@@ -84,11 +75,11 @@ func TestPartsWriteWhatChanged(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: decode: %v", what, err)
 		}
-		if jsonOf(t, fresh) != jsonOf(t, a) {
-			t.Fatalf("%s: decodes to\n%s\nwant\n%s", what, jsonOf(t, fresh), jsonOf(t, a))
+		if mustJSON(t, fresh) != mustJSON(t, a) {
+			t.Fatalf("%s: decodes to\n%s\nwant\n%s", what, mustJSON(t, fresh), mustJSON(t, a))
 		}
 		got, _, pr, err := cd.decodeParts("A", m.s)
-		if err != nil || jsonOf(t, got) != jsonOf(t, a) {
+		if err != nil || mustJSON(t, got) != mustJSON(t, a) {
 			t.Fatalf("%s: the cached read differs: %v", what, err)
 		}
 		old = pr
@@ -397,7 +388,7 @@ func TestPartsBulk(t *testing.T) {
 		r.codec.cache.lru.Purge()
 		for _, want := range apps {
 			got, err := s.Get(ctx, want.ID)
-			if err != nil || jsonOf(t, got) != jsonOf(t, want) {
+			if err != nil || mustJSON(t, got) != mustJSON(t, want) {
 				t.Errorf("%s: %s reads as %v, %v", name, want.ID, got, err)
 			}
 		}
