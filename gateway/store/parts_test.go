@@ -317,18 +317,7 @@ func TestPartsAlteredPersonalPartFound(t *testing.T) {
 		out[i] ^= 0x01
 		return out
 	}
-	keys := devKeys(t)
-	b, err := OpenBolt(filepath.Join(t.TempDir(), "t.db"), WithKeys(keys))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	srv := redistest.Start(t)
-	r, err := OpenRedis(ctx, srv.URL(), WithKeys(keys))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
+	b, r := sealedPair(t)
 	for name, tc := range map[string]struct {
 		s     Store
 		alter func()
@@ -364,18 +353,7 @@ func TestPartsAlteredPersonalPartFound(t *testing.T) {
 // The bench's loader (Bulk) writes records in parts that read back whole.
 func TestPartsBulk(t *testing.T) {
 	ctx := context.Background()
-	keys := devKeys(t)
-	b, err := OpenBolt(filepath.Join(t.TempDir(), "t.db"), WithKeys(keys))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	srv := redistest.Start(t)
-	r, err := OpenRedis(ctx, srv.URL(), WithKeys(keys))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
+	b, r := sealedPair(t)
 	for name, s := range map[string]interface {
 		Store
 		Bulk(context.Context, []*c.Application) error
@@ -393,4 +371,23 @@ func TestPartsBulk(t *testing.T) {
 			}
 		}
 	}
+}
+
+// sealedPair is a bbolt store and a Redis store (its own server), sealed
+// under the same dev keys, both closed at the test's end.
+func sealedPair(t *testing.T) (*Bolt, *Redis) {
+	t.Helper()
+	keys := devKeys(t)
+	b, err := OpenBolt(filepath.Join(t.TempDir(), "t.db"), WithKeys(keys))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	srv := redistest.Start(t)
+	r, err := OpenRedis(context.Background(), srv.URL(), WithKeys(keys))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	return b, r
 }
