@@ -17,6 +17,7 @@ import (
 	"onething/civil"
 	"onething/gateway/calendar"
 	"onething/gateway/devstack"
+	"onething/mocks"
 )
 
 // popplerTool finds one of poppler-utils' tools (pdftotext, pdfinfo); CI
@@ -49,7 +50,13 @@ func TestReceiptPrintsOnA4(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := devstack.Start(devstack.Options{Dir: t.TempDir(), Delay: 40 * time.Millisecond, Clock: clock,
+	// The widest sheet, made deterministic: the certificate waits on a
+	// supplement (its due date is a sentence, the subsidies' "counted
+	// once…"), while the pension and medical items are done (their names
+	// grow a state). A window prints the receipt in any such state.
+	const idNumber = "51170219850307123X"
+	script := map[string]mocks.CertOutcome{idNumber: {Supplement: "残疾评定所需的近期病历"}}
+	st, err := devstack.Start(devstack.Options{Dir: t.TempDir(), Delay: 40 * time.Millisecond, Clock: clock, CertScript: script,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
@@ -80,7 +87,6 @@ func TestReceiptPrintsOnA4(t *testing.T) {
 	step("sign in", chromedp.Navigate(st.GatewayURL+"/console/login"),
 		chromedp.SendKeys(chromedp.ID("username"), "clerk"), chromedp.SendKeys(chromedp.ID("password"), st.ClerkPassword))
 	load("sign in", chromedp.Click(chromedp.CSS("form button[type=submit]")), chromedp.WaitVisible(chromedp.CSS("form[role=search]")))
-	const idNumber = "51170219850307123X"
 	step("fill the form", append([]chromedp.Action[chromedp.Void]{chromedp.Navigate(st.GatewayURL + "/console/intake")},
 		intakeForm(idNumber, chromedp.Click(chromedp.CSS("input[name=pension]")))...)...)
 	load("take the case in", chromedp.Click(chromedp.CSS("button[value=submit]")), chromedp.WaitVisible(chromedp.Search(`//h1[contains(., "办件详情")]`)))
@@ -93,6 +99,26 @@ func TestReceiptPrintsOnA4(t *testing.T) {
 		t.Fatalf("landed on %s", location)
 	}
 	load("open the receipt", chromedp.Click(chromedp.Search(`//a[contains(., "回执")]`)), chromedp.WaitVisible(chromedp.Search(`//h1[contains(., "受理回执")]`)))
+	// Reload the receipt until the medical item is done (the certificate
+	// stays open on its supplement).
+	receiptURL, err := chromedp.Run(ctx, chromedp.Location())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		body, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("article.paper")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(body, "个人缴费补贴（已办结）") && strings.Contains(body, "前序事项办结后起算") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the receipt never showed the medical item done and the subsidies waiting:\n%s", body)
+		}
+		time.Sleep(200 * time.Millisecond)
+		step("reload the receipt", chromedp.Navigate(receiptURL), chromedp.WaitVisible(chromedp.Search(`//h1[contains(., "受理回执")]`)))
+	}
 
 	pctx, pcancel := context.WithTimeout(ctx, 30*time.Second)
 	defer pcancel()
