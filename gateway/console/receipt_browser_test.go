@@ -39,7 +39,8 @@ func popplerTool(t *testing.T, name string) string {
 // Chromium's own print to PDF on A4; pdftotext reads the paper back: one
 // A4 page with the title, the application id, the masked ID number, the
 // items, 暂定 on the provisional due date, and neither the full ID number
-// nor the console's navigation.
+// nor the console's navigation. The case's 一次性告知书 prints on one
+// sheet too.
 func TestReceiptPrintsOnA4(t *testing.T) {
 	exe := chromium(t)
 	pdftotext, pdfinfo := popplerTool(t, "pdftotext"), popplerTool(t, "pdfinfo")
@@ -120,32 +121,37 @@ func TestReceiptPrintsOnA4(t *testing.T) {
 		step("reload the receipt", chromedp.Navigate(receiptURL), chromedp.WaitVisible(chromedp.Search(`//h1[contains(., "受理回执")]`)))
 	}
 
-	pctx, pcancel := context.WithTimeout(ctx, 30*time.Second)
-	defer pcancel()
-	pdf, err := chromedp.Run(pctx, chromedp.PrintToPDF(chromedp.PDFPaper(chromedp.PaperA4)))
-	if err != nil {
-		t.Fatalf("print to PDF: %v", err)
+	// printA4 prints the page in the browser to name.pdf and reads it
+	// back: one sheet of A4 (595 x 842 points), its text without spacing
+	// (table cells wrap).
+	printA4 := func(name string) (text, raw string) {
+		t.Helper()
+		pctx, pcancel := context.WithTimeout(ctx, 30*time.Second)
+		defer pcancel()
+		pdf, err := chromedp.Run(pctx, chromedp.PrintToPDF(chromedp.PDFPaper(chromedp.PaperA4)))
+		if err != nil {
+			t.Fatalf("print %s to PDF: %v", name, err)
+		}
+		file := filepath.Join(artefacts(t), name+".pdf")
+		if err := os.WriteFile(file, pdf, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		info, err := exec.Command(pdfinfo, file).Output()
+		if err != nil {
+			t.Fatalf("pdfinfo: %v", err)
+		}
+		if !regexp.MustCompile(`(?m)^Pages:\s+1$`).Match(info) || !regexp.MustCompile(`(?m)^Page size:\s+595\.\d* x 841\.\d*`).Match(info) {
+			t.Errorf("the %s is not one A4 page:\n%s", name, info)
+		}
+		out, err := exec.Command(pdftotext, "-enc", "UTF-8", file, "-").Output()
+		if err != nil {
+			t.Fatalf("pdftotext: %v", err)
+		}
+		os.WriteFile(filepath.Join(artefacts(t), name+".txt"), out, 0o644)
+		t.Logf("%s PDF in %s", name, file)
+		return strings.Join(strings.Fields(string(out)), ""), string(out)
 	}
-	dir := artefacts(t)
-	file := filepath.Join(dir, "receipt.pdf")
-	if err := os.WriteFile(file, pdf, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	info, err := exec.Command(pdfinfo, file).Output()
-	if err != nil {
-		t.Fatalf("pdfinfo: %v", err)
-	}
-	// One sheet of A4 (595 x 842 points).
-	if !regexp.MustCompile(`(?m)^Pages:\s+1$`).Match(info) || !regexp.MustCompile(`(?m)^Page size:\s+595\.\d* x 841\.\d*`).Match(info) {
-		t.Errorf("the receipt is not one A4 page:\n%s", info)
-	}
-	out, err := exec.Command(pdftotext, "-enc", "UTF-8", file, "-").Output()
-	if err != nil {
-		t.Fatalf("pdftotext: %v", err)
-	}
-	os.WriteFile(filepath.Join(dir, "receipt.txt"), out, 0o644)
-	// Table cells wrap: the checks read the text without its spacing.
-	text := strings.Join(strings.Fields(string(out)), "")
+	text, out := printA4("receipt")
 	for _, want := range []string{"受理回执", id, "5117**********123X", "张**", "城乡居民基本养老保险补助", "残疾人证新办",
 		"通川区人社局", "罗江镇综合受理窗口", "已核对身份证"} {
 		if !strings.Contains(text, want) {
@@ -164,5 +170,36 @@ func TestReceiptPrintsOnA4(t *testing.T) {
 	if t.Failed() {
 		t.Logf("the printed text (without a CJK font Chromium prints no Chinese: .ci/run installs fonts-wqy-microhei):\n%s", out)
 	}
-	t.Logf("receipt PDF in %s", file)
+
+	// The 一次性告知书 of the same case, once the certificate's supplement
+	// is asked for: one sheet too, naming what to bring, masked.
+	noticeURL := strings.TrimSuffix(receiptURL, "/receipt") + "/notice"
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		step("open the notice", chromedp.Navigate(noticeURL), chromedp.WaitVisible(chromedp.Search(`//h1[contains(., "一次性告知书")]`)))
+		body, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("article.paper")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(body, "残疾评定所需的近期病历") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the notice never named the missing material:\n%s", body)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	notice, noticeOut := printA4("notice")
+	for _, want := range []string{"一次性告知书", id, "5117**********123X", "残疾评定所需的近期病历", "通川区残联"} {
+		if !strings.Contains(notice, want) {
+			t.Errorf("the printed notice lacks %q", want)
+		}
+	}
+	for _, never := range []string{idNumber, idNumber[:17], "张志明", "办件查询", "退出"} {
+		if strings.Contains(notice, never) {
+			t.Errorf("the printed notice shows %q", never)
+		}
+	}
+	if t.Failed() {
+		t.Logf("the printed notice:\n%s", noticeOut)
+	}
 }
