@@ -32,6 +32,19 @@ const (
 	JobPoll     = "poll"     // read a department's case where callbacks may not come
 )
 
+// RecordOwes reports whether, for jobs of a kind, the application's record
+// alone says whether the job is owed: a dispatch is owed while its task is
+// ready at its step, a push while its version is not pushed, and the
+// worker acks one without changing the record only when the record says
+// it is not owed. The reconciler then restores such a job whenever the
+// record owes it, finished id or not: an id among the finished ones
+// (Redis's done set) next to a record that owes the work is an ack
+// decided on a record the store no longer holds (read on one side of a
+// Sentinel failover, acked on the other). For the other kinds (a
+// follow-up a department refused leaves the record as it was) the
+// finished ids are what keeps the work from being done again.
+func RecordOwes(kind string) bool { return kind == JobDispatch || kind == JobPush }
+
 // Job is one unit of durable work. Its ID is unique: enqueueing a job whose
 // ID is queued already changes nothing, which makes enqueueing idempotent.
 type Job struct {
