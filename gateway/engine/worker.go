@@ -381,6 +381,21 @@ func (w *Worker) load(ctx context.Context, j store.Job) (app *c.Application, gon
 	return app, false, err
 }
 
+// loadConfirmed is load for a state about to leave the gateway for good:
+// read once the store's replicas hold it (store.ConfirmedReader), where
+// the store has replicas.
+func (w *Worker) loadConfirmed(ctx context.Context, j store.Job) (app *c.Application, gone bool, err error) {
+	cr, ok := w.Engine.Store.(store.ConfirmedReader)
+	if !ok {
+		return w.load(ctx, j)
+	}
+	app, err = cr.GetConfirmed(ctx, j.AppID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, true, w.Engine.Store.Ack(ctx, j)
+	}
+	return app, false, err
+}
+
 // dispatch opens a task's case in its department.
 func (w *Worker) dispatch(ctx context.Context, j store.Job) error {
 	st := w.Engine.Store
@@ -496,7 +511,17 @@ func pastDue(app *c.Application, at time.Time) bool {
 // push sends the application's current status to the portal.
 func (w *Worker) push(ctx context.Context, j store.Job) error {
 	st := w.Engine.Store
-	app, gone, err := w.load(ctx, j)
+	app, gone, err := w.loadConfirmed(ctx, j)
+	if errors.Is(err, store.ErrNotReplicated) {
+		// Not on the replicas yet: a failover could still lose this
+		// state, and the portal would keep it. Push once they have it.
+		w.ops().Retried("portal", j.Kind)
+		w.Log.Warn("status push held back: the state read is not on the Redis replicas yet", "app", j.AppID, "err", err)
+		if err := st.Retry(ctx, j, time.Now().Add(w.PushPolicy.Backoff(max(j.Attempt, 1)))); err != nil && !errors.Is(err, store.ErrNotReplicated) {
+			return err
+		}
+		return nil
+	}
 	if gone || err != nil {
 		return err
 	}

@@ -118,13 +118,18 @@ func medicalOnly() *c.Submission {
 		Requests:  c.Requests{Medical: &c.MedicalRequest{Identity: "orphan"}}}
 }
 
-func newRig(t *testing.T, medical *fakeDept, portal *fakePortal) *rig {
+// newRig starts a worker on a bolt store (wrapped by wrap, if given).
+func newRig(t *testing.T, medical *fakeDept, portal *fakePortal, wrap ...func(store.Store) store.Store) *rig {
 	st, err := store.OpenBolt(filepath.Join(t.TempDir(), "w.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	r := &rig{depts: map[c.Dept]*fakeDept{c.DeptMedical: medical}, portal: portal}
-	r.eng = &engine.Engine{Store: st, Flow: workflow.New(calendar.Default())}
+	var used store.Store = st
+	for _, w := range wrap {
+		used = w(used)
+	}
+	r.eng = &engine.Engine{Store: used, Flow: workflow.New(calendar.Default())}
 	r.worker = &engine.Worker{Engine: r.eng, Departments: map[c.Dept]engine.Department{c.DeptMedical: medical}, Portal: portal,
 		Policy:     engine.Policy{MaxAttempts: 3, BaseBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond},
 		PushPolicy: engine.Policy{BaseBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond},
@@ -304,6 +309,49 @@ func TestPushOfALostStateIsFollowedByTheRecordsState(t *testing.T) {
 				t.Errorf("the record is %s; the test meant to roll it back", app.Status.State)
 			}
 		})
+	}
+}
+
+// heldStore is a store with replicas (store.ConfirmedReader) whose
+// replicas do not hold the newest writes while hold is set.
+type heldStore struct {
+	store.Store
+	hold  atomic.Bool
+	asked atomic.Int32 // confirmed reads refused
+}
+
+func (s *heldStore) GetConfirmed(ctx context.Context, id string) (*c.Application, error) {
+	if s.hold.Load() {
+		s.asked.Add(1)
+		return nil, store.ErrNotReplicated
+	}
+	return s.Store.Get(ctx, id)
+}
+
+// A status push sends only a state the store's replicas hold: one read on
+// a primary that a failover could still lose is held back (the job tried
+// again later), since the portal would keep it and drop the pushes of the
+// versions the promoted replica reaches again.
+func TestPushWaitsForTheReplicas(t *testing.T) {
+	portal := &fakePortal{}
+	held := &heldStore{}
+	held.hold.Store(true)
+	r := newRig(t, &fakeDept{reply: c.CaseApproved}, portal, func(st store.Store) store.Store { held.Store = st; return held })
+	id := r.submit(t)
+	r.waitFor(t, id, func(*c.Application) bool { return held.asked.Load() >= 3 })
+	portal.mu.Lock()
+	pushed := len(portal.versions)
+	portal.mu.Unlock()
+	if pushed != 0 {
+		t.Fatalf("%d pushes sent of states the replicas did not hold", pushed)
+	}
+	held.hold.Store(false)
+	app := r.waitFor(t, id, func(a *c.Application) bool { return a.Status.State == c.AppCompleted && a.PushedVersion == a.Version })
+	r.queueEmpty(t)
+	portal.mu.Lock()
+	defer portal.mu.Unlock()
+	if n := len(portal.versions); n == 0 || portal.versions[n-1] != app.Version {
+		t.Errorf("pushed versions %v, final version %d", portal.versions, app.Version)
 	}
 }
 

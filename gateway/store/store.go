@@ -111,6 +111,16 @@ func PushJobID(appID string, version int64) string {
 	return JobPush + ":" + appID + ":" + strconv.FormatInt(version, 10)
 }
 
+// ConfirmedReader is a backend whose reads can show writes a failover may
+// still lose (Redis with replicas, WithMinReplicas): GetConfirmed reads an
+// application only once its replicas hold it, else ErrNotReplicated. What
+// leaves the gateway for good (a status push: the portal keeps the newest
+// version it took) is read this way. A backend without replicas has no
+// such reads and need not implement it.
+type ConfirmedReader interface {
+	GetConfirmed(ctx context.Context, id string) (*contracts.Application, error)
+}
+
 // UpdateFunc changes an application in place and returns the jobs the change
 // implies; returning an error aborts the update and writes nothing. A
 // backend that commits optimistically (Redis) runs it again on the fresh
