@@ -381,6 +381,21 @@ func (w *Worker) load(ctx context.Context, j store.Job) (app *c.Application, gon
 	return app, false, err
 }
 
+// loadConfirmed is load for a state about to leave the gateway for good:
+// read once the store's replicas hold it (store.ConfirmedReader), where
+// the store has replicas.
+func (w *Worker) loadConfirmed(ctx context.Context, j store.Job) (app *c.Application, gone bool, err error) {
+	cr, ok := w.Engine.Store.(store.ConfirmedReader)
+	if !ok {
+		return w.load(ctx, j)
+	}
+	app, err = cr.GetConfirmed(ctx, j.AppID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, true, w.Engine.Store.Ack(ctx, j)
+	}
+	return app, false, err
+}
+
 // dispatch opens a task's case in its department.
 func (w *Worker) dispatch(ctx context.Context, j store.Job) error {
 	st := w.Engine.Store
@@ -496,7 +511,17 @@ func pastDue(app *c.Application, at time.Time) bool {
 // push sends the application's current status to the portal.
 func (w *Worker) push(ctx context.Context, j store.Job) error {
 	st := w.Engine.Store
-	app, gone, err := w.load(ctx, j)
+	app, gone, err := w.loadConfirmed(ctx, j)
+	if errors.Is(err, store.ErrNotReplicated) {
+		// Not on the replicas yet: a failover could still lose this
+		// state, and the portal would keep it. Push once they have it.
+		w.ops().Retried("portal", j.Kind)
+		w.Log.Warn("status push held back: the state read is not on the Redis replicas yet", "app", j.AppID, "err", err)
+		if err := st.Retry(ctx, j, time.Now().Add(w.PushPolicy.Backoff(max(j.Attempt, 1)))); err != nil && !errors.Is(err, store.ErrNotReplicated) {
+			return err
+		}
+		return nil
+	}
 	if gone || err != nil {
 		return err
 	}
@@ -519,6 +544,22 @@ func (w *Worker) push(ctx context.Context, j store.Job) error {
 	}
 	w.Observer.Pushed(true)
 	return st.UpdateAck(ctx, app.ID, j, func(app *c.Application) ([]store.Job, error) {
+		if w.pushedOtherHistory(app, push) {
+			// The portal took, under this version, a state this record does
+			// not hold at it: the record read before the push was lost in
+			// a Redis failover (read on the old primary, acked on the
+			// promoted replica). The portal keeps the newest version it
+			// has, so the record's own state must go out under a newer
+			// one: move past the version pushed and push again. Recording
+			// it as pushed instead would leave the portal with the lost
+			// state and, with the version ahead of the record's, drop the
+			// pushes of the versions up to it: a final status never
+			// arriving.
+			w.Log.Warn("status push of a state the store no longer holds (a failover lost it); pushing the current state under a newer version",
+				"app", app.ID, "pushed", push.Version, "version", app.Version)
+			app.Version = push.Version + 1
+			return []store.Job{{ID: store.PushJobID(app.ID, app.Version), Kind: store.JobPush, AppID: app.ID, Dept: "portal", NotBefore: time.Now()}}, nil
+		}
 		if app.PushedVersion < push.Version {
 			app.PushedVersion = push.Version
 			// The business clock, as the case's other times: retention
@@ -528,6 +569,33 @@ func (w *Worker) push(ctx context.Context, j store.Job) error {
 		}
 		return nil, nil
 	})
+}
+
+// pushedOtherHistory reports whether a push sent from an earlier read of
+// an application carries a state the application (read again) does not
+// have at that version: a version it never reached, or the same version
+// with another state of the application or of an item (its state, its
+// case). Within one history a version names one state, so only a lost
+// write (a failover) makes them differ. What moves with the clock alone
+// (overdue marks) is not compared.
+func (w *Worker) pushedOtherHistory(app *c.Application, sent *c.StatusPush) bool {
+	switch {
+	case sent.Version > app.Version:
+		return true
+	case sent.Version < app.Version:
+		return false
+	}
+	now := w.Engine.Flow.Push(app.Clone())
+	if now.Status.State != sent.Status.State || len(now.Items) != len(sent.Items) {
+		return true
+	}
+	for i, it := range now.Items {
+		was := sent.Items[i]
+		if it.TaskID != was.TaskID || it.State != was.State || it.CaseNo != was.CaseNo {
+			return true
+		}
+	}
+	return false
 }
 
 // followUp forwards a supplement to, or announces a withdrawal to, the

@@ -82,6 +82,9 @@ type fakePortal struct {
 	mu       sync.Mutex
 	failures int
 	versions []int64
+	states   []c.AppState
+	// onPush, when set, runs at each push taken (before it is recorded).
+	onPush func(*c.StatusPush)
 }
 
 func (p *fakePortal) Push(_ context.Context, push *c.StatusPush, _ string) error {
@@ -91,7 +94,11 @@ func (p *fakePortal) Push(_ context.Context, push *c.StatusPush, _ string) error
 		p.failures--
 		return callErr{retryable: true}
 	}
+	if p.onPush != nil {
+		p.onPush(push)
+	}
 	p.versions = append(p.versions, push.Version)
+	p.states = append(p.states, push.Status.State)
 	return nil
 }
 
@@ -111,13 +118,18 @@ func medicalOnly() *c.Submission {
 		Requests:  c.Requests{Medical: &c.MedicalRequest{Identity: "orphan"}}}
 }
 
-func newRig(t *testing.T, medical *fakeDept, portal *fakePortal) *rig {
+// newRig starts a worker on a bolt store (wrapped by wrap, if given).
+func newRig(t *testing.T, medical *fakeDept, portal *fakePortal, wrap ...func(store.Store) store.Store) *rig {
 	st, err := store.OpenBolt(filepath.Join(t.TempDir(), "w.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	r := &rig{depts: map[c.Dept]*fakeDept{c.DeptMedical: medical}, portal: portal}
-	r.eng = &engine.Engine{Store: st, Flow: workflow.New(calendar.Default())}
+	var used store.Store = st
+	for _, w := range wrap {
+		used = w(used)
+	}
+	r.eng = &engine.Engine{Store: used, Flow: workflow.New(calendar.Default())}
 	r.worker = &engine.Worker{Engine: r.eng, Departments: map[c.Dept]engine.Department{c.DeptMedical: medical}, Portal: portal,
 		Policy:     engine.Policy{MaxAttempts: 3, BaseBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond},
 		PushPolicy: engine.Policy{BaseBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond},
@@ -234,6 +246,112 @@ func TestStatusPushesAreRetriedUntilTheLatestArrives(t *testing.T) {
 		if portal.versions[i] <= portal.versions[i-1] {
 			t.Errorf("pushes out of order or repeated: %v", portal.versions)
 		}
+	}
+}
+
+// A Redis failover can lose the last writes after a worker read them and
+// pushed their state: its ack then meets an older record (a version the
+// record never reached, or the same version with another state). The
+// portal keeps the newest version it took, so the record's state must go
+// out under a version past the one pushed; recording the push as done
+// would leave the portal with a state the record does not hold (and,
+// with the version ahead of the record's, drop its next pushes: the
+// final status never arriving).
+func TestPushOfALostStateIsFollowedByTheRecordsState(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		lose func(app *c.Application)
+	}{
+		{"version the record never reached", func(app *c.Application) { app.Version-- }},
+		{"same version, other state", func(*c.Application) {}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			portal := &fakePortal{}
+			r := newRig(t, &fakeDept{reply: c.CaseApproved}, portal)
+			var lost atomic.Int64
+			var id string
+			var idMu sync.Mutex
+			portal.onPush = func(push *c.StatusPush) {
+				if push.Status.State != c.AppCompleted || !lost.CompareAndSwap(0, push.Version) {
+					return
+				}
+				idMu.Lock()
+				defer idMu.Unlock()
+				// The failover: the record goes back to before the
+				// department's decision (the task accepted, not approved).
+				err := r.eng.Store.Update(context.Background(), id, "", func(app *c.Application) ([]store.Job, error) {
+					app.Tasks[0].State = c.TaskAccepted
+					app.Tasks[0].Result = nil
+					tc.lose(app)
+					r.eng.Flow.Recompute(app)
+					return nil, nil
+				})
+				if err != nil {
+					t.Error(err)
+				}
+			}
+			idMu.Lock()
+			id = r.submit(t)
+			idMu.Unlock()
+			app := r.waitFor(t, id, func(a *c.Application) bool {
+				v := lost.Load()
+				return v > 0 && a.PushedVersion == a.Version && a.Version > v
+			})
+			r.queueEmpty(t)
+			portal.mu.Lock()
+			defer portal.mu.Unlock()
+			last := len(portal.versions) - 1
+			if portal.versions[last] != app.Version || portal.states[last] != app.Status.State {
+				t.Errorf("the portal's last push is version %d %s; the record is at version %d %s",
+					portal.versions[last], portal.states[last], app.Version, app.Status.State)
+			}
+			if app.Status.State == c.AppCompleted {
+				t.Errorf("the record is %s; the test meant to roll it back", app.Status.State)
+			}
+		})
+	}
+}
+
+// heldStore is a store with replicas (store.ConfirmedReader) whose
+// replicas do not hold the newest writes while hold is set.
+type heldStore struct {
+	store.Store
+	hold  atomic.Bool
+	asked atomic.Int32 // confirmed reads refused
+}
+
+func (s *heldStore) GetConfirmed(ctx context.Context, id string) (*c.Application, error) {
+	if s.hold.Load() {
+		s.asked.Add(1)
+		return nil, store.ErrNotReplicated
+	}
+	return s.Store.Get(ctx, id)
+}
+
+// A status push sends only a state the store's replicas hold: one read on
+// a primary that a failover could still lose is held back (the job tried
+// again later), since the portal would keep it and drop the pushes of the
+// versions the promoted replica reaches again.
+func TestPushWaitsForTheReplicas(t *testing.T) {
+	portal := &fakePortal{}
+	held := &heldStore{}
+	held.hold.Store(true)
+	r := newRig(t, &fakeDept{reply: c.CaseApproved}, portal, func(st store.Store) store.Store { held.Store = st; return held })
+	id := r.submit(t)
+	r.waitFor(t, id, func(*c.Application) bool { return held.asked.Load() >= 3 })
+	portal.mu.Lock()
+	pushed := len(portal.versions)
+	portal.mu.Unlock()
+	if pushed != 0 {
+		t.Fatalf("%d pushes sent of states the replicas did not hold", pushed)
+	}
+	held.hold.Store(false)
+	app := r.waitFor(t, id, func(a *c.Application) bool { return a.Status.State == c.AppCompleted && a.PushedVersion == a.Version })
+	r.queueEmpty(t)
+	portal.mu.Lock()
+	defer portal.mu.Unlock()
+	if n := len(portal.versions); n == 0 || portal.versions[n-1] != app.Version {
+		t.Errorf("pushed versions %v, final version %d", portal.versions, app.Version)
 	}
 }
 

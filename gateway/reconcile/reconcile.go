@@ -28,8 +28,9 @@ type Source interface {
 	Jobs(ctx context.Context, fn func(store.Job) error) error
 	// Snapshot reads an application with its revision.
 	Snapshot(ctx context.Context, id string) (*c.Application, int64, error)
-	// EnqueueMissing queues the jobs neither queued nor finished lately,
-	// and says how many.
+	// EnqueueMissing queues the jobs not queued, and says how many: a
+	// job finished lately only if store.RecordOwes its kind (the caller
+	// gives only jobs the record owes).
 	EnqueueMissing(ctx context.Context, jobs ...store.Job) (int, error)
 	// DropJob removes a job if its application is still at revision rev
 	// (0: no such application).
@@ -42,7 +43,8 @@ type Source interface {
 // gateway/engine queues it and as its worker checks it before acting (a
 // new job kind must be added here, in Wanted and in the worker):
 //
-//   - dispatch: a ready task, at its current step (keeping its attempt count);
+//   - dispatch: a ready task, at its current step (keeping its attempt
+//     count), unless the application was erased (nothing personal leaves);
 //   - resume: a task waiting on a supplement the applicant has provided;
 //   - cancel: a withdrawn task whose department holds a case and has not
 //     confirmed the withdrawal;
@@ -66,7 +68,7 @@ func DueJobsVia(app *c.Application, now time.Time, pollEvery map[c.Dept]time.Dur
 	}
 	for _, t := range app.Tasks {
 		switch {
-		case t.State == c.TaskReady:
+		case t.State == c.TaskReady && app.Erased == nil:
 			add(store.DispatchJobID(t.ID, t.Step), store.JobDispatch, t, t.Attempts)
 		case resumeOwed(t):
 			add(store.ResumeJobID(t.ID, t.Supplement.Round), store.JobResume, t, 0)
@@ -106,7 +108,7 @@ func Wanted(app *c.Application, j store.Job) bool {
 	switch j.Kind {
 	case store.JobDispatch:
 		// A dead-lettered task's job is the worker's to park.
-		return (t.State == c.TaskReady || t.State == c.TaskDeadLetter) && store.DispatchJobID(t.ID, t.Step) == j.ID
+		return ((t.State == c.TaskReady && app.Erased == nil) || t.State == c.TaskDeadLetter) && store.DispatchJobID(t.ID, t.Step) == j.ID
 	case store.JobResume:
 		return resumeOwed(t) && store.ResumeJobID(t.ID, t.Supplement.Round) == j.ID
 	case store.JobCancel:
@@ -188,10 +190,11 @@ func (r *Reconciler) Pass(ctx context.Context) (Result, error) {
 	}
 
 	// Then every application with work left: queue what is due and
-	// missing. Queueing is idempotent by job id; a job a worker finished
-	// lately is not queued again (the store remembers finished ids), and a
-	// job queued from a state that has just moved on is harmless: the
-	// worker checks the state before it acts.
+	// missing. Queueing is idempotent by job id; a follow-up a worker
+	// finished lately is not queued again (the store remembers finished
+	// ids), while a dispatch or a push the record owes is, finished id or
+	// not (store.RecordOwes); a job queued from a state that has just
+	// moved on is harmless: the worker checks the state before it acts.
 	var ids []string
 	if err := r.Src.OpenApps(ctx, func(id string) error { ids = append(ids, id); return nil }); err != nil {
 		return res, err

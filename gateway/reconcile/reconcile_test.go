@@ -127,6 +127,44 @@ func TestLostJobsComeBack(t *testing.T) {
 	}
 }
 
+// A dispatch or a push the record says is owed is queued again even when
+// its id is among the finished ones. After a Sentinel failover a worker
+// can read the record on one side (the old primary, or a replica promoted
+// with more of the history) and ack on the other, where the last writes
+// are missing: the ack lands in the finished ids while the record there
+// still owes the work (a task ready at that step, a version not pushed).
+// For these kinds the record alone says what is owed: the worker acks
+// them without a change only when the record says nothing is due.
+func TestFinishedIDsDoNotHideOwedDispatchOrPush(t *testing.T) {
+	s, srv := open(t)
+	create(t, s, app("A"))
+	// The worker "finishes" both jobs, deciding on a record the store no
+	// longer holds: plain acks, the record unchanged.
+	jobs, err := s.Lease(ctx, time.Now().Add(time.Second), 10, time.Minute)
+	if err != nil || len(jobs) != 2 {
+		t.Fatalf("lease = %d jobs, %v; want A's dispatch and push", len(jobs), err)
+	}
+	for _, j := range jobs {
+		if err := s.Ack(ctx, j); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, _ := srv.Client().ZCard(ctx, s.DoneKey()).Result(); n != 2 {
+		t.Fatalf("%d finished ids remembered, want 2", n)
+	}
+	res := pass(t, s)
+	want := []string{store.DispatchJobID("A-1", 1), store.PushJobID("A", 3)}
+	sort.Strings(want)
+	ids := leasedIDs(t, s, time.Second)
+	if res.Requeued != 2 || len(ids) != 2 || ids[0] != want[0] || ids[1] != want[1] {
+		t.Fatalf("pass = %+v, queue %v; want %v queued again", res, ids, want)
+	}
+	// Queued again, they are no longer among the finished ids.
+	if n, _ := srv.Client().ZCard(ctx, s.DoneKey()).Result(); n != 0 {
+		t.Errorf("%d finished ids still remembered after the requeue, want 0", n)
+	}
+}
+
 // Queued work the state says nothing about is dropped; work it does say
 // is due stays, even while a worker holds it.
 func TestJunkIsDropped(t *testing.T) {
@@ -352,5 +390,26 @@ func TestOpenIndexCoversDueJobs(t *testing.T) {
 	}
 	if !open["W"] {
 		t.Error("a withdrawal not yet confirmed does not keep its application open")
+	}
+}
+
+// An erased application's ready task is owed no dispatch (its worker acks
+// one unsent: nothing personal leaves any more), so the reconciler, which
+// restores a dispatch the record owes even when its id finished, does not
+// queue it pass after pass.
+func TestErasedOwesNoDispatch(t *testing.T) {
+	a := app("E")
+	a.Erased = &c.Erasure{At: time.Now()}
+	j := store.Job{ID: store.DispatchJobID("E-1", 1), Kind: store.JobDispatch, AppID: "E", TaskID: "E-1"}
+	for _, due := range reconcile.DueJobs(a, time.Now(), nil) {
+		if due.Kind == store.JobDispatch {
+			t.Errorf("erased application owes %s", due.ID)
+		}
+	}
+	if reconcile.Wanted(a, j) {
+		t.Errorf("erased application wants %s", j.ID)
+	}
+	if !reconcile.Wanted(app("E"), j) {
+		t.Errorf("application not erased does not want %s", j.ID)
 	}
 }

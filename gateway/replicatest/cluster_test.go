@@ -394,6 +394,7 @@ func (cl *cluster) waitCompleted(ids []string, limit time.Duration) {
 					t.Logf("%s: %s version %d items %+v", id, v.Status.State, v.Version, v.Status.Counts)
 				}
 			}
+			cl.dumpQueue(missing)
 			for _, r := range cl.gw {
 				t.Logf("gateway %s log:\n%s", r.Name, r.Tail(15))
 			}
@@ -610,4 +611,46 @@ func (cl *cluster) metric(r *replica, name string) int {
 		}
 	}
 	return total
+}
+
+// dumpQueue logs, for applications that did not complete, what the store
+// holds of them: versions (and the portal's newest), each task's state and
+// step, and for the push of the newest version and each task's dispatch at
+// its step whether it is queued, due, leased or among the finished ids.
+// Ids only: nothing personal.
+func (cl *cluster) dumpQueue(ids []string) {
+	t := cl.t
+	t.Helper()
+	s := cl.store()
+	ctx := context.Background()
+	rdb := s.Client()
+	jk, dk, lk, ok := s.QueueKeys()
+	latest, _ := cl.latest()
+	for i, id := range ids {
+		if i == 5 {
+			break
+		}
+		app, rev, err := s.Snapshot(ctx, id)
+		if err != nil {
+			t.Logf("%s: %v", id, err)
+			continue
+		}
+		_, openErr := rdb.ZScore(ctx, ok, id).Result()
+		p, got := latest[id]
+		t.Logf("%s: rev %d version %d pushed %d open %v; the portal has version %d %s (any: %v)", id, rev, app.Version, app.PushedVersion, openErr == nil, p.Version, p.Status.State, got)
+		for _, tk := range app.Tasks {
+			t.Logf("  task %s %s %s step %d attempts %d case %q", tk.ID, tk.Dept, tk.State, tk.Step, tk.Attempts, tk.CaseNo)
+		}
+		jobIDs := []string{store.PushJobID(id, app.Version)}
+		for _, tk := range app.Tasks {
+			jobIDs = append(jobIDs, store.DispatchJobID(tk.ID, tk.Step))
+		}
+		for _, jid := range jobIDs {
+			queued, _ := rdb.HExists(ctx, jk, jid).Result()
+			_, dueErr := rdb.ZScore(ctx, dk, jid).Result()
+			_, leaseErr := rdb.ZScore(ctx, lk, jid).Result()
+			_, doneErr := rdb.ZScore(ctx, s.DoneKey(), jid).Result()
+			t.Logf("  job %s queued %v due %v leased %v done %v", jid, queued, dueErr == nil, leaseErr == nil, doneErr == nil)
+		}
+	}
 }

@@ -103,8 +103,9 @@ const DefaultDedupeTTL = 30 * 24 * time.Hour
 // DoneRetention is how long the id of a finished job is remembered, so
 // that the reconciler does not queue again work a worker has finished
 // (e.g. a follow-up the department refused) while the record still looks
-// as if it were owed. Queueing a job by id anew (the engine's writes)
-// forgets it at once.
+// as if it were owed. It does not hold back a dispatch or a push, whose
+// record alone says whether it is owed (RecordOwes). Queueing a job by id
+// anew (the engine's writes) forgets it at once.
 const DoneRetention = 7 * 24 * time.Hour
 
 // OpenRedis connects to the Redis a URL names (redis_conn.go):
@@ -795,11 +796,27 @@ func (r *Redis) Enqueue(ctx context.Context, jobs ...Job) error {
 	return err
 }
 
-// EnqueueMissing queues the jobs that are neither queued nor finished
-// (acked) lately, and says how many that were: the reconciler's restore
-// of work the queue lost.
+// EnqueueMissing queues the jobs that are not queued, and says how many
+// that were: the reconciler's restore of work the queue lost. A job
+// finished (acked) lately is left alone unless its record alone says it
+// is owed (RecordOwes: a dispatch, a push), which the caller asks only
+// when it is: then it is queued, and its id forgotten among the finished
+// ones, as a write of the engine does.
 func (r *Redis) EnqueueMissing(ctx context.Context, jobs ...Job) (int, error) {
-	return r.enqueue(ctx, true, jobs)
+	var owed, followUps []Job
+	for _, j := range jobs {
+		if RecordOwes(j.Kind) {
+			owed = append(owed, j)
+		} else {
+			followUps = append(followUps, j)
+		}
+	}
+	n, err := r.enqueue(ctx, false, owed)
+	if err != nil {
+		return n, err
+	}
+	m, err := r.enqueue(ctx, true, followUps)
+	return n + m, err
 }
 
 func (r *Redis) enqueue(ctx context.Context, restore bool, jobs []Job) (int, error) {

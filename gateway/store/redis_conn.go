@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"onething/contracts"
 )
 
 // The store URLs of the Redis backend:
@@ -310,4 +312,35 @@ func (r *Redis) UnreplicatedWrites() int64 {
 		n += r.keyStore.unreplicated.Load()
 	}
 	return n
+}
+
+// GetConfirmed is Get for a read whose state is about to leave the gateway
+// (a status push). With minReplicas the answer is held back until the
+// replicas have every write on the Redis that answered, and is
+// ErrNotReplicated when they do not in time: a state read on a primary
+// and not yet on its replicas (a write refused for want of them, or one
+// they had not received when the primary died) can be lost in a failover,
+// and the portal, which keeps the newest version it took, would keep it
+// and drop the pushes of the versions the promoted replica reaches again
+// (a final status never arriving). The read, the barrier and the WAIT go
+// in one pipeline, on one connection: to the Redis that answered, whichever
+// a failover left the connection pool pointing at. 0 (the default): Get.
+func (r *Redis) GetConfirmed(ctx context.Context, id string) (*contracts.Application, error) {
+	if r.minReplicas <= 0 {
+		return r.Get(ctx, id)
+	}
+	pipe := r.rdb.Pipeline()
+	get := pipe.HGetAll(ctx, r.appKey(id))
+	r.barrier(ctx, pipe)
+	wait := pipe.(*redis.Pipeline).Wait(ctx, r.minReplicas, r.waitTimeout)
+	_, _ = pipe.Exec(ctx) // each command carries its own error
+	if err := get.Err(); err != nil {
+		return nil, fmt.Errorf("read application: %w", err)
+	}
+	if err := r.replicated(wait); err != nil {
+		return nil, fmt.Errorf("read application: %w", err)
+	}
+	app, _, _, _, err := r.decodeApp(id, get.Val(), false)
+	r.notes.note(r, err)
+	return app, err
 }

@@ -24,6 +24,44 @@ func TestRedisConformanceMinReplicas(t *testing.T) {
 	})
 }
 
+// GetConfirmed, the read of a state about to leave the gateway (a status
+// push), answers only what the replica holds: with the replica gone it is
+// ErrNotReplicated, where Get still reads the primary. Without
+// minReplicas it is Get.
+func TestRedisGetConfirmedWaitsForTheReplica(t *testing.T) {
+	primary := redistest.Start(t)
+	replica := redistest.StartReplica(t, primary)
+	url := primary.URL()
+	s := openRedis(t, url, store.WithMinReplicas(1, 300*time.Millisecond))
+	var _ store.ConfirmedReader = s
+	ctx := context.Background()
+	if _, err := s.Create(ctx, testApp("A"), nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if app, err := s.GetConfirmed(ctx, "A"); err != nil || app.ID != "A" {
+		t.Fatalf("confirmed read with the replica up = %v, %v", app, err)
+	}
+	if _, err := s.GetConfirmed(ctx, "nope"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("confirmed read of no application = %v, want ErrNotFound", err)
+	}
+	replica.Kill()
+	// A write the replica never gets: refused, but on the primary.
+	noop := func(a *c.Application) ([]store.Job, error) { a.Version = 7; return nil, nil }
+	if err := s.Update(ctx, "A", "", noop); !errors.Is(err, store.ErrNotReplicated) {
+		t.Fatalf("update with the replica down = %v, want ErrNotReplicated", err)
+	}
+	if app, err := s.Get(ctx, "A"); err != nil || app.Version != 7 {
+		t.Fatalf("Get after the refused write = %v, %v; want version 7 from the primary", app, err)
+	}
+	if app, err := s.GetConfirmed(ctx, "A"); !errors.Is(err, store.ErrNotReplicated) {
+		t.Errorf("confirmed read of a state the replica does not hold = %v, %v; want ErrNotReplicated", app, err)
+	}
+	single := openRedis(t, url)
+	if app, err := single.GetConfirmed(ctx, "A"); err != nil || app.Version != 7 {
+		t.Errorf("confirmed read without minReplicas = %v, %v; want Get's answer", app, err)
+	}
+}
+
 // With minReplicas a write the replica has not received is refused with
 // ErrNotReplicated (the gateway answers 503), stays written on the
 // primary, and a retry once the replica is back is a duplicate of it.

@@ -32,6 +32,19 @@ const (
 	JobPoll     = "poll"     // read a department's case where callbacks may not come
 )
 
+// RecordOwes reports whether, for jobs of a kind, the application's record
+// alone says whether the job is owed: a dispatch is owed while its task is
+// ready at its step, a push while its version is not pushed, and the
+// worker acks one without changing the record only when the record says
+// it is not owed. The reconciler then restores such a job whenever the
+// record owes it, finished id or not: an id among the finished ones
+// (Redis's done set) next to a record that owes the work is an ack
+// decided on a record the store no longer holds (read on one side of a
+// Sentinel failover, acked on the other). For the other kinds (a
+// follow-up a department refused leaves the record as it was) the
+// finished ids are what keeps the work from being done again.
+func RecordOwes(kind string) bool { return kind == JobDispatch || kind == JobPush }
+
 // Job is one unit of durable work. Its ID is unique: enqueueing a job whose
 // ID is queued already changes nothing, which makes enqueueing idempotent.
 type Job struct {
@@ -96,6 +109,16 @@ func PollJobID(taskID string) string { return JobPoll + ":" + taskID }
 // burst of changes costs one push.
 func PushJobID(appID string, version int64) string {
 	return JobPush + ":" + appID + ":" + strconv.FormatInt(version, 10)
+}
+
+// ConfirmedReader is a backend whose reads can show writes a failover may
+// still lose (Redis with replicas, WithMinReplicas): GetConfirmed reads an
+// application only once its replicas hold it, else ErrNotReplicated. What
+// leaves the gateway for good (a status push: the portal keeps the newest
+// version it took) is read this way. A backend without replicas has no
+// such reads and need not implement it.
+type ConfirmedReader interface {
+	GetConfirmed(ctx context.Context, id string) (*contracts.Application, error)
 }
 
 // UpdateFunc changes an application in place and returns the jobs the change
