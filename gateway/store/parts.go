@@ -173,6 +173,25 @@ func (c codec) decodePartsUncommitted(id string, s stored) (*contracts.Applicati
 }
 
 func (c codec) encodePartsRecord(app *contracts.Application, old *prior) (recordWrite, string, *prior, error) {
+	return c.encodePartsWith(app, old, nil)
+}
+
+// encodePartsNew is encodeParts for a creation whose write stores the
+// application's data key itself (the Redis backend when its keys live in
+// the data Redis: one script writes the key and the record): ak is that
+// key, made by the caller and not in the key store yet.
+func (c codec) encodePartsNew(app *contracts.Application, ak *seal.AppKey) (recordWrite, string, error) {
+	w, idx, pr, err := c.encodePartsWith(app, nil, ak)
+	if err == nil && pr != nil && c.cache != nil {
+		pr.app = app.Clone()
+		c.cache.put(app.ID, w.head, pr, idx)
+	}
+	return w, idx, err
+}
+
+// encodePartsWith is encodePartsRecord under the application key ak (nil:
+// the key store's, made there when the application has none).
+func (c codec) encodePartsWith(app *contracts.Application, old *prior, ak *seal.AppKey) (recordWrite, string, *prior, error) {
 	if old == nil {
 		old = &prior{}
 	}
@@ -184,12 +203,14 @@ func (c codec) encodePartsRecord(app *contracts.Application, old *prior) (record
 		}
 		return w, idx, &prior{}, nil
 	}
-	if c.dek == nil {
-		return recordWrite{}, "", nil, errors.New(errNoKeyStoreText)
-	}
-	ak, err := c.dek.getOrMake(context.Background(), app.ID)
-	if err != nil {
-		return recordWrite{}, "", nil, err
+	if ak == nil {
+		if c.dek == nil {
+			return recordWrite{}, "", nil, errors.New(errNoKeyStoreText)
+		}
+		var err error
+		if ak, err = c.dek.getOrMake(context.Background(), app.ID); err != nil {
+			return recordWrite{}, "", nil, err
+		}
 	}
 	pr := &prior{parts: true, per: old.per, tp: old.tp, gen: old.gen, tl: len(app.Timeline)}
 	w := recordWrite{tlCount: len(app.Timeline), tlOld: old.tl}

@@ -17,6 +17,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"onething/contracts"
+	"onething/gateway/seal"
 )
 
 // Redis is the scale-out backend: several gateway replicas share one Redis
@@ -412,11 +413,16 @@ func (r *Redis) errIdentityGone() error {
 }
 
 // KEYS: 1 app, 2 jobs, 3 due, 4 open, 5 done, 6 blind index set (the app
-// key when there is no index), 7 meta, 8… dedupe keys, then the list sets.
+// key when there is no index), 7 meta, 8 the application's data key (the
+// app key when the script does not write it), 9… dedupe keys, then the
+// list sets.
 // ARGV: 1 id, 2 doc, 3 token, 4 open flag, 5 open score, 6 index flag
 // ('1': add the id to KEYS[6]), 7 the store's id, 8 the parts (luaParts),
-// 9… one TTL (ms, 0 none) per dedupe key, then the jobs, then the lists'
-// members (luaLists).
+// 9 the data key, wrapped (empty: not written here), 10… one TTL (ms, 0 none)
+// per dedupe key, then the jobs, then the lists' members (luaLists).
+// A data key already there and another than ARGV[9] (a creation of the
+// same id that stopped after its key) is returned, nothing written: the
+// record is sealed again under it.
 var scriptCreate = redis.NewScript(luaEnqueue + luaIdentity + luaLists + luaParts + `
 local nkeys = #KEYS - list_count()
 if identity_gone(KEYS[7], ARGV[7]) then
@@ -425,7 +431,7 @@ end
 if redis.call('HGET', KEYS[1], 'op') == ARGV[3] then
   return {'ok'}
 end
-for i = 8, nkeys do
+for i = 9, nkeys do
   local v = redis.call('GET', KEYS[i])
   if v then
     return {'dup', v}
@@ -434,7 +440,15 @@ end
 if redis.call('EXISTS', KEYS[1]) == 1 then
   return {'exists'}
 end
-for i = 8, nkeys do
+if ARGV[9] ~= '' then
+  local k = redis.call('GET', KEYS[8])
+  if not k then
+    redis.call('SET', KEYS[8], ARGV[9])
+  elseif k ~= ARGV[9] then
+    return {'key', k}
+  end
+end
+for i = 9, nkeys do
   local ttl = tonumber(ARGV[i + 1])
   if ttl > 0 then
     redis.call('SET', KEYS[i], ARGV[1], 'PX', ttl)
@@ -453,41 +467,89 @@ enqueue(nkeys + 2, false)
 return {'ok'}
 `)
 
+// Create writes a new application in one script: its record's parts, its
+// blind index, its dedupe keys, its lists' entries, its first jobs and,
+// when the applications' keys live in the data Redis, its data key (one
+// round trip; the key is never written for a submission refused as a
+// duplicate).
 func (r *Redis) Create(ctx context.Context, app *contracts.Application, keys []string, jobs []Job) (string, error) {
-	w, idx, err := r.codec.encodeParts(app, nil)
-	if err != nil {
-		return "", err
-	}
 	jargs, err := jobArgs(jobs)
 	if err != nil {
 		return "", err
 	}
-	rkeys := r.writeKeys(app.ID)
-	ikey := rkeys[0]
-	if idx != "" {
-		ikey = r.indexKey(idx)
-	}
-	rkeys = append(rkeys, ikey, r.metaKey())
-	args := []any{app.ID, w.head, token(), flag(open(app)), ms(time.Now()), flag(idx != ""), r.identity.ID, partsArg(w)}
-	for _, k := range keys {
-		rkeys = append(rkeys, r.dedupeKey(k))
-		args = append(args, r.keyTTL(k).Milliseconds())
-	}
-	lkeys, largs := r.listArgs(nil, listEntries(app))
-	res, err := r.runWrite(ctx, scriptCreate, append(rkeys, lkeys...), append(append(args, jargs...), largs...)...).StringSlice()
+	ak, wrapped, err := r.newAppKey(app)
 	if err != nil {
-		return "", fmt.Errorf("create application: %w", err)
+		return "", err
 	}
-	switch res[0] {
-	case "ok":
-		return app.ID, nil
-	case "dup":
-		return res[1], ErrDuplicate
-	case "identity":
-		return "", fmt.Errorf("create application: %w", r.errIdentityGone())
-	default:
-		return "", fmt.Errorf("application %s exists", app.ID)
+	tok := token()
+	for attempt := 0; ; attempt++ {
+		var w recordWrite
+		var idx string
+		if ak != nil {
+			w, idx, err = r.codec.encodePartsNew(app, ak)
+		} else {
+			w, idx, err = r.codec.encodeParts(app, nil)
+		}
+		if err != nil {
+			return "", err
+		}
+		rkeys := r.writeKeys(app.ID)
+		ikey, dkey := rkeys[0], rkeys[0]
+		if idx != "" {
+			ikey = r.indexKey(idx)
+		}
+		if wrapped != "" {
+			dkey = r.keyStore.key(app.ID)
+		}
+		rkeys = append(rkeys, ikey, r.metaKey(), dkey)
+		args := []any{app.ID, w.head, tok, flag(open(app)), ms(time.Now()), flag(idx != ""), r.identity.ID, partsArg(w), wrapped}
+		for _, k := range keys {
+			rkeys = append(rkeys, r.dedupeKey(k))
+			args = append(args, r.keyTTL(k).Milliseconds())
+		}
+		lkeys, largs := r.listArgs(nil, listEntries(app))
+		res, err := r.runWrite(ctx, scriptCreate, append(rkeys, lkeys...), append(append(args, jargs...), largs...)...).StringSlice()
+		if err != nil {
+			return "", fmt.Errorf("create application: %w", err)
+		}
+		switch res[0] {
+		case "ok":
+			if ak != nil {
+				r.codec.dek.cache.Add(app.ID, ak)
+			}
+			return app.ID, nil
+		case "dup":
+			return res[1], ErrDuplicate
+		case "identity":
+			return "", fmt.Errorf("create application: %w", r.errIdentityGone())
+		case "key":
+			// The id has a data key already: seal under that one.
+			if attempt > 0 {
+				return "", fmt.Errorf("create application %s: its data key keeps changing", app.ID)
+			}
+			if ak, err = r.codec.keys.UnwrapAppKey(res[1], appKeyContext(app.ID)); err != nil {
+				return "", err
+			}
+			wrapped = res[1]
+			continue
+		default:
+			return "", fmt.Errorf("application %s exists", app.ID)
+		}
 	}
+}
+
+// newAppKey makes a new application's data key for Create to write with
+// the record: only when the keys live in the data Redis (a key store of
+// its own is written apart, before the record) and the application has
+// none in this process's cache. nil: Create seals through the key store.
+func (r *Redis) newAppKey(app *contracts.Application) (*seal.AppKey, string, error) {
+	if r.codec.keys == nil || r.codec.dek == nil || r.keyStore == nil || r.keyStore.own || app.Erased != nil {
+		return nil, "", nil
+	}
+	if r.codec.dek.cache.Contains(app.ID) {
+		return nil, "", nil
+	}
+	return r.codec.keys.NewWrappedAppKey(appKeyContext(app.ID))
 }
 
 func flag(b bool) string {
