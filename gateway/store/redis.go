@@ -417,13 +417,14 @@ func (r *Redis) errIdentityGone() error {
 // app key when the script does not write it), 9… dedupe keys, then the
 // list sets.
 // ARGV: 1 id, 2 doc, 3 token, 4 open flag, 5 open score, 6 index flag
-// ('1': add the id to KEYS[6]), 7 the store's id, 8 the parts (luaParts),
-// 9 the data key, wrapped (empty: not written here), 10… one TTL (ms, 0 none)
-// per dedupe key, then the jobs, then the lists' members (luaLists).
-// A data key already there and another than ARGV[9] (a creation of the
+// ('1': add the id to KEYS[6]), 7 the store's id, 8 the data key, wrapped
+// (empty: not written here), 9… one TTL (ms, 0 none) per dedupe key, then
+// the jobs, then the record's parts (their count, then field and value
+// each: createParts), then the lists' members (luaLists).
+// A data key already there and another than ARGV[8] (a creation of the
 // same id that stopped after its key) is returned, nothing written: the
 // record is sealed again under it.
-var scriptCreate = redis.NewScript(luaEnqueue + luaIdentity + luaLists + luaParts + `
+var scriptCreate = redis.NewScript(luaEnqueue + luaIdentity + luaLists + `
 local nkeys = #KEYS - list_count()
 if identity_gone(KEYS[7], ARGV[7]) then
   return {'identity'}
@@ -440,32 +441,55 @@ end
 if redis.call('EXISTS', KEYS[1]) == 1 then
   return {'exists'}
 end
-if ARGV[9] ~= '' then
+if ARGV[8] ~= '' then
   local k = redis.call('GET', KEYS[8])
   if not k then
-    redis.call('SET', KEYS[8], ARGV[9])
-  elseif k ~= ARGV[9] then
+    redis.call('SET', KEYS[8], ARGV[8])
+  elseif k ~= ARGV[8] then
     return {'key', k}
   end
 end
 for i = 9, nkeys do
-  local ttl = tonumber(ARGV[i + 1])
+  local ttl = tonumber(ARGV[i])
   if ttl > 0 then
     redis.call('SET', KEYS[i], ARGV[1], 'PX', ttl)
   else
     redis.call('SET', KEYS[i], ARGV[1])
   end
 end
-redis.call('HSET', KEYS[1], 'doc', ARGV[2], 'rev', 1, 'op', ARGV[3])
-write_parts(ARGV[8])
+local p = nkeys + 2 + 4 * tonumber(ARGV[nkeys + 1])
+local fields = {'doc', ARGV[2], 'rev', 1, 'op', ARGV[3]}
+for k = 1, 2 * tonumber(ARGV[p]) do
+  fields[6 + k] = ARGV[p + k]
+end
+redis.call('HSET', KEYS[1], unpack(fields))
 if ARGV[6] == '1' then
   redis.call('SADD', KEYS[6], ARGV[1])
 end
 mark_open(ARGV[4], ARGV[5], ARGV[1])
 write_lists()
-enqueue(nkeys + 2, false)
+enqueue(nkeys + 1, false)
 return {'ok'}
 `)
+
+// createParts are a new record's parts (its personal part and timeline
+// entries) as scriptCreate takes them: their count, then field and value
+// each, the values as they are (no JSON around them to quote and decode).
+func createParts(w recordWrite) []any {
+	n := len(w.tl)
+	if w.per != nil {
+		n++
+	}
+	out := make([]any, 0, 1+2*n)
+	out = append(out, n)
+	if w.per != nil {
+		out = append(out, "per", w.per)
+	}
+	for i, e := range w.tl {
+		out = append(out, timelineField(w.tlFrom+i), e)
+	}
+	return out
+}
 
 // Create writes a new application in one script: its record's parts, its
 // blind index, its dedupe keys, its lists' entries, its first jobs and,
@@ -502,13 +526,14 @@ func (r *Redis) Create(ctx context.Context, app *contracts.Application, keys []s
 			dkey = r.keyStore.key(app.ID)
 		}
 		rkeys = append(rkeys, ikey, r.metaKey(), dkey)
-		args := []any{app.ID, w.head, tok, flag(open(app)), ms(time.Now()), flag(idx != ""), r.identity.ID, partsArg(w), wrapped}
+		args := []any{app.ID, w.head, tok, flag(open(app)), ms(time.Now()), flag(idx != ""), r.identity.ID, wrapped}
 		for _, k := range keys {
 			rkeys = append(rkeys, r.dedupeKey(k))
 			args = append(args, r.keyTTL(k).Milliseconds())
 		}
 		lkeys, largs := r.listArgs(nil, listEntries(app))
-		res, err := r.runWrite(ctx, scriptCreate, append(rkeys, lkeys...), append(append(args, jargs...), largs...)...).StringSlice()
+		args = append(append(append(args, jargs...), createParts(w)...), largs...)
+		res, err := r.runWrite(ctx, scriptCreate, append(rkeys, lkeys...), args...).StringSlice()
 		if err != nil {
 			return "", fmt.Errorf("create application: %w", err)
 		}
