@@ -261,7 +261,7 @@ func (c codec) encodePartsWith(app *contracts.Application, old *prior, ak *seal.
 		se := storedEntry{Entry: app.Timeline[i]}
 		se.Note = nil
 		if n := app.Timeline[i].Note; n != nil {
-			plain, err := marshalJSON(n)
+			plain, err := marshalNote(n)
 			if err != nil {
 				return w, "", nil, err
 			}
@@ -269,7 +269,7 @@ func (c codec) encodePartsWith(app *contracts.Application, old *prior, ak *seal.
 				return w, "", nil, err
 			}
 		}
-		data, err := marshalJSON(se)
+		data, err := marshalEntry(&se)
 		if err != nil {
 			return w, "", nil, err
 		}
