@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -95,4 +96,15 @@ func BenchmarkEntryEncode(b *testing.B) {
 			marshalEntry(&se)
 		}
 	})
+}
+
+// TestNoteContext: the notes' sealing context is the one they were always
+// sealed under (records on disk open with it).
+func TestNoteContext(t *testing.T) {
+	for _, i := range []int{0, 1, 9, 10, 99999, 100000, 1 << 40} {
+		want := fmt.Sprintf("onething/application/%s/timeline/%d", "01M8K1R8JCF8NRBM110VQDJGVB", i)
+		if got := string(noteContext("01M8K1R8JCF8NRBM110VQDJGVB", i)); got != want {
+			t.Errorf("noteContext(…, %d) = %q, want %q", i, got, want)
+		}
+	}
 }

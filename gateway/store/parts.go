@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strconv"
 	"strings"
 
 	"onething/contracts"
@@ -82,7 +83,9 @@ type storedEntry struct {
 func personalContext(id string) []byte { return []byte("onething/application/" + id + "/personal") }
 func tasksContext(id string) []byte    { return []byte("onething/application/" + id + "/tasks") }
 func noteContext(id string, i int) []byte {
-	return fmt.Appendf(nil, "onething/application/%s/timeline/%d", id, i)
+	b := make([]byte, 0, len("onething/application//timeline/")+len(id)+8)
+	b = append(append(append(b, "onething/application/"...), id...), "/timeline/"...)
+	return strconv.AppendInt(b, int64(i), 10)
 }
 
 // blobTag is what a head says of its personal part: the blob's nonce
