@@ -108,3 +108,13 @@ func TestNoteContext(t *testing.T) {
 		}
 	}
 }
+
+// TestTimelineField: a timeline entry's field in a Redis hash, as always
+// named.
+func TestTimelineField(t *testing.T) {
+	for _, i := range []int{0, 1, 9, 10, 12345, 99999, 100000, 1234567, -1} {
+		if got, want := timelineField(i), fmt.Sprintf("t:%05d", i); got != want {
+			t.Errorf("timelineField(%d) = %q, want %q", i, got, want)
+		}
+	}
+}

@@ -696,7 +696,17 @@ func storedOfHash(h map[string]string) stored {
 }
 
 // timelineField names a timeline entry's field in the application's hash.
-func timelineField(i int) string { return fmt.Sprintf("t:%05d", i) }
+func timelineField(i int) string {
+	if i < 0 || i > 99999 {
+		return fmt.Sprintf("t:%05d", i)
+	}
+	b := [7]byte{'t', ':', '0', '0', '0', '0', '0'}
+	for j := 6; i > 0; j-- {
+		b[j] = byte('0' + i%10)
+		i /= 10
+	}
+	return string(b[:])
+}
 
 // partsArg is what a write changes in the record's parts, for luaParts.
 func partsArg(w recordWrite) string {
