@@ -61,7 +61,7 @@ func BenchmarkIntake(b *testing.B) {
 const benchSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
 // signedPost is the n-th submission of the bundled example, signed.
-func signedPost(b *testing.B, s *sender, n int) *http.Request {
+func signedPost(b testing.TB, s *sender, n int) *http.Request {
 	ref := "BENCH-b-" + strconv.Itoa(n)
 	body := append(append(append([]byte{}, s.before...), ref...), s.after...)
 	id := "msg_b_" + strconv.Itoa(n)
@@ -78,7 +78,7 @@ func signedPost(b *testing.B, s *sender, n int) *http.Request {
 	return req
 }
 
-func serveOne(b *testing.B, h http.Handler, req *http.Request) {
+func serveOne(b testing.TB, h http.Handler, req *http.Request) {
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, req)
 	if w.Code != http.StatusAccepted {
@@ -86,7 +86,7 @@ func serveOne(b *testing.B, h http.Handler, req *http.Request) {
 	}
 }
 
-func intakeHandler(b *testing.B, storeURL string) http.Handler {
+func intakeHandler(b testing.TB, storeURL string) http.Handler {
 	cfg := service.Config{Listen: "127.0.0.1:0", BaseURL: "http://127.0.0.1:1", Store: storeURL,
 		PortalSecrets: []string{benchSecret}, PortalPushURL: "http://127.0.0.1:9", PortalPushPath: "/push", PortalPushSecret: benchSecret,
 		ReadTokens:  []service.NamedToken{{Subject: "bench", Token: "bench-token-0123456789abcdef"}},

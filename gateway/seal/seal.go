@@ -271,12 +271,20 @@ func (k *Keyring) Seal(plaintext, context []byte) (string, error) {
 
 func sealWith(dk *dataKey, plaintext, context []byte) (string, error) {
 	hdr := header(dk)
-	nonce := make([]byte, dk.aead.NonceSize(), dk.aead.NonceSize()+len(plaintext)+dk.aead.Overhead())
+	// One buffer holds the additional data, then the nonce and the
+	// ciphertext (a record write seals a note per timeline entry it adds).
+	ns, ctLen := dk.aead.NonceSize(), len(plaintext)+dk.aead.Overhead()
+	buf := make([]byte, 0, len(hdr)+1+len(context)+ns+ctLen)
+	buf = append(append(append(buf, hdr...), 0), context...)
+	ad := buf[:len(buf):len(buf)]
+	nonce := buf[len(buf) : len(buf)+ns]
 	if _, err := rand.Read(nonce); err != nil {
 		return "", fmt.Errorf("seal: %w", err)
 	}
-	out := dk.aead.Seal(nonce, nonce, plaintext, aad(hdr, context))
-	return hdr + "." + base64.RawURLEncoding.EncodeToString(out), nil
+	out := dk.aead.Seal(nonce, nonce, plaintext, ad)
+	blob := make([]byte, 0, len(hdr)+1+base64.RawURLEncoding.EncodedLen(len(out)))
+	blob = append(append(blob, hdr...), '.')
+	return string(base64.RawURLEncoding.AppendEncode(blob, out)), nil
 }
 
 // IsSealed reports whether s has the form of a sealed blob.

@@ -24,6 +24,9 @@ import (
 //
 // The key is written before the record that uses it: a crash between the
 // two leaves a key without a record, which seals nothing and is harmless.
+// On Redis with the keys in the data Redis, a creation writes the key and
+// the record in one script (Create): both or neither, and a submission
+// refused as a duplicate writes no key.
 // An erased record has no sealed part and needs no key.
 
 // keyStore keeps the applications' wrapped keys.

@@ -240,3 +240,72 @@ func TestBoltResealWalksInChunks(t *testing.T) {
 		t.Errorf("a second reseal: %+v, %v", st, err)
 	}
 }
+
+// With its keys in the data Redis, a creation writes the application's
+// data key in its own script: a submission refused as a duplicate leaves
+// no key behind, and a key already there for the id (a creation that
+// stopped after its key) is the one the record is sealed under, not
+// replaced.
+func TestRedisCreateWritesItsKey(t *testing.T) {
+	ctx := context.Background()
+	srv := redistest.Start(t)
+	rdb := srv.Client()
+	keys := devKeys(t)
+	first, err := store.OpenRedis(ctx, srv.URL(), store.WithKeys(keys))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Close()
+	if _, err := first.Create(ctx, storetest.PersonalApp("K", storetest.ExampleIDNumber, "ref-K"), nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	wrapped, err := rdb.Get(ctx, first.Prefix()+":dek:{app:K}").Result()
+	if err != nil {
+		t.Fatalf("the first store's key of K: %v", err)
+	}
+
+	u := srv.URL()
+	s, err := store.OpenRedis(ctx, u, store.WithKeys(keys))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	keyOf := func(id string) string { return s.Prefix() + ":dek:{app:" + id + "}" }
+	if err := rdb.Set(ctx, keyOf("K"), wrapped, 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Create(ctx, storetest.PersonalApp("K", storetest.ExampleIDNumber, "ref-K"), []string{"ref:ref-K"}, nil); err != nil {
+		t.Fatalf("create over a key already there: %v", err)
+	}
+	if got, _ := rdb.Get(ctx, keyOf("K")).Result(); got != wrapped {
+		t.Error("the creation replaced the key already there")
+	}
+	if _, err := s.Create(ctx, storetest.PersonalApp("D", storetest.ExampleIDNumber, "ref-K"), []string{"ref:ref-K"}, nil); !errors.Is(err, store.ErrDuplicate) {
+		t.Fatalf("create under a taken reference: %v, want ErrDuplicate", err)
+	}
+	if n, _ := rdb.Exists(ctx, keyOf("D")).Result(); n != 0 {
+		t.Error("a creation refused as a duplicate left a data key")
+	}
+	if _, err := s.Create(ctx, storetest.PersonalApp("N", storetest.ExampleIDNumber, "ref-N"), []string{"ref:ref-N"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := rdb.Exists(ctx, keyOf("N")).Result(); n != 1 {
+		t.Error("a new application's key is not in the data Redis")
+	}
+
+	// Another process (no caches) opens both records with the stored keys.
+	again, err := store.OpenRedis(ctx, u, store.WithKeys(keys))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	for _, id := range []string{"K", "N"} {
+		app, err := again.Get(ctx, id)
+		if err != nil {
+			t.Fatalf("read %s in another process: %v", id, err)
+		}
+		if app.Applicant.IDNumber != storetest.ExampleIDNumber || app.Applicant.Name != storetest.ExampleName {
+			t.Errorf("%s read back without its personal part", id)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strconv"
 	"strings"
 
 	"onething/contracts"
@@ -82,7 +83,9 @@ type storedEntry struct {
 func personalContext(id string) []byte { return []byte("onething/application/" + id + "/personal") }
 func tasksContext(id string) []byte    { return []byte("onething/application/" + id + "/tasks") }
 func noteContext(id string, i int) []byte {
-	return fmt.Appendf(nil, "onething/application/%s/timeline/%d", id, i)
+	b := make([]byte, 0, len("onething/application//timeline/")+len(id)+8)
+	b = append(append(append(b, "onething/application/"...), id...), "/timeline/"...)
+	return strconv.AppendInt(b, int64(i), 10)
 }
 
 // blobTag is what a head says of its personal part: the blob's nonce
@@ -173,6 +176,25 @@ func (c codec) decodePartsUncommitted(id string, s stored) (*contracts.Applicati
 }
 
 func (c codec) encodePartsRecord(app *contracts.Application, old *prior) (recordWrite, string, *prior, error) {
+	return c.encodePartsWith(app, old, nil)
+}
+
+// encodePartsNew is encodeParts for a creation whose write stores the
+// application's data key itself (the Redis backend when its keys live in
+// the data Redis: one script writes the key and the record): ak is that
+// key, made by the caller and not in the key store yet.
+func (c codec) encodePartsNew(app *contracts.Application, ak *seal.AppKey) (recordWrite, string, error) {
+	w, idx, pr, err := c.encodePartsWith(app, nil, ak)
+	if err == nil && pr != nil && c.cache != nil {
+		pr.app = app.Clone()
+		c.cache.put(app.ID, w.head, pr, idx)
+	}
+	return w, idx, err
+}
+
+// encodePartsWith is encodePartsRecord under the application key ak (nil:
+// the key store's, made there when the application has none).
+func (c codec) encodePartsWith(app *contracts.Application, old *prior, ak *seal.AppKey) (recordWrite, string, *prior, error) {
 	if old == nil {
 		old = &prior{}
 	}
@@ -184,12 +206,14 @@ func (c codec) encodePartsRecord(app *contracts.Application, old *prior) (record
 		}
 		return w, idx, &prior{}, nil
 	}
-	if c.dek == nil {
-		return recordWrite{}, "", nil, errors.New(errNoKeyStoreText)
-	}
-	ak, err := c.dek.getOrMake(context.Background(), app.ID)
-	if err != nil {
-		return recordWrite{}, "", nil, err
+	if ak == nil {
+		if c.dek == nil {
+			return recordWrite{}, "", nil, errors.New(errNoKeyStoreText)
+		}
+		var err error
+		if ak, err = c.dek.getOrMake(context.Background(), app.ID); err != nil {
+			return recordWrite{}, "", nil, err
+		}
 	}
 	pr := &prior{parts: true, per: old.per, tp: old.tp, gen: old.gen, tl: len(app.Timeline)}
 	w := recordWrite{tlCount: len(app.Timeline), tlOld: old.tl}
@@ -240,7 +264,7 @@ func (c codec) encodePartsRecord(app *contracts.Application, old *prior) (record
 		se := storedEntry{Entry: app.Timeline[i]}
 		se.Note = nil
 		if n := app.Timeline[i].Note; n != nil {
-			plain, err := marshalJSON(n)
+			plain, err := marshalNote(n)
 			if err != nil {
 				return w, "", nil, err
 			}
@@ -248,7 +272,7 @@ func (c codec) encodePartsRecord(app *contracts.Application, old *prior) (record
 				return w, "", nil, err
 			}
 		}
-		data, err := marshalJSON(se)
+		data, err := marshalEntry(&se)
 		if err != nil {
 			return w, "", nil, err
 		}

@@ -17,6 +17,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"onething/contracts"
+	"onething/gateway/seal"
 )
 
 // Redis is the scale-out backend: several gateway replicas share one Redis
@@ -413,12 +414,18 @@ func (r *Redis) errIdentityGone() error {
 }
 
 // KEYS: 1 app, 2 jobs, 3 due, 4 open, 5 done, 6 blind index set (the app
-// key when there is no index), 7 meta, 8… dedupe keys, then the list sets.
+// key when there is no index), 7 meta, 8 the application's data key (the
+// app key when the script does not write it), 9… dedupe keys, then the
+// list sets.
 // ARGV: 1 id, 2 doc, 3 token, 4 open flag, 5 open score, 6 index flag
-// ('1': add the id to KEYS[6]), 7 the store's id, 8 the parts (luaParts),
-// 9… one TTL (ms, 0 none) per dedupe key, then the jobs, then the lists'
-// members (luaLists).
-var scriptCreate = redis.NewScript(luaEnqueue + luaIdentity + luaLists + luaParts + `
+// ('1': add the id to KEYS[6]), 7 the store's id, 8 the data key, wrapped
+// (empty: not written here), 9… one TTL (ms, 0 none) per dedupe key, then
+// the jobs, then the record's parts (their count, then field and value
+// each: createParts), then the lists' members (luaLists).
+// A data key already there and another than ARGV[8] (a creation of the
+// same id that stopped after its key) is returned, nothing written: the
+// record is sealed again under it.
+var scriptCreate = redis.NewScript(luaEnqueue + luaIdentity + luaLists + `
 local nkeys = #KEYS - list_count()
 if identity_gone(KEYS[7], ARGV[7]) then
   return {'identity'}
@@ -426,7 +433,7 @@ end
 if redis.call('HGET', KEYS[1], 'op') == ARGV[3] then
   return {'ok'}
 end
-for i = 8, nkeys do
+for i = 9, nkeys do
   local v = redis.call('GET', KEYS[i])
   if v then
     return {'dup', v}
@@ -435,60 +442,140 @@ end
 if redis.call('EXISTS', KEYS[1]) == 1 then
   return {'exists'}
 end
-for i = 8, nkeys do
-  local ttl = tonumber(ARGV[i + 1])
+if ARGV[8] ~= '' then
+  local k = redis.call('GET', KEYS[8])
+  if not k then
+    redis.call('SET', KEYS[8], ARGV[8])
+  elseif k ~= ARGV[8] then
+    return {'key', k}
+  end
+end
+for i = 9, nkeys do
+  local ttl = tonumber(ARGV[i])
   if ttl > 0 then
     redis.call('SET', KEYS[i], ARGV[1], 'PX', ttl)
   else
     redis.call('SET', KEYS[i], ARGV[1])
   end
 end
-redis.call('HSET', KEYS[1], 'doc', ARGV[2], 'rev', 1, 'op', ARGV[3])
-write_parts(ARGV[8])
+local p = nkeys + 2 + 4 * tonumber(ARGV[nkeys + 1])
+local fields = {'doc', ARGV[2], 'rev', 1, 'op', ARGV[3]}
+for k = 1, 2 * tonumber(ARGV[p]) do
+  fields[6 + k] = ARGV[p + k]
+end
+redis.call('HSET', KEYS[1], unpack(fields))
 if ARGV[6] == '1' then
   redis.call('SADD', KEYS[6], ARGV[1])
 end
 mark_open(ARGV[4], ARGV[5], ARGV[1])
 write_lists()
-enqueue(nkeys + 2, false)
+enqueue(nkeys + 1, false)
 return {'ok'}
 `)
 
-func (r *Redis) Create(ctx context.Context, app *contracts.Application, keys []string, jobs []Job) (string, error) {
-	w, idx, err := r.codec.encodeParts(app, nil)
-	if err != nil {
-		return "", err
+// createParts are a new record's parts (its personal part and timeline
+// entries) as scriptCreate takes them: their count, then field and value
+// each, the values as they are (no JSON around them to quote and decode).
+func createParts(w recordWrite) []any {
+	n := len(w.tl)
+	if w.per != nil {
+		n++
 	}
+	out := make([]any, 0, 1+2*n)
+	out = append(out, n)
+	if w.per != nil {
+		out = append(out, "per", w.per)
+	}
+	for i, e := range w.tl {
+		out = append(out, timelineField(w.tlFrom+i), e)
+	}
+	return out
+}
+
+// Create writes a new application in one script: its record's parts, its
+// blind index, its dedupe keys, its lists' entries, its first jobs and,
+// when the applications' keys live in the data Redis, its data key (one
+// round trip; the key is never written for a submission refused as a
+// duplicate).
+func (r *Redis) Create(ctx context.Context, app *contracts.Application, keys []string, jobs []Job) (string, error) {
 	jargs, err := jobArgs(jobs)
 	if err != nil {
 		return "", err
 	}
-	rkeys := r.writeKeys(app.ID)
-	ikey := rkeys[0]
-	if idx != "" {
-		ikey = r.indexKey(idx)
-	}
-	rkeys = append(rkeys, ikey, r.metaKey())
-	args := []any{app.ID, w.head, token(), flag(open(app)), ms(time.Now()), flag(idx != ""), r.identity.ID, partsArg(w)}
-	for _, k := range keys {
-		rkeys = append(rkeys, r.dedupeKey(k))
-		args = append(args, r.keyTTL(k).Milliseconds())
-	}
-	lkeys, largs := r.listArgs(nil, listEntries(app))
-	res, err := r.runWrite(ctx, scriptCreate, append(rkeys, lkeys...), append(append(args, jargs...), largs...)...).StringSlice()
+	ak, wrapped, err := r.newAppKey(app)
 	if err != nil {
-		return "", fmt.Errorf("create application: %w", err)
+		return "", err
 	}
-	switch res[0] {
-	case "ok":
-		return app.ID, nil
-	case "dup":
-		return res[1], ErrDuplicate
-	case "identity":
-		return "", fmt.Errorf("create application: %w", r.errIdentityGone())
-	default:
-		return "", fmt.Errorf("application %s exists", app.ID)
+	tok := token()
+	for attempt := 0; ; attempt++ {
+		var w recordWrite
+		var idx string
+		if ak != nil {
+			w, idx, err = r.codec.encodePartsNew(app, ak)
+		} else {
+			w, idx, err = r.codec.encodeParts(app, nil)
+		}
+		if err != nil {
+			return "", err
+		}
+		rkeys := r.writeKeys(app.ID)
+		ikey, dkey := rkeys[0], rkeys[0]
+		if idx != "" {
+			ikey = r.indexKey(idx)
+		}
+		if wrapped != "" {
+			dkey = r.keyStore.key(app.ID)
+		}
+		rkeys = append(rkeys, ikey, r.metaKey(), dkey)
+		args := []any{app.ID, w.head, tok, flag(open(app)), ms(time.Now()), flag(idx != ""), r.identity.ID, wrapped}
+		for _, k := range keys {
+			rkeys = append(rkeys, r.dedupeKey(k))
+			args = append(args, r.keyTTL(k).Milliseconds())
+		}
+		lkeys, largs := r.listArgs(nil, listEntries(app))
+		args = append(append(append(args, jargs...), createParts(w)...), largs...)
+		res, err := r.runWrite(ctx, scriptCreate, append(rkeys, lkeys...), args...).StringSlice()
+		if err != nil {
+			return "", fmt.Errorf("create application: %w", err)
+		}
+		switch res[0] {
+		case "ok":
+			if ak != nil {
+				r.codec.dek.cache.Add(app.ID, ak)
+			}
+			return app.ID, nil
+		case "dup":
+			return res[1], ErrDuplicate
+		case "identity":
+			return "", fmt.Errorf("create application: %w", r.errIdentityGone())
+		case "key":
+			// The id has a data key already: seal under that one.
+			if attempt > 0 {
+				return "", fmt.Errorf("create application %s: its data key keeps changing", app.ID)
+			}
+			if ak, err = r.codec.keys.UnwrapAppKey(res[1], appKeyContext(app.ID)); err != nil {
+				return "", err
+			}
+			wrapped = res[1]
+			continue
+		default:
+			return "", fmt.Errorf("application %s exists", app.ID)
+		}
 	}
+}
+
+// newAppKey makes a new application's data key for Create to write with
+// the record: only when the keys live in the data Redis (a key store of
+// its own is written apart, before the record) and the application has
+// none in this process's cache. nil: Create seals through the key store.
+func (r *Redis) newAppKey(app *contracts.Application) (*seal.AppKey, string, error) {
+	if r.codec.keys == nil || r.codec.dek == nil || r.keyStore == nil || r.keyStore.own || app.Erased != nil {
+		return nil, "", nil
+	}
+	if r.codec.dek.cache.Contains(app.ID) {
+		return nil, "", nil
+	}
+	return r.codec.keys.NewWrappedAppKey(appKeyContext(app.ID))
 }
 
 func flag(b bool) string {
@@ -610,7 +697,17 @@ func storedOfHash(h map[string]string) stored {
 }
 
 // timelineField names a timeline entry's field in the application's hash.
-func timelineField(i int) string { return fmt.Sprintf("t:%05d", i) }
+func timelineField(i int) string {
+	if i < 0 || i > 99999 {
+		return fmt.Sprintf("t:%05d", i)
+	}
+	b := [7]byte{'t', ':', '0', '0', '0', '0', '0'}
+	for j := 6; i > 0; j-- {
+		b[j] = byte('0' + i%10)
+		i /= 10
+	}
+	return string(b[:])
+}
 
 // partsArg is what a write changes in the record's parts, for luaParts.
 func partsArg(w recordWrite) string {
