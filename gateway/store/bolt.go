@@ -341,7 +341,7 @@ func openBolt(path string, o options) (*Bolt, InitResult, error) {
 			return fail(fmt.Errorf("prepare store %s: %w", path, err))
 		}
 	}
-	b := &Bolt{db: db, group: newGroupCommitter(db), identity: res.Identity, codec: codec{keys: o.keys, cache: newRecordCache(recordCacheSize), parts: true}}
+	b := &Bolt{db: db, group: newGroupCommitter(db), identity: res.Identity, codec: codec{keys: o.keys, cache: newRecordCache(recordCacheBytes), parts: true}}
 	if err := readSafely(func() error { return checkKeys(context.Background(), b, o.keys, !unchanged) }); err != nil {
 		return fail(fmt.Errorf("open store %s: %w", path, err))
 	}

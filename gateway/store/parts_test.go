@@ -362,8 +362,8 @@ func TestPartsBulk(t *testing.T) {
 		if err := s.Bulk(ctx, apps); err != nil {
 			t.Fatal(err)
 		}
-		b.codec.cache.lru.Purge() // read what is stored
-		r.codec.cache.lru.Purge()
+		b.codec.cache.purge() // read what is stored
+		r.codec.cache.purge()
 		for _, want := range apps {
 			got, err := s.Get(ctx, want.ID)
 			if err != nil || mustJSON(t, got) != mustJSON(t, want) {
