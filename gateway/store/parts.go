@@ -56,6 +56,11 @@ type prior struct {
 	parts   bool
 	per, tp string
 	tl, gen int
+	// index is the blind index this process computed, with its keyring,
+	// for app's ID number at the write that made the record ("": none
+	// computed here; a read does not set it, since a record may carry an
+	// index made with an earlier index key).
+	index string
 }
 
 // recordWrite is what a write of an application changes in its parts.
@@ -258,8 +263,15 @@ func (c codec) encodePartsRecord(app *contracts.Application, old *prior) (record
 	cp := headOf(app)
 	env := envelope{V: envelopeParts, App: &cp, Layout: personalLayout, PS: blobTag(pr.per), TP: pr.tp, TL: len(app.Timeline), Gen: pr.gen}
 	if n := NormalizeIDNumber(app.Applicant.IDNumber); n != "" {
-		env.Index = shortIndex(c.keys.Index(IDNumberField, n))
+		// The HMAC is made again only when the ID number changed since
+		// this process last indexed it (every event used to make it).
+		if same && old.index != "" && NormalizeIDNumber(old.app.Applicant.IDNumber) == n {
+			env.Index = old.index
+		} else {
+			env.Index = shortIndex(c.keys.Index(IDNumberField, n))
+		}
 	}
+	pr.index = env.Index
 	data, err := marshalJSON(env)
 	if err != nil {
 		return w, "", nil, err

@@ -270,3 +270,44 @@ func TestCacheHoldsTheInFlightSet(t *testing.T) {
 		}
 	}
 }
+
+// A write over a record this process wrote reuses its blind index while
+// the ID number stays, and makes it again when the number changes or
+// the record was only read (it may carry an earlier index key's).
+func TestWriteReusesTheBlindIndexOnlyForTheSameNumber(t *testing.T) {
+	cd := cachedCodec(t)
+	cd.parts = true
+	app := richApp("A")
+	want := func(app *c.Application) string {
+		return shortIndex(cd.keys.Index(IDNumberField, NormalizeIDNumber(app.Applicant.IDNumber)))
+	}
+	w, idx, pr, err := cd.encodePartsRecord(app, nil)
+	if err != nil || idx != want(app) || pr.index != idx {
+		t.Fatalf("first write: index %q (prior %q), %v; want %q", idx, pr.index, err, want(app))
+	}
+	pr.app = app.Clone()
+	app.Version++
+	if _, idx2, pr2, err := cd.encodePartsRecord(app, pr); err != nil || idx2 != idx || pr2.index != idx {
+		t.Fatalf("same number: index %q, %v; want %q", idx2, err, idx)
+	}
+	// A planted index is what is reused: the HMAC is not made again.
+	planted := *pr
+	planted.index = "planted"
+	if _, idx2, _, _ := cd.encodePartsRecord(app, &planted); idx2 != "planted" {
+		t.Fatalf("the index was made again for the same number: %q", idx2)
+	}
+	app.Applicant.IDNumber = "510104199001011234"
+	if _, idx2, _, err := cd.encodePartsRecord(app, &planted); err != nil || idx2 != want(app) || idx2 == idx {
+		t.Fatalf("new number: index %q, %v; want %q", idx2, err, want(app))
+	}
+	// Over a record read back, the index is made afresh.
+	var m memParts
+	m.apply(w)
+	_, _, read, err := cd.decodePartsUncached("A", m.s)
+	if err != nil || read.index != "" {
+		t.Fatalf("a decode sets the index %q, %v", read.index, err)
+	}
+	if _, idx2, _, _ := cd.encodePartsRecord(app, read); idx2 != want(app) {
+		t.Fatalf("over a read record: index %q, want %q", idx2, want(app))
+	}
+}
