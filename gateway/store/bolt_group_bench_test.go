@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -116,7 +118,9 @@ func benchEvent(b *testing.B, s *store.Bolt, n, apps int) {
 // step together, 32 writers at a time, so between two writes of one
 // application come those of all the others in flight (inflight=64: the
 // record cache holds them all; 2000: as many as the end-to-end bench
-// keeps). cpu-ms/app is the process's CPU (user and system) per
+// keeps). With tasks-together, the five tasks' steps of an application
+// run at once (the workers lease its five dispatches together), so
+// writes of one application share a transaction. cpu-ms/app is the process's CPU (user and system) per
 // application, fsyncs included; compare it, not ns/op, on a shared
 // machine:
 //
@@ -126,8 +130,16 @@ func BenchmarkBoltLifecycle(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	for _, inflight := range []int{64, 2000} {
-		b.Run(fmt.Sprintf("inflight=%d", inflight), func(b *testing.B) {
+	for _, run := range []struct {
+		inflight int
+		together bool
+	}{{64, false}, {2000, false}, {2000, true}} {
+		inflight := run.inflight
+		name := fmt.Sprintf("inflight=%d", inflight)
+		if run.together {
+			name += "/tasks-together"
+		}
+		b.Run(name, func(b *testing.B) {
 			s, err := store.OpenBolt(filepath.Join(b.TempDir(), "b.db"), store.WithKeys(keys))
 			if err != nil {
 				b.Fatal(err)
@@ -142,9 +154,34 @@ func BenchmarkBoltLifecycle(b *testing.B) {
 				for i := start; i < min(n, start+inflight); i++ {
 					ids = append(ids, fmt.Sprint("L", i))
 				}
-				for step := range lifecycleSteps {
-					parallel(32, ids, func(id string) {
-						if err := lifecycleStep(s, id, step); err != nil {
+				if !run.together {
+					for step := range lifecycleSteps {
+						parallel(32, ids, func(id string) {
+							if err := lifecycleStep(s, id, step); err != nil {
+								b.Error(err)
+							}
+						})
+					}
+					continue
+				}
+				// The five tasks' steps of one application at once, as
+				// the workers lease its dispatches together.
+				parallel(32, ids, func(id string) {
+					if err := lifecycleStep(s, id, 0); err != nil {
+						b.Error(err)
+					}
+				})
+				var pairs []string
+				for _, id := range ids {
+					for task := range 5 {
+						pairs = append(pairs, fmt.Sprintf("%s|%d", id, task))
+					}
+				}
+				for kind := range 3 {
+					parallel(32, pairs, func(pair string) {
+						id, task, _ := strings.Cut(pair, "|")
+						t, _ := strconv.Atoi(task)
+						if err := lifecycleStep(s, id, 1+t*3+kind); err != nil {
 							b.Error(err)
 						}
 					})

@@ -157,13 +157,15 @@ func (c codec) encodeParts(app *contracts.Application, old *prior) (recordWrite,
 // encodePartsUncommitted is encodeParts for a write that may yet be
 // rolled back or run again (bbolt's group commit): the cache learns the
 // record only when the caller calls remember, once it is committed.
-func (c codec) encodePartsUncommitted(app *contracts.Application, old *prior) (recordWrite, string, func(), error) {
+// The prior it returns (nil: the record is not one to cache) is what a
+// later read of w.head in the same transaction is.
+func (c codec) encodePartsUncommitted(app *contracts.Application, old *prior) (recordWrite, string, *prior, func(), error) {
 	w, idx, pr, err := c.encodePartsRecord(app, old)
 	if err != nil || pr == nil || c.cache == nil {
-		return w, idx, func() {}, err
+		return w, idx, nil, func() {}, err
 	}
 	pr.app = app.Clone() // app may change before the commit; these bytes do not
-	return w, idx, func() { c.cache.put(app.ID, w.head, pr, idx) }, nil
+	return w, idx, pr, func() { c.cache.put(app.ID, w.head, pr, idx) }, nil
 }
 
 // decodePartsUncommitted is decodeParts for what a write transaction
