@@ -15,6 +15,7 @@ import (
 	c "onething/contracts"
 	"onething/gateway/seal"
 	"onething/gateway/store"
+	"onething/gateway/store/redistest"
 )
 
 // Concurrent writes to one bbolt store, as the gateway's workers and
@@ -122,7 +123,8 @@ func benchEvent(b *testing.B, s *store.Bolt, n, apps int) {
 // run at once (the workers lease its five dispatches together), so
 // writes of one application share a transaction. cpu-ms/app is the process's CPU (user and system) per
 // application, fsyncs included; compare it, not ns/op, on a shared
-// machine:
+// machine. redis/: the same on Redis (cpu-ms/app is this process's, the
+// gateway's side, not redis-server's):
 //
 //	go test -run '^$' -bench BoltLifecycle -benchtime 4000x ./gateway/store/
 func BenchmarkBoltLifecycle(b *testing.B) {
@@ -131,16 +133,26 @@ func BenchmarkBoltLifecycle(b *testing.B) {
 		b.Fatal(err)
 	}
 	for _, run := range []struct {
+		redis    bool
 		inflight int
 		together bool
-	}{{64, false}, {2000, false}, {2000, true}} {
+	}{{false, 64, false}, {false, 2000, false}, {false, 2000, true}, {true, 2000, true}} {
 		inflight := run.inflight
 		name := fmt.Sprintf("inflight=%d", inflight)
 		if run.together {
 			name += "/tasks-together"
 		}
+		if run.redis {
+			name = "redis/" + name
+		}
 		b.Run(name, func(b *testing.B) {
-			s, err := store.OpenBolt(filepath.Join(b.TempDir(), "b.db"), store.WithKeys(keys))
+			var s store.Store
+			var err error
+			if run.redis {
+				s, err = store.OpenRedis(context.Background(), redistest.Start(b).URL(), store.WithKeys(keys))
+			} else {
+				s, err = store.OpenBolt(filepath.Join(b.TempDir(), "b.db"), store.WithKeys(keys))
+			}
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -194,7 +206,7 @@ func BenchmarkBoltLifecycle(b *testing.B) {
 
 const lifecycleSteps = 1 + 5*3
 
-func lifecycleStep(s *store.Bolt, id string, step int) error {
+func lifecycleStep(s store.Store, id string, step int) error {
 	ctx := context.Background()
 	if step == 0 {
 		a := benchApp(id)
