@@ -119,6 +119,37 @@ func personalOf(app *contracts.Application) personal {
 	return p
 }
 
+// personalEqual is reflect.DeepEqual for what personalOf returns, without
+// reflection (which was 3 % of a write's CPU in BenchmarkBoltLifecycle).
+// The applicant, the delivery and the medical part are compared with ==,
+// what their pointers point to likewise: a field added to them that ==
+// cannot compare stops the build, and a pointer added compares by
+// identity (a difference, so the part is sealed again: never a change
+// missed). TestPersonalEqual guards personal's own fields.
+func personalEqual(a, b personal) bool {
+	if a.Tasks != nil || b.Tasks != nil || a.Notes != nil || b.Notes != nil {
+		return reflect.DeepEqual(a, b) // not personalOf's
+	}
+	return applicantEqual(a.Applicant, b.Applicant) && a.Delivery == b.Delivery &&
+		a.CertNote == b.CertNote && a.MedicalOther == b.MedicalOther && a.CertCategory == b.CertCategory &&
+		a.GradeBox == b.GradeBox && ptrEqual(a.Medical, b.Medical)
+}
+
+func applicantEqual(a, b contracts.Applicant) bool {
+	if !ptrEqual(a.Guardian, b.Guardian) || !ptrEqual(a.Certificate, b.Certificate) {
+		return false
+	}
+	a.Guardian, a.Certificate, b.Guardian, b.Certificate = nil, nil, nil, nil
+	return a == b
+}
+
+func ptrEqual[T comparable](a, b *T) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return *a == *b
+}
+
 func tasksPersonalOf(app *contracts.Application) map[string]taskPersonal {
 	var out map[string]taskPersonal
 	for _, t := range app.Tasks {
@@ -204,7 +235,7 @@ func (c codec) encodePartsRecord(app *contracts.Application, old *prior) (record
 	// The personal part is sealed again only when its plain text changed.
 	same := old.parts && old.app != nil // what was stored can be compared
 	p := personalOf(app)
-	if !same || old.per == "" || !reflect.DeepEqual(personalOf(old.app), p) {
+	if !same || old.per == "" || !personalEqual(personalOf(old.app), p) {
 		plain, err := marshalJSON(p)
 		if err != nil {
 			return w, "", nil, err
