@@ -19,16 +19,33 @@ func (a *Application) Clone() *Application {
 	c := *a
 	c.Applicant = a.Applicant.clone()
 	c.Requests = a.Requests.clone()
+	// The tasks, and the timeline's notes, each in one allocation rather
+	// than one apiece (a record is cloned at every read and write, some
+	// 30 notes and 5 tasks for a finished application).
 	if a.Tasks != nil {
 		c.Tasks = make([]*Task, len(a.Tasks))
+		tasks := make([]Task, len(a.Tasks))
 		for i, t := range a.Tasks {
-			c.Tasks[i] = t.Clone()
+			if t != nil {
+				t.cloneInto(&tasks[i])
+				c.Tasks[i] = &tasks[i]
+			}
 		}
 	}
 	if a.Timeline != nil {
 		c.Timeline = make([]Entry, len(a.Timeline))
+		n := 0
+		for _, e := range a.Timeline {
+			if e.Note != nil {
+				n++
+			}
+		}
+		notes := make([]Message, 0, n) // its capacity is never exceeded: the pointers stay
 		for i, e := range a.Timeline {
-			e.Note = clonePtr(e.Note)
+			if e.Note != nil {
+				notes = append(notes, *e.Note)
+				e.Note = &notes[len(notes)-1]
+			}
 			c.Timeline[i] = e
 		}
 	}
@@ -62,7 +79,15 @@ func (t *Task) Clone() *Task {
 	if t == nil {
 		return nil
 	}
-	c := *t
+	var c Task
+	t.cloneInto(&c)
+	return &c
+}
+
+// cloneInto makes *dst a deep copy of t.
+func (t *Task) cloneInto(dst *Task) {
+	*dst = *t
+	c := dst
 	c.DependsOn = slices.Clone(t.DependsOn)
 	c.Reason = clonePtr(t.Reason)
 	c.Certificate = clonePtr(t.Certificate)
@@ -85,7 +110,6 @@ func (t *Task) Clone() *Task {
 	c.Milestones = slices.Clone(t.Milestones)
 	c.AcceptedAt = clonePtr(t.AcceptedAt)
 	c.FinishedAt = clonePtr(t.FinishedAt)
-	return &c
 }
 
 // clonePtr copies what p points to; only for types without pointers,

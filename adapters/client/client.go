@@ -129,6 +129,16 @@ func (e *Error) IsRetryable() bool         { return e.Retryable }
 func (e *Error) RetryDelay() time.Duration { return e.RetryAfter }
 func (e *Error) IsBreakerOpen() bool       { return e.BreakerOpen }
 
+// idleConnsPerHost is how many kept-alive connections to its system a
+// client keeps for reuse. resty's transport keeps GOMAXPROCS+1 (3 on two
+// cores), fewer than the calls the workers make to one system at once
+// (a quarter of them, 8 of the default 32, plus retries): every call past
+// those dialled a new connection, which the system had to accept, and
+// closed it after (net/http's dialConn was 2.4 % of the gateway's CPU end
+// to end on bolt, docs/PROFILING.md, fourth round). One client talks to
+// one system, so this bounds the idle connections to it.
+const idleConnsPerHost = 64
+
 // New builds the client for one remote system.
 func New(cfg Config) *Client {
 	cfg.defaults()
@@ -152,6 +162,9 @@ func New(cfg Config) *Client {
 		SetLogger(quiet{}).
 		SetHeader("Content-Type", "application/json").
 		SetHeader("Accept", "application/json")
+	if tr, err := r.Transport(); err == nil {
+		tr.MaxIdleConnsPerHost = idleConnsPerHost
+	}
 	c := &Client{cfg: cfg, http: r}
 	r.SetPreRequestHook(c.sign)
 	c.breaker = gobreaker.NewCircuitBreaker[*resty.Response](gobreaker.Settings{

@@ -68,6 +68,10 @@ type Bolt struct {
 	codec    codec
 	identity Identity
 	notes    unreadableNotes
+	// written holds the records the current write transaction wrote
+	// (bolt_written.go), so that another write of the same application
+	// in that transaction is spared a decode.
+	written txWritten
 }
 
 // ourBuckets are every bucket an onething store has; a file with any
@@ -341,7 +345,7 @@ func openBolt(path string, o options) (*Bolt, InitResult, error) {
 			return fail(fmt.Errorf("prepare store %s: %w", path, err))
 		}
 	}
-	b := &Bolt{db: db, group: newGroupCommitter(db), identity: res.Identity, codec: codec{keys: o.keys, cache: newRecordCache(recordCacheSize), parts: true}}
+	b := &Bolt{db: db, group: newGroupCommitter(db), identity: res.Identity, codec: codec{keys: o.keys, cache: newRecordCache(recordCacheBytes), parts: true}}
 	if err := readSafely(func() error { return checkKeys(context.Background(), b, o.keys, !unchanged) }); err != nil {
 		return fail(fmt.Errorf("open store %s: %w", path, err))
 	}
@@ -588,11 +592,12 @@ func (b *Bolt) taken(keys []string) bool {
 // (nil: none) and moves its blind index entry from oldIdx (what the
 // stored record had) to the new one.
 func (b *Bolt) putApp(tx *bolt.Tx, app *contracts.Application, oldIdx string, oldLists []listEntry, old *prior) error {
-	w, idx, remember, err := b.codec.encodePartsUncommitted(app, old)
+	w, idx, pr, remember, err := b.codec.encodePartsUncommitted(app, old)
 	if err != nil {
 		return err
 	}
 	tx.OnCommit(remember) // not before: the transaction may be rolled back
+	b.written.note(tx, app.ID, w.head, pr, idx)
 	if idx != oldIdx {
 		ib := tx.Bucket(bucketIdx)
 		if oldIdx != "" {
@@ -734,7 +739,11 @@ func (b *Bolt) getApp(tx *bolt.Tx, id string) (*contracts.Application, string, *
 	}
 	if tx.Writable() {
 		// What a write transaction reads may be another function's
-		// uncommitted write (group commit): the cache is not told of it.
+		// uncommitted write (group commit): the cache is not told of it,
+		// but the transaction knows what it wrote.
+		if pr, idx, ok := b.written.get(tx, id, v, per); ok {
+			return pr.app.Clone(), idx, pr, nil
+		}
 		return b.codec.decodePartsUncommitted(id, partsOf(tx, id, v))
 	}
 	return b.codec.decodeParts(id, partsOf(tx, id, v))

@@ -1,7 +1,9 @@
 package store
 
 import (
+	"bytes"
 	"fmt"
+	"runtime"
 	"testing"
 	"time"
 
@@ -62,7 +64,7 @@ func BenchmarkCodecEvent(b *testing.B) {
 		b.Fatal(err)
 	}
 	app := benchCodecApp()
-	cd := codec{keys: keys, dek: newAppKeys(keys, memKeyStore{}), cache: newRecordCache(16), parts: true}
+	cd := codec{keys: keys, dek: newAppKeys(keys, memKeyStore{}), cache: newRecordCache(1 << 20), parts: true}
 	w, _, err := cd.encodeParts(app, nil)
 	if err != nil {
 		b.Fatal(err)
@@ -106,4 +108,53 @@ func benchCodecApp() *c.Application {
 		app.Timeline = append(app.Timeline, c.Entry{At: time.Now(), Kind: "state", From: c.TaskReady, To: c.TaskDispatched, Note: &c.Message{ZH: "已受理", EN: "accepted"}})
 	}
 	return app
+}
+
+// What an entry of the record cache costs: the live heap per cached
+// application as measured ("heap-B/entry": the decoded application, its
+// sealed parts and the head's bytes) against what recordCost counts for
+// it ("est-B/entry", which the cache's 64 MiB bound is in), for a fresh
+// application (5 timeline entries) and a finished one (30):
+//
+//	go test -run '^$' -bench RecordCacheEntry -benchtime 2000x ./gateway/store/
+func BenchmarkRecordCacheEntry(b *testing.B) {
+	keys, err := seal.New(seal.DevConfig())
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, entries := range []int{5, 30} {
+		b.Run(fmt.Sprint("timeline=", entries), func(b *testing.B) {
+			cd := codec{keys: keys, dek: newAppKeys(keys, memKeyStore{}), parts: true}
+			app := benchCodecApp()
+			app.Timeline = app.Timeline[:0]
+			for range entries {
+				app.Timeline = append(app.Timeline, c.Entry{At: time.Now(), TaskID: "A-1", Kind: "state", From: c.TaskReady, To: c.TaskDispatched, Note: &c.Message{ZH: "已受理，请等待审核结果", EN: "accepted, wait for the review"}})
+			}
+			w, _, err := cd.encodeParts(app, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			var m memParts
+			m.apply(w)
+			rc := newRecordCache(1 << 40)
+			runtime.GC()
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			n := 0
+			for b.Loop() {
+				_, idx, pr, err := cd.decodePartsUncached("A", m.s)
+				if err != nil {
+					b.Fatal(err)
+				}
+				rc.put(fmt.Sprint("A", n), bytes.Clone(m.s.head), pr, idx)
+				n++
+			}
+			runtime.GC()
+			runtime.ReadMemStats(&after)
+			_, used := rc.len()
+			b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/float64(n), "heap-B/entry")
+			b.ReportMetric(float64(used)/float64(n), "est-B/entry")
+			runtime.KeepAlive(rc)
+		})
+	}
 }

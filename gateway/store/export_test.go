@@ -116,11 +116,8 @@ func PutApp(b *Bolt, tx *bolt.Tx, app *contracts.Application) error {
 // CachedRecord is the stored bytes the record cache holds a decoded form
 // of for id (nil: none).
 func CachedRecord(b *Bolt, id string) []byte {
-	e, ok := b.codec.cache.lru.Peek(id)
-	if !ok {
-		return nil
-	}
-	return e.data
+	data, _ := b.codec.cache.peek(id)
+	return data
 }
 
 // LastTxID is the id of bbolt's last committed write transaction: one

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"onething/contracts/contracttest"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -362,8 +364,8 @@ func TestPartsBulk(t *testing.T) {
 		if err := s.Bulk(ctx, apps); err != nil {
 			t.Fatal(err)
 		}
-		b.codec.cache.lru.Purge() // read what is stored
-		r.codec.cache.lru.Purge()
+		b.codec.cache.purge() // read what is stored
+		r.codec.cache.purge()
 		for _, want := range apps {
 			got, err := s.Get(ctx, want.ID)
 			if err != nil || mustJSON(t, got) != mustJSON(t, want) {
@@ -390,4 +392,73 @@ func sealedPair(t *testing.T) (*Bolt, *Redis) {
 	}
 	t.Cleanup(func() { r.Close() })
 	return b, r
+}
+
+// personalEqual answers as reflect.DeepEqual for every field of what
+// personalOf returns: a change to any one of them, or a pointer made nil,
+// is a difference.
+func TestPersonalEqual(t *testing.T) {
+	if n := reflect.TypeOf(personal{}).NumField(); n != 9 {
+		t.Fatalf("personal has %d fields; personalEqual compares 9: compare the new one", n)
+	}
+	var app c.Application
+	contracttest.Fill(reflect.ValueOf(&app).Elem())
+	fresh := func() personal {
+		p := personalOf(app.Clone())
+		p.Medical = &medicalPersonal{Identity: "x", PremiumPaid: true}
+		return p
+	}
+	if !personalEqual(fresh(), fresh()) {
+		t.Fatal("equal personal parts differ")
+	}
+	var walk func(path string, v reflect.Value, at func(func()))
+	walk = func(path string, v reflect.Value, at func(func())) {
+		switch v.Kind() {
+		case reflect.Struct:
+			for i := range v.NumField() {
+				walk(path+"."+v.Type().Field(i).Name, v.Field(i), at)
+			}
+		case reflect.Pointer:
+			if v.IsNil() {
+				t.Fatalf("%s: left nil", path)
+			}
+			e := v.Elem() // walked on if made nil, to count the same changes
+			at(func() { v.Set(reflect.Zero(v.Type())) })
+			walk(path, e, at)
+		case reflect.Map, reflect.Slice:
+			if !v.IsNil() {
+				t.Fatalf("%s: personalOf does not set it", path)
+			}
+		case reflect.String:
+			at(func() { v.SetString(v.String() + "x") })
+		case reflect.Int, reflect.Int64:
+			at(func() { v.SetInt(v.Int() + 1) })
+		case reflect.Bool:
+			at(func() { v.SetBool(!v.Bool()) })
+		default:
+			t.Fatalf("%s: a %s, which the test does not change", path, v.Kind())
+		}
+	}
+	changes := 0
+	for i := 0; ; i++ {
+		q, j, made := fresh(), 0, false
+		walk("personal", reflect.ValueOf(&q).Elem(), func(change func()) {
+			if j == i {
+				change()
+				made = true
+			}
+			j++
+		})
+		if !made {
+			break
+		}
+		p := fresh()
+		if got, want := personalEqual(p, q), reflect.DeepEqual(p, q); got || want {
+			t.Errorf("change %d: personalEqual %v, reflect.DeepEqual %v; want both false", i, got, want)
+		}
+		changes++
+	}
+	if changes < 25 {
+		t.Fatalf("only %d changes tried", changes)
+	}
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
@@ -18,7 +19,7 @@ func cachedCodec(t *testing.T) codec {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return codec{keys: keys, cache: newRecordCache(4), dek: newAppKeys(keys, memKeyStore{})}
+	return codec{keys: keys, cache: newRecordCache(1 << 20), dek: newAppKeys(keys, memKeyStore{})}
 }
 
 // memKeyStore is a key store in memory (tests of the codec alone).
@@ -112,7 +113,7 @@ func TestCachedReadsDecodeAlike(t *testing.T) {
 			t.Errorf("sealed %v: times differ", sealed)
 		}
 		// Through decode, the same (and decode fills the cache too).
-		cd.cache.lru.Purge()
+		cd.cache.purge()
 		got, _, err := cd.decode("A", data)
 		if err != nil {
 			t.Fatal(err)
@@ -176,15 +177,137 @@ func TestCacheSharesNothing(t *testing.T) {
 	}
 }
 
-// The cache stays within its size.
+// The cache stays within its size in bytes (by recordCost), dropping the
+// least recently used entries first.
 func TestCacheIsBounded(t *testing.T) {
 	cd := cachedCodec(t)
+	if _, _, err := cd.encode(richApp("A")); err != nil {
+		t.Fatal(err)
+	}
+	_, one := cd.cache.len()
+	room := 4*one + one/2
+	cd.cache = newRecordCache(room)
 	for _, id := range []string{"A", "B", "C", "D", "E", "F"} {
 		if _, _, err := cd.encode(richApp(id)); err != nil {
 			t.Fatal(err)
 		}
+		if id == "C" {
+			cd.cache.getPrior("A", nil) // a miss (other bytes) does not count as a use
+		}
 	}
-	if n := cd.cache.lru.Len(); n != 4 {
-		t.Fatalf("%d records cached, want the 4 it may hold", n)
+	n, used := cd.cache.len()
+	if n != 4 || used > room {
+		t.Fatalf("%d records cached (%d bytes), want the 4 that fit in %d", n, used, room)
+	}
+	for id, want := range map[string]bool{"A": false, "B": false, "C": true, "F": true} {
+		if _, ok := cd.cache.peek(id); ok != want {
+			t.Errorf("%s cached: %v, want %v", id, ok, want)
+		}
+	}
+	// A use keeps an entry: C read, then two more written, D and E go.
+	data, _ := cd.cache.peek("C")
+	if _, _, ok := cd.cache.getPrior("C", data); !ok {
+		t.Fatal("C's own bytes missed")
+	}
+	for _, id := range []string{"G", "H"} {
+		if _, _, err := cd.encode(richApp(id)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for id, want := range map[string]bool{"C": true, "D": false, "E": false, "F": true, "H": true} {
+		if _, ok := cd.cache.peek(id); ok != want {
+			t.Errorf("after C was used: %s cached: %v, want %v", id, ok, want)
+		}
+	}
+	// Rewriting an entry counts its new size, not both.
+	if _, _, err := cd.encode(richApp("H")); err != nil {
+		t.Fatal(err)
+	}
+	if n, used := cd.cache.len(); n != 4 || used > room {
+		t.Fatalf("after a rewrite: %d records, %d bytes", n, used)
+	}
+	// An entry bigger than the whole cache is kept alone (the newest).
+	cd.cache = newRecordCache(1)
+	if _, _, err := cd.encode(richApp("A")); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := cd.cache.len(); n != 1 {
+		t.Fatalf("%d records in a cache smaller than one", n)
+	}
+	cd.cache.drop("A")
+	if n, used := cd.cache.len(); n != 0 || used != 0 {
+		t.Fatalf("after drop: %d records, %d bytes", n, used)
+	}
+}
+
+// The cache holds the set of applications the gateway has in flight (the
+// end-to-end bench keeps some 2,000), which a cache of 1,024 entries did
+// not: every write then decoded its record again.
+func TestCacheHoldsTheInFlightSet(t *testing.T) {
+	keys, err := seal.New(seal.DevConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cd := codec{keys: keys, dek: newAppKeys(keys, memKeyStore{}), cache: newRecordCache(recordCacheBytes), parts: true}
+	const inFlight = 4000
+	app := benchCodecApp() // 5 tasks, 20 timeline entries
+	for range 10 {
+		app.Timeline = append(app.Timeline, app.Timeline[0])
+	}
+	heads := make([][]byte, inFlight)
+	for i := range inFlight {
+		app.ID = fmt.Sprint("A", i)
+		w, _, err := cd.encodeParts(app, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		heads[i] = w.head
+	}
+	for i := range inFlight {
+		if _, _, ok := cd.cache.getPrior(fmt.Sprint("A", i), heads[i]); !ok {
+			n, used := cd.cache.len()
+			t.Fatalf("application %d of %d in flight is not cached (%d entries, %d bytes)", i, inFlight, n, used)
+		}
+	}
+}
+
+// A write over a record this process wrote reuses its blind index while
+// the ID number stays, and makes it again when the number changes or
+// the record was only read (it may carry an earlier index key's).
+func TestWriteReusesTheBlindIndexOnlyForTheSameNumber(t *testing.T) {
+	cd := cachedCodec(t)
+	cd.parts = true
+	app := richApp("A")
+	want := func(app *c.Application) string {
+		return shortIndex(cd.keys.Index(IDNumberField, NormalizeIDNumber(app.Applicant.IDNumber)))
+	}
+	w, idx, pr, err := cd.encodePartsRecord(app, nil)
+	if err != nil || idx != want(app) || pr.index != idx {
+		t.Fatalf("first write: index %q (prior %q), %v; want %q", idx, pr.index, err, want(app))
+	}
+	pr.app = app.Clone()
+	app.Version++
+	if _, idx2, pr2, err := cd.encodePartsRecord(app, pr); err != nil || idx2 != idx || pr2.index != idx {
+		t.Fatalf("same number: index %q, %v; want %q", idx2, err, idx)
+	}
+	// A planted index is what is reused: the HMAC is not made again.
+	planted := *pr
+	planted.index = "planted"
+	if _, idx2, _, _ := cd.encodePartsRecord(app, &planted); idx2 != "planted" {
+		t.Fatalf("the index was made again for the same number: %q", idx2)
+	}
+	app.Applicant.IDNumber = "510104199001011234"
+	if _, idx2, _, err := cd.encodePartsRecord(app, &planted); err != nil || idx2 != want(app) || idx2 == idx {
+		t.Fatalf("new number: index %q, %v; want %q", idx2, err, want(app))
+	}
+	// Over a record read back, the index is made afresh.
+	var m memParts
+	m.apply(w)
+	_, _, read, err := cd.decodePartsUncached("A", m.s)
+	if err != nil || read.index != "" {
+		t.Fatalf("a decode sets the index %q, %v", read.index, err)
+	}
+	if _, idx2, _, _ := cd.encodePartsRecord(app, read); idx2 != want(app) {
+		t.Fatalf("over a read record: index %q, want %q", idx2, want(app))
 	}
 }

@@ -177,7 +177,7 @@ func newRedis(ctx context.Context, rdb *redis.Client, opts RedisOptions, o optio
 	for i := range r.writers {
 		r.writers[i] = make(chan struct{}, 1)
 	}
-	r.codec = codec{keys: o.keys, cache: newRecordCache(recordCacheSize), parts: true}
+	r.codec = codec{keys: o.keys, cache: newRecordCache(recordCacheBytes), parts: true}
 	if rt := rdb.Options().ReadTimeout; r.minReplicas > 0 && rt > 0 && r.waitTimeout >= rt {
 		// WAIT travels in a pipeline, read under the client's read timeout.
 		rdb.Close()

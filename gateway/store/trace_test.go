@@ -33,7 +33,7 @@ func erasedApp(id string) *c.Application {
 // keys: a fraction of its JSON, nothing personal in it, and it reads back
 // as the application without the personal part.
 func TestTraceRecord(t *testing.T) {
-	for name, cd := range map[string]codec{"sealed": cachedCodec(t), "plain": {cache: newRecordCache(4)}} {
+	for name, cd := range map[string]codec{"sealed": cachedCodec(t), "plain": {cache: newRecordCache(1 << 20)}} {
 		t.Run(name, func(t *testing.T) {
 			app := erasedApp("A1")
 			data, idx, err := cd.encode(app)
