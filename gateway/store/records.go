@@ -40,7 +40,8 @@ const recordCacheBytes = 64 << 20
 // cache.
 //
 // It is a least-recently-used cache bounded by the estimated bytes of its
-// entries (recordCost), safe for concurrent use.
+// entries (recordCost), safe for concurrent use. It is not golang-lru (the
+// key cache's): that one bounds a number of entries, not their bytes.
 type recordCache struct {
 	mu    sync.Mutex
 	max   int // bytes at most (the newest entry is kept even when bigger)
