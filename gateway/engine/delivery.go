@@ -71,8 +71,8 @@ func (e *Engine) deliverResult(ctx context.Context, appID, onceKey string, d Del
 	// Not replicated in time: written all the same (a retry is answered
 	// from it), so what it did counts now; the caller answers 503.
 	stands := errors.Is(err, store.ErrNotReplicated)
-	if (err == nil || stands) && applied && e.Wake != nil {
-		e.Wake()
+	if (err == nil || stands) && applied {
+		e.wake()
 	}
 	if errors.Is(err, store.ErrAlreadyApplied) && reply.Status != 0 {
 		return reply, nil, nil // the same request again: the first reply

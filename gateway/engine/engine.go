@@ -47,6 +47,16 @@ type Engine struct {
 	// dispatch jobs this engine queues carry it (store.Job.BaseURL), and
 	// a dispatch job without one is sent with it.
 	BaseURL string
+	// PushSettle is how long a change's status push waits before it is
+	// due (config pushSettle): a change made meanwhile replaces the
+	// waiting push with its own (store.Job.Replaces), so a burst of
+	// changes to one application costs one push of its newest version.
+	// 0 pushes at once.
+	PushSettle time.Duration
+	// WakeAt is called after a write that queued a push due later (at
+	// the time it becomes due), so a worker in this process takes it then
+	// instead of at its next idle poll; nil: the poll alone.
+	WakeAt func(time.Time)
 }
 
 // EventObserver is told of a department event applied (or found a
@@ -127,10 +137,22 @@ func (e *Engine) commitJobs(ctx context.Context, appID, onceKey string, done *st
 	} else {
 		err = e.Store.Update(ctx, appID, onceKey, update)
 	}
-	if err == nil && ch.Outcome == workflow.Applied && e.Wake != nil {
-		e.Wake()
+	if err == nil && ch.Outcome == workflow.Applied {
+		e.wake()
 	}
 	return ch, saved, err
+}
+
+// wake tells this process's worker of a write that queued work: at once
+// (dispatches and the like), and again when the push it queued settles.
+func (e *Engine) wake() {
+	if e.Wake != nil {
+		e.Wake()
+	}
+	if e.PushSettle > 0 && e.WakeAt != nil {
+		// Not before the push's NotBefore (taken in jobs, earlier).
+		e.WakeAt(time.Now().Add(e.PushSettle))
+	}
 }
 
 // jobs are the work a change implies: dispatches of newly ready tasks,
@@ -156,7 +178,9 @@ func (e *Engine) jobs(app *c.Application, ch workflow.Change) []store.Job {
 			jobs = append(jobs, store.Job{ID: store.PollJobID(t.ID), Kind: store.JobPoll, AppID: app.ID, TaskID: t.ID, Dept: e.system(app, t), NotBefore: now.Add(every)})
 		}
 	}
-	push := store.Job{ID: store.PushJobID(app.ID, app.Version), Kind: store.JobPush, AppID: app.ID, Dept: "portal", NotBefore: now}
+	// The push settles first (PushSettle): a change that follows within
+	// it replaces this job with its own, due a settle time after it.
+	push := store.Job{ID: store.PushJobID(app.ID, app.Version), Kind: store.JobPush, AppID: app.ID, Dept: "portal", NotBefore: now.Add(e.PushSettle)}
 	if app.Version > 1 {
 		// The previous version's push, if it still waits, has nothing to
 		// send that this one will not (docs/PROFILING.md).
@@ -225,9 +249,7 @@ func (e *Engine) Submit(ctx context.Context, deliveryID string, sub *c.Submissio
 	if err != nil {
 		return nil, false, err
 	}
-	if e.Wake != nil {
-		e.Wake()
-	}
+	e.wake()
 	return app, false, nil
 }
 

@@ -114,8 +114,8 @@ func (e *Engine) Erase(ctx context.Context, id, reason, subject string, force bo
 	if err != nil {
 		return out, err
 	}
-	if queued && e.Wake != nil {
-		e.Wake()
+	if queued {
+		e.wake()
 	}
 	if e.Erasures != nil {
 		e.Erasures.Erased(c.ErasureRequest)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
 
@@ -148,6 +149,7 @@ type Worker struct {
 	Quarantined func(j store.Job)
 
 	wake    chan struct{}
+	timers  wakeTimes // WakeAt's pending wake-ups
 	once    sync.Once
 	running sync.WaitGroup
 	busyMu  sync.Mutex
@@ -189,6 +191,68 @@ func (w *Worker) Wake() {
 	case w.wake <- struct{}{}:
 	default:
 	}
+}
+
+// WakeAt makes an idle worker look for work at t (a job due then: a
+// status push that settles, Engine.PushSettle), so such a job waits no
+// longer than it must for the worker's next idle poll. Wake-ups a few
+// milliseconds apart are taken together.
+func (w *Worker) WakeAt(t time.Time) {
+	w.init()
+	w.timers.add(t, w.Wake)
+}
+
+// wakeTimes keeps the pending wake-ups of WakeAt, in buckets of
+// wakeGrain, with one timer set to the earliest.
+type wakeTimes struct {
+	mu    sync.Mutex
+	at    []int64 // bucket ends (unix ns), ascending, no repeats
+	timer *time.Timer
+}
+
+// wakeGrain is the width of a WakeAt bucket: each wake-up is rounded up
+// to its bucket's end, so a burst of wake-ups costs one lease.
+const wakeGrain = 5 * time.Millisecond
+
+func (q *wakeTimes) add(t time.Time, wake func()) {
+	b := (t.UnixNano()/int64(wakeGrain) + 1) * int64(wakeGrain)
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	i, found := slices.BinarySearch(q.at, b)
+	if found {
+		return
+	}
+	q.at = slices.Insert(q.at, i, b)
+	if i == 0 {
+		q.arm(wake)
+	}
+}
+
+// arm sets the timer to the earliest wake-up; q.mu is held.
+func (q *wakeTimes) arm(wake func()) {
+	if len(q.at) == 0 {
+		return
+	}
+	d := time.Until(time.Unix(0, q.at[0]))
+	if q.timer == nil {
+		q.timer = time.AfterFunc(d, func() { q.fire(wake) })
+		return
+	}
+	q.timer.Reset(d)
+}
+
+// fire wakes the worker and moves the timer to the next wake-up.
+func (q *wakeTimes) fire(wake func()) {
+	q.mu.Lock()
+	now := time.Now().UnixNano()
+	n := 0
+	for n < len(q.at) && q.at[n] <= now {
+		n++
+	}
+	q.at = q.at[n:]
+	q.arm(wake)
+	q.mu.Unlock()
+	wake()
 }
 
 // Run works until ctx ends, then takes no new job and gives the jobs

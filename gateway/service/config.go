@@ -539,6 +539,9 @@ func Check(cfg Config) (problems, warnings []string) {
 		}
 	}
 	checkRetention(cfg, bad)
+	if p := pushSettleProblem(cfg); p != "" {
+		bad("%s", p)
+	}
 	if cfg.CalendarFile != "" {
 		if _, err := os.Stat(cfg.CalendarFile); err != nil {
 			bad("calendarFile: %v", err)

@@ -138,6 +138,12 @@ type Config struct {
 	// replica) may take it (default 1m); keep it above a department call's
 	// timeout times its in-call attempts.
 	JobLease Duration `json:"jobLease"`
+	// PushSettle is how long a status push waits after a change before it
+	// is sent, so that a burst of changes to one application (a
+	// department's answers for several tasks, an event and its follow-up)
+	// costs one push of the newest version (engine.Engine.PushSettle).
+	// Absent: DefaultPushSettle; "0" pushes at once; at most MaxPushSettle.
+	PushSettle *Duration `json:"pushSettle,omitempty"`
 	// Redis tunes the Redis backend beyond its URL: passwords from files
 	// and the replicas every write must reach (RedisConfig).
 	Redis *RedisConfig `json:"redis,omitempty"`
@@ -257,6 +263,9 @@ func Assemble(cfg Config, st store.Store, log *slog.Logger) (*Service, error) {
 	}
 	if problems := tokenSubjectProblems(cfg); len(problems) > 0 {
 		return nil, errors.New(strings.Join(problems, "; "))
+	}
+	if p := pushSettleProblem(cfg); p != "" {
+		return nil, errors.New(p)
 	}
 	s := &Service{cfg: cfg, log: log, Store: st, breakers: map[string]*client.Client{}, gaps: map[int]bool{}}
 	s.Metrics = metrics.New(nil)
@@ -379,6 +388,8 @@ func Assemble(cfg Config, st store.Store, log *slog.Logger) (*Service, error) {
 		Quarantined: s.jobQuarantined,
 	}
 	s.Engine.Wake = s.Worker.Wake
+	s.Engine.PushSettle = cfg.PushSettleOrDefault()
+	s.Engine.WakeAt = s.Worker.WakeAt
 
 	var senders []api.DeptEndpoint
 	for _, e := range routes.Endpoints() {
