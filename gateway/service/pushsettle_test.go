@@ -1,0 +1,47 @@
+package service
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// Absent, pushSettle is 200ms; "0" (explicit) pushes at once; a negative
+// or a too long one is a problem of `config check` and of start-up, in
+// Chinese and English.
+func TestPushSettleSetting(t *testing.T) {
+	load := func(doc string, env ...string) Config {
+		t.Helper()
+		l, err := LoadConfigBytes([]byte(doc), "", env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l.Config
+	}
+	for doc, want := range map[string]time.Duration{`{}`: DefaultPushSettle, `pushSettle: "0"`: 0, `pushSettle: 1.5s`: 1500 * time.Millisecond} {
+		if got := load(doc).PushSettleOrDefault(); got != want {
+			t.Errorf("%s: %s, want %s", doc, got, want)
+		}
+	}
+	if got := load(`{}`, "ONETHING_PUSH_SETTLE=50ms").PushSettleOrDefault(); got != 50*time.Millisecond {
+		t.Errorf("ONETHING_PUSH_SETTLE=50ms: %s", got)
+	}
+	for doc, ok := range map[string]bool{`{}`: true, `pushSettle: "0"`: true, `pushSettle: 5s`: true, `pushSettle: -1ms`: false, `pushSettle: 6s`: false} {
+		p := pushSettleProblem(load(doc))
+		if (p == "") != ok {
+			t.Errorf("%s: problem %q", doc, p)
+		}
+		if !ok && (!strings.HasPrefix(p, "pushSettle: ") || !strings.Contains(p, " / ") || !strings.ContainsAny(p, "不太")) {
+			t.Errorf("%s: not a bilingual problem naming the key: %q", doc, p)
+		}
+		problems, _ := Check(load(doc))
+		if found := strings.Contains(strings.Join(problems, "\n"), "pushSettle: "); found == ok {
+			t.Errorf("%s: config check problems %v", doc, problems)
+		}
+		if !ok {
+			if _, err := Assemble(load(doc), nil, nil); err == nil || !strings.Contains(err.Error(), "pushSettle") {
+				t.Errorf("%s: assembled: %v", doc, err)
+			}
+		}
+	}
+}
