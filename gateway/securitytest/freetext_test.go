@@ -77,6 +77,10 @@ func TestFreeTextMaskedEndToEnd(t *testing.T) {
 		CertScript: map[string]mocks.CertOutcome{idNumber: {Supplement: supplementAsk, Reject: refusal}},
 		Tune: func(cfg *service.Config) {
 			cfg.BaseBackoff, cfg.MaxBackoff = service.Duration(20*time.Millisecond), service.Duration(200*time.Millisecond)
+			// Every state pushed, not one push per burst: the scan below
+			// wants the intermediate states' texts too.
+			atOnce := service.Duration(0)
+			cfg.PushSettle = &atOnce
 		},
 	})
 	if err != nil {
