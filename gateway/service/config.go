@@ -8,11 +8,13 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"net"
 	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -112,6 +114,7 @@ func LoadConfigBytes(data []byte, dir string, environ []string) (Loaded, error) 
 	resolveKeyFiles(root, dir)
 	applyEnv(root, environ, &l, &errs)
 	daysProblems(root, &errs) // named by their key, which the decoder's error would not
+	durationProblems(reflect.TypeFor[Config](), root, "", &errs)
 	if err := errors.Join(errs...); err != nil {
 		return l, err
 	}
@@ -604,3 +607,67 @@ type inertStore struct{ store.Store }
 
 func (inertStore) Ping(context.Context) error { return errors.New("not opened: configuration check") }
 func (inertStore) Close() error               { return nil }
+
+// durationProblems checks every duration setting of the document against
+// Duration's rules before the strict decode, so that a bad one is named
+// by its path ("departments.cdpf.timeout: …"), which the decoder's error
+// would not do. t is the struct the node decodes into.
+func durationProblems(t reflect.Type, node any, path string, errs *[]error) {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	durationType := reflect.TypeFor[Duration]()
+	switch t.Kind() {
+	case reflect.Struct:
+		m, ok := node.(map[string]any)
+		if !ok {
+			return
+		}
+		for i := range t.NumField() {
+			f := t.Field(i)
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if name == "" || name == "-" {
+				continue
+			}
+			v, ok := m[name]
+			if !ok {
+				continue
+			}
+			key := name
+			if path != "" {
+				key = path + "." + name
+			}
+			ft := f.Type
+			for ft.Kind() == reflect.Pointer {
+				ft = ft.Elem()
+			}
+			if ft == durationType {
+				if v == nil {
+					continue
+				}
+				b, err := json.Marshal(v)
+				if err != nil {
+					continue
+				}
+				var d Duration
+				if err := d.UnmarshalJSON(b); err != nil {
+					*errs = append(*errs, fmt.Errorf("%s: %w", key, err))
+				}
+				continue
+			}
+			durationProblems(ft, v, key, errs)
+		}
+	case reflect.Map:
+		if m, ok := node.(map[string]any); ok {
+			for _, k := range slices.Sorted(maps.Keys(m)) { // a stable report
+				durationProblems(t.Elem(), m[k], path+"."+k, errs)
+			}
+		}
+	case reflect.Slice:
+		if l, ok := node.([]any); ok {
+			for i, v := range l {
+				durationProblems(t.Elem(), v, path+"."+strconv.Itoa(i), errs)
+			}
+		}
+	}
+}

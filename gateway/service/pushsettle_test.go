@@ -45,3 +45,39 @@ func TestPushSettleSetting(t *testing.T) {
 		}
 	}
 }
+
+// A duration setting written as the bare number 0 (YAML's `0`, or
+// ONETHING_…=0) is zero; a malformed one, at the top or nested in a
+// department, is refused with its path named, in Chinese and English.
+func TestDurationSettingsReadAndNamed(t *testing.T) {
+	for _, tc := range []struct {
+		doc string
+		env []string
+	}{{doc: `pushSettle: 0`}, {doc: `{"pushSettle": 0}`}, {doc: `{}`, env: []string{"ONETHING_PUSH_SETTLE=0"}}} {
+		l, err := LoadConfigBytes([]byte(tc.doc), "", tc.env)
+		if err != nil {
+			t.Fatalf("%s %v: %v", tc.doc, tc.env, err)
+		}
+		if got := l.Config.PushSettleOrDefault(); got != 0 {
+			t.Errorf("%s %v: pushSettle %s, want 0", tc.doc, tc.env, got)
+		}
+	}
+	for doc, key := range map[string]string{
+		`pushSettle: abc`:                       "pushSettle: ",
+		`pushSettle: 200`:                       "pushSettle: ",
+		`pushSettle: ""`:                        "pushSettle: ",
+		`jobLease: 1e3ms`:                       "jobLease: ",
+		`departments: {cdpf: {timeout: "ten"}}`: "departments.cdpf.timeout: ",
+		`departments: {civil: {pollEvery: 30}}`: "departments.civil.pollEvery: ",
+	} {
+		_, err := LoadConfigBytes([]byte(doc), "", []string{})
+		if err == nil {
+			t.Errorf("%s: read", doc)
+			continue
+		}
+		msg := err.Error()
+		if !strings.HasPrefix(msg, key) || !strings.Contains(msg, "时长") || !strings.Contains(msg, " / ") || !strings.Contains(msg, "duration") {
+			t.Errorf("%s: not a bilingual problem naming %q: %q", doc, key, msg)
+		}
+	}
+}

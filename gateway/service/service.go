@@ -194,15 +194,22 @@ func pollMax(d Duration) time.Duration {
 // Duration reads "30s"-style durations in the configuration file.
 type Duration time.Duration
 
-// UnmarshalJSON takes a Go duration string such as "1.5s" or "5m".
+// UnmarshalJSON takes a Go duration string such as "1.5s" or "5m", and
+// the bare number 0 (YAML's `0`, ONETHING_…=0): zero needs no unit, any
+// other number does.
 func (d *Duration) UnmarshalJSON(b []byte) error {
 	var s string
 	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("duration must be a string such as \"30s\": %w", err)
+		var n float64
+		if json.Unmarshal(b, &n) == nil && n == 0 {
+			*d = 0
+			return nil
+		}
+		return fmt.Errorf("时长须为带单位的字符串，如 \"30s\"、\"5m\"、\"200ms\"（0 可不带单位），而不是 %s / a duration is a string with a unit, such as \"30s\", \"5m\" or \"200ms\" (0 needs none), not %s", b, b)
 	}
 	v, err := time.ParseDuration(s)
 	if err != nil {
-		return err
+		return fmt.Errorf("无法识别的时长 %q，应如 \"30s\"、\"5m\"、\"200ms\" / %q is not a duration such as \"30s\", \"5m\" or \"200ms\"", s, s)
 	}
 	*d = Duration(v)
 	return nil
