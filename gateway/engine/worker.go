@@ -599,6 +599,18 @@ func (w *Worker) push(ctx context.Context, j store.Job) error {
 		if ctx.Err() != nil {
 			return w.handBack(ctx, j)
 		}
+		var r Retryable
+		if errors.As(err, &r) && r.IsBreakerOpen() {
+			// Deferred, not failed (as a dispatch): the portal's breaker
+			// is open, nothing was sent, no attempt is used, and the push
+			// is tried when the breaker lets a probe through, not after a
+			// backoff grown by the pushes it refused.
+			delay := r.RetryDelay()
+			if delay <= 0 {
+				delay = w.PushPolicy.Backoff(1)
+			}
+			return st.Retry(ctx, j, time.Now().Add(delay))
+		}
 		w.Observer.Pushed(false)
 		w.ops().Retried("portal", j.Kind)
 		j.Attempt++

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -467,5 +468,91 @@ func TestRetriesStopBeforeTheLegalDeadline(t *testing.T) {
 	got := r.waitFor(t, app.ID, func(a *c.Application) bool { return a.Tasks[0].State == c.TaskDeadLetter })
 	if dept.calls != 1 || got.Tasks[0].Attempts != 1 {
 		t.Errorf("calls %d attempts %d: want one call, then parked", dept.calls, got.Tasks[0].Attempts)
+	}
+}
+
+// openPortal is a portal behind an open breaker: every push is refused
+// before it is sent, with the time the breaker rests.
+type openPortal struct {
+	mu       sync.Mutex
+	attempts []int64 // the versions tried
+}
+
+func (p *openPortal) Push(_ context.Context, push *c.StatusPush, _ string) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.attempts = append(p.attempts, push.Version)
+	return callErr{retryable: true, open: true, delay: time.Hour}
+}
+
+// A push refused by the portal's open breaker was never sent: it is
+// deferred until the breaker lets a probe through, and uses no attempt,
+// as a dispatch to a resting department (README "An open breaker defers
+// work without using an attempt"), instead of retrying on a backoff grown
+// by the refusals.
+func TestAnOpenBreakerDefersThePush(t *testing.T) {
+	portal := &openPortal{}
+	st, err := store.OpenBolt(filepath.Join(t.TempDir(), "w.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	medical := &fakeDept{reply: c.CaseApproved}
+	eng := &engine.Engine{Store: st, Flow: workflow.New(calendar.Default())}
+	worker := &engine.Worker{Engine: eng, Departments: map[c.Dept]engine.Department{c.DeptMedical: medical}, Portal: portal,
+		Policy:     engine.Policy{MaxAttempts: 3, BaseBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond},
+		PushPolicy: engine.Policy{BaseBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond},
+		Poll:       5 * time.Millisecond}
+	eng.Wake = worker.Wake
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { worker.Run(ctx); close(done) }()
+	app, _, err := eng.Submit(context.Background(), "d1", medicalOnly())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Until the final version's push has been tried.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got, err := st.Get(context.Background(), app.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		portal.mu.Lock()
+		tried := slices.Contains(portal.attempts, got.Version)
+		portal.mu.Unlock()
+		if got.Status.State == c.AppCompleted && tried {
+			app = got
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the final push was never tried: state %s, version %d, tried %v", got.Status.State, got.Version, portal.attempts)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	if ids := pushesDue(t, st, time.Now().Add(30*time.Minute)); len(ids) != 0 {
+		t.Errorf("pushes due again within the breaker's rest: %v (tried %d times)", ids, len(portal.attempts))
+	}
+	jobs, err := st.Lease(context.Background(), time.Now().Add(2*time.Hour), 100, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pushes int
+	for _, j := range jobs {
+		if j.Kind != store.JobPush {
+			continue
+		}
+		pushes++
+		if j.ID != store.PushJobID(app.ID, app.Version) || j.Attempt != 0 {
+			t.Errorf("deferred push %s after %d attempts, want the final version's with none", j.ID, j.Attempt)
+		}
+	}
+	if pushes != 1 {
+		t.Errorf("%d pushes deferred, want 1", pushes)
+	}
+	if len(portal.attempts) > int(app.Version) {
+		t.Errorf("%d tries for %d versions: an open breaker was retried", len(portal.attempts), app.Version)
 	}
 }
