@@ -8,7 +8,9 @@ package mocks
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -80,6 +82,11 @@ type Dept struct {
 	webhook *standardwebhooks.Webhook
 	http    *http.Client
 
+	// run tells this process's events from an earlier one's: a mock
+	// restarted numbers its cases from 1 again (it keeps nothing), and
+	// the gateway refuses an event id it has seen as a replay.
+	run string
+
 	mu        sync.Mutex
 	seq       int
 	byKey     map[string]keyed // idempotency key -> first answer
@@ -111,6 +118,13 @@ type mockCase struct {
 }
 
 // NewDept builds a department mock with its decider.
+// runToken is a short random tag of one mock process (Dept.run).
+func runToken() string {
+	b := make([]byte, 3)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
 func NewDept(cfg Config, decide Decider) (*Dept, error) {
 	wh, err := standardwebhooks.NewWebhook(cfg.EventSecret)
 	if err != nil {
@@ -130,7 +144,7 @@ func NewDept(cfg Config, decide Decider) (*Dept, error) {
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	d := &Dept{
-		cfg: cfg, decide: decide, webhook: wh,
+		cfg: cfg, decide: decide, webhook: wh, run: runToken(),
 		http:     &http.Client{Timeout: 5 * time.Second},
 		byKey:    map[string]keyed{},
 		cases:    map[string]*mockCase{},
@@ -348,7 +362,7 @@ func (d *Dept) schedule(callback, caseNo string, steps []Step) {
 				continue
 			}
 			ev := s.Event
-			ev.EventID = fmt.Sprintf("%s-ev-%d", caseNo, i+1)
+			ev.EventID = fmt.Sprintf("%s-ev-%d-%s", caseNo, i+1, d.run)
 			ev.CaseNo = caseNo
 			ev.OccurredAt = now.In(civil.Zone)
 			mc.events = append(mc.events, ev)
