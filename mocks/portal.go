@@ -13,6 +13,7 @@ import (
 
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
+	"onething/civil"
 	"onething/contracts"
 )
 
@@ -151,7 +152,7 @@ func (p *Portal) receive(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "malformed_json", "请求体不是有效的状态推送", "not a status push")
 		return
 	}
-	kept := ReceivedPush{ReceivedAt: time.Now(), Headers: map[string]string{}, Body: string(body)}
+	kept := ReceivedPush{ReceivedAt: time.Now().In(civil.Zone), Headers: map[string]string{}, Body: string(body)}
 	for _, h := range keptHeaders {
 		if v := r.Header.Get(h); v != "" {
 			kept.Headers[strings.ToLower(h)] = v

@@ -95,6 +95,12 @@ func TestPortalServesPushesAsReceived(t *testing.T) {
 	if status != http.StatusOK || all.Received != 3 || len(all.Pushes) != 2 {
 		t.Fatalf("GET /_mock/pushes: %d, received %d, kept %d; want 200, 3 and the last 2", status, all.Received, len(all.Pushes))
 	}
+	// People read the times in China time (+08:00), as the example shows.
+	for i, kept := range all.Pushes {
+		if _, off := kept.ReceivedAt.Zone(); off != 8*3600 {
+			t.Errorf("kept push %d received at %s, want +08:00", i, kept.ReceivedAt.Format(time.RFC3339))
+		}
+	}
 	other := newWhsec(t)
 	for i, kept := range all.Pushes {
 		var got contracts.StatusPush
