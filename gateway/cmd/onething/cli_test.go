@@ -166,6 +166,8 @@ func TestUsageErrorsExitTwo(t *testing.T) {
 		{[]string{"dev", "--portal-url", "127.0.0.1:9000/hooks"}, "--portal-url"},
 		{[]string{"dev", "--portal-url", "http://127.0.0.1:9000/hooks#x"}, "--portal-url"},
 		{[]string{"dev", "--keep-pushes", "0"}, "--keep-pushes"},
+		{[]string{"dev", "--push-settle", "-1s"}, "--push-settle"},
+		{[]string{"dev", "--push-settle", "6s"}, "--push-settle"},
 		{[]string{"serve", "--config", filepath.Join(dir, "none.yaml"), "--now", "2026-12-05T07:43:00+08:00"}, "--now"}, // never a fake clock
 		{[]string{"serve", "--config", filepath.Join(dir, "none.yaml"), "--clock-rate", "3600"}, "--clock-rate"},
 		{[]string{"mocks", "--config-template", "x.json"}, "--config-out"},
