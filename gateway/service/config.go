@@ -133,8 +133,8 @@ func LoadConfigBytes(data []byte, dir string, environ []string) (Loaded, error) 
 func resolveFileRefs(node any, dir string, path []string, from *[]string, errs *[]error) any {
 	switch v := node.(type) {
 	case map[string]any:
-		for k, child := range v {
-			v[k] = resolveFileRefs(child, dir, append(path, k), from, errs)
+		for _, k := range slices.Sorted(maps.Keys(v)) { // a stable report
+			v[k] = resolveFileRefs(v[k], dir, append(path, k), from, errs)
 		}
 	case []any:
 		for i, child := range v {
@@ -148,7 +148,7 @@ func resolveFileRefs(node any, dir string, path []string, from *[]string, errs *
 			}
 			b, err := os.ReadFile(name)
 			if errors.Is(err, fs.ErrNotExist) {
-				*errs = append(*errs, fmt.Errorf("%s: %w (onething secrets init DIR writes a fresh set of the secret files)", strings.Join(path, "."), err))
+				*errs = append(*errs, fmt.Errorf("%s: 密钥文件 %s 不存在（onething secrets init DIR 生成一整套新的密钥文件） / %w (onething secrets init DIR writes a fresh set of the secret files)", strings.Join(path, "."), name, err))
 				return v
 			}
 			if err != nil {
