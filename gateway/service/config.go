@@ -626,6 +626,12 @@ func durationProblems(t reflect.Type, node any, path string, errs *[]error) {
 		for i := range t.NumField() {
 			f := t.Field(i)
 			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if f.Anonymous && name == "" {
+				// An embedded struct's fields are the node's own
+				// (countyDepartments' DeptLink).
+				durationProblems(f.Type, node, path, errs)
+				continue
+			}
 			if name == "" || name == "-" {
 				continue
 			}

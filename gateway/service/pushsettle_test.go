@@ -63,12 +63,13 @@ func TestDurationSettingsReadAndNamed(t *testing.T) {
 		}
 	}
 	for doc, key := range map[string]string{
-		`pushSettle: abc`:                       "pushSettle: ",
-		`pushSettle: 200`:                       "pushSettle: ",
-		`pushSettle: ""`:                        "pushSettle: ",
-		`jobLease: 1e3ms`:                       "jobLease: ",
-		`departments: {cdpf: {timeout: "ten"}}`: "departments.cdpf.timeout: ",
-		`departments: {civil: {pollEvery: 30}}`: "departments.civil.pollEvery: ",
+		`pushSettle: abc`:                                   "pushSettle: ",
+		`pushSettle: 200`:                                   "pushSettle: ",
+		`pushSettle: ""`:                                    "pushSettle: ",
+		`jobLease: 1e3ms`:                                   "jobLease: ",
+		`departments: {cdpf: {timeout: "ten"}}`:             "departments.cdpf.timeout: ",
+		`departments: {civil: {pollEvery: 30}}`:             "departments.civil.pollEvery: ",
+		`countyDepartments: [{dept: hrss, pollEvery: abc}]`: "countyDepartments.0.pollEvery: ",
 	} {
 		_, err := LoadConfigBytes([]byte(doc), "", []string{})
 		if err == nil {

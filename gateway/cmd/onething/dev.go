@@ -58,7 +58,7 @@ request collection in contracts/collections), then runs until Ctrl-C.`,
   onething dev --print-config dev-credentials.json
   onething dev --postman-env dev.postman_environment.json
   onething dev --portal-url http://127.0.0.1:9000/onething/status-events
-  onething dev --push-settle 0                  # every version pushed at once`,
+  onething dev --push-settle 0                  # pushes without waiting`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts := devstack.Options{Dir: dir, GatewayPort: port, MockBasePort: mockPort, Delay: delay, PortalURL: portalURL, KeepPushes: keepPushes}
 			// Given, even empty, it must name a receiver: an empty value
@@ -183,7 +183,7 @@ development secrets (new each run, for this machine only):
 	fs.StringVar(&printConfig, "print-config", "", "also write every development credential to this file as JSON (mode 0600; README: Development credentials)")
 	fs.StringVar(&postmanEnv, "postman-env", "", "also write a Postman environment for contracts/collections' request collection to this file: its variables filled from these credentials (mode 0600; import it, or newman run … -e FILE)")
 	fs.StringVar(&portalURL, "portal-url", "", "send the status pushes to your own receiver at this absolute http(s) URL instead of the mock portal (signed with the push secret)")
-	fs.DurationVar(&pushSettle, "push-settle", service.DefaultPushSettle, "how long a status push waits for the next change of its application (config pushSettle; 0: every version at once; at most 5s)")
+	fs.DurationVar(&pushSettle, "push-settle", service.DefaultPushSettle, "how long a status push waits for the next change of its application (config pushSettle; 0: no wait, though a version changed again before a worker takes its push is still replaced; at most 5s)")
 	fs.IntVar(&keepPushes, "keep-pushes", mocks.DefaultKeepPushes, "how many pushes the mock portal keeps with their headers and bodies (GET /_mock/pushes)")
 	fs.StringVar(&faults, "faults", "", `faults every mock department injects, as JSON, e.g. '{"errorRate":0.2,"duplicateRate":0.1}' (see README)`)
 	return cmd
