@@ -82,8 +82,12 @@ func (d *fakeDept) Poll(_ context.Context, t *c.Task, _ string) (*c.CaseView, er
 type fakePortal struct {
 	mu       sync.Mutex
 	failures int
-	versions []int64
-	states   []c.AppState
+	// breakerOpen refuses every push before it is sent, as an open
+	// breaker does, with an hour's rest; tried lists the versions.
+	breakerOpen bool
+	tried       []int64
+	versions    []int64
+	states      []c.AppState
 	// onPush, when set, runs at each push taken (before it is recorded).
 	onPush func(*c.StatusPush)
 }
@@ -91,6 +95,10 @@ type fakePortal struct {
 func (p *fakePortal) Push(_ context.Context, push *c.StatusPush, _ string) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.breakerOpen {
+		p.tried = append(p.tried, push.Version)
+		return callErr{retryable: true, open: true, delay: time.Hour}
+	}
 	if p.failures > 0 {
 		p.failures--
 		return callErr{retryable: true}
@@ -471,43 +479,16 @@ func TestRetriesStopBeforeTheLegalDeadline(t *testing.T) {
 	}
 }
 
-// openPortal is a portal behind an open breaker: every push is refused
-// before it is sent, with the time the breaker rests.
-type openPortal struct {
-	mu       sync.Mutex
-	attempts []int64 // the versions tried
-}
-
-func (p *openPortal) Push(_ context.Context, push *c.StatusPush, _ string) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.attempts = append(p.attempts, push.Version)
-	return callErr{retryable: true, open: true, delay: time.Hour}
-}
-
 // A push refused by the portal's open breaker was never sent: it is
 // deferred until the breaker lets a probe through, and uses no attempt,
 // as a dispatch to a resting department (README "An open breaker defers
 // work without using an attempt"), instead of retrying on a backoff grown
 // by the refusals.
 func TestAnOpenBreakerDefersThePush(t *testing.T) {
-	portal := &openPortal{}
-	st, err := store.OpenBolt(filepath.Join(t.TempDir(), "w.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	medical := &fakeDept{reply: c.CaseApproved}
-	eng := &engine.Engine{Store: st, Flow: workflow.New(calendar.Default())}
-	worker := &engine.Worker{Engine: eng, Departments: map[c.Dept]engine.Department{c.DeptMedical: medical}, Portal: portal,
-		Policy:     engine.Policy{MaxAttempts: 3, BaseBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond},
-		PushPolicy: engine.Policy{BaseBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond},
-		Poll:       5 * time.Millisecond}
-	eng.Wake = worker.Wake
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { worker.Run(ctx); close(done) }()
-	app, _, err := eng.Submit(context.Background(), "d1", medicalOnly())
+	portal := &fakePortal{breakerOpen: true}
+	r := newRig(t, &fakeDept{reply: c.CaseApproved}, portal)
+	st := r.eng.Store
+	app, err := st.Get(context.Background(), r.submit(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -519,21 +500,21 @@ func TestAnOpenBreakerDefersThePush(t *testing.T) {
 			t.Fatal(err)
 		}
 		portal.mu.Lock()
-		tried := slices.Contains(portal.attempts, got.Version)
+		tried := slices.Contains(portal.tried, got.Version)
 		portal.mu.Unlock()
 		if got.Status.State == c.AppCompleted && tried {
 			app = got
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the final push was never tried: state %s, version %d, tried %v", got.Status.State, got.Version, portal.attempts)
+			t.Fatalf("the final push was never tried: state %s, version %d, tried %v", got.Status.State, got.Version, portal.tried)
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
-	cancel()
-	<-done
+	r.cancel()
+	<-r.done
 	if ids := pushesDue(t, st, time.Now().Add(30*time.Minute)); len(ids) != 0 {
-		t.Errorf("pushes due again within the breaker's rest: %v (tried %d times)", ids, len(portal.attempts))
+		t.Errorf("pushes due again within the breaker's rest: %v (tried %d times)", ids, len(portal.tried))
 	}
 	jobs, err := st.Lease(context.Background(), time.Now().Add(2*time.Hour), 100, time.Hour)
 	if err != nil {
@@ -554,7 +535,7 @@ func TestAnOpenBreakerDefersThePush(t *testing.T) {
 	if !final {
 		t.Errorf("the final version's push is not kept: %v", jobs)
 	}
-	if len(portal.attempts) > int(app.Version) {
-		t.Errorf("%d tries for %d versions: an open breaker was retried", len(portal.attempts), app.Version)
+	if len(portal.tried) > int(app.Version) {
+		t.Errorf("%d tries for %d versions: an open breaker was retried", len(portal.tried), app.Version)
 	}
 }
