@@ -20,16 +20,7 @@ func BenchmarkCodec(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	app := &c.Application{ID: "A", PortalRef: "ref-A", Version: 1,
-		Applicant: c.Applicant{Name: "张志明", IDNumber: "51170219850307123X", Mobile: "13881801234", HouseholdDivision: "511702102",
-			Address: c.Address{Province: "四川省", City: "达州市", County: "通川区", Town: "罗江镇", Village: "龙潭村", Detail: "4组27号"}},
-		Requests: c.Requests{Certificate: &c.CertificateRequest{Business: c.ItemCertNew, Note: "右腿受伤"}}}
-	for i, it := range []c.ItemCode{c.ItemCertNew, c.ItemSubsidyLiving, c.ItemSubsidyNursing, c.ItemPensionSubsidy, c.ItemMedicalSubsidy} {
-		app.Tasks = append(app.Tasks, &c.Task{ID: fmt.Sprintf("A-%d", i+1), Item: it, Dept: c.DeptCivil, State: c.TaskAccepted})
-	}
-	for i := 0; i < 20; i++ {
-		app.Timeline = append(app.Timeline, c.Entry{At: time.Now(), Kind: "state", From: c.TaskReady, To: c.TaskDispatched, Note: &c.Message{ZH: "已受理", EN: "accepted"}})
-	}
+	app := benchCodecApp()
 	for _, k := range []struct {
 		name string
 		keys *seal.Keyring
