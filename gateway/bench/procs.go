@@ -157,8 +157,11 @@ func startRedis(dir string) (*redisServer, string, error) {
 	} else {
 		args = append(args, "--appendonly", "yes", "--appendfsync", "always")
 	}
+	// No memory limit: the growth phase stores a million applications,
+	// more than deploy/redis.conf's maxmemory holds (docs/CAPACITY.md says
+	// what a deployment needs); the phases report the memory Redis used.
 	args = append(args, "--port", port, "--bind", host, "--dir", data, "--daemonize", "no",
-		"--protected-mode", "yes", "--save", "", "--logfile", filepath.Join(data, "redis.log"))
+		"--protected-mode", "yes", "--save", "", "--maxmemory", "0", "--logfile", filepath.Join(data, "redis.log"))
 	p, err := startProc(dir, "redis", bin, args...)
 	if err != nil {
 		return nil, "", err
@@ -167,9 +170,9 @@ func startRedis(dir string) (*redisServer, string, error) {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		if rs.ping() == nil {
-			how := "deploy/redis.conf"
+			how := "deploy/redis.conf, maxmemory 0"
 			if conf == "" {
-				how = "appendonly yes, appendfsync always"
+				how = "appendonly yes, appendfsync always, maxmemory 0"
 			}
 			return rs, how, nil
 		}
