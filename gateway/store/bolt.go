@@ -72,6 +72,9 @@ type Bolt struct {
 	// (bolt_written.go), so that another write of the same application
 	// in that transaction is spared a decode.
 	written txWritten
+	// noPrepare: updates are worked out in their transaction only
+	// (tests of what group commit does with the functions it runs).
+	noPrepare bool
 }
 
 // ourBuckets are every bucket an onething store has; a file with any
@@ -592,12 +595,37 @@ func (b *Bolt) taken(keys []string) bool {
 // (nil: none) and moves its blind index entry from oldIdx (what the
 // stored record had) to the new one.
 func (b *Bolt) putApp(tx *bolt.Tx, app *contracts.Application, oldIdx string, oldLists []listEntry, old *prior) error {
-	w, idx, pr, remember, err := b.codec.encodePartsUncommitted(app, old)
+	e, err := b.encodeApp(app, old)
 	if err != nil {
 		return err
 	}
-	tx.OnCommit(remember) // not before: the transaction may be rolled back
-	b.written.note(tx, app.ID, w.head, pr, idx)
+	return b.writeApp(tx, e, oldIdx, oldLists)
+}
+
+// encodedApp is an application encoded for a write over a record: what
+// writeApp puts in the transaction.
+type encodedApp struct {
+	app      *contracts.Application
+	w        recordWrite
+	idx      string // the blind index the new record carries
+	pr       *prior // what a later read of w.head is (nil: not cached)
+	remember func() // tells the cache, once committed
+}
+
+// encodeApp encodes app for a write over the record old (nil: none).
+func (b *Bolt) encodeApp(app *contracts.Application, old *prior) (encodedApp, error) {
+	w, idx, pr, remember, err := b.codec.encodePartsUncommitted(app, old)
+	return encodedApp{app: app, w: w, idx: idx, pr: pr, remember: remember}, err
+}
+
+// writeApp writes an encoded application and moves its blind index entry
+// from oldIdx and its list entries from oldLists (what the stored record
+// had).
+func (b *Bolt) writeApp(tx *bolt.Tx, e encodedApp, oldIdx string, oldLists []listEntry) error {
+	app, w, idx := e.app, e.w, e.idx
+	tx.OnCommit(e.remember) // not before: the transaction may be rolled back
+	b.written.note(tx, app.ID, w.head, e.pr, idx)
+	var err error
 	if idx != oldIdx {
 		ib := tx.Bucket(bucketIdx)
 		if oldIdx != "" {
@@ -726,13 +754,9 @@ func partsOf(tx *bolt.Tx, id string, head []byte) stored {
 // getApp reads an application, the blind index its record carries and
 // what a write over it needs (prior).
 func (b *Bolt) getApp(tx *bolt.Tx, id string) (*contracts.Application, string, *prior, error) {
-	v := tx.Bucket(bucketApps).Get([]byte(id))
+	v, per := headAndPersonal(tx, id)
 	if v == nil {
 		return nil, "", nil, ErrNotFound
-	}
-	var per []byte
-	if pb := tx.Bucket(bucketPersonal); pb != nil && bytes.HasPrefix(v, partsHead) {
-		per = pb.Get([]byte(id))
 	}
 	if pr, idx, ok := b.codec.cached(id, v, per); ok {
 		return pr.app.Clone(), idx, pr, nil
@@ -915,16 +939,16 @@ func (b *Bolt) UpdateAck(_ context.Context, id string, job Job, fn UpdateFunc) e
 }
 
 func (b *Bolt) update(id, onceKey string, ack *Job, fn UpdateFunc) error {
+	deliver := func(app *contracts.Application) (Outcome, error) {
+		jobs, err := fn(app)
+		return Outcome{Jobs: jobs}, err
+	}
+	p := b.prepare(id, onceKey, Delivery{}, deliver)
 	err := b.commit(func(tx *bolt.Tx) error {
 		if onceKey != "" && tx.Bucket(bucketKeys).Get([]byte(onceKey)) != nil {
 			return ErrAlreadyApplied
 		}
-		app, idx, pr, err := b.getApp(tx, id)
-		if err != nil {
-			return err
-		}
-		lists := listEntries(app) // before fn changes it
-		jobs, err := fn(app)
+		u, err := b.prepared(tx, &p, id, Delivery{}, deliver)
 		if err != nil {
 			return err
 		}
@@ -933,7 +957,7 @@ func (b *Bolt) update(id, onceKey string, ack *Job, fn UpdateFunc) error {
 				return err
 			}
 		}
-		if err := b.putApp(tx, app, idx, lists, pr); err != nil {
+		if err := b.writeApp(tx, u.enc, u.oldIdx, u.lists); err != nil {
 			return err
 		}
 		if ack != nil {
@@ -943,15 +967,152 @@ func (b *Bolt) update(id, onceKey string, ack *Job, fn UpdateFunc) error {
 				return err
 			}
 		}
-		return enqueue(tx, jobs)
+		return enqueue(tx, u.jobs)
 	})
 	b.notes.note(b, err)
 	return err
 }
 
+// preparedUpdate is an update worked out before its transaction: fn run
+// on the committed record and its result encoded. bbolt has one writer,
+// and group commit runs the functions of a transaction one after another
+// on it: decoding, fn, sealing and encoding there kept the other core
+// idle while the department callbacks queued for the writer
+// (docs/PROFILING.md). Worked out before, the transaction only checks that
+// the record is still the one it was made from and puts the bytes, as
+// Redis's optimistic update does; when another write came first (the
+// callbacks of one application often arrive together) it is worked out
+// again in the transaction, as before. UpdateFunc and DeliverFunc may run
+// more than once, and the last run is the one written.
+type preparedUpdate struct {
+	base   *prior // the record it was made from, as the cache holds it
+	oldIdx string
+	lists  []listEntry
+	jobs   []Job
+	enc    encodedApp
+	// A delivery's reply, and its record for each of the delivery's keys.
+	reply   Reply
+	records [][]byte
+	refused bool // only the records are written
+}
+
+// prepare works out fn's update over the committed record id, or returns
+// nil: the delivery d or onceKey is recorded (fn is not run), the record
+// is not in the cache (decoding it here and again in the transaction
+// would cost more than it saves), or fn refused (the transaction runs it
+// again and returns its error on the record it reads).
+func (b *Bolt) prepare(id, onceKey string, d Delivery, fn DeliverFunc) *preparedUpdate {
+	if b.noPrepare {
+		return nil
+	}
+	var base *prior
+	var idx string
+	b.db.View(func(tx *bolt.Tx) error {
+		kb := tx.Bucket(bucketKeys)
+		for _, k := range d.Keys {
+			if kb.Get([]byte(replyKey(k))) != nil {
+				return nil
+			}
+		}
+		for _, k := range d.Taken {
+			if kb.Get([]byte(k)) != nil {
+				return nil
+			}
+		}
+		if onceKey != "" && kb.Get([]byte(onceKey)) != nil {
+			return nil // applied: fn is not run
+		}
+		head, per := headAndPersonal(tx, id)
+		if head != nil {
+			if pr, i, ok := b.codec.cached(id, head, per); ok {
+				base, idx = pr, i
+			}
+		}
+		return nil
+	})
+	if base == nil || base.app == nil {
+		return nil
+	}
+	u, err := b.work(base.app.Clone(), idx, base, d, fn)
+	if err != nil {
+		return nil
+	}
+	u.base = base
+	return u
+}
+
+// prepared is the update the transaction writes: *p when the record is
+// still the one it was worked out from, else worked out on the record tx
+// reads (and *p dropped, so that a run of the transaction again after a
+// rollback does not take a result older than fn's last run).
+func (b *Bolt) prepared(tx *bolt.Tx, p **preparedUpdate, id string, d Delivery, fn DeliverFunc) (*preparedUpdate, error) {
+	if *p != nil && b.stillHolds(tx, id, (*p).base) {
+		return *p, nil
+	}
+	*p = nil
+	app, idx, pr, err := b.getApp(tx, id)
+	if err != nil {
+		return nil, err
+	}
+	return b.work(app, idx, pr, d, fn)
+}
+
+// work runs fn on app, read as the record pr with the blind index idx,
+// and makes what its transaction writes: the delivery's records and,
+// unless fn refused, the application encoded.
+func (b *Bolt) work(app *contracts.Application, idx string, pr *prior, d Delivery, fn DeliverFunc) (*preparedUpdate, error) {
+	u := &preparedUpdate{oldIdx: idx, lists: listEntries(app)} // before fn changes it
+	out, err := fn(app)
+	if err != nil {
+		return nil, err
+	}
+	u.jobs, u.reply, u.refused = out.Jobs, out.Reply, out.Refused
+	now := time.Now()
+	for range d.Keys {
+		rec, err := b.codec.record(d.Fingerprint, out.Reply, now)
+		if err != nil {
+			return nil, err
+		}
+		u.records = append(u.records, rec)
+	}
+	if out.Refused {
+		return u, nil
+	}
+	if u.enc, err = b.encodeApp(app, pr); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// stillHolds reports whether tx reads the record id as base: the cache's
+// entry for what tx holds is base itself. A write of the same transaction
+// not yet committed, or committed since base was read, is a miss.
+func (b *Bolt) stillHolds(tx *bolt.Tx, id string, base *prior) bool {
+	head, per := headAndPersonal(tx, id)
+	if head == nil {
+		return false
+	}
+	pr, _, ok := b.codec.cached(id, head, per)
+	return ok && pr == base
+}
+
+// headAndPersonal are the stored head of id (nil: none) and its sealed
+// personal part when the record is in parts.
+func headAndPersonal(tx *bolt.Tx, id string) (head, per []byte) {
+	head = tx.Bucket(bucketApps).Get([]byte(id))
+	if head == nil {
+		return nil, nil
+	}
+	if pb := tx.Bucket(bucketPersonal); pb != nil && bytes.HasPrefix(head, partsHead) {
+		per = pb.Get([]byte(id))
+	}
+	return head, per
+}
+
 // Deliver is Update for a signed delivery: the delivery's records are
 // checked and written in the update's transaction.
 func (b *Bolt) Deliver(_ context.Context, id, onceKey string, d Delivery, fn DeliverFunc) (Reply, error) {
+	p := b.prepare(id, onceKey, d, fn)
 	var reply Reply
 	err := b.commit(func(tx *bolt.Tx) error {
 		reply = Reply{}
@@ -983,27 +1144,17 @@ func (b *Bolt) Deliver(_ context.Context, id, onceKey string, d Delivery, fn Del
 		if onceKey != "" && kb.Get([]byte(onceKey)) != nil {
 			return ErrAlreadyApplied
 		}
-		app, idx, pr, err := b.getApp(tx, id)
+		u, err := b.prepared(tx, &p, id, d, fn)
 		if err != nil {
 			return err
 		}
-		lists := listEntries(app) // before fn changes it
-		out, err := fn(app)
-		if err != nil {
-			return err
-		}
-		reply = out.Reply
-		now := time.Now()
-		for _, k := range d.Keys {
-			rec, err := b.codec.record(d.Fingerprint, out.Reply, now)
-			if err != nil {
-				return err
-			}
-			if err := kb.Put([]byte(replyKey(k)), rec); err != nil {
+		reply = u.reply
+		for i, k := range d.Keys {
+			if err := kb.Put([]byte(replyKey(k)), u.records[i]); err != nil {
 				return err
 			}
 		}
-		if out.Refused {
+		if u.refused {
 			return nil
 		}
 		if onceKey != "" {
@@ -1011,10 +1162,10 @@ func (b *Bolt) Deliver(_ context.Context, id, onceKey string, d Delivery, fn Del
 				return err
 			}
 		}
-		if err := b.putApp(tx, app, idx, lists, pr); err != nil {
+		if err := b.writeApp(tx, u.enc, u.oldIdx, u.lists); err != nil {
 			return err
 		}
-		return enqueue(tx, out.Jobs)
+		return enqueue(tx, u.jobs)
 	})
 	b.notes.note(b, err)
 	if err != nil && !errors.Is(err, ErrAlreadyApplied) {
@@ -1094,6 +1245,12 @@ func (b *Bolt) Enqueue(_ context.Context, jobs ...Job) error {
 }
 
 func (b *Bolt) Lease(_ context.Context, now time.Time, n int, d time.Duration) ([]Job, error) {
+	if n <= 0 || !b.anyDue(now) {
+		// Nothing to lease: no write transaction. Every job a worker
+		// finishes wakes it to lease again, and a write transaction with
+		// nothing in it still took the writer and an fsync.
+		return nil, nil
+	}
 	var out []Job
 	err := b.commit(func(tx *bolt.Tx) error {
 		out = out[:0]
@@ -1215,6 +1372,20 @@ func getJob(tx *bolt.Tx, id string) (Job, error) {
 
 func (b *Bolt) Ack(_ context.Context, job Job) error {
 	return b.commit(func(tx *bolt.Tx) error { return ackJob(tx, job.ID) })
+}
+
+// anyDue reports whether a job is due at now, as the committed queue
+// says (a job queued since is found at the next lease, as it would be if
+// it had been queued just after a lease).
+func (b *Bolt) anyDue(now time.Time) bool {
+	limit := dueKey(now, "")
+	due := false
+	b.db.View(func(tx *bolt.Tx) error {
+		k, _ := tx.Bucket(bucketDue).Cursor().First()
+		due = k != nil && bytes.Compare(k[:8], limit[:8]) <= 0
+		return nil
+	})
+	return due
 }
 
 func ackJob(tx *bolt.Tx, id string) error {

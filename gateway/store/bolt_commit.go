@@ -31,10 +31,14 @@ import (
 // returns is one the committed data gives. A function that panics makes
 // its caller panic with the same value; the others are committed without it.
 
-// maxGroup bounds the functions of one transaction: a commit with 64
-// event-sized writes (some 10 KB of record each) writes well under a
-// MiB, and the last of them waits for 63 others' encoding, not more.
-const maxGroup = 64
+// maxGroup bounds the functions of one transaction. Updates are worked
+// out before it (Bolt.prepare), so a function mostly puts bytes, and the
+// commit's wait is bbolt's fsyncs: in the end-to-end bench the leader was
+// found in fdatasync with 70 writes queued behind it, so a bound of 64
+// cost a second commit's wait for the rest (0.37 of the relay at 64,
+// 0.47 at 256, docs/PROFILING.md). 256 event-sized writes put a few MiB
+// in one commit.
+const maxGroup = 256
 
 // groupCommitter commits the functions of concurrent callers together.
 type groupCommitter struct {

@@ -188,6 +188,7 @@ func TestBoltGroupCommitBounded(t *testing.T) {
 // changes are absent; it gets its own error.
 func TestBoltGroupCommitFailureIsolated(t *testing.T) {
 	s := openGroupBolt(t)
+	store.WorkInTransaction(s) // the runs counted are the transaction's
 	ctx := context.Background()
 	for _, id := range []string{"A0", "A1", "F", "A3"} {
 		if _, err := s.Create(ctx, groupApp(id), nil, nil); err != nil {

@@ -81,6 +81,10 @@ func (b *Bolt) CommitCount() int64 { return b.group.commits.Load() }
 // MaxGroup is the most functions one write transaction holds.
 const MaxGroup = maxGroup
 
+// WorkInTransaction makes b work out every update in its transaction, as
+// before updates were prepared outside it (tests of group commit's runs).
+func WorkInTransaction(b *Bolt) { b.noPrepare = true }
+
 // HoldLeader makes the next writer that leads a transaction wait, before
 // it takes its batch, until n writes (its own included) are queued: what
 // group commit does with n concurrent writers, shown without timing. Set
