@@ -154,6 +154,18 @@ type Worker struct {
 	running sync.WaitGroup
 	busyMu  sync.Mutex
 	busy    map[string]int
+	// held are jobs leased while their system's share of slots was busy,
+	// by system, oldest first (hold); stopping: no more are held or taken.
+	heldMu   sync.Mutex
+	held     map[string][]heldJob
+	heldN    int
+	stopping bool
+}
+
+// heldJob is a leased job waiting in the worker for a slot of its system.
+type heldJob struct {
+	job   store.Job
+	since time.Time
 }
 
 func (w *Worker) init() {
@@ -166,6 +178,7 @@ func (w *Worker) init() {
 			w.PerSystem = max(1, w.Concurrency/4)
 		}
 		w.busy = map[string]int{}
+		w.held = map[string][]heldJob{}
 		if w.Lease == 0 {
 			w.Lease = time.Minute
 		}
@@ -271,15 +284,23 @@ func (w *Worker) Run(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
+		// A job held for a slot whose system's share came free while it
+		// was being held (no job of that system left to pass one on).
+		w.startHeld(jobCtx, slots)
 		free := w.Concurrency - len(slots)
+		// Lease for the free slots, and as many jobs again to hold for
+		// when running ones end: a lease waits for a durable write (on
+		// bbolt a commit behind the others), and a slot that waited for
+		// the next lease each time its job ended stood idle meanwhile.
+		n := free + w.holdRoom()
 		var jobs []store.Job
-		if free > 0 {
+		if n > 0 {
 			// Not cut short by a shutdown: a lease the store made must
 			// come back to this worker, or its jobs stay leased, unknown
 			// to anyone, until the lease runs out.
 			lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 			var err error
-			jobs, err = w.Engine.Store.Lease(lctx, time.Now(), free, w.Lease)
+			jobs, err = w.Engine.Store.Lease(lctx, time.Now(), n, w.Lease)
 			cancel()
 			if err != nil {
 				w.Log.Error("lease jobs", "err", err)
@@ -296,30 +317,27 @@ func (w *Worker) Run(ctx context.Context) {
 			}
 			return
 		}
+		var deferred []store.Job
 		for _, j := range jobs {
 			if j.Quarantined != "" {
 				w.quarantined(j)
 				continue
 			}
-			if !w.enter(j.Dept) {
-				// That system has its share of slots busy: come back soon,
-				// without using an attempt.
-				rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-				if err := w.Engine.Store.Retry(rctx, j, time.Now().Add(w.Poll/2+time.Duration(rand.N(int64(w.Poll))))); err != nil {
-					w.Log.Error("defer job", "job", j.ID, "err", err)
+			if len(slots) == cap(slots) || !w.enter(j.Dept) {
+				// No slot free, or its system has its share busy: the job
+				// waits here for one, or if enough already wait, comes
+				// back soon, without using an attempt.
+				if !w.hold(j) {
+					deferred = append(deferred, j)
 				}
-				cancel()
 				continue
 			}
 			slots <- struct{}{}
-			w.running.Add(1)
-			go func(j store.Job) {
-				defer func() { w.leave(j.Dept); <-slots; w.running.Done(); w.Wake() }()
-				defer w.recoverJob(j)
-				w.run(jobCtx, j)
-			}(j)
+			w.start(jobCtx, slots, j)
 		}
-		if len(jobs) == free && free > 0 {
+		w.putBack(ctx, deferred, time.Now().Add(w.Poll/2+time.Duration(rand.N(int64(w.Poll)))))
+		w.putBack(ctx, w.staleHeld(), time.Now())
+		if len(jobs) == n && n > 0 {
 			continue // there may be more due
 		}
 		select {
@@ -329,6 +347,150 @@ func (w *Worker) Run(ctx context.Context) {
 		case <-time.After(w.Poll):
 		}
 	}
+}
+
+// start runs j, for which the caller took a slot and its system's share.
+// When it ends, its slot passes to the oldest held job whose system has a
+// share free, if one is, and the loop is woken to lease more.
+func (w *Worker) start(ctx context.Context, slots chan struct{}, j store.Job) {
+	w.running.Add(1)
+	go func() {
+		defer func() {
+			w.leave(j.Dept)
+			if next, ok := w.takeHeldToRun(); ok {
+				w.start(ctx, slots, next)
+			} else {
+				<-slots
+			}
+			w.Wake()
+			w.running.Done()
+		}()
+		defer w.recoverJob(j)
+		w.run(ctx, j)
+	}()
+}
+
+// hold keeps a leased job that cannot start yet (no slot free, or its
+// system's share busy), to start it when a running job ends, and reports
+// whether it did: up to a share's worth per system and Concurrency in all.
+// The job stays leased meanwhile. Putting it back instead is a write to
+// the store, and a system with more work than its share (the
+// certificate's department in the end-to-end bench) had most of what each
+// lease brought put back, again and again.
+func (w *Worker) hold(j store.Job) bool {
+	w.heldMu.Lock()
+	defer w.heldMu.Unlock()
+	if w.stopping || len(w.held[j.Dept]) >= w.PerSystem || w.heldN >= w.Concurrency {
+		return false
+	}
+	w.held[j.Dept] = append(w.held[j.Dept], heldJob{job: j, since: time.Now()})
+	w.heldN++
+	return true
+}
+
+// holdRoom is how many more jobs the worker would hold.
+func (w *Worker) holdRoom() int {
+	w.heldMu.Lock()
+	defer w.heldMu.Unlock()
+	if w.stopping {
+		return 0
+	}
+	return w.Concurrency - w.heldN
+}
+
+// startHeld starts held jobs whose system has a share free, while slots
+// are free. Only Run takes slots.
+func (w *Worker) startHeld(ctx context.Context, slots chan struct{}) {
+	for len(slots) < cap(slots) {
+		j, ok := w.takeHeldToRun()
+		if !ok {
+			return
+		}
+		slots <- struct{}{}
+		w.start(ctx, slots, j)
+	}
+}
+
+// takeHeldToRun takes the oldest held job whose system has a share free
+// and whose lease is less than half gone (staleHeld hands back the others
+// while their lease is still the worker's), and takes that share.
+func (w *Worker) takeHeldToRun() (store.Job, bool) {
+	w.heldMu.Lock()
+	defer w.heldMu.Unlock()
+	if w.stopping {
+		return store.Job{}, false
+	}
+	w.busyMu.Lock()
+	defer w.busyMu.Unlock()
+	best, found := "", false
+	for system, q := range w.held {
+		if len(q) == 0 || time.Since(q[0].since) >= w.Lease/2 || (system != "" && w.busy[system] >= w.PerSystem) {
+			continue
+		}
+		if !found || q[0].since.Before(w.held[best][0].since) {
+			best, found = system, true
+		}
+	}
+	if !found {
+		return store.Job{}, false
+	}
+	q := w.held[best]
+	w.busy[best]++
+	w.held[best] = q[1:]
+	w.heldN--
+	return q[0].job, true
+}
+
+// staleHeld takes out the jobs held for half their lease or more.
+func (w *Worker) staleHeld() []store.Job {
+	w.heldMu.Lock()
+	defer w.heldMu.Unlock()
+	var out []store.Job
+	for system, q := range w.held {
+		n := 0
+		for n < len(q) && time.Since(q[n].since) >= w.Lease/2 {
+			out = append(out, q[n].job)
+			n++
+		}
+		w.held[system] = q[n:]
+		w.heldN -= n
+	}
+	return out
+}
+
+// stopHolding takes out every held job; none is held after it.
+func (w *Worker) stopHolding() []store.Job {
+	w.heldMu.Lock()
+	defer w.heldMu.Unlock()
+	w.stopping = true
+	var out []store.Job
+	for system, q := range w.held {
+		for _, h := range q {
+			out = append(out, h.job)
+		}
+		delete(w.held, system)
+	}
+	w.heldN = 0
+	return out
+}
+
+// putBack makes leased jobs due again at at, attempts unchanged, all at
+// once: on bbolt they share a commit, on Redis an fsync.
+func (w *Worker) putBack(ctx context.Context, jobs []store.Job, at time.Time) {
+	if len(jobs) == 0 {
+		return
+	}
+	var wg sync.WaitGroup
+	for _, j := range jobs {
+		wg.Go(func() {
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			defer cancel()
+			if err := w.Engine.Store.Retry(rctx, j, at); err != nil {
+				w.Log.Error("defer job", "job", j.ID, "err", err)
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // quarantined reports a job the store parked because its record was
@@ -355,8 +517,12 @@ func (w *Worker) recoverJob(j store.Job) {
 	w.Log.Error("job panicked; tried again when its lease ends", "job", j.ID, "kind", j.Kind, "panic", fmt.Sprintf("%T", p))
 }
 
-// drain waits for the jobs under way, cutting them short after Drain.
+// drain hands back the jobs held for a slot and waits for the jobs under
+// way, cutting them short after Drain.
 func (w *Worker) drain(cut context.CancelFunc) {
+	for _, j := range w.stopHolding() {
+		w.handBack(context.Background(), j)
+	}
 	done := make(chan struct{})
 	go func() { w.running.Wait(); close(done) }()
 	if w.Drain > 0 {
