@@ -83,6 +83,24 @@ func (g *gated) waitStarted(t *testing.T, want string) {
 	}
 }
 
+// gatedWorker is a worker on g with concurrency slots, one per system.
+func gatedWorker(g *gated, concurrency int) *engine.Worker {
+	return &engine.Worker{Engine: &engine.Engine{Store: g}, Concurrency: concurrency, PerSystem: 1, Poll: time.Hour,
+		Lease: time.Minute, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+}
+
+// runGated runs a gatedWorker until the function it returns stops it.
+func runGated(g *gated, concurrency int) (stop func()) {
+	w := gatedWorker(g, concurrency)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { w.Run(ctx); close(done) }()
+	return func() {
+		cancel()
+		<-done
+	}
+}
+
 func odd(id, system string) store.Job { return store.Job{ID: id, Kind: "odd", Dept: system} }
 
 // A job leased while its system's share of slots is busy waits in the
@@ -92,15 +110,7 @@ func odd(id, system string) store.Job { return store.Job{ID: id, Kind: "odd", De
 // worth it is deferred as before.
 func TestWorkerHoldsAJobForItsSystemsSlot(t *testing.T) {
 	g := newGated(odd("a1", "d"), odd("a2", "d"), odd("a3", "d"), odd("b1", "e"))
-	w := &engine.Worker{Engine: &engine.Engine{Store: g}, Concurrency: 4, PerSystem: 1, Poll: time.Hour,
-		Lease: time.Minute, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { w.Run(ctx); close(done) }()
-	defer func() {
-		cancel()
-		<-done
-	}()
+	defer runGated(g, 4)()
 	got := map[string]bool{}
 	for range 2 {
 		got[<-g.started] = true
@@ -129,8 +139,7 @@ func TestWorkerHoldsAJobForItsSystemsSlot(t *testing.T) {
 // short does.
 func TestWorkerHandsBackHeldJobsAtShutdown(t *testing.T) {
 	g := newGated(odd("a1", "d"), odd("a2", "d"))
-	w := &engine.Worker{Engine: &engine.Engine{Store: g}, Concurrency: 4, PerSystem: 1, Poll: time.Hour,
-		Lease: time.Minute, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	w := gatedWorker(g, 4)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { w.Run(ctx); close(done) }()
@@ -160,15 +169,7 @@ func TestWorkerHandsBackHeldJobsAtShutdown(t *testing.T) {
 // back.
 func TestWorkerLeasesAheadOfItsSlots(t *testing.T) {
 	g := newGated(odd("a1", "d"), odd("b1", "e"))
-	w := &engine.Worker{Engine: &engine.Engine{Store: g}, Concurrency: 1, PerSystem: 1, Poll: time.Hour,
-		Lease: time.Minute, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { w.Run(ctx); close(done) }()
-	defer func() {
-		cancel()
-		<-done
-	}()
+	defer runGated(g, 1)()
 	g.waitStarted(t, "a1")
 	deadline := time.Now().Add(10 * time.Second)
 	for g.waiting() > 0 {
