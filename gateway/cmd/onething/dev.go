@@ -104,7 +104,7 @@ request collection in contracts/collections), then runs until Ctrl-C.`,
 			opts.Log = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), logOptions(slog.LevelInfo)))
 			// The signal handler first: a SIGTERM as soon as the banner is
 			// out (a script that read what it needed) stops cleanly.
-			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 			defer stop()
 			st, err := devstack.Start(opts)
 			if err != nil {

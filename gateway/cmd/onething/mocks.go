@@ -215,7 +215,7 @@ func runMocks(cmd *cobra.Command, f mocksFlags) error {
 		return err
 	}
 
-	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer cancel()
 	<-ctx.Done()
 	stop()

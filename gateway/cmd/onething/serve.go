@@ -23,8 +23,8 @@ func newServeCmd() *cobra.Command {
 		Use:   "serve",
 		Short: "按配置文件运行网关 / the gateway alone, from a configuration file",
 		Long: `按配置文件运行网关 / run the gateway alone from a configuration file (YAML or JSON; ONETHING_*
-variables override its settings), until SIGTERM or Ctrl-C: then it stops taking work and lets
-the jobs under way finish (shutdownGrace). Check the file first with "onething config check".`,
+variables override its settings), until SIGTERM, SIGHUP (the terminal it runs in closed) or
+Ctrl-C: then it stops taking work and lets the jobs under way finish (shutdownGrace). Check the file first with "onething config check".`,
 		Example: `  onething serve --config deploy/onething.example.yaml
   onething serve --config /etc/onething/onething.yaml --store redis://redis:6379/0
   ONETHING_CONFIG=/etc/onething/onething.yaml onething serve --log-format text`,
@@ -68,7 +68,7 @@ the jobs under way finish (shutdownGrace). Check the file first with "onething c
 			if err != nil {
 				return err
 			}
-			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 			defer stop()
 			// One line saying what this replica runs on (no secrets).
 			log.Info("gateway serving", append([]any{"listen", ln.Addr().String()}, svc.StartAttrs()...)...)

@@ -6,7 +6,9 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"onething/gateway/childproc"
 	"onething/gateway/proctest"
@@ -66,5 +68,41 @@ func TestServeLogsWhatItRunsOn(t *testing.T) {
 		if v := strings.TrimSpace(string(b)); err == nil && len(v) >= 8 && strings.Contains(line, v) {
 			t.Errorf("the start line carries the secret of %s", filepath.Base(f))
 		}
+	}
+}
+
+// SIGHUP (the terminal serve runs in closed) stops serve as SIGTERM does:
+// it exits 0 after a clean shutdown, not at once with status 129 and the
+// jobs it held left leased.
+func TestServeStopsCleanlyOnSIGHUP(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the gateway as a process")
+	}
+	cfg, db := sampleWithSecrets(t)
+	addr := proctest.FreeAddr(t)
+	env := []string{"ONETHING_DATA_FILE=" + db, "ONETHING_LISTEN=" + addr, "ONETHING_BASE_URL=http://" + addr}
+	if r := onething(t, env, "store", "init", "--config", cfg); r.code != 0 {
+		t.Fatalf("store init:\n%s", r)
+	}
+	cp, err := childproc.Start(t.TempDir(), "serve", ".log", cleanEnv(env...), binary, "serve", "--config", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &proctest.Proc{Proc: cp}
+	t.Cleanup(p.Stop)
+	proctest.WaitHealthy(t, p, "http://"+addr+"/healthz")
+	if err := p.Cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-p.Done():
+	case <-time.After(60 * time.Second):
+		t.Fatalf("serve did not stop after SIGHUP: %s", p.Tail(10))
+	}
+	if code := p.Cmd.ProcessState.ExitCode(); code != 0 {
+		t.Fatalf("exit status %d after SIGHUP: %s", code, p.Tail(10))
+	}
+	if !strings.Contains(p.Output(), "shut down: requests and jobs finished or handed back") {
+		t.Errorf("no clean shutdown in the log:\n%s", p.Tail(10))
 	}
 }
