@@ -146,13 +146,21 @@ func testRelay(t *testing.T, put rawPut) int {
 	if dispatched == 0 || events == 0 {
 		t.Fatalf("%d case requests, %d events", dispatched, events)
 	}
-	run.rc.mu.Lock()
-	pushes := run.rc.pushes
-	run.rc.mu.Unlock()
-	// A push is written once it is sent: wait for the last ones.
-	want := in.Accepted + dispatched + events + pushes
-	for limit := time.Now().Add(time.Minute); writes.Load() < int64(want) && time.Now().Before(limit); {
-		time.Sleep(10 * time.Millisecond)
+	// A push is written once it is sent, and a push of an older version
+	// may still arrive after the last one (workers send concurrently):
+	// wait until the writes agree with the pushes received, twenty reads
+	// in a row (a minute at most: then the test fails on the count).
+	var pushes, want int
+	for limit, agreed := time.Now().Add(time.Minute), 0; agreed < 20 && time.Now().Before(limit); time.Sleep(10 * time.Millisecond) {
+		run.rc.mu.Lock()
+		pushes = run.rc.pushes
+		run.rc.mu.Unlock()
+		want = in.Accepted + dispatched + events + pushes
+		if writes.Load() == int64(want) {
+			agreed++
+		} else {
+			agreed = 0
+		}
 	}
 	if got := writes.Load(); got != int64(want) {
 		t.Errorf("%d writes; want %d: %d submissions, %d case answers, %d events and %d pushes", got, want, in.Accepted, dispatched, events, pushes)
