@@ -19,7 +19,6 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
-	"onething/gateway/childproc"
 	"onething/gateway/console"
 	"onething/gateway/proctest"
 	"onething/gateway/service"
@@ -187,17 +186,8 @@ func TestConsoleAccountsFileServes(t *testing.T) {
 	if strings.Contains(r.stdout+r.stderr, "nobody can sign in") || strings.Contains(r.stdout+r.stderr, list[0].PasswordHash) {
 		t.Errorf("config check should see the accounts and mask their hashes:\n%s", r)
 	}
-	if r := onething(t, env, "store", "init", "--config", cfg); r.code != 0 {
-		t.Fatalf("store init:\n%s", r)
-	}
-	cp, err := childproc.Start(t.TempDir(), "serve", ".log", cleanEnv(env...), binary, "serve", "--config", cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &proctest.Proc{Proc: cp}
-	t.Cleanup(p.Stop)
+	p := startServe(t, cfg, addr, "ONETHING_DATA_FILE="+db)
 	base := "http://" + addr
-	proctest.WaitHealthy(t, p, base+"/healthz")
 
 	jar, _ := cookiejar.New(nil)
 	cl := &http.Client{Jar: jar, Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}

@@ -24,17 +24,7 @@ func TestServeLogsWhatItRunsOn(t *testing.T) {
 	}
 	cfg, db := sampleWithSecrets(t)
 	addr := proctest.FreeAddr(t)
-	env := []string{"ONETHING_DATA_FILE=" + db, "ONETHING_LISTEN=" + addr, "ONETHING_BASE_URL=http://" + addr}
-	if r := onething(t, env, "store", "init", "--config", cfg); r.code != 0 {
-		t.Fatalf("store init:\n%s", r)
-	}
-	cp, err := childproc.Start(t.TempDir(), "serve", ".log", cleanEnv(env...), binary, "serve", "--config", cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &proctest.Proc{Proc: cp}
-	t.Cleanup(p.Stop)
-	proctest.WaitHealthy(t, p, "http://"+addr+"/healthz")
+	p := startServe(t, cfg, addr, "ONETHING_DATA_FILE="+db)
 
 	var line string
 	var start struct {
@@ -79,18 +69,7 @@ func TestServeStopsCleanlyOnSIGHUP(t *testing.T) {
 		t.Skip("runs the gateway as a process")
 	}
 	cfg, db := sampleWithSecrets(t)
-	addr := proctest.FreeAddr(t)
-	env := []string{"ONETHING_DATA_FILE=" + db, "ONETHING_LISTEN=" + addr, "ONETHING_BASE_URL=http://" + addr}
-	if r := onething(t, env, "store", "init", "--config", cfg); r.code != 0 {
-		t.Fatalf("store init:\n%s", r)
-	}
-	cp, err := childproc.Start(t.TempDir(), "serve", ".log", cleanEnv(env...), binary, "serve", "--config", cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &proctest.Proc{Proc: cp}
-	t.Cleanup(p.Stop)
-	proctest.WaitHealthy(t, p, "http://"+addr+"/healthz")
+	p := startServe(t, cfg, proctest.FreeAddr(t), "ONETHING_DATA_FILE="+db)
 	if err := p.Cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
@@ -105,4 +84,22 @@ func TestServeStopsCleanlyOnSIGHUP(t *testing.T) {
 	if !strings.Contains(p.Output(), "shut down: requests and jobs finished or handed back") {
 		t.Errorf("no clean shutdown in the log:\n%s", p.Tail(10))
 	}
+}
+
+// startServe runs `onething serve --config cfg` on addr, with env, on a
+// store it initialises first, and waits until it answers /healthz.
+func startServe(t *testing.T, cfg, addr string, env ...string) *proctest.Proc {
+	t.Helper()
+	env = append(env, "ONETHING_LISTEN="+addr, "ONETHING_BASE_URL=http://"+addr)
+	if r := onething(t, env, "store", "init", "--config", cfg); r.code != 0 {
+		t.Fatalf("store init:\n%s", r)
+	}
+	cp, err := childproc.Start(t.TempDir(), "serve", ".log", cleanEnv(env...), binary, "serve", "--config", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &proctest.Proc{Proc: cp}
+	t.Cleanup(p.Stop)
+	proctest.WaitHealthy(t, p, "http://"+addr+"/healthz")
+	return p
 }
