@@ -154,15 +154,16 @@ type Worker struct {
 	running sync.WaitGroup
 	busyMu  sync.Mutex
 	busy    map[string]int
-	// held are jobs leased while their system's share of slots was busy,
-	// by system, oldest first (hold); stopping: no more are held or taken.
+	// held are jobs leased ahead, waiting for a slot or their system's
+	// share, by system, oldest first (hold); heldN counts them; stopping:
+	// no more are held or taken.
 	heldMu   sync.Mutex
 	held     map[string][]heldJob
 	heldN    int
 	stopping bool
 }
 
-// heldJob is a leased job waiting in the worker for a slot of its system.
+// heldJob is a leased job waiting in the worker for a slot.
 type heldJob struct {
 	job   store.Job
 	since time.Time
