@@ -223,6 +223,11 @@ func (c *Client) BreakerCounts() gobreaker.Counts { return c.breaker.Counts() }
 // Name is the remote system's name.
 func (c *Client) Name() string { return c.cfg.Name }
 
+// CloseIdleConnections closes the connections kept open to the remote
+// system between calls, once no more calls will be made (at shutdown):
+// the remote's server then sees them end instead of waiting on them.
+func (c *Client) CloseIdleConnections() { c.http.GetClient().CloseIdleConnections() }
+
 // Do sends one JSON request and decodes a 2xx JSON answer into out. The
 // idempotency key goes on every attempt, so the remote applies the effect
 // once however often the call is retried.

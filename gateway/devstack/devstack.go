@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
@@ -93,7 +94,13 @@ type Stack struct {
 	gwStop  context.CancelFunc
 	gwDone  chan error
 	servers []*http.Server
+	// mockConns counts the connections the mocks' servers hold open.
+	mockConns atomic.Int64
 }
+
+// MockConnections is how many connections the mocks' servers hold open
+// (the gateway's to the departments and the portal, kept alive).
+func (s *Stack) MockConnections() int64 { return s.mockConns.Load() }
 
 // devHash hashes a development password cheaply (bcrypt's minimum cost:
 // these accounts live for one run on one machine).
@@ -288,7 +295,14 @@ func (s *Stack) serveAs(name string, port int, h http.Handler, wrap bool) (strin
 	if wrap && s.opts.WrapMock != nil {
 		h = s.opts.WrapMock(name, h)
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, ConnState: func(_ net.Conn, st http.ConnState) {
+		switch st {
+		case http.StateNew:
+			s.mockConns.Add(1)
+		case http.StateClosed, http.StateHijacked:
+			s.mockConns.Add(-1)
+		}
+	}}
 	s.servers = append(s.servers, srv)
 	go srv.Serve(ln)
 	return "http://" + ln.Addr().String(), nil
@@ -356,7 +370,13 @@ func (s *Stack) Stop() error {
 	}
 	for _, srv := range s.servers {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		err = errors.Join(err, srv.Shutdown(ctx))
+		e := srv.Shutdown(ctx)
+		if errors.Is(e, context.DeadlineExceeded) {
+			// A connection accepted but not yet used counts as busy to
+			// Shutdown for 5 s; the mocks are stopping, so cut it.
+			e = srv.Close()
+		}
+		err = errors.Join(err, e)
 		cancel()
 	}
 	return err

@@ -530,6 +530,12 @@ func (s *Service) Run(ctx context.Context, ln net.Listener) error {
 		err = e
 	}
 	wg.Wait()
+	// No job is under way: let the departments and the portal see our
+	// kept-alive connections end rather than wait on them (a connection
+	// dialled but never used counts as busy to a Go server's Shutdown).
+	for _, cl := range s.breakers {
+		cl.CloseIdleConnections()
+	}
 	s.log.Info("shut down: requests and jobs finished or handed back")
 	if e := s.Store.Close(); e != nil && err == nil {
 		err = e
