@@ -106,11 +106,11 @@ func odd(id, system string) store.Job { return store.Job{ID: id, Kind: "odd", De
 // A job leased while its system's share of slots is busy waits in the
 // worker and starts when a job of that system ends, with no write to the
 // store (a deferral was one per job, and most of each lease was deferred
-// while one department had more work than its share); past a share's
+// while one department had more work than its share); past three shares'
 // worth it is deferred as before.
 func TestWorkerHoldsAJobForItsSystemsSlot(t *testing.T) {
-	g := newGated(odd("a1", "d"), odd("a2", "d"), odd("a3", "d"), odd("b1", "e"))
-	defer runGated(g, 4)()
+	g := newGated(odd("a1", "d"), odd("a2", "d"), odd("h1", "d"), odd("h2", "d"), odd("a3", "d"), odd("b1", "e"))
+	defer runGated(g, 8)()
 	got := map[string]bool{}
 	for range 2 {
 		got[<-g.started] = true
@@ -123,7 +123,7 @@ func TestWorkerHoldsAJobForItsSystemsSlot(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 	if retried := g.retriedIDs(); !slices.Equal(retried, []string{"a3"}) {
-		t.Fatalf("put back %v, want only a3 (a2 held for d's slot, d holding one)", retried)
+		t.Fatalf("put back %v, want only a3 (a2, h1 and h2 held for d's slot, d holding three shares' worth)", retried)
 	}
 	close(g.release["a1"])
 	g.waitStarted(t, "a2")

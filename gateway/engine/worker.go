@@ -154,6 +154,12 @@ type Worker struct {
 	running sync.WaitGroup
 	busyMu  sync.Mutex
 	busy    map[string]int
+	// took is how long a job has been taking, by system and over all
+	// (key allSystems): a moving average, for deferUntil.
+	took map[string]time.Duration
+	// deferNext is the next start each room has not promised to a
+	// deferred job yet (deferUntil).
+	deferNext map[string]time.Time
 	// held are jobs leased ahead, waiting for a slot or their system's
 	// share, by system, oldest first (hold); heldN counts them; stopping:
 	// no more are held or taken.
@@ -179,6 +185,8 @@ func (w *Worker) init() {
 			w.PerSystem = max(1, w.Concurrency/4)
 		}
 		w.busy = map[string]int{}
+		w.took = map[string]time.Duration{}
+		w.deferNext = map[string]time.Time{}
 		w.held = map[string][]heldJob{}
 		if w.Lease == 0 {
 			w.Lease = time.Minute
@@ -289,8 +297,8 @@ func (w *Worker) Run(ctx context.Context) {
 		// was being held (no job of that system left to pass one on).
 		w.startHeld(jobCtx, slots)
 		free := w.Concurrency - len(slots)
-		// Lease for the free slots, and as many jobs again to hold for
-		// when running ones end: a lease waits for a durable write (on
+		// Lease for the free slots, and jobs to hold for when running
+		// ones end (up to holdPerSlot times the slots): a lease waits for a durable write (on
 		// bbolt a commit behind the others), and a slot that waited for
 		// the next lease each time its job ended stood idle meanwhile.
 		n := free + w.holdRoom()
@@ -318,7 +326,7 @@ func (w *Worker) Run(ctx context.Context) {
 			}
 			return
 		}
-		var deferred []store.Job
+		var deferred []deferredJob
 		for _, j := range jobs {
 			if j.Quarantined != "" {
 				w.quarantined(j)
@@ -329,14 +337,14 @@ func (w *Worker) Run(ctx context.Context) {
 				// waits here for one, or if enough already wait, comes
 				// back soon, without using an attempt.
 				if !w.hold(j) {
-					deferred = append(deferred, j)
+					deferred = append(deferred, deferredJob{job: j, full: len(slots) == cap(slots)})
 				}
 				continue
 			}
 			slots <- struct{}{}
 			w.start(jobCtx, slots, j)
 		}
-		w.putBack(ctx, deferred, time.Now().Add(w.Poll/2+time.Duration(rand.N(int64(w.Poll)))))
+		w.putBackAt(ctx, w.deferUntil(time.Now(), deferred))
 		w.putBack(ctx, w.staleHeld(), time.Now())
 		if len(jobs) == n && n > 0 {
 			continue // there may be more due
@@ -356,8 +364,9 @@ func (w *Worker) Run(ctx context.Context) {
 func (w *Worker) start(ctx context.Context, slots chan struct{}, j store.Job) {
 	w.running.Add(1)
 	go func() {
+		began := time.Now()
 		defer func() {
-			w.leave(j.Dept)
+			w.leave(j.Dept, time.Since(began))
 			if next, ok := w.takeHeldToRun(); ok {
 				w.start(ctx, slots, next)
 			} else {
@@ -371,17 +380,27 @@ func (w *Worker) start(ctx context.Context, slots chan struct{}, j store.Job) {
 	}()
 }
 
+// The worker holds up to holdPerShare shares' worth of jobs for one
+// system and holdPerSlot times Concurrency in all. A share's worth for a
+// system and Concurrency in all still put back a third of what the
+// end-to-end bench leased, each a write, for a system's share frees in
+// the time of one of its calls (tens of ms) while a job put back is away
+// for at least Poll/2. A hung system's held jobs wait at most Lease/2.
+const (
+	holdPerShare = 3
+	holdPerSlot  = 2
+)
+
 // hold keeps a leased job that cannot start yet (no slot free, or its
 // system's share busy), to start it when a running job ends, and reports
-// whether it did: up to a share's worth per system and Concurrency in all.
-// The job stays leased meanwhile. Putting it back instead is a write to
-// the store, and a system with more work than its share (the
-// certificate's department in the end-to-end bench) had most of what each
-// lease brought put back, again and again.
+// whether it did (see holdPerShare). The job stays leased meanwhile.
+// Putting it back instead is a write to the store, and a system with more
+// work than its share (the certificate's department in the end-to-end
+// bench) had most of what each lease brought put back, again and again.
 func (w *Worker) hold(j store.Job) bool {
 	w.heldMu.Lock()
 	defer w.heldMu.Unlock()
-	if w.stopping || len(w.held[j.Dept]) >= w.PerSystem || w.heldN >= w.Concurrency {
+	if w.stopping || len(w.held[j.Dept]) >= holdPerShare*w.PerSystem || w.heldN >= holdPerSlot*w.Concurrency {
 		return false
 	}
 	w.held[j.Dept] = append(w.held[j.Dept], heldJob{job: j, since: time.Now()})
@@ -396,7 +415,7 @@ func (w *Worker) holdRoom() int {
 	if w.stopping {
 		return 0
 	}
-	return w.Concurrency - w.heldN
+	return holdPerSlot*w.Concurrency - w.heldN
 }
 
 // startHeld starts held jobs whose system has a share free, while slots
@@ -475,19 +494,83 @@ func (w *Worker) stopHolding() []store.Job {
 	return out
 }
 
-// putBack makes leased jobs due again at at, attempts unchanged, all at
-// once: on bbolt they share a commit, on Redis an fsync.
+// deferredJob is a leased job the worker has no room for: no slot or
+// share free, and no room to hold it.
+type deferredJob struct {
+	job store.Job
+	// full: every slot was busy (else its system's share was).
+	full bool
+}
+
+// dueJob is a leased job to put back, due again at at.
+type dueJob struct {
+	job store.Job
+	at  time.Time
+}
+
+// deferUntil says when each deferred job should be due again: at the
+// next start its room (its system's share, or every slot when all were
+// busy) has not promised yet, going by how long jobs there have been
+// taking. The first such start is after the jobs held for that room;
+// each job deferred takes the next one (deferNext), so a backlog is
+// spread over the time the room needs to work through it. Put back for a
+// short fixed delay, a job was leased only to be put back again, a write
+// each time, until its system had worked through its backlog (the
+// end-to-end bench put back more jobs than it ran). Never sooner than
+// Poll/2 nor later than Lease/2 from now; with no measure yet, between
+// Poll/2 and 1.5 Poll.
+func (w *Worker) deferUntil(now time.Time, deferred []deferredJob) []dueJob {
+	if len(deferred) == 0 {
+		return nil
+	}
+	w.heldMu.Lock()
+	held := map[string]int{allSystems: w.heldN}
+	for system, q := range w.held {
+		held[system] = len(q)
+	}
+	w.heldMu.Unlock()
+	w.busyMu.Lock()
+	defer w.busyMu.Unlock()
+	out := make([]dueJob, len(deferred))
+	for i, d := range deferred {
+		room, share := d.job.Dept, w.PerSystem
+		if d.full || room == "" {
+			room, share = allSystems, w.Concurrency
+		}
+		at := now.Add(w.Poll/2 + time.Duration(rand.N(int64(w.Poll))))
+		if avg := w.took[room]; avg > 0 {
+			step := avg / time.Duration(share)
+			wait := max(step*time.Duration(held[room]+1), w.deferNext[room].Sub(now), w.Poll/2)
+			at = now.Add(min(wait, w.Lease/2))
+			w.deferNext[room] = at.Add(step)
+		}
+		out[i] = dueJob{job: d.job, at: at}
+	}
+	return out
+}
+
+// putBack makes leased jobs due again at at, attempts unchanged.
 func (w *Worker) putBack(ctx context.Context, jobs []store.Job, at time.Time) {
+	due := make([]dueJob, len(jobs))
+	for i, j := range jobs {
+		due[i] = dueJob{job: j, at: at}
+	}
+	w.putBackAt(ctx, due)
+}
+
+// putBackAt makes each leased job due again at its time, attempts
+// unchanged, all at once: on bbolt they share a commit, on Redis an fsync.
+func (w *Worker) putBackAt(ctx context.Context, jobs []dueJob) {
 	if len(jobs) == 0 {
 		return
 	}
 	var wg sync.WaitGroup
-	for _, j := range jobs {
+	for _, d := range jobs {
 		wg.Go(func() {
 			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 			defer cancel()
-			if err := w.Engine.Store.Retry(rctx, j, at); err != nil {
-				w.Log.Error("defer job", "job", j.ID, "err", err)
+			if err := w.Engine.Store.Retry(rctx, d.job, d.at); err != nil {
+				w.Log.Error("defer job", "job", d.job.ID, "err", err)
 			}
 		})
 	}
@@ -565,10 +648,27 @@ func (w *Worker) enter(system string) bool {
 	return true
 }
 
-func (w *Worker) leave(system string) {
+// leave gives back a slot of system's share, taken by a job that ran for
+// took.
+func (w *Worker) leave(system string, took time.Duration) {
 	w.busyMu.Lock()
 	w.busy[system]--
+	w.took[system] = movingAverage(w.took[system], took)
+	w.took[allSystems] = movingAverage(w.took[allSystems], took)
 	w.busyMu.Unlock()
+}
+
+// allSystems keys what is kept over every system in Worker.took and
+// deferNext (no system is named so: they are departments, endpoints and
+// "portal").
+const allSystems = "\x00all"
+
+// movingAverage weighs a new sample at 1/8 (the first is taken whole).
+func movingAverage(avg, sample time.Duration) time.Duration {
+	if avg == 0 {
+		return sample
+	}
+	return avg + (sample-avg)/8
 }
 
 func (w *Worker) run(ctx context.Context, j store.Job) {

@@ -1,0 +1,67 @@
+package engine
+
+import (
+	"testing"
+	"time"
+
+	"onething/gateway/store"
+)
+
+// Jobs put back because their system's share was busy come back spread
+// over the time that system needs for the jobs ahead of them, one
+// share's call time apart, each after the last promised, including
+// across leases; the wait stays within Poll/2 and Lease/2. Jobs put back
+// because every slot was busy go by the average over all systems, and
+// with no measure yet within Poll/2 and 1.5 Poll, as before.
+func TestDeferredJobsComeBackWhenTheirSystemHasRoom(t *testing.T) {
+	w := &Worker{Concurrency: 4, PerSystem: 2, Poll: 10 * time.Millisecond, Lease: 20 * time.Second}
+	w.init()
+	w.took["d"] = 80 * time.Millisecond // a share of 2: a start every 40 ms
+	w.held["d"] = []heldJob{{}, {}}     // two held ahead: the first start free is the third
+	now := time.Date(2026, 12, 5, 8, 0, 0, 0, time.UTC)
+	job := func(system string) deferredJob { return deferredJob{job: store.Job{ID: system, Dept: system}} }
+	due := w.deferUntil(now, []deferredJob{job("d"), job("d"), job("d")})
+	for i, want := range []time.Duration{120 * time.Millisecond, 160 * time.Millisecond, 200 * time.Millisecond} {
+		if got := due[i].at.Sub(now); got != want {
+			t.Errorf("deferred job %d of d due in %v, want %v", i, got, want)
+		}
+	}
+	// The next lease's jobs queue after those already promised.
+	later := now.Add(50 * time.Millisecond)
+	if got := w.deferUntil(later, []deferredJob{job("d")})[0].at.Sub(now); got != 240*time.Millisecond {
+		t.Errorf("a job deferred later is due in %v from the first lease, want 240ms (after the three)", got)
+	}
+	// A slow system: never past Lease/2.
+	w.took["slow"] = time.Hour
+	if got := w.deferUntil(now, []deferredJob{job("slow")})[0].at.Sub(now); got != w.Lease/2 {
+		t.Errorf("a job of a slow system is due in %v, want Lease/2 (%v)", got, w.Lease/2)
+	}
+	// A fast one: not sooner than Poll/2.
+	w.took["fast"] = time.Microsecond
+	if got := w.deferUntil(now, []deferredJob{job("fast")})[0].at.Sub(now); got != w.Poll/2 {
+		t.Errorf("a job of a fast system is due in %v, want Poll/2 (%v)", got, w.Poll/2)
+	}
+	// Every slot busy, no measure over all systems yet: as before.
+	full := job("d")
+	full.full = true
+	for range 20 {
+		if got := w.deferUntil(now, []deferredJob{full})[0].at.Sub(now); got < w.Poll/2 || got >= w.Poll*3/2 {
+			t.Fatalf("with no measure, a job is due in %v, want within [Poll/2, 1.5 Poll)", got)
+		}
+	}
+}
+
+// A job's run time goes into its system's average and the one over all.
+func TestWorkerMeasuresHowLongJobsTake(t *testing.T) {
+	w := &Worker{}
+	w.init()
+	w.busy["d"] = 2
+	w.leave("d", 80*time.Millisecond)
+	w.leave("d", 160*time.Millisecond)
+	if got, want := w.took["d"], 90*time.Millisecond; got != want {
+		t.Errorf("d's average %v, want %v (80, then 160 weighed at 1/8)", got, want)
+	}
+	if w.took[allSystems] != w.took["d"] || w.busy["d"] != 0 {
+		t.Errorf("over all %v, busy %d; want d's average and 0", w.took[allSystems], w.busy["d"])
+	}
+}
