@@ -92,8 +92,19 @@ func benchCodecApp() *c.Application {
 		Applicant: c.Applicant{Name: "张志明", IDNumber: "51170219850307123X", Mobile: "13881801234", HouseholdDivision: "511702102",
 			Address: c.Address{Province: "四川省", City: "达州市", County: "通川区", Town: "罗江镇", Village: "龙潭村", Detail: "4组27号"}},
 		Requests: c.Requests{Certificate: &c.CertificateRequest{Business: c.ItemCertNew, Note: "右腿受伤"}}}
+	// Tasks as a department's work leaves them (the end-to-end bench's).
+	at := time.Date(2026, 12, 6, 3, 3, 30, 606989832, time.FixedZone("CST", 8*3600))
 	for i, it := range []c.ItemCode{c.ItemCertNew, c.ItemSubsidyLiving, c.ItemSubsidyNursing, c.ItemPensionSubsidy, c.ItemMedicalSubsidy} {
-		app.Tasks = append(app.Tasks, &c.Task{ID: fmt.Sprintf("A-%d", i+1), Item: it, Dept: c.DeptCivil, State: c.TaskAccepted})
+		accepted, updated := at.Add(time.Duration(i)*time.Second), at.Add(time.Duration(i)*time.Minute)
+		t := &c.Task{ID: fmt.Sprintf("A-%d", i+1), Item: it, Dept: c.DeptCivil, County: "511702", State: c.TaskAccepted,
+			CaseNo: fmt.Sprintf("CIVIL-20261206-%06d", i+1), AcceptedAt: &accepted, DueDate: "2026-12-25", Step: 1, UpdatedAt: updated}
+		if i == 0 {
+			t.Procedure = &c.Procedure{Clause: "指南二(一)1 残疾人证新办", Assessment: true, Publicity: true, ClockStart: "publicity", NewCertificate: true}
+			t.Milestones = []c.Milestone{{Kind: "assessed", At: accepted}, {Kind: "publicised", At: updated}}
+		} else if i < 3 {
+			t.DependsOn = []string{"A-1"}
+		}
+		app.Tasks = append(app.Tasks, t)
 	}
 	for i := 0; i < 20; i++ {
 		app.Timeline = append(app.Timeline, c.Entry{At: time.Now(), Kind: "state", From: c.TaskReady, To: c.TaskDispatched, Note: &c.Message{ZH: "已受理", EN: "accepted"}})
