@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-resty/resty/v2"
@@ -92,6 +93,12 @@ type Client struct {
 	cfg     Config
 	http    *resty.Client
 	breaker *gobreaker.CircuitBreaker[*resty.Response]
+	// streak counts the calls that failed in a row, however long ago the
+	// first: the breaker's own count of them is kept in its rolling window,
+	// and a system that hangs answers too few calls in a window to reach
+	// ConsecutiveFailures (an outside tester saw 24 failures in a row at
+	// one call per 15 s and a breaker still closed).
+	streak atomic.Uint32
 }
 
 // Error is a failed call, classified for the caller's retry decision.
@@ -167,14 +174,19 @@ func New(cfg Config) *Client {
 	}
 	c := &Client{cfg: cfg, http: r}
 	r.SetPreRequestHook(c.sign)
+	// The window is at least as long as one call can take with its retries
+	// in place (and a bucket more): the breaker drops the result of a call
+	// that began before its window, so a system that hangs for longer than
+	// the window was never counted as failing.
+	window := max(cfg.Window, cfg.callBudget()*11/10)
 	c.breaker = gobreaker.NewCircuitBreaker[*resty.Response](gobreaker.Settings{
 		Name:         cfg.Name,
 		MaxRequests:  cfg.HalfOpenProbes,
-		Interval:     cfg.Window,
-		BucketPeriod: cfg.Window / 10,
+		Interval:     window,
+		BucketPeriod: window / 10,
 		Timeout:      cfg.OpenFor,
 		ReadyToTrip: func(n gobreaker.Counts) bool {
-			return n.ConsecutiveFailures >= cfg.ConsecutiveFailures ||
+			return c.streak.Load() >= cfg.ConsecutiveFailures ||
 				n.Requests >= cfg.MinRequests && float64(n.TotalFailures)/float64(n.Requests) >= cfg.FailureRatio
 		},
 		// A "no" from a working system is not a failure of that system.
@@ -223,6 +235,26 @@ func (c *Client) BreakerCounts() gobreaker.Counts { return c.breaker.Counts() }
 // Name is the remote system's name.
 func (c *Client) Name() string { return c.cfg.Name }
 
+// noteOutcome keeps the streak of calls failed in a row, judged as the
+// breaker judges them (IsSuccessful, IsExcluded), before the breaker sees
+// the outcome and asks ReadyToTrip.
+func (c *Client) noteOutcome(err error) {
+	var ce *Error
+	switch {
+	case errors.Is(err, context.Canceled):
+	case err == nil || errors.As(err, &ce) && !ce.Retryable:
+		c.streak.Store(0)
+	default:
+		c.streak.Add(1)
+	}
+}
+
+// callBudget is the longest one call can take: every attempt to its
+// timeout, with the longest wait between them.
+func (c Config) callBudget() time.Duration {
+	return time.Duration(max(c.Retries, 0)+1)*c.Timeout + time.Duration(max(c.Retries, 0))*c.RetryMaxWait
+}
+
 // CloseIdleConnections closes the connections kept open to the remote
 // system between calls, once no more calls will be made (at shutdown):
 // the remote's server then sees them end instead of waiting on them.
@@ -252,7 +284,9 @@ func (c *Client) Do(ctx context.Context, method, path, idempotencyKey, requestID
 			req.SetBody(payload)
 		}
 		resp, err := req.Execute(method, path)
-		return resp, c.classify(resp, err)
+		err = c.classify(resp, err)
+		c.noteOutcome(err)
+		return resp, err
 	})
 	if err != nil {
 		if errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests) {

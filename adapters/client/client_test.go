@@ -239,6 +239,87 @@ func TestConsecutiveFailuresTripTheBreaker(t *testing.T) {
 	}
 }
 
+// A system that hangs trips the breaker after ConsecutiveFailures
+// timeouts in a row, however few fall in one window: an outside tester
+// saw a hung department fail 24 times in a row, one call every 15 s,
+// with its breaker still closed (the breaker's own count of failures in
+// a row is kept in its rolling window, and the result of a call longer
+// than the window was dropped).
+func TestAHungSystemTripsTheBreaker(t *testing.T) {
+	release := make(chan struct{})
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer ts.Close()
+	defer close(release)
+	for _, tc := range []struct {
+		name    string
+		window  time.Duration
+		timeout time.Duration
+		between time.Duration
+	}{
+		{"each call longer than the window", 20 * time.Millisecond, 100 * time.Millisecond, 0},
+		{"calls further apart than the window", 60 * time.Millisecond, 30 * time.Millisecond, 80 * time.Millisecond},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cl := newClient(ts.URL, func(c *Config) {
+				c.Retries, c.Timeout, c.Window, c.OpenFor = -1, tc.timeout, tc.window, time.Hour
+				c.MinRequests, c.FailureRatio, c.ConsecutiveFailures = 1000, 0.9, 3
+			})
+			for i := range 3 {
+				if cl.BreakerState() != gobreaker.StateClosed {
+					t.Fatalf("breaker %s after %d timeouts, want closed until 3", cl.BreakerState(), i)
+				}
+				_, err := cl.OpenCase(context.Background(), "/cases", contracts.CaseRequest{}, "k", "r")
+				var ce *Error
+				if !errors.As(err, &ce) || !ce.IsRetryable() {
+					t.Fatalf("call %d to a hung system: %v, want a retryable failure", i, err)
+				}
+				time.Sleep(tc.between)
+			}
+			if cl.BreakerState() != gobreaker.StateOpen {
+				t.Errorf("breaker %s after 3 timeouts in a row, want open", cl.BreakerState())
+			}
+		})
+	}
+}
+
+// A success or a refusal between failures ends their streak.
+func TestAnAnswerEndsTheFailureStreak(t *testing.T) {
+	var status atomic.Int32
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		if code := int(status.Load()); code != 0 {
+			w.WriteHeader(code)
+			return
+		}
+		io.WriteString(w, `{"caseNo":"C1","status":"accepted"}`)
+	}))
+	defer ts.Close()
+	cl := newClient(ts.URL, func(c *Config) { c.Retries, c.MinRequests, c.FailureRatio, c.ConsecutiveFailures = -1, 1000, 0.9, 3 })
+	call := func(code int) {
+		status.Store(int32(code))
+		cl.OpenCase(context.Background(), "/cases", contracts.CaseRequest{}, "k", "r")
+	}
+	call(503)
+	call(503)
+	call(0) // accepted
+	call(503)
+	call(503)
+	call(422) // refused: the system works
+	call(503)
+	call(503)
+	if cl.BreakerState() != gobreaker.StateClosed {
+		t.Fatalf("breaker %s: no three failures in a row, want closed", cl.BreakerState())
+	}
+	call(503)
+	if cl.BreakerState() != gobreaker.StateOpen {
+		t.Errorf("breaker %s after 3 failures in a row, want open", cl.BreakerState())
+	}
+}
+
 // Concurrent calls to one system reuse their connections: the workers
 // make several at once (8 of 32 per system by default), and a client
 // that kept fewer idle than that dialled a new connection for most calls
