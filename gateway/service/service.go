@@ -562,11 +562,15 @@ func (s *Service) Applications(ctx context.Context, yield func(*c.Application) b
 func (s *Service) breakerStatus() map[string]c.BreakerStatus {
 	out := map[string]c.BreakerStatus{}
 	for n, cl := range s.breakers {
+		// The state first: reading it makes a transition that is due (an
+		// open breaker whose rest has passed turns half-open), which
+		// OnBreakerChange records before the transitions are read.
+		state := cl.BreakerState().String()
 		counts := cl.BreakerCounts()
 		s.trMu.Lock()
 		tr := append([]c.BreakerTransition{}, s.trans[n]...)
 		s.trMu.Unlock()
-		out[n] = c.BreakerStatus{State: cl.BreakerState().String(), Requests: counts.Requests, Failures: counts.TotalFailures, Transitions: tr}
+		out[n] = c.BreakerStatus{State: state, Requests: counts.Requests, Failures: counts.TotalFailures, Transitions: tr}
 	}
 	return out
 }
