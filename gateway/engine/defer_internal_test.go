@@ -31,10 +31,26 @@ func TestDeferredJobsComeBackWhenTheirSystemHasRoom(t *testing.T) {
 	if got := w.deferUntil(later, []deferredJob{job("d")})[0].at.Sub(now); got != 240*time.Millisecond {
 		t.Errorf("a job deferred later is due in %v from the first lease, want 240ms (after the three)", got)
 	}
-	// A slow system: never past Lease/2.
+	// A slow system (or one that hung): within maxDeferral, spread over
+	// its second half rather than all at its end.
 	w.took["slow"] = time.Hour
-	if got := w.deferUntil(now, []deferredJob{job("slow")})[0].at.Sub(now); got != w.Lease/2 {
-		t.Errorf("a job of a slow system is due in %v, want Lease/2 (%v)", got, w.Lease/2)
+	seen := map[time.Duration]bool{}
+	for _, d := range w.deferUntil(now, []deferredJob{job("slow"), job("slow"), job("slow"), job("slow")}) {
+		got := d.at.Sub(now)
+		if got < maxDeferral/2 || got > maxDeferral {
+			t.Errorf("a job of a slow system is due in %v, want within [%v, %v]", got, maxDeferral/2, maxDeferral)
+		}
+		seen[got] = true
+	}
+	if len(seen) < 2 {
+		t.Errorf("four jobs of a slow system all due in %v: want them spread", seen)
+	}
+	// And never past Lease/2 when that is shorter.
+	short := &Worker{Concurrency: 4, PerSystem: 2, Poll: 10 * time.Millisecond, Lease: time.Second}
+	short.init()
+	short.took["slow"] = time.Hour
+	if got := short.deferUntil(now, []deferredJob{job("slow")})[0].at.Sub(now); got > short.Lease/2 {
+		t.Errorf("with a 1s lease a job is due in %v, want at most Lease/2", got)
 	}
 	// A fast one: not sooner than Poll/2.
 	w.took["fast"] = time.Microsecond
@@ -63,5 +79,11 @@ func TestWorkerMeasuresHowLongJobsTake(t *testing.T) {
 	}
 	if w.took[allSystems] != w.took["d"] || w.busy["d"] != 0 {
 		t.Errorf("over all %v, busy %d; want d's average and 0", w.took[allSystems], w.busy["d"])
+	}
+	// Faster again is believed at once: half the way per job.
+	w.busy["d"] = 1
+	w.leave("d", 10*time.Millisecond)
+	if got, want := w.took["d"], 50*time.Millisecond; got != want {
+		t.Errorf("d's average %v after a 10ms job, want %v", got, want)
 	}
 }

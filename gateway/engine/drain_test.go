@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -39,6 +40,8 @@ func (d *slowDept) OpenCase(ctx context.Context, app *c.Application, t *c.Task, 
 type countingObserver struct {
 	handedBack atomic.Int64
 	retried    atomic.Int64
+	mu         sync.Mutex
+	putBack    map[string]int
 }
 
 func (*countingObserver) Dispatched(c.Dept, string)                        {}
@@ -48,6 +51,20 @@ func (o *countingObserver) Retried(string, string)                         { o.r
 func (*countingObserver) ParkedPastDue(c.Dept)                             {}
 func (*countingObserver) EventApplied(c.Dept, string, string, c.TaskState) {}
 func (o *countingObserver) HandedBack(n int)                               { o.handedBack.Add(int64(n)) }
+func (o *countingObserver) PutBack(system string, n int) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.putBack == nil {
+		o.putBack = map[string]int{}
+	}
+	o.putBack[system] += n
+}
+
+func (o *countingObserver) putBackOf(system string) int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.putBack[system]
+}
 
 func drainRig(t *testing.T, drain time.Duration) (*engine.Engine, *engine.Worker, *slowDept, *countingObserver, store.Store) {
 	st, err := store.OpenBolt(filepath.Join(t.TempDir(), "d.db"))

@@ -91,7 +91,11 @@ func gatedWorker(g *gated, concurrency int) *engine.Worker {
 
 // runGated runs a gatedWorker until the function it returns stops it.
 func runGated(g *gated, concurrency int) (stop func()) {
-	w := gatedWorker(g, concurrency)
+	return runWorker(gatedWorker(g, concurrency))
+}
+
+// runWorker runs w until the function it returns stops it.
+func runWorker(w *engine.Worker) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { w.Run(ctx); close(done) }()
@@ -110,7 +114,10 @@ func odd(id, system string) store.Job { return store.Job{ID: id, Kind: "odd", De
 // worth it is deferred as before.
 func TestWorkerHoldsAJobForItsSystemsSlot(t *testing.T) {
 	g := newGated(odd("a1", "d"), odd("a2", "d"), odd("h1", "d"), odd("h2", "d"), odd("a3", "d"), odd("b1", "e"))
-	defer runGated(g, 8)()
+	w := gatedWorker(g, 8)
+	obs := &countingObserver{}
+	w.Observer = obs
+	defer runWorker(w)()
 	got := map[string]bool{}
 	for range 2 {
 		got[<-g.started] = true
@@ -124,6 +131,9 @@ func TestWorkerHoldsAJobForItsSystemsSlot(t *testing.T) {
 	}
 	if retried := g.retriedIDs(); !slices.Equal(retried, []string{"a3"}) {
 		t.Fatalf("put back %v, want only a3 (a2, h1 and h2 held for d's slot, d holding three shares' worth)", retried)
+	}
+	if n := obs.putBackOf("d"); n != 1 {
+		t.Errorf("onething_jobs_put_back_total{system=d} would count %d, want 1", n)
 	}
 	close(g.release["a1"])
 	g.waitStarted(t, "a2")

@@ -86,12 +86,13 @@ func (nopObserver) Pushed(bool)               {}
 // OpsObserver is what an Observer may also be told (metrics): durable
 // retries by remote system and job kind, tasks parked because their due
 // date was near, polled events (source EventPolled), jobs a shutdown
-// handed back.
+// handed back, jobs put back for want of room, by remote system.
 type OpsObserver interface {
 	Retried(system, kind string)
 	ParkedPastDue(dept c.Dept)
 	EventObserver
 	HandedBack(n int)
+	PutBack(system string, n int)
 }
 
 type nopOps struct{}
@@ -100,6 +101,7 @@ func (nopOps) Retried(string, string)                           {}
 func (nopOps) ParkedPastDue(c.Dept)                             {}
 func (nopOps) EventApplied(c.Dept, string, string, c.TaskState) {}
 func (nopOps) HandedBack(int)                                   {}
+func (nopOps) PutBack(string, int)                              {}
 
 // ops is the Observer's OpsObserver side, if it has one.
 func (w *Worker) ops() OpsObserver {
@@ -344,6 +346,9 @@ func (w *Worker) Run(ctx context.Context) {
 			slots <- struct{}{}
 			w.start(jobCtx, slots, j)
 		}
+		for _, d := range deferred {
+			w.ops().PutBack(d.job.Dept, 1)
+		}
 		w.putBackAt(ctx, w.deferUntil(time.Now(), deferred))
 		w.putBack(ctx, w.staleHeld(), time.Now())
 		if len(jobs) == n && n > 0 {
@@ -508,6 +513,11 @@ type dueJob struct {
 	at  time.Time
 }
 
+// maxDeferral bounds how long a job put back for want of room waits (and
+// Lease/2 does): a system that hung, and so has a long average, may have
+// recovered, and its jobs are then the ones it should be doing.
+const maxDeferral = 2 * time.Second
+
 // deferUntil says when each deferred job should be due again: at the
 // next start its room (its system's share, or every slot when all were
 // busy) has not promised yet, going by how long jobs there have been
@@ -517,8 +527,9 @@ type dueJob struct {
 // short fixed delay, a job was leased only to be put back again, a write
 // each time, until its system had worked through its backlog (the
 // end-to-end bench put back more jobs than it ran). Never sooner than
-// Poll/2 nor later than Lease/2 from now; with no measure yet, between
-// Poll/2 and 1.5 Poll.
+// Poll/2; past maxDeferral (or Lease/2), spread over its second half
+// rather than all due at once; with no measure yet, between Poll/2 and
+// 1.5 Poll.
 func (w *Worker) deferUntil(now time.Time, deferred []deferredJob) []dueJob {
 	if len(deferred) == 0 {
 		return nil
@@ -541,7 +552,10 @@ func (w *Worker) deferUntil(now time.Time, deferred []deferredJob) []dueJob {
 		if avg := w.took[room]; avg > 0 {
 			step := avg / time.Duration(share)
 			wait := max(step*time.Duration(held[room]+1), w.deferNext[room].Sub(now), w.Poll/2)
-			at = now.Add(min(wait, w.Lease/2))
+			if longest := max(min(maxDeferral, w.Lease/2), w.Poll/2); wait > longest {
+				wait = longest/2 + time.Duration(rand.N(int64(longest/2)+1))
+			}
+			at = now.Add(wait)
 			w.deferNext[room] = at.Add(step)
 		}
 		out[i] = dueJob{job: d.job, at: at}
@@ -663,10 +677,15 @@ func (w *Worker) leave(system string, took time.Duration) {
 // "portal").
 const allSystems = "\x00all"
 
-// movingAverage weighs a new sample at 1/8 (the first is taken whole).
+// movingAverage weighs a new sample at 1/8, or at 1/2 when it is shorter
+// (the first is taken whole): a system that was slow and is fast again
+// is believed quickly, and its jobs put back come back soon.
 func movingAverage(avg, sample time.Duration) time.Duration {
-	if avg == 0 {
+	switch {
+	case avg == 0:
 		return sample
+	case sample < avg:
+		return avg + (sample-avg)/2
 	}
 	return avg + (sample-avg)/8
 }

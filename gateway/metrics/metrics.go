@@ -36,6 +36,7 @@ type Metrics struct {
 	taskEvents   *prometheus.CounterVec
 	pastDue      *prometheus.CounterVec
 	handedBack   prometheus.Counter
+	putBack      *prometheus.CounterVec
 
 	openApps     prometheus.Gauge
 	openTasks    *prometheus.GaugeVec
@@ -108,6 +109,9 @@ func New(queueJobs func() float64) *Metrics {
 	m.handedBack = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "onething_jobs_handed_back_total", Help: "Jobs cut short by a shutdown and handed back to the queue at once.",
 	})
+	m.putBack = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "onething_jobs_put_back_total", Help: "Leased jobs a worker had no room for (its system's share and its hold full) and put back to the queue without using an attempt, by remote system.",
+	}, []string{"system"})
 
 	m.openApps = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "onething_open_applications", Help: "Applications with work left (a task not final or a version not pushed), at the last scan.",
@@ -154,7 +158,7 @@ func New(queueJobs func() float64) *Metrics {
 			func(s CalendarState) float64 { return b2f(s.ThisYearMissing) }),
 	)
 	m.reg.MustRegister(m.dispatches, m.deadLetters, m.pushes, m.breakerState, m.calendarGaps,
-		m.httpRequests, m.httpDuration, m.httpInFlight, m.retries, m.taskEvents, m.pastDue, m.handedBack,
+		m.httpRequests, m.httpDuration, m.httpInFlight, m.retries, m.taskEvents, m.pastDue, m.handedBack, m.putBack,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		buildInfo())
 	if queueJobs != nil {
@@ -255,6 +259,9 @@ func (m *Metrics) ParkedPastDue(dept c.Dept) { m.pastDue.WithLabelValues(string(
 
 // HandedBack counts jobs a shutdown cut short and gave back.
 func (m *Metrics) HandedBack(n int) { m.handedBack.Add(float64(n)) }
+
+// PutBack counts leased jobs put back for want of room, by remote system.
+func (m *Metrics) PutBack(system string, n int) { m.putBack.WithLabelValues(system).Add(float64(n)) }
 
 // BreakerState records a breaker's state (0 closed, 1 half-open, 2 open).
 func (m *Metrics) BreakerState(system string, state int) {

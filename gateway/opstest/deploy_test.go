@@ -510,6 +510,7 @@ func exported(t *testing.T) map[string]bool {
 	m.EventApplied(c.DeptCDPF, "posted", "applied", c.TaskApproved)
 	m.ParkedPastDue(c.DeptCDPF)
 	m.HandedBack(1)
+	m.PutBack("cdpf", 1)
 	m.BreakerState("cdpf", 0)
 	m.CalendarGap(2030)
 	m.SetScan(metrics.Scan{Tasks: map[c.Dept]map[c.TaskState]int{c.DeptCDPF: {c.TaskDispatched: 1}}, Overdue: map[c.Dept]int{}, DeadLetters: 0})
