@@ -168,12 +168,22 @@ func New(queueJobs func() float64) *Metrics {
 			}, queueJobs))
 		})
 	}
+	// Every department's (and the portal's) series show from the start, at
+	// 0, so that a rate or an alert on them has a series before the first
+	// event (an outside tester found them missing until then).
 	for _, d := range c.Depts {
 		m.breakerState.WithLabelValues(string(d))
 		m.overdue.WithLabelValues(string(d))
 		m.deadLetters.WithLabelValues(string(d))
+		m.pastDue.WithLabelValues(string(d))
+		m.putBack.WithLabelValues(string(d))
+		for _, kind := range []string{"dispatch", "poll"} {
+			m.retries.WithLabelValues(string(d), kind)
+		}
 	}
 	m.breakerState.WithLabelValues("portal")
+	m.putBack.WithLabelValues("portal")
+	m.retries.WithLabelValues("portal", "push")
 	return m
 }
 
