@@ -287,6 +287,51 @@ func TestAHungSystemTripsTheBreaker(t *testing.T) {
 	}
 }
 
+// A call refused while the breaker's probe is under way is deferred for
+// about a second, not a whole rest: the probe decides within a call, and
+// work deferred then waited the full rest after the breaker had closed.
+func TestHalfOpenRefusalIsDeferredBriefly(t *testing.T) {
+	var fail atomic.Bool
+	fail.Store(true)
+	probe, release := make(chan struct{}, 1), make(chan struct{})
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		if fail.Load() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		probe <- struct{}{}
+		<-release
+		io.WriteString(w, `{"caseNo":"C1","status":"accepted"}`)
+	}))
+	defer ts.Close()
+	cl := newClient(ts.URL, func(c *Config) {
+		c.Retries, c.OpenFor, c.ConsecutiveFailures, c.MinRequests = -1, 1200*time.Millisecond, 2, 1000
+	})
+	open := func() error {
+		_, err := cl.OpenCase(context.Background(), "/cases", contracts.CaseRequest{}, "k", "r")
+		return err
+	}
+	open()
+	open()
+	var ce *Error
+	if err := open(); !errors.As(err, &ce) || !ce.BreakerOpen || ce.RetryAfter != 1200*time.Millisecond {
+		t.Fatalf("open breaker: %v (%+v), want deferred for the rest", err, ce)
+	}
+	fail.Store(false)
+	time.Sleep(1300 * time.Millisecond) // the rest passes: the next call is the probe
+	done := make(chan error, 1)
+	go func() { done <- open() }()
+	<-probe
+	err := open()
+	close(release)
+	if !errors.As(err, &ce) || !ce.BreakerOpen || ce.RetryAfter > time.Second || ce.RetryAfter <= 0 {
+		t.Errorf("a call during the probe: %v (%+v), want deferred for at most a second", err, ce)
+	}
+	if err := <-done; err != nil {
+		t.Errorf("the probe: %v", err)
+	}
+}
+
 // A success or a refusal between failures ends their streak.
 func TestAnAnswerEndsTheFailureStreak(t *testing.T) {
 	var status atomic.Int32

@@ -67,13 +67,35 @@ func TestDeferredJobsComeBackWhenTheirSystemHasRoom(t *testing.T) {
 	}
 }
 
+// A system whose running call has taken far longer than its average (it
+// has begun to hang) has its jobs put back by that time, not by the
+// average of its earlier quick jobs (an outside tester saw 500 put-backs
+// a second while the first hung calls had not ended).
+func TestDeferralGoesByAHangingCall(t *testing.T) {
+	w := &Worker{Concurrency: 4, PerSystem: 2, Poll: 10 * time.Millisecond, Lease: 20 * time.Second}
+	w.init()
+	w.took["d"] = 10 * time.Millisecond
+	began := w.begin(store.Job{ID: "hung", Dept: "d"})
+	now := began.Add(1200 * time.Millisecond)
+	got := w.deferUntil(now, []deferredJob{{job: store.Job{ID: "x", Dept: "d"}}})[0].at.Sub(now)
+	if got != 600*time.Millisecond { // 1.2 s over a share of 2
+		t.Errorf("put back for %v while d's call has run 1.2 s, want 600ms", got)
+	}
+	w.busy["d"] = 1
+	w.leave(store.Job{ID: "hung", Dept: "d"}, 1200*time.Millisecond)
+	if len(w.since["d"]) != 0 {
+		t.Errorf("a job that ended is still running: %v", w.since["d"])
+	}
+}
+
 // A job's run time goes into its system's average and the one over all.
 func TestWorkerMeasuresHowLongJobsTake(t *testing.T) {
 	w := &Worker{}
 	w.init()
+	d := store.Job{ID: "j", Dept: "d"}
 	w.busy["d"] = 2
-	w.leave("d", 80*time.Millisecond)
-	w.leave("d", 160*time.Millisecond)
+	w.leave(d, 80*time.Millisecond)
+	w.leave(d, 160*time.Millisecond)
 	if got, want := w.took["d"], 90*time.Millisecond; got != want {
 		t.Errorf("d's average %v, want %v (80, then 160 weighed at 1/8)", got, want)
 	}
@@ -82,7 +104,7 @@ func TestWorkerMeasuresHowLongJobsTake(t *testing.T) {
 	}
 	// Faster again is believed at once: half the way per job.
 	w.busy["d"] = 1
-	w.leave("d", 10*time.Millisecond)
+	w.leave(d, 10*time.Millisecond)
 	if got, want := w.took["d"], 50*time.Millisecond; got != want {
 		t.Errorf("d's average %v after a 10ms job, want %v", got, want)
 	}

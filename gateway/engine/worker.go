@@ -162,6 +162,10 @@ type Worker struct {
 	// deferNext is the next start each room has not promised to a
 	// deferred job yet (deferUntil).
 	deferNext map[string]time.Time
+	// since is when each running job began, by system and job id: a
+	// system whose calls hang has an average of its earlier, quick jobs
+	// until one ends (deferUntil).
+	since map[string]map[string]time.Time
 	// held are jobs leased ahead, waiting for a slot or their system's
 	// share, by system, oldest first (hold); heldN counts them; stopping:
 	// no more are held or taken.
@@ -189,6 +193,7 @@ func (w *Worker) init() {
 		w.busy = map[string]int{}
 		w.took = map[string]time.Duration{}
 		w.deferNext = map[string]time.Time{}
+		w.since = map[string]map[string]time.Time{}
 		w.held = map[string][]heldJob{}
 		if w.Lease == 0 {
 			w.Lease = time.Minute
@@ -369,9 +374,9 @@ func (w *Worker) Run(ctx context.Context) {
 func (w *Worker) start(ctx context.Context, slots chan struct{}, j store.Job) {
 	w.running.Add(1)
 	go func() {
-		began := time.Now()
+		began := w.begin(j)
 		defer func() {
-			w.leave(j.Dept, time.Since(began))
+			w.leave(j, time.Since(began))
 			if next, ok := w.takeHeldToRun(); ok {
 				w.start(ctx, slots, next)
 			} else {
@@ -549,7 +554,7 @@ func (w *Worker) deferUntil(now time.Time, deferred []deferredJob) []dueJob {
 			room, share = allSystems, w.Concurrency
 		}
 		at := now.Add(w.Poll/2 + time.Duration(rand.N(int64(w.Poll))))
-		if avg := w.took[room]; avg > 0 {
+		if avg := w.expectedTook(room, now); avg > 0 {
 			step := avg / time.Duration(share)
 			wait := max(step*time.Duration(held[room]+1), w.deferNext[room].Sub(now), w.Poll/2)
 			if longest := max(min(maxDeferral, w.Lease/2), w.Poll/2); wait > longest {
@@ -662,14 +667,38 @@ func (w *Worker) enter(system string) bool {
 	return true
 }
 
-// leave gives back a slot of system's share, taken by a job that ran for
-// took.
-func (w *Worker) leave(system string, took time.Duration) {
+// begin notes that j, holding a slot of its system's share, begins now.
+func (w *Worker) begin(j store.Job) time.Time {
+	now := time.Now()
 	w.busyMu.Lock()
-	w.busy[system]--
-	w.took[system] = movingAverage(w.took[system], took)
+	defer w.busyMu.Unlock()
+	if w.since[j.Dept] == nil {
+		w.since[j.Dept] = map[string]time.Time{}
+	}
+	w.since[j.Dept][j.ID] = now
+	return now
+}
+
+// leave gives back the slot of its system's share j took, having run for
+// took.
+func (w *Worker) leave(j store.Job, took time.Duration) {
+	w.busyMu.Lock()
+	w.busy[j.Dept]--
+	delete(w.since[j.Dept], j.ID)
+	w.took[j.Dept] = movingAverage(w.took[j.Dept], took)
 	w.took[allSystems] = movingAverage(w.took[allSystems], took)
 	w.busyMu.Unlock()
+}
+
+// expectedTook is how long a job of room is expected to take: its
+// average, or longer when one of its jobs has been running longer than
+// that (a system that has begun to hang). Under busyMu.
+func (w *Worker) expectedTook(room string, now time.Time) time.Duration {
+	avg := w.took[room]
+	for _, began := range w.since[room] {
+		avg = max(avg, now.Sub(began))
+	}
+	return avg
 }
 
 // allSystems keys what is kept over every system in Worker.took and

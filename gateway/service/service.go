@@ -340,6 +340,9 @@ func Assemble(cfg Config, st store.Store, log *slog.Logger) (*Service, error) {
 		ccfg.Sign = sign
 		cl := client.New(ccfg)
 		s.breakers[e.Name] = cl
+		// Its series show from the start (a county's endpoint too).
+		s.Metrics.BreakerState(e.Name, int(gobreaker.StateClosed))
+		s.Metrics.PutBack(e.Name, 0)
 		// The path only: the base is the one each dispatch job was queued
 		// with (store.Job.BaseURL), so a retry by another replica sends
 		// the same request.
