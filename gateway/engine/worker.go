@@ -305,9 +305,10 @@ func (w *Worker) Run(ctx context.Context) {
 		w.startHeld(jobCtx, slots)
 		free := w.Concurrency - len(slots)
 		// Lease for the free slots, and jobs to hold for when running
-		// ones end (up to holdPerSlot times the slots): a lease waits for a durable write (on
-		// bbolt a commit behind the others), and a slot that waited for
-		// the next lease each time its job ended stood idle meanwhile.
+		// ones end (up to holdPerSlot times the slots): a lease waits for
+		// a durable write (on bbolt a commit behind the others), and a
+		// slot that waited for the next lease each time its job ended
+		// stood idle meanwhile.
 		n := free + w.holdRoom()
 		var jobs []store.Job
 		if n > 0 {
@@ -341,8 +342,9 @@ func (w *Worker) Run(ctx context.Context) {
 			}
 			if len(slots) == cap(slots) || !w.enter(j.Dept) {
 				// No slot free, or its system has its share busy: the job
-				// waits here for one, or if enough already wait, comes
-				// back soon, without using an attempt.
+				// waits here for one, or if enough already wait, goes back
+				// to the queue until its room should be free (deferUntil),
+				// without using an attempt.
 				if !w.hold(j) {
 					deferred = append(deferred, deferredJob{job: j, full: len(slots) == cap(slots)})
 				}
