@@ -72,6 +72,9 @@ type Bolt struct {
 	// (bolt_written.go), so that another write of the same application
 	// in that transaction is spared a decode.
 	written txWritten
+	// inflight holds the updates worked out and not yet committed, for a
+	// later update of the same application to build on (bolt_written.go).
+	inflight inFlight
 	// noPrepare: updates are worked out in their transaction only
 	// (tests of what group commit does with the functions it runs).
 	noPrepare bool
@@ -944,6 +947,7 @@ func (b *Bolt) update(id, onceKey string, ack *Job, fn UpdateFunc) error {
 		return Outcome{Jobs: jobs}, err
 	}
 	p := b.prepare(id, onceKey, Delivery{}, deliver)
+	defer b.inflight.done(id, p)
 	err := b.commit(func(tx *bolt.Tx) error {
 		if onceKey != "" && tx.Bucket(bucketKeys).Get([]byte(onceKey)) != nil {
 			return ErrAlreadyApplied
@@ -1022,6 +1026,12 @@ func (b *Bolt) prepare(id, onceKey string, d Delivery, fn DeliverFunc) *prepared
 		if onceKey != "" && kb.Get([]byte(onceKey)) != nil {
 			return nil // applied: fn is not run
 		}
+		if f := b.inflight.latest(id); f != nil {
+			// Another update of id is on its way to the writer: build
+			// on its result (inFlight).
+			base, idx = f.enc.pr, f.enc.idx
+			return nil
+		}
 		head, per := headAndPersonal(tx, id)
 		if head != nil {
 			if pr, i, ok := b.codec.cached(id, head, per); ok {
@@ -1038,6 +1048,9 @@ func (b *Bolt) prepare(id, onceKey string, d Delivery, fn DeliverFunc) *prepared
 		return nil
 	}
 	u.base = base
+	if !u.refused && u.enc.pr != nil {
+		b.inflight.start(id, u)
+	}
 	return u
 }
 
@@ -1085,14 +1098,20 @@ func (b *Bolt) work(app *contracts.Application, idx string, pr *prior, d Deliver
 }
 
 // stillHolds reports whether tx reads the record id as base: the cache's
-// entry for what tx holds is base itself. A write of the same transaction
-// not yet committed, or committed since base was read, is a miss.
+// entry for what tx holds is base itself, or what tx wrote of id earlier
+// is (base being that write's result: inFlight). Anything else written
+// since base was made is a miss.
 func (b *Bolt) stillHolds(tx *bolt.Tx, id string, base *prior) bool {
 	head, per := headAndPersonal(tx, id)
 	if head == nil {
 		return false
 	}
-	pr, _, ok := b.codec.cached(id, head, per)
+	if pr, _, ok := b.codec.cached(id, head, per); ok {
+		return pr == base
+	}
+	// Written earlier in this transaction: base may be that write's
+	// result (an update built on one in flight).
+	pr, _, ok := b.written.get(tx, id, head, per)
 	return ok && pr == base
 }
 
@@ -1113,6 +1132,7 @@ func headAndPersonal(tx *bolt.Tx, id string) (head, per []byte) {
 // checked and written in the update's transaction.
 func (b *Bolt) Deliver(_ context.Context, id, onceKey string, d Delivery, fn DeliverFunc) (Reply, error) {
 	p := b.prepare(id, onceKey, d, fn)
+	defer b.inflight.done(id, p)
 	var reply Reply
 	err := b.commit(func(tx *bolt.Tx) error {
 		reply = Reply{}

@@ -97,10 +97,10 @@ func TestPreparedUpdateRunsOutsideTheWriter(t *testing.T) {
 	}
 }
 
-// Two updates of one application prepared on the same record and
-// committed in one transaction: the second finds the record changed by
-// the first, works its change out again in the transaction, and both
-// changes are kept. Then once more across transactions, many at a time.
+// Two updates of one application committed in one transaction: the
+// second is worked out on the first's result, still on its way to the
+// writer (inFlight), so each function runs once and both changes are
+// kept, in order. Then once more across transactions, many at a time.
 func TestPreparedUpdatesOfOneApplication(t *testing.T) {
 	s := openGroupBolt(t)
 	ctx := context.Background()
@@ -127,8 +127,8 @@ func TestPreparedUpdatesOfOneApplication(t *testing.T) {
 	if got := s.CommitCount() - commits; got != 1 {
 		t.Errorf("%d commits, want the two updates in one", got)
 	}
-	if runs[0].Load() != 1 || runs[1].Load() != 2 {
-		t.Errorf("runs %d and %d, want 1 (prepared) and 2 (prepared, then again on the first's write)", runs[0].Load(), runs[1].Load())
+	if runs[0].Load() != 1 || runs[1].Load() != 1 {
+		t.Errorf("runs %d and %d, want 1 and 1 (the second prepared on the first's result, which the transaction then holds)", runs[0].Load(), runs[1].Load())
 	}
 	a, err := s.Get(ctx, "A")
 	if err != nil {
@@ -176,5 +176,74 @@ func TestPreparedUpdatesOfOneApplication(t *testing.T) {
 		if v != 1 {
 			t.Errorf("%q written %d times", k, v)
 		}
+	}
+	if n := store.InFlight(s); n != 0 {
+		t.Errorf("%d applications still have an update in flight after every write came back", n)
+	}
+}
+
+// An update worked out on one in flight that then does not land: a
+// department's callback (D1), the same callback again before the first
+// was committed (D2: worked out on D1's result, then refused in the
+// transaction as already applied) and an update (U3, worked out on D2's
+// result) in one transaction. U3 must find that what it was worked out on
+// is not what the transaction holds and be worked out again there: the
+// record has D1's change and U3's, once each, and not D2's.
+func TestUpdateOnOneInFlightThatDoesNotLand(t *testing.T) {
+	s := openGroupBolt(t)
+	ctx := context.Background()
+	if _, err := s.Create(ctx, groupApp("A"), nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	var runs [3]atomic.Int32
+	d := store.Delivery{Keys: []string{"cdpf|event|e1"}, Fingerprint: "fp1"}
+	note := func(i int, a *c.Application) {
+		runs[i].Add(1)
+		a.Version++
+		a.Timeline = append(a.Timeline, c.Entry{Kind: "note", Source: fmt.Sprint("write ", i)})
+	}
+	var replies [2]store.Reply
+	var errs [3]error
+	deliver := func(i int) func() {
+		return func() {
+			replies[i], errs[i] = s.Deliver(ctx, "A", "", d, func(a *c.Application) (store.Outcome, error) {
+				note(i, a)
+				return store.Outcome{Reply: store.Reply{Status: 200, Body: []byte(fmt.Sprintf(`{"write":%d}`, i))}}, nil
+			})
+		}
+	}
+	update := func() {
+		errs[2] = s.Update(ctx, "A", "", func(a *c.Application) ([]store.Job, error) { note(2, a); return nil, nil })
+	}
+	commits := s.CommitCount()
+	store.HoldLeader(s, 3)
+	startInOrder(s, []func(){deliver(0), deliver(1), update})()
+	if got := s.CommitCount() - commits; got != 1 {
+		t.Fatalf("%d commits, want the three writes in one", got)
+	}
+	if errs[0] != nil || !errors.Is(errs[1], store.ErrAlreadyApplied) || errs[2] != nil {
+		t.Fatalf("errors %v, %v, %v: want nil, already applied, nil", errs[0], errs[1], errs[2])
+	}
+	if string(replies[1].Body) != `{"write":0}` {
+		t.Errorf("the callback again answered %s, want the first's reply", replies[1].Body)
+	}
+	if runs[0].Load() != 1 || runs[1].Load() != 1 || runs[2].Load() != 2 {
+		t.Errorf("runs %d, %d, %d; want 1, 1 (prepared only) and 2 (prepared, then again in the transaction)",
+			runs[0].Load(), runs[1].Load(), runs[2].Load())
+	}
+	a, err := s.Get(ctx, "A")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := groupApp("A")
+	var got []string
+	for _, e := range a.Timeline[len(base.Timeline):] {
+		got = append(got, e.Source)
+	}
+	if a.Version != base.Version+2 || fmt.Sprint(got) != "[write 0 write 2]" {
+		t.Errorf("version %d with new entries %q; want %d and [write 0 write 2]", a.Version, got, base.Version+2)
+	}
+	if n := store.InFlight(s); n != 0 {
+		t.Errorf("%d applications still have an update in flight", n)
 	}
 }

@@ -141,3 +141,7 @@ func AppKeyCount(b *Bolt) int {
 	b.keyStore.each(context.Background(), func(string, string) error { n++; return nil })
 	return n
 }
+
+// InFlight is how many applications have an update worked out and not yet
+// back from its commit.
+func InFlight(b *Bolt) int { return b.inflight.size() }
