@@ -642,10 +642,16 @@ func (b *Bolt) writeApp(tx *bolt.Tx, e encodedApp, oldIdx string, oldLists []lis
 			}
 		}
 	}
-	if open(app) {
-		err = tx.Bucket(bucketOpen).Put([]byte(app.ID), nil)
+	// bbolt rewrites a page that a Put touched even when the value is the
+	// same (and its branch pages, up to the root): most writes leave an
+	// application open, so the open index is written only when it changes.
+	// (A Delete of a missing key touches nothing.)
+	if ob := tx.Bucket(bucketOpen); open(app) {
+		if ob.Get([]byte(app.ID)) == nil {
+			err = ob.Put([]byte(app.ID), nil)
+		}
 	} else {
-		err = tx.Bucket(bucketOpen).Delete([]byte(app.ID))
+		err = ob.Delete([]byte(app.ID))
 	}
 	if err != nil {
 		return err

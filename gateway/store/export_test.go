@@ -145,3 +145,17 @@ func AppKeyCount(b *Bolt) int {
 // InFlight is how many applications have an update worked out and not yet
 // back from its commit.
 func InFlight(b *Bolt) int { return b.inflight.size() }
+
+// BucketRoot is the page the named bucket's root is on (0: the bucket is
+// inline in its parent). bbolt copies a page it writes, so the root moves
+// whenever anything in the bucket was written.
+func BucketRoot(b *Bolt, name string) uint64 {
+	var root uint64
+	b.db.View(func(tx *bolt.Tx) error {
+		if bk := tx.Bucket([]byte(name)); bk != nil {
+			root = uint64(bk.Root())
+		}
+		return nil
+	})
+	return root
+}
