@@ -102,11 +102,7 @@ func TestPreparedUpdateRunsOutsideTheWriter(t *testing.T) {
 // writer (inFlight), so each function runs once and both changes are
 // kept, in order. Then once more across transactions, many at a time.
 func TestPreparedUpdatesOfOneApplication(t *testing.T) {
-	s := openGroupBolt(t)
-	ctx := context.Background()
-	if _, err := s.Create(ctx, groupApp("A"), nil, nil); err != nil {
-		t.Fatal(err)
-	}
+	s, ctx := groupBoltWithApp(t, "A"), context.Background()
 	var runs [2]atomic.Int32
 	write := func(i int) func() {
 		return func() {
@@ -190,11 +186,7 @@ func TestPreparedUpdatesOfOneApplication(t *testing.T) {
 // is not what the transaction holds and be worked out again there: the
 // record has D1's change and U3's, once each, and not D2's.
 func TestUpdateOnOneInFlightThatDoesNotLand(t *testing.T) {
-	s := openGroupBolt(t)
-	ctx := context.Background()
-	if _, err := s.Create(ctx, groupApp("A"), nil, nil); err != nil {
-		t.Fatal(err)
-	}
+	s, ctx := groupBoltWithApp(t, "A"), context.Background()
 	var runs [3]atomic.Int32
 	d := store.Delivery{Keys: []string{"cdpf|event|e1"}, Fingerprint: "fp1"}
 	note := func(i int, a *c.Application) {
@@ -246,4 +238,14 @@ func TestUpdateOnOneInFlightThatDoesNotLand(t *testing.T) {
 	if n := store.InFlight(s); n != 0 {
 		t.Errorf("%d applications still have an update in flight", n)
 	}
+}
+
+// groupBoltWithApp is openGroupBolt holding the application id.
+func groupBoltWithApp(t *testing.T, id string) *store.Bolt {
+	t.Helper()
+	s := openGroupBolt(t)
+	if _, err := s.Create(context.Background(), groupApp(id), nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
