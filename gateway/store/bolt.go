@@ -1140,27 +1140,35 @@ func (b *Bolt) Deliver(_ context.Context, id, onceKey string, d Delivery, fn Del
 	p := b.prepare(id, onceKey, d, fn)
 	defer b.inflight.done(id, p)
 	var reply Reply
+	var answered bool // from a record, the delivery's other keys now recorded
 	err := b.commit(func(tx *bolt.Tx) error {
-		reply = Reply{}
+		reply, answered = Reply{}, false
 		kb := tx.Bucket(bucketKeys)
-		for _, k := range d.Keys {
-			v := kb.Get([]byte(replyKey(k)))
-			if v == nil {
-				continue
+		rec, missing, err := recordedDelivery(kb, d)
+		if err != nil {
+			return err
+		}
+		if rec != nil {
+			if reply, err = b.codec.openReply(rec.Fingerprint, rec.Reply); err != nil {
+				return err
 			}
-			var rec deliveryRecord
-			if err := json.Unmarshal(v, &rec); err != nil {
-				return fmt.Errorf("delivery record: %w", err)
+			if len(missing) == 0 {
+				return ErrAlreadyApplied
 			}
-			if rec.Fingerprint != d.Fingerprint {
-				return ErrReplayed
-			}
-			r, err := b.codec.openReply(rec.Fingerprint, rec.Reply)
+			// The same request under a key not recorded yet (an event
+			// sent again under a new webhook-id): that key is taken by it
+			// from now on, as if it had come with it the first time.
+			again, err := json.Marshal(deliveryRecord{Fingerprint: rec.Fingerprint, Reply: rec.Reply, At: time.Now().UnixMilli()})
 			if err != nil {
 				return err
 			}
-			reply = r
-			return ErrAlreadyApplied
+			for _, k := range missing {
+				if err := kb.Put(k, again); err != nil {
+					return err
+				}
+			}
+			answered = true
+			return nil
 		}
 		for _, k := range d.Taken {
 			if kb.Get([]byte(k)) != nil {
@@ -1194,10 +1202,40 @@ func (b *Bolt) Deliver(_ context.Context, id, onceKey string, d Delivery, fn Del
 		return enqueue(tx, u.jobs)
 	})
 	b.notes.note(b, err)
+	if err == nil && answered {
+		err = ErrAlreadyApplied
+	}
 	if err != nil && !errors.Is(err, ErrAlreadyApplied) {
 		return Reply{}, err
 	}
 	return reply, err
+}
+
+// recordedDelivery finds the record of the delivery d under its keys: nil
+// when none has one, ErrReplayed when one is recorded for another request.
+// missing are the keys (as stored) without a record.
+func recordedDelivery(kb *bolt.Bucket, d Delivery) (*deliveryRecord, [][]byte, error) {
+	var found *deliveryRecord
+	var missing [][]byte
+	for _, k := range d.Keys {
+		rk := []byte(replyKey(k))
+		v := kb.Get(rk)
+		if v == nil {
+			missing = append(missing, rk)
+			continue
+		}
+		var rec deliveryRecord
+		if err := json.Unmarshal(v, &rec); err != nil {
+			return nil, nil, fmt.Errorf("delivery record: %w", err)
+		}
+		if rec.Fingerprint != d.Fingerprint {
+			return nil, nil, ErrReplayed
+		}
+		if found == nil {
+			found = &rec
+		}
+	}
+	return found, missing, nil
 }
 
 func dueKey(at time.Time, id string) []byte {

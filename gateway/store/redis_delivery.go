@@ -22,16 +22,11 @@ func (r *Redis) ReplyKey(key string) string { return r.prefix + ":" + replyKey(k
 // (luaParts), 20… the jobs, then the lists' members (luaLists).
 // Records are checked before anything else: a delivery id recorded for
 // another request is refused whether or not this application exists.
-var scriptDeliver = redis.NewScript(luaEnqueue + luaAck + luaWriteApp + `
+var scriptDeliver = redis.NewScript(luaEnqueue + luaAck + luaWriteApp + luaRecorded + `
 local nrec, ntaken = tonumber(ARGV[16]), tonumber(ARGV[17])
-for i = 10, 9 + nrec do
-  local fp = redis.call('HGET', KEYS[i], 'fp')
-  if fp then
-    if fp == ARGV[14] then
-      return {'same', redis.call('HGET', KEYS[i], 'reply')}
-    end
-    return {'replayed'}
-  end
+local found = recorded(10, 9 + nrec, ARGV[14], ARGV[7])
+if found then
+  return found
 end
 for i = 10 + nrec, 9 + nrec + ntaken do
   if redis.call('EXISTS', KEYS[i]) == 1 then
@@ -61,6 +56,45 @@ end
 write_app(ARGV[19])
 enqueue(20, false)
 return {'ok'}
+`)
+
+// luaRecorded is shared by the scripts that check a delivery's records
+// (KEYS[first..last], hashes fp and reply): {'replayed'} when one is
+// recorded for another request (fingerprint fp), nil when none is
+// recorded, else {'same', reply}, having recorded the same reply under
+// the keys without a record (the same request under a key not seen
+// before, such as an event sent again under a new webhook-id, takes it,
+// for ttl ms).
+const luaRecorded = `
+local function recorded(first, last, fp, ttl)
+  local same = nil
+  for i = first, last do
+    local f = redis.call('HGET', KEYS[i], 'fp')
+    if f then
+      if f ~= fp then
+        return {'replayed'}
+      end
+      if not same then
+        same = redis.call('HGET', KEYS[i], 'reply')
+      end
+    end
+  end
+  if not same then
+    return nil
+  end
+  for i = first, last do
+    if redis.call('EXISTS', KEYS[i]) == 0 then
+      redis.call('HSET', KEYS[i], 'fp', fp, 'reply', same)
+      redis.call('PEXPIRE', KEYS[i], ttl)
+    end
+  end
+  return {'same', same}
+end
+`
+
+// KEYS: the delivery's record keys. ARGV: 1 fingerprint, 2 TTL (ms).
+var scriptRecorded = redis.NewScript(luaRecorded + `
+return recorded(1, #KEYS, ARGV[1], ARGV[2]) or {'none'}
 `)
 
 // Deliver is Update for a signed delivery: one script checks the
@@ -109,6 +143,7 @@ func (r *Redis) Deliver(ctx context.Context, id, onceKey string, d Delivery, fn 
 		if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 			return Reply{}, fmt.Errorf("read application: %w", err)
 		}
+		recordedN := 0
 		for _, rc := range recs {
 			fp, _ := rc.Val()[0].(string)
 			if fp == "" {
@@ -117,11 +152,22 @@ func (r *Redis) Deliver(ctx context.Context, id, onceKey string, d Delivery, fn 
 			if fp != d.Fingerprint {
 				return Reply{}, ErrReplayed
 			}
-			v, _ := rc.Val()[1].(string)
-			if err := r.confirmed(ctx); err != nil {
-				return Reply{}, fmt.Errorf("update application: %w", err)
+			recordedN++
+		}
+		if recordedN > 0 {
+			if recordedN == len(recs) {
+				v, _ := recs[0].Val()[1].(string)
+				if err := r.confirmed(ctx); err != nil {
+					return Reply{}, fmt.Errorf("update application: %w", err)
+				}
+				return r.recorded(d.Fingerprint, v)
 			}
-			return r.recorded(d.Fingerprint, v)
+			// Answered from its record, and its other keys recorded
+			// with it (luaRecorded).
+			if rep, ok, err := r.answerRecorded(ctx, recKeys, d.Fingerprint); ok {
+				return rep, err
+			}
+			continue // the record expired meanwhile: read again
 		}
 		if takenN != nil && takenN.Val() > 0 {
 			return Reply{}, ErrReplayed
@@ -189,6 +235,25 @@ func (r *Redis) Deliver(ctx context.Context, id, onceKey string, d Delivery, fn 
 		case <-time.After(wait):
 		}
 	}
+}
+
+// answerRecorded answers a delivery recorded under some of its keys (the
+// record keys recKeys) with the recorded reply, recording it under the
+// others; not ok when no key holds a record any more (expired since
+// they were read).
+func (r *Redis) answerRecorded(ctx context.Context, recKeys []string, fp string) (rep Reply, ok bool, err error) {
+	res, err := r.runWrite(ctx, scriptRecorded, recKeys, fp, r.dedupeTTL.Milliseconds()).StringSlice()
+	if err != nil {
+		return Reply{}, true, fmt.Errorf("record delivery: %w", err)
+	}
+	switch res[0] {
+	case "same":
+		rep, err = r.recorded(fp, res[1])
+		return rep, true, err
+	case "replayed":
+		return Reply{}, true, ErrReplayed
+	}
+	return Reply{}, false, nil
 }
 
 // recorded opens a recorded reply (sealed to the fingerprint).

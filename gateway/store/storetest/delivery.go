@@ -192,3 +192,45 @@ func testRaceDeliver(t *testing.T, open OpenPair) {
 		t.Error("the action never ran")
 	}
 }
+
+// event is a department's event as the API makes its delivery: the
+// webhook id and the event id as keys, bound to the path and body.
+func event(webhookID, eventID, appID, body string) store.Delivery {
+	return store.Delivery{
+		Keys:        []string{"dept:medical|id|" + webhookID, "dept:medical|event|" + eventID},
+		Fingerprint: store.Fingerprint("POST", "/v1/departments/medical/events", []byte(appID+body)),
+	}
+}
+
+// The same request sent again under a new webhook id is answered from the
+// record its event id holds, and the new id is recorded with it: used
+// later for another request (another event), it is refused, as any id
+// recorded for another request is; the record does not depend on any
+// cache in front of the store (a gateway started again has none).
+func testDeliverSameUnderANewID(t *testing.T, s store.Store) {
+	s.Create(ctx, app("A"), nil, nil)
+	s.Create(ctx, app("B"), nil, nil)
+	calls := 0
+	first, err := s.Deliver(ctx, "A", "", event("w1", "e1", "A", `{"approved"}`), cancel(&calls))
+	if err != nil || first.Status != 200 {
+		t.Fatalf("first delivery = %d %s, %v", first.Status, first.Body, err)
+	}
+	again, err := s.Deliver(ctx, "A", "", event("w2", "e1", "A", `{"approved"}`), cancel(&calls))
+	if !errors.Is(err, store.ErrAlreadyApplied) || again.Status != first.Status || !bytes.Equal(again.Body, first.Body) {
+		t.Fatalf("the same event under a new webhook id = %d %s, %v; want the first reply and ErrAlreadyApplied", again.Status, again.Body, err)
+	}
+	other, err := s.Deliver(ctx, "B", "", event("w2", "e2", "B", `{"approved"}`), cancel(&calls))
+	if !errors.Is(err, store.ErrReplayed) {
+		t.Errorf("another event under the webhook id the repeat came with = %d %s, %v; want ErrReplayed", other.Status, other.Body, err)
+	}
+	if calls != 1 {
+		t.Errorf("the action ran %d times, want 1", calls)
+	}
+	if b, _ := s.Get(ctx, "B"); b.Version != 1 || b.Tasks[0].State != c.TaskReady {
+		t.Errorf("B changed: version %d, task %s", b.Version, b.Tasks[0].State)
+	}
+	// The repeat under the new id, sent once more, gets the first reply.
+	if r, err := s.Deliver(ctx, "A", "", event("w2", "e1", "A", `{"approved"}`), cancel(&calls)); !errors.Is(err, store.ErrAlreadyApplied) || !bytes.Equal(r.Body, first.Body) {
+		t.Errorf("the repeat again = %d %s, %v; want the first reply", r.Status, r.Body, err)
+	}
+}

@@ -34,6 +34,7 @@ func Run(t *testing.T, open Open) {
 	t.Run("AckLeavesNothing", func(t *testing.T) { testAckLeavesNothing(t, open(t)) })
 	t.Run("DeliveryRecordedWithItsReply", func(t *testing.T) { testDeliver(t, open(t)) })
 	t.Run("DeliveryRefusedRecordsOnlyTheReply", func(t *testing.T) { testDeliverRefused(t, open(t)) })
+	t.Run("DeliverySentAgainUnderANewID", func(t *testing.T) { testDeliverSameUnderANewID(t, open(t)) })
 	t.Run("ListsByScopeAndTime", func(t *testing.T) { testLists(t, open(t)) })
 	one := func(t *testing.T) (store.Store, store.Store) { s := open(t); return s, s }
 	runRaces(t, one)
