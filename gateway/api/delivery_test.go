@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -237,6 +238,93 @@ func TestEventReplayedOnAnotherTask(t *testing.T) {
 		status, again := r2.event(c.DeptCDPF, cdpfSecret, evA)
 		if status != http.StatusOK || !bytes.Equal(again, first) {
 			t.Errorf("event again: %d %s\nfirst: %s", status, again, first)
+		}
+	})
+}
+
+// A department event sent again under a new webhook id gets the first
+// reply, and that id is recorded with it in the store: a gateway started
+// again (no replay cache) refuses another event under that id with 409
+// and changes nothing, and answers the repeat again with the first reply.
+func TestEventAgainUnderANewWebhookIDTakesTheID(t *testing.T) {
+	onBoth(t, func(t *testing.T, st store.Store) {
+		r1, r2 := replicas(t, st)
+		a, b := submitted(t, r1, "A"), submitted(t, r1, "B")
+		now := time.Now().UTC()
+		url := r1.srv.URL + "/v1/departments/cdpf/events"
+		ev1, _ := json.Marshal(c.DeptEvent{EventID: "ev-1", TaskID: a.Items[0].TaskID, CaseNo: "CDPF-1", Type: c.EventAccepted, OccurredAt: now})
+		status, first := r1.do(signed(t, url, cdpfSecret, "wh-1", time.Now(), ev1))
+		if status != http.StatusOK {
+			t.Fatalf("event: %d %s", status, first)
+		}
+		status, again := r1.do(signed(t, url, cdpfSecret, "wh-2", time.Now(), ev1))
+		if status != http.StatusOK || !bytes.Equal(again, first) {
+			t.Fatalf("the event under a new webhook id: %d %s\nfirst: %s", status, again, first)
+		}
+		// r2 is the gateway started again: its replay cache never saw wh-2.
+		before := snapshot(t, st, b.ApplicationID)
+		ev2, _ := json.Marshal(c.DeptEvent{EventID: "ev-2", TaskID: b.Items[0].TaskID, CaseNo: "CDPF-2", Type: c.EventAccepted, OccurredAt: now})
+		status, resp := r2.do(signed(t, r2.srv.URL+"/v1/departments/cdpf/events", cdpfSecret, "wh-2", time.Now(), ev2))
+		wantReplayed(t, "another event under the webhook id of the repeat", status, resp)
+		if after := snapshot(t, st, b.ApplicationID); after != before {
+			t.Errorf("B changed:\n%s\n%s", before, after)
+		}
+		status, again = r2.do(signed(t, r2.srv.URL+"/v1/departments/cdpf/events", cdpfSecret, "wh-2", time.Now(), ev1))
+		if status != http.StatusOK || !bytes.Equal(again, first) {
+			t.Errorf("the repeat once more: %d %s\nfirst: %s", status, again, first)
+		}
+	})
+}
+
+// A stale report (an older state after a newer one) is answered `stale`
+// and ignored, but it is put on the timeline: the application changed, so
+// its version grows and a status push for that version is queued, as the
+// contract's `version` ("grows by one on every change") says.
+func TestStaleEventIsANewVersion(t *testing.T) {
+	onBoth(t, func(t *testing.T, st store.Store) {
+		r1, _ := replicas(t, st)
+		a := submitted(t, r1, "A")
+		task := a.Items[0].TaskID
+		now := time.Now().UTC()
+		for i, typ := range []c.EventType{c.EventAccepted, c.EventInProgress} {
+			ev := c.DeptEvent{EventID: fmt.Sprint("ev-", i), TaskID: task, CaseNo: "CDPF-1", Type: typ, OccurredAt: now.Add(time.Duration(i) * time.Second)}
+			if status, resp := r1.event(c.DeptCDPF, cdpfSecret, ev); status != http.StatusOK || !bytes.Contains(resp, []byte(`"applied"`)) {
+				t.Fatalf("%s: %d %s", typ, status, resp)
+			}
+		}
+		before, err := st.Get(context.Background(), a.ApplicationID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stale := c.DeptEvent{EventID: "ev-late", TaskID: task, CaseNo: "CDPF-1", Type: c.EventAccepted, OccurredAt: now}
+		status, resp := r1.event(c.DeptCDPF, cdpfSecret, stale)
+		if status != http.StatusOK || !bytes.Contains(resp, []byte(`"outcome":"stale"`)) {
+			t.Fatalf("the late report: %d %s, want 200 stale", status, resp)
+		}
+		after, err := st.Get(context.Background(), a.ApplicationID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		last := after.Timeline[len(after.Timeline)-1]
+		if len(after.Timeline) != len(before.Timeline)+1 || last.Kind != "stale_report" {
+			t.Fatalf("timeline %d → %d entries, last %q: want the stale report added", len(before.Timeline), len(after.Timeline), last.Kind)
+		}
+		if after.Version != before.Version+1 {
+			t.Errorf("version %d → %d with a timeline entry more: want %d", before.Version, after.Version, before.Version+1)
+		}
+		if after.Tasks[0].State != before.Tasks[0].State {
+			t.Errorf("the stale report moved the task: %s → %s", before.Tasks[0].State, after.Tasks[0].State)
+		}
+		jobs, err := st.Lease(context.Background(), time.Now().Add(time.Hour), 100, time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var pushed bool
+		for _, j := range jobs {
+			pushed = pushed || j.ID == store.PushJobID(a.ApplicationID, after.Version)
+		}
+		if !pushed {
+			t.Errorf("no status push queued for version %d (queued: %d jobs)", after.Version, len(jobs))
 		}
 	})
 }
