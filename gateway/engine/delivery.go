@@ -58,7 +58,7 @@ func (e *Engine) deliverResult(ctx context.Context, appID, onceKey string, d Del
 			return store.Outcome{Reply: r, Refused: true}, nil
 		}
 		var jobs []store.Job
-		if ch.Outcome == workflow.Applied {
+		if ch.Outcome == workflow.Applied || ch.Noted {
 			e.Flow.Recompute(app)
 			app.Version++
 			jobs = e.jobs(app, ch)

@@ -120,7 +120,7 @@ func (e *Engine) commitJobs(ctx context.Context, appID, onceKey string, done *st
 			return nil, err
 		}
 		saved = app
-		if ch.Outcome != workflow.Applied {
+		if ch.Outcome != workflow.Applied && !ch.Noted {
 			return nil, nil
 		}
 		e.Flow.Recompute(app)
@@ -137,7 +137,7 @@ func (e *Engine) commitJobs(ctx context.Context, appID, onceKey string, done *st
 	} else {
 		err = e.Store.Update(ctx, appID, onceKey, update)
 	}
-	if err == nil && ch.Outcome == workflow.Applied {
+	if err == nil && (ch.Outcome == workflow.Applied || ch.Noted) {
 		e.wake()
 	}
 	return ch, saved, err

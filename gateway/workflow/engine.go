@@ -41,6 +41,11 @@ type Change struct {
 	Notify  []*c.Task
 	// Opened: tasks whose department just opened a case (polling starts).
 	Opened []*c.Task
+	// Noted: the report was not applied (Stale, Duplicate) but the
+	// application changed all the same: the stale report is on its
+	// timeline, or the department's case number was learned. The change
+	// is a new version, pushed like any other.
+	Noted bool
 }
 
 // ErrWrongDept is returned when a department reports on a task that is not its own.
@@ -79,7 +84,7 @@ func (w *Workflow) ApplyCase(app *c.Application, taskID string, resp *c.CaseResp
 	if t.State == c.TaskCancelled {
 		// Withdrawn while the dispatch was under way: the department opened
 		// a case after all, so it must be told.
-		ch := Change{Outcome: Stale}
+		ch := Change{Outcome: Stale, Noted: learned}
 		if learned && resp.Status != c.CaseCancelled {
 			ch.Notify = []*c.Task{t}
 			ch.Outcome = Applied
@@ -89,6 +94,9 @@ func (w *Workflow) ApplyCase(app *c.Application, taskID string, resp *c.CaseResp
 	ch, err := w.report(app, t, to, string(t.Dept), resp.Reason, resp.Certificate, resp.Result, w.Now())
 	if err == nil && learned && !t.State.Final() {
 		ch.Opened = append(ch.Opened, t)
+	}
+	if err == nil && learned && ch.Outcome != Applied {
+		ch.Noted = true // the answer came after the department's decision
 	}
 	return ch, err
 }
@@ -285,7 +293,7 @@ func (w *Workflow) report(app *c.Application, t *c.Task, to c.TaskState, source 
 			app.Timeline = append(app.Timeline, c.Entry{At: w.Now(), TaskID: t.ID, Kind: "stale_report", From: t.State, To: to, Source: source,
 				Note: &c.Message{ZH: "收到过时的状态报告，已忽略", EN: "an out-of-order state report was ignored"}})
 		}
-		return Change{Outcome: out}, err
+		return Change{Outcome: out, Noted: out == Stale && err == nil}, err
 	}
 	if at.IsZero() {
 		at = w.Now()

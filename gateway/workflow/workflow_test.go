@@ -654,3 +654,27 @@ func TestViewAndPushMaskFreeText(t *testing.T) {
 		t.Error("a second view differs: the first changed the record")
 	}
 }
+
+// The answer to a dispatch that comes after the department's decision (an
+// event approved the task first): not applied, but its case number is
+// learned and the stale report recorded, so the change is Noted (a new
+// version for the engine). A duplicate that changes nothing is not.
+func TestLateCaseAnswerIsNoted(t *testing.T) {
+	w, app := newFlow(), mainCase()
+	w.Plan(app)
+	medical := app.Tasks[4]
+	if ch, err := w.ApplyEvent(app, c.DeptMedical, ev("a", medical.ID, c.EventApproved)); err != nil || ch.Outcome != Applied {
+		t.Fatalf("approved: %v, %v", ch.Outcome, err)
+	}
+	n := len(app.Timeline)
+	ch, err := w.ApplyCase(app, medical.ID, &c.CaseResponse{CaseNo: "M1", Status: c.CaseInProgress})
+	if err != nil || ch.Outcome == Applied || !ch.Noted {
+		t.Fatalf("the late answer: outcome %v, noted %v, %v; want not applied and noted", ch.Outcome, ch.Noted, err)
+	}
+	if medical.CaseNo != "M1" || medical.State != c.TaskApproved || len(app.Timeline) != n+1 {
+		t.Errorf("case %q, state %s, %d new entries: want M1 learned, still approved, the stale report recorded", medical.CaseNo, medical.State, len(app.Timeline)-n)
+	}
+	if ch, err := w.ApplyEvent(app, c.DeptMedical, ev("a2", medical.ID, c.EventApproved)); err != nil || ch.Noted {
+		t.Errorf("approved again (a duplicate): noted %v, %v; want nothing noted", ch.Noted, err)
+	}
+}
