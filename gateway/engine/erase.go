@@ -88,10 +88,9 @@ func (e *Engine) Erase(ctx context.Context, id, reason, subject string, force bo
 				out.Cancelled = append(out.Cancelled, t.ID)
 			}
 		}
+		// Whether or not it ends items, the erasure changes the record
+		// (the trace replaces it): a new version, pushed to the portal.
 		ch := e.Flow.EndForErasure(app)
-		if ch.Outcome != workflow.Applied {
-			return nil, nil
-		}
 		for _, t := range ch.Notify {
 			out.Notified = append(out.Notified, t.ID)
 		}
@@ -138,9 +137,9 @@ func (e *Engine) applyCase(app *c.Application, taskID string, resp *c.CaseRespon
 	if t.CaseNo != "" || resp.CaseNo == "" {
 		return workflow.Change{Outcome: workflow.Stale}, nil
 	}
-	t.CaseNo = resp.CaseNo
+	t.CaseNo = resp.CaseNo // a change of the trace: a new version (Noted)
 	if t.State != c.TaskCancelled || resp.Status == c.CaseCancelled {
-		return workflow.Change{Outcome: workflow.Stale}, nil
+		return workflow.Change{Outcome: workflow.Stale, Noted: true}, nil
 	}
 	return workflow.Change{Outcome: workflow.Applied, Notify: []*c.Task{t}}, nil
 }

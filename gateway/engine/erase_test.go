@@ -194,7 +194,8 @@ func TestErasureWithNothingAtADepartment(t *testing.T) {
 		t.Errorf("result %+v cancelled %v notified %v", res.Erasure, res.Cancelled, res.Notified)
 	}
 
-	// A final case: nothing to cancel, the version unchanged (no push).
+	// A final case: nothing to cancel, but the record changed (the trace
+	// replaces it): a new version, and its push queued for the portal.
 	sub := medicalOnly()
 	sub.PortalRef = "R2"
 	done, _, err := eng.Submit(ctx, "d2", sub)
@@ -209,7 +210,19 @@ func TestErasureWithNothingAtADepartment(t *testing.T) {
 	if err != nil || len(res.Cancelled) != 0 || res.Erasure.Forced {
 		t.Fatalf("erasure of a final case: %v %+v", err, res)
 	}
-	if after, _ := st.Get(ctx, done.ID); after.Version != before.Version || after.Erased == nil {
-		t.Errorf("version %d → %d, erased %v", before.Version, after.Version, after.Erased)
+	after, _ := st.Get(ctx, done.ID)
+	if after.Version != before.Version+1 || after.Erased == nil {
+		t.Errorf("version %d → %d, erased %v; want one more", before.Version, after.Version, after.Erased)
+	}
+	jobs, err := st.Lease(ctx, time.Now().Add(time.Hour), 100, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pushed := false
+	for _, j := range jobs {
+		pushed = pushed || j.ID == store.PushJobID(done.ID, after.Version)
+	}
+	if !pushed {
+		t.Errorf("no push queued for the erased case's version %d", after.Version)
 	}
 }

@@ -92,6 +92,17 @@ func (w *Workflow) ApplyCase(app *c.Application, taskID string, resp *c.CaseResp
 		return ch, nil
 	}
 	ch, err := w.report(app, t, to, string(t.Dept), resp.Reason, resp.Certificate, resp.Result, w.Now())
+	var illegal *IllegalTransitionError
+	if errors.As(err, &illegal) {
+		// The answer contradicts what the department reported since (its
+		// event came first: rejected, then this answer says approved).
+		// An event's sender is answered 409; this answer has no one to
+		// answer, so it is not taken but kept on the timeline, with the
+		// case number it teaches, for the people who follow the case.
+		app.Timeline = append(app.Timeline, c.Entry{At: w.Now(), TaskID: t.ID, Kind: "stale_report", From: t.State, To: to, Source: string(t.Dept),
+			Note: &c.Message{ZH: "部门对派单的答复与其此前报送的结果矛盾，未采用，请与部门核实", EN: "the department's answer to the dispatch contradicts the result it reported before; not taken: check with the department"}})
+		return Change{Outcome: Stale, Noted: true}, nil
+	}
 	if err == nil && learned && !t.State.Final() {
 		ch.Opened = append(ch.Opened, t)
 	}

@@ -678,3 +678,30 @@ func TestLateCaseAnswerIsNoted(t *testing.T) {
 		t.Errorf("approved again (a duplicate): noted %v, %v; want nothing noted", ch.Noted, err)
 	}
 }
+
+// A dispatch's answer that contradicts what the department's event
+// reported first (rejected, then the answer says approved) is not taken
+// and not an error (the worker has no one to answer, and an error left
+// the job to fail again and again, the case number lost): it is kept on
+// the timeline with the case number it teaches, a Noted change.
+func TestContradictingCaseAnswerIsKeptNotTaken(t *testing.T) {
+	w, app := newFlow(), mainCase()
+	w.Plan(app)
+	medical := app.Tasks[4]
+	rej := ev("r", medical.ID, c.EventRejected)
+	rej.Reason = &c.Message{ZH: "不符合条件", EN: "not eligible"}
+	if ch, err := w.ApplyEvent(app, c.DeptMedical, rej); err != nil || ch.Outcome != Applied {
+		t.Fatalf("rejected: %v, %v", ch.Outcome, err)
+	}
+	n := len(app.Timeline)
+	ch, err := w.ApplyCase(app, medical.ID, &c.CaseResponse{CaseNo: "M9", Status: c.CaseApproved})
+	if err != nil || ch.Outcome == Applied || !ch.Noted {
+		t.Fatalf("the contradicting answer: outcome %v, noted %v, %v; want not applied, noted, no error", ch.Outcome, ch.Noted, err)
+	}
+	if medical.State != c.TaskRejected || medical.CaseNo != "M9" {
+		t.Errorf("state %s, case %q: want still rejected, M9 learned", medical.State, medical.CaseNo)
+	}
+	if len(app.Timeline) != n+1 || app.Timeline[n].Kind != "stale_report" || app.Timeline[n].To != c.TaskApproved {
+		t.Errorf("timeline %+v: want one stale_report of the answer (to approved)", app.Timeline[n:])
+	}
+}
