@@ -131,7 +131,7 @@ func CheckBolt(ctx context.Context, path string, co CheckOptions, opts ...Option
 	}
 	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: 2 * time.Second, OpenFile: noCreate})
 	if errors.Is(err, berrors.ErrTimeout) {
-		return nil, fmt.Errorf("check store %s: the file is in use (a gateway running on it?): stop it first; the check reads a file no one writes", path)
+		return nil, fmt.Errorf("check store %s: 文件正在使用（网关在运行？），请先停止网关：检查只读没有人在写的文件 / the file is in use (a gateway running on it?): stop it first; the check reads a file no one writes", path)
 	}
 	if err != nil {
 		rep.problem("bbolt cannot open the file: %v", err)

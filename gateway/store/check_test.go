@@ -229,3 +229,18 @@ func TestRedisCheck(t *testing.T) {
 		t.Errorf("a record that does not open: %v, %v", rep, err)
 	}
 }
+
+// A check of a file a gateway holds open refuses, saying so in Chinese
+// first and in English (what an operator reads at the console).
+func TestCheckOfAFileInUse(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "busy.db")
+	s, err := store.OpenBolt(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	_, err = store.CheckBolt(context.Background(), path, store.CheckOptions{})
+	if err == nil || !strings.Contains(err.Error(), "文件正在使用") || !strings.Contains(err.Error(), "the file is in use") {
+		t.Errorf("check of a file in use: %v; want the refusal in Chinese and English", err)
+	}
+}
