@@ -344,7 +344,8 @@ func (e *Engine) ApplyEventFrom(ctx context.Context, dept c.Dept, system string,
 
 // applyEvent applies a department event to an application, unless its
 // personal part was erased: then a department's late word (a decision, a
-// certificate, a grant) is absorbed as stale and not recorded.
+// certificate, a grant) is absorbed as stale and not recorded, but for a
+// case number it teaches (caseOfErased).
 func (e *Engine) applyEvent(app *c.Application, dept c.Dept, ev *c.DeptEvent) (workflow.Change, error) {
 	if app.Erased == nil {
 		return e.Flow.ApplyEvent(app, dept, ev)
@@ -356,7 +357,7 @@ func (e *Engine) applyEvent(app *c.Application, dept c.Dept, ev *c.DeptEvent) (w
 	case t.Dept != dept:
 		return workflow.Change{}, workflow.ErrWrongDept
 	}
-	return workflow.Change{Outcome: workflow.Stale}, nil
+	return caseOfErased(t, ev.CaseNo, false), nil
 }
 
 // ErrNotFound is returned for an application nobody has.

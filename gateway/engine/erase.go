@@ -134,14 +134,29 @@ func (e *Engine) applyCase(app *c.Application, taskID string, resp *c.CaseRespon
 	if t == nil {
 		return workflow.Change{}, ErrUnknownTask
 	}
-	if t.CaseNo != "" || resp.CaseNo == "" {
-		return workflow.Change{Outcome: workflow.Stale}, nil
+	ch := caseOfErased(t, resp.CaseNo, resp.Status == c.CaseCancelled)
+	if len(ch.Notify) > 0 {
+		ch.Outcome = workflow.Applied
 	}
-	t.CaseNo = resp.CaseNo // a change of the trace: a new version (Noted)
-	if t.State != c.TaskCancelled || resp.Status == c.CaseCancelled {
-		return workflow.Change{Outcome: workflow.Stale, Noted: true}, nil
+	return ch, nil
+}
+
+// caseOfErased records the case number a department's late word (an
+// answer or an event) teaches about an item of an erased application: the
+// one thing kept from it, since the cancel that tells the department to
+// stop needs it (a new version of the trace: Noted). A cancelled item's
+// department is told (Notify), unless its word was itself a
+// cancellation. Nothing else it said is taken (Stale).
+func caseOfErased(t *c.Task, caseNo string, cancelled bool) workflow.Change {
+	if t.CaseNo != "" || caseNo == "" {
+		return workflow.Change{Outcome: workflow.Stale}
 	}
-	return workflow.Change{Outcome: workflow.Applied, Notify: []*c.Task{t}}, nil
+	t.CaseNo = caseNo
+	ch := workflow.Change{Outcome: workflow.Stale, Noted: true}
+	if t.State == c.TaskCancelled && !cancelled {
+		ch.Notify = []*c.Task{t}
+	}
+	return ch
 }
 
 // SubjectAccess is one person's applications as the gateway holds them,

@@ -226,3 +226,47 @@ func TestErasureWithNothingAtADepartment(t *testing.T) {
 		t.Errorf("no push queued for the erased case's version %d", after.Version)
 	}
 }
+
+// A department's late event on an erased application that teaches a case
+// number (its answer to the dispatch was lost): the number is the one
+// thing recorded, a new version, and the department is told to cancel
+// that case; the event itself is answered stale.
+func TestAnEventAfterErasureTeachesItsCaseNumber(t *testing.T) {
+	dept := &fakeDept{reply: c.CaseAccepted}
+	for range 1000 {
+		dept.errs = append(dept.errs, errors.New("the answer was lost"))
+	}
+	r := newRig(t, dept, &fakePortal{})
+	id := r.submit(t)
+	r.waitFor(t, id, func(a *c.Application) bool { return a.Tasks[0].Attempts > 0 })
+	ctx := context.Background()
+	res, err := r.eng.Erase(ctx, id, "本人申请删除", "admin#1", true)
+	if err != nil || len(res.Notified) != 0 {
+		t.Fatalf("forced erasure: %v, notified %v (want none: no case number yet)", err, res.Notified)
+	}
+	r.queueEmpty(t) // the dispatch under way when it was erased, and the push, settled
+	before, _ := r.eng.Store.Get(ctx, id)
+	ev := &c.DeptEvent{EventID: "late-2", TaskID: id + "-1", CaseNo: "MED-LATE-1", Type: c.EventInProgress, OccurredAt: time.Now()}
+	out, _, err := r.eng.ApplyEvent(ctx, c.DeptMedical, ev)
+	if err != nil || out != workflow.Stale {
+		t.Fatalf("late event: %s %v; want stale", out, err)
+	}
+	app, _ := r.eng.Store.Get(ctx, id)
+	if app.Tasks[0].CaseNo != "MED-LATE-1" || app.Version != before.Version+1 || app.Tasks[0].State != c.TaskCancelled {
+		t.Errorf("case %q, version %d → %d, state %s; want the case number, one version more, still cancelled",
+			app.Tasks[0].CaseNo, before.Version, app.Version, app.Tasks[0].State)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		dept.mu.Lock()
+		n := len(dept.cancels)
+		dept.mu.Unlock()
+		if n == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d withdrawal notices sent for the case learned late, want 1", n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -132,7 +132,8 @@ func (w *Workflow) ApplyEvent(app *c.Application, dept c.Dept, ev *c.DeptEvent) 
 	if t.Dept != dept {
 		return Change{}, ErrWrongDept
 	}
-	if t.CaseNo == "" && ev.CaseNo != "" {
+	learned := t.CaseNo == "" && ev.CaseNo != ""
+	if learned {
 		t.CaseNo = ev.CaseNo
 	}
 	at := ev.OccurredAt
@@ -140,7 +141,14 @@ func (w *Workflow) ApplyEvent(app *c.Application, dept c.Dept, ev *c.DeptEvent) 
 		return Change{Outcome: Applied}, nil
 	}
 	if t.State == c.TaskCancelled {
-		return w.report(app, t, eventStates[ev.Type], string(dept), nil, nil, nil, at)
+		ch, err := w.report(app, t, eventStates[ev.Type], string(dept), nil, nil, nil, at)
+		if err == nil && learned {
+			// Withdrawn before its case number was known: the
+			// department holds a case it must now be told to cancel,
+			// as when a dispatch's answer teaches it (ApplyCase).
+			ch.Notify, ch.Noted = append(ch.Notify, t), true
+		}
+		return ch, err
 	}
 	if ev.Type == c.EventAssessed || ev.Type == c.EventPublicised {
 		return w.milestone(app, t, ev), nil

@@ -705,3 +705,27 @@ func TestContradictingCaseAnswerIsKeptNotTaken(t *testing.T) {
 		t.Errorf("timeline %+v: want one stale_report of the answer (to approved)", app.Timeline[n:])
 	}
 }
+
+// An item withdrawn before its case number was known, then an event that
+// teaches it: the event is stale, the number recorded, and the department
+// is to be told to cancel that case (Notify), a Noted change.
+func TestEventTeachingTheCaseOfAWithdrawnItem(t *testing.T) {
+	w, app := newFlow(), mainCase()
+	w.Plan(app)
+	medical := app.Tasks[4]
+	if _, _, err := w.Withdraw(app, ""); err != nil {
+		t.Fatal(err)
+	}
+	if medical.State != c.TaskCancelled || medical.CaseNo != "" {
+		t.Fatalf("after the withdrawal: %s, case %q", medical.State, medical.CaseNo)
+	}
+	e := ev("late", medical.ID, c.EventInProgress)
+	e.CaseNo = "M7"
+	ch, err := w.ApplyEvent(app, c.DeptMedical, e)
+	if err != nil || ch.Outcome != Stale || !ch.Noted || len(ch.Notify) != 1 || ch.Notify[0] != medical {
+		t.Fatalf("the late event: outcome %v, noted %v, notify %v, %v; want stale, noted, the item to notify", ch.Outcome, ch.Noted, ch.Notify, err)
+	}
+	if medical.CaseNo != "M7" || medical.State != c.TaskCancelled {
+		t.Errorf("case %q, state %s: want M7 recorded, still cancelled", medical.CaseNo, medical.State)
+	}
+}
