@@ -435,7 +435,7 @@ func (s *server) event(g *gin.Context) {
 			return s.errorReply(g, http.StatusForbidden, "forbidden", "无权处理其他县（市、区）的任务", "the task belongs to a county this system does not serve"), true
 		case errors.As(err, &illegal):
 			return s.errorReply(g, http.StatusConflict, "illegal_transition",
-				fmt.Sprintf("任务状态为 %s，不能变为 %s", illegal.From, illegal.To),
+				fmt.Sprintf("任务状态为“%s”（%s），不能变为“%s”（%s）", c.TaskStateName(illegal.From).ZH, illegal.From, c.TaskStateName(illegal.To).ZH, illegal.To),
 				fmt.Sprintf("task is %s and cannot become %s", illegal.From, illegal.To)), true
 		case err != nil:
 			return store.Reply{}, false

@@ -541,8 +541,14 @@ func TestDepartmentEvents(t *testing.T) {
 		}
 		appr := c.DeptEvent{EventID: "ev-appr", TaskID: cert, Type: c.EventApproved, OccurredAt: now}
 		status, resp := f.event(c.DeptCDPF, cdpfSecret, appr)
-		if status != 409 || decodeError(t, resp).Code != "illegal_transition" {
+		e := decodeError(t, resp)
+		if status != 409 || e.Code != "illegal_transition" {
 			t.Errorf("%d %s", status, resp)
+		}
+		// Chinese first: the states by their Chinese names, the codes beside.
+		from, to := c.TaskStateName(c.TaskRejected).ZH, c.TaskStateName(c.TaskApproved).ZH
+		if !strings.Contains(e.Message, "“"+from+"”（rejected）") || !strings.Contains(e.Message, "“"+to+"”（approved）") {
+			t.Errorf("message %q: want the states named in Chinese (%s, %s) with their codes", e.Message, from, to)
 		}
 	})
 }
