@@ -1002,8 +1002,8 @@ type preparedUpdate struct {
 	enc    encodedApp
 	// A delivery's reply, and its record for each of the delivery's keys.
 	reply   Reply
-	records [][]byte
-	refused bool // only the records are written
+	record  []byte // nil without keys
+	refused bool   // only the records are written
 }
 
 // prepare works out fn's update over the committed record id, or returns
@@ -1086,13 +1086,12 @@ func (b *Bolt) work(app *contracts.Application, idx string, pr *prior, d Deliver
 		return nil, err
 	}
 	u.jobs, u.reply, u.refused = out.Jobs, out.Reply, out.Refused
-	now := time.Now()
-	for range d.Keys {
-		rec, err := b.codec.record(d.Fingerprint, out.Reply, now)
-		if err != nil {
+	if len(d.Keys) > 0 {
+		// One record, sealed once, under each of the delivery's keys
+		// (as the Redis backend writes it).
+		if u.record, err = b.codec.record(d.Fingerprint, out.Reply, time.Now()); err != nil {
 			return nil, err
 		}
-		u.records = append(u.records, rec)
 	}
 	if out.Refused {
 		return u, nil
@@ -1183,8 +1182,8 @@ func (b *Bolt) Deliver(_ context.Context, id, onceKey string, d Delivery, fn Del
 			return err
 		}
 		reply = u.reply
-		for i, k := range d.Keys {
-			if err := kb.Put([]byte(replyKey(k)), u.records[i]); err != nil {
+		for _, k := range d.Keys {
+			if err := kb.Put([]byte(replyKey(k)), u.record); err != nil {
 				return err
 			}
 		}
