@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -283,7 +284,7 @@ func (v *validator) certificate(field string, c *Certificate, idNumber string, t
 		v.idError(field+".number", err)
 		return
 	}
-	if n.IDNumber != idNumber {
+	if idNumber != "" && n.IDNumber != idNumber {
 		v.add(field+".number", "mismatch", "残疾人证号与申请人公民身份号码不一致", "certificate number does not belong to the applicant's ID number")
 	}
 	if catOK && c.Category != n.Category {
@@ -419,8 +420,19 @@ func contains(list []string, s string) bool {
 
 // ValidateEvent checks a department event's shape (not whether it fits the
 // task's state: that is the workflow's call).
-func (e *DeptEvent) Validate() []FieldError {
+// EventClockSkew is how far after the gateway's clock a department's
+// occurredAt may be (the clocks of two systems differ a little; a
+// signature's timestamp has the same tolerance).
+const EventClockSkew = 5 * time.Minute
+
+// Validate checks a department event at the gateway's time now (what a
+// certificate must satisfy is judged on the civil date in China): the
+// event as the contract describes it, whatever task it is about. What
+// depends on the application (whose certificate, which item) the workflow
+// checks.
+func (e *DeptEvent) Validate(now time.Time) []FieldError {
 	v := &validator{}
+	today := civil.Of(now)
 	if v.required("eventId", e.EventID, "事件编号") {
 		v.maxLen("eventId", e.EventID, 128)
 	}
@@ -437,14 +449,47 @@ func (e *DeptEvent) Validate() []FieldError {
 	default:
 		v.add("type", "invalid_choice", "事件类型不正确", "type must be one of accepted, in_progress, assessed, publicised, supplement_required, approved, rejected")
 	}
-	if e.OccurredAt.IsZero() {
+	switch {
+	case e.OccurredAt.IsZero():
 		v.add("occurredAt", "required", "缺少事件发生时间", "occurredAt is required")
+	case e.OccurredAt.After(now.Add(EventClockSkew)):
+		v.add("occurredAt", "out_of_range", "事件发生时间晚于当前时间", "occurredAt is in the future")
 	}
 	if e.Reason != nil {
-		v.maxLen("reason.zh", e.Reason.ZH, 500)
-		v.maxLen("reason.en", e.Reason.EN, 1000)
+		v.message("reason", e.Reason)
+	}
+	if cert := e.Certificate; cert != nil {
+		cert.Number = NormalizeCertificateNumber(cert.Number)
+		// (A reprint keeps the old validity, so a certificate issued may
+		// have expired already: the subsidies' rules judge that.)
+		v.certificate("certificate", cert, "", today)
+	}
+	if r := e.Result; r != nil {
+		if r.MonthlyAmount < 0 {
+			v.add("result.monthlyAmount", "out_of_range", "补贴金额不能为负数", "monthlyAmount cannot be negative")
+		}
+		if r.Note != nil {
+			v.message("result.note", r.Note)
+		}
 	}
 	return v.errs
+}
+
+// message checks a department's text in Chinese and English: its lengths,
+// and no control characters other than line breaks and tabs (a NUL or an
+// escape would reach the clerk's screen and the citizen's status).
+func (v *validator) message(field string, m *Message) {
+	for _, part := range []struct {
+		name, text string
+		max        int
+	}{{"zh", m.ZH, 500}, {"en", m.EN, 1000}} {
+		if !v.maxLen(field+"."+part.name, part.text, part.max) {
+			continue
+		}
+		if strings.IndexFunc(part.text, func(r rune) bool { return unicode.IsControl(r) && r != '\n' && r != '\r' && r != '\t' }) >= 0 {
+			v.add(field+"."+part.name, "invalid_characters", "文字含有控制字符", field+"."+part.name+" contains control characters")
+		}
+	}
 }
 
 // Validate checks a guide request on a day (the civil date in China) and

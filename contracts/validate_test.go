@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"onething/civil"
 )
 
 // validSubmission is the seed's main case: a Tongchuan 低保 recipient with no
@@ -166,11 +168,11 @@ func TestValidateListsEveryProblem(t *testing.T) {
 
 func TestValidateEvent(t *testing.T) {
 	ok := DeptEvent{EventID: "e1", TaskID: "A-1", Type: EventApproved, OccurredAt: time.Now()}
-	if errs := ok.Validate(); len(errs) != 0 {
+	if errs := ok.Validate(time.Now()); len(errs) != 0 {
 		t.Fatalf("valid event refused: %+v", errs)
 	}
 	bad := DeptEvent{Type: EventRejected}
-	got := bad.Validate()
+	got := bad.Validate(time.Now())
 	want := map[string]bool{"eventId": true, "taskId": true, "reason": true, "occurredAt": true}
 	if len(got) != len(want) {
 		t.Fatalf("got %+v", got)
@@ -181,8 +183,95 @@ func TestValidateEvent(t *testing.T) {
 		}
 	}
 	unknown := DeptEvent{EventID: "e", TaskID: "t", Type: "teleported", OccurredAt: time.Now()}
-	if got := unknown.Validate(); len(got) != 1 || got[0].Field != "type" {
+	if got := unknown.Validate(time.Now()); len(got) != 1 || got[0].Field != "type" {
 		t.Errorf("unknown type: %+v", got)
+	}
+}
+
+// What a department's event carries is checked as the contract describes
+// it (outsider: a certificate of grade 9, an expired one, a negative
+// amount and a NUL in a reason were taken and shown to the citizen). The
+// instant is 07:43 in China, still the day before in UTC: the certificate's
+// dates are judged on the China date.
+func TestValidateEventContent(t *testing.T) {
+	now := time.Date(2026, 12, 5, 7, 43, 0, 0, civil.Zone) // 2026-12-04 in UTC
+	cert := func(mod func(*Certificate)) *Certificate {
+		c := &Certificate{Number: "51170219850307123X43", Category: 4, Grade: 3, IssuedOn: "2026-12-05", ValidFrom: "2026-12-05", ValidUntil: "2036-12-05"}
+		if mod != nil {
+			mod(c)
+		}
+		return c
+	}
+	base := func() DeptEvent {
+		return DeptEvent{EventID: "e1", TaskID: "A-1", Type: EventApproved, OccurredAt: now}
+	}
+	ok := base()
+	ok.Certificate = cert(nil)
+	ok.Result = &Result{MonthlyAmount: 80, Note: &Message{ZH: "第一行\n第二行\t附注", EN: "two\nlines"}}
+	if errs := ok.Validate(now); len(errs) != 0 {
+		t.Fatalf("a valid event refused: %+v", errs)
+	}
+	lower := base()
+	lower.Certificate = cert(func(c *Certificate) { c.Number = "51170219850307123x43" })
+	if errs := lower.Validate(now); len(errs) != 0 || lower.Certificate.Number != "51170219850307123X43" {
+		t.Fatalf("a lower-case check character refused or kept: %+v %q", errs, lower.Certificate.Number)
+	}
+	for _, tc := range []struct {
+		name        string
+		mod         func(*DeptEvent)
+		field, code string
+	}{
+		{"category 9", func(e *DeptEvent) { e.Certificate = cert(func(c *Certificate) { c.Category = 9 }) }, "certificate.category", "invalid_choice"},
+		{"grade 0", func(e *DeptEvent) { e.Certificate = cert(func(c *Certificate) { c.Grade = 0 }) }, "certificate.grade", "invalid_choice"},
+		{"grade not the number's", func(e *DeptEvent) { e.Certificate = cert(func(c *Certificate) { c.Grade = 1 }) }, "certificate.grade", "mismatch"},
+		{"empty number", func(e *DeptEvent) { e.Certificate = cert(func(c *Certificate) { c.Number = "" }) }, "certificate.number", "required"},
+		{"number of a bad ID", func(e *DeptEvent) { e.Certificate = cert(func(c *Certificate) { c.Number = "51170219850307123443" }) }, "certificate.number", "invalid_checksum"},
+		{"ends before it starts", func(e *DeptEvent) {
+			e.Certificate = cert(func(c *Certificate) {
+				c.ValidFrom, c.ValidUntil = "2026-12-01", "2026-11-30"
+				c.IssuedOn = "2026-12-01"
+			})
+		}, "certificate.validUntil", "before_valid_from"},
+		{"issued in 2030", func(e *DeptEvent) {
+			e.Certificate = cert(func(c *Certificate) { c.IssuedOn, c.ValidFrom, c.ValidUntil = "2030-01-01", "2030-01-01", "2039-12-31" })
+		}, "certificate.issuedOn", "future_date"},
+		{"negative amount", func(e *DeptEvent) { e.Result = &Result{MonthlyAmount: -100} }, "result.monthlyAmount", "out_of_range"},
+		{"NUL in a reason", func(e *DeptEvent) { e.Type, e.Reason = EventRejected, &Message{ZH: "不符合\x00条件", EN: "no"} }, "reason.zh", "invalid_characters"},
+		{"escape in a note", func(e *DeptEvent) { e.Result = &Result{Note: &Message{ZH: "好", EN: "ok\x1b[31m"}} }, "result.note.en", "invalid_characters"},
+		{"in the future", func(e *DeptEvent) { e.OccurredAt = now.Add(EventClockSkew + time.Minute) }, "occurredAt", "out_of_range"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ev := base()
+			tc.mod(&ev)
+			errs := ev.Validate(now)
+			found := false
+			for _, e := range errs {
+				if e.Message == "" || e.MessageEn == "" {
+					t.Errorf("a problem without its Chinese or English text: %+v", e)
+				}
+				found = found || e.Field == tc.field && e.Code == tc.code
+			}
+			if !found {
+				t.Fatalf("want %s %s, got %+v", tc.field, tc.code, errs)
+			}
+		})
+	}
+	// A reprint keeps the old validity: a certificate issued today may
+	// have expired (the subsidies' rules judge it, not the event's form).
+	reprint := base()
+	reprint.Certificate = cert(func(c *Certificate) { c.IssuedOn, c.ValidFrom, c.ValidUntil = "2015-10-07", "2015-10-07", "2025-10-06" })
+	if errs := reprint.Validate(now); len(errs) != 0 {
+		t.Fatalf("a reprint with its old, expired validity refused: %+v", errs)
+	}
+	// The dates are judged on the China date: issued on the 5th is not in
+	// the future at 07:43 on the 5th in China (still the 4th in UTC).
+	if errs := ok.Validate(now); len(errs) != 0 {
+		t.Fatalf("issued today in China refused: %+v", errs)
+	}
+	eve := ok
+	eve.OccurredAt = time.Date(2026, 12, 4, 23, 59, 0, 0, civil.Zone)
+	if errs := eve.Validate(eve.OccurredAt); len(errs) != 2 || errs[0].Code != "future_date" || errs[1].Code != "future_date" {
+		t.Fatalf("issued tomorrow, at 23:59 on the 4th in China: %+v", errs)
 	}
 }
 

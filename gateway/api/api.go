@@ -417,14 +417,18 @@ func (s *server) event(g *gin.Context) {
 	if !s.bindBody(g, &ev, "事件", "event") {
 		return
 	}
-	if problems := ev.Validate(); len(problems) > 0 {
+	if problems := ev.Validate(s.cfg.Engine.Flow.Now()); len(problems) > 0 {
 		s.fail(g, http.StatusUnprocessableEntity, "validation_failed", "事件内容不正确", "the event is invalid", problems...)
 		return
 	}
 	// The event id is the department's too: one id, one request (delivery.go).
 	d := s.delivery(g, func(res any, err error) (store.Reply, bool) {
 		var illegal *workflow.IllegalTransitionError
+		var invalid *workflow.InvalidEventError
 		switch {
+		case errors.As(err, &invalid):
+			return jsonReply(http.StatusUnprocessableEntity, c.Error{Code: "validation_failed", Message: "事件内容与申请不符", MessageEn: "the event contradicts its application",
+				Details: invalid.Problems, RequestID: g.GetString(ridKey)}), true
 		case errors.Is(err, engine.ErrUnknownTask):
 			return s.errorReply(g, http.StatusNotFound, "not_found", "任务不存在", "no such task"), true
 		case errors.Is(err, workflow.ErrWrongDept):

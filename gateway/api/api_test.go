@@ -17,6 +17,7 @@ import (
 
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
+	"onething/civil"
 	c "onething/contracts"
 	"onething/contracts/contracttest"
 	"onething/gateway/api"
@@ -551,6 +552,90 @@ func TestDepartmentEvents(t *testing.T) {
 			t.Errorf("message %q: want the states named in Chinese (%s, %s) with their codes", e.Message, from, to)
 		}
 	})
+}
+
+// A department's event is checked against the contract and its
+// application through the door a department uses (outsider: cdpf's
+// "approved" without its certificate, or with one of grade 9 or of
+// another person, was applied and refused both subsidies for good; civil
+// rejected a subsidy it was never sent; a publicity dated 2099 set a due
+// date in 2099). Each refusal changes nothing; the right event after it
+// is taken.
+func TestDepartmentEventsAgainstContractAndApplication(t *testing.T) {
+	f := newFixture(t)
+	_, body := f.submit("msg_c", example(t))
+	var acc c.SubmissionAccepted
+	json.Unmarshal(body, &acc)
+	app, _ := f.store.Get(context.Background(), acc.ApplicationID)
+	certTask, waiting := app.Tasks[0], (*c.Task)(nil)
+	for _, tk := range app.Tasks {
+		if tk.State == c.TaskWaiting {
+			waiting = tk
+			break
+		}
+	}
+	if certTask.Item != c.ItemCertNew || waiting == nil || waiting.Dept != c.DeptCivil {
+		t.Fatalf("tasks: %+v", app.Tasks)
+	}
+	now := time.Now()
+	issued := civil.Of(now).String()
+	good := &c.Certificate{Number: "51170219850307123X43", Category: 4, Grade: 3, IssuedOn: issued, ValidFrom: issued, ValidUntil: civil.Of(now).Anniversary(10).AddDays(-1).String()}
+	with := func(mod func(*c.Certificate)) *c.Certificate {
+		cp := *good
+		mod(&cp)
+		return &cp
+	}
+	for _, tc := range []struct {
+		name        string
+		dept        c.Dept
+		secret      string
+		ev          c.DeptEvent
+		status      int
+		field, code string
+	}{
+		{"approved without the certificate", c.DeptCDPF, cdpfSecret, c.DeptEvent{EventID: "c1", TaskID: certTask.ID, Type: c.EventApproved, OccurredAt: now}, 422, "certificate", "required"},
+		{"a certificate of grade 9", c.DeptCDPF, cdpfSecret, c.DeptEvent{EventID: "c2", TaskID: certTask.ID, Type: c.EventApproved, OccurredAt: now, Certificate: with(func(c *c.Certificate) { c.Grade = 9 })}, 422, "certificate.grade", "invalid_choice"},
+		{"another person's certificate", c.DeptCDPF, cdpfSecret, c.DeptEvent{EventID: "c3", TaskID: certTask.ID, Type: c.EventApproved, OccurredAt: now, Certificate: with(func(c *c.Certificate) { c.Number = "11010119900307451443" })}, 422, "certificate.number", "mismatch"},
+		{"a publicity in 2099", c.DeptCDPF, cdpfSecret, c.DeptEvent{EventID: "c4", TaskID: certTask.ID, Type: c.EventPublicised, OccurredAt: time.Date(2099, 1, 5, 9, 0, 0, 0, civil.Zone)}, 422, "occurredAt", "out_of_range"},
+		{"a publicity in 2020", c.DeptCDPF, cdpfSecret, c.DeptEvent{EventID: "c5", TaskID: certTask.ID, Type: c.EventPublicised, OccurredAt: time.Date(2020, 1, 5, 9, 0, 0, 0, civil.Zone)}, 422, "occurredAt", "out_of_range"},
+		{"a negative amount", waiting.Dept, civilSecret, c.DeptEvent{EventID: "c6", TaskID: waiting.ID, Type: c.EventApproved, OccurredAt: now, Result: &c.Result{MonthlyAmount: -100}}, 422, "result.monthlyAmount", "out_of_range"},
+		{"a decision on an item never sent", waiting.Dept, civilSecret, c.DeptEvent{EventID: "c7", TaskID: waiting.ID, Type: c.EventRejected, OccurredAt: now, Reason: &c.Message{ZH: "不符合", EN: "no"}}, 409, "", "illegal_transition"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			status, resp := f.event(tc.dept, tc.secret, tc.ev)
+			e := decodeError(t, resp)
+			if status != tc.status || e.Message == "" || e.MessageEn == "" {
+				t.Fatalf("%d %s", status, resp)
+			}
+			if tc.field == "" {
+				if e.Code != tc.code {
+					t.Fatalf("%d %s", status, resp)
+				}
+				return
+			}
+			if e.Code != "validation_failed" || len(e.Details) != 1 || e.Details[0].Field != tc.field || e.Details[0].Code != tc.code {
+				t.Fatalf("%d %s", status, resp)
+			}
+			if strings.Contains(string(resp), "110101199003074514") || strings.Contains(string(resp), "51170219850307123X") {
+				t.Fatalf("the reply echoes an ID number: %s", resp)
+			}
+		})
+	}
+	after, _ := f.store.Get(context.Background(), acc.ApplicationID)
+	if after.Version != app.Version || after.Tasks[0].State != certTask.State || after.Tasks[0].DueDate != "" {
+		t.Fatalf("refused events changed the application: version %d -> %d, %+v", app.Version, after.Version, after.Tasks[0])
+	}
+	ok := c.DeptEvent{EventID: "c8", TaskID: certTask.ID, Type: c.EventApproved, OccurredAt: now, Certificate: good}
+	status, resp := f.event(c.DeptCDPF, cdpfSecret, ok)
+	var ack c.EventAck
+	json.Unmarshal(resp, &ack)
+	if status != 200 || ack.Outcome != "applied" || ack.TaskState != c.TaskApproved {
+		t.Fatalf("the right approval after the refusals: %d %s", status, resp)
+	}
+	final, _ := f.store.Get(context.Background(), acc.ApplicationID)
+	if w := final.Task(waiting.ID); w.State != c.TaskReady {
+		t.Fatalf("the subsidy waiting on the certificate: %s %v", w.State, w.Reason)
+	}
 }
 
 func TestHealthAndErrors(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	c "onething/contracts"
 )
@@ -120,7 +121,7 @@ func FuzzEvent(f *testing.F) {
 			t.Fatalf("decoded a body with %v", err)
 		}
 		checkDecoded(t, &ev)
-		problems := ev.Validate()
+		problems := ev.Validate(time.Now())
 		for _, p := range problems {
 			if p.Field == "" || p.Code == "" {
 				t.Fatalf("undescribed problem %+v", p)

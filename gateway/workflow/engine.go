@@ -2,6 +2,7 @@ package workflow
 
 import (
 	"errors"
+	"fmt"
 	"time"
 
 	"onething/civil"
@@ -132,6 +133,26 @@ func (w *Workflow) ApplyEvent(app *c.Application, dept c.Dept, ev *c.DeptEvent) 
 	if t.Dept != dept {
 		return Change{}, ErrWrongDept
 	}
+	if t.Step == 0 {
+		// Never made ready, so never sent: the department holds no case
+		// of this item (it waits on another, or the gateway decided it
+		// itself), and what it reports about it is not taken. On an open
+		// item that is an illegal move; on one already ended it is judged
+		// as any report on an ended item (a withdrawn one absorbs it).
+		to := eventStates[ev.Type]
+		if to == "" {
+			to = c.TaskInProgress // a milestone
+		}
+		if t.State == c.TaskPlanned || t.State == c.TaskWaiting {
+			return Change{}, &IllegalTransitionError{TaskID: t.ID, From: t.State, To: to}
+		}
+		return w.report(app, t, to, string(dept), nil, nil, nil, w.Now())
+	}
+	if problems := w.eventAgainstApplication(app, t, ev); len(problems) > 0 && t.State != c.TaskApproved && t.State != c.TaskRejected {
+		// (On an item already decided the event changes nothing: it is
+		// judged as a repeat, a stale or an illegal report below.)
+		return Change{}, &InvalidEventError{Problems: problems}
+	}
 	learned := t.CaseNo == "" && ev.CaseNo != ""
 	if learned {
 		t.CaseNo = ev.CaseNo
@@ -162,6 +183,47 @@ func (w *Workflow) ApplyEvent(app *c.Application, dept c.Dept, ev *c.DeptEvent) 
 		t.Supplement = &c.Supplement{What: *ev.Reason, Where: w.supplementWhere(app, t), RequestedAt: at, Round: round}
 	}
 	return ch, err
+}
+
+// InvalidEventError is an event whose content the application it is about
+// contradicts (a certificate of another person, a time before the
+// application was received, an approval of a certificate business without
+// the certificate): nothing is changed, and the department is answered
+// 422 with the problems.
+type InvalidEventError struct{ Problems []c.FieldError }
+
+func (e *InvalidEventError) Error() string {
+	return fmt.Sprintf("the event contradicts its application (%d problems)", len(e.Problems))
+}
+
+// eventAgainstApplication is what an event must satisfy given its
+// application (contracts.DeptEvent.Validate checks the event alone).
+func (w *Workflow) eventAgainstApplication(app *c.Application, t *c.Task, ev *c.DeptEvent) []c.FieldError {
+	var out []c.FieldError
+	add := func(field, code, zh, en string) {
+		out = append(out, c.FieldError{Field: field, Code: code, Message: zh, MessageEn: en})
+	}
+	// A department's time is its own clock's, within a few minutes of
+	// ours: an event from before the application was received would move
+	// due dates back (a clock from 2020 ends before it starts).
+	if !app.ReceivedAt.IsZero() && !ev.OccurredAt.IsZero() && ev.OccurredAt.Before(app.ReceivedAt.Add(-c.EventClockSkew)) {
+		add("occurredAt", "out_of_range", "事件发生时间早于申请受理时间", "occurredAt is before the application was received")
+	}
+	if t.Dept != c.DeptCDPF || ev.Type != c.EventApproved {
+		return out
+	}
+	// cdpf's approval of a certificate business carries the certificate
+	// it issued: the subsidies waiting on it are decided from it.
+	if ev.Certificate == nil {
+		if t.Procedure != nil && t.Procedure.NewCertificate {
+			add("certificate", "required", "办结残疾人证业务须附所发残疾人证", "an approved certificate business must carry the certificate issued")
+		}
+		return out
+	}
+	if n, err := c.ParseCertificateNumber(ev.Certificate.Number, civil.Of(w.Now())); err == nil && app.Applicant.IDNumber != "" && n.IDNumber != c.NormalizeIDNumber(app.Applicant.IDNumber) {
+		add("certificate.number", "mismatch", "残疾人证号与申请人公民身份号码不一致", "certificate number does not belong to the applicant's ID number")
+	}
+	return out
 }
 
 // supplementWhere says where the applicant provides a supplement: on the

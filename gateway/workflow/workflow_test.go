@@ -331,6 +331,7 @@ func TestDeadlinesInWorkingDays(t *testing.T) {
 	}
 	pub := ev("p", cert.ID, c.EventPublicised)
 	pub.OccurredAt = time.Date(2026, 9, 18, 10, 0, 0, 0, calendar.Zone) // Fri before 中秋 and 国庆
+	app.ReceivedAt = time.Date(2026, 9, 1, 9, 0, 0, 0, calendar.Zone)   // an event cannot precede its application
 	w.ApplyEvent(app, c.DeptCDPF, pub)
 	// Sun Sep 20 调休 (1), Sep 21-24 (5), Sep 25-27 off, Sep 28-30 (8),
 	// Oct 1-7 off, Oct 8-9 (10), Sat Oct 10 调休 (11), Oct 12-15 (15).
@@ -468,7 +469,9 @@ func TestWithdrawal(t *testing.T) {
 	// A decision that crosses it stands: the department decided before it
 	// heard of the withdrawal (the certificate is issued), and nothing is
 	// left to withdraw there.
-	if ch, err := w.ApplyEvent(app, c.DeptCDPF, ev("decided", app.Tasks[0].ID, c.EventApproved)); err != nil || ch.Outcome != Applied || app.Tasks[0].State != c.TaskApproved {
+	decided := ev("decided", app.Tasks[0].ID, c.EventApproved)
+	decided.Certificate = &c.Certificate{Number: "51170219850307123X43", Category: 4, Grade: 3, ValidUntil: "2036-11-29"}
+	if ch, err := w.ApplyEvent(app, c.DeptCDPF, decided); err != nil || ch.Outcome != Applied || app.Tasks[0].State != c.TaskApproved {
 		t.Errorf("a decision crossing the withdrawal: %+v %v %s", ch, err, app.Tasks[0].State)
 	}
 	// A dispatch that was under way when the applicant withdrew: the
@@ -727,5 +730,91 @@ func TestEventTeachingTheCaseOfAWithdrawnItem(t *testing.T) {
 	}
 	if medical.CaseNo != "M7" || medical.State != c.TaskCancelled {
 		t.Errorf("case %q, state %s: want M7 recorded, still cancelled", medical.CaseNo, medical.State)
+	}
+}
+
+// A department cannot decide an item the gateway never sent it (outsider:
+// civil's "rejected" on a subsidy still waiting for the certificate was
+// applied and stood; an "approved" on one withdrawn while it waited was
+// taken as decided before the withdrawal).
+func TestNoReportOnAnItemNeverSent(t *testing.T) {
+	w, app := newFlow(), mainCase()
+	w.Plan(app)
+	var waiting *c.Task
+	for _, tk := range app.Tasks {
+		if tk.State == c.TaskWaiting {
+			waiting = tk
+			break
+		}
+	}
+	if waiting == nil || waiting.Step != 0 {
+		t.Fatalf("no waiting task never made ready: %+v", app.Tasks)
+	}
+	rej := ev("r", waiting.ID, c.EventRejected)
+	rej.Reason = &c.Message{ZH: "不符合", EN: "no"}
+	for _, e := range []*c.DeptEvent{rej, ev("a", waiting.ID, c.EventApproved), ev("m", waiting.ID, c.EventAssessed)} {
+		before := len(app.Timeline)
+		_, err := w.ApplyEvent(app, waiting.Dept, e)
+		var illegal *IllegalTransitionError
+		if !errors.As(err, &illegal) || illegal.From != c.TaskWaiting || waiting.State != c.TaskWaiting || len(app.Timeline) != before || waiting.CaseNo != "" {
+			t.Fatalf("%s on a waiting item: err %v, state %s, timeline %d → %d", e.Type, err, waiting.State, before, len(app.Timeline))
+		}
+	}
+	// Withdrawn while it waited: a decision is absorbed (noted), not taken.
+	if _, _, err := w.Withdraw(app, "申请人撤回"); err != nil {
+		t.Fatal(err)
+	}
+	late := ev("late", waiting.ID, c.EventApproved)
+	late.CaseNo = "CIV-9"
+	ch, err := w.ApplyEvent(app, waiting.Dept, late)
+	if err != nil || ch.Outcome != Stale || waiting.State != c.TaskCancelled || waiting.CaseNo != "" || len(ch.Notify) != 0 {
+		t.Fatalf("a decision on an item withdrawn before it was sent: %+v %v state %s caseNo %q", ch, err, waiting.State, waiting.CaseNo)
+	}
+}
+
+// What an event says must agree with its application: cdpf's approval of a
+// certificate business carries the certificate, the applicant's own, and
+// nothing happened before the application was received (outsider: an
+// approval without the certificate refused both subsidies for good; a
+// publicity dated 2020 emptied the due date).
+func TestEventAgainstItsApplication(t *testing.T) {
+	w, app := newFlow(), mainCase()
+	w.Plan(app)
+	cert := app.Tasks[0]
+	if cert.Item != c.ItemCertNew || cert.Step == 0 {
+		t.Fatalf("task 0: %+v", cert)
+	}
+	other := &c.Certificate{Number: "11010119900307451441", Category: 4, Grade: 1, ValidUntil: "2036-11-29"}
+	early := ev("early", cert.ID, c.EventPublicised)
+	early.OccurredAt = app.ReceivedAt.Add(-c.EventClockSkew - time.Minute)
+	for _, tc := range []struct {
+		name        string
+		e           *c.DeptEvent
+		field, code string
+	}{
+		{"approved without the certificate", ev("a1", cert.ID, c.EventApproved), "certificate", "required"},
+		{"another person's certificate", func() *c.DeptEvent { e := ev("a2", cert.ID, c.EventApproved); e.Certificate = other; return e }(), "certificate.number", "mismatch"},
+		{"before the application", early, "occurredAt", "out_of_range"},
+	} {
+		before := len(app.Timeline)
+		_, err := w.ApplyEvent(app, c.DeptCDPF, tc.e)
+		var invalid *InvalidEventError
+		if !errors.As(err, &invalid) || len(invalid.Problems) != 1 || invalid.Problems[0].Field != tc.field || invalid.Problems[0].Code != tc.code {
+			t.Fatalf("%s: %v %+v", tc.name, err, invalid)
+		}
+		if cert.State != c.TaskReady || len(cert.Milestones) != 0 || len(app.Timeline) != before {
+			t.Fatalf("%s changed the application: %s %+v", tc.name, cert.State, cert.Milestones)
+		}
+	}
+	// Within the clocks' tolerance, and with the applicant's certificate,
+	// the same events are taken.
+	early.OccurredAt = app.ReceivedAt.Add(-c.EventClockSkew + time.Minute)
+	if ch, err := w.ApplyEvent(app, c.DeptCDPF, early); err != nil || ch.Outcome != Applied {
+		t.Fatalf("a publicity a minute inside the tolerance: %+v %v", ch, err)
+	}
+	ok := ev("a3", cert.ID, c.EventApproved)
+	ok.Certificate = &c.Certificate{Number: "51170219850307123X43", Category: 4, Grade: 3, ValidUntil: "2036-11-29"}
+	if ch, err := w.ApplyEvent(app, c.DeptCDPF, ok); err != nil || ch.Outcome != Applied || cert.State != c.TaskApproved {
+		t.Fatalf("the applicant's certificate: %+v %v %s", ch, err, cert.State)
 	}
 }
