@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -1091,11 +1092,20 @@ func (w *Worker) poll(ctx context.Context, j store.Job) error {
 		if ev.TaskID != t.ID {
 			continue // not ours: never apply a case's events to another task
 		}
+		if problems := ev.Validate(w.Engine.Flow.Now()); len(problems) > 0 {
+			// Read back, not posted: the department is not answered, so
+			// the event is left out as a callback would be refused.
+			w.Log.Warn("polled event refused: it does not satisfy the contract", "task", t.ID, "event", ev.EventID, "fields", fieldsOf(problems))
+			continue
+		}
 		outcome, state, err := w.Engine.ApplyEventFrom(ctx, t.Dept, w.Engine.system(app, t), &ev)
 		var illegal *workflow.IllegalTransitionError
+		var invalid *workflow.InvalidEventError
 		switch {
 		case errors.As(err, &illegal):
 			w.Log.Warn("polled event refused", "task", t.ID, "event", ev.EventID, "err", err)
+		case errors.As(err, &invalid):
+			w.Log.Warn("polled event refused: it contradicts its application", "task", t.ID, "event", ev.EventID, "fields", fieldsOf(invalid.Problems))
 		case err != nil:
 			return err
 		default:
@@ -1108,4 +1118,13 @@ func (w *Worker) poll(ctx context.Context, j store.Job) error {
 	}
 	j.Attempt++
 	return st.Retry(ctx, j, time.Now().Add(w.PollPolicy.Backoff(j.Attempt)))
+}
+
+// fieldsOf names the fields of problems, for a log line (never a value).
+func fieldsOf(problems []c.FieldError) string {
+	names := make([]string, len(problems))
+	for i, p := range problems {
+		names[i] = p.Field + ":" + p.Code
+	}
+	return strings.Join(names, ",")
 }

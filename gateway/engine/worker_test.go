@@ -41,6 +41,9 @@ type fakeDept struct {
 	// onCall, when set, runs at each case request (a test moves its
 	// business clock there).
 	onCall func()
+	// polled are the events a poll reads back; polls counts the polls.
+	polled []c.DeptEvent
+	polls  int
 }
 
 func (d *fakeDept) OpenCase(_ context.Context, _ *c.Application, t *c.Task, base, key, _ string) (*c.CaseResponse, error) {
@@ -76,7 +79,10 @@ func (d *fakeDept) Cancel(_ context.Context, t *c.Task, req *c.CancelRequest, ke
 }
 
 func (d *fakeDept) Poll(_ context.Context, t *c.Task, _ string) (*c.CaseView, error) {
-	return &c.CaseView{CaseNo: t.CaseNo, Status: "accepted"}, nil
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.polls++
+	return &c.CaseView{CaseNo: t.CaseNo, Status: "accepted", Events: d.polled}, nil
 }
 
 type fakePortal struct {
@@ -537,5 +543,44 @@ func TestAnOpenBreakerDefersThePush(t *testing.T) {
 	}
 	if len(portal.tried) > int(app.Version) {
 		t.Errorf("%d tries for %d versions: an open breaker was retried", len(portal.tried), app.Version)
+	}
+}
+
+// A polled event is held to the contract and its application as a posted
+// one is: one that fails is left out (logged by field, never by value),
+// the others are taken, and polling goes on.
+func TestPolledEventsAreChecked(t *testing.T) {
+	dept := &fakeDept{reply: c.CaseAccepted}
+	r := newRig(t, dept, &fakePortal{})
+	r.eng.PollEvery = map[c.Dept]time.Duration{c.DeptMedical: time.Millisecond}
+	id := r.submit(t)
+	app := r.waitFor(t, id, func(a *c.Application) bool { return a.Tasks[0].State == c.TaskAccepted })
+	task := app.Tasks[0].ID
+	now := time.Now()
+	dept.mu.Lock()
+	dept.polled = []c.DeptEvent{
+		{EventID: "p1", TaskID: task, Type: c.EventApproved, OccurredAt: now, Result: &c.Result{MonthlyAmount: -100}},
+		{EventID: "p2", TaskID: task, Type: c.EventApproved, OccurredAt: now.AddDate(73, 0, 0)},
+		{EventID: "p3", TaskID: task, Type: c.EventInProgress, OccurredAt: now},
+	}
+	dept.mu.Unlock()
+	// The polls the opened case scheduled read the three back.
+	app = r.waitFor(t, id, func(a *c.Application) bool { return a.Tasks[0].State == c.TaskInProgress })
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		dept.mu.Lock()
+		polls := dept.polls
+		dept.mu.Unlock()
+		if polls >= 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("polling stopped after %d polls", polls)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	app, _ = r.eng.Store.Get(context.Background(), id)
+	if tk := app.Tasks[0]; tk.State != c.TaskInProgress || tk.Result != nil {
+		t.Fatalf("a polled event against the contract was taken: %+v", tk)
 	}
 }
