@@ -27,7 +27,7 @@ func (s *Submission) Normalize() {
 func (s *Submission) Validate(today civil.Date) []FieldError {
 	s.Normalize()
 	v := &validator{}
-	v.portalRef("portalRef", s.PortalRef)
+	v.portalRef("portalRef", s.PortalRef, today)
 	switch s.Channel {
 	case ChannelOnline, ChannelOffline:
 	default:
@@ -84,13 +84,47 @@ func isASCIIAlnum(b byte) bool {
 	return b >= 'A' && b <= 'Z' || b >= 'a' && b <= 'z' || b >= '0' && b <= '9'
 }
 
-func (v *validator) portalRef(field, ref string) {
+func (v *validator) portalRef(field, ref string, today civil.Date) {
 	if !v.required(field, ref, "平台办件编号") {
 		return
 	}
-	if !validPortalRef(ref) {
+	switch {
+	case !validPortalRef(ref):
 		v.add(field, "invalid_format", "平台办件编号只能由字母、数字和 _ . : - 组成，最多 64 位", "portalRef must be 1-64 letters, digits, _ . : -")
+	case personalInRef(ref, today):
+		// A reference is echoed in replies, pushes and the console, and
+		// outlives an erasure: it must not be a person's number.
+		v.add(field, "invalid_format", "平台办件编号不得含有公民身份号码、残疾人证号或手机号码", "portalRef must not hold an ID, certificate or mobile number")
 	}
+}
+
+// personalInRef reports whether a reference holds a citizen ID number (a
+// run of 17 digits and a check character that is one, alone or as the
+// start of a certificate number) or a mobile number standing alone. Longer
+// runs of digits (a portal's sequence numbers) are not read as either.
+func personalInRef(ref string, today civil.Date) bool {
+	isDigit := func(b byte) bool { return b >= '0' && b <= '9' }
+	for i := 0; i < len(ref); {
+		if !isDigit(ref[i]) {
+			i++
+			continue
+		}
+		j := i
+		for j < len(ref) && (isDigit(ref[j]) || j-i == 17 && (ref[j] == 'X' || ref[j] == 'x')) {
+			j++
+		}
+		run := ref[i:j]
+		if len(run) == 18 || len(run) == 20 {
+			if _, err := ParseIDNumber(NormalizeIDNumber(run[:18]), today); err == nil {
+				return true
+			}
+		}
+		if len(run) == 11 && run[0] == '1' && run[1] >= '3' {
+			return true
+		}
+		i = j
+	}
+	return false
 }
 
 // validPersonName accepts Chinese names (with the middle dot of minority

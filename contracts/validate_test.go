@@ -331,3 +331,37 @@ func TestFormatChecksAsPatterns(t *testing.T) {
 		}
 	}
 }
+
+// A portal reference is echoed in replies, pushes and the console and
+// outlives an erasure: one holding a person's number is refused (outsider:
+// an ID number as portalRef stayed in the clear after the erasure).
+func TestPortalRefHoldsNoPersonalNumber(t *testing.T) {
+	for ref, refused := range map[string]bool{
+		"51170219850307123X":        true,
+		"51170219850307123x":        true,
+		"REF-51170219850307123X-1":  true,
+		"CERT:51170219850307123X43": true,
+		"13812345678":               true,
+		"SCZW-FCZK-13812345678":     true,
+		"SCZW-FCZK-20261205000123":  false,
+		"SCZW-202612050001234567":   false, // a sequence number: 18 digits, no valid ID
+		"511702198503071234567890":  false, // 24 digits: not read as an ID
+		"1733400000":                false, // unix seconds
+		"PORTAL-1":                  false,
+	} {
+		s := validSubmission()
+		s.PortalRef = ref
+		got := false
+		for _, e := range s.Validate(today) {
+			if e.Field == "portalRef" {
+				got = true
+				if strings.Contains(e.Message+e.MessageEn, ref) {
+					t.Errorf("%s: the message echoes it", ref)
+				}
+			}
+		}
+		if got != refused {
+			t.Errorf("portalRef %q: refused %v, want %v", ref, got, refused)
+		}
+	}
+}

@@ -798,3 +798,21 @@ func TestDeadLettersAdmin(t *testing.T) {
 		t.Errorf("breakers: %d %s", status, resp)
 	}
 }
+
+// Through the portal's door: a submission whose portalRef is an ID number
+// is refused and the reply does not echo it.
+func TestPortalRefAnIDNumberIsRefused(t *testing.T) {
+	f := newFixture(t)
+	var sub map[string]any
+	json.Unmarshal(example(t), &sub)
+	sub["portalRef"] = "51170219850307123X"
+	body, _ := json.Marshal(sub)
+	status, resp := f.submit("msg_ref", body)
+	e := decodeError(t, resp)
+	if status != 422 || e.Code != "validation_failed" || len(e.Details) != 1 || e.Details[0].Field != "portalRef" {
+		t.Fatalf("%d %s", status, resp)
+	}
+	if strings.Contains(string(resp), "51170219850307123") {
+		t.Fatalf("the reply echoes the number: %s", resp)
+	}
+}
