@@ -5,11 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -814,5 +817,54 @@ func TestPortalRefAnIDNumberIsRefused(t *testing.T) {
 	}
 	if strings.Contains(string(resp), "51170219850307123") {
 		t.Fatalf("the reply echoes the number: %s", resp)
+	}
+}
+
+// A body of the wrong shape is named in the contract's words, Chinese and
+// English, never by a Go type (outsider: "应为 int", "应为 time.Time",
+// "应为 contracts.Submission" with field "?"; a body of null was judged
+// field by field as an empty submission: 422 with 17 problems).
+func TestWrongTypesInTheContractsWords(t *testing.T) {
+	f := newFixture(t)
+	var base map[string]any
+	json.Unmarshal(example(t), &base)
+	for i, tc := range []struct {
+		name  string
+		body  func() []byte
+		field string
+		zh    string
+	}{
+		{"null", func() []byte { return []byte("null") }, "", "请求体应为 JSON 对象"},
+		{"an array", func() []byte { return []byte("[]") }, "", "请求体应为 JSON 对象"},
+		{"a string", func() []byte { return []byte(`"x"`) }, "", "请求体应为 JSON 对象"},
+		{"a number for a boolean", func() []byte {
+			m := maps.Clone(base)
+			app := maps.Clone(m["applicant"].(map[string]any))
+			app["dibao"] = 1
+			m["applicant"] = app
+			b, _ := json.Marshal(m)
+			return b
+		}, "applicant.dibao", "true 或 false"},
+		{"a time without its offset", func() []byte {
+			m := maps.Clone(base)
+			m["submittedAt"] = "2026-12-05T09:30:00"
+			b, _ := json.Marshal(m)
+			return b
+		}, "submittedAt", "带时区的日期时间"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			status, resp := f.submit(fmt.Sprintf("msg_wt%d", i), tc.body())
+			e := decodeError(t, resp)
+			if status != 400 || e.Code != "malformed_json" || len(e.Details) != 1 {
+				t.Fatalf("%d %s", status, resp)
+			}
+			d := e.Details[0]
+			if d.Field != tc.field || d.Code != "wrong_type" || !strings.Contains(d.Message, tc.zh) || d.MessageEn == "" {
+				t.Fatalf("%+v", d)
+			}
+			if regexp.MustCompile(`\b(int|bool|string|time\.Time|contracts\.\w+|float64)\b`).MatchString(d.Message + " " + d.MessageEn + " " + e.Message) {
+				t.Fatalf("a Go type named: %+v", d)
+			}
+		})
 	}
 }
