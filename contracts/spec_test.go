@@ -919,3 +919,18 @@ func sorted(xs []string) []string {
 	sort.Strings(out)
 	return out
 }
+
+// The contract lists the checklist's codes a supplement may name: the ones
+// the gateway takes, no more, no fewer.
+func TestSupplementMaterialsAreTheChecklist(t *testing.T) {
+	gw := mustSpec(t, "gateway")
+	items := gw.Components.Schemas["SupplementSubmission"].Value.Properties["materials"].Value.Items.Value
+	var listed []string
+	for _, v := range items.Enum {
+		listed = append(listed, v.(string))
+	}
+	slices.Sort(listed)
+	if !slices.Equal(listed, contracts.MaterialCodes()) {
+		t.Fatalf("contract %v, gateway %v", listed, contracts.MaterialCodes())
+	}
+}

@@ -576,10 +576,19 @@ func (s *SupplementSubmission) Validate() []FieldError {
 	if len(s.Materials) > 20 {
 		v.add("materials", "too_many", "材料项过多（最多 20 项）", "at most 20 materials")
 	}
+	seen := map[string]bool{}
 	for i, m := range s.Materials {
-		if m == "" || len(m) > 64 {
-			v.add(fmt.Sprintf("materials[%d]", i), "invalid_format", "材料编码不正确", "material codes are 1-64 characters")
+		field := fmt.Sprintf("materials[%d]", i)
+		switch {
+		case !IsMaterialCode(m):
+			// A code not on the checklist would be forwarded to the
+			// department as it is, and the round taken by it.
+			v.add(field, "invalid_choice", "不是材料清单中的编码（见办事指南的材料清单；其他材料请在 note 中说明）",
+				"not a code of the material checklist (see the guide's materials; describe any other in note)")
+		case seen[m]:
+			v.add(field, "conflict", "材料编码重复", "a material is named twice")
 		}
+		seen[m] = true
 	}
 	v.maxLen("note", s.Note, 500)
 	return v.errs

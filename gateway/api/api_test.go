@@ -711,6 +711,14 @@ func TestSupplementAndWithdrawErrors(t *testing.T) {
 	if status, _ := post(base+"/supplements", "s2", c.SupplementSubmission{TaskID: acc.Items[0].TaskID}); status != 422 {
 		t.Errorf("empty supplement: %d", status)
 	}
+	// A code not on the checklist (outsider: "bogus" was taken and
+	// forwarded, and the corrected supplement after it dropped as a repeat
+	// of the round), and one named twice.
+	status, resp = post(base+"/supplements", "s2b", c.SupplementSubmission{TaskID: acc.Items[0].TaskID, Materials: []string{"photos", "bogus", "photos"}})
+	if e := decodeError(t, resp); status != 422 || len(e.Details) != 2 || e.Details[0].Field != "materials[1]" || e.Details[0].Code != "invalid_choice" ||
+		e.Details[1].Field != "materials[2]" || e.Details[1].Code != "conflict" {
+		t.Errorf("materials off the checklist: %d %s", status, resp)
+	}
 	if status, _ := post("/v1/applications/NOPE/supplements", "s3", c.SupplementSubmission{TaskID: "NOPE-1", Materials: []string{"photos"}}); status != 404 {
 		t.Errorf("unknown application: %d", status)
 	}

@@ -277,20 +277,20 @@ func issued(f Facts, p c.Procedure) *c.Certificate {
 
 // The seed's materials (指南四), by code.
 var (
-	matJointForm  = c.Material{Code: "joint_form", Name: c.Message{ZH: "“扶残助困一件事”申请登记表", EN: "joint application form"}}
-	matCertForm   = c.Material{Code: "certificate_application_form", Name: c.Message{ZH: "《中华人民共和国残疾人证申请表》", EN: "disability certificate application form"}}
-	matAssessForm = c.Material{Code: "assessment_form", Name: c.Message{ZH: "《中华人民共和国残疾人证评定表》", EN: "disability assessment form"}}
-	matIDCard     = c.Material{Code: "id_card", Name: c.Message{ZH: "居民身份证（核原件，留存复印件）", EN: "resident ID card (original checked, copy kept)"}}
-	matHousehold  = c.Material{Code: "household_register", Name: c.Message{ZH: "居民户口簿（核原件，留存复印件）", EN: "household register (original checked, copy kept)"}}
-	matSocialCard = c.Material{Code: "social_security_card", Name: c.Message{ZH: "居民社保卡复印件", EN: "copy of the social security card"}}
-	matPhotos     = c.Material{Code: "photos", Name: c.Message{ZH: "三张两寸近期免冠白底照片", EN: "three recent 2-inch bareheaded photos on white"}}
-	matGuardian   = c.Material{Code: "guardian_proof", Name: c.Message{ZH: "法定监护人证明材料", EN: "proof of legal guardianship"}}
-	matMigration  = c.Material{Code: "migration_proof", Name: c.Message{ZH: "公安机关出具的户口迁移证明或新的户口簿", EN: "police household-migration proof or the new household register"}}
-	matVoid       = c.Material{Code: "void_declaration", Name: c.Message{ZH: "残疾人证遗失作废声明", EN: "declaration that the lost certificate is void"}}
-	matWritten    = c.Material{Code: "written_request", Name: c.Message{ZH: "书面申请", EN: "written request"}}
-	matDeathProof = c.Material{Code: "death_or_condition_proof", Name: c.Message{ZH: "死亡证明或残疾状况变化的证明材料", EN: "death certificate or proof that the condition changed"}}
-	matConclusion = c.Material{Code: "assessment_conclusion", Name: c.Message{ZH: "残疾评定机构作出的评定结论", EN: "assessment conclusion of the assessment institution"}}
-	matOldCert    = c.Material{Code: "old_certificate", Name: c.Message{ZH: "原残疾人证（收回）", EN: "the old certificate (recalled)"}}
+	matJointForm  = c.MaterialJointForm
+	matCertForm   = c.MaterialCertForm
+	matAssessForm = c.MaterialAssessForm
+	matIDCard     = c.MaterialIDCard
+	matHousehold  = c.MaterialHousehold
+	matSocialCard = c.MaterialSocialCard
+	matPhotos     = c.MaterialPhotos
+	matGuardian   = c.MaterialGuardian
+	matMigration  = c.MaterialMigration
+	matVoid       = c.MaterialVoid
+	matWritten    = c.MaterialWritten
+	matDeathProof = c.MaterialDeathProof
+	matConclusion = c.MaterialConclusion
+	matOldCert    = c.MaterialOldCert
 )
 
 // Materials is the checklist of this case (指南四): the joint form and the
