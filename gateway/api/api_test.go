@@ -876,3 +876,34 @@ func TestWrongTypesInTheContractsWords(t *testing.T) {
 		})
 	}
 }
+
+// The error examples of contracts/ are what the gateway answers, word for
+// word (outsider: their messages differed from the real ones): the invalid
+// submission's 422 and a wrong signature's 401, but for the request id.
+func TestErrorExamplesAreTheRealAnswers(t *testing.T) {
+	f := newFixture(t)
+	invalid, err := c.Example("submission-invalid.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		example string
+		status  int
+		req     *http.Request
+	}{
+		{"error-validation.json", 422, signed(t, f.srv.URL+"/v1/portal/submissions", portalSecret, "msg_ex1", time.Now(), invalid)},
+		{"error-unauthorized.json", 401, signed(t, f.srv.URL+"/v1/portal/submissions", civilSecret, "msg_ex2", time.Now(), example(t))},
+	} {
+		status, resp := f.do(tc.req)
+		want, _ := c.Example(tc.example)
+		var got, exp c.Error
+		json.Unmarshal(resp, &got)
+		json.Unmarshal(want, &exp)
+		got.RequestID, exp.RequestID = "", ""
+		g, _ := json.Marshal(got)
+		w, _ := json.Marshal(exp)
+		if status != tc.status || !bytes.Equal(g, w) {
+			t.Errorf("%s: the gateway answers %d %s\nthe example says %s", tc.example, status, g, w)
+		}
+	}
+}
