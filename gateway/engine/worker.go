@@ -1046,9 +1046,22 @@ func (w *Worker) followUp(ctx context.Context, j store.Job) error {
 		var r Retryable
 		if errors.As(callErr, &r) && !r.IsRetryable() {
 			// A refusal: the department has no such open case any more
-			// (it decided first). Nothing left to forward.
+			// (it decided first). Nothing left to forward, but the item's
+			// state here may now differ from the department's: the
+			// refusal goes on the timeline (a new version, pushed), so a
+			// clerk and the portal see that it must be checked, not only
+			// a log line.
 			w.Log.Warn("department refused a follow-up", "job", j.ID, "err", callErr)
-			return st.Ack(ctx, j)
+			note := followUpRefused[j.Kind]
+			_, _, err := w.Engine.commitAck(ctx, app.ID, "", &j, func(app *c.Application) (workflow.Change, error) {
+				t := app.Task(j.TaskID)
+				if t == nil {
+					return workflow.Change{}, nil
+				}
+				app.Timeline = append(app.Timeline, c.Entry{At: w.Engine.Flow.Now(), TaskID: t.ID, Kind: "follow_up_refused", Source: string(t.Dept), Note: &note})
+				return workflow.Change{Outcome: workflow.Stale, Noted: true}, nil
+			})
+			return err
 		}
 		j.Attempt++
 		j.LastError = callErr.Error()
@@ -1060,6 +1073,13 @@ func (w *Worker) followUp(ctx context.Context, j store.Job) error {
 	}
 	_, _, err = w.Engine.commitAck(ctx, app.ID, "", &j, apply)
 	return err
+}
+
+// followUpRefused is the timeline's note of a follow-up the department
+// refused for good (a 4xx: its case is closed, or no supplement is due).
+var followUpRefused = map[string]c.Message{
+	store.JobResume: {ZH: "部门拒收转交的补正材料（其办件可能已办结），请与部门核实办理结果", EN: "the department refused the forwarded supplement (its case may be decided): check the result with it"},
+	store.JobCancel: {ZH: "部门拒收撤回通知（其办件可能已办结），请与部门核实办理结果", EN: "the department refused the withdrawal notice (its case may be decided): check the result with it"},
 }
 
 // poll reads a department's case and applies the events it shows, exactly

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -44,6 +45,8 @@ type fakeDept struct {
 	// polled are the events a poll reads back; polls counts the polls.
 	polled []c.DeptEvent
 	polls  int
+	// cancelErr, when set, is every withdrawal notice's answer.
+	cancelErr error
 }
 
 func (d *fakeDept) OpenCase(_ context.Context, _ *c.Application, t *c.Task, base, key, _ string) (*c.CaseResponse, error) {
@@ -74,6 +77,9 @@ func (d *fakeDept) Cancel(_ context.Context, t *c.Task, req *c.CancelRequest, ke
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.keys = append(d.keys, key)
+	if d.cancelErr != nil {
+		return nil, d.cancelErr
+	}
 	d.cancels = append(d.cancels, *req)
 	return &c.CaseResponse{CaseNo: t.CaseNo, Status: c.CaseCancelled}, nil
 }
@@ -582,5 +588,45 @@ func TestPolledEventsAreChecked(t *testing.T) {
 	app, _ = r.eng.Store.Get(context.Background(), id)
 	if tk := app.Tasks[0]; tk.State != c.TaskInProgress || tk.Result != nil {
 		t.Fatalf("a polled event against the contract was taken: %+v", tk)
+	}
+}
+
+// A withdrawal notice the department refuses for good (its case is closed)
+// is not only a log line: the refusal goes on the item's timeline, a new
+// version that is pushed, and the job ends (outsider: the item stayed
+// cancelled here while the department had approved it, and nobody saw).
+func TestRefusedFollowUpIsOnTheTimeline(t *testing.T) {
+	dept := &fakeDept{reply: c.CaseAccepted, cancelErr: callErr{retryable: false}}
+	portal := &fakePortal{}
+	r := newRig(t, dept, portal)
+	id := r.submit(t)
+	r.waitFor(t, id, func(a *c.Application) bool { return a.Tasks[0].State == c.TaskAccepted })
+	if _, err := r.eng.Withdraw(context.Background(), id, "w1", ""); err != nil {
+		t.Fatal(err)
+	}
+	app := r.waitFor(t, id, func(a *c.Application) bool {
+		for _, e := range a.Timeline {
+			if e.Kind == "follow_up_refused" {
+				return true
+			}
+		}
+		return false
+	})
+	r.queueEmpty(t)
+	var e c.Entry
+	for _, x := range app.Timeline {
+		if x.Kind == "follow_up_refused" {
+			e = x
+		}
+	}
+	if e.TaskID != app.Tasks[0].ID || e.Source != string(c.DeptMedical) || e.Note == nil || !strings.Contains(e.Note.ZH, "请与部门核实") || e.Note.EN == "" {
+		t.Fatalf("the timeline's entry: %+v", e)
+	}
+	portal.mu.Lock()
+	last := portal.versions[len(portal.versions)-1]
+	portal.mu.Unlock()
+	final, _ := r.eng.Store.Get(context.Background(), id)
+	if last != final.Version {
+		t.Fatalf("pushed up to version %d, the application is at %d", last, final.Version)
 	}
 }
