@@ -3,26 +3,19 @@ package api
 import (
 	stdjson "encoding/json"
 	"net/http"
-	"time"
 
 	"github.com/gin-gonic/gin"
-	"github.com/go-json-experiment/json"
-	jsonv1 "github.com/go-json-experiment/json/v1"
 
-	"onething/civil"
 	c "onething/contracts"
+	"onething/gateway/chinajson"
 )
 
-// ReplyOptions encode every reply as encoding/json would (the v1 options
-// keep the bytes integrators already parse) with one difference: a time is
-// written in China time with its offset (2026-12-05T07:43:00+08:00), as
-// people read it, wherever it sits in the reply. Stored records keep UTC.
-var ReplyOptions = json.JoinOptions(jsonv1.DefaultOptionsV1(), json.WithMarshalers(json.MarshalFunc(func(t time.Time) ([]byte, error) {
-	return civil.In(t).MarshalJSON()
-})))
+// ReplyOptions encode every reply as encoding/json would, every time in
+// China time with its offset, as people read it (chinajson).
+var ReplyOptions = chinajson.Options
 
 // EncodeReply is a reply body as the gateway sends it (ReplyOptions).
-func EncodeReply(v any) ([]byte, error) { return json.Marshal(v, ReplyOptions) }
+func EncodeReply(v any) ([]byte, error) { return chinajson.Marshal(v) }
 
 // EncodeChinaTimed is EncodeReply for a value whose times are all in China
 // time already (the workflow's briefs and views convert them): the same

@@ -1,7 +1,6 @@
 package console
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -10,6 +9,7 @@ import (
 
 	"onething/civil"
 	c "onething/contracts"
+	"onething/gateway/chinajson"
 	"onething/gateway/engine"
 	"onething/gateway/store"
 )
@@ -168,7 +168,7 @@ func (k *Console) subjectAccess(w http.ResponseWriter, r *http.Request, req *req
 		k.failPage(w, r, req, http.StatusServiceUnavailable, "暂时无法导出，请稍后重试", "cannot export now; retry later")
 		return
 	}
-	body, err := json.MarshalIndent(out, "", "  ")
+	body, err := chinajson.MarshalIndent(out) // times as the API's export gives them: +08:00
 	if err != nil {
 		k.failPage(w, r, req, http.StatusInternalServerError, "导出失败", "the export failed")
 		return

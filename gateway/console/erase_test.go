@@ -3,8 +3,10 @@ package console
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -182,9 +184,22 @@ func TestSubjectAccessFromTheConsole(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
 	var x c.SubjectAccessExport
-	if err := json.NewDecoder(resp.Body).Decode(&x); err != nil {
+	if err := json.Unmarshal(raw, &x); err != nil {
 		t.Fatal(err)
+	}
+	// Every time the person reads is China time with its offset, as the
+	// API's export gives it (outsider: most ended in Z, a day off before
+	// 08:00).
+	times := regexp.MustCompile(`"\d{4}-\d\d-\d\dT[0-9:.]+(Z|[+-]\d\d:\d\d)"`).FindAllStringSubmatch(string(raw), -1)
+	if len(times) == 0 {
+		t.Fatalf("no time in the export: %s", raw)
+	}
+	for _, m := range times {
+		if m[1] != "+08:00" {
+			t.Fatalf("a time not in China time: %s", m[0])
+		}
 	}
 	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Disposition"), "attachment;") ||
 		len(x.Applications) != 1 || x.Applications[0].ApplicationID != id || x.Applications[0].Applicant.IDNumber != idn {
