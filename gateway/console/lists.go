@@ -228,9 +228,13 @@ func (k *Console) deadLettersOf(ctx context.Context, p *auth.Principal) ([]seenD
 type todoRow struct {
 	row
 	// Left is the working days left to the due date ("" past it or not
-	// counted), Late says it is past.
-	Left string
-	Late bool
+	// counted), Late says it is past. Estimate: the date is the whole
+	// case's estimate (no department has set a legal due date yet), so a
+	// date past is not an overdue item (the case page and the API say
+	// overdue only of a legal due date) but the estimate passed.
+	Left     string
+	Late     bool
+	Estimate bool
 }
 
 // deadRow is a dead letter of one of the person's cases.
@@ -280,7 +284,7 @@ func (k *Console) todo(w http.ResponseWriter, r *http.Request, req *request) {
 	today := k.cfg.Engine.Flow.Today().String()
 	for _, app := range due {
 		due := store.DueOf(app)
-		t := todoRow{row: caseRow(p, app), Late: due < today}
+		t := todoRow{row: caseRow(p, app), Late: due < today, Estimate: app.Status.NextDue == ""}
 		if d, err := time.ParseInLocation(time.DateOnly, due, calendar.Zone); err == nil && !t.Late && k.cfg.Calendar != nil {
 			if n, err := k.cfg.Calendar.WorkingDaysBetween(now, d); err == nil {
 				t.Left = strconv.Itoa(n)

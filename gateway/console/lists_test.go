@@ -233,3 +233,41 @@ func TestScopesOf(t *testing.T) {
 		}
 	}
 }
+
+// A case whose only date is the whole case's estimate (no department has
+// set a legal due date: an item waits for a supplement before its clock
+// starts) is not called overdue on the to-do list, where the case page,
+// the list and the API would not (outsider: 待办 said 已超期 of such a
+// case, nothing else did); it says the estimate has passed.
+func TestTodoTellsAnEstimateFromAnOverdueItem(t *testing.T) {
+	r := newRig(t)
+	now := r.eng.Flow.Now()
+	past := now.In(calendar.Zone).AddDate(0, 0, -10).Format(time.DateOnly)
+	t0 := now.Add(-48 * time.Hour)
+	r.put("LJ-LATE", luojiang, t0, c.TaskInProgress, past)
+	r.put("LJ-EST", luojiang, t0, c.TaskSupplementRequired, past)
+	if err := r.eng.Store.Update(context.Background(), "LJ-EST", "", func(a *c.Application) ([]store.Job, error) {
+		a.Tasks[0].DueDate = ""
+		a.Status.DueDate = past
+		r.eng.Flow.Recompute(a)
+		return nil, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	_, page := r.signIn("luojiang", "pw-luojiang").get("/console/todo")
+	due := strings.SplitN(page, "<h2>", 4)[2]
+	rows := map[string]string{}
+	for _, tr := range strings.Split(due, "<tr") {
+		for _, id := range []string{"LJ-LATE", "LJ-EST"} {
+			if strings.Contains(tr, id) {
+				rows[id] = tr
+			}
+		}
+	}
+	if !strings.Contains(rows["LJ-LATE"], "已超期") {
+		t.Errorf("the overdue item's row: %s", rows["LJ-LATE"])
+	}
+	if est := rows["LJ-EST"]; strings.Contains(est, "已超期") || !strings.Contains(est, "已过预计日期") || !strings.Contains(est, "（预计）") {
+		t.Errorf("the estimate's row: %s", est)
+	}
+}
