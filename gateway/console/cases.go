@@ -14,6 +14,7 @@ import (
 	c "onething/contracts"
 	"onething/gateway/auth"
 	"onething/gateway/calendar"
+	"onething/gateway/engine"
 	"onething/gateway/rules"
 	"onething/gateway/store"
 )
@@ -541,7 +542,11 @@ func (k *Console) supplement(w http.ResponseWriter, r *http.Request, req *reques
 	if !k.audit(w, r, req, c.AuditEntry{Action: "console.supplement", ApplicationID: app.ID, TaskID: sub.TaskID}) {
 		return
 	}
-	if _, err := k.cfg.Engine.ProvideSupplement(r.Context(), app.ID, sub); err != nil {
+	switch _, err := k.cfg.Engine.ProvideSupplement(r.Context(), app.ID, sub); {
+	case errors.Is(err, engine.ErrSupplementRecorded):
+		k.failPage(w, r, req, http.StatusConflict, "本轮补正已登记并转交部门，未重复登记；部门如需再补正会再次提出", "this round's supplement was recorded and forwarded already; nothing was recorded again")
+		return
+	case err != nil:
 		k.failPage(w, r, req, http.StatusConflict, "该事项当前无需补正", "the task is not waiting for a supplement")
 		return
 	}

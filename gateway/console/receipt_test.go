@@ -187,6 +187,11 @@ func TestOneTimeNotice(t *testing.T) {
 	if status, _, _ := clerk.post("/console/cases/"+id+"/supplement", map[string][]string{"csrf": {clerk.csrf}, "task": {task[c.ItemMedicalSubsidy].ID}, "note": {"低保证复印件一份"}}); status != http.StatusSeeOther {
 		t.Fatalf("recording the medical supplement: %d", status)
 	}
+	// The same round again is not "done" a second time (outsider: 303
+	// supplemented, while nothing was recorded or forwarded).
+	if status, body, _ := clerk.post("/console/cases/"+id+"/supplement", map[string][]string{"csrf": {clerk.csrf}, "task": {task[c.ItemMedicalSubsidy].ID}, "note": {"再次补交"}}); status != http.StatusConflict || !strings.Contains(body, "本轮补正已登记") {
+		t.Fatalf("recording the same round again: %d", status)
+	}
 
 	_, detail := clerk.get("/console/cases/" + id)
 	if !regexp.MustCompile(`<a href="/console/cases/` + id + `/notice">[^<]*一次性告知书[^<]*</a>`).MatchString(detail) {

@@ -365,11 +365,21 @@ var ErrNotFound = store.ErrNotFound
 
 // ProvideSupplement records a supplement and queues its forwarding.
 func (e *Engine) ProvideSupplement(ctx context.Context, appID string, sub *c.SupplementSubmission) (*c.Application, error) {
-	_, app, err := e.commit(ctx, appID, "", func(app *c.Application) (workflow.Change, error) {
+	ch, app, err := e.commit(ctx, appID, "", func(app *c.Application) (workflow.Change, error) {
 		return e.Flow.ProvideSupplement(app, sub)
 	})
+	if err == nil && ch.Outcome == workflow.Duplicate {
+		// This round's supplement was recorded and forwarded before:
+		// nothing is done now, and the caller must say so.
+		return app, ErrSupplementRecorded
+	}
 	return app, err
 }
+
+// ErrSupplementRecorded is ProvideSupplement's answer when the round's
+// supplement was recorded already (a second one waits for the
+// department's next request).
+var ErrSupplementRecorded = errors.New("this round's supplement was recorded already")
 
 // Withdraw cancels what has not finished, once per delivery id.
 func (e *Engine) Withdraw(ctx context.Context, appID, deliveryID, reason string) (c.WithdrawalResult, error) {
