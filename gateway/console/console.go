@@ -248,7 +248,10 @@ func (k *Console) current(r *http.Request) *request {
 	if err != nil || len(ck.Value) != 64 {
 		return nil
 	}
-	st := k.sessions.get(ck.Value, k.cfg.Now(), func(st *sessionState) bool {
+	// console.js refreshes an open case's progress on its own: that is not
+	// the person using the console.
+	background := r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/progress")
+	st := k.sessions.get(ck.Value, k.cfg.Now(), !background, func(st *sessionState) bool {
 		if st.token != "" {
 			if k.cfg.VerifyToken == nil {
 				return false

@@ -86,9 +86,11 @@ func (s *sessions) put(id string, st *sessionState) {
 	s.m[sessionKey(id)] = st
 }
 
-// get returns the session of id if it is still live at now (and marks it
-// used); an ended one is forgotten.
-func (s *sessions) get(id string, now time.Time, live func(*sessionState) bool) *sessionState {
+// get returns the session of id if it is still live at now (and, when
+// touch, marks it used: a page's own background refresh does not, or an
+// open case page would keep an unattended workstation signed in); an
+// ended one is forgotten.
+func (s *sessions) get(id string, now time.Time, touch bool, live func(*sessionState) bool) *sessionState {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	k := sessionKey(id)
@@ -100,7 +102,9 @@ func (s *sessions) get(id string, now time.Time, live func(*sessionState) bool) 
 		delete(s.m, k)
 		return nil
 	}
-	st.lastSeen = now
+	if touch {
+		st.lastSeen = now
+	}
 	return st
 }
 

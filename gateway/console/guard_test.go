@@ -364,3 +364,22 @@ func TestThrottleFullTable(t *testing.T) {
 		t.Error("the full table let an account's failures go uncounted")
 	}
 }
+
+// An open case page refreshes its progress on its own: that keeps nobody
+// signed in (outsider: a session whose only requests were the page's
+// progress refreshes was still signed in after 31 minutes).
+func TestProgressRefreshesDoNotKeepTheSessionAlive(t *testing.T) {
+	r := newRig(t)
+	b := r.signIn("luojiang", "pw-luojiang")
+	id := b.takeIn(withCheck("123"))
+	for range int(IdleTimeout/time.Minute) - 1 {
+		r.advance(time.Minute)
+		if status, _ := b.get("/console/cases/" + id + "/progress"); status != http.StatusOK {
+			t.Fatalf("a progress refresh within the idle time: %d", status)
+		}
+	}
+	r.advance(2 * time.Minute)
+	if signedIn(b) {
+		t.Fatal("the page's own refreshes kept the session alive past the idle timeout")
+	}
+}
