@@ -123,6 +123,21 @@ func TestSearchByIDNumberAudited(t *testing.T) {
 	if got == nil || got.Query != "idNumber="+c.MaskID("51170219850307123X") || got.Subject != "console:luojiang" {
 		t.Errorf("search audit entry %+v", got)
 	}
+	// Through the address bar the search is not run, nor audited: the
+	// number is already in the history (outsider: GET ?q= worked).
+	n := len(r.auditLog())
+	for _, q := range []string{"51170219850307123X", "13881801234"} {
+		status, page := clerk.get("/console/?q=" + q)
+		if status != http.StatusBadRequest || strings.Contains(page, id) || !strings.Contains(page, "搜索框") {
+			t.Errorf("GET ?q=%s: %d", q, status)
+		}
+	}
+	if len(r.auditLog()) != n {
+		t.Errorf("a search from the address bar was audited: %+v", r.auditLog()[n:])
+	}
+	if status, _ := clerk.get("/console/?q=" + id); status != http.StatusOK {
+		t.Errorf("a search by application id from a link: %d", status)
+	}
 }
 
 // With the audit log down, nothing audited is done: the withdrawal, the

@@ -111,6 +111,14 @@ func (k *Console) list(w http.ResponseWriter, r *http.Request, req *request) {
 		q = r.PostForm // the CSRF token was checked with the session
 	}
 	f := filter{Q: strings.TrimSpace(q.Get("q")), Status: q.Get("status"), Item: q.Get("item"), Dept: q.Get("dept"), Town: q.Get("town"), Overdue: q.Get("overdue") == "1", Cursor: q.Get("cursor")}
+	if r.Method != http.MethodPost && f.Q != "" && c.MaskFreeText(f.Q) != f.Q {
+		// An ID or phone number typed into the address bar (or a link
+		// made by hand): it is already in the history and logs, so the
+		// search is not run (nor audited) and the form is the way.
+		k.failPage(w, r, req, http.StatusBadRequest, "公民身份号码、电话号码不能放在网址中查询：请在办件查询页的搜索框中输入后提交",
+			"an ID or phone number cannot be searched from the address: type it into the search box of the case list")
+		return
+	}
 	byIDNumber := len(f.Q) == 18
 	ctx := r.Context()
 	var src source
