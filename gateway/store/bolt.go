@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
@@ -182,23 +184,36 @@ const (
 	boltEmpty   boltKind = iota // no bucket at all
 	boltEarlier                 // onething's buckets: an earlier onething made it
 	boltForeign                 // a bucket onething never makes
+	boltDamaged                 // onething's buckets and another, or a name of garbage: a damaged root
 )
 
 func classifyBolt(tx *bolt.Tx) (boltKind, string) {
-	kind, other := boltEmpty, ""
+	ours, other, readable := false, "", true
 	tx.ForEach(func(name []byte, _ *bolt.Bucket) error {
 		for _, b := range ourBuckets {
 			if bytes.Equal(name, b) {
-				if kind == boltEmpty {
-					kind = boltEarlier
-				}
+				ours = true
 				return nil
 			}
 		}
-		kind, other = boltForeign, fmt.Sprintf("%q", name)
-		return errStop
+		if other == "" {
+			other = fmt.Sprintf("%q", name)
+		}
+		readable = readable && utf8.Valid(name) && bytes.IndexFunc(name, unicode.IsControl) < 0
+		return nil
 	})
-	return kind, other
+	switch {
+	case other != "" && (ours || !readable):
+		// onething's buckets beside one it never makes, or a name no
+		// program would give: the root's page is damaged, not another
+		// program's file (restore it, do not make a new store there).
+		return boltDamaged, other
+	case other != "":
+		return boltForeign, other
+	case ours:
+		return boltEarlier, ""
+	}
+	return boltEmpty, ""
 }
 
 var errStop = errors.New("stop")
@@ -301,6 +316,8 @@ func openBolt(path string, o options) (*Bolt, InitResult, error) {
 	switch {
 	case has && res.Identity.Format != FormatVersion:
 		return fail(otherFormat(path, res.Identity.Format))
+	case !has && kind == boltDamaged:
+		return fail(damagedRoot(path, other))
 	case !has && kind == boltForeign:
 		return fail(foreign(path, "这是其他程序的 bbolt 文件（含有 onething 不使用的桶 "+other+"），不是 onething 存储",
 			"another program's bbolt file (it has a bucket "+other+" onething never makes), not an onething store"))

@@ -144,7 +144,9 @@ func CheckBolt(ctx context.Context, path string, co CheckOptions, opts ...Option
 		case err != nil:
 			return err
 		case !has:
-			if kind, other := classifyBolt(tx); kind == boltForeign {
+			if kind, other := classifyBolt(tx); kind == boltDamaged {
+				return damagedRoot(path, other)
+			} else if kind == boltForeign {
 				return foreign(path, "这是其他程序的 bbolt 文件（含有桶 "+other+"）", "another program's bbolt file (it has a bucket "+other+")")
 			} else if kind == boltEarlier {
 				return earlierStore(path)

@@ -141,6 +141,14 @@ func damaged(where string, d *damage) error {
 		EN: d.en + ". The store is damaged and is not opened: restore it from a backup; `" + CheckCommand + "` reports the damage"}
 }
 
+// damagedRoot is the refusal of a file whose list of buckets is damaged:
+// no identity, and a bucket name beside onething's that it never makes.
+func damagedRoot(where, name string) error {
+	return damaged(where, &damage{
+		zh: "存储的桶目录已损坏（找不到存储标识，且出现 onething 从不创建的桶 " + name + "）",
+		en: "the store's list of buckets is damaged (no store identity, and a bucket " + name + " onething never makes)"})
+}
+
 // earlierStore is the refusal of a store an earlier onething made.
 func earlierStore(where string) error {
 	return &OpenError{Kind: ErrNotInitialised, Where: where,

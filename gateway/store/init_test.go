@@ -85,6 +85,37 @@ func TestBoltStrictOpenRefuses(t *testing.T) {
 	_, err = store.OpenBolt(other)
 	refusal(t, "the tests' open of another program's bbolt file", err, store.ErrForeign, "")
 
+	// A store whose list of buckets is damaged (no identity, and beside
+	// onething's buckets one it never makes, or a name of garbage): to be
+	// restored from a backup, not taken for another program's file and a
+	// new store made in its place (outsider: a flipped page said "another
+	// program's bbolt file … run onething store init").
+	for name, buckets := range map[string][]string{
+		"ours and another":  {"apps", "jobs", "settings"},
+		"a name of garbage": {"\x00\x9f\x13k"},
+	} {
+		path := filepath.Join(dir, strings.ReplaceAll(name, " ", "-")+".db")
+		db, err := bolt.Open(path, 0o600, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		db.Update(func(tx *bolt.Tx) error {
+			for _, b := range buckets {
+				tx.CreateBucket([]byte(b))
+			}
+			return nil
+		})
+		db.Close()
+		_, err = strictBolt(path, keys)
+		refusal(t, name, err, store.ErrDamaged, "")
+		if err != nil && (!strings.Contains(err.Error(), "从备份恢复") || strings.Contains(err.Error(), "store init")) {
+			t.Errorf("%s: %v", name, err)
+		}
+		if _, err := store.CheckBolt(context.Background(), path, store.CheckOptions{}); !errors.Is(err, store.ErrDamaged) {
+			t.Errorf("%s: the check says %v", name, err)
+		}
+	}
+
 	// A bbolt file with nothing in it.
 	bare := filepath.Join(dir, "bare.db")
 	db, _ = bolt.Open(bare, 0o600, nil)
