@@ -14,6 +14,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
 
+	"onething/civil"
 	"onething/contracts"
 )
 
@@ -71,7 +72,7 @@ func (r *CheckReport) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "store    %s (%s)\n", r.Store, r.Backend)
 	if r.Identity.ID != "" {
-		fmt.Fprintf(&b, "identity %s, format %d, created %s\n", r.Identity.ID, r.Identity.Format, r.Identity.Created.Format(time.RFC3339))
+		fmt.Fprintf(&b, "identity %s, format %d, created %s\n", r.Identity.ID, r.Identity.Format, civil.In(r.Identity.Created).Format(time.RFC3339))
 	}
 	names := make([]string, 0, len(r.Counts))
 	for k := range r.Counts {
@@ -97,7 +98,8 @@ func (r *CheckReport) String() string {
 
 // String says what an init did, for people.
 func (r InitResult) String() string {
-	id := fmt.Sprintf("id %s, format %d, created %s", r.Identity.ID, r.Identity.Format, r.Identity.Created.Format(time.RFC3339))
+	// People read the creation time: China time with its offset.
+	id := fmt.Sprintf("id %s, format %d, created %s", r.Identity.ID, r.Identity.Format, civil.In(r.Identity.Created).Format(time.RFC3339))
 	switch {
 	case r.Created:
 		return "已创建新的存储 / created a new store (" + id + ")"

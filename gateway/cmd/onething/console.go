@@ -14,6 +14,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 	"golang.org/x/term"
 
+	c "onething/contracts"
 	"onething/gateway/auth"
 	"onething/gateway/console"
 	"onething/gateway/rules"
@@ -139,7 +140,8 @@ func newAccount(name, role string, towns []string) (console.Account, error) {
 	}
 	p := auth.Principal{Role: auth.Role(role), Towns: a.Towns, Subject: "console:" + name}
 	if err := console.CheckUsername(name); err != nil {
-		return a, usageErrorf("用户名 %q / username %q: %v", name, name, err)
+		shown := c.MaskFreeText(name) // a name refused for being an ID or phone number is not repeated whole
+		return a, usageErrorf("用户名 %q / username %q: %v", shown, shown, err)
 	}
 	if err := p.Validate(); err != nil {
 		return a, usageErrorf("账户无效 / not a valid account: %v", err)

@@ -140,6 +140,11 @@ func TestConsoleAdduserRefusesBadInput(t *testing.T) {
 					t.Errorf("no %q in:\n%s", w, r)
 				}
 			}
+			// A name refused as an ID number is not repeated whole
+			// (outsider: the message echoed it).
+			if strings.Contains(r.stderr, "51170219850307123") {
+				t.Errorf("the ID number repeated:\n%s", r)
+			}
 		})
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -45,7 +46,9 @@ func TestStoreInitAndCheck(t *testing.T) {
 	}
 
 	r = onething(t, env, "store", "init", "--config", cfg)
-	if r.code != 0 || !strings.Contains(r.stdout, "created") {
+	// The creation time people read is China time with its offset
+	// (outsider: it was UTC, another day before 08:00).
+	if r.code != 0 || !regexp.MustCompile(`created 20\d\d-\d\d-\d\dT\d\d:\d\d:\d\d\+08:00`).MatchString(r.stdout) {
 		t.Fatalf("store init:\n%s", r)
 	}
 	first, err := os.ReadFile(db)
@@ -59,7 +62,7 @@ func TestStoreInitAndCheck(t *testing.T) {
 		t.Error("a second store init changed the file")
 	}
 	r = onething(t, env, "store", "check", "--config", cfg)
-	if r.code != 0 || !strings.Contains(r.stdout, "identity") {
+	if r.code != 0 || !strings.Contains(r.stdout, "identity") || !strings.Contains(r.stdout, "+08:00") {
 		t.Errorf("store check on a fresh store:\n%s", r)
 	}
 	if r := onething(t, env, "store", "check", "--config", cfg, "--records", "--json"); r.code != 0 || !strings.HasPrefix(strings.TrimSpace(r.stdout), "{") {
