@@ -383,3 +383,44 @@ func TestProgressRefreshesDoNotKeepTheSessionAlive(t *testing.T) {
 		t.Fatal("the page's own refreshes kept the session alive past the idle timeout")
 	}
 }
+
+// A form post the browser marks as cross-site, or whose Referer is another
+// site's when it sends no Origin, is refused even with the right token
+// (outsider: with the token, such posts recorded a supplement); the same
+// post from the console's own page goes through.
+func TestCrossSitePostsRefusedWithoutOrigin(t *testing.T) {
+	r := newRig(t)
+	b := r.signIn("luojiang", "pw-luojiang")
+	id := b.takeIn(withCheck("123"))
+	post := func(headers map[string]string) int {
+		req, _ := http.NewRequest(http.MethodPost, r.srv.URL+"/console/cases/"+id+"/withdraw", strings.NewReader(url.Values{"csrf": {b.csrf}, "reason": {"不再需要"}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		for k, v := range headers {
+			req.Header.Set(k, v)
+		}
+		resp, err := b.http.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for name, h := range map[string]map[string]string{
+		"marked cross-site":      {"Sec-Fetch-Site": "cross-site"},
+		"marked same-site":       {"Sec-Fetch-Site": "same-site"},
+		"another site's Referer": {"Referer": "http://evil.example/page"},
+		"a null Origin":          {"Origin": "null"},
+		"another site's Origin":  {"Origin": "http://evil.example"},
+	} {
+		if status := post(h); status != http.StatusForbidden {
+			t.Errorf("%s: %d", name, status)
+		}
+	}
+	app, _ := r.eng.Store.Get(context.Background(), id)
+	if app.WithdrawnAt != nil {
+		t.Fatal("a refused post withdrew the case")
+	}
+	if status := post(map[string]string{"Sec-Fetch-Site": "same-origin", "Referer": r.srv.URL + "/console/cases/" + id}); status != http.StatusSeeOther {
+		t.Fatalf("the console's own post: %d", status)
+	}
+}
