@@ -69,14 +69,14 @@ Exit status 1 when the configuration is not valid (stdout still holds it, when i
 	}
 	addConfigFlag(cmd, &path)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the effective configuration as JSON instead of YAML (stdout is JSON only)")
-	cmd.Flags().BoolVar(&quiet, "quiet", false, "print only the problems")
+	cmd.Flags().BoolVar(&quiet, "quiet", false, "do not print the effective configuration: only warnings, problems and the verdict")
 	return cmd
 }
 
 func configCheck(path string, asJSON, quiet bool, stdout, stderr io.Writer) error {
 	l, err := service.LoadConfig(path, nil)
 	if err != nil {
-		fmt.Fprintln(stderr, "✗", err)
+		fmt.Fprintln(stderr, "✗ 配置无法读取或不正确 / the configuration cannot be read or is not valid:", err)
 		return errInvalid
 	}
 	problems, warnings := service.Check(l.Config)
@@ -114,7 +114,7 @@ func configCheck(path string, asJSON, quiet bool, stdout, stderr io.Writer) erro
 		}
 	}
 	for _, w := range warnings {
-		fmt.Fprintln(stderr, "! warning:", w)
+		fmt.Fprintln(stderr, "! 警告 / warning:", w)
 	}
 	for _, p := range problems {
 		fmt.Fprintln(stderr, "✗", p)
@@ -122,6 +122,6 @@ func configCheck(path string, asJSON, quiet bool, stdout, stderr io.Writer) erro
 	if len(problems) > 0 {
 		return errInvalid
 	}
-	fmt.Fprintln(stderr, "✓ configuration is valid")
+	fmt.Fprintln(stderr, "✓ 配置有效 / configuration is valid")
 	return nil
 }
