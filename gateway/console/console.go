@@ -190,6 +190,11 @@ func New(cfg Config) (*Console, error) {
 	k.mux.HandleFunc("GET /console/ops/subject-access", k.admin(k.subjectAccessPage))
 	k.mux.HandleFunc("POST /console/ops/subject-access", k.admin(k.subjectAccess))
 	k.mux.HandleFunc("GET /console/ops/sla", k.signedIn(k.sla))
+	// Any other address under /console/: the console's own page, in
+	// Chinese first, not the Go server's plain "404 page not found".
+	k.mux.HandleFunc("GET /console/", func(w http.ResponseWriter, r *http.Request) {
+		k.failPage(w, r, k.current(r), http.StatusNotFound, "页面不存在", "no such page")
+	})
 	return k, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
@@ -14,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"onething/contracts/contracttest"
 	"onething/gateway/auth"
 )
 
@@ -422,5 +424,26 @@ func TestCrossSitePostsRefusedWithoutOrigin(t *testing.T) {
 	}
 	if status := post(map[string]string{"Sec-Fetch-Site": "same-origin", "Referer": r.srv.URL + "/console/cases/" + id}); status != http.StatusSeeOther {
 		t.Fatalf("the console's own post: %d", status)
+	}
+}
+
+// An address the console does not have answers its own page, Chinese
+// first (outsider: Go's plain "404 page not found").
+func TestUnknownConsolePage(t *testing.T) {
+	r := newRig(t)
+	// Outside the contract on purpose: these addresses are in no contract.
+	r.srv.Config.Handler = contracttest.New(t, "console").Ignore("/console/xyz", "/console/cases/x/").Middleware(r.k)
+	resp, err := http.Get(r.srv.URL + "/console/xyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound || !strings.Contains(string(body), "页面不存在") || !strings.Contains(resp.Header.Get("Content-Type"), "text/html") {
+		t.Fatalf("signed out: %d %s", resp.StatusCode, body)
+	}
+	b := r.signIn("luojiang", "pw-luojiang")
+	if status, page := b.get("/console/cases/x/y/z"); status != http.StatusNotFound || !strings.Contains(page, "页面不存在") {
+		t.Fatalf("signed in: %d", status)
 	}
 }
