@@ -350,10 +350,16 @@ var stepReached = map[c.TaskState]int{
 // reached before (before: its state when withdrawn, from the timeline) and
 // ends in 已撤回; a refused one ends in 办结（不予）; a parked one stops at
 // 推送失败.
-func steps(p page, state, before c.TaskState) []step {
+func steps(p page, state, before c.TaskState, sent bool) []step {
 	labels := []string{p.T("受理", "received"), p.T("已推送", "sent"), p.T("部门办理", "in the department"), p.T("办结", "decided")}
 	reached := stepReached[state]
 	stop := 0 // the stage that did not happen, 0: none
+	if state == c.TaskRejected && !sent {
+		// Refused by the gateway's own rules (or the item it waited on
+		// failed): never sent, no department handled it.
+		return []step{{Label: labels[0], Class: "done"}, {Label: p.T("未推送部门（依规则不予办理）", "not sent (refused by the rules)"), Class: "stopped"},
+			{Label: p.T("办结（不予）", "decided (refused)"), Class: "done"}}
+	}
 	switch state {
 	case c.TaskCancelled:
 		reached, stop = stepReached[before], 4
@@ -381,6 +387,13 @@ func steps(p page, state, before c.TaskState) []step {
 		out[i] = step{Label: l, Class: cls}
 	}
 	return out
+}
+
+// sentOf reports whether the gateway ever made the task ready for its
+// department (a step), so whether a department may have handled it.
+func sentOf(app *c.Application, taskID string) bool {
+	t := app.Task(taskID)
+	return t == nil || t.Step > 0 || t.CaseNo != ""
 }
 
 // timelineRow is one line of the case's timeline, named for people.
@@ -450,7 +463,7 @@ func (k *Console) itemRows(p page, app *c.Application, view c.ApplicationView) [
 			}
 		}
 		items = append(items, itemRow{TaskBrief: it, Name: p.M(it.ItemName), Dept: p.M(it.DeptName), State: p.M(it.StateName),
-			Steps: steps(p, it.State, before[it.TaskID]), Left: left, Final: it.State.Final(), Estimated: estimated, DueText: dueText})
+			Steps: steps(p, it.State, before[it.TaskID], sentOf(app, it.TaskID)), Left: left, Final: it.State.Final(), Estimated: estimated, DueText: dueText})
 	}
 	return items
 }

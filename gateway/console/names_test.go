@@ -258,25 +258,27 @@ func TestNoCodeOnTheChinesePages(t *testing.T) {
 	}
 }
 
+var stepClass = regexp.MustCompile(`<li class="step-([a-z]+)">`)
+
+// ways are the step classes of the items, in order, from a page or fragment.
+func ways(page string) []string {
+	var out []string
+	for _, ol := range strings.Split(page, `<ol class="steps"`)[1:] {
+		ol, _, _ = strings.Cut(ol, "</ol>")
+		var way []string
+		for _, m := range stepClass.FindAllStringSubmatch(ol, -1) {
+			way = append(way, m[1])
+		}
+		out = append(out, strings.Join(way, " "))
+	}
+	return out
+}
+
 // The case page shows each item's way and refreshes it through the
 // progress fragment while something is in progress; the fragment keeps
 // the page's access rule.
 func TestCaseProgress(t *testing.T) {
 	r, clerk, busy, asked, gone := casesInStates(t)
-	steps := regexp.MustCompile(`<li class="step-([a-z]+)">`)
-	// The step classes of the items, in order, from a page or fragment.
-	ways := func(page string) []string {
-		var out []string
-		for _, ol := range strings.Split(page, `<ol class="steps"`)[1:] {
-			ol, _, _ = strings.Cut(ol, "</ol>")
-			var way []string
-			for _, m := range steps.FindAllStringSubmatch(ol, -1) {
-				way = append(way, m[1])
-			}
-			out = append(out, strings.Join(way, " "))
-		}
-		return out
-	}
 	status, frag := clerk.get("/console/cases/" + busy + "/progress")
 	if status != http.StatusOK || !strings.Contains(frag, `data-live="true"`) || strings.Contains(frag, "<html") {
 		t.Fatalf("progress of a case in progress: %d, live %v", status, strings.Contains(frag, `data-live="true"`))
@@ -396,5 +398,31 @@ func TestSLAFiguresComeFromData(t *testing.T) {
 		if len(cells) != 5 || !strings.HasPrefix(cells[4], "—") {
 			t.Errorf("an achieved figure without data: %s", row)
 		}
+	}
+}
+
+// An item the gateway refused by its own rules was never sent: its way
+// does not show it sent nor handled by a department (outsider: 受理 ✓
+// 已推送 ✓ 部门办理 ✓ 办结（不予）, naming 通川区民政局, though nothing was
+// sent); one a department refused after it was sent does.
+func TestWayOfAnItemNeverSent(t *testing.T) {
+	r := newRig(t)
+	now := r.eng.Flow.Now()
+	r.put("LJ-GW", luojiang, now, c.TaskRejected, "")
+	r.put("LJ-DEPT", luojiang, now, c.TaskRejected, "")
+	if err := r.eng.Store.Update(context.Background(), "LJ-DEPT", "", func(a *c.Application) ([]store.Job, error) {
+		a.Tasks[0].Step, a.Tasks[0].CaseNo = 1, "MED-1"
+		return nil, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	clerk := r.signIn("luojiang", "pw-luojiang")
+	_, frag := clerk.get("/console/cases/LJ-GW/progress")
+	if got := ways(frag); len(got) != 1 || got[0] != "done stopped done" || !strings.Contains(frag, "未推送部门") || strings.Contains(frag, "已推送") {
+		t.Errorf("the way of an item the gateway refused: %q", got)
+	}
+	_, frag = clerk.get("/console/cases/LJ-DEPT/progress")
+	if got := ways(frag); len(got) != 1 || got[0] != "done done done done" {
+		t.Errorf("the way of an item the department refused: %q", got)
 	}
 }

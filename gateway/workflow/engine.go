@@ -564,7 +564,13 @@ func (w *Workflow) DispatchFailed(app *c.Application, taskID string, attempts in
 	}
 	t.Attempts, t.LastError, t.UpdatedAt = attempts, errText, w.Now()
 	if dead && CanMove(t.State, c.TaskDeadLetter) {
-		moveTask(app, t, c.TaskDeadLetter, w.Now(), "gateway", &c.Message{ZH: "多次发送失败，等待运维人员处理", EN: "dispatch failed repeatedly; parked for an operator"})
+		// Parked after the attempts ran out, or at once when the
+		// department refused the request (a 4xx is not retried).
+		why := &c.Message{ZH: "多次发送失败，等待运维人员处理", EN: "dispatch failed repeatedly; parked for an operator"}
+		if attempts <= 1 {
+			why = &c.Message{ZH: "部门拒收派单，等待运维人员处理", EN: "the department refused the case request; parked for an operator"}
+		}
+		moveTask(app, t, c.TaskDeadLetter, w.Now(), "gateway", why)
 	}
 	return nil
 }

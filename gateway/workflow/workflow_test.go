@@ -402,8 +402,16 @@ func TestDeadLetter(t *testing.T) {
 		t.Errorf("retryable failure: %+v", task)
 	}
 	w.DispatchFailed(app, task.ID, 8, "hrss: HTTP 503", true)
-	if task.State != c.TaskDeadLetter {
-		t.Errorf("exhausted: %s", task.State)
+	if task.State != c.TaskDeadLetter || task.Reason == nil || !strings.Contains(task.Reason.ZH, "多次发送失败") {
+		t.Errorf("exhausted: %s %v", task.State, task.Reason)
+	}
+	// Refused at the first attempt (a 4xx is not retried): not "failed
+	// repeatedly" (outsider: a dead letter after one 422 said so).
+	_, once := newFlow(), mainCase()
+	w.Plan(once)
+	w.DispatchFailed(once, once.Tasks[3].ID, 1, "hrss: HTTP 422", true)
+	if r := once.Tasks[3].Reason; once.Tasks[3].State != c.TaskDeadLetter || r == nil || strings.Contains(r.ZH, "多次") || !strings.Contains(r.ZH, "部门拒收") {
+		t.Errorf("refused at once: %s %v", once.Tasks[3].State, r)
 	}
 	// A department that got the case after all may still report on it.
 	if _, err := w.ApplyCase(app, task.ID, &c.CaseResponse{CaseNo: "H", Status: c.CaseApproved}); err != nil || task.State != c.TaskApproved {
