@@ -479,12 +479,12 @@ func Check(cfg Config) (problems, warnings []string) {
 	}
 	switch s := cfg.Store; {
 	case s == "" && cfg.DataFile == "":
-		bad("store: set store (redis://… or bolt:///path) or dataFile")
+		bad("store: 须设置 store（redis://… 或 bolt:///path）或 dataFile / set store (redis://… or bolt:///path) or dataFile")
 	case s == "", strings.HasPrefix(s, "bolt://"):
 	case strings.HasPrefix(s, "redis://"), strings.HasPrefix(s, "rediss://"), store.IsSentinelURL(s):
 		problems = append(problems, CheckStoreURL(cfg)...)
 	default:
-		bad("store: must be bolt:///path, redis://host:port/db or redis+sentinel://SENTINELS/MASTER")
+		bad("store: 须为 bolt:///path、redis://host:port/db 或 redis+sentinel://SENTINELS/MASTER / must be bolt:///path, redis://host:port/db or redis+sentinel://SENTINELS/MASTER")
 	}
 	checkRedis(cfg, bad, warn)
 	checkKeyStore(cfg, bad, warn)

@@ -72,13 +72,13 @@ func StoreTarget(cfg Config) (Target, error) {
 	case strings.HasPrefix(u, "bolt://"):
 		path := strings.TrimPrefix(u, "bolt://")
 		if path == "" {
-			return Target{}, fmt.Errorf("configuration: store %q names no file", u)
+			return Target{}, fmt.Errorf("配置 / configuration: store %q 没有文件路径 / names no file", u)
 		}
 		return Target{Backend: "bolt", Path: path}, nil
 	case strings.HasPrefix(u, "redis://"), strings.HasPrefix(u, "rediss://"), store.IsSentinelURL(u):
 		return Target{Backend: "redis", URL: u}, nil
 	default:
-		return Target{}, fmt.Errorf("configuration: store must be bolt:///path, redis://host:port/db or redis+sentinel://SENTINELS/MASTER")
+		return Target{}, fmt.Errorf("配置 / configuration: store 须为 bolt:///path、redis://host:port/db 或 redis+sentinel://SENTINELS/MASTER / must be bolt:///path, redis://host:port/db or redis+sentinel://SENTINELS/MASTER")
 	}
 }
 

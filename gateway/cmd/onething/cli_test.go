@@ -188,6 +188,11 @@ func TestUsageErrorsExitTwo(t *testing.T) {
 		{[]string{"deadletters", "replay"}, "--all"},
 		{[]string{"deadletters", "replay", "T", "--all"}, "--all"},
 		{[]string{"deadletters", "list", "extra"}, "extra"},
+		// A department that is none of the four, a secret that is no
+		// whsec_: said here, not after a round trip (outsider: exit 1).
+		{[]string{"deadletters", "list", "--dept", "foo"}, "cdpf、civil、hrss 或 medical"},
+		{[]string{"deadletters", "replay", "--dept", "police"}, "--dept"},
+		{[]string{"submit", file, "--secret", "notwhsec"}, "whsec_"},
 		{[]string{"submit", "--secret", secret}, "FILE.json"},
 		{[]string{"submit", file}, "--secret"},
 		{[]string{"submit", file, "--secret", "not-a-secret"}, "--secret"},

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	c "onething/contracts"
 
 	"github.com/spf13/cobra"
 )
@@ -38,6 +39,14 @@ admin API (/v1/admin/dead-letters), with the admin token.`,
 	pf.StringVar(&f.dept, "dept", "", "list, replay: only this department (cdpf, civil, hrss, medical)")
 	pf.BoolVar(&f.all, "all", false, "replay: every dead letter")
 
+	// A department not one of the four is the caller's mistake: said here,
+	// exit 2, without asking the gateway.
+	cmd.PersistentPreRunE = func(cmd *cobra.Command, args []string) error {
+		if f.dept != "" && !c.Dept(f.dept).Valid() {
+			return usageErrorf("--dept %q：部门须为 cdpf、civil、hrss 或 medical / the department must be cdpf, civil, hrss or medical", f.dept)
+		}
+		return nil
+	}
 	cmd.AddCommand(&cobra.Command{
 		Use:   "list",
 		Short: "列出死信 / list the dead letters",

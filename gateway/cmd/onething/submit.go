@@ -40,7 +40,7 @@ Exit status 1 when the gateway refuses it (HTTP 300 or more).`,
 			if secret == "" {
 				return usageErrorf("需要 --secret（或环境变量 ONETHING_PORTAL_SECRET）/ --secret (or ONETHING_PORTAL_SECRET) is required")
 			}
-			if _, err := standardwebhooks.NewWebhook(secret); err != nil {
+			if _, err := standardwebhooks.NewWebhook(secret); err != nil || !strings.HasPrefix(secret, "whsec_") {
 				return usageErrorf("--secret 不是有效的签名密钥 / is not a usable signing secret (whsec_ and base64)")
 			}
 			if !strings.HasPrefix(path, "/") {
