@@ -73,11 +73,11 @@ type Loaded struct {
 func LoadConfig(path string, environ []string) (Loaded, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return Loaded{}, err
+		return Loaded{}, fmt.Errorf("无法读取配置文件 / cannot read the configuration file: %w", err)
 	}
 	l, err := LoadConfigBytes(data, filepath.Dir(path), environ)
 	if err != nil {
-		return l, fmt.Errorf("%s: %w", path, err)
+		return l, fmt.Errorf("配置文件不正确 / the configuration file is not valid: %s: %w", path, err)
 	}
 	return l, nil
 }
@@ -93,7 +93,7 @@ func LoadConfigBytes(data []byte, dir string, environ []string) (Loaded, error) 
 	if !json.Valid(bytes.TrimSpace(data)) || len(bytes.TrimSpace(data)) == 0 {
 		var err error
 		if jsonDoc, err = yaml.YAMLToJSON(data); err != nil {
-			return l, fmt.Errorf("not valid YAML or JSON: %w", err)
+			return l, fmt.Errorf("不是有效的 YAML 或 JSON / not valid YAML or JSON: %w", err)
 		}
 	}
 	var doc any
@@ -107,7 +107,7 @@ func LoadConfigBytes(data []byte, dir string, environ []string) (Loaded, error) 
 		root, ok = map[string]any{}, true
 	}
 	if !ok {
-		return l, errors.New("the configuration must be a mapping of settings")
+		return l, errors.New("配置须是设置项的映射 / the configuration must be a mapping of settings")
 	}
 	var errs []error
 	resolveFileRefs(root, dir, nil, &l.FromFiles, &errs)

@@ -292,6 +292,11 @@ func TestFailuresExitOne(t *testing.T) {
 		if r.code != 1 || strings.Contains(r.stderr, "usage error") {
 			t.Errorf("onething %q: want exit 1, not a usage error; got %s", args, r)
 		}
+		// Said Chinese first (outsider: "onething: HTTP 404", "Get …:
+		// connection refused", "open nope.json: …" in English alone).
+		if args[0] != "bench-child" && !regexp.MustCompile(`\p{Han}`).MatchString(r.stderr) { // bench-child: bench's own
+			t.Errorf("onething %q: no Chinese in %s", args, r)
+		}
 	}
 }
 

@@ -76,7 +76,7 @@ Exit status 1 when the configuration is not valid (stdout still holds it, when i
 func configCheck(path string, asJSON, quiet bool, stdout, stderr io.Writer) error {
 	l, err := service.LoadConfig(path, nil)
 	if err != nil {
-		fmt.Fprintln(stderr, "✗ 配置无法读取或不正确 / the configuration cannot be read or is not valid:", err)
+		fmt.Fprintln(stderr, "✗", err)
 		return errInvalid
 	}
 	problems, warnings := service.Check(l.Config)

@@ -119,7 +119,7 @@ func (f *deadletterFlags) call(cmd *cobra.Command, method, rest string) error {
 	req.Header.Set("Authorization", "Bearer "+f.token)
 	resp, err := httpClient.Do(req)
 	if err != nil {
-		return err
+		return unreachable(err)
 	}
 	defer resp.Body.Close()
 	body, err := readAnswer(resp)
@@ -128,7 +128,12 @@ func (f *deadletterFlags) call(cmd *cobra.Command, method, rest string) error {
 	}
 	fmt.Fprintln(cmd.OutOrStdout(), indent(body))
 	if resp.StatusCode >= 300 {
-		return fmt.Errorf("HTTP %d", resp.StatusCode)
+		return fmt.Errorf("网关拒绝了请求 / the gateway refused the request: HTTP %d", resp.StatusCode)
 	}
 	return nil
+}
+
+// unreachable says, Chinese first, that the gateway could not be reached.
+func unreachable(err error) error {
+	return fmt.Errorf("无法连接网关（地址是否正确、网关是否在运行？）/ cannot reach the gateway (is the address right, is it running?): %w", err)
 }

@@ -45,7 +45,7 @@ with --watch, print each new version until the application is completed or withd
 				req.Header.Set("Authorization", "Bearer "+token)
 				resp, err := httpClient.Do(req)
 				if err != nil {
-					return err
+					return unreachable(err)
 				}
 				body, err := readAnswer(resp)
 				resp.Body.Close()
@@ -53,7 +53,7 @@ with --watch, print each new version until the application is completed or withd
 					return err
 				}
 				if resp.StatusCode != http.StatusOK {
-					return fmt.Errorf("HTTP %d: %s", resp.StatusCode, body)
+					return fmt.Errorf("网关拒绝了请求 / the gateway refused the request: HTTP %d: %s", resp.StatusCode, body)
 				}
 				var v c.ApplicationView
 				if err := json.Unmarshal(body, &v); err != nil {

@@ -49,7 +49,7 @@ Exit status 1 when the gateway refuses it (HTTP 300 or more).`,
 			file := args[0]
 			body, err := os.ReadFile(file)
 			if err != nil {
-				return err
+				return fmt.Errorf("无法读取请求文件 / cannot read the request file: %w", err)
 			}
 			if newRef {
 				var m map[string]any
@@ -67,7 +67,7 @@ Exit status 1 when the gateway refuses it (HTTP 300 or more).`,
 			}
 			resp, err := devstack.PostSigned(root+path, secret, id, body)
 			if err != nil {
-				return err
+				return unreachable(err)
 			}
 			defer resp.Body.Close()
 			out, err := readAnswer(resp)
