@@ -58,12 +58,15 @@ func (r *CheckReport) OK() bool { return len(r.Problems) == 0 }
 // maxProblems bounds the problems a report lists.
 const maxProblems = 100
 
-func (r *CheckReport) problem(format string, args ...any) {
+// problem adds one problem, Chinese first and English beside: zh's verbs
+// take the first args, en's the rest (each names its own values).
+func (r *CheckReport) problem(zh, en string, args ...any) {
+	nz := strings.Count(zh, "%") - 2*strings.Count(zh, "%%")
 	switch {
 	case len(r.Problems) < maxProblems:
-		r.Problems = append(r.Problems, fmt.Sprintf(format, args...))
+		r.Problems = append(r.Problems, fmt.Sprintf(zh, args[:nz]...)+" / "+fmt.Sprintf(en, args[nz:]...))
 	case len(r.Problems) == maxProblems:
-		r.Problems = append(r.Problems, "… more problems not listed")
+		r.Problems = append(r.Problems, "……其余问题未列出 / … more problems not listed")
 	}
 }
 
@@ -83,7 +86,7 @@ func (r *CheckReport) String() string {
 		fmt.Fprintf(&b, "  %-18s %d\n", k, r.Counts[k])
 	}
 	for _, u := range r.Unreadable {
-		fmt.Fprintf(&b, "unreadable %s: %s\n", u.ApplicationID, u.Reason)
+		fmt.Fprintf(&b, "无法读取 / unreadable %s: %s\n", u.ApplicationID, u.Reason)
 	}
 	if r.OK() {
 		b.WriteString("存储一致 / the store is consistent\n")
@@ -122,7 +125,7 @@ func CheckBolt(ctx context.Context, path string, co CheckOptions, opts ...Option
 		var d *damage
 		switch {
 		case errors.As(err, &d):
-			rep.problem("the file is damaged: %s", d.en)
+			rep.problem("文件已损坏：%s", "the file is damaged: %s", d.zh, d.en)
 			return rep, nil
 		case errors.Is(err, errFileMissing):
 			return nil, notInitialised(path, "文件不存在", "the file does not exist")
@@ -136,7 +139,7 @@ func CheckBolt(ctx context.Context, path string, co CheckOptions, opts ...Option
 		return nil, fmt.Errorf("check store %s: 文件正在使用（网关在运行？），请先停止网关：检查只读没有人在写的文件 / the file is in use (a gateway running on it?): stop it first; the check reads a file no one writes", path)
 	}
 	if err != nil {
-		rep.problem("bbolt cannot open the file: %v", err)
+		rep.problem("bbolt 无法打开该文件：%v", "bbolt cannot open the file: %v", err, err)
 		return rep, nil
 	}
 	defer db.Close()
@@ -161,10 +164,10 @@ func CheckBolt(ctx context.Context, path string, co CheckOptions, opts ...Option
 		// bbolt's own check of every page first: the walks below trust
 		// the pages.
 		for err := range tx.Check() {
-			rep.problem("bbolt: %v", err)
+			rep.problem("bbolt 页面检查：%v", "bbolt: %v", err, err)
 		}
 		if !rep.OK() {
-			rep.problem("the file's pages are damaged: restore it from a backup")
+			rep.problem("文件的页面已损坏：请从备份恢复", "the file's pages are damaged: restore it from a backup")
 			return nil
 		}
 		c := codec{keys: o.keys}
@@ -172,12 +175,12 @@ func CheckBolt(ctx context.Context, path string, co CheckOptions, opts ...Option
 			ks, ksID, err := openBoltKeyStore(o.keyStore, false, true)
 			if err != nil {
 				if tx.Bucket(bucketMeta).Get([]byte(metaKeyStore)) != nil {
-					rep.problem("the key store of the applications' own data keys does not open: %v", err)
+					rep.problem("各申请数据密钥的密钥库打不开：%v", "the key store of the applications' own data keys does not open: %v", err, err)
 				}
 			} else {
 				defer ks.close()
 				if want := string(tx.Bucket(bucketMeta).Get([]byte(metaKeyStore))); want != "" && ksID != want {
-					rep.problem("the key store %s is not this store's (its id differs)", o.keyStore)
+					rep.problem("密钥库 %s 不是该存储的（标识不符）", "the key store %s is not this store's (its id differs)", o.keyStore, o.keyStore)
 				}
 				c.dek = newAppKeys(o.keys, ks)
 			}
@@ -196,7 +199,7 @@ func CheckBolt(ctx context.Context, path string, co CheckOptions, opts ...Option
 func checkBoltContents(ctx context.Context, tx *bolt.Tx, rep *CheckReport, c codec, co CheckOptions) {
 	defer func() {
 		if p := recover(); p != nil {
-			rep.problem("walking the file failed (%v): its contents are damaged", p)
+			rep.problem("遍历文件失败（%v）：内容已损坏", "walking the file failed (%v): its contents are damaged", p, p)
 		}
 	}()
 	for _, name := range ourBuckets {
@@ -205,7 +208,7 @@ func checkBoltContents(ctx context.Context, tx *bolt.Tx, rep *CheckReport, c cod
 		// when the first is saved.
 		if tx.Bucket(name) == nil && !bytes.Equal(name, bucketUnreadable) && !bytes.Equal(name, bucketLists) && !bytes.Equal(name, bucketDrafts) &&
 			!bytes.Equal(name, bucketPersonal) && !bytes.Equal(name, bucketTimeline) {
-			rep.problem("bucket %q is missing", name)
+			rep.problem("缺少桶 %q", "bucket %q is missing", name, name)
 		}
 	}
 	if !rep.OK() {
@@ -225,7 +228,7 @@ func checkBoltContents(ctx context.Context, tx *bolt.Tx, rep *CheckReport, c cod
 	tx.Bucket(bucketOpen).ForEach(func(k, _ []byte) error {
 		open++
 		if !has(k) {
-			rep.problem("the open index names application %s, which is not stored", k)
+			rep.problem("未办结索引指向不存在的申请 %s", "the open index names application %s, which is not stored", k, k)
 		}
 		return nil
 	})
@@ -236,9 +239,9 @@ func checkBoltContents(ctx context.Context, tx *bolt.Tx, rep *CheckReport, c cod
 		idx++
 		i := bytes.IndexByte(k, 0)
 		if i < 0 {
-			rep.problem("a blind index entry without an application id")
+			rep.problem("盲索引条目缺少申请编号", "a blind index entry without an application id")
 		} else if !has(k[i+1:]) {
-			rep.problem("the blind index names application %s, which is not stored", k[i+1:])
+			rep.problem("盲索引指向不存在的申请 %s", "the blind index names application %s, which is not stored", k[i+1:], k[i+1:])
 		}
 		return nil
 	})
@@ -252,7 +255,7 @@ func checkBoltContents(ctx context.Context, tx *bolt.Tx, rep *CheckReport, c cod
 		pb.ForEach(func(k, _ []byte) error {
 			n++
 			if !inParts(k) {
-				rep.problem("a personal part of application %s, whose record is not in parts (or not stored)", k)
+				rep.problem("申请 %s 的个人信息部分无对应的分部记录（或记录不存在）", "a personal part of application %s, whose record is not in parts (or not stored)", k, k)
 			}
 			return nil
 		})
@@ -265,7 +268,7 @@ func checkBoltContents(ctx context.Context, tx *bolt.Tx, rep *CheckReport, c cod
 			n++
 			i := bytes.IndexByte(k, 0)
 			if i < 0 {
-				rep.problem("a timeline entry without an application id")
+				rep.problem("时间线条目缺少申请编号", "a timeline entry without an application id")
 				return nil
 			}
 			if bytes.Equal(k[:i], last) {
@@ -273,7 +276,7 @@ func checkBoltContents(ctx context.Context, tx *bolt.Tx, rep *CheckReport, c cod
 			}
 			last = append(last[:0], k[:i]...)
 			if !inParts(k[:i]) {
-				rep.problem("timeline entries of application %s, whose record is not in parts (or not stored)", k[:i])
+				rep.problem("申请 %s 的时间线条目无对应的分部记录（或记录不存在）", "timeline entries of application %s, whose record is not in parts (or not stored)", k[:i], k[:i])
 			}
 			return nil
 		})
@@ -285,9 +288,9 @@ func checkBoltContents(ctx context.Context, tx *bolt.Tx, rep *CheckReport, c cod
 		lb.ForEach(func(k, _ []byte) error {
 			entries++
 			if i := bytes.LastIndexByte(k, '|'); i < 0 {
-				rep.problem("a list entry without an application id")
+				rep.problem("列表条目缺少申请编号", "a list entry without an application id")
 			} else if !has(k[i+1:]) {
-				rep.problem("a list names application %s, which is not stored", k[i+1:])
+				rep.problem("列表指向不存在的申请 %s", "a list names application %s, which is not stored", k[i+1:], k[i+1:])
 			}
 			return nil
 		})
@@ -298,7 +301,7 @@ func checkBoltContents(ctx context.Context, tx *bolt.Tx, rep *CheckReport, c cod
 	dueEntries := map[string]bool{}
 	due.ForEach(func(k, _ []byte) error {
 		if len(k) < 8 {
-			rep.problem("a due index entry of %d bytes", len(k))
+			rep.problem("到期索引条目长度异常（%d 字节）", "a due index entry of %d bytes", len(k), len(k))
 			return nil
 		}
 		dueEntries[string(k)] = true
@@ -323,7 +326,7 @@ func checkBoltContents(ctx context.Context, tx *bolt.Tx, rep *CheckReport, c cod
 		jobs++
 		var j Job
 		if err := unmarshalJSON(v, &j); err != nil {
-			rep.problem("job %s does not decode: its record is damaged (a running gateway parks it as a dead letter when it is due)", k)
+			rep.problem("任务 %s 无法解码，记录已损坏（运行中的网关到期时将其转为死信）", "job %s does not decode: its record is damaged (a running gateway parks it as a dead letter when it is due)", k, k)
 			for key := range dueEntries {
 				if key[8:] == string(k) {
 					delete(dueEntries, key)
@@ -332,32 +335,32 @@ func checkBoltContents(ctx context.Context, tx *bolt.Tx, rep *CheckReport, c cod
 			return nil
 		}
 		if j.ID != string(k) {
-			rep.problem("job %s: its record names id %q: the record is damaged (a running gateway parks it as a dead letter when it is due)", k, j.ID)
+			rep.problem("任务 %s 的记录写的是编号 %q，记录已损坏（运行中的网关到期时将其转为死信）", "job %s: its record names id %q: the record is damaged (a running gateway parks it as a dead letter when it is due)", k, j.ID, k, j.ID)
 		}
 		if j.Leased {
 			leased++
 			if lb != nil && !leasedIndex[string(k)] && j.Due.After(now) {
-				rep.problem("job %s is leased until %s but not in the leased index: a restart would not hand it back before its lease ends", k, j.Due.UTC().Format(time.RFC3339))
+				rep.problem("任务 %s 租约至 %s，但不在租约索引中：重启后租约期满前不会交回", "job %s is leased until %s but not in the leased index: a restart would not hand it back before its lease ends", k, civil.In(j.Due).Format(time.RFC3339), k, civil.In(j.Due).Format(time.RFC3339))
 			}
 		}
 		key := string(dueKey(j.Due, string(k)))
 		if !dueEntries[key] {
-			rep.problem("job %s is not in the due index: no worker will take it", k)
+			rep.problem("任务 %s 不在到期索引中：不会有工作进程处理它", "job %s is not in the due index: no worker will take it", k, k)
 		}
 		delete(dueEntries, key)
 		return nil
 	})
 	for k := range dueEntries {
-		rep.problem("the due index holds job %s, which is not queued", k[8:])
+		rep.problem("到期索引中的任务 %s 不在队列中", "the due index holds job %s, which is not queued", k[8:], k[8:])
 	}
 
 	rep.Counts["jobs"], rep.Counts["leasedJobs"] = jobs, leased
 	tx.Bucket(bucketDead).ForEach(func(k, v []byte) error {
 		var j Job
 		if err := unmarshalJSON(v, &j); err != nil {
-			rep.problem("dead letter %s does not decode: its record is damaged", k)
+			rep.problem("死信 %s 无法解码，记录已损坏", "dead letter %s does not decode: its record is damaged", k, k)
 		} else if j.ID != string(k) {
-			rep.problem("dead letter %s: its record names id %q: the record is damaged", k, j.ID)
+			rep.problem("死信 %s 的记录写的是编号 %q，记录已损坏", "dead letter %s: its record names id %q: the record is damaged", k, j.ID, k, j.ID)
 		}
 		return nil
 	})
@@ -381,7 +384,7 @@ func checkBoltContents(ctx context.Context, tx *bolt.Tx, rep *CheckReport, c cod
 		})
 		rep.Counts["unreadableFound"] = found
 		if found > 0 {
-			rep.problem("%d application(s) do not open (listed above)", found)
+			rep.problem("%d 件申请无法打开（见上）", "%d application(s) do not open (listed above)", found, found)
 		}
 	}
 }
@@ -397,7 +400,7 @@ func checkMeta(rep *CheckReport, meta map[string]string, c codec) {
 	rep.Counts["keyChecks"] = checks
 	if c.keys == nil {
 		if checks > 0 {
-			rep.problem("the store holds sealed data and no keys were given to check")
+			rep.problem("存储含有加密数据，但未提供用于检查的密钥", "the store holds sealed data and no keys were given to check")
 		}
 		return
 	}
@@ -408,7 +411,7 @@ func checkMeta(rep *CheckReport, meta map[string]string, c codec) {
 	sort.Strings(names)
 	for _, name := range names {
 		if err := verifyCheck(c.keys, name, meta[name]); err != nil {
-			rep.problem("%v", err)
+			rep.problem("%v", "%v", err, err)
 		}
 	}
 }
@@ -491,7 +494,7 @@ func CheckRedis(ctx context.Context, rawURL string, co CheckOptions, opts ...Opt
 		if !strings.HasPrefix(h["doc"], string(partsHead)) {
 			for f := range h {
 				if f == "per" || strings.HasPrefix(f, "t:") {
-					rep.problem("application %s: parts (%s) beside a record that is not in parts", id, f)
+					rep.problem("申请 %s：非分部记录旁有分部数据（%s）", "application %s: parts (%s) beside a record that is not in parts", id, f, id, f)
 					break
 				}
 			}
@@ -511,7 +514,7 @@ func CheckRedis(ctx context.Context, rawURL string, co CheckOptions, opts ...Opt
 	if co.Records {
 		rep.Counts["unreadableFound"] = found
 		if found > 0 {
-			rep.problem("%d application(s) do not open (listed above)", found)
+			rep.problem("%d 件申请无法打开（见上）", "%d application(s) do not open (listed above)", found, found)
 		}
 	}
 	return rep, nil
