@@ -467,13 +467,15 @@ const EventClockSkew = 5 * time.Minute
 func (e *DeptEvent) Validate(now time.Time) []FieldError {
 	v := &validator{}
 	today := civil.Of(now)
-	if v.required("eventId", e.EventID, "事件编号") {
-		v.maxLen("eventId", e.EventID, 128)
+	if v.required("eventId", e.EventID, "事件编号") && v.maxLen("eventId", e.EventID, 128) {
+		v.plainID("eventId", e.EventID)
 	}
 	if v.required("taskId", e.TaskID, "任务编号") {
 		v.maxLen("taskId", e.TaskID, 64)
 	}
-	v.maxLen("caseNo", e.CaseNo, 64)
+	if v.maxLen("caseNo", e.CaseNo, 64) {
+		v.plainID("caseNo", e.CaseNo)
+	}
 	switch e.Type {
 	case EventAccepted, EventInProgress, EventAssessed, EventPublicised, EventApproved:
 	case EventRejected, EventSupplementRequired:
@@ -520,9 +522,26 @@ func (v *validator) message(field string, m *Message) {
 		if !v.maxLen(field+"."+part.name, part.text, part.max) {
 			continue
 		}
-		if strings.IndexFunc(part.text, func(r rune) bool { return unicode.IsControl(r) && r != '\n' && r != '\r' && r != '\t' }) >= 0 {
-			v.add(field+"."+part.name, "invalid_characters", "文字含有控制字符", field+"."+part.name+" contains control characters")
+		if strings.IndexFunc(part.text, hiddenRune) >= 0 {
+			v.add(field+"."+part.name, "invalid_characters", "文字含有控制字符或不可见的格式字符", field+"."+part.name+" contains control or invisible format characters")
 		}
+	}
+}
+
+// hiddenRune is a character a text shown to people may not hold: a
+// control character other than a line break or tab, an invisible format
+// character (a right-to-left override reorders what the clerk reads; zero
+// widths hide), or a line or paragraph separator.
+func hiddenRune(r rune) bool {
+	return unicode.IsControl(r) && r != '\n' && r != '\r' && r != '\t' || unicode.Is(unicode.Cf, r) || r == '\u2028' || r == '\u2029'
+}
+
+// plainID checks an identifier a department gives (an event id, a case
+// number): no control, format or separator characters at all, as it is
+// echoed and shown.
+func (v *validator) plainID(field, value string) {
+	if strings.IndexFunc(value, func(r rune) bool { return hiddenRune(r) || unicode.IsControl(r) }) >= 0 {
+		v.add(field, "invalid_characters", "编号含有控制字符或不可见的格式字符", field+" contains control or invisible format characters")
 	}
 }
 
@@ -590,6 +609,8 @@ func (s *SupplementSubmission) Validate() []FieldError {
 		}
 		seen[m] = true
 	}
-	v.maxLen("note", s.Note, 500)
+	if v.maxLen("note", s.Note, 500) && strings.IndexFunc(s.Note, hiddenRune) >= 0 {
+		v.add("note", "invalid_characters", "说明含有控制字符或不可见的格式字符", "note contains control or invisible format characters")
+	}
 	return v.errs
 }

@@ -239,6 +239,12 @@ func TestValidateEventContent(t *testing.T) {
 		{"NUL in a reason", func(e *DeptEvent) { e.Type, e.Reason = EventRejected, &Message{ZH: "不符合\x00条件", EN: "no"} }, "reason.zh", "invalid_characters"},
 		{"escape in a note", func(e *DeptEvent) { e.Result = &Result{Note: &Message{ZH: "好", EN: "ok\x1b[31m"}} }, "result.note.en", "invalid_characters"},
 		{"in the future", func(e *DeptEvent) { e.OccurredAt = now.Add(EventClockSkew + time.Minute) }, "occurredAt", "out_of_range"},
+		// (outsider: these were taken and reached the clerk's screen)
+		{"a right-to-left override", func(e *DeptEvent) { e.Type, e.Reason = EventRejected, &Message{ZH: "请补充\u202e材料\u202c", EN: "no"} }, "reason.zh", "invalid_characters"},
+		{"a zero width space", func(e *DeptEvent) { e.Type, e.Reason = EventRejected, &Message{ZH: "不符合", EN: "n\u200bo"} }, "reason.en", "invalid_characters"},
+		{"a line separator", func(e *DeptEvent) { e.Type, e.Reason = EventRejected, &Message{ZH: "不\u2028符合", EN: "no"} }, "reason.zh", "invalid_characters"},
+		{"an escape in a case number", func(e *DeptEvent) { e.CaseNo = "CDPF\u0007\u001b[31m" }, "caseNo", "invalid_characters"},
+		{"a NUL in an event id", func(e *DeptEvent) { e.EventID = "E\u0000-51cb40" }, "eventId", "invalid_characters"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ev := base()
@@ -362,6 +368,21 @@ func TestPortalRefHoldsNoPersonalNumber(t *testing.T) {
 		}
 		if got != refused {
 			t.Errorf("portalRef %q: refused %v, want %v", ref, got, refused)
+		}
+	}
+}
+
+// A supplement's note reaches the department and the window: no control or
+// invisible format characters (outsider: a BEL was taken).
+func TestSupplementNoteHoldsNoHiddenCharacters(t *testing.T) {
+	for note, refused := range map[string]bool{"补交照片\a": true, "补交\u202e照片": true, "补交照片\n两张": false, "补交照片": false} {
+		s := SupplementSubmission{TaskID: "A-1", Materials: []string{"photos"}, Note: note}
+		got := false
+		for _, e := range s.Validate() {
+			got = got || e.Field == "note" && e.Code == "invalid_characters"
+		}
+		if got != refused {
+			t.Errorf("note %q: refused %v, want %v", note, got, refused)
 		}
 	}
 }

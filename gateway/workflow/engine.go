@@ -209,19 +209,17 @@ func (w *Workflow) eventAgainstApplication(app *c.Application, t *c.Task, ev *c.
 	if !app.ReceivedAt.IsZero() && !ev.OccurredAt.IsZero() && ev.OccurredAt.Before(app.ReceivedAt.Add(-c.EventClockSkew)) {
 		add("occurredAt", "out_of_range", "事件发生时间早于申请受理时间", "occurredAt is before the application was received")
 	}
-	if t.Dept != c.DeptCDPF || ev.Type != c.EventApproved {
-		return out
+	// Whatever the event, a certificate in it is the applicant's own (one
+	// of another person must not reach this record, nor its exports).
+	if ev.Certificate != nil {
+		if n, err := c.ParseCertificateNumber(ev.Certificate.Number, civil.Of(w.Now())); err == nil && app.Applicant.IDNumber != "" && n.IDNumber != c.NormalizeIDNumber(app.Applicant.IDNumber) {
+			add("certificate.number", "mismatch", "残疾人证号与申请人公民身份号码不一致", "certificate number does not belong to the applicant's ID number")
+		}
 	}
 	// cdpf's approval of a certificate business carries the certificate
 	// it issued: the subsidies waiting on it are decided from it.
-	if ev.Certificate == nil {
-		if t.Procedure != nil && t.Procedure.NewCertificate {
-			add("certificate", "required", "办结残疾人证业务须附所发残疾人证", "an approved certificate business must carry the certificate issued")
-		}
-		return out
-	}
-	if n, err := c.ParseCertificateNumber(ev.Certificate.Number, civil.Of(w.Now())); err == nil && app.Applicant.IDNumber != "" && n.IDNumber != c.NormalizeIDNumber(app.Applicant.IDNumber) {
-		add("certificate.number", "mismatch", "残疾人证号与申请人公民身份号码不一致", "certificate number does not belong to the applicant's ID number")
+	if t.Dept == c.DeptCDPF && ev.Type == c.EventApproved && ev.Certificate == nil && t.Procedure != nil && t.Procedure.NewCertificate {
+		add("certificate", "required", "办结残疾人证业务须附所发残疾人证", "an approved certificate business must carry the certificate issued")
 	}
 	return out
 }
@@ -328,8 +326,8 @@ func (w *Workflow) decidedBeforeWithdrawal(app *c.Application, t *c.Task, to c.T
 			return false
 		}
 	}
-	if cert != nil && t.Dept == c.DeptCDPF {
-		t.Certificate = cert
+	if cert != nil && t.Dept == c.DeptCDPF && to == c.TaskApproved {
+		t.Certificate = cert // cdpf's approval carries the certificate it issued; no other report sets one
 	}
 	if res != nil {
 		t.Result = res
@@ -388,8 +386,8 @@ func (w *Workflow) report(app *c.Application, t *c.Task, to c.TaskState, source 
 			w.setDue(app, t, at)
 		}
 	}
-	if cert != nil && t.Dept == c.DeptCDPF {
-		t.Certificate = cert
+	if cert != nil && t.Dept == c.DeptCDPF && to == c.TaskApproved {
+		t.Certificate = cert // cdpf's approval carries the certificate it issued; no other report sets one
 	}
 	if res != nil {
 		t.Result = res

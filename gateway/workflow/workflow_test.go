@@ -803,6 +803,9 @@ func TestEventAgainstItsApplication(t *testing.T) {
 		{"approved without the certificate", ev("a1", cert.ID, c.EventApproved), "certificate", "required"},
 		{"another person's certificate", func() *c.DeptEvent { e := ev("a2", cert.ID, c.EventApproved); e.Certificate = other; return e }(), "certificate.number", "mismatch"},
 		{"before the application", early, "occurredAt", "out_of_range"},
+		// (outsider: on an acceptance it was applied and stored, and the
+		// subject-access export held the other person's number)
+		{"another person's certificate on an acceptance", func() *c.DeptEvent { e := ev("a4", cert.ID, c.EventAccepted); e.Certificate = other; return e }(), "certificate.number", "mismatch"},
 	} {
 		before := len(app.Timeline)
 		_, err := w.ApplyEvent(app, c.DeptCDPF, tc.e)
@@ -813,6 +816,13 @@ func TestEventAgainstItsApplication(t *testing.T) {
 		if cert.State != c.TaskReady || len(cert.Milestones) != 0 || len(app.Timeline) != before {
 			t.Fatalf("%s changed the application: %s %+v", tc.name, cert.State, cert.Milestones)
 		}
+	}
+	// A report that is no approval sets no certificate, even the
+	// applicant's own.
+	acc := ev("a5", cert.ID, c.EventAccepted)
+	acc.Certificate = &c.Certificate{Number: "51170219850307123X43", Category: 4, Grade: 3, ValidUntil: "2036-11-29"}
+	if ch, err := w.ApplyEvent(app, c.DeptCDPF, acc); err != nil || ch.Outcome != Applied || cert.Certificate != nil {
+		t.Fatalf("an acceptance with a certificate: %+v %v %+v", ch, err, cert.Certificate)
 	}
 	// Within the clocks' tolerance, and with the applicant's certificate,
 	// the same events are taken.
