@@ -103,7 +103,42 @@ func (v *validator) portalRef(field, ref string, today civil.Date) {
 // start of a certificate number) or a mobile number standing alone. Longer
 // runs of digits (a portal's sequence numbers) are not read as either.
 func personalInRef(ref string, today civil.Date) bool {
-	isDigit := func(b byte) bool { return b >= '0' && b <= '9' }
+	return personalRunIn(ref, today) || personalRunIn(JoinDigitGroups(ref), today)
+}
+
+// JoinDigitGroups drops every . _ : or - that stands between two groups of
+// digits only (a group of a UUID or hash, letters and digits, is not one),
+// so that 138-8180-1234 and 511702-19850307-123X read as the numbers they
+// are (request ids, portal references).
+func JoinDigitGroups(id string) string {
+	isSep := func(c byte) bool { return c == '.' || c == '_' || c == '-' || c == ':' }
+	b := make([]byte, 0, len(id))
+	for i := 0; i < len(id); i++ {
+		if isSep(id[i]) && i > 0 && i+1 < len(id) && isDigitByte(id[i-1]) && isDigitByte(id[i+1]) {
+			l, r := i-1, i+1
+			for l > 0 && isDigitByte(id[l-1]) {
+				l--
+			}
+			for r < len(id) && isDigitByte(id[r]) {
+				r++
+			}
+			if r < len(id) && (id[r] == 'X' || id[r] == 'x') && (r+1 == len(id) || isSep(id[r+1])) {
+				r++ // an ID number's check character
+			}
+			if (l == 0 || isSep(id[l-1])) && (r == len(id) || isSep(id[r])) {
+				continue
+			}
+		}
+		b = append(b, id[i])
+	}
+	return string(b)
+}
+
+func isDigitByte(b byte) bool { return b >= '0' && b <= '9' }
+
+// personalRunIn is personalInRef on ref as it is: its runs of digits.
+func personalRunIn(ref string, today civil.Date) bool {
+	isDigit := isDigitByte
 	for i := 0; i < len(ref); {
 		if !isDigit(ref[i]) {
 			i++
@@ -119,8 +154,16 @@ func personalInRef(ref string, today civil.Date) bool {
 				return true
 			}
 		}
-		if len(run) == 11 && run[0] == '1' && run[1] >= '3' {
+		mobile := func(d string) bool { return len(d) == 11 && d[0] == '1' && d[1] >= '3' }
+		if mobile(run) || len(run) == 13 && run[:2] == "86" && mobile(run[2:]) {
 			return true
+		}
+		if len(run) == 15 && validProvince(run[:2]) {
+			// An ID number of the first generation: its birth date is
+			// YYMMDD of the 1900s.
+			if _, err := civil.Parse("19" + run[6:8] + "-" + run[8:10] + "-" + run[10:12]); err == nil {
+				return true
+			}
 		}
 		i = j
 	}

@@ -240,7 +240,9 @@ func TestValidateEventContent(t *testing.T) {
 		{"escape in a note", func(e *DeptEvent) { e.Result = &Result{Note: &Message{ZH: "好", EN: "ok\x1b[31m"}} }, "result.note.en", "invalid_characters"},
 		{"in the future", func(e *DeptEvent) { e.OccurredAt = now.Add(EventClockSkew + time.Minute) }, "occurredAt", "out_of_range"},
 		// (outsider: these were taken and reached the clerk's screen)
-		{"a right-to-left override", func(e *DeptEvent) { e.Type, e.Reason = EventRejected, &Message{ZH: "请补充\u202e材料\u202c", EN: "no"} }, "reason.zh", "invalid_characters"},
+		{"a right-to-left override", func(e *DeptEvent) {
+			e.Type, e.Reason = EventRejected, &Message{ZH: "请补充\u202e材料\u202c", EN: "no"}
+		}, "reason.zh", "invalid_characters"},
 		{"a zero width space", func(e *DeptEvent) { e.Type, e.Reason = EventRejected, &Message{ZH: "不符合", EN: "n\u200bo"} }, "reason.en", "invalid_characters"},
 		{"a line separator", func(e *DeptEvent) { e.Type, e.Reason = EventRejected, &Message{ZH: "不\u2028符合", EN: "no"} }, "reason.zh", "invalid_characters"},
 		{"an escape in a case number", func(e *DeptEvent) { e.CaseNo = "CDPF\u0007\u001b[31m" }, "caseNo", "invalid_characters"},
@@ -349,11 +351,18 @@ func TestPortalRefHoldsNoPersonalNumber(t *testing.T) {
 		"CERT:51170219850307123X43": true,
 		"13812345678":               true,
 		"SCZW-FCZK-13812345678":     true,
-		"SCZW-FCZK-20261205000123":  false,
-		"SCZW-202612050001234567":   false, // a sequence number: 18 digits, no valid ID
-		"511702198503071234567890":  false, // 24 digits: not read as an ID
-		"1733400000":                false, // unix seconds
-		"PORTAL-1":                  false,
+		// (outsider: these were taken)
+		"R-110105491231002":        true, // an ID number of the first generation
+		"R-8613881801234":          true,
+		"R-138-8180-1234":          true,
+		"R.138.8180.1234":          true,
+		"R-511702-19850307-123X":   true,
+		"SCZW-20261205-000123":     false,
+		"SCZW-FCZK-20261205000123": false,
+		"SCZW-202612050001234567":  false, // a sequence number: 18 digits, no valid ID
+		"511702198503071234567890": false, // 24 digits: not read as an ID
+		"1733400000":               false, // unix seconds
+		"PORTAL-1":                 false,
 	} {
 		s := validSubmission()
 		s.PortalRef = ref

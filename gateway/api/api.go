@@ -220,36 +220,10 @@ func validRequestID(id string) bool {
 	}
 	// Digit groups joined by . _ - are read once as they are and once
 	// joined (86-136-9876-5432, 136.9876.5432 are phone numbers too).
-	return !personalRuns(id) && !personalRuns(joinDigitGroups(id))
-}
-
-// joinDigitGroups drops every . _ or - that stands between two groups of
-// digits only (a group of a UUID or hash, letters and digits, is not one).
-func joinDigitGroups(id string) string {
-	b := make([]byte, 0, len(id))
-	for i := 0; i < len(id); i++ {
-		if isIDSep(id[i]) && i > 0 && i+1 < len(id) && isDigit(id[i-1]) && isDigit(id[i+1]) {
-			l, r := i-1, i+1
-			for l > 0 && isDigit(id[l-1]) {
-				l--
-			}
-			for r < len(id) && isDigit(id[r]) {
-				r++
-			}
-			if r < len(id) && (id[r] == 'X' || id[r] == 'x') && (r+1 == len(id) || isIDSep(id[r+1])) {
-				r++ // an ID number's check character
-			}
-			if (l == 0 || isIDSep(id[l-1])) && (r == len(id) || isIDSep(id[r])) {
-				continue
-			}
-		}
-		b = append(b, id[i])
-	}
-	return string(b)
+	return !personalRuns(id) && !personalRuns(c.JoinDigitGroups(id))
 }
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
-func isIDSep(c byte) bool { return c == '.' || c == '_' || c == '-' }
 
 // personalRuns reports whether a run of digits of id is personalDigits, or
 // an area code, a dash and a landline's 7-8 digits.

@@ -126,7 +126,7 @@ func TestSearchByIDNumberAudited(t *testing.T) {
 	// Through the address bar the search is not run, nor audited: the
 	// number is already in the history (outsider: GET ?q= worked).
 	n := len(r.auditLog())
-	for _, q := range []string{"51170219850307123X", "13881801234"} {
+	for _, q := range []string{"51170219850307123X", "13881801234", "abc&q=51170219850307123X"} {
 		status, page := clerk.get("/console/?q=" + q)
 		if status != http.StatusBadRequest || strings.Contains(page, id) || !strings.Contains(page, "搜索框") {
 			t.Errorf("GET ?q=%s: %d", q, status)

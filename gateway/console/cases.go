@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -111,7 +112,7 @@ func (k *Console) list(w http.ResponseWriter, r *http.Request, req *request) {
 		q = r.PostForm // the CSRF token was checked with the session
 	}
 	f := filter{Q: strings.TrimSpace(q.Get("q")), Status: q.Get("status"), Item: q.Get("item"), Dept: q.Get("dept"), Town: q.Get("town"), Overdue: q.Get("overdue") == "1", Cursor: q.Get("cursor")}
-	if r.Method != http.MethodPost && f.Q != "" && c.MaskFreeText(f.Q) != f.Q {
+	if r.Method != http.MethodPost && slices.ContainsFunc(r.URL.Query()["q"], func(v string) bool { return c.MaskFreeText(v) != v }) {
 		// An ID or phone number typed into the address bar (or a link
 		// made by hand): it is already in the history and logs, so the
 		// search is not run (nor audited) and the form is the way.
