@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -222,7 +223,37 @@ func DecodeConfig(data []byte, cfg *Config) error { return decodeConfig(data, cf
 func decodeConfig(data []byte, cfg *Config) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
-	return dec.Decode(cfg)
+	err := dec.Decode(cfg)
+	// Named in the configuration's words, Chinese first: the setting and
+	// the kind of value it takes, never a Go type.
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &typ):
+		zh, en := settingKind(typ.Type)
+		return fmt.Errorf("设置 %s 的值类型不正确，应为%s / setting %s has the wrong type: it takes %s", typ.Field, zh, typ.Field, en)
+	case err != nil && strings.HasPrefix(err.Error(), "json: unknown field "):
+		name := strings.TrimPrefix(err.Error(), "json: unknown field ")
+		return fmt.Errorf("不认识的设置 %s（拼写？见 deploy/onething.example.yaml）/ unknown setting %s (a typo? see deploy/onething.example.yaml)", name, name)
+	}
+	return err
+}
+
+// settingKind names the kind of value a setting takes.
+func settingKind(t reflect.Type) (zh, en string) {
+	switch t.Kind() {
+	case reflect.String:
+		return "文本", "a string"
+	case reflect.Bool:
+		return " true 或 false", "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "整数", "a whole number"
+	case reflect.Float32, reflect.Float64:
+		return "数字", "a number"
+	case reflect.Slice, reflect.Array:
+		return "列表", "a list"
+	default:
+		return "一组设置（映射）", "a mapping of settings"
+	}
 }
 
 // MarshalJSON writes the duration as a string.
