@@ -6,11 +6,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
@@ -271,7 +269,7 @@ func describe(body []byte, err error) c.FieldError {
 		return c.FieldError{Field: f, Code: "unknown_field", Message: "不认识的字段：" + f, MessageEn: "unknown field " + f}
 	case errors.As(err, &sem) && sem.GoType != nil:
 		f := echoField(joinPath(pointerPath(body, sem.JSONPointer)))
-		zh, en := typeName(sem.GoType)
+		zh, en := c.KindName(sem.GoType)
 		return c.FieldError{Field: f, Code: "wrong_type", Message: "字段类型不正确，应为" + zh, MessageEn: "wrong type, expected " + en}
 	default:
 		return c.FieldError{Code: "malformed", Message: "JSON 格式不正确", MessageEn: "malformed JSON"}
@@ -279,31 +277,6 @@ func describe(body []byte, err error) c.FieldError {
 }
 
 var errNotObject = errors.New("the body is not a JSON object")
-
-// typeName is how an error names, in Chinese and in English, the JSON a
-// value should have been (the contract's words, never a Go type's name).
-func typeName(t reflect.Type) (zh, en string) {
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	if t == reflect.TypeFor[time.Time]() {
-		return "带时区的日期时间（如 2026-12-05T09:30:00+08:00）", "a date-time with its offset (e.g. 2026-12-05T09:30:00+08:00)"
-	}
-	switch t.Kind() {
-	case reflect.Bool:
-		return " true 或 false", "true or false"
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		return "整数", "an integer"
-	case reflect.Float32, reflect.Float64:
-		return "数字", "a number"
-	case reflect.String:
-		return "文本（字符串）", "a string"
-	case reflect.Slice, reflect.Array:
-		return "数组", "an array"
-	default:
-		return " JSON 对象", "a JSON object"
-	}
-}
 
 // MaxEchoedField is the most characters of a key (or a path of keys) an
 // error repeats.

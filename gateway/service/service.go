@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -229,31 +228,13 @@ func decodeConfig(data []byte, cfg *Config) error {
 	var typ *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &typ):
-		zh, en := settingKind(typ.Type)
+		zh, en := c.KindName(typ.Type)
 		return fmt.Errorf("设置 %s 的值类型不正确，应为%s / setting %s has the wrong type: it takes %s", typ.Field, zh, typ.Field, en)
 	case err != nil && strings.HasPrefix(err.Error(), "json: unknown field "):
 		name := strings.TrimPrefix(err.Error(), "json: unknown field ")
 		return fmt.Errorf("不认识的设置 %s（拼写？见 deploy/onething.example.yaml）/ unknown setting %s (a typo? see deploy/onething.example.yaml)", name, name)
 	}
 	return err
-}
-
-// settingKind names the kind of value a setting takes.
-func settingKind(t reflect.Type) (zh, en string) {
-	switch t.Kind() {
-	case reflect.String:
-		return "文本", "a string"
-	case reflect.Bool:
-		return " true 或 false", "true or false"
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		return "整数", "a whole number"
-	case reflect.Float32, reflect.Float64:
-		return "数字", "a number"
-	case reflect.Slice, reflect.Array:
-		return "列表", "a list"
-	default:
-		return "一组设置（映射）", "a mapping of settings"
-	}
 }
 
 // MarshalJSON writes the duration as a string.
