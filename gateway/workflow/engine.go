@@ -566,7 +566,7 @@ func (w *Workflow) DispatchFailed(app *c.Application, taskID string, attempts in
 		// department refused the request (a 4xx is not retried).
 		why := &c.Message{ZH: "多次发送失败，等待运维人员处理", EN: "dispatch failed repeatedly; parked for an operator"}
 		if attempts <= 1 {
-			why = &c.Message{ZH: "部门拒收派单，等待运维人员处理", EN: "the department refused the case request; parked for an operator"}
+			why = &c.Message{ZH: "发送失败（部门拒收派单，或不再重试），等待运维人员处理", EN: "dispatch failed (the department refused the case request, or it is not retried); parked for an operator"}
 		}
 		moveTask(app, t, c.TaskDeadLetter, w.Now(), "gateway", why)
 	}
