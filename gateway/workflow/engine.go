@@ -79,6 +79,18 @@ func (w *Workflow) ApplyCase(app *c.Application, taskID string, resp *c.CaseResp
 		t.CaseNo = resp.CaseNo
 	}
 	t.Attempts, t.LastError = 0, ""
+	if resp.Certificate != nil && !t.State.Final() {
+		// The answer is held to what an event is (eventAgainstApplication):
+		// a certificate that is not the applicant's is not taken, nor the
+		// decision that carries it; it is kept on the timeline for the
+		// people who follow the case (no one to answer 422 to).
+		probe := &c.DeptEvent{Type: c.EventAccepted, Certificate: resp.Certificate}
+		if len(w.eventAgainstApplication(app, t, probe)) > 0 {
+			app.Timeline = append(app.Timeline, c.Entry{At: w.Now(), TaskID: t.ID, Kind: "stale_report", From: t.State, To: to, Source: string(t.Dept),
+				Note: &c.Message{ZH: "部门对派单的答复所附残疾人证不属于申请人，未采用，请与部门核实", EN: "the certificate in the department's answer to the dispatch is not the applicant's; not taken: check with the department"}})
+			return Change{Outcome: Stale, Noted: true}, nil
+		}
+	}
 	if w.decidedBeforeWithdrawal(app, t, to, resp.Reason, resp.Certificate, resp.Result) {
 		return Change{Outcome: Applied}, nil
 	}

@@ -836,3 +836,21 @@ func TestEventAgainstItsApplication(t *testing.T) {
 		t.Fatalf("the applicant's certificate: %+v %v %s", ch, err, cert.State)
 	}
 }
+
+// A dispatch's answer carrying a certificate that is not the applicant's
+// is not taken (the event's rule), but kept on the timeline: there is no
+// one to answer 422 to.
+func TestCaseAnswerWithAnotherPersonsCertificate(t *testing.T) {
+	w, app := newFlow(), mainCase()
+	w.Plan(app)
+	cert := app.Tasks[0]
+	before := len(app.Timeline)
+	ch, err := w.ApplyCase(app, cert.ID, &c.CaseResponse{CaseNo: "C9", Status: c.CaseApproved,
+		Certificate: &c.Certificate{Number: "11010119900307451443", Category: 4, Grade: 3, ValidUntil: "2036-11-29"}})
+	if err != nil || ch.Outcome != Stale || !ch.Noted || cert.State == c.TaskApproved || cert.Certificate != nil {
+		t.Fatalf("%+v %v %s %+v", ch, err, cert.State, cert.Certificate)
+	}
+	if len(app.Timeline) != before+1 || app.Timeline[before].Kind != "stale_report" {
+		t.Fatalf("timeline: %+v", app.Timeline[before:])
+	}
+}
