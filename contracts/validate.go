@@ -657,3 +657,16 @@ func (s *SupplementSubmission) Validate() []FieldError {
 	}
 	return v.errs
 }
+
+// Validate checks a withdrawal: its reason (told to the departments, shown
+// to the window) at most 200 characters, with no control or invisible
+// format characters but line breaks and tabs.
+func (w *Withdrawal) Validate() []FieldError {
+	v := &validator{}
+	if utf8.RuneCountInString(w.Reason) > 200 {
+		v.add("reason", "too_long", "撤回原因最多 200 个字符", "reason must be at most 200 characters")
+	} else if strings.IndexFunc(w.Reason, hiddenRune) >= 0 {
+		v.add("reason", "invalid_characters", "撤回原因含有控制字符或不可见的格式字符", "reason contains control or invisible format characters")
+	}
+	return v.errs
+}

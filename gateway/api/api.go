@@ -512,8 +512,7 @@ func (s *server) withdraw(g *gin.Context) {
 	if !s.bindBody(g, &req, "撤回", "withdrawal") {
 		return
 	}
-	if len([]rune(req.Reason)) > 200 {
-		s.invalid(g, []c.FieldError{{Field: "reason", Code: "too_long", Message: "撤回原因最多 200 个字符", MessageEn: "reason must be at most 200 characters"}})
+	if s.invalid(g, req.Validate()) {
 		return
 	}
 	reply, err := s.cfg.Engine.WithdrawDelivered(g.Request.Context(), g.Param("id"), s.delivery(g, func(res any, err error) (store.Reply, bool) {

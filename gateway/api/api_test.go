@@ -729,6 +729,14 @@ func TestSupplementAndWithdrawErrors(t *testing.T) {
 	if status, _ := f.do(signed(t, f.srv.URL+base+"/withdraw", cdpfSecret, "w1", time.Now(), raw)); status != 401 {
 		t.Errorf("withdraw signed by a department: %d", status)
 	}
+	// A reason with a hidden character reaches the departments and the
+	// window: refused, nothing withdrawn.
+	for i, why := range []string{"不再\u202e需要", "不再需要\a", strings.Repeat("长", 201)} {
+		status, resp := post(base+"/withdraw", fmt.Sprintf("w1b%d", i), c.Withdrawal{Reason: why})
+		if e := decodeError(t, resp); status != 422 || len(e.Details) != 1 || e.Details[0].Field != "reason" {
+			t.Errorf("withdrawal reason %q: %d %s", why, status, resp)
+		}
+	}
 	status, resp = post(base+"/withdraw", "w2", c.Withdrawal{Reason: "不再需要"})
 	var res c.WithdrawalResult
 	json.Unmarshal(resp, &res)
