@@ -276,8 +276,22 @@ func TestValidateEventContent(t *testing.T) {
 	if errs := ok.Validate(now); len(errs) != 0 {
 		t.Fatalf("issued today in China refused: %+v", errs)
 	}
+	// Issued on the 5th: taken at every instant of the China day 5th
+	// (00:00:01, 07:59:59 still the 4th in UTC, 23:59:59), refused at
+	// 23:59:59 on the 4th.
+	for _, at := range []time.Time{
+		time.Date(2026, 12, 5, 0, 0, 1, 0, civil.Zone),
+		time.Date(2026, 12, 5, 7, 59, 59, 0, civil.Zone),
+		time.Date(2026, 12, 5, 23, 59, 59, 0, civil.Zone),
+	} {
+		day := ok
+		day.OccurredAt = at
+		if errs := day.Validate(at); len(errs) != 0 {
+			t.Errorf("issued today, at %s: %+v", at, errs)
+		}
+	}
 	eve := ok
-	eve.OccurredAt = time.Date(2026, 12, 4, 23, 59, 0, 0, civil.Zone)
+	eve.OccurredAt = time.Date(2026, 12, 4, 23, 59, 59, 0, civil.Zone)
 	if errs := eve.Validate(eve.OccurredAt); len(errs) != 2 || errs[0].Code != "future_date" || errs[1].Code != "future_date" {
 		t.Fatalf("issued tomorrow, at 23:59 on the 4th in China: %+v", errs)
 	}
