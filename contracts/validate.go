@@ -138,14 +138,13 @@ func isDigitByte(b byte) bool { return b >= '0' && b <= '9' }
 
 // personalRunIn is personalInRef on ref as it is: its runs of digits.
 func personalRunIn(ref string, today civil.Date) bool {
-	isDigit := isDigitByte
 	for i := 0; i < len(ref); {
-		if !isDigit(ref[i]) {
+		if !isDigitByte(ref[i]) {
 			i++
 			continue
 		}
 		j := i
-		for j < len(ref) && (isDigit(ref[j]) || j-i == 17 && (ref[j] == 'X' || ref[j] == 'x')) {
+		for j < len(ref) && (isDigitByte(ref[j]) || j-i == 17 && (ref[j] == 'X' || ref[j] == 'x')) {
 			j++
 		}
 		run := ref[i:j]
