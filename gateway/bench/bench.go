@@ -615,19 +615,31 @@ func (r *runner) profile(g *gateway, name string, seconds int) func() {
 	go func() {
 		defer close(done)
 		cl := &http.Client{Timeout: time.Duration(seconds+30) * time.Second}
-		resp, err := cl.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", g.debug, seconds))
-		if err != nil {
-			return
-		}
-		defer resp.Body.Close()
-		f, err := os.Create(filepath.Join(r.o.Profile, name+".pprof"))
-		if err != nil {
-			return
-		}
-		io.Copy(f, resp.Body)
-		f.Close()
+		saveProfile(cl, fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", g.debug, seconds), filepath.Join(r.o.Profile, name+".pprof"))
+		// The allocations since the gateway started, beside its CPU: the
+		// collector's share of the CPU follows them.
+		saveProfile(cl, fmt.Sprintf("http://%s/debug/pprof/allocs", g.debug), filepath.Join(r.o.Profile, name+"-allocs.pprof"))
 	}()
 	return func() { <-done }
+}
+
+// saveProfile writes what url answers to path (nothing on an error: a
+// profile is an aid, not a figure of the report).
+func saveProfile(cl *http.Client, url, path string) {
+	resp, err := cl.Get(url)
+	if err != nil {
+		return
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return
+	}
+	io.Copy(f, resp.Body)
+	f.Close()
 }
 
 // pids adds the bench itself (the load generator, the portal receiver)

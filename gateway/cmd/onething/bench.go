@@ -136,7 +136,7 @@ of one town through the console, signed in as its clerk.
 	fs.IntVar(&o.GrowToBolt, "grow-to-bolt", 0, "the embedded backend's growth size, if not --grow-to")
 	fs.IntVar(&o.GrowSteps, "grow-steps", 10, "steps of the growth phase")
 	fs.StringVar(&o.Dir, "dir", "", "working directory for stores and logs (default: a temporary one, removed)")
-	fs.StringVar(&o.Profile, "profile", "", "write CPU profiles of the gateway (intake saturation, end to end) to this directory")
+	fs.StringVar(&o.Profile, "profile", "", "write CPU profiles of the gateway (intake saturation, end to end) and its allocations to this directory")
 	fs.StringVar(&o.Commit, "commit", "", "the commit measured (default: the build's stamp, else its VCS revision)")
 	fs.BoolVar(&asJSON, "json", false, "print the report as JSON instead of a table")
 	fs.StringVar(&out, "out", "", "also write the JSON report to this file")
