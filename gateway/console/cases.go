@@ -514,9 +514,22 @@ func (k *Console) renderDetail(w http.ResponseWriter, r *http.Request, req *requ
 		ReasonError string
 		Erase       *erasePanel
 		Erased      *erasedPanel
+		// WholePast: the whole case's date (the receipt's estimate) is
+		// past and the case is not finished, as the to-do list marks it.
+		WholePast bool
 	}{caseItems: caseItems{page: p, View: view, Items: k.itemRows(p, app, view)}, StateName: stateName(p, view.Status.State), Channel: p.M(c.ChannelName(view.Channel)),
-		Received: civil.Display(view.ReceivedAt), TownName: townName(app.Applicant.HouseholdDivision),
+		WholePast: wholePast(view.Status, k.cfg.Engine.Flow.Today().String()),
+		Received:  civil.Display(view.ReceivedAt), TownName: townName(app.Applicant.HouseholdDivision),
 		Timeline: tl, Revealed: revealed, ReasonError: reasonErr, Erase: erase, Erased: erased})
+}
+
+// wholePast reports whether a case's whole date is before today (China's
+// civil date) while the case is not finished.
+func wholePast(st c.Status, today string) bool {
+	if st.State == c.AppCompleted || st.State == c.AppWithdrawn {
+		return false
+	}
+	return st.DueDate != "" && st.DueDate < today
 }
 
 // reveal shows the full applicant, for a stated reason, and audits it.

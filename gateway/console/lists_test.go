@@ -271,3 +271,40 @@ func TestTodoTellsAnEstimateFromAnOverdueItem(t *testing.T) {
 		t.Errorf("the estimate's row: %s", est)
 	}
 }
+
+// The case page marks the whole case's date (整件办结期限, the receipt's
+// estimate) once it is past and the case is not finished, as the to-do
+// list does (outsider: the page showed a date a week gone unmarked). The
+// day is China's civil day, checked at its first second, before 08:00
+// (still the day before in UTC) and at its last second.
+func TestCasePageMarksAWholeDatePast(t *testing.T) {
+	r := newRig(t)
+	day := time.Date(2026, 12, 7, 0, 0, 0, 0, calendar.Zone)
+	yesterday, today := day.AddDate(0, 0, -1).Format(time.DateOnly), day.Format(time.DateOnly)
+	t0 := day.AddDate(0, 0, -30)
+	whole := func(id string, state c.TaskState, date string) {
+		r.put(id, luojiang, t0, state, "")
+		if err := r.eng.Store.Update(context.Background(), id, "", func(a *c.Application) ([]store.Job, error) {
+			a.Status.DueDate, a.Status.Provisional = date, false
+			r.eng.Flow.Recompute(a)
+			return nil, nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	whole("LJ-PAST", c.TaskSupplementRequired, yesterday)
+	whole("LJ-TODAY", c.TaskSupplementRequired, today)
+	whole("LJ-DONE", c.TaskApproved, yesterday)
+	clerk := r.signIn("luojiang", "pw-luojiang")
+	for _, at := range []time.Time{day.Add(time.Second), day.Add(8*time.Hour - time.Second), day.Add(24*time.Hour - time.Second)} {
+		r.eng.Flow.Now = func() time.Time { return at }
+		for id, want := range map[string]bool{"LJ-PAST": true, "LJ-TODAY": false, "LJ-DONE": false} {
+			_, page := clerk.get("/console/cases/" + id)
+			line := page[strings.Index(page, "整件办结期限"):]
+			line = line[:strings.Index(line, "</p>")]
+			if got := strings.Contains(line, "已过预计日期"); got != want {
+				t.Errorf("at %s, %s's whole date: %q, marked past %v, want %v", at.Format(time.RFC3339), id, line, got, want)
+			}
+		}
+	}
+}
