@@ -562,8 +562,9 @@ func TestDepartmentEvents(t *testing.T) {
 // "approved" without its certificate, or with one of grade 9 or of
 // another person, was applied and refused both subsidies for good; civil
 // rejected a subsidy it was never sent; a publicity dated 2099 set a due
-// date in 2099). Each refusal changes nothing; the right event after it
-// is taken.
+// date in 2099; an event naming another case number than the one cdpf
+// gave for the item was taken, the number dropped silently). Each refusal
+// changes nothing; the right event after it is taken.
 func TestDepartmentEventsAgainstContractAndApplication(t *testing.T) {
 	f := newFixture(t)
 	_, body := f.submit("msg_c", example(t))
@@ -580,6 +581,15 @@ func TestDepartmentEventsAgainstContractAndApplication(t *testing.T) {
 	if certTask.Item != c.ItemCertNew || waiting == nil || waiting.Dept != c.DeptCivil {
 		t.Fatalf("tasks: %+v", app.Tasks)
 	}
+	// cdpf has opened its case for the certificate (the dispatch's answer).
+	if err := f.store.Update(context.Background(), acc.ApplicationID, "", func(a *c.Application) ([]store.Job, error) {
+		a.Task(certTask.ID).CaseNo = "CDPF-0001"
+		return nil, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	app, _ = f.store.Get(context.Background(), acc.ApplicationID)
+	certTask = app.Tasks[0]
 	now := time.Now()
 	issued := civil.Of(now).String()
 	good := &c.Certificate{Number: "51170219850307123X43", Category: 4, Grade: 3, IssuedOn: issued, ValidFrom: issued, ValidUntil: civil.Of(now).Anniversary(10).AddDays(-1).String()}
@@ -602,6 +612,7 @@ func TestDepartmentEventsAgainstContractAndApplication(t *testing.T) {
 		{"a publicity in 2099", c.DeptCDPF, cdpfSecret, c.DeptEvent{EventID: "c4", TaskID: certTask.ID, Type: c.EventPublicised, OccurredAt: time.Date(2099, 1, 5, 9, 0, 0, 0, civil.Zone)}, 422, "occurredAt", "out_of_range"},
 		{"a publicity in 2020", c.DeptCDPF, cdpfSecret, c.DeptEvent{EventID: "c5", TaskID: certTask.ID, Type: c.EventPublicised, OccurredAt: time.Date(2020, 1, 5, 9, 0, 0, 0, civil.Zone)}, 422, "occurredAt", "out_of_range"},
 		{"a negative amount", waiting.Dept, civilSecret, c.DeptEvent{EventID: "c6", TaskID: waiting.ID, Type: c.EventApproved, OccurredAt: now, Result: &c.Result{MonthlyAmount: -100}}, 422, "result.monthlyAmount", "out_of_range"},
+		{"another case number", c.DeptCDPF, cdpfSecret, c.DeptEvent{EventID: "c9", TaskID: certTask.ID, CaseNo: "CDPF-0002", Type: c.EventApproved, OccurredAt: now, Certificate: good}, 422, "caseNo", "mismatch"},
 		{"a decision on an item never sent", waiting.Dept, civilSecret, c.DeptEvent{EventID: "c7", TaskID: waiting.ID, Type: c.EventRejected, OccurredAt: now, Reason: &c.Message{ZH: "不符合", EN: "no"}}, 409, "", "illegal_transition"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -628,7 +639,7 @@ func TestDepartmentEventsAgainstContractAndApplication(t *testing.T) {
 	if after.Version != app.Version || after.Tasks[0].State != certTask.State || after.Tasks[0].DueDate != "" {
 		t.Fatalf("refused events changed the application: version %d -> %d, %+v", app.Version, after.Version, after.Tasks[0])
 	}
-	ok := c.DeptEvent{EventID: "c8", TaskID: certTask.ID, Type: c.EventApproved, OccurredAt: now, Certificate: good}
+	ok := c.DeptEvent{EventID: "c8", TaskID: certTask.ID, CaseNo: "CDPF-0001", Type: c.EventApproved, OccurredAt: now, Certificate: good}
 	status, resp := f.event(c.DeptCDPF, cdpfSecret, ok)
 	var ack c.EventAck
 	json.Unmarshal(resp, &ack)

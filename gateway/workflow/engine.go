@@ -74,6 +74,16 @@ func (w *Workflow) ApplyCase(app *c.Application, taskID string, resp *c.CaseResp
 	if !ok {
 		return Change{}, errors.New("unknown case status " + string(resp.Status))
 	}
+	if resp.CaseNo != "" && t.CaseNo != "" && resp.CaseNo != t.CaseNo {
+		// The department answered with a case other than the one it
+		// opened for this item (a second case for the same dispatch):
+		// not taken, kept on the timeline for the people who follow the
+		// case, as an event with that number would be refused.
+		app.Timeline = append(app.Timeline, c.Entry{At: w.Now(), TaskID: t.ID, Kind: "stale_report", From: t.State, To: to, Source: string(t.Dept),
+			Note: &c.Message{ZH: "部门答复的办件编号与此前就本事项给出的编号不一致，未采用，请与部门核实", EN: "the department's answer names a case number other than the one it gave for this item; not taken: check with the department"}})
+		t.Attempts, t.LastError = 0, ""
+		return Change{Outcome: Stale, Noted: true}, nil
+	}
 	learned := t.CaseNo == "" && resp.CaseNo != ""
 	if learned {
 		t.CaseNo = resp.CaseNo
@@ -227,6 +237,12 @@ func (w *Workflow) eventAgainstApplication(app *c.Application, t *c.Task, ev *c.
 		if n, err := c.ParseCertificateNumber(ev.Certificate.Number, civil.Of(w.Now())); err == nil && app.Applicant.IDNumber != "" && n.IDNumber != c.NormalizeIDNumber(app.Applicant.IDNumber) {
 			add("certificate.number", "mismatch", "残疾人证号与申请人公民身份号码不一致", "certificate number does not belong to the applicant's ID number")
 		}
+	}
+	// The case the department opened for this item is the one it reports
+	// on: another number is another case (or another applicant's), and
+	// which of the two the item follows must not be decided silently.
+	if ev.CaseNo != "" && t.CaseNo != "" && ev.CaseNo != t.CaseNo {
+		add("caseNo", "mismatch", "办件编号与部门此前就本事项给出的编号不一致", "caseNo does not match the case number the department gave for this item")
 	}
 	// cdpf's approval of a certificate business carries the certificate
 	// it issued: the subsidies waiting on it are decided from it.

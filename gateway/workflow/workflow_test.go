@@ -854,3 +854,29 @@ func TestCaseAnswerWithAnotherPersonsCertificate(t *testing.T) {
 		t.Fatalf("timeline: %+v", app.Timeline[before:])
 	}
 }
+
+// A dispatch's answer naming a case other than the one the department
+// gave for the item (a second case for the same dispatch) is not taken:
+// the item keeps its case and state, and the answer is kept on the
+// timeline for the people who follow the case (an event naming that
+// number is refused with 422, TestDepartmentEventsAgainstContractAndApplication).
+func TestCaseAnswerWithAnotherCaseNumber(t *testing.T) {
+	w, app := newFlow(), mainCase()
+	w.Plan(app)
+	cert := app.Tasks[0]
+	if ch, err := w.ApplyCase(app, cert.ID, &c.CaseResponse{CaseNo: "C1", Status: c.CaseReceived}); err != nil || ch.Outcome != Applied {
+		t.Fatalf("the first answer: %+v %v", ch, err)
+	}
+	state, before := cert.State, len(app.Timeline)
+	ch, err := w.ApplyCase(app, cert.ID, &c.CaseResponse{CaseNo: "C2", Status: c.CaseRejected, Reason: &c.Message{ZH: "不符合", EN: "no"}})
+	if err != nil || ch.Outcome != Stale || !ch.Noted || cert.CaseNo != "C1" || cert.State != state || cert.Reason != nil {
+		t.Fatalf("%+v %v: case %s, %s, %+v", ch, err, cert.CaseNo, cert.State, cert.Reason)
+	}
+	if len(app.Timeline) != before+1 || app.Timeline[before].Kind != "stale_report" || app.Timeline[before].Note == nil {
+		t.Fatalf("timeline: %+v", app.Timeline[before:])
+	}
+	// The same case again is taken as before.
+	if ch, err := w.ApplyCase(app, cert.ID, &c.CaseResponse{CaseNo: "C1", Status: c.CaseAccepted}); err != nil || ch.Outcome != Applied || cert.State != c.TaskAccepted {
+		t.Fatalf("the item's own case: %+v %v %s", ch, err, cert.State)
+	}
+}
