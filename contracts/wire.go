@@ -104,6 +104,10 @@ type StatusPush struct {
 	Status        Status      `json:"status"`
 	Items         []TaskBrief `json:"items"`
 	SentAt        time.Time   `json:"sentAt"`
+	// Erased is set once the application's personal part was erased (the
+	// erasure's own push and every later one), so that the portal knows
+	// to erase what it keeps of the person too.
+	Erased *ErasureMark `json:"erased,omitempty"`
 }
 
 // EventType is what a department reports about one of its tasks.

@@ -173,5 +173,6 @@ func (w *Workflow) Push(app *c.Application) *c.StatusPush {
 	return &c.StatusPush{
 		Type: "application.status", ApplicationID: app.ID, PortalRef: app.PortalRef,
 		Version: app.Version, Status: app.Status, Items: w.Briefs(app), SentAt: civil.In(time.Now()),
+		Erased: ErasureMark(app.Erased),
 	}
 }
