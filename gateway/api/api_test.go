@@ -650,6 +650,22 @@ func TestDepartmentEventsAgainstContractAndApplication(t *testing.T) {
 	if w := final.Task(waiting.ID); w.State != c.TaskReady {
 		t.Fatalf("the subsidy waiting on the certificate: %s %v", w.State, w.Reason)
 	}
+	// Once the item is decided, a report about another case or another
+	// person is refused all the same (outsider: a late "accepted" naming
+	// another case number was recorded as a stale report, a new version
+	// pushed; another person's certificate answered duplicate).
+	for _, ev := range []c.DeptEvent{
+		{EventID: "c10", TaskID: certTask.ID, CaseNo: "CDPF-0002", Type: c.EventAccepted, OccurredAt: now},
+		{EventID: "c11", TaskID: certTask.ID, Type: c.EventApproved, OccurredAt: now, Certificate: with(func(c *c.Certificate) { c.Number = "11010119900307451443" })},
+	} {
+		status, resp := f.event(c.DeptCDPF, cdpfSecret, ev)
+		if e := decodeError(t, resp); status != 422 || e.Code != "validation_failed" || len(e.Details) != 1 || e.Details[0].Code != "mismatch" {
+			t.Errorf("%s on the decided item: %d %s", ev.EventID, status, resp)
+		}
+	}
+	if after, _ := f.store.Get(context.Background(), acc.ApplicationID); after.Version != final.Version || len(after.Timeline) != len(final.Timeline) {
+		t.Errorf("reports of another case or person changed the decided item: version %d -> %d", final.Version, after.Version)
+	}
 }
 
 func TestHealthAndErrors(t *testing.T) {

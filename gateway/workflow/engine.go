@@ -95,7 +95,7 @@ func (w *Workflow) ApplyCase(app *c.Application, taskID string, resp *c.CaseResp
 		// decision that carries it; it is kept on the timeline for the
 		// people who follow the case (no one to answer 422 to).
 		probe := &c.DeptEvent{Type: c.EventAccepted, Certificate: resp.Certificate}
-		if len(w.eventAgainstApplication(app, t, probe)) > 0 {
+		if problems, _ := w.eventAgainstApplication(app, t, probe); len(problems) > 0 {
 			app.Timeline = append(app.Timeline, c.Entry{At: w.Now(), TaskID: t.ID, Kind: "stale_report", From: t.State, To: to, Source: string(t.Dept),
 				Note: &c.Message{ZH: "部门对派单的答复所附残疾人证不属于申请人，未采用，请与部门核实", EN: "the certificate in the department's answer to the dispatch is not the applicant's; not taken: check with the department"}})
 			return Change{Outcome: Stale, Noted: true}, nil
@@ -170,9 +170,11 @@ func (w *Workflow) ApplyEvent(app *c.Application, dept c.Dept, ev *c.DeptEvent) 
 		}
 		return w.report(app, t, to, string(dept), nil, nil, nil, w.Now())
 	}
-	if problems := w.eventAgainstApplication(app, t, ev); len(problems) > 0 && t.State != c.TaskApproved && t.State != c.TaskRejected {
-		// (On an item already decided the event changes nothing: it is
-		// judged as a repeat, a stale or an illegal report below.)
+	if problems, whose := w.eventAgainstApplication(app, t, ev); len(problems) > 0 && (whose || (t.State != c.TaskApproved && t.State != c.TaskRejected)) {
+		// On an item already decided the event changes nothing: it is
+		// judged as a repeat, a stale or an illegal report below; but one
+		// about another case or another person is refused whatever the
+		// item's state (a stale report of it would still be recorded).
 		return Change{}, &InvalidEventError{Problems: problems}
 	}
 	learned := t.CaseNo == "" && ev.CaseNo != ""
@@ -219,9 +221,9 @@ func (e *InvalidEventError) Error() string {
 }
 
 // eventAgainstApplication is what an event must satisfy given its
-// application (contracts.DeptEvent.Validate checks the event alone).
-func (w *Workflow) eventAgainstApplication(app *c.Application, t *c.Task, ev *c.DeptEvent) []c.FieldError {
-	var out []c.FieldError
+// application (contracts.DeptEvent.Validate checks the event alone);
+// whose says a problem is about another case or another person.
+func (w *Workflow) eventAgainstApplication(app *c.Application, t *c.Task, ev *c.DeptEvent) (out []c.FieldError, whose bool) {
 	add := func(field, code, zh, en string) {
 		out = append(out, c.FieldError{Field: field, Code: code, Message: zh, MessageEn: en})
 	}
@@ -236,6 +238,7 @@ func (w *Workflow) eventAgainstApplication(app *c.Application, t *c.Task, ev *c.
 	if ev.Certificate != nil {
 		if n, err := c.ParseCertificateNumber(ev.Certificate.Number, civil.Of(w.Now())); err == nil && app.Applicant.IDNumber != "" && n.IDNumber != c.NormalizeIDNumber(app.Applicant.IDNumber) {
 			add("certificate.number", "mismatch", "残疾人证号与申请人公民身份号码不一致", "certificate number does not belong to the applicant's ID number")
+			whose = true
 		}
 	}
 	// The case the department opened for this item is the one it reports
@@ -243,13 +246,14 @@ func (w *Workflow) eventAgainstApplication(app *c.Application, t *c.Task, ev *c.
 	// which of the two the item follows must not be decided silently.
 	if ev.CaseNo != "" && t.CaseNo != "" && ev.CaseNo != t.CaseNo {
 		add("caseNo", "mismatch", "办件编号与部门此前就本事项给出的编号不一致", "caseNo does not match the case number the department gave for this item")
+		whose = true
 	}
 	// cdpf's approval of a certificate business carries the certificate
 	// it issued: the subsidies waiting on it are decided from it.
 	if t.Dept == c.DeptCDPF && ev.Type == c.EventApproved && ev.Certificate == nil && t.Procedure != nil && t.Procedure.NewCertificate {
 		add("certificate", "required", "办结残疾人证业务须附所发残疾人证", "an approved certificate business must carry the certificate issued")
 	}
-	return out
+	return out, whose
 }
 
 // supplementWhere says where the applicant provides a supplement: on the
