@@ -517,6 +517,9 @@ func (e *DeptEvent) Validate(now time.Time) []FieldError {
 	}
 	if v.maxLen("caseNo", e.CaseNo, 64) {
 		v.plainID("caseNo", e.CaseNo)
+		if e.CaseNo != "" && !WellFormedCaseNo(e.CaseNo) {
+			v.add("caseNo", "invalid_format", "办件编号首尾不得有空白", "caseNo must not begin or end with white space")
+		}
 	}
 	switch e.Type {
 	case EventAccepted, EventInProgress, EventAssessed, EventPublicised, EventApproved:
@@ -581,6 +584,13 @@ func hiddenRune(r rune) bool {
 // plainID checks an identifier a department gives (an event id, a case
 // number): no control, format or separator characters at all, as it is
 // echoed and shown.
+// WellFormedCaseNo reports whether s can be a department's case number:
+// not empty, no white space at either end (" " or "C1 " would be taken as
+// a number that no later report matches, and a cancel sent to no case).
+func WellFormedCaseNo(s string) bool {
+	return s != "" && strings.TrimSpace(s) == s
+}
+
 func (v *validator) plainID(field, value string) {
 	if strings.IndexFunc(value, func(r rune) bool { return hiddenRune(r) || unicode.IsControl(r) }) >= 0 {
 		v.add(field, "invalid_characters", "编号含有控制字符或不可见的格式字符", field+" contains control or invisible format characters")

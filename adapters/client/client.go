@@ -391,8 +391,8 @@ func (c *Client) OpenCase(ctx context.Context, path string, req contracts.CaseRe
 	if err := c.Do(ctx, http.MethodPost, path, idempotencyKey, requestID, req, &resp); err != nil {
 		return nil, err
 	}
-	if resp.CaseNo == "" || resp.Status == "" {
-		return nil, &Error{System: c.cfg.Name, Code: "malformed_response", Retryable: true, Err: errors.New("case answer lacks caseNo or status")}
+	if !contracts.WellFormedCaseNo(resp.CaseNo) || resp.Status == "" {
+		return nil, &Error{System: c.cfg.Name, Code: "malformed_response", Retryable: true, Err: errors.New("case answer lacks a well-formed caseNo or status")}
 	}
 	return &resp, nil
 }
@@ -487,6 +487,9 @@ func (a *CaseAdapter) follow(ctx context.Context, task *contracts.Task, suffix s
 	}
 	if resp.CaseNo == "" {
 		resp.CaseNo = task.CaseNo
+	}
+	if !contracts.WellFormedCaseNo(resp.CaseNo) {
+		return nil, &Error{System: a.c.cfg.Name, Code: "malformed_response", Retryable: true, Err: errors.New("answer's caseNo is blank or padded")}
 	}
 	return &resp, nil
 }

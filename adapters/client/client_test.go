@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -137,6 +138,23 @@ func TestMalformedAnswerIsRetryable(t *testing.T) {
 	var ce *Error
 	if !errors.As(err, &ce) || !ce.IsRetryable() || ce.Code != "malformed_response" {
 		t.Fatalf("malformed 2xx: %v", err)
+	}
+}
+
+// A case number blank or padded with white space is no case number: the
+// answer is malformed (retried, then parked), not taken as the item's.
+func TestBlankCaseNumberIsMalformed(t *testing.T) {
+	for _, caseNo := range []string{"", " ", "C1 ", "\tC1"} {
+		ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprintf(w, `{"caseNo":%q,"status":"received"}`, caseNo)
+		}))
+		_, err := newClient(ts.URL, nil).OpenCase(context.Background(), "/cases", contracts.CaseRequest{}, "k", "r")
+		ts.Close()
+		var ce *Error
+		if !errors.As(err, &ce) || ce.Code != "malformed_response" {
+			t.Errorf("caseNo %q: %v", caseNo, err)
+		}
 	}
 }
 

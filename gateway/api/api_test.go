@@ -563,7 +563,8 @@ func TestDepartmentEvents(t *testing.T) {
 // another person, was applied and refused both subsidies for good; civil
 // rejected a subsidy it was never sent; a publicity dated 2099 set a due
 // date in 2099; an event naming another case number than the one cdpf
-// gave for the item was taken, the number dropped silently). Each refusal
+// gave for the item was taken, the number dropped silently; a case number
+// " " was taken as the item's, and every later report refused). Each refusal
 // changes nothing; the right event after it is taken.
 func TestDepartmentEventsAgainstContractAndApplication(t *testing.T) {
 	f := newFixture(t)
@@ -613,6 +614,8 @@ func TestDepartmentEventsAgainstContractAndApplication(t *testing.T) {
 		{"a publicity in 2020", c.DeptCDPF, cdpfSecret, c.DeptEvent{EventID: "c5", TaskID: certTask.ID, Type: c.EventPublicised, OccurredAt: time.Date(2020, 1, 5, 9, 0, 0, 0, civil.Zone)}, 422, "occurredAt", "out_of_range"},
 		{"a negative amount", waiting.Dept, civilSecret, c.DeptEvent{EventID: "c6", TaskID: waiting.ID, Type: c.EventApproved, OccurredAt: now, Result: &c.Result{MonthlyAmount: -100}}, 422, "result.monthlyAmount", "out_of_range"},
 		{"another case number", c.DeptCDPF, cdpfSecret, c.DeptEvent{EventID: "c9", TaskID: certTask.ID, CaseNo: "CDPF-0002", Type: c.EventApproved, OccurredAt: now, Certificate: good}, 422, "caseNo", "mismatch"},
+		{"a blank case number", c.DeptCDPF, cdpfSecret, c.DeptEvent{EventID: "c12", TaskID: certTask.ID, CaseNo: " ", Type: c.EventPublicised, OccurredAt: now}, 422, "caseNo", "invalid_format"},
+		{"a padded case number", c.DeptCDPF, cdpfSecret, c.DeptEvent{EventID: "c13", TaskID: certTask.ID, CaseNo: "CDPF-0001 ", Type: c.EventPublicised, OccurredAt: now}, 422, "caseNo", "invalid_format"},
 		{"a decision on an item never sent", waiting.Dept, civilSecret, c.DeptEvent{EventID: "c7", TaskID: waiting.ID, Type: c.EventRejected, OccurredAt: now, Reason: &c.Message{ZH: "不符合", EN: "no"}}, 409, "", "illegal_transition"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

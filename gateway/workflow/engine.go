@@ -80,7 +80,8 @@ func (w *Workflow) ApplyCase(app *c.Application, taskID string, resp *c.CaseResp
 		// not taken, kept on the timeline for the people who follow the
 		// case, as an event with that number would be refused.
 		app.Timeline = append(app.Timeline, c.Entry{At: w.Now(), TaskID: t.ID, Kind: "stale_report", From: t.State, To: to, Source: string(t.Dept),
-			Note: &c.Message{ZH: "部门答复的办件编号与此前就本事项给出的编号不一致，未采用，请与部门核实", EN: "the department's answer names a case number other than the one it gave for this item; not taken: check with the department"}})
+			Note: &c.Message{ZH: "部门答复的办件编号 " + resp.CaseNo + " 与此前就本事项给出的 " + t.CaseNo + " 不一致，未采用，请与部门核实",
+				EN: "the department's answer names case " + resp.CaseNo + ", not " + t.CaseNo + ", the one it gave for this item before; not taken: check with the department"}})
 		t.Attempts, t.LastError = 0, ""
 		return Change{Outcome: Stale, Noted: true}, nil
 	}

@@ -872,8 +872,9 @@ func TestCaseAnswerWithAnotherCaseNumber(t *testing.T) {
 	if err != nil || ch.Outcome != Stale || !ch.Noted || cert.CaseNo != "C1" || cert.State != state || cert.Reason != nil {
 		t.Fatalf("%+v %v: case %s, %s, %+v", ch, err, cert.CaseNo, cert.State, cert.Reason)
 	}
-	if len(app.Timeline) != before+1 || app.Timeline[before].Kind != "stale_report" || app.Timeline[before].Note == nil {
-		t.Fatalf("timeline: %+v", app.Timeline[before:])
+	if n := app.Timeline[len(app.Timeline)-1].Note; len(app.Timeline) != before+1 || app.Timeline[before].Kind != "stale_report" || n == nil ||
+		!strings.Contains(n.ZH, "C1") || !strings.Contains(n.ZH, "C2") || !strings.Contains(n.EN, "C2") {
+		t.Fatalf("timeline (the note names both numbers, for the clerk to check): %+v", app.Timeline[before:])
 	}
 	// The same case again is taken as before.
 	if ch, err := w.ApplyCase(app, cert.ID, &c.CaseResponse{CaseNo: "C1", Status: c.CaseAccepted}); err != nil || ch.Outcome != Applied || cert.State != c.TaskAccepted {
