@@ -67,6 +67,16 @@ func OpenAtDepartment(app *c.Application) []string {
 	return open
 }
 
+// ErasureVersion makes an erasure at the end of the retention period a
+// new version of the record, as one on request is, and returns its
+// status push (retention.Sweeper.NewVersion): the portal learns of the
+// erasure from the push's erased mark. The items are final already.
+func (e *Engine) ErasureVersion(app *c.Application) []store.Job {
+	e.Flow.Recompute(app)
+	app.Version++
+	return e.jobs(app, workflow.Change{})
+}
+
 // Erase erases an application's personal part on request, for subject
 // (the admin's account) with reason (checked by the caller: no personal
 // data). While items are open at a department it is an *OpenItemsError

@@ -59,6 +59,11 @@ type Sweeper struct {
 	// minutes); a sweep stops at half of it and the next goes on.
 	LockTTL time.Duration
 	Log     *slog.Logger
+	// NewVersion makes an erasure a new version of the record, in its
+	// write, and returns the jobs it queues there: the status push that
+	// tells the portal (with the erased mark) to erase its copy too. The
+	// engine's ErasureVersion; nil leaves the version as it is.
+	NewVersion func(app *c.Application) []store.Job
 	// Erased is told of each erasure (metrics).
 	Erased func()
 	// OnPass is told each pass's result (metrics, tests).
@@ -195,13 +200,16 @@ func (s *Sweeper) eraseOne(ctx context.Context, id string, now time.Time, cutoff
 		Query: "retention=" + strconv.Itoa(s.Retention) + "d&cutoff=" + cutoff.String()}); err != nil {
 		return fmt.Errorf("retention: audit the erasure of %s (not erased): %w", id, err)
 	}
-	check := func(app *c.Application) error {
+	prepare := func(app *c.Application, _ *c.Erasure) ([]store.Job, error) {
 		if !Due(app, cutoff) {
-			return errNotDue
+			return nil, errNotDue
 		}
-		return nil
+		if s.NewVersion == nil {
+			return nil, nil
+		}
+		return s.NewVersion(app), nil
 	}
-	_, err = store.Erase(ctx, s.Store, id, c.Erasure{At: now, Kind: c.ErasureRetention, By: SubjectRetention}, check)
+	_, err = store.EraseWith(ctx, s.Store, id, c.Erasure{At: now, Kind: c.ErasureRetention, By: SubjectRetention}, prepare)
 	switch {
 	case errors.Is(err, errNotDue), errors.Is(err, store.ErrErased), errors.Is(err, store.ErrNotFound):
 		return nil // changed since it was read: nothing written

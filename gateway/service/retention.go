@@ -175,6 +175,7 @@ func (s *Service) runRetention(ctx context.Context, wg *sync.WaitGroup) {
 		AuditRetention: time.Duration(s.cfg.AuditRetentionDays()) * 24 * time.Hour,
 		Every:          time.Duration(WithRetentionDefaults(s.cfg).RetentionSweepEvery),
 		Now:            s.Engine.Flow.Now,
+		NewVersion:     s.Engine.ErasureVersion,
 		Log:            s.log,
 		OnError:        func(error) { s.taskFailed("retention", "error") },
 		Erased:         func() { s.Metrics.Erased("retention") },

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
@@ -90,12 +91,23 @@ func TestRetentionSettings(t *testing.T) {
 // The assembled gateway sweeps on its business clock: a final case past
 // the default retention is erased once Run starts, counted in
 // onething_erasures_total{kind="retention"}, and the start line names
-// the periods in force.
+// the periods in force. The erasure is a new version, pushed to the
+// portal with its erased mark (outsider: the sweep's erasure kept the
+// version and was never pushed, so the portal was not told).
 func TestServiceSweepsOnItsClock(t *testing.T) {
 	secret := "whsec_MfKQ9r8GKYqrTAjgPfnvNnRvXgvtdGd6zmoWQpZMHbk="
 	now := time.Date(2027, 1, 10, 9, 0, 0, 0, civil.Zone)
+	pushes := make(chan c.StatusPush, 16)
+	portal := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var p c.StatusPush
+		if err := json.NewDecoder(r.Body).Decode(&p); err == nil {
+			pushes <- p
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer portal.Close()
 	cfg := Config{Listen: "127.0.0.1:0", BaseURL: "http://127.0.0.1:1", DataFile: filepath.Join(t.TempDir(), "o.db"),
-		PortalSecrets: []string{secret}, PortalPushURL: "http://127.0.0.1:9", PortalPushSecret: secret,
+		PortalSecrets: []string{secret}, PortalPushURL: portal.URL, PortalPushSecret: secret,
 		ReadTokens: []NamedToken{{Subject: "district-office", Token: "a-read-token-of-some-length-0123"}}, Departments: map[c.Dept]Dept{}, DataProtection: testProtection(),
 		Clock: civil.At(now)}
 	for _, d := range c.Depts {
@@ -135,14 +147,22 @@ func TestServiceSweepsOnItsClock(t *testing.T) {
 			t.Fatal(err)
 		}
 		if got.Erased != nil {
-			if got.Erased.Kind != c.ErasureRetention || !got.Erased.At.Equal(now) || got.Applicant.Name != "" {
-				t.Errorf("erased %+v, applicant %+v", got.Erased, got.Applicant)
+			if got.Erased.Kind != c.ErasureRetention || !got.Erased.At.Equal(now) || got.Applicant.Name != "" || got.Version != 3 {
+				t.Errorf("erased %+v, applicant %+v, version %d (want 3)", got.Erased, got.Applicant, got.Version)
 			}
 			break
 		}
 		if time.Now().After(deadline) {
 			t.Fatal("the sweep did not erase the case past its retention")
 		}
+	}
+	select {
+	case p := <-pushes:
+		if p.ApplicationID != "R1" || p.Version != 3 || p.Erased == nil || p.Erased.Kind != c.ErasureRetention || !p.Erased.At.Equal(now) {
+			t.Errorf("the erasure's push: %+v, mark %+v", p, p.Erased)
+		}
+	case <-time.After(20 * time.Second):
+		t.Error("the erasure was not pushed to the portal")
 	}
 	// The sweep counts an erasure once its write returned: the record may
 	// be read erased a moment before.
