@@ -32,6 +32,9 @@ type row struct {
 	ID, PortalRef, Name, IDNumber, Town, State, Due, Items string
 	StateName, Received                                    string
 	Overdue, Provisional                                   bool
+	// EstimatePast: Due is the whole case's estimate (no item has a
+	// legal due date yet) and it is past while the case is open.
+	EstimatePast bool
 }
 
 type named struct {
@@ -111,7 +114,7 @@ func (k *Console) list(w http.ResponseWriter, r *http.Request, req *request) {
 	if r.Method == http.MethodPost {
 		q = r.PostForm // the CSRF token was checked with the session
 	}
-	f := filter{Q: strings.TrimSpace(q.Get("q")), Status: q.Get("status"), Item: q.Get("item"), Dept: q.Get("dept"), Town: q.Get("town"), Overdue: q.Get("overdue") == "1", Cursor: q.Get("cursor")}
+	f := filter{Q: strings.TrimSpace(q.Get("q")), Status: q.Get("status"), Item: q.Get("item"), Dept: q.Get("dept"), Town: q.Get("town"), Overdue: switchedOn(q.Get("overdue")), Cursor: q.Get("cursor")}
 	if r.Method != http.MethodPost && slices.ContainsFunc(r.URL.Query()["q"], func(v string) bool { return c.MaskFreeText(v) != v }) {
 		// An ID or phone number typed into the address bar (or a link
 		// made by hand): it is already in the history and logs, so the
@@ -152,8 +155,11 @@ func (k *Console) list(w http.ResponseWriter, r *http.Request, req *request) {
 	}
 	p := k.base(r, req, "办件查询")
 	rows := make([]row, 0, len(apps))
+	today := k.cfg.Engine.Flow.Today().String()
 	for _, app := range apps {
-		rows = append(rows, caseRow(p, app))
+		r := caseRow(p, app)
+		r.EstimatePast = app.Status.NextDue == "" && wholePast(app.Status, today)
+		rows = append(rows, r)
 	}
 	// Pages of a search by ID number are posted (the number in the body);
 	// other pages are plain links.
@@ -521,6 +527,17 @@ func (k *Console) renderDetail(w http.ResponseWriter, r *http.Request, req *requ
 		WholePast: wholePast(view.Status, k.cfg.Engine.Flow.Today().String()),
 		Received:  civil.Display(view.ReceivedAt), TownName: townName(app.Applicant.HouseholdDivision),
 		Timeline: tl, Revealed: revealed, ReasonError: reasonErr, Erase: erase, Erased: erased})
+}
+
+// switchedOn reads a check box or flag in an address: the form sends 1;
+// a hand-written link may say true or on (outsider: ?overdue=true listed
+// every case, finished ones too).
+func switchedOn(v string) bool {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "1", "true", "on":
+		return true
+	}
+	return false
 }
 
 // wholePast reports whether a case's whole date is before today (China's

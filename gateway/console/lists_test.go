@@ -306,5 +306,35 @@ func TestCasePageMarksAWholeDatePast(t *testing.T) {
 				t.Errorf("at %s, %s's whole date: %q, marked past %v, want %v", at.Format(time.RFC3339), id, line, got, want)
 			}
 		}
+		// The case list marks it too (outsider: the list showed the date
+		// bare while the case page and 待办 said it had passed).
+		_, list := clerk.get("/console/")
+		for _, tr := range strings.Split(list, "<tr") {
+			for id, want := range map[string]bool{"LJ-PAST": true, "LJ-TODAY": false, "LJ-DONE": false} {
+				if strings.Contains(tr, "/console/cases/"+id+`"`) && strings.Contains(tr, "已过预计日期") != want {
+					t.Errorf("at %s, %s's row on the list: %s", at.Format(time.RFC3339), id, tr)
+				}
+			}
+		}
+	}
+}
+
+// A hand-written ?overdue=true filters as the form's overdue=1 does
+// (outsider: it was ignored and every case listed, finished ones too).
+func TestOverdueFilterTakesTrue(t *testing.T) {
+	r := newRig(t)
+	now := r.eng.Flow.Now()
+	past := now.In(calendar.Zone).AddDate(0, 0, -10).Format(time.DateOnly)
+	r.put("LJ-LATE", luojiang, now.Add(-48*time.Hour), c.TaskInProgress, past)
+	r.put("LJ-DONE", luojiang, now.Add(-47*time.Hour), c.TaskApproved, "")
+	clerk := r.signIn("luojiang", "pw-luojiang")
+	for _, v := range []string{"1", "true", "on", "TRUE"} {
+		_, page := clerk.get("/console/?overdue=" + v)
+		if ids := caseIDs(page); !slices.Equal(ids, []string{"LJ-LATE"}) {
+			t.Errorf("overdue=%s: %v, want [LJ-LATE]", v, ids)
+		}
+	}
+	if _, page := clerk.get("/console/?overdue=0"); len(caseIDs(page)) != 2 {
+		t.Errorf("overdue=0: %v, want both", caseIDs(page))
 	}
 }
