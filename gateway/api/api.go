@@ -401,7 +401,7 @@ func (s *server) event(g *gin.Context) {
 		var invalid *workflow.InvalidEventError
 		switch {
 		case errors.As(err, &invalid):
-			return jsonReply(http.StatusUnprocessableEntity, c.Error{Code: "validation_failed", Message: "事件内容与申请不符", MessageEn: "the event contradicts its application",
+			return jsonReply(http.StatusUnprocessableEntity, c.Error{Code: "validation_failed", Message: "事件内容与申请或本事项的办件不符", MessageEn: "the event contradicts its application or the item's case",
 				Details: invalid.Problems, RequestID: g.GetString(ridKey)}), true
 		case errors.Is(err, engine.ErrUnknownTask):
 			return s.errorReply(g, http.StatusNotFound, "not_found", "任务不存在", "no such task"), true
