@@ -62,8 +62,8 @@ func (s *server) errorReply(g *gin.Context, status int, code, zh, en string) sto
 }
 
 const (
-	replayedZH = "该投递编号（webhook-id）或部门事件编号（eventId）已用于另一请求（其他地址、其他申请或其他内容），未作任何处理；新的投递或事件须使用新的编号"
-	replayedEN = "this webhook-id (or a department event's eventId) was used before for another request (another path, application or body); nothing was done. A new delivery or event needs a new id"
+	replayedZH = "该投递编号（webhook-id）或部门事件编号（eventId）已用于另一请求（其他地址、其他申请或其他内容），未作任何处理；新的投递或事件（包括更正后重报的事件）须使用新的编号"
+	replayedEN = "this webhook-id (or a department event's eventId) was used before for another request (another path, application or body); nothing was done. A new delivery or event (a corrected event too) needs a new id"
 )
 
 // sendDelivered answers a delivery: its reply, or the refusal of a
