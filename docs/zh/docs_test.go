@@ -14,7 +14,9 @@ import (
 	"strings"
 	"testing"
 
+	c "onething/contracts"
 	"onething/gateway/service"
+	"onething/gateway/workflow"
 )
 
 // The English README and the Chinese docs must name the same endpoints,
@@ -303,4 +305,37 @@ func stringLit(e ast.Expr) (string, bool) {
 	}
 	s, err := strconv.Unquote(lit.Value)
 	return s, err == nil
+}
+
+// The table of what a department's event may move an item to
+// (departments.md) is the workflow's own: each row's states are those
+// workflow.CanMove allows from the row's state, among those an event
+// reports.
+func TestDepartmentTransitionsTable(t *testing.T) {
+	raw, err := os.ReadFile("departments.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	reportable := []c.TaskState{c.TaskAccepted, c.TaskInProgress, c.TaskSupplementRequired, c.TaskApproved, c.TaskRejected}
+	row := regexp.MustCompile("(?m)^\\| `([a-z_]+)` [^|]*\\| ([^|]*) \\|$")
+	rows := row.FindAllStringSubmatch(string(raw), -1)
+	if len(rows) < 9 {
+		t.Fatalf("the transitions table has %d rows, want 9", len(rows))
+	}
+	code := regexp.MustCompile("`([a-z_]+)`")
+	for _, m := range rows {
+		from := c.TaskState(m[1])
+		var doc, want []string
+		for _, s := range code.FindAllStringSubmatch(m[2], -1) {
+			doc = append(doc, s[1])
+		}
+		for _, s := range reportable {
+			if workflow.CanMove(from, s) {
+				want = append(want, string(s))
+			}
+		}
+		if !slices.Equal(doc, want) {
+			t.Errorf("from %s the table says %v, the workflow allows %v", from, doc, want)
+		}
+	}
 }
