@@ -581,9 +581,6 @@ func hiddenRune(r rune) bool {
 	return unicode.IsControl(r) && r != '\n' && r != '\r' && r != '\t' || unicode.Is(unicode.Cf, r) || r == '\u2028' || r == '\u2029'
 }
 
-// plainID checks an identifier a department gives (an event id, a case
-// number): no control, format or separator characters at all, as it is
-// echoed and shown.
 // WellFormedCaseNo reports whether s can be a department's case number:
 // not empty, no white space at either end (" " or "C1 " would be taken as
 // a number that no later report matches, and a cancel sent to no case).
@@ -591,6 +588,9 @@ func WellFormedCaseNo(s string) bool {
 	return s != "" && strings.TrimSpace(s) == s
 }
 
+// plainID checks an identifier a department gives (an event id, a case
+// number): no control, format or separator characters at all, as it is
+// echoed and shown.
 func (v *validator) plainID(field, value string) {
 	if strings.IndexFunc(value, func(r rune) bool { return hiddenRune(r) || unicode.IsControl(r) }) >= 0 {
 		v.add(field, "invalid_characters", "编号含有控制字符或不可见的格式字符", field+" contains control or invisible format characters")

@@ -157,9 +157,9 @@ func (k *Console) list(w http.ResponseWriter, r *http.Request, req *request) {
 	rows := make([]row, 0, len(apps))
 	today := k.cfg.Engine.Flow.Today().String()
 	for _, app := range apps {
-		r := caseRow(p, app)
-		r.EstimatePast = app.Status.NextDue == "" && wholePast(app.Status, today)
-		rows = append(rows, r)
+		cr := caseRow(p, app)
+		cr.EstimatePast = app.Status.NextDue == "" && wholePast(app.Status, today)
+		rows = append(rows, cr)
 	}
 	// Pages of a search by ID number are posted (the number in the body);
 	// other pages are plain links.
