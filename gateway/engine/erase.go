@@ -158,7 +158,9 @@ func (e *Engine) applyCase(app *c.Application, taskID string, resp *c.CaseRespon
 // department is told (Notify), unless its word was itself a
 // cancellation. Nothing else it said is taken (Stale).
 func caseOfErased(t *c.Task, caseNo string, cancelled bool) workflow.Change {
-	if t.CaseNo != "" || caseNo == "" {
+	if t.CaseNo != "" || caseNo == "" || t.Step == 0 {
+		// (Step 0: never sent, the department holds no case of it, and a
+		// number claimed for it is not taken, as on a live application.)
 		return workflow.Change{Outcome: workflow.Stale}
 	}
 	t.CaseNo = caseNo

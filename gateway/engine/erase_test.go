@@ -270,3 +270,40 @@ func TestAnEventAfterErasureTeachesItsCaseNumber(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// An item of an erased application that was never sent (step 0: a
+// subsidy waiting on the certificate, one the rules refused) takes no
+// case number from a department's event: the department holds no case of
+// it, and the number would be pushed in the trace (outsider: an event
+// naming the applicant's ID number as its caseNo put it back in a push
+// after the erasure).
+func TestAnEventAfterErasureOnAnItemNeverSent(t *testing.T) {
+	dept := &fakeDept{reply: c.CaseAccepted}
+	for range 1000 {
+		dept.errs = append(dept.errs, errors.New("down"))
+	}
+	r := newRig(t, dept, &fakePortal{})
+	id := r.submit(t)
+	ctx := context.Background()
+	if _, err := r.eng.Erase(ctx, id, "本人申请删除", "admin#1", true); err != nil {
+		t.Fatal(err)
+	}
+	r.queueEmpty(t)
+	// The item as one never sent: no step, no case number.
+	if err := r.eng.Store.Update(ctx, id, "", func(a *c.Application) ([]store.Job, error) {
+		a.Tasks[0].Step, a.Tasks[0].CaseNo = 0, ""
+		return nil, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := r.eng.Store.Get(ctx, id)
+	ev := &c.DeptEvent{EventID: "late-3", TaskID: id + "-1", CaseNo: "511702198503072152", Type: c.EventApproved, OccurredAt: time.Now()}
+	out, _, err := r.eng.ApplyEvent(ctx, c.DeptMedical, ev)
+	if err != nil || out != workflow.Stale {
+		t.Fatalf("late event: %s %v; want stale", out, err)
+	}
+	app, _ := r.eng.Store.Get(ctx, id)
+	if app.Tasks[0].CaseNo != "" || app.Version != before.Version {
+		t.Errorf("case %q, version %d → %d; want no case number and no new version", app.Tasks[0].CaseNo, before.Version, app.Version)
+	}
+}
