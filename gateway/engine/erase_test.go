@@ -231,13 +231,19 @@ func TestErasureWithNothingAtADepartment(t *testing.T) {
 // number (its answer to the dispatch was lost): the number is the one
 // thing recorded, a new version, and the department is told to cancel
 // that case; the event itself is answered stale.
-func TestAnEventAfterErasureTeachesItsCaseNumber(t *testing.T) {
+// unanswered is a rig whose medical department's answers are all lost,
+// with one application submitted.
+func unanswered(t *testing.T) (*fakeDept, *rig, string) {
 	dept := &fakeDept{reply: c.CaseAccepted}
 	for range 1000 {
 		dept.errs = append(dept.errs, errors.New("the answer was lost"))
 	}
 	r := newRig(t, dept, &fakePortal{})
-	id := r.submit(t)
+	return dept, r, r.submit(t)
+}
+
+func TestAnEventAfterErasureTeachesItsCaseNumber(t *testing.T) {
+	dept, r, id := unanswered(t)
 	r.waitFor(t, id, func(a *c.Application) bool { return a.Tasks[0].Attempts > 0 })
 	ctx := context.Background()
 	res, err := r.eng.Erase(ctx, id, "本人申请删除", "admin#1", true)
@@ -278,12 +284,7 @@ func TestAnEventAfterErasureTeachesItsCaseNumber(t *testing.T) {
 // naming the applicant's ID number as its caseNo put it back in a push
 // after the erasure).
 func TestAnEventAfterErasureOnAnItemNeverSent(t *testing.T) {
-	dept := &fakeDept{reply: c.CaseAccepted}
-	for range 1000 {
-		dept.errs = append(dept.errs, errors.New("down"))
-	}
-	r := newRig(t, dept, &fakePortal{})
-	id := r.submit(t)
+	_, r, id := unanswered(t)
 	ctx := context.Background()
 	if _, err := r.eng.Erase(ctx, id, "本人申请删除", "admin#1", true); err != nil {
 		t.Fatal(err)
