@@ -57,6 +57,9 @@ type prior struct {
 	parts   bool
 	per, tp string
 	tl, gen int
+	// taskJSON is each task's JSON in the head this write made (aligned
+	// with app.Tasks; nil: not known, as after a read), for marshalHead.
+	taskJSON [][]byte
 	// index is the blind index this process computed, with its keyring,
 	// for app's ID number at the write that made the record ("": none
 	// computed here; a read does not set it, since a record may carry an
@@ -329,11 +332,11 @@ func (c codec) encodePartsWith(app *contracts.Application, old *prior, ak *seal.
 		}
 	}
 	pr.index = env.Index
-	data, err := marshalJSON(env)
+	data, tasks, err := marshalHead(&env, app, old)
 	if err != nil {
 		return w, "", nil, err
 	}
-	w.head = data
+	w.head, pr.taskJSON = data, tasks
 	return w, env.Index, pr, nil
 }
 
