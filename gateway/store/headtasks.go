@@ -113,3 +113,43 @@ func procedureEqual(a, b *contracts.Procedure) bool {
 	x.Note, y.Note = nil, nil
 	return x == y && ptrEqual(a.Note, b.Note)
 }
+
+// tasksPersonalEqual is reflect.DeepEqual for what tasksPersonalOf
+// returns, without reflection (which cost what the tasks' encoding in
+// the head cost in the end-to-end profile, on every write); ==
+// compares what it can, so a field added that == cannot compare stops
+// the build, and TestTasksPersonalEqualSeesEveryField guards the rest.
+func tasksPersonalEqual(a, b map[string]taskPersonal) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for id, x := range a {
+		y, ok := b[id]
+		if !ok || !taskPersonalEqual(x, y) {
+			return false
+		}
+	}
+	return true
+}
+
+func taskPersonalEqual(a, b taskPersonal) bool {
+	return a.LastError == b.LastError && a.SupplementNote == b.SupplementNote &&
+		ptrEqual(a.Certificate, b.Certificate) && ptrEqual(a.Reason, b.Reason) &&
+		resultEqual(a.Result, b.Result) && supplementEqual(a.Supplement, b.Supplement)
+}
+
+func resultEqual(a, b *contracts.Result) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.MonthlyAmount == b.MonthlyAmount && ptrEqual(a.Note, b.Note)
+}
+
+func supplementEqual(a, b *contracts.Supplement) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.What == b.What && a.Where == b.Where && a.RequestedAt == b.RequestedAt &&
+		ptrEqual(a.ProvidedAt, b.ProvidedAt) && slices.Equal(a.Materials, b.Materials) &&
+		(a.Materials == nil) == (b.Materials == nil) && a.Round == b.Round
+}

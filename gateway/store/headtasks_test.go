@@ -23,18 +23,12 @@ func headTaskJSON(t *testing.T, task *c.Task) []byte {
 	return data
 }
 
-// A task's JSON is reused only when headTaskEqual finds it unchanged, so
-// every change to a field the head keeps must make headTaskEqual false.
-// Each change below is made to one leaf of a filled task (a string, a
-// number, a flag, a time, a pointer made nil, a slice grown, shortened
-// or made nil): either headTaskEqual sees it, or the head's JSON of the
-// task is the same (a personal field, sealed apart in tp).
-func TestHeadTaskEqualSeesEveryField(t *testing.T) {
-	var base c.Task
-	contracttest.Fill(reflect.ValueOf(&base).Elem())
-	if !headTaskEqual(base.Clone(), base.Clone()) {
-		t.Fatal("a task's clones differ")
-	}
+// eachLeafChange calls try once for every change to one leaf of what
+// fresh returns (filled: a string, a number, a flag, a time or its zone,
+// a pointer made nil, a slice grown, shortened or made nil), with the
+// changed value and the leaf's path; it returns how many it made.
+func eachLeafChange[T any](t *testing.T, fresh func() *T, try func(path string, changed *T)) int {
+	t.Helper()
 	var walk func(path string, v reflect.Value, at func(string, func()))
 	walk = func(path string, v reflect.Value, at func(string, func())) {
 		switch v.Kind() {
@@ -68,10 +62,9 @@ func TestHeadTaskEqualSeesEveryField(t *testing.T) {
 			t.Fatalf("%s: a %s, which the test does not change", path, v.Kind())
 		}
 	}
-	seen, personal := 0, 0
 	for i := 0; ; i++ {
-		q, j, name := base.Clone(), 0, ""
-		walk("task", reflect.ValueOf(q).Elem(), func(path string, change func()) {
+		q, j, name := fresh(), 0, ""
+		walk("", reflect.ValueOf(q).Elem(), func(path string, change func()) {
 			if j == i {
 				change()
 				name = path
@@ -79,21 +72,72 @@ func TestHeadTaskEqualSeesEveryField(t *testing.T) {
 			j++
 		})
 		if name == "" {
-			break
+			return i
 		}
+		try(name, q)
+	}
+}
+
+// A task's JSON is reused only when headTaskEqual finds it unchanged, so
+// every change to a field the head keeps must make headTaskEqual false:
+// either headTaskEqual sees a change, or the head's JSON of the task is
+// the same (a personal field, sealed apart in tp).
+func TestHeadTaskEqualSeesEveryField(t *testing.T) {
+	var base c.Task
+	contracttest.Fill(reflect.ValueOf(&base).Elem())
+	if !headTaskEqual(base.Clone(), base.Clone()) {
+		t.Fatal("a task's clones differ")
+	}
+	seen, personal := 0, 0
+	eachLeafChange(t, base.Clone, func(name string, q *c.Task) {
 		p := base.Clone()
 		sameJSON := bytes.Equal(headTaskJSON(t, p), headTaskJSON(t, q))
 		switch {
 		case headTaskEqual(p, q) && !sameJSON:
-			t.Errorf("%s changed: headTaskEqual says equal, but the head's JSON of the task differs", name)
+			t.Errorf("task%s changed: headTaskEqual says equal, but the head's JSON of the task differs", name)
 		case !headTaskEqual(p, q):
 			seen++
 		default:
 			personal++
 		}
-	}
+	})
 	if seen < 40 || personal < 10 {
 		t.Fatalf("only %d changes seen and %d personal ones tried", seen, personal)
+	}
+}
+
+// The tasks' personal part is sealed again only when tasksPersonalEqual
+// finds it changed: every change to it must be seen.
+func TestTasksPersonalEqualSeesEveryField(t *testing.T) {
+	var base c.Task
+	contracttest.Fill(reflect.ValueOf(&base).Elem())
+	app := &c.Application{Tasks: []*c.Task{&base}}
+	fresh := func() *map[string]taskPersonal {
+		tp := tasksPersonalOf(app.Clone())
+		return &tp
+	}
+	if !tasksPersonalEqual(*fresh(), *fresh()) {
+		t.Fatal("equal personal parts differ")
+	}
+	// A map's entries are not addressable: each is changed in a copy.
+	one := func() *taskPersonal { tp := (*fresh())[base.ID]; return &tp }
+	changes := eachLeafChange(t, one, func(name string, q *taskPersonal) {
+		p, changed := *fresh(), *fresh()
+		changed[base.ID] = *q
+		pj, _ := marshalJSON(p)
+		qj, _ := marshalJSON(changed)
+		if tasksPersonalEqual(p, changed) && !bytes.Equal(pj, qj) {
+			t.Errorf("taskPersonal%s changed: tasksPersonalEqual says equal, but its JSON differs", name)
+		}
+	})
+	if changes < 25 {
+		t.Fatalf("only %d changes tried", changes)
+	}
+	p, q := *fresh(), *fresh()
+	delete(q, base.ID)
+	q["other"] = p[base.ID]
+	if tasksPersonalEqual(p, q) {
+		t.Error("another task's id: tasksPersonalEqual says equal")
 	}
 }
 

@@ -276,7 +276,7 @@ func (c codec) encodePartsWith(app *contracts.Application, old *prior, ak *seal.
 	switch {
 	case len(tp) == 0:
 		pr.tp = ""
-	case same && old.tp != "" && reflect.DeepEqual(tasksPersonalOf(old.app), tp):
+	case same && old.tp != "" && tasksPersonalEqual(tasksPersonalOf(old.app), tp):
 	default:
 		plain, err := marshalJSON(tp)
 		if err != nil {
