@@ -146,6 +146,13 @@ func (e *Error) IsBreakerOpen() bool       { return e.BreakerOpen }
 // one system, so this bounds the idle connections to it.
 const idleConnsPerHost = 64
 
+// maxAnswerBytes bounds what is read of a remote system's answer. Every
+// answer the contracts describe is a few kilobytes; one unbounded was read
+// whole into memory, and an outside tester's department answering
+// 1.2 GB took the gateway down at every start (the job due again at once,
+// no attempt recorded), for every department and the portal alike.
+const maxAnswerBytes = 1 << 20
+
 // New builds the client for one remote system.
 func New(cfg Config) *Client {
 	cfg.defaults()
@@ -166,6 +173,7 @@ func New(cfg Config) *Client {
 			}
 			return d, nil
 		}).
+		SetResponseBodyLimit(maxAnswerBytes).
 		SetLogger(quiet{}).
 		SetHeader("Content-Type", "application/json").
 		SetHeader("Accept", "application/json")
@@ -316,6 +324,16 @@ func (c *Client) Do(ctx context.Context, method, path, idempotencyKey, requestID
 
 // classify turns a finished attempt into nil or an *Error.
 func (c *Client) classify(resp *resty.Response, err error) error {
+	if errors.Is(err, resty.ErrResponseBodyTooLarge) {
+		// Retried like a malformed answer: each call uses an attempt, so
+		// a system that keeps doing it ends as a dead letter to look at.
+		status := 0
+		if resp != nil {
+			status = resp.StatusCode()
+		}
+		return &Error{System: c.cfg.Name, Status: status, Code: "response_too_large", Retryable: true,
+			Err: fmt.Errorf("the answer is larger than %d bytes", maxAnswerBytes)}
+	}
 	if resp == nil || resp.RawResponse == nil {
 		if err == nil {
 			err = errors.New("no response")

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"sync"
 	"sync/atomic"
+	"strings"
 	"testing"
 	"time"
 
@@ -138,6 +139,28 @@ func TestMalformedAnswerIsRetryable(t *testing.T) {
 	var ce *Error
 	if !errors.As(err, &ce) || !ce.IsRetryable() || ce.Code != "malformed_response" {
 		t.Fatalf("malformed 2xx: %v", err)
+	}
+}
+
+// An answer larger than any the contracts describe is not read whole: the
+// call fails (retryable, an attempt used) and the memory stays bounded.
+func TestHugeAnswerIsRefused(t *testing.T) {
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"caseNo":"C-1","note":"`)
+		chunk := strings.Repeat("x", 64<<10)
+		for range 64 { // 4 MiB
+			if _, err := io.WriteString(w, chunk); err != nil {
+				return
+			}
+		}
+		io.WriteString(w, `"}`)
+	}))
+	defer ts.Close()
+	_, err := newClient(ts.URL, nil).OpenCase(context.Background(), "/cases", contracts.CaseRequest{}, "k", "r")
+	var ce *Error
+	if !errors.As(err, &ce) || !ce.IsRetryable() || ce.Code != "response_too_large" {
+		t.Fatalf("a 4 MiB answer: %v", err)
 	}
 }
 
