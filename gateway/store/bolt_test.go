@@ -52,6 +52,32 @@ func TestBoltConformanceSealed(t *testing.T) {
 	})
 }
 
+// A process that dies holding leases: on reopen its jobs are due at once,
+// not only when the leases would have run out.
+func TestBoltReopenReleasesLeases(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "t.db")
+	ctx := context.Background()
+	s, err := store.OpenBolt(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	s.Enqueue(ctx, store.Job{ID: "j", Kind: store.JobDispatch, AppID: "A", NotBefore: now})
+	if got, _ := s.Lease(ctx, now, 1, time.Hour); len(got) != 1 {
+		t.Fatal("not leased")
+	}
+	s.Close()
+	s, err = store.OpenBolt(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	got, _ := s.Lease(ctx, time.Now().Add(time.Second), 1, time.Hour)
+	if len(got) != 1 || got[0].ID != "j" {
+		t.Errorf("after reopen: %+v, want the job again", got)
+	}
+}
+
 // leaseAsBefore writes leases into the closed file at path as a version
 // before the leases were kept in memory did: each job's record leased
 // until then and its due entry moved there, and, when indexed, an entry
@@ -98,10 +124,8 @@ func leaseAsBefore(t *testing.T, path string, until time.Time, indexed bool, ids
 }
 
 // A lease is the process's, in memory: taking one writes nothing to the
-// file (it was a write of three buckets for every job a worker took), and
-// a process that dies holding leases leaves its jobs due at once on
-// reopen, not only when the leases would have run out.
-func TestBoltLeasesAreTheProcesss(t *testing.T) {
+// file (it was a write of three buckets for every job a worker took).
+func TestBoltLeaseWritesNothing(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "t.db")
 	ctx := context.Background()
 	s, err := store.OpenBolt(path)
@@ -128,6 +152,7 @@ func TestBoltLeasesAreTheProcesss(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer db.Close()
 	db.View(func(tx *bolt.Tx) error {
 		var j store.Job
 		json.Unmarshal(tx.Bucket([]byte("jobs")).Get([]byte("j")), &j)
@@ -136,16 +161,6 @@ func TestBoltLeasesAreTheProcesss(t *testing.T) {
 		}
 		return nil
 	})
-	db.Close()
-	s, err = store.OpenBolt(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	got, _ := s.Lease(ctx, time.Now().Add(time.Second), 1, time.Hour)
-	if len(got) != 1 || got[0].ID != "j" {
-		t.Errorf("after reopen: %+v, want the job again", got)
-	}
 }
 
 // A file an earlier version wrote, which kept leases in it: the open
