@@ -46,11 +46,10 @@ var (
 	// sort + "|" + id -> nothing. A file without it is from before the
 	// lists: Open fills it once (fillLists).
 	bucketLists = []byte("lists")
-	// bucketLeased indexes the jobs a worker held in a file of a version
-	// that wrote leases to it (job id -> nothing), so the open hands them
-	// back without reading every job; leases are in memory now
-	// (bolt_leases.go) and the index only loses entries. A file without it
-	// is from before the index: Open builds it once.
+	// bucketLeased indexes the jobs a worker holds: job id -> nothing,
+	// kept by every write that leases a job or ends its lease, so the open
+	// hands back a dead process's leases without reading every job. A
+	// file without it is from before the index: Open builds it once.
 	bucketLeased = []byte("leased")
 	// bucketPersonal and bucketTimeline hold the parts of a record of
 	// format 4 (parts.go): id -> the sealed personal part; id + 0x00 +
@@ -63,7 +62,7 @@ var (
 // Bolt is the embedded backend: one bbolt file, one writer at a time,
 // every change in an fsynced transaction (concurrent changes share one:
 // bolt_commit.go). bbolt locks the file, so one process owns it; that
-// lets its leases live in memory (bolt_leases.go).
+// lets Open hand back leases a crashed process held.
 type Bolt struct {
 	db       *bolt.DB
 	group    *groupCommitter // every write goes through it (commit)
@@ -78,8 +77,6 @@ type Bolt struct {
 	// inflight holds the updates worked out and not yet committed, for a
 	// later update of the same application to build on (bolt_written.go).
 	inflight inFlight
-	// leases are the jobs this process's workers hold (bolt_leases.go).
-	leases leaseBook
 	// noPrepare: updates are worked out in their transaction only
 	// (tests of what group commit does with the functions it runs).
 	noPrepare bool
@@ -452,9 +449,8 @@ func (b *Bolt) OpenApps(ctx context.Context, fn func(id string) error) error {
 	return nil
 }
 
-// releaseLeases makes every leased job of the file due now: only this
-// process can hold the file, so any lease found at start belongs to a
-// process that died (of a version that wrote its leases to the file).
+// releaseLeases makes every leased job due now: only this process can hold
+// the file, so any lease found at start belongs to a process that died.
 // It reads the leased index, not the jobs: an open costs the same on a
 // queue of ten jobs or of millions.
 func releaseLeases(tx *bolt.Tx) error {
@@ -587,7 +583,7 @@ func (b *Bolt) Create(ctx context.Context, app *contracts.Application, keys []st
 		if err := b.putApp(tx, app, "", nil, nil); err != nil {
 			return err
 		}
-		return enqueue(tx, jobs, b.held)
+		return enqueue(tx, jobs)
 	})
 	if errors.Is(err, ErrDuplicate) {
 		return existing, ErrDuplicate
@@ -998,11 +994,8 @@ func (b *Bolt) update(id, onceKey string, ack *Job, fn UpdateFunc) error {
 				return err
 			}
 		}
-		return enqueue(tx, u.jobs, b.held)
+		return enqueue(tx, u.jobs)
 	})
-	if err == nil && ack != nil {
-		b.leases.end(ack.ID)
-	}
 	b.notes.note(b, err)
 	return err
 }
@@ -1222,7 +1215,7 @@ func (b *Bolt) Deliver(_ context.Context, id, onceKey string, d Delivery, fn Del
 		if err := b.writeApp(tx, u.enc, u.oldIdx, u.lists); err != nil {
 			return err
 		}
-		return enqueue(tx, u.jobs, b.held)
+		return enqueue(tx, u.jobs)
 	})
 	b.notes.note(b, err)
 	if err == nil && answered {
@@ -1298,16 +1291,14 @@ func markLeased(tx *bolt.Tx, id string, leased bool) error {
 	return lb.Delete([]byte(id))
 }
 
-// enqueue queues jobs; held says whether a job is leased now (a job one
-// replaces stays while a worker holds it).
-func enqueue(tx *bolt.Tx, jobs []Job, held func(id string) bool) error {
+func enqueue(tx *bolt.Tx, jobs []Job) error {
 	jb := tx.Bucket(bucketJobs)
 	for _, j := range jobs {
 		if j.Replaces != "" {
 			// The replaced job goes only while it waits: a leased one is
 			// a worker's.
 			old, err := getJob(tx, j.Replaces)
-			if err == nil && !old.Leased && !held(old.ID) {
+			if err == nil && !old.Leased {
 				if err := tx.Bucket(bucketDue).Delete(dueKey(old.Due, old.ID)); err != nil {
 					return err
 				}
@@ -1330,78 +1321,45 @@ func enqueue(tx *bolt.Tx, jobs []Job, held func(id string) bool) error {
 }
 
 func (b *Bolt) Enqueue(_ context.Context, jobs ...Job) error {
-	return b.commit(func(tx *bolt.Tx) error { return enqueue(tx, jobs, b.held) })
+	return b.commit(func(tx *bolt.Tx) error { return enqueue(tx, jobs) })
 }
 
-func (b *Bolt) held(id string) bool { return b.leases.held(id, time.Now()) }
-
-// Lease hands out up to n jobs due at now, each leased for d. It reads the
-// queue and writes nothing (the leases are in memory: bolt_leases.go),
-// unless a job's record is damaged, which it parks.
 func (b *Bolt) Lease(_ context.Context, now time.Time, n int, d time.Duration) ([]Job, error) {
-	if n <= 0 {
+	if n <= 0 || !b.anyDue(now) {
+		// Nothing to lease: no write transaction. Every job a worker
+		// finishes wakes it to lease again, and a write transaction with
+		// nothing in it still took the writer and an fsync.
 		return nil, nil
 	}
-	b.leases.leasing.Lock()
 	var out []Job
-	var damaged [][]byte
-	err := b.db.View(func(tx *bolt.Tx) error {
+	err := b.commit(func(tx *bolt.Tx) error {
+		out = out[:0]
 		limit := dueKey(now, "")
 		c := tx.Bucket(bucketDue).Cursor()
-		for k, _ := c.First(); k != nil && len(out)+len(damaged) < n && bytes.Compare(k[:8], limit[:8]) <= 0; k, _ = c.Next() {
+		var keys [][]byte
+		for k, _ := c.First(); k != nil && len(keys) < n && bytes.Compare(k[:8], limit[:8]) <= 0; k, _ = c.Next() {
+			keys = append(keys, bytes.Clone(k))
+		}
+		for _, k := range keys {
 			id := string(k[8:])
-			if b.leases.held(id, now) {
-				continue
-			}
 			j, err := getJob(tx, id)
 			if err != nil || j.ID != id {
-				damaged = append(damaged, bytes.Clone(k))
+				q, err := quarantineJob(tx, k, j, err)
+				if err != nil {
+					return err
+				}
+				out = append(out, q)
 				continue
 			}
-			j.Leased, j.Due = true, now.Add(d)
+			j.Leased = true
+			if err := schedule(tx, &j, now.Add(d)); err != nil {
+				return err
+			}
 			out = append(out, j)
 		}
 		return nil
 	})
-	if err != nil {
-		b.leases.leasing.Unlock()
-		return nil, err
-	}
-	ids := make([]string, len(out))
-	for i, j := range out {
-		ids[i] = j.ID
-	}
-	b.leases.take(ids, now, now.Add(d))
-	b.leases.leasing.Unlock()
-	// A damaged record is parked in a write, after the queue is free
-	// again (a write may wait for others, which may end a lease).
-	if len(damaged) == 0 {
-		return out, nil
-	}
-	var parked []Job
-	err = b.commit(func(tx *bolt.Tx) error {
-		parked = parked[:0]
-		for _, k := range damaged {
-			if tx.Bucket(bucketDue).Get(k) == nil {
-				continue // parked meanwhile
-			}
-			id := string(k[8:])
-			j, err := getJob(tx, id)
-			if err == nil && j.ID == id {
-				continue // mended meanwhile: due, for the next lease
-			}
-			q, err := quarantineJob(tx, k, j, err)
-			if err != nil {
-				return err
-			}
-			parked = append(parked, q)
-		}
-		return nil
-	})
-	if err != nil {
-		return out, err
-	}
-	return append(out, parked...), nil
+	return out, err
 }
 
 // quarantineJob takes a job whose record is damaged out of the queue:
@@ -1493,11 +1451,21 @@ func getJob(tx *bolt.Tx, id string) (Job, error) {
 }
 
 func (b *Bolt) Ack(_ context.Context, job Job) error {
-	err := b.commit(func(tx *bolt.Tx) error { return ackJob(tx, job.ID) })
-	if err == nil {
-		b.leases.end(job.ID)
-	}
-	return err
+	return b.commit(func(tx *bolt.Tx) error { return ackJob(tx, job.ID) })
+}
+
+// anyDue reports whether a job is due at now, as the committed queue
+// says (a job queued since is found at the next lease, as it would be if
+// it had been queued just after a lease).
+func (b *Bolt) anyDue(now time.Time) bool {
+	limit := dueKey(now, "")
+	due := false
+	b.db.View(func(tx *bolt.Tx) error {
+		k, _ := tx.Bucket(bucketDue).Cursor().First()
+		due = k != nil && bytes.Compare(k[:8], limit[:8]) <= 0
+		return nil
+	})
+	return due
 }
 
 func ackJob(tx *bolt.Tx, id string) error {
@@ -1518,7 +1486,7 @@ func ackJob(tx *bolt.Tx, id string) error {
 }
 
 func (b *Bolt) Retry(_ context.Context, job Job, at time.Time) error {
-	err := b.commit(func(tx *bolt.Tx) error {
+	return b.commit(func(tx *bolt.Tx) error {
 		cur, err := getJob(tx, job.ID)
 		if err != nil {
 			return err
@@ -1528,19 +1496,13 @@ func (b *Bolt) Retry(_ context.Context, job Job, at time.Time) error {
 		cur.LastError = job.LastError
 		return schedule(tx, &cur, at)
 	})
-	if err == nil {
-		b.leases.end(job.ID)
-	}
-	return err
 }
 
 func (b *Bolt) QueueStats(context.Context) (QueueStats, error) {
 	var s QueueStats
-	now := time.Now()
-	leased, held := b.leases.count(now)
 	err := b.db.View(func(tx *bolt.Tx) error {
 		s.Jobs = tx.Bucket(bucketJobs).Stats().KeyN
-		err := tx.Bucket(bucketJobs).ForEach(func(k, v []byte) error {
+		err := tx.Bucket(bucketJobs).ForEach(func(_, v []byte) error {
 			// Only the two fields the figures need are decoded (a scrape
 			// reads every job; the rest of each is skipped).
 			var j struct {
@@ -1550,22 +1512,20 @@ func (b *Bolt) QueueStats(context.Context) (QueueStats, error) {
 			if err := unmarshalJSON(v, &j); err != nil {
 				return nil // damaged: Lease quarantines it when it is due
 			}
-			if j.Leased && !held[string(k)] {
-				leased++ // a lease a file of an earlier version holds
-			}
-			if !j.Leased && !held[string(k)] && (s.OldestDue.IsZero() || j.Due.Before(s.OldestDue)) {
+			if j.Leased {
+				s.Leased++
+			} else if s.OldestDue.IsZero() || j.Due.Before(s.OldestDue) {
 				s.OldestDue = j.Due
 			}
 			return nil
 		})
 		return err
 	})
-	s.Leased = leased
 	return s, err
 }
 
 func (b *Bolt) Park(_ context.Context, job Job) error {
-	err := b.commit(func(tx *bolt.Tx) error {
+	return b.commit(func(tx *bolt.Tx) error {
 		if cur, err := getJob(tx, job.ID); err == nil {
 			if err := tx.Bucket(bucketDue).Delete(dueKey(cur.Due, cur.ID)); err != nil {
 				return err
@@ -1584,10 +1544,6 @@ func (b *Bolt) Park(_ context.Context, job Job) error {
 		}
 		return tx.Bucket(bucketDead).Put([]byte(job.ID), data)
 	})
-	if err == nil {
-		b.leases.end(job.ID)
-	}
-	return err
 }
 
 func (b *Bolt) Parked(context.Context) ([]Job, error) {

@@ -90,20 +90,22 @@ func TestBoltCheck(t *testing.T) {
 		t.Errorf("a list entry of no application: %v, %v", rep, err)
 	}
 
-	// A leased job the leased index does not name (in a file of a version
-	// that kept leases in it): a restart would not hand it back before its
-	// lease ends.
+	// A leased job the leased index does not name: a restart would not
+	// hand it back before its lease ends.
 	unindexed := filepath.Join(t.TempDir(), "u.db")
 	os.WriteFile(unindexed, data, 0o600)
-	var leased string
+	s, err := store.OpenBolt(unindexed, store.WithKeys(keys), store.WithKeyStore(path+store.KeyStoreSuffix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	leased, err := s.Lease(ctx, time.Now(), 1, time.Hour)
+	s.Close()
+	if err != nil || len(leased) != 1 {
+		t.Fatalf("lease: %v, %v", leased, err)
+	}
 	db, _ = bolt.Open(unindexed, 0o600, nil)
-	db.View(func(tx *bolt.Tx) error {
-		k, _ := tx.Bucket([]byte("jobs")).Cursor().First()
-		leased = string(k)
-		return nil
-	})
+	db.Update(func(tx *bolt.Tx) error { return tx.Bucket([]byte("leased")).Delete([]byte(leased[0].ID)) })
 	db.Close()
-	leaseAsBefore(t, unindexed, time.Now().Add(time.Hour), false, leased)
 	rep, err = store.CheckBolt(ctx, unindexed, store.CheckOptions{}, store.WithKeys(keys), store.WithKeyStore(path+store.KeyStoreSuffix))
 	if err != nil || rep.OK() || !strings.Contains(strings.Join(rep.Problems, "\n"), "not in the leased index") || rep.Counts["leasedJobs"] != 1 {
 		t.Errorf("a leased job out of the leased index: %v, %v", rep, err)
