@@ -794,7 +794,7 @@ func (w *Worker) dispatch(ctx context.Context, j store.Job) error {
 		// so that operators see it.
 		return st.Park(ctx, j)
 	}
-	if t == nil || t.State != c.TaskReady || store.DispatchJobID(t.ID, t.Step) != j.ID {
+	if (t == nil || t.State != c.TaskReady || store.DispatchJobID(t.ID, t.Step) != j.ID) && !mayHaveReached(t, j) {
 		return st.Ack(ctx, j) // nothing due any more (event came first, withdrawn, …)
 	}
 	dept := w.Departments[t.Dept]
@@ -808,7 +808,10 @@ func (w *Worker) dispatch(ctx context.Context, j store.Job) error {
 	resp, callErr := dept.OpenCase(ctx, app, t, base, j.ID, j.ID)
 	if callErr != nil {
 		if ctx.Err() != nil {
-			return w.handBack(ctx, j) // shutting down
+			// Shutting down, the call cut short: it may have reached the
+			// department, which the job must remember (mayHaveReached).
+			j.LastError = cutShort
+			return w.handBack(ctx, j)
 		}
 		return w.fail(ctx, j, app, t, callErr, true)
 	}
@@ -822,6 +825,29 @@ func (w *Worker) dispatch(ctx context.Context, j store.Job) error {
 	w.Observer.Dispatched(t.Dept, string(resp.Status))
 	return nil
 }
+
+// mayHaveReached reports whether the dispatch j of task t must still be
+// sent although its task no longer waits for it (withdrawn, or reported on
+// by the department without a case number): an earlier attempt of this
+// very step failed or was cut short, or an earlier holder of the job died
+// or hung holding it (Retaken), so the department may hold its case
+// without the gateway knowing the case number, and nothing else could
+// ever tell it to cancel or learn its decision (an outside tester's
+// department approved an item the gateway showed as cancelled). Sent
+// again with the same idempotency key, the request only asks the
+// department for the case it opened, or opens it; the answer is applied
+// as any (ApplyCase: a withdrawn item's case is then cancelled, or its
+// decision stands).
+// An attempt counts when it used one (a call deferred while the breaker
+// rests never left). A job merely handed back at shutdown before its call
+// began is neither.
+func mayHaveReached(t *c.Task, j store.Job) bool {
+	return t != nil && t.CaseNo == "" && store.DispatchJobID(t.ID, t.Step) == j.ID &&
+		t.State != c.TaskDeadLetter && (j.Attempt > 0 || j.LastError == cutShort || j.Retaken)
+}
+
+// cutShort is the job's error when its call was cut short at shutdown.
+const cutShort = "cut short at shutdown: the case request may have reached the department"
 
 // fail decides between a durable retry and a dead letter. A task is
 // parked for an operator when its attempts run out, when the department

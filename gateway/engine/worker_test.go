@@ -47,9 +47,12 @@ type fakeDept struct {
 	polls  int
 	// cancelErr, when set, is every withdrawal notice's answer.
 	cancelErr error
+	// hangOnce makes the next case request wait for its context to end
+	// (a department slower than the shutdown's grace).
+	hangOnce bool
 }
 
-func (d *fakeDept) OpenCase(_ context.Context, _ *c.Application, t *c.Task, base, key, _ string) (*c.CaseResponse, error) {
+func (d *fakeDept) OpenCase(ctx context.Context, _ *c.Application, t *c.Task, base, key, _ string) (*c.CaseResponse, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.calls++
@@ -57,6 +60,13 @@ func (d *fakeDept) OpenCase(_ context.Context, _ *c.Application, t *c.Task, base
 	d.bases = append(d.bases, base)
 	if d.onCall != nil {
 		d.onCall()
+	}
+	if d.hangOnce {
+		d.hangOnce = false
+		d.mu.Unlock()
+		<-ctx.Done()
+		d.mu.Lock()
+		return nil, ctx.Err()
 	}
 	if len(d.errs) > 0 {
 		err := d.errs[0]
@@ -628,5 +638,144 @@ func TestRefusedFollowUpIsOnTheTimeline(t *testing.T) {
 	final, _ := r.eng.Store.Get(context.Background(), id)
 	if last != final.Version {
 		t.Fatalf("pushed up to version %d, the application is at %d", last, final.Version)
+	}
+}
+
+// A dispatch whose call failed (a timeout: it may have reached the
+// department) while the applicant withdrew is sent again with the same
+// key, so the department's case is learned and cancelled, or its decision
+// taken (outsider: the retry was dropped as "nothing due any more", and
+// the department held an approved case the gateway showed as cancelled).
+func TestDispatchThatMayHaveReachedIsSettledAfterAWithdrawal(t *testing.T) {
+	for _, reply := range []c.CaseStatus{c.CaseAccepted, c.CaseApproved} {
+		t.Run(string(reply), func(t *testing.T) {
+			dept := &fakeDept{reply: reply}
+			r := newRig(t, dept, &fakePortal{})
+			submitted, withdrawn := make(chan string, 1), make(chan struct{})
+			dept.errs = []error{callErr{retryable: true}}
+			dept.onCall = func() {
+				if dept.calls == 1 { // the first call: it times out while the applicant withdraws
+					if _, err := r.eng.Withdraw(context.Background(), <-submitted, "w1", ""); err != nil {
+						t.Error(err)
+					}
+					close(withdrawn)
+				}
+			}
+			id := r.submit(t)
+			submitted <- id
+			<-withdrawn
+			want := c.TaskCancelled
+			if reply == c.CaseApproved {
+				want = c.TaskApproved // its decision stands
+			}
+			app := r.waitFor(t, id, func(a *c.Application) bool {
+				return a.Tasks[0].CaseNo != "" && a.Tasks[0].State == want
+			})
+			r.queueEmpty(t)
+			dept.mu.Lock()
+			defer dept.mu.Unlock()
+			if dept.calls != 2 || len(dept.keys) < 2 || dept.keys[0] != dept.keys[1] {
+				t.Fatalf("case requests %d with keys %v; want the same key twice", dept.calls, dept.keys)
+			}
+			if reply == c.CaseAccepted && len(dept.cancels) != 1 {
+				t.Fatalf("withdrawal notices %d; want the case the department opened cancelled", len(dept.cancels))
+			}
+			if reply == c.CaseApproved && len(dept.cancels) != 0 {
+				t.Fatalf("a decided case was told to cancel: %+v", dept.cancels)
+			}
+			if app.WithdrawnAt == nil {
+				t.Fatal("not withdrawn")
+			}
+		})
+	}
+}
+
+// The same after a crash: the process died holding the dispatch (its call
+// may have gone out), the applicant withdrew before the restart; the next
+// process finds the job as its dead holder left it (retaken), sends it
+// again with the same key and cancels the case the department opened
+// (outsider: after kill -9 the item stayed cancelled while the department
+// held the case).
+func TestDispatchHeldAtACrashIsSettledAfterAWithdrawal(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "w.db")
+	st, err := store.OpenBolt(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng := &engine.Engine{Store: st, Flow: workflow.New(calendar.Default())}
+	app, _, err := eng.Submit(context.Background(), "d1", medicalOnly())
+	if err != nil {
+		t.Fatal(err)
+	}
+	held, err := st.Lease(context.Background(), time.Now(), 10, time.Hour) // the process that dies
+	held = slices.DeleteFunc(held, func(j store.Job) bool { return j.Kind != store.JobDispatch })
+	if err != nil || len(held) != 1 {
+		t.Fatalf("leased %+v, %v; want the dispatch", held, err)
+	}
+	if _, err := eng.Withdraw(context.Background(), app.ID, "w1", ""); err != nil {
+		t.Fatal(err)
+	}
+	st.Close() // the process is gone; its lease is in the file
+
+	st, err = store.OpenBolt(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dept := &fakeDept{reply: c.CaseAccepted}
+	r := restart(t, &engine.Engine{Store: st, Flow: workflow.New(calendar.Default())}, dept)
+	t.Cleanup(func() { st.Close() })
+
+	got := r.waitFor(t, app.ID, func(a *c.Application) bool { return a.Tasks[0].CaseNo != "" })
+	r.queueEmpty(t)
+	dept.mu.Lock()
+	defer dept.mu.Unlock()
+	if dept.calls != 1 || dept.keys[0] != held[0].ID || len(dept.cancels) != 1 || got.Tasks[0].State != c.TaskCancelled {
+		t.Fatalf("case requests %d (keys %v), withdrawal notices %d, item %s; want the held request sent again under its key and the case cancelled",
+			dept.calls, dept.keys, len(dept.cancels), got.Tasks[0].State)
+	}
+}
+
+// restart runs a new worker on eng, as a process started again does.
+func restart(t *testing.T, eng *engine.Engine, dept *fakeDept) *rig {
+	r := &rig{eng: eng, depts: map[c.Dept]*fakeDept{c.DeptMedical: dept}, portal: &fakePortal{}}
+	r.worker = &engine.Worker{Engine: eng, Departments: map[c.Dept]engine.Department{c.DeptMedical: dept}, Portal: r.portal,
+		Policy:     engine.Policy{MaxAttempts: 3, BaseBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond},
+		PushPolicy: engine.Policy{BaseBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond},
+		Poll:       5 * time.Millisecond}
+	eng.Wake = r.worker.Wake
+	ctx, cancel := context.WithCancel(context.Background())
+	r.cancel, r.done = cancel, make(chan struct{})
+	go func() { r.worker.Run(ctx); close(r.done) }()
+	t.Cleanup(func() { cancel(); <-r.done })
+	return r
+}
+
+// The same at a shutdown that cuts the call short (the department slower
+// than the grace): the job handed back remembers that its call may have
+// gone out, and the next process settles it.
+func TestDispatchCutShortIsSettledAfterAWithdrawal(t *testing.T) {
+	dept := &fakeDept{reply: c.CaseAccepted}
+	r := newRig(t, dept, &fakePortal{})
+	submitted := make(chan string, 1)
+	dept.hangOnce = true
+	dept.onCall = func() {
+		if dept.calls == 1 { // withdrawn, and the process stops, while the call is under way
+			if _, err := r.eng.Withdraw(context.Background(), <-submitted, "w1", ""); err != nil {
+				t.Error(err)
+			}
+			r.cancel()
+		}
+	}
+	id := r.submit(t)
+	submitted <- id
+	<-r.done
+	next := restart(t, r.eng, dept)
+	got := next.waitFor(t, id, func(a *c.Application) bool { return a.Tasks[0].CaseNo != "" })
+	next.queueEmpty(t)
+	dept.mu.Lock()
+	defer dept.mu.Unlock()
+	if dept.calls != 2 || dept.keys[0] != dept.keys[1] || len(dept.cancels) != 1 || got.Tasks[0].State != c.TaskCancelled {
+		t.Fatalf("case requests %d (keys %v), withdrawal notices %d, item %s; want the request sent again under its key and the case cancelled",
+			dept.calls, dept.keys, len(dept.cancels), got.Tasks[0].State)
 	}
 }

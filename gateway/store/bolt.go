@@ -474,7 +474,7 @@ func releaseLeases(tx *bolt.Tx) error {
 			}
 			continue
 		}
-		j.Leased = false
+		j.Leased, j.Retaken = false, true // its holder died: it may have made the call
 		if err := schedule(tx, &j, now); err != nil {
 			return err
 		}
@@ -1351,6 +1351,9 @@ func (b *Bolt) Lease(_ context.Context, now time.Time, n int, d time.Duration) (
 				out = append(out, q)
 				continue
 			}
+			if j.Leased {
+				j.Retaken = true // its lease ended unacked: its holder may have made the call
+			}
 			j.Leased = true
 			if err := schedule(tx, &j, now.Add(d)); err != nil {
 				return err
@@ -1494,6 +1497,7 @@ func (b *Bolt) Retry(_ context.Context, job Job, at time.Time) error {
 		cur.Leased = false
 		cur.Attempt = job.Attempt
 		cur.LastError = job.LastError
+		cur.Retaken = cur.Retaken || job.Retaken
 		return schedule(tx, &cur, at)
 	})
 }

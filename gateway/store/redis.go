@@ -955,6 +955,7 @@ while taken < n and (i <= #a or j <= #b) do
     redis.call('ZADD', KEYS[3], ARGV[3], id)
     out[#out + 1] = id
     out[#out + 1] = job
+    out[#out + 1] = (from == KEYS[3]) and '1' or '0'
     taken = taken + 1
   end
 end
@@ -962,7 +963,7 @@ return out
 `)
 
 // Lease hands out up to n due jobs (waiting ones and those whose lease
-// ran out) for d. The lease end, to the millisecond, is the holder's
+// ran out, marked Retaken) for d. The lease end, to the millisecond, is the holder's
 // token: Ack and Retry by a holder whose lease was taken over do nothing.
 func (r *Redis) Lease(ctx context.Context, now time.Time, n int, d time.Duration) ([]Job, error) {
 	if n <= 0 {
@@ -977,13 +978,16 @@ func (r *Redis) Lease(ctx context.Context, now time.Time, n int, d time.Duration
 	if err != nil {
 		return nil, fmt.Errorf("lease jobs: %w", err)
 	}
-	out := make([]Job, 0, len(res)/2)
-	for i := 0; i+1 < len(res); i += 2 {
+	out := make([]Job, 0, len(res)/3)
+	for i := 0; i+2 < len(res); i += 3 {
 		var j Job
 		if err := unmarshalJSON([]byte(res[i+1]), &j); err != nil {
 			return out, fmt.Errorf("decode job: %w", err)
 		}
 		j.ID, j.Leased, j.Due = res[i], true, until
+		// Taken from the leases: an earlier lease ended unacked, and its
+		// holder may have made the call (kept by a retry from here on).
+		j.Retaken = j.Retaken || res[i+2] == "1"
 		out = append(out, j)
 	}
 	return out, nil

@@ -61,6 +61,12 @@ type Job struct {
 	// Leased is set while a worker holds the job; a lease that is neither
 	// acked nor retried before it ends makes the job due again.
 	Leased bool `json:"leased,omitempty"`
+	// Retaken is set on a job handed out after an earlier lease of it
+	// ended with neither an ack nor a retry (its holder died, or hung past
+	// the lease): that holder may have made the job's call, so a dispatch
+	// whose task no longer waits for it is still settled with the
+	// department (engine: mayHaveReached). Kept with the job once set.
+	Retaken bool `json:"retaken,omitempty"`
 	// Due is the job's current position in the due index (NotBefore, or the
 	// end of its lease); backends keep it to find the index entry.
 	Due time.Time `json:"due"`

@@ -266,13 +266,22 @@ func testQueue(t *testing.T, s store.Store) {
 func testLeaseExpiry(t *testing.T, s store.Store) {
 	now := time.Now()
 	s.Enqueue(ctx, job("j", "A", now))
-	if got, _ := s.Lease(ctx, now, 1, time.Minute); len(got) != 1 {
-		t.Fatal("not leased")
+	if got, _ := s.Lease(ctx, now, 1, time.Minute); len(got) != 1 || got[0].Retaken {
+		t.Fatalf("not leased, or marked retaken the first time: %+v", got)
 	}
-	// The worker died: after the lease the job is due again.
+	// The worker died: after the lease the job is due again, marked as
+	// taken before (its holder may have made the call).
 	got, _ := s.Lease(ctx, now.Add(61*time.Second), 1, time.Minute)
-	if len(got) != 1 || got[0].ID != "j" {
-		t.Errorf("expired lease not handed out again: %+v", got)
+	if len(got) != 1 || got[0].ID != "j" || !got[0].Retaken {
+		t.Fatalf("expired lease not handed out again as retaken: %+v", got)
+	}
+	// The mark stays with the job through a retry by its new holder.
+	if err := s.Retry(ctx, got[0], now.Add(62*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	again, _ := s.Lease(ctx, now.Add(63*time.Second), 1, time.Minute)
+	if len(again) != 1 || !again[0].Retaken {
+		t.Errorf("after a retry: %+v, want the job still marked retaken", again)
 	}
 }
 
