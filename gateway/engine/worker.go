@@ -838,6 +838,7 @@ func (w *Worker) dispatch(ctx context.Context, j store.Job) error {
 // department for the case it opened, or opens it; the answer is applied
 // as any (ApplyCase: a withdrawn item's case is then cancelled, or its
 // decision stands).
+//
 // An attempt counts when it used one (a call deferred while the breaker
 // rests never left). A job merely handed back at shutdown before its call
 // began is neither.

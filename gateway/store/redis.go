@@ -963,8 +963,9 @@ return out
 `)
 
 // Lease hands out up to n due jobs (waiting ones and those whose lease
-// ran out, marked Retaken) for d. The lease end, to the millisecond, is the holder's
-// token: Ack and Retry by a holder whose lease was taken over do nothing.
+// ran out, marked Retaken) for d. The lease end, to the millisecond, is
+// the holder's token: Ack and Retry by a holder whose lease was taken over
+// do nothing.
 func (r *Redis) Lease(ctx context.Context, now time.Time, n int, d time.Duration) ([]Job, error) {
 	if n <= 0 {
 		return nil, nil
