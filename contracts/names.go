@@ -77,6 +77,7 @@ var EntryKindNames = map[string]Message{
 	"stale_report":        {ZH: "部门迟到的回报（未采用）", EN: "late department report (not applied)"},
 	"event_ignored":       {ZH: "部门回报（未采用）", EN: "department report (ignored)"},
 	"follow_up_refused":   {ZH: "部门拒收转交（请核实）", EN: "follow-up refused by the department (to check)"},
+	"replayed":            {ZH: "运维人员重新发送", EN: "replayed by an operator"},
 	"erased":              {ZH: "已删除个人信息", EN: "personal data erased"},
 }
 

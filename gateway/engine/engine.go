@@ -456,10 +456,22 @@ func (e *Engine) Replay(ctx context.Context, dept c.Dept, taskID string) (c.Repl
 				if jobs[i].ID == j.ID && j.BaseURL != "" {
 					jobs[i].BaseURL = j.BaseURL
 				}
+				if jobs[i].ID == j.ID && j.Kind == store.JobDispatch {
+					jobs[i].Retaken = true // parked after its attempts: it may have reached the department
+				}
 			}
 		}
 		ch, _, err := e.commitJobs(ctx, j.AppID, "", nil, keep, func(app *c.Application) (workflow.Change, error) {
-			return e.Flow.Replay(app, j.TaskID)
+			ch, err := e.Flow.Replay(app, j.TaskID)
+			if t := app.Task(j.TaskID); err == nil && ch.Outcome != workflow.Applied && j.Kind == store.JobDispatch &&
+				t != nil && t.State != c.TaskReady && mayHaveReached(t, j) {
+				// Not a dead letter any more (withdrawn meanwhile), but its
+				// request may have reached the department: the replay
+				// settles it (outsider: "resolved", and the department's
+				// case was never cancelled).
+				return e.Flow.ReplayUnsettled(app, j.TaskID)
+			}
+			return ch, err
 		})
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return res, err

@@ -779,3 +779,48 @@ func TestDispatchCutShortIsSettledAfterAWithdrawal(t *testing.T) {
 			dept.calls, dept.keys, len(dept.cancels), got.Tasks[0].State)
 	}
 }
+
+// Parked after its attempts ran out while the applicant withdrew, the
+// dispatch that may have reached the department is sent again by an
+// operator's replay, not answered "resolved" (outsider: the replay sent
+// nothing and the department's case was never cancelled).
+func TestReplayOfAWithdrawnItemSettlesItsCase(t *testing.T) {
+	dept := &fakeDept{reply: c.CaseAccepted}
+	r := newRig(t, dept, &fakePortal{})
+	submitted, withdrawn := make(chan string, 1), make(chan struct{})
+	dept.errs = []error{callErr{retryable: true}, callErr{retryable: true}, callErr{retryable: true}}
+	dept.onCall = func() {
+		if dept.calls == 1 {
+			if _, err := r.eng.Withdraw(context.Background(), <-submitted, "w1", ""); err != nil {
+				t.Error(err)
+			}
+			close(withdrawn)
+		}
+	}
+	id := r.submit(t)
+	submitted <- id
+	<-withdrawn
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		parked, _ := r.eng.Store.Parked(context.Background())
+		if len(parked) == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not parked: %+v", parked)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	res, err := r.eng.Replay(context.Background(), "", id+"-1")
+	if err != nil || len(res.Replayed) != 1 || len(res.Resolved) != 0 {
+		t.Fatalf("replay: %+v, %v; want the task replayed", res, err)
+	}
+	got := r.waitFor(t, id, func(a *c.Application) bool { return a.Tasks[0].CaseNo != "" })
+	r.queueEmpty(t)
+	dept.mu.Lock()
+	defer dept.mu.Unlock()
+	if dept.calls != 4 || dept.keys[0] != dept.keys[3] || len(dept.cancels) != 1 || got.Tasks[0].State != c.TaskCancelled {
+		t.Fatalf("case requests %d (keys %v), withdrawal notices %d, item %s; want the request sent again under its key and the case cancelled",
+			dept.calls, dept.keys, len(dept.cancels), got.Tasks[0].State)
+	}
+}

@@ -623,6 +623,24 @@ func (w *Workflow) Replay(app *c.Application, taskID string) (Change, error) {
 	return Change{Outcome: Applied, Ready: []*c.Task{t}}, nil
 }
 
+// ReplayUnsettled queues again the dispatch of a task that no longer
+// waits for it (withdrawn, or reported on without a case number) but whose
+// parked request may have reached the department (the engine judges that
+// from the job): sent again under its idempotency key, it learns the case
+// the department may hold, to cancel it or take its decision. The task's
+// state stays; the timeline says why the request goes out.
+func (w *Workflow) ReplayUnsettled(app *c.Application, taskID string) (Change, error) {
+	t := app.Task(taskID)
+	if t == nil {
+		return Change{}, ErrUnknownTask
+	}
+	t.Attempts, t.LastError = 0, ""
+	app.Timeline = append(app.Timeline, c.Entry{At: w.Now(), TaskID: t.ID, Kind: "replayed", Source: "operator",
+		Note: &c.Message{ZH: "运维人员重新发送：此前的派单可能已送达部门，再次发送以取得部门的办件编号，随后撤销或以部门决定为准",
+			EN: "replayed by an operator: the earlier case request may have reached the department; sent again to learn its case, then cancel it or take its decision"}})
+	return Change{Outcome: Applied, Ready: []*c.Task{t}}, nil
+}
+
 // AtDepartment reports whether a task not final is with a department, or
 // on its way to one: it holds a case (CaseNo), is queued or sent for
 // dispatch (ready, dispatched), or is parked after a dispatch that may
