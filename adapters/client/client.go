@@ -163,6 +163,9 @@ func New(cfg Config) *Client {
 		SetRetryWaitTime(cfg.RetryWait).
 		SetRetryMaxWaitTime(cfg.RetryMaxWait).
 		AddRetryCondition(func(resp *resty.Response, err error) bool {
+			if errors.Is(err, resty.ErrResponseBodyTooLarge) {
+				return false // the next answer would be as large: one download an attempt
+			}
 			return err != nil || resp.StatusCode() >= 500 || resp.StatusCode() == http.StatusTooManyRequests
 		}).
 		SetRetryAfter(func(_ *resty.Client, resp *resty.Response) (time.Duration, error) {

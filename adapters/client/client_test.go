@@ -145,7 +145,9 @@ func TestMalformedAnswerIsRetryable(t *testing.T) {
 // An answer larger than any the contracts describe is not read whole: the
 // call fails (retryable, an attempt used) and the memory stays bounded.
 func TestHugeAnswerIsRefused(t *testing.T) {
+	var calls atomic.Int32
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		calls.Add(1)
 		w.Header().Set("Content-Type", "application/json")
 		io.WriteString(w, `{"caseNo":"C-1","note":"`)
 		chunk := strings.Repeat("x", 64<<10)
@@ -161,6 +163,9 @@ func TestHugeAnswerIsRefused(t *testing.T) {
 	var ce *Error
 	if !errors.As(err, &ce) || !ce.IsRetryable() || ce.Code != "response_too_large" {
 		t.Fatalf("a 4 MiB answer: %v", err)
+	}
+	if n := calls.Load(); n != 1 {
+		t.Errorf("%d requests in the call; want 1 (a quick retry would download it again)", n)
 	}
 }
 

@@ -651,19 +651,8 @@ func TestDispatchThatMayHaveReachedIsSettledAfterAWithdrawal(t *testing.T) {
 		t.Run(string(reply), func(t *testing.T) {
 			dept := &fakeDept{reply: reply}
 			r := newRig(t, dept, &fakePortal{})
-			submitted, withdrawn := make(chan string, 1), make(chan struct{})
-			dept.errs = []error{callErr{retryable: true}}
-			dept.onCall = func() {
-				if dept.calls == 1 { // the first call: it times out while the applicant withdraws
-					if _, err := r.eng.Withdraw(context.Background(), <-submitted, "w1", ""); err != nil {
-						t.Error(err)
-					}
-					close(withdrawn)
-				}
-			}
-			id := r.submit(t)
-			submitted <- id
-			<-withdrawn
+			dept.errs = []error{callErr{retryable: true}} // the first call times out
+			id := withdrawnDuringFirstCall(t, r, dept)
 			want := c.TaskCancelled
 			if reply == c.CaseApproved {
 				want = c.TaskApproved // its decision stands
@@ -787,19 +776,8 @@ func TestDispatchCutShortIsSettledAfterAWithdrawal(t *testing.T) {
 func TestReplayOfAWithdrawnItemSettlesItsCase(t *testing.T) {
 	dept := &fakeDept{reply: c.CaseAccepted}
 	r := newRig(t, dept, &fakePortal{})
-	submitted, withdrawn := make(chan string, 1), make(chan struct{})
 	dept.errs = []error{callErr{retryable: true}, callErr{retryable: true}, callErr{retryable: true}}
-	dept.onCall = func() {
-		if dept.calls == 1 {
-			if _, err := r.eng.Withdraw(context.Background(), <-submitted, "w1", ""); err != nil {
-				t.Error(err)
-			}
-			close(withdrawn)
-		}
-	}
-	id := r.submit(t)
-	submitted <- id
-	<-withdrawn
+	id := withdrawnDuringFirstCall(t, r, dept)
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		parked, _ := r.eng.Store.Parked(context.Background())
@@ -823,4 +801,23 @@ func TestReplayOfAWithdrawnItemSettlesItsCase(t *testing.T) {
 		t.Fatalf("case requests %d (keys %v), withdrawal notices %d, item %s; want the request sent again under its key and the case cancelled",
 			dept.calls, dept.keys, len(dept.cancels), got.Tasks[0].State)
 	}
+}
+
+// withdrawnDuringFirstCall submits an application and withdraws it while
+// its first case request is under way (dept's script says how that call
+// ends); it returns once withdrawn.
+func withdrawnDuringFirstCall(t *testing.T, r *rig, dept *fakeDept) string {
+	submitted, withdrawn := make(chan string, 1), make(chan struct{})
+	dept.onCall = func() {
+		if dept.calls == 1 {
+			if _, err := r.eng.Withdraw(context.Background(), <-submitted, "w1", ""); err != nil {
+				t.Error(err)
+			}
+			close(withdrawn)
+		}
+	}
+	id := r.submit(t)
+	submitted <- id
+	<-withdrawn
+	return id
 }
