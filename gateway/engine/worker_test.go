@@ -758,15 +758,7 @@ func TestDispatchCutShortIsSettledAfterAWithdrawal(t *testing.T) {
 	id := r.submit(t)
 	submitted <- id
 	<-r.done
-	next := restart(t, r.eng, dept)
-	got := next.waitFor(t, id, func(a *c.Application) bool { return a.Tasks[0].CaseNo != "" })
-	next.queueEmpty(t)
-	dept.mu.Lock()
-	defer dept.mu.Unlock()
-	if dept.calls != 2 || dept.keys[0] != dept.keys[1] || len(dept.cancels) != 1 || got.Tasks[0].State != c.TaskCancelled {
-		t.Fatalf("case requests %d (keys %v), withdrawal notices %d, item %s; want the request sent again under its key and the case cancelled",
-			dept.calls, dept.keys, len(dept.cancels), got.Tasks[0].State)
-	}
+	settledByCancel(t, restart(t, r.eng, dept), dept, id, 2)
 }
 
 // Parked after its attempts ran out while the applicant withdrew, the
@@ -793,14 +785,7 @@ func TestReplayOfAWithdrawnItemSettlesItsCase(t *testing.T) {
 	if err != nil || len(res.Replayed) != 1 || len(res.Resolved) != 0 {
 		t.Fatalf("replay: %+v, %v; want the task replayed", res, err)
 	}
-	got := r.waitFor(t, id, func(a *c.Application) bool { return a.Tasks[0].CaseNo != "" })
-	r.queueEmpty(t)
-	dept.mu.Lock()
-	defer dept.mu.Unlock()
-	if dept.calls != 4 || dept.keys[0] != dept.keys[3] || len(dept.cancels) != 1 || got.Tasks[0].State != c.TaskCancelled {
-		t.Fatalf("case requests %d (keys %v), withdrawal notices %d, item %s; want the request sent again under its key and the case cancelled",
-			dept.calls, dept.keys, len(dept.cancels), got.Tasks[0].State)
-	}
+	settledByCancel(t, r, dept, id, 4)
 }
 
 // withdrawnDuringFirstCall submits an application and withdraws it while
@@ -820,4 +805,20 @@ func withdrawnDuringFirstCall(t *testing.T, r *rig, dept *fakeDept) string {
 	submitted <- id
 	<-withdrawn
 	return id
+}
+
+// settledByCancel waits until the withdrawn application id's item has the
+// department's case number and the queue is empty, then checks the case
+// request went out calls times, the last under the first one's key, and
+// the case was cancelled.
+func settledByCancel(t *testing.T, r *rig, dept *fakeDept, id string, calls int) {
+	t.Helper()
+	got := r.waitFor(t, id, func(a *c.Application) bool { return a.Tasks[0].CaseNo != "" })
+	r.queueEmpty(t)
+	dept.mu.Lock()
+	defer dept.mu.Unlock()
+	if dept.calls != calls || dept.keys[0] != dept.keys[calls-1] || len(dept.cancels) != 1 || got.Tasks[0].State != c.TaskCancelled {
+		t.Fatalf("case requests %d (keys %v), withdrawal notices %d, item %s; want the request sent again under its key and the case cancelled",
+			dept.calls, dept.keys, len(dept.cancels), got.Tasks[0].State)
+	}
 }
