@@ -463,7 +463,7 @@ func (e *Engine) Replay(ctx context.Context, dept c.Dept, taskID string) (c.Repl
 		}
 		ch, _, err := e.commitJobs(ctx, j.AppID, "", nil, keep, func(app *c.Application) (workflow.Change, error) {
 			ch, err := e.Flow.Replay(app, j.TaskID)
-			if t := app.Task(j.TaskID); err == nil && ch.Outcome != workflow.Applied && j.Kind == store.JobDispatch &&
+			if t := app.Task(j.TaskID); err == nil && ch.Outcome != workflow.Applied && j.Kind == store.JobDispatch && app.Erased == nil &&
 				t != nil && t.State != c.TaskReady && mayHaveReached(t, j) {
 				// Not a dead letter any more (withdrawn meanwhile), but its
 				// request may have reached the department: the replay

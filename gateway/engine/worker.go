@@ -785,10 +785,18 @@ func (w *Worker) dispatch(ctx context.Context, j store.Job) error {
 	if gone || err != nil {
 		return err
 	}
+	t := app.Task(j.TaskID)
 	if app.Erased != nil {
+		if mayHaveReached(t, j) {
+			// Nothing personal leaves any more, so the request cannot go
+			// again; an earlier one may have opened a case the department
+			// keeps: an operator settles it by hand (outsider: it was
+			// acked and forgotten).
+			j.LastError = erasedUnsettled
+			return st.Park(ctx, j)
+		}
 		return st.Ack(ctx, j) // erased: nothing personal leaves any more
 	}
-	t := app.Task(j.TaskID)
 	if t != nil && t.State == c.TaskDeadLetter && store.DispatchJobID(t.ID, t.Step) == j.ID {
 		// Marked dead but not yet parked (a crash in between): park it now,
 		// so that operators see it.
@@ -846,6 +854,12 @@ func mayHaveReached(t *c.Task, j store.Job) bool {
 	return t != nil && t.CaseNo == "" && store.DispatchJobID(t.ID, t.Step) == j.ID &&
 		t.State != c.TaskDeadLetter && (j.Attempt > 0 || j.LastError == cutShort || j.Retaken)
 }
+
+// erasedUnsettled is the dead letter's error when an application was
+// erased while its dispatch, which may have reached the department, still
+// waited to be settled.
+const erasedUnsettled = "个人信息已删除，此前的派单可能已送达部门：请与部门核实并撤销其办件，然后重发以清除本条 / " +
+	"personal data erased while an earlier case request may have reached the department: settle it with the department by hand, then replay to clear this"
 
 // cutShort is the job's error when its call was cut short at shutdown.
 const cutShort = "cut short at shutdown: the case request may have reached the department"

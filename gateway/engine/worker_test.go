@@ -724,6 +724,62 @@ func TestDispatchHeldAtACrashIsSettledAfterAWithdrawal(t *testing.T) {
 	}
 }
 
+// Erased while its dispatch, held by a process that died, still waited to
+// be settled: nothing personal may leave any more, so the request is not
+// sent again, but it is not forgotten either: it is parked, saying so, for
+// an operator to settle with the department by hand; the replay then only
+// clears it (outsider: the job was acked and the department's case left
+// alone).
+func TestDispatchOfAnErasedApplicationIsParkedForAnOperator(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "e.db")
+	st, err := store.OpenBolt(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng := &engine.Engine{Store: st, Flow: workflow.New(calendar.Default())}
+	app, _, err := eng.Submit(ctx, "d1", medicalOnly())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if held, err := st.Lease(ctx, time.Now(), 10, time.Hour); err != nil || len(held) == 0 { // the process that dies
+		t.Fatalf("leased %+v, %v", held, err)
+	}
+	if _, err := eng.Withdraw(ctx, app.ID, "w1", ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eng.Erase(ctx, app.ID, "本人申请删除", "admin#1", false); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+
+	st, err = store.OpenBolt(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	dept := &fakeDept{reply: c.CaseAccepted}
+	r := restart(t, &engine.Engine{Store: st, Flow: workflow.New(calendar.Default())}, dept)
+	r.queueEmpty(t)
+	parked, err := st.Parked(ctx)
+	if err != nil || len(parked) != 1 || parked[0].Kind != store.JobDispatch || !strings.Contains(parked[0].LastError, "个人信息已删除") {
+		t.Fatalf("parked %+v, %v; want the dispatch parked for an operator, saying why", parked, err)
+	}
+	res, err := r.eng.Replay(ctx, "", parked[0].TaskID)
+	if err != nil || len(res.Resolved) != 1 {
+		t.Fatalf("replay: %+v, %v; want it cleared as resolved", res, err)
+	}
+	r.queueEmpty(t)
+	if left, _ := st.Parked(ctx); len(left) != 0 {
+		t.Fatalf("still parked after the replay: %+v", left)
+	}
+	dept.mu.Lock()
+	defer dept.mu.Unlock()
+	if dept.calls != 0 {
+		t.Fatalf("%d case requests for an erased application", dept.calls)
+	}
+}
+
 // restart runs a new worker on eng, as a process started again does.
 func restart(t *testing.T, eng *engine.Engine, dept *fakeDept) *rig {
 	r := &rig{eng: eng, depts: map[c.Dept]*fakeDept{c.DeptMedical: dept}, portal: &fakePortal{}}
