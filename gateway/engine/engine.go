@@ -461,7 +461,7 @@ func (e *Engine) Replay(ctx context.Context, dept c.Dept, taskID string) (c.Repl
 				}
 			}
 		}
-		ch, _, err := e.commitJobs(ctx, j.AppID, "", nil, keep, func(app *c.Application) (workflow.Change, error) {
+		ch, app, err := e.commitJobs(ctx, j.AppID, "", nil, keep, func(app *c.Application) (workflow.Change, error) {
 			ch, err := e.Flow.Replay(app, j.TaskID)
 			if t := app.Task(j.TaskID); err == nil && ch.Outcome != workflow.Applied && j.Kind == store.JobDispatch && app.Erased == nil &&
 				t != nil && t.State != c.TaskReady && mayHaveReached(t, j) {
@@ -476,7 +476,7 @@ func (e *Engine) Replay(ctx context.Context, dept c.Dept, taskID string) (c.Repl
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return res, err
 		}
-		if ch.Outcome == workflow.Applied {
+		if ch.Outcome == workflow.Applied || requeuedMeanwhile(app, j) {
 			res.Replayed = append(res.Replayed, j.TaskID)
 		} else {
 			res.Resolved = append(res.Resolved, j.TaskID)
@@ -489,4 +489,16 @@ func (e *Engine) Replay(ctx context.Context, dept c.Dept, taskID string) (c.Repl
 		return res, ErrUnknownTask
 	}
 	return res, nil
+}
+
+// requeuedMeanwhile reports whether the parked dispatch j is queued again
+// already: another replay listed it too and went first (outsider: of 20
+// concurrent replays, some answered "resolved" where no department had
+// reported). Its task is ready for this very job.
+func requeuedMeanwhile(app *c.Application, j store.Job) bool {
+	if app == nil || j.Kind != store.JobDispatch {
+		return false
+	}
+	t := app.Task(j.TaskID)
+	return t != nil && t.State == c.TaskReady && store.DispatchJobID(t.ID, t.Step) == j.ID
 }

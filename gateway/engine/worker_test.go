@@ -251,6 +251,49 @@ func TestARefusalIsNotRetried(t *testing.T) {
 	}
 }
 
+// Two replays of one dead letter at once both list it; the one that comes
+// second finds it queued again by the first. It answers "replayed", not
+// "resolved": no department reported (outsider: 2 of 20 concurrent
+// replays said "resolved").
+func TestAReplayBehindAnotherSaysReplayed(t *testing.T) {
+	var stale *staleParked
+	dept := &fakeDept{errs: []error{callErr{retryable: false}}, reply: c.CaseAccepted}
+	r := newRig(t, dept, &fakePortal{}, func(s store.Store) store.Store { stale = &staleParked{Store: s}; return stale })
+	id := r.submit(t)
+	r.waitFor(t, id, func(a *c.Application) bool { return a.Tasks[0].State == c.TaskDeadLetter })
+	r.queueEmpty(t)
+	r.cancel() // no worker: the replayed dispatch stays queued
+	<-r.done
+	ctx := context.Background()
+	if _, err := stale.Parked(ctx); err != nil { // what both replays list
+		t.Fatal(err)
+	}
+	stale.hold = true
+	for i, who := range []string{"first", "second"} {
+		res, err := r.eng.Replay(ctx, "", id+"-1")
+		if err != nil || len(res.Replayed) != 1 || len(res.Resolved) != 0 {
+			t.Fatalf("%s replay (%d): %+v, %v; want it replayed", who, i, res, err)
+		}
+	}
+}
+
+// staleParked answers Parked with what it listed before hold was set, as
+// a replay that listed the dead letters before another replay took them.
+type staleParked struct {
+	store.Store
+	hold   bool
+	listed []store.Job
+}
+
+func (s *staleParked) Parked(ctx context.Context) ([]store.Job, error) {
+	if s.hold {
+		return s.listed, nil
+	}
+	jobs, err := s.Store.Parked(ctx)
+	s.listed = jobs
+	return jobs, err
+}
+
 func TestAnOpenBreakerDefersWithoutUsingAttempts(t *testing.T) {
 	open := callErr{retryable: true, open: true, delay: 5 * time.Millisecond}
 	dept := &fakeDept{errs: []error{open, open, open, open, open}, reply: c.CaseApproved}
