@@ -155,6 +155,7 @@ var RemoteErrorNames = map[string]Message{
 	"rate_limited":             {ZH: "请求过于频繁", EN: "too many requests"},
 	"internal_error":           {ZH: "部门系统内部错误", EN: "the department's system failed"},
 	"unavailable":              {ZH: "部门系统暂不可用", EN: "the department's system is unavailable"},
+	"erased_unsettled":         {ZH: "个人信息已删除，派单可能已送达部门，须与部门核实撤销", EN: "personal data erased; the case request may have reached the department: settle it by hand"},
 }
 
 // unknownError names an error the table does not know (its text is shown
@@ -271,6 +272,14 @@ var (
 // operator may need: the HTTP status, or the text of an error the table
 // does not know (its system prefix removed: the page names the system).
 func DispatchErrorName(lastError string) (name Message, detail string) {
+	if rest, ok := strings.CutPrefix(lastError, ErasedUnsettled); ok {
+		rest = strings.TrimSuffix(strings.TrimPrefix(rest, "（此前 / before: "), "）")
+		if rest != "" {
+			before, _ := DispatchErrorName(rest)
+			detail = before.ZH
+		}
+		return RemoteErrorNames["erased_unsettled"], detail
+	}
 	if strings.HasPrefix(lastError, "quarantined: ") {
 		return RemoteErrorNames["quarantined"], ""
 	}

@@ -163,6 +163,9 @@ func New(cfg Config) *Client {
 		SetRetryWaitTime(cfg.RetryWait).
 		SetRetryMaxWaitTime(cfg.RetryMaxWait).
 		AddRetryCondition(func(resp *resty.Response, err error) bool {
+			if resp != nil && resp.Request != nil && !contracts.MayResend(resp.Request.Context()) {
+				return false // erased meanwhile: the durable queue decides what may go
+			}
 			if errors.Is(err, resty.ErrResponseBodyTooLarge) {
 				return false // the next answer would be as large: one download an attempt
 			}

@@ -169,6 +169,34 @@ func TestHugeAnswerIsRefused(t *testing.T) {
 	}
 }
 
+// Once the application is erased (the check says no), a failing call is
+// not sent again within the call: the request carries personal data
+// (outsider: two full case requests reached the department after the
+// erasure). Without a check the call retries as configured.
+func TestNoInCallRetryOnceTheResendCheckSaysNo(t *testing.T) {
+	for _, erased := range []bool{false, true} {
+		var calls atomic.Int32
+		ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			calls.Add(1)
+			w.WriteHeader(http.StatusInternalServerError)
+		}))
+		ctx := contracts.WithResendCheck(context.Background(), func() bool { return !erased })
+		_, err := newClient(ts.URL, nil).OpenCase(ctx, "/cases", contracts.CaseRequest{}, "k", "r")
+		ts.Close()
+		var ce *Error
+		if !errors.As(err, &ce) || !ce.IsRetryable() {
+			t.Fatalf("erased %v: %v; want a retryable error for the durable queue", erased, err)
+		}
+		want := int32(3) // the first request and two in-call retries
+		if erased {
+			want = 1
+		}
+		if n := calls.Load(); n != want {
+			t.Errorf("erased %v: %d requests in the call; want %d", erased, n, want)
+		}
+	}
+}
+
 // A case number blank or padded with white space is no case number: the
 // answer is malformed (retried, then parked), not taken as the item's.
 func TestBlankCaseNumberIsMalformed(t *testing.T) {

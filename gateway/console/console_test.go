@@ -23,6 +23,7 @@ import (
 	"onething/gateway/auth"
 	"onething/gateway/calendar"
 	"onething/gateway/engine"
+	"onething/gateway/store"
 	"onething/gateway/store/storetest"
 	"onething/gateway/workflow"
 )
@@ -303,6 +304,53 @@ func TestOfflineIntakeScopesAndReveal(t *testing.T) {
 	defer r.mu.Unlock()
 	if len(r.audits) != 1 || r.audits[0] != "console:luojiang|"+id+"|申请人来电核对信息" {
 		t.Errorf("audit %v, want exactly the one reveal", r.audits)
+	}
+}
+
+// A dead letter whose application was erased while its case request may
+// have reached the department is named as such on the operators' page, and
+// its replay says it was cleared without sending, not that the department
+// answered (outsider: "其他错误", then "部门已答复或已处理").
+func TestAnErasedDeadLetterOnTheOperatorsPage(t *testing.T) {
+	r := newRig(t)
+	ctx := context.Background()
+	id := r.intake(r.signIn("luojiang", "pw-luojiang"), "51170219850307123X")
+	jobs, err := r.eng.Store.Lease(ctx, time.Now(), 20, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var parked *store.Job
+	for i := range jobs {
+		if jobs[i].Kind == store.JobDispatch && parked == nil {
+			parked = &jobs[i]
+			continue
+		}
+		r.eng.Store.Ack(ctx, jobs[i])
+	}
+	if parked == nil {
+		t.Fatal("no dispatch queued")
+	}
+	parked.Attempt, parked.LastError = 1, "medical: HTTP 500 internal_error" // its request may have reached the department
+	if err := r.eng.Store.Park(ctx, *parked); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.eng.Withdraw(ctx, id, "w1", ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.eng.Erase(ctx, id, "本人申请删除", "admin#1", false); err != nil {
+		t.Fatal(err)
+	}
+	ops := r.signIn("ops", "pw-ops")
+	if _, page := ops.get("/console/ops/dead-letters"); !strings.Contains(page, "个人信息已删除，派单可能已送达部门，须与部门核实撤销") ||
+		!strings.Contains(page, "部门系统内部错误") {
+		t.Fatalf("the dead letter is not named as erased: %s", page)
+	}
+	status, _, loc := ops.post("/console/ops/dead-letters/"+parked.TaskID+"/replay", url.Values{"csrf": {ops.csrf}})
+	if status != http.StatusSeeOther {
+		t.Fatalf("replay: %d", status)
+	}
+	if _, page := ops.get(loc); !strings.Contains(page, "已清除：该申请的个人信息已删除，不再发送") || strings.Contains(page, "部门已答复") {
+		t.Fatalf("after the replay (%s): %s", loc, page)
 	}
 }
 

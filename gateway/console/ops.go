@@ -72,6 +72,9 @@ func (k *Console) replay(w http.ResponseWriter, r *http.Request, req *request) {
 	flash := "replayed"
 	if len(res.Replayed) == 0 {
 		flash = "nothing"
+		if app, err := k.cfg.Engine.Store.Get(r.Context(), e.ApplicationID); err == nil && app.Erased != nil {
+			flash = "erasedcleared" // not "answered": nothing may be sent for it
+		}
 	}
 	http.Redirect(w, r, "/console/ops/dead-letters?flash="+flash, http.StatusSeeOther)
 }

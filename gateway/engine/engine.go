@@ -422,10 +422,17 @@ func (e *Engine) DeadLetters(ctx context.Context, dept c.Dept) ([]c.DeadLetter, 
 		}
 		dl := c.DeadLetter{TaskID: j.TaskID, ApplicationID: j.AppID, JobID: j.ID, Dept: DeptOfSystem(j.Dept), Attempts: j.Attempt, LastError: j.LastError}
 		if app, err := e.Store.Get(ctx, j.AppID); err == nil {
-			if t := app.Task(j.TaskID); t != nil {
+			t := app.Task(j.TaskID)
+			if t != nil {
 				dl.Item, dl.TaskState, dl.Dept = t.Item, t.State, t.Dept
 			}
 			dl.CaseDueDate = app.Status.DueDate
+			if app.Erased != nil && j.Kind == store.JobDispatch && mayHaveReached(t, j) {
+				// Parked before the erasure: it can only be settled by
+				// hand now (outsider: it kept its HTTP error, and the
+				// replay cleared it as if the department had answered).
+				dl.LastError = c.ErasedUnsettledAfter(j.LastError)
+			}
 		}
 		out = append(out, dl)
 	}

@@ -792,7 +792,9 @@ func (w *Worker) dispatch(ctx context.Context, j store.Job) error {
 			// again; an earlier one may have opened a case the department
 			// keeps: an operator settles it by hand (outsider: it was
 			// acked and forgotten).
-			j.LastError = erasedUnsettled
+			j.LastError = c.ErasedUnsettledAfter(j.LastError)
+			w.Log.Warn("task dead-lettered: erased while its case request may have reached the department", "task", t.ID, "dept", t.Dept, "attempts", j.Attempt)
+			w.Observer.DeadLettered(t.Dept)
 			return st.Park(ctx, j)
 		}
 		return st.Ack(ctx, j) // erased: nothing personal leaves any more
@@ -813,7 +815,7 @@ func (w *Worker) dispatch(ctx context.Context, j store.Job) error {
 	if base == "" {
 		base = w.Engine.BaseURL // queued by an earlier version, or rebuilt by the reconciler
 	}
-	resp, callErr := dept.OpenCase(ctx, app, t, base, j.ID, j.ID)
+	resp, callErr := dept.OpenCase(w.unlessErased(ctx, app.ID), app, t, base, j.ID, j.ID)
 	if callErr != nil {
 		if ctx.Err() != nil {
 			// Shutting down, the call cut short: it may have reached the
@@ -832,6 +834,17 @@ func (w *Worker) dispatch(ctx context.Context, j store.Job) error {
 	}
 	w.Observer.Dispatched(t.Dept, string(resp.Status))
 	return nil
+}
+
+// unlessErased lets a call carrying the application's personal data be
+// sent again within the call (the client's in-call retries) only while
+// the application is not erased; an unreadable record stops them too (the
+// durable queue retries, and looks again).
+func (w *Worker) unlessErased(ctx context.Context, appID string) context.Context {
+	return c.WithResendCheck(ctx, func() bool {
+		app, err := w.Engine.Store.Get(ctx, appID)
+		return err == nil && app.Erased == nil
+	})
 }
 
 // mayHaveReached reports whether the dispatch j of task t must still be
@@ -854,12 +867,6 @@ func mayHaveReached(t *c.Task, j store.Job) bool {
 	return t != nil && t.CaseNo == "" && store.DispatchJobID(t.ID, t.Step) == j.ID &&
 		t.State != c.TaskDeadLetter && (j.Attempt > 0 || j.LastError == cutShort || j.Retaken)
 }
-
-// erasedUnsettled is the dead letter's error when an application was
-// erased while its dispatch, which may have reached the department, still
-// waited to be settled.
-const erasedUnsettled = "个人信息已删除，此前的派单可能已送达部门：请与部门核实并撤销其办件，然后重发以清除本条 / " +
-	"personal data erased while an earlier case request may have reached the department: settle it with the department by hand, then replay to clear this"
 
 // cutShort is the job's error when its call was cut short at shutdown.
 const cutShort = "cut short at shutdown: the case request may have reached the department"
@@ -1062,7 +1069,7 @@ func (w *Worker) followUp(ctx context.Context, j store.Job) error {
 		if sub.Materials == nil {
 			sub.Materials = []string{}
 		}
-		resp, callErr = dept.Supplement(ctx, t, sub, j.ID, j.ID)
+		resp, callErr = dept.Supplement(w.unlessErased(ctx, app.ID), t, sub, j.ID, j.ID)
 		apply = func(app *c.Application) (workflow.Change, error) { return w.Engine.applyCase(app, t.ID, resp) }
 	default:
 		if !store.CancelOwed(app, t) {

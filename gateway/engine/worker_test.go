@@ -42,6 +42,8 @@ type fakeDept struct {
 	// onCall, when set, runs at each case request (a test moves its
 	// business clock there).
 	onCall func()
+	// ctxCall, if set, sees the first call's context.
+	ctxCall func(context.Context)
 	// polled are the events a poll reads back; polls counts the polls.
 	polled []c.DeptEvent
 	polls  int
@@ -60,6 +62,12 @@ func (d *fakeDept) OpenCase(ctx context.Context, _ *c.Application, t *c.Task, ba
 	d.bases = append(d.bases, base)
 	if d.onCall != nil {
 		d.onCall()
+	}
+	if f := d.ctxCall; f != nil { // runs once, unlocked (it may erase)
+		d.ctxCall = nil
+		d.mu.Unlock()
+		f(ctx)
+		d.mu.Lock()
 	}
 	if d.hangOnce {
 		d.hangOnce = false
@@ -820,6 +828,54 @@ func TestDispatchOfAnErasedApplicationIsParkedForAnOperator(t *testing.T) {
 	defer dept.mu.Unlock()
 	if dept.calls != 0 {
 		t.Fatalf("%d case requests for an erased application", dept.calls)
+	}
+}
+
+// Parked after its attempts ran out (it may have reached the department),
+// then withdrawn and erased: the dead letter says it must be settled by
+// hand, not the HTTP error it had (outsider: it kept "HTTP 500", and the
+// replay cleared it as if the department had answered).
+func TestADeadLetterErasedAfterParkingSaysSo(t *testing.T) {
+	dept := &fakeDept{errs: []error{callErr{retryable: true}, callErr{retryable: true}, callErr{retryable: true}}, reply: c.CaseAccepted}
+	r := newRig(t, dept, &fakePortal{})
+	id := r.submit(t)
+	r.waitFor(t, id, func(a *c.Application) bool { return a.Tasks[0].State == c.TaskDeadLetter })
+	ctx := context.Background()
+	if _, err := r.eng.Erase(ctx, id, "本人申请删除", "admin#1", false); err == nil {
+		t.Fatal("erased while an item was parked at a department, without force")
+	}
+	if _, err := r.eng.Withdraw(ctx, id, "w1", ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.eng.Erase(ctx, id, "本人申请删除", "admin#1", false); err != nil {
+		t.Fatal(err)
+	}
+	list, err := r.eng.DeadLetters(ctx, "")
+	if err != nil || len(list) != 1 || !strings.HasPrefix(list[0].LastError, c.ErasedUnsettled) || !strings.Contains(list[0].LastError, "call failed") {
+		t.Fatalf("dead letters %+v, %v; want the erasure's note before the earlier error", list, err)
+	}
+}
+
+// A call under way when the application is erased may not send its
+// request again within the call (the client asks the context).
+func TestACallStopsRetryingOnceErased(t *testing.T) {
+	dept := &fakeDept{reply: c.CaseAccepted}
+	r := newRig(t, dept, &fakePortal{})
+	var before, after bool
+	submitted, checked := make(chan string, 1), make(chan struct{})
+	dept.ctxCall = func(ctx context.Context) {
+		id := <-submitted
+		before = c.MayResend(ctx)
+		if _, err := r.eng.Erase(context.Background(), id, "本人申请删除", "admin#1", true); err != nil {
+			t.Error(err)
+		}
+		after = c.MayResend(ctx)
+		close(checked)
+	}
+	submitted <- r.submit(t)
+	<-checked
+	if !before || after {
+		t.Fatalf("may resend before the erasure %v, after %v; want true, then false", before, after)
 	}
 }
 
