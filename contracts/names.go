@@ -273,12 +273,8 @@ var (
 // does not know (its system prefix removed: the page names the system).
 func DispatchErrorName(lastError string) (name Message, detail string) {
 	if rest, ok := strings.CutPrefix(lastError, ErasedUnsettled); ok {
-		rest = strings.TrimSuffix(strings.TrimPrefix(rest, "（此前 / before: "), "）")
-		if rest != "" {
-			before, _ := DispatchErrorName(rest)
-			detail = before.ZH
-		}
-		return RemoteErrorNames["erased_unsettled"], detail
+		// The earlier error as it was (the same in either language).
+		return RemoteErrorNames["erased_unsettled"], strings.TrimSuffix(strings.TrimPrefix(rest, "（此前 / before: "), "）")
 	}
 	if strings.HasPrefix(lastError, "quarantined: ") {
 		return RemoteErrorNames["quarantined"], ""

@@ -82,7 +82,7 @@ func TestDispatchErrorName(t *testing.T) {
 		{"quarantined: bad json; the record as stored: {}", "任务记录损坏，已隔离", ""},
 		{"cdpf: something new", "其他错误", "something new"},
 		{contracts.ErasedUnsettled, "个人信息已删除，派单可能已送达部门，须与部门核实撤销", ""},
-		{contracts.ErasedUnsettledAfter("medical: HTTP 500 internal_error"), "个人信息已删除，派单可能已送达部门，须与部门核实撤销", "部门系统内部错误"},
+		{contracts.ErasedUnsettledAfter("medical: HTTP 500 internal_error"), "个人信息已删除，派单可能已送达部门，须与部门核实撤销", "medical: HTTP 500 internal_error"},
 	} {
 		name, detail := contracts.DispatchErrorName(c.in)
 		if name.ZH != c.zh || detail != c.detail {

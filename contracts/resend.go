@@ -17,7 +17,10 @@ const ErasedUnsettled = "个人信息已删除，此前的派单可能已送达�
 // ErasedUnsettledAfter is ErasedUnsettled with the error the dispatch
 // failed with before ("" or already marked: unchanged).
 func ErasedUnsettledAfter(lastError string) string {
-	if lastError == "" || strings.HasPrefix(lastError, ErasedUnsettled) {
+	if strings.HasPrefix(lastError, ErasedUnsettled) {
+		return lastError // marked already, the earlier error with it
+	}
+	if lastError == "" {
 		return ErasedUnsettled
 	}
 	return ErasedUnsettled + "（此前 / before: " + lastError + "）"

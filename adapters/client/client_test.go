@@ -169,6 +169,35 @@ func TestHugeAnswerIsRefused(t *testing.T) {
 	}
 }
 
+// An erasure during the wait between two tries: the check is asked again
+// just before the next try, which does not start (outsider: a full case
+// request started 46 ms after the erasure's 200).
+func TestNoRetryStartsAfterAnErasureDuringTheWait(t *testing.T) {
+	var calls atomic.Int32
+	var erased atomic.Bool
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		calls.Add(1)
+		w.WriteHeader(http.StatusInternalServerError)
+	}))
+	defer ts.Close()
+	asked := 0
+	ctx := contracts.WithResendCheck(context.Background(), func() bool {
+		asked++
+		if asked == 2 { // the first ask decides the retry; the erasure commits during the wait
+			erased.Store(true)
+		}
+		return !erased.Load()
+	})
+	_, err := newClient(ts.URL, nil).OpenCase(ctx, "/cases", contracts.CaseRequest{}, "k", "r")
+	var ce *Error
+	if !errors.As(err, &ce) || !ce.IsRetryable() {
+		t.Fatalf("%v; want a retryable error for the durable queue", err)
+	}
+	if n := calls.Load(); n != 1 {
+		t.Errorf("%d requests; want the first only", n)
+	}
+}
+
 // Once the application is erased (the check says no), a failing call is
 // not sent again within the call: the request carries personal data
 // (outsider: two full case requests reached the department after the

@@ -13,7 +13,6 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -621,7 +620,11 @@ func (s *server) replayOne(g *gin.Context) {
 		s.storeFailed(g, err)
 		return
 	}
-	s.cfg.Log.Info("dead letter replayed", "task", g.Param("task"), "requestId", g.GetString(ridKey))
+	msg := "dead letter replayed"
+	if len(res.Replayed) == 0 {
+		msg = "dead letter cleared: nothing to send" // answered meanwhile, or erased
+	}
+	s.cfg.Log.Info(msg, "task", g.Param("task"), "requestId", g.GetString(ridKey))
 	s.reply(g, http.StatusAccepted, res)
 }
 
@@ -630,7 +633,7 @@ func (s *server) replayDept(g *gin.Context) {
 	if !ok {
 		return
 	}
-	if all, _ := strconv.ParseBool(g.Query("all")); d == "" && !all {
+	if all := g.Query("all") == "true"; d == "" && !all { // only the literal true (contract)
 		s.fail(g, http.StatusUnprocessableEntity, "validation_failed", "请指定部门（?dept=），或用 ?all=true 重发全部", "name a department (?dept=) or replay everything with ?all=true",
 			c.FieldError{Field: "dept", Code: "required", Message: "请指定部门", MessageEn: "dept is required unless all=true"})
 		return
@@ -643,6 +646,6 @@ func (s *server) replayDept(g *gin.Context) {
 		s.storeFailed(g, err)
 		return
 	}
-	s.cfg.Log.Info("dead letters replayed", "dept", d, "count", len(res.Replayed), "requestId", g.GetString(ridKey))
+	s.cfg.Log.Info("dead letters replayed", "dept", d, "count", len(res.Replayed), "cleared", len(res.Resolved), "requestId", g.GetString(ridKey))
 	s.reply(g, http.StatusAccepted, res)
 }

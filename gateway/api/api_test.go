@@ -829,6 +829,13 @@ func TestDeadLettersAdmin(t *testing.T) {
 	if status, _ := f.postJSON("/v1/admin/dead-letters/replay", adminToken, nil); status != 422 {
 		t.Errorf("replay without a department or all=true: %d", status)
 	}
+	// Only the literal true replays everything, as the contract says
+	// (outsider: all=TRUE and all=1 replayed every dead letter).
+	for _, v := range []string{"TRUE", "True", "1", "t", "yes"} {
+		if status, _ := f.postJSON("/v1/admin/dead-letters/replay?all="+v, adminToken, nil); status != 422 {
+			t.Errorf("replay with all=%s: %d; want 422", v, status)
+		}
+	}
 	status, resp = f.postJSON("/v1/admin/dead-letters/"+task.TaskID+"/replay", adminToken, nil)
 	var res c.ReplayResult
 	json.Unmarshal(resp, &res)

@@ -397,6 +397,7 @@ var flashes = map[string][2]string{
 	"accepted":     {"已受理，申请编号见本页", "accepted; the application id is on this page"},
 	"replayed":     {"已重新发送", "replayed"},
 	"nothing":      {"无需重新发送（部门已答复或已处理）", "nothing to replay (already answered)"},
+	"gone":         {"该死信已不在列表中（可能已由他人重新发送或清除）", "that dead letter is gone (replayed or cleared by someone else)"},
 	"erasedcleared": {"已清除：该申请的个人信息已删除，不再发送（须已与部门核实并撤销其办件）",
 		"cleared: the application's personal data is erased, nothing is sent (settle with the department by hand)"},
 	"signedout":    {"已退出", "signed out"},

@@ -70,7 +70,11 @@ func (k *Console) replay(w http.ResponseWriter, r *http.Request, req *request) {
 		return
 	}
 	flash := "replayed"
-	if len(res.Replayed) == 0 {
+	if err == engine.ErrUnknownTask {
+		// Not parked any more: another replay took it first (outsider:
+		// "部门已答复" shown when it had been queued again).
+		flash = "gone"
+	} else if len(res.Replayed) == 0 {
 		flash = "nothing"
 		if app, err := k.cfg.Engine.Store.Get(r.Context(), e.ApplicationID); err == nil && app.Erased != nil {
 			flash = "erasedcleared" // not "answered": nothing may be sent for it

@@ -856,6 +856,42 @@ func TestADeadLetterErasedAfterParkingSaysSo(t *testing.T) {
 	}
 }
 
+// Erased (with force) while its dispatch waits for the next try after a
+// failure: parked as to be settled by hand, with the failure it had.
+func TestADispatchWaitingToRetryWhenErasedKeepsItsError(t *testing.T) {
+	dept := &fakeDept{errs: []error{callErr{retryable: true, delay: 300 * time.Millisecond}}, reply: c.CaseAccepted}
+	r := newRig(t, dept, &fakePortal{})
+	id := r.submit(t)
+	r.waitFor(t, id, func(a *c.Application) bool { return a.Tasks[0].Attempts == 1 })
+	ctx := context.Background()
+	if _, err := r.eng.Erase(ctx, id, "本人申请删除", "admin#1", true); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		parked, _ := r.eng.Store.Parked(ctx)
+		if len(parked) == 1 {
+			if !strings.HasPrefix(parked[0].LastError, c.ErasedUnsettled) || !strings.Contains(parked[0].LastError, "call failed") {
+				t.Fatalf("parked with %q; want the erasure's note and the earlier error", parked[0].LastError)
+			}
+			// As the operators' list shows it (outsider: the list dropped
+			// the earlier error the parked job kept).
+			list, err := r.eng.DeadLetters(ctx, "")
+			if err != nil || len(list) != 1 || list[0].LastError != parked[0].LastError {
+				t.Fatalf("listed %+v, %v; want the parked job's error %q", list, err, parked[0].LastError)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not parked: %+v", parked)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if dept.calls != 1 {
+		t.Fatalf("%d case requests; want none after the erasure", dept.calls)
+	}
+}
+
 // A call under way when the application is erased may not send its
 // request again within the call (the client asks the context).
 func TestACallStopsRetryingOnceErased(t *testing.T) {
