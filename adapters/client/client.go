@@ -314,8 +314,21 @@ func (c *Client) Do(ctx context.Context, method, path, idempotencyKey, requestID
 		if payload != nil {
 			req.SetBody(payload)
 		}
+		// Each try's outcome, so that a call stopped before a retry (the
+		// application erased meanwhile) reports the try that went out.
+		var lastTry error
+		req.AddRetryCondition(func(resp *resty.Response, err error) bool {
+			if !errors.Is(err, errNoResend) { // asked for the stopped try too
+				lastTry = c.classify(resp, err)
+			}
+			return false // the client's conditions decide
+		})
 		resp, err := req.Execute(method, path)
-		err = c.classify(resp, err)
+		if errors.Is(err, errNoResend) && lastTry != nil {
+			resp, err = nil, lastTry
+		} else {
+			err = c.classify(resp, err)
+		}
 		c.noteOutcome(err)
 		return resp, err
 	})

@@ -196,6 +196,9 @@ func TestNoRetryStartsAfterAnErasureDuringTheWait(t *testing.T) {
 	if n := calls.Load(); n != 1 {
 		t.Errorf("%d requests; want the first only", n)
 	}
+	if ce.Status != http.StatusInternalServerError {
+		t.Errorf("the call reports %v; want the HTTP 500 of the try that went out", err)
+	}
 }
 
 // Once the application is erased (the check says no), a failing call is

@@ -633,7 +633,9 @@ func (s *server) replayDept(g *gin.Context) {
 	if !ok {
 		return
 	}
-	if all := g.Query("all") == "true"; d == "" && !all { // only the literal true (contract)
+	// Only the literal true, given once (contract; outsider: all=TRUE,
+	// all=1 and all=true&all=false replayed everything).
+	if all := g.QueryArray("all"); d == "" && (len(all) != 1 || all[0] != "true") {
 		s.fail(g, http.StatusUnprocessableEntity, "validation_failed", "请指定部门（?dept=），或用 ?all=true 重发全部", "name a department (?dept=) or replay everything with ?all=true",
 			c.FieldError{Field: "dept", Code: "required", Message: "请指定部门", MessageEn: "dept is required unless all=true"})
 		return

@@ -831,7 +831,7 @@ func TestDeadLettersAdmin(t *testing.T) {
 	}
 	// Only the literal true replays everything, as the contract says
 	// (outsider: all=TRUE and all=1 replayed every dead letter).
-	for _, v := range []string{"TRUE", "True", "1", "t", "yes"} {
+	for _, v := range []string{"TRUE", "True", "1", "t", "yes", "true&all=false", "false&all=true"} {
 		if status, _ := f.postJSON("/v1/admin/dead-letters/replay?all="+v, adminToken, nil); status != 422 {
 			t.Errorf("replay with all=%s: %d; want 422", v, status)
 		}

@@ -342,7 +342,7 @@ func TestAnErasedDeadLetterOnTheOperatorsPage(t *testing.T) {
 	}
 	ops := r.signIn("ops", "pw-ops")
 	if _, page := ops.get("/console/ops/dead-letters"); !strings.Contains(page, "个人信息已删除，派单可能已送达部门，须与部门核实撤销") ||
-		!strings.Contains(page, "medical: HTTP 500 internal_error") {
+		!strings.Contains(page, "medical: HTTP 500 internal_error") || !strings.Contains(page, "清除（不再发送）</button>") {
 		t.Fatalf("the dead letter is not named as erased: %s", page)
 	}
 	status, _, loc := ops.post("/console/ops/dead-letters/"+parked.TaskID+"/replay", url.Values{"csrf": {ops.csrf}})

@@ -35,7 +35,8 @@ func (k *Console) deadLetters(w http.ResponseWriter, r *http.Request, req *reque
 		}
 		kind, _, _ := strings.Cut(dl.JobID, ":")
 		name, detail := c.DispatchErrorName(dl.LastError)
-		row := deadLetterRow{DeadLetter: dl, Dept: p.M(c.DeptName(dl.Dept, county)), Job: p.M(c.JobKindName(kind)), Error: p.M(name), ErrorDetail: detail}
+		row := deadLetterRow{DeadLetter: dl, Dept: p.M(c.DeptName(dl.Dept, county)), Job: p.M(c.JobKindName(kind)), Error: p.M(name), ErrorDetail: detail,
+			Erased: strings.HasPrefix(dl.LastError, c.ErasedUnsettled)}
 		if info, ok := c.Items[dl.Item]; ok {
 			row.ItemName = p.M(info.Name)
 		}
@@ -53,6 +54,8 @@ func (k *Console) deadLetters(w http.ResponseWriter, r *http.Request, req *reque
 type deadLetterRow struct {
 	c.DeadLetter
 	Dept, ItemName, Job, Error, ErrorDetail string
+	// Erased: nothing may be sent for it; its button only clears it.
+	Erased bool
 }
 
 func (k *Console) replay(w http.ResponseWriter, r *http.Request, req *request) {

@@ -886,7 +886,12 @@ func (w *Worker) fail(ctx context.Context, j store.Job, app *c.Application, t *c
 	if !breakerOpen {
 		j.Attempt++
 	}
-	j.LastError = callErr.Error()
+	if !breakerOpen || j.LastError == "" {
+		// A deferral sends nothing: the error of the last try that did
+		// stays (outsider: a dead letter named the breaker, not the HTTP
+		// 500 of the request that may have reached the department).
+		j.LastError = callErr.Error()
+	}
 	if delay == 0 {
 		delay = w.Policy.Backoff(max(j.Attempt, 1))
 	}

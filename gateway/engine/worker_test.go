@@ -22,9 +22,15 @@ import (
 type callErr struct {
 	retryable, open bool
 	delay           time.Duration
+	msg             string // the error's text ("": "call failed")
 }
 
-func (e callErr) Error() string             { return "call failed" }
+func (e callErr) Error() string {
+	if e.msg != "" {
+		return e.msg
+	}
+	return "call failed"
+}
 func (e callErr) IsRetryable() bool         { return e.retryable }
 func (e callErr) RetryDelay() time.Duration { return e.delay }
 func (e callErr) IsBreakerOpen() bool       { return e.open }
@@ -52,6 +58,13 @@ type fakeDept struct {
 	// hangOnce makes the next case request wait for its context to end
 	// (a department slower than the shutdown's grace).
 	hangOnce bool
+}
+
+// count is the case requests received so far.
+func (d *fakeDept) count() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.calls
 }
 
 func (d *fakeDept) OpenCase(ctx context.Context, _ *c.Application, t *c.Task, base, key, _ string) (*c.CaseResponse, error) {
@@ -889,6 +902,42 @@ func TestADispatchWaitingToRetryWhenErasedKeepsItsError(t *testing.T) {
 	}
 	if dept.calls != 1 {
 		t.Fatalf("%d case requests; want none after the erasure", dept.calls)
+	}
+}
+
+// A deferral while the department's breaker is open sends nothing: the
+// dead letter keeps the error of the last try that went out (outsider:
+// it named the breaker, not the HTTP 500 of the request that may have
+// reached the department).
+func TestADeferralKeepsTheLastTrysError(t *testing.T) {
+	dept := &fakeDept{errs: []error{
+		callErr{retryable: true, msg: "medical: HTTP 500 internal_error"},
+		callErr{retryable: true, open: true, delay: 300 * time.Millisecond, msg: "medical: circuit breaker open"},
+	}, reply: c.CaseAccepted}
+	r := newRig(t, dept, &fakePortal{})
+	id := r.submit(t)
+	deadline := time.Now().Add(5 * time.Second)
+	for dept.count() < 2 {
+		if time.Now().After(deadline) {
+			t.Fatal("no deferral")
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	ctx := context.Background()
+	if _, err := r.eng.Erase(ctx, id, "本人申请删除", "admin#1", true); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if list, _ := r.eng.DeadLetters(ctx, ""); len(list) == 1 {
+			if !strings.Contains(list[0].LastError, "HTTP 500") || strings.Contains(list[0].LastError, "breaker") {
+				t.Fatalf("listed with %q; want the HTTP 500 of the try that went out", list[0].LastError)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("not parked")
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 
